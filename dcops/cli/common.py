@@ -1,0 +1,127 @@
+"""What every command shares: global options, settings, rendering and progress.
+
+Global options are attached both to the root group and to every subcommand, so they work before
+or after the subcommand (``dcops -o json inventory list`` and ``dcops inventory list -o json``).
+Each option only writes to the shared ``Settings`` when it was given, so a value given later on
+the command line wins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import click
+
+from dcops.config import Settings, finish
+from dcops.errors import ExitCode
+from dcops.report import Report
+from dcops.secrets import redact
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def settings(ctx: click.Context | None = None) -> Settings:
+    """The settings of this invocation, completed from env/config on first use."""
+    ctx = ctx or click.get_current_context()
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = Settings()
+    obj: Settings = root.obj
+    if not getattr(obj, "_finished", False):
+        finish(obj)
+        obj._finished = True  # type: ignore[attr-defined]
+    return obj
+
+
+def _raw(ctx: click.Context) -> Settings:
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = Settings()
+    return root.obj  # type: ignore[no-any-return]
+
+
+def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is None or value == () or value is False or (name == "verbose" and value == 0):
+            return
+        obj = _raw(ctx)
+        if name in ("inventory", "limit"):
+            getattr(obj, name).extend(value)
+        elif name == "verbose":
+            obj.verbose += value
+        else:
+            setattr(obj, name, value)
+
+    return callback
+
+
+def global_options(func: F) -> F:
+    """Attach the global options to a command or group."""
+    options = [
+        click.option("-i", "--inventory", multiple=True, metavar="PATH", expose_value=False,
+                     callback=_store("inventory"), is_eager=True,
+                     help="Inventory file or directory (repeatable). Default: $DCOPS_INVENTORY, config, ./inventories/site.yaml."),
+        click.option("--config", metavar="PATH", expose_value=False, callback=_store("config"), is_eager=True,
+                     help="Config file. Default: $DCOPS_CONFIG or ~/.config/dcops/config.yaml."),
+        click.option("--state", metavar="URL", expose_value=False, callback=_store("state"),
+                     help="State store: sqlite:///PATH or postgresql://... Default: $DCOPS_STATE or ~/.local/state/dcops/dcops.db."),
+        click.option("-o", "--output", type=click.Choice(["table", "json"]), expose_value=False,
+                     callback=_store("output"), help="Result format on stdout."),
+        click.option("-l", "--limit", multiple=True, metavar="SELECTOR", expose_value=False,
+                     callback=_store("limit"),
+                     help="Select hosts: names, globs, rack=A01, room=, site=, az=, role=, tag=; comma = and, repeat = or."),
+        click.option("--parallel", type=click.IntRange(1, 10000), expose_value=False, callback=_store("parallel"),
+                     help="How many hosts to work on at once."),
+        click.option("-v", "--verbose", count=True, expose_value=False, callback=_store("verbose"),
+                     help="More detail on stderr (repeat for more)."),
+        click.option("--debug", is_flag=True, expose_value=False, callback=_store("debug"),
+                     help="Debug logging and tracebacks on errors."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def emit(report: Report, ctx: click.Context | None = None) -> None:
+    """Write a report to stdout in the chosen format, its problems to stderr, and end with its code."""
+    opts = settings(ctx)
+    for problem in report.problems:
+        click.echo(redact(f"dcops: {problem}"), err=True)
+    if opts.output == "json":
+        click.echo(redact(json.dumps(report.to_json(), indent=2, ensure_ascii=False, sort_keys=False)))
+    else:
+        from dcops.cli.output import render_table
+
+        render_table(report)
+    raise SystemExit(int(report.exit_code))
+
+
+@contextlib.contextmanager
+def progress(total: int, description: str) -> Iterator[Callable[[int, int], None]]:
+    """Show hosts done / total and failures so far on stderr when it is a terminal; stay quiet
+    otherwise. Yields ``advance(done=1, failed=0)``."""
+    if not sys.stderr.isatty() or total < 2:
+        yield lambda done=1, failed=0: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    failures = 0
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
+                  transient=True) as bar:
+        task = bar.add_task(description, total=total, failed=0)
+
+        def advance(done: int = 1, failed: int = 0) -> None:
+            nonlocal failures
+            failures += failed
+            bar.update(task, advance=done, failed=failures)
+
+        yield advance
+
+
+def exit_with(code: ExitCode) -> None:
+    raise SystemExit(int(code))

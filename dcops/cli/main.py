@@ -1,0 +1,126 @@
+"""The ``dcops`` command: root group, lazy subcommand loading, and the one place where errors
+become exit codes and one-line messages."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from dcops import __version__
+from dcops.cli.common import global_options
+from dcops.errors import DcopsError, ExitCode, InvalidInputError
+from dcops.secrets import RedactingFilter, redact
+
+# noun -> "module:attribute". Groups load on first use: importing the BMC and cloud clients
+# costs seconds, and `dcops inventory list` should not pay for them.
+COMMANDS: dict[str, str] = {
+    "inventory": "dcops.cli.inventory:inventory",
+    "audit": "dcops.cli.audit:audit",
+    "state": "dcops.cli.state:state",
+    "completion": "dcops.cli.completion:completion",
+    "sim": "dcops.cli.sim:sim",
+    "capacity": "dcops.cli.capacity:capacity",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, "--version", prog_name="dcops", message="%(prog)s %(version)s")
+@global_options
+def cli() -> None:
+    """dcops: infrastructure as code for data-center hardware.
+
+    Out-of-band provisioning against baselines, minute-level hardware patrol, asset
+    reconciliation and OpenStack failure-domain capacity, over Redfish and IPMI.
+    Results go to stdout (--output table|json); one-line errors go to stderr.
+    Exit codes: see `dcops help exit-codes` or docs/exit-codes.md.
+    """
+
+
+def configure_logging(verbose: int, debug: bool) -> None:
+    """Log to stderr, scrubbed of every known password, at a level set by -v/--debug."""
+    level = logging.DEBUG if debug or verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if getattr(h, "_dcops", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler._dcops = True  # type: ignore[attr-defined]
+        handler.addFilter(RedactingFilter())
+        handler.setFormatter(logging.Formatter("dcops: %(levelname)s: %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(level)
+    # Third-party clients are chatty at DEBUG and some log request bodies: keep them at WARNING
+    # unless --debug, and even then their records pass the redacting filter.
+    for noisy in ("urllib3", "redfish", "pyghmi", "openstack", "keystoneauth", "asyncio", "aiohttp"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
+
+
+def _print_error(message: str) -> None:
+    click.echo(redact(f"dcops: error: {message}"), err=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns (and exits with) the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        result: Any = cli.main(args=args, prog_name="dcops", standalone_mode=False)
+        code = int(result) if isinstance(result, int) else 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.UsageError as exc:
+        exc.show()
+        code = ExitCode.USAGE
+    except click.ClickException as exc:
+        _print_error(exc.format_message())
+        code = ExitCode.USAGE
+    except (click.Abort, KeyboardInterrupt):
+        _print_error("interrupted")
+        code = ExitCode.INTERRUPTED
+    except InvalidInputError as exc:
+        if exc.problems:
+            for problem in exc.problems:
+                _print_error(str(problem))
+        else:
+            _print_error(str(exc))
+        code = exc.exit_code
+    except DcopsError as exc:
+        _print_error(str(exc))
+        if debug:
+            click.echo(redact(traceback.format_exc()), err=True)
+        code = exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - the one broad catch: a bug must still end cleanly
+        _print_error(f"internal error: {type(exc).__name__}: {exc}"
+                     + ("" if debug else " (run with --debug for the traceback)"))
+        if debug:
+            click.echo(redact(traceback.format_exc()), err=True)
+        code = ExitCode.INTERNAL
+    sys.stdout.flush()
+    return int(code)
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Frozen data shared by every part of dcops.
+
+Only plain data lives here: no I/O, no third-party imports. Later capabilities add their own
+models (observations, incidents, plans) next to these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Protocol(str, Enum):
+    """How dcops talks to a BMC."""
+
+    REDFISH = "redfish"
+    IPMI = "ipmi"
+    AUTO = "auto"  # Redfish, falling back to IPMI for power/boot/sensors
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a record was defined: the file and 1-based line (0 = unknown)."""
+
+    file: str = ""
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class BmcEndpoint:
+    """How to reach one BMC. ``password_ref`` is a reference (``env:NAME``, ``file:PATH``,
+    ``prompt``) resolved by ``dcops.secrets``; the password itself is never stored here."""
+
+    address: str
+    port: int | None = None
+    protocol: Protocol = Protocol.AUTO
+    scheme: str = "https"  # "http" only for simulators and labs
+    username: str = ""
+    password_ref: str = ""
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+
+    def url(self) -> str:
+        """Base URL of the BMC's web service, e.g. ``https://10.0.0.5`` or ``http://127.0.0.1:8001``."""
+        scheme = self.scheme
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        default = 443 if scheme == "https" else 80
+        port = self.port or default
+        return f"{scheme}://{host}" if port == default else f"{scheme}://{host}:{port}"
+
+
+@dataclass(frozen=True)
+class AssetRecord:
+    """What the book says about a server as an asset."""
+
+    serial: str | None = None
+    asset_tag: str | None = None
+    purchase_date: dt.date | None = None
+    warranty_end: dt.date | None = None
+    contract: str | None = None
+    supplier: str | None = None
+    service_provider: str | None = None
+    use: str | None = None
+    notes: str | None = None
+
+    def warranty_days_left(self, today: dt.date) -> int | None:
+        """Days until the warranty ends (negative once expired), None when unknown."""
+        return None if self.warranty_end is None else (self.warranty_end - today).days
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a server stands. ``u`` is the lowest rack unit it occupies, ``u_height`` how many."""
+
+    site: str | None = None
+    room: str | None = None
+    rack: str | None = None
+    u: int | None = None
+    u_height: int = 1
+
+    def units(self) -> range:
+        """The rack units this server occupies (empty when its position is unknown)."""
+        return range(self.u, self.u + self.u_height) if self.u is not None else range(0)
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.site, self.room, self.rack) if p]
+        text = "/".join(parts)
+        if self.u is not None:
+            text += f" U{self.u}" if self.u_height == 1 else f" U{self.u}-{self.u + self.u_height - 1}"
+        return text
+
+
+@dataclass(frozen=True)
+class Host:
+    """One server as the book knows it."""
+
+    name: str
+    bmc: BmcEndpoint
+    location: Location = field(default_factory=Location)
+    vendor: str | None = None
+    model: str | None = None
+    profile: str | None = None
+    az: str | None = None
+    role: str | None = None
+    tags: tuple[str, ...] = ()
+    asset: AssetRecord = field(default_factory=AssetRecord)
+    source: SourceRef = field(default_factory=SourceRef)

@@ -1,0 +1,190 @@
+"""Credentials: the one module that turns a password reference into a password.
+
+A reference is what the inventory or config holds instead of a password:
+
+* ``env:NAME``      the environment variable NAME
+* ``file:PATH``     the first line of a file (``~`` expanded); warns when others may read it
+* ``cmd:COMMAND``   the first line a secret-store command prints (``cmd:pass show dc/bmc``,
+                    ``cmd:vault kv get -field=password secret/bmc``); run without a shell
+* ``prompt``        asked once per run on the terminal
+* ``plain:VALUE``   a password written in the file: only accepted when the inventory sets
+                    ``insecure_plaintext_passwords: true``, and then with a warning
+
+Resolved passwords are wrapped in ``Secret`` (whose ``str``/``repr`` are masked) and remembered
+in a process-wide set so that ``redact`` can scrub them from any text that leaves the process:
+log records, error messages, JSON output, audit records.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import shlex
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from dcops.errors import CredentialError
+
+MASK = "********"
+SCHEMES = ("env", "file", "cmd", "prompt", "plain")
+
+_known: set[str] = set()
+_known_lock = threading.Lock()
+_cache: dict[str, Secret] = {}
+log = logging.getLogger(__name__)
+
+
+class Secret:
+    """A password that does not show itself: ``str``, ``repr`` and format give a mask."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+        remember(value)
+
+    def reveal(self) -> str:
+        """The password itself: hand it only to the transport that sends it to the BMC."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __format__(self, spec: str) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a Secret cannot be pickled")
+
+
+def remember(value: str) -> None:
+    """Add ``value`` to the set of strings ``redact`` removes (values under 3 characters are
+    not scrubbed: they would mangle ordinary text, and no BMC accepts them anyway)."""
+    if value and len(value) >= 3:
+        with _known_lock:
+            _known.add(value)
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with every known password replaced by the mask."""
+    if not _known or not text:
+        return text
+    with _known_lock:
+        values = sorted(_known, key=len, reverse=True)
+    for value in values:
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
+def scheme_of(ref: str) -> str | None:
+    """The scheme of a reference (``env``, ``file``, ...) or None when it has none."""
+    if ref == "prompt":
+        return "prompt"
+    head, sep, _ = ref.partition(":")
+    return head if sep and head in SCHEMES else None
+
+
+def check_reference(ref: str) -> str | None:
+    """Say what is wrong with a reference, or None when it is well formed (nothing is resolved)."""
+    scheme = scheme_of(ref)
+    if scheme is None:
+        return (
+            "password must be a reference (env:NAME, file:PATH, cmd:COMMAND or prompt), "
+            "not the password itself"
+        )
+    body = ref.partition(":")[2]
+    if scheme != "prompt" and not body:
+        return f"password reference {scheme}: names nothing"
+    return None
+
+
+def resolve(ref: str, *, what: str = "BMC password") -> Secret:
+    """Resolve a reference to a ``Secret``; the same reference is resolved once per process.
+
+    Raises ``CredentialError`` naming the reference (never its value) when it cannot be resolved.
+    """
+    if ref in _cache:
+        return _cache[ref]
+    scheme = scheme_of(ref)
+    body = ref.partition(":")[2]
+    if scheme == "env":
+        value = os.environ.get(body)
+        if value is None:
+            raise CredentialError(f"{what}: environment variable {body} is not set")
+    elif scheme == "file":
+        value = _read_secret_file(Path(body).expanduser(), what)
+    elif scheme == "cmd":
+        value = _run_secret_command(body, what)
+    elif scheme == "prompt":
+        if not sys.stdin.isatty():
+            raise CredentialError(f"{what}: 'prompt' needs a terminal; use env: or file: in scripts and CI")
+        value = getpass.getpass(f"{what}: ")
+    elif scheme == "plain":
+        value = body
+    else:
+        raise CredentialError(f"{what}: {check_reference(ref)}")
+    secret = Secret(value)
+    _cache[ref] = secret
+    return secret
+
+
+def _read_secret_file(path: Path, what: str) -> str:
+    try:
+        mode = path.stat().st_mode
+        with path.open(encoding="utf-8") as handle:
+            value = handle.readline().rstrip("\r\n")
+    except OSError as exc:
+        raise CredentialError(f"{what}: cannot read {path}: {exc.strerror}") from None
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        log.warning("%s: %s can be read by other users; chmod 600 it", what, path)
+    if not value:
+        raise CredentialError(f"{what}: {path} is empty")
+    return value
+
+
+def _run_secret_command(command: str, what: str) -> str:
+    argv = shlex.split(command)
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CredentialError(f"{what}: secret command {argv[0]!r} failed: {type(exc).__name__}") from None
+    if done.returncode != 0:
+        # stderr of a secret tool can echo the secret on some errors: show only the status.
+        raise CredentialError(f"{what}: secret command {argv[0]!r} exited {done.returncode}")
+    value = done.stdout.splitlines()[0] if done.stdout else ""
+    if not value:
+        raise CredentialError(f"{what}: secret command {argv[0]!r} printed nothing")
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that scrubs known passwords from every record before it is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _known:
+            record.msg = redact(record.getMessage())
+            record.args = None
+            if record.exc_text:
+                record.exc_text = redact(record.exc_text)
+        return True
+
+
+def forget_all() -> None:
+    """Drop every cached and known secret (tests use this between cases)."""
+    with _known_lock:
+        _known.clear()
+    _cache.clear()
