@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Protocol(str, Enum):
+class Protocol(StrEnum):
     """How dcops talks to a BMC."""
 
     REDFISH = "redfish"

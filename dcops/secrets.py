@@ -178,8 +178,14 @@ class RedactingFilter(logging.Filter):
         if _known:
             record.msg = redact(record.getMessage())
             record.args = None
+            # Format the traceback here, while we can still scrub it: the handler's formatter
+            # would otherwise render exc_info after every filter has run.
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
             if record.exc_text:
                 record.exc_text = redact(record.exc_text)
+            if record.stack_info:
+                record.stack_info = redact(record.stack_info)
         return True
 
 

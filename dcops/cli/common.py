@@ -105,7 +105,10 @@ def progress(total: int, description: str) -> Iterator[Callable[[int, int], None
     """Show hosts done / total and failures so far on stderr when it is a terminal; stay quiet
     otherwise. Yields ``advance(done=1, failed=0)``."""
     if not sys.stderr.isatty() or total < 2:
-        yield lambda done=1, failed=0: None
+        def quiet(done: int = 1, failed: int = 0) -> None:
+            return None
+
+        yield quiet
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -125,3 +128,10 @@ def progress(total: int, description: str) -> Iterator[Callable[[int, int], None
 
 def exit_with(code: ExitCode) -> None:
     raise SystemExit(int(code))
+
+
+def open_state() -> Any:
+    """Open (and migrate) the state store named by the settings."""
+    from dcops.store import open_store
+
+    return open_store(settings().state or "")

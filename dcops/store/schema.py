@@ -1,0 +1,31 @@
+"""The current shape of every table, for queries. Migrations (``migrations.py``) create them;
+this module only describes them, so it must match the newest migration."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+schema_version = Table(
+    "dcops_schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("description", String(200), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(200), nullable=False),
+    Column("host", String(255), nullable=True, index=True),
+    Column("action", String(100), nullable=False, index=True),
+    Column("result", String(40), nullable=False),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Column("details", Text, nullable=True),
+    Column("run_id", String(64), nullable=True),
+)
