@@ -25,6 +25,11 @@ COMMANDS: dict[str, str] = {
     "completion": "dcops.cli.completion:completion",
     "sim": "dcops.cli.sim:sim",
     "capacity": "dcops.cli.capacity:capacity",
+    "bmc": "dcops.cli.bmc:bmc",
+    "power": "dcops.cli.power:power",
+    "boot": "dcops.cli.boot:boot",
+    "vmedia": "dcops.cli.vmedia:vmedia",
+    "console": "dcops.cli.console:console",
 }
 
 
