@@ -1,0 +1,91 @@
+"""No password appears in any output, at any verbosity, in any format.
+
+Runs every command that reads an inventory or the state store with -vv --debug, in table and
+JSON form, and greps stdout, stderr and the audit log for each password. New commands that touch
+credentials belong in COMMANDS.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dcops import secrets
+from dcops.cli.main import main
+
+PLAIN_PASSWORD = "Plain-Text-Pw-9431"
+ENV_PASSWORD = "Env-Var-Pw-2718"
+FILE_PASSWORD = "File-Pw-1618"
+STATE_PASSWORD = "State-Url-Pw-5772"
+
+COMMANDS: list[list[str]] = [
+    ["inventory", "validate"],
+    ["inventory", "list"],
+    ["inventory", "show", "db-01"],
+    ["inventory", "show", "db-02"],
+    ["inventory", "search", "db"],
+    ["state", "info"],
+    ["audit", "list"],
+]
+
+
+@pytest.fixture
+def inventory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("T_BMC_PASSWORD", ENV_PASSWORD)
+    pwfile = tmp_path / "bmc.pass"
+    pwfile.write_text(FILE_PASSWORD + "\n")
+    pwfile.chmod(0o600)
+    path = tmp_path / "inv.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        version: 1
+        insecure_plaintext_passwords: true
+        defaults:
+          bmc: {{username: root, password: env:T_BMC_PASSWORD}}
+        hosts:
+          - name: db-01
+            bmc: {{address: 127.0.0.1, port: 9001, password: "plain:{PLAIN_PASSWORD}"}}
+          - name: db-02
+            bmc: {{address: 127.0.0.1, port: 9002, password: "file:{pwfile}"}}
+          - name: db-03
+            bmc: {{address: 127.0.0.1, port: 9003}}
+        """))
+    return path
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+@pytest.mark.parametrize("output", ["table", "json"])
+def test_no_password_in_any_output(argv: list[str], output: str, inventory: Path, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    state = f"sqlite:///{tmp_path}/state.db"
+    # Seed the audit log with an entry whose details mention the resolved passwords: the
+    # audit writer must scrub them.
+    from dcops.store import audit, open_store
+
+    for ref in ("env:T_BMC_PASSWORD", f"plain:{PLAIN_PASSWORD}"):
+        secrets.resolve(ref)
+    store = open_store(state)
+    audit.record(store, "bmc.login", host="db-01", details=f"tried {ENV_PASSWORD} and {PLAIN_PASSWORD}")
+    store.close()
+
+    main(["-i", str(inventory), "--state", state, "-vv", "--debug", "-o", output, *argv])
+    out, err = capsys.readouterr()
+    everything = out + err + caplog.text
+    for password in (PLAIN_PASSWORD, ENV_PASSWORD, FILE_PASSWORD):
+        assert password not in everything, f"{password} leaked by {' '.join(argv)} ({output})"
+
+
+@pytest.mark.postgres
+def test_state_url_password_never_shown(postgres_server, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.helpers.postgres import PASSWORD as PG_PASSWORD
+
+    url = postgres_server.url("postgres")
+    for argv in (["state", "info"], ["state", "info", "-o", "json"], ["audit", "list", "-o", "json"]):
+        code = main(["--state", url, "-vv", "--debug", *argv])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert PG_PASSWORD not in out + err
+    code = main(["--state", postgres_server.url("postgres", password=STATE_PASSWORD), "-vv", "--debug", "state", "info"])
+    out, err = capsys.readouterr()
+    assert code == 3 and "password authentication failed" in err and STATE_PASSWORD not in out + err
