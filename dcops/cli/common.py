@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ import click
 from dcops.config import Settings, finish
 from dcops.errors import ExitCode
 from dcops.report import Report
-from dcops.secrets import redact
+from dcops.secrets import RedactingFilter, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,9 +33,38 @@ def settings(ctx: click.Context | None = None) -> Settings:
         root.obj = Settings()
     obj: Settings = root.obj
     if not getattr(obj, "_finished", False):
+        configure_logging(obj.verbose, obj.debug)
         finish(obj)
         obj._finished = True  # type: ignore[attr-defined]
     return obj
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+def configure_logging(verbose: int, debug: bool) -> None:
+    """Log to stderr, scrubbed of every known password, at a level set by -v/--debug."""
+    level = logging.DEBUG if debug or verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if getattr(h, "_dcops", False)), None)
+    if handler is None:
+        handler = _StderrHandler()
+        handler._dcops = True  # type: ignore[attr-defined]
+        handler.addFilter(RedactingFilter())
+        handler.setFormatter(logging.Formatter("dcops: %(levelname)s: %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(level)
+    # Third-party clients are chatty at DEBUG and some log request bodies: keep them at WARNING
+    # unless --debug, and even then their records pass the redacting filter.
+    for noisy in ("urllib3", "redfish", "pyghmi", "openstack", "keystoneauth", "asyncio", "aiohttp"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
 def _raw(ctx: click.Context) -> Settings:

@@ -4,7 +4,6 @@ become exit codes and one-line messages."""
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 import traceback
 from typing import Any
@@ -14,7 +13,7 @@ import click
 from dcops import __version__
 from dcops.cli.common import global_options
 from dcops.errors import DcopsError, ExitCode, InvalidInputError
-from dcops.secrets import RedactingFilter, redact
+from dcops.secrets import redact
 
 # noun -> "module:attribute". Groups load on first use: importing the BMC and cloud clients
 # costs seconds, and `dcops inventory list` should not pay for them.
@@ -61,24 +60,6 @@ def cli() -> None:
     Results go to stdout (--output table|json); one-line errors go to stderr.
     Exit codes: see `dcops help exit-codes` or docs/exit-codes.md.
     """
-
-
-def configure_logging(verbose: int, debug: bool) -> None:
-    """Log to stderr, scrubbed of every known password, at a level set by -v/--debug."""
-    level = logging.DEBUG if debug or verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING
-    root = logging.getLogger()
-    handler = next((h for h in root.handlers if getattr(h, "_dcops", False)), None)
-    if handler is None:
-        handler = logging.StreamHandler(sys.stderr)
-        handler._dcops = True  # type: ignore[attr-defined]
-        handler.addFilter(RedactingFilter())
-        handler.setFormatter(logging.Formatter("dcops: %(levelname)s: %(name)s: %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(level)
-    # Third-party clients are chatty at DEBUG and some log request bodies: keep them at WARNING
-    # unless --debug, and even then their records pass the redacting filter.
-    for noisy in ("urllib3", "redfish", "pyghmi", "openstack", "keystoneauth", "asyncio", "aiohttp"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
 def _print_error(message: str) -> None:

@@ -1,0 +1,249 @@
+"""``dcops inventory validate|list|show|search|import``: the book of servers on the command line."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dcops.cli.common import emit, global_options, settings
+from dcops.errors import InvalidInputError, Problem, UsageError
+from dcops.inventory import Inventory, load_inventory, load_inventory_text, read_inventory
+from dcops.inventory.schema import PATHS, flatten_host, mask_password
+from dcops.inventory.search import DEFAULT_MIN_SCORE, SearchIndex
+from dcops.models import Host
+from dcops.report import Column, Report, jsonable
+
+NO_INVENTORY = "no inventory given: use -i PATH or set DCOPS_INVENTORY"
+
+
+def inventory_paths(given: tuple[str, ...] = ()) -> list[str]:
+    """The paths to load: those given on the command line, else the settings' inventory.
+    Raises ``UsageError`` when there are none."""
+    paths = list(given) or list(settings().inventory)
+    if not paths:
+        raise UsageError(NO_INVENTORY)
+    return paths
+
+
+def load_book(given: tuple[str, ...] = ()) -> Inventory:
+    """Load the inventory named on the command line or in the settings (raises on problems)."""
+    return load_inventory(inventory_paths(given))
+
+
+def host_item(host: Host) -> dict[str, Any]:
+    """A host as a JSON-able item: every field, plus display fields for the table."""
+    item: dict[str, Any] = jsonable(host)
+    item["bmc"]["password_ref"] = mask_password(host.bmc.password_ref)
+    item["source"] = str(host.source)
+    item["bmc_url"] = host.bmc.url()
+    item["protocol"] = host.bmc.protocol.value
+    item["place"] = str(host.location) or None
+    item["serial"] = host.asset.serial
+    item["warranty_end"] = host.asset.warranty_end
+    return item
+
+
+@click.group()
+@global_options
+def inventory() -> None:
+    """Check, list, show, search and import the book of servers (inventories/*.yaml)."""
+
+
+@inventory.command()
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@global_options
+def validate(paths: tuple[str, ...]) -> None:
+    """Check inventory files: exit 0 when valid, 3 with every problem (FILE:LINE) when not."""
+    book, problems, warnings = read_inventory(inventory_paths(paths))
+    for warning in warnings if problems else ():
+        click.echo(f"dcops: warning: {warning}", err=True)
+    if problems or book is None:
+        files = sorted({p.file for p in problems})
+        raise InvalidInputError(f"inventory is invalid: {len(problems)} problem(s) in {', '.join(files)}", problems)
+    per_file: dict[str, int] = dict.fromkeys(book.files, 0)
+    for host in book.hosts:
+        per_file[host.source.file] = per_file.get(host.source.file, 0) + 1
+    report = Report(
+        kind="inventory.validate",
+        items=[{"file": file, "hosts": count} for file, count in per_file.items()],
+        columns=[Column("file", "FILE"), Column("hosts", "HOSTS")],
+        summary={"valid": True, "files": len(book.files), "hosts": len(book.hosts), "racks": len(book.racks),
+                 "warnings": len(warnings)},
+        problems=[f"warning: {w}" for w in warnings],
+        title=f"inventory is valid: {len(book.hosts)} hosts, {len(book.racks)} racks, {len(book.files)} file(s)",
+    )
+    emit(report)
+
+
+@inventory.command(name="list")
+@click.argument("selectors", nargs=-1, metavar="[SELECTOR]...")
+@global_options
+def list_hosts(selectors: tuple[str, ...]) -> None:
+    """List hosts, all or those matching SELECTORs (and --limit).
+
+    \b
+    A selector is a name or glob (trade-*) or key=value with key one of name, rack, room,
+    site, az, role, tag, profile, vendor, model; values may be globs; comma = and;
+    several selectors = or; !atom negates. Example: dcops inventory list 'rack=A0*,role=db'
+    """
+    book = load_book()
+    hosts = book.select(list(selectors)) if selectors else list(book.hosts)
+    limit = settings().limit
+    if limit:
+        chosen = {h.name for h in book.select(limit)}
+        hosts = [h for h in hosts if h.name in chosen]
+    emit(Report(
+        kind="inventory.hosts",
+        items=[host_item(h) for h in hosts],
+        columns=[Column("name", "NAME"), Column("bmc_url", "BMC"), Column("protocol", "PROTOCOL"),
+                 Column("place", "LOCATION"), Column("az", "AZ"), Column("role", "ROLE"), Column("model", "MODEL"),
+                 Column("serial", "SERIAL"), Column("warranty_end", "WARRANTY END")],
+        summary={"hosts": len(hosts), "total": len(book.hosts)},
+    ))
+
+
+def _field_rows(book: Inventory, host: Host) -> list[dict[str, Any]]:
+    values = flatten_host(host, keep_defaults=True)
+    origins = book.origins(host.name)
+    rows = []
+    for path in PATHS:
+        value = values.get(path)
+        if path == "bmc.password":
+            value = mask_password(value)
+        origin = origins.get(path)
+        rows.append({
+            "field": path,
+            "value": jsonable(value),
+            "source": str(origin.source) if origin else None,
+            "level": origin.level if origin else "default",
+            "inherited": origin.inherited if origin else True,
+        })
+    return rows
+
+
+@inventory.command()
+@click.argument("name", metavar="HOST")
+@global_options
+def show(name: str) -> None:
+    """Show every field of HOST, where it was defined (FILE:LINE) and what was inherited."""
+    book = load_book()
+    host = book.get(name)
+    emit(Report(
+        kind="inventory.host",
+        items=_field_rows(book, host),
+        columns=[Column("field", "FIELD"), Column("value", "VALUE"), Column("level", "FROM"),
+                 Column("source", "DEFINED AT")],
+        summary={"host": host.name, "defined_at": str(host.source)},
+        title=f"{host.name} ({host.source})",
+    ))
+
+
+@inventory.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit-results", "-n", type=click.IntRange(1, None), default=20, show_default=True,
+              help="Show at most this many hosts.")
+@click.option("--min-score", type=click.FloatRange(0, 100), default=DEFAULT_MIN_SCORE, show_default=True,
+              help="Every word of the query must match some field at least this well (0-100).")
+@global_options
+def search(query: tuple[str, ...], limit_results: int, min_score: float) -> None:
+    """Find hosts by name, serial, asset tag, BMC address, vendor, model or location, with typos.
+
+    \b
+    Example: dcops inventory search r750 a03   (Dell R750s in rack A03; "r75o a3" works too)
+    """
+    book = load_book()
+    hosts = book.select(settings().limit) if settings().limit else list(book.hosts)
+    text = " ".join(query)
+    hits = SearchIndex(hosts).search(text, min_score=min_score, limit=limit_results)
+    items = []
+    for hit in hits:
+        host = hit.host
+        items.append({
+            "score": hit.score, "name": host.name, "matched": hit.describe(), "fields": list(hit.fields),
+            "place": str(host.location) or None, "model": host.model, "serial": host.asset.serial,
+            "bmc_url": host.bmc.url(),
+            "matches": [{"token": m.token, "score": m.score, "fields": list(m.fields), "value": m.value}
+                        for m in hit.matches],
+        })
+    emit(Report(
+        kind="inventory.search",
+        items=items,
+        columns=[Column("score", "SCORE"), Column("name", "NAME"), Column("matched", "MATCHED"),
+                 Column("place", "LOCATION"), Column("model", "MODEL"), Column("serial", "SERIAL")],
+        summary={"query": text, "results": len(items), "min_score": min_score},
+    ))
+
+
+@inventory.command(name="import")
+@click.argument("book_path", metavar="BOOK", type=click.Path(dir_okay=False))
+@click.option("--mapping", "mapping_path", required=True, type=click.Path(dir_okay=False), metavar="MAP.yaml",
+              help="How the book's columns become host fields (see docs/inventory.md).")
+@click.option("--into", "into", type=click.Path(dir_okay=False), metavar="PATH",
+              help="The inventory file to merge into (its hosts not in the book are kept).")
+@click.option("--write/--dry-run", default=False,
+              help="Write the merged inventory to --into (stdout without it); default: show the diff only.")
+@global_options
+def import_book(book_path: str, mapping_path: str, into: str | None, write: bool) -> None:
+    """Import a legacy asset book (CSV or XLSX) into the inventory format.
+
+    By default (--dry-run) shows what would change: hosts added, fields changed (old -> new),
+    hosts only in the target; nothing is written. With --write, writes the merged inventory
+    (canonical form: comments of the target are not kept) and re-loads it to prove it validates.
+    """
+    from dcops.inventory.dump import dump_inventory_text
+    from dcops.inventory.importer import convert_rows, plan_import, render_plan
+    from dcops.inventory.mapping import load_mapping
+    from dcops.inventory.tabular import book_format, read_table
+
+    mapping = load_mapping(mapping_path)
+    table = read_table(book_path, mapping)
+    rows = convert_rows(table, mapping, xlsx=book_format(Path(book_path), mapping) == "xlsx")
+    if rows.problems:
+        raise InvalidInputError(f"{book_path}: {len(rows.problems)} problem(s)", rows.problems)
+    target = load_inventory(into) if into and Path(into).exists() else Inventory(())
+    plan = plan_import(rows.hosts, target.hosts, match_by=mapping.match_by, racks=target.racks)
+    if plan.problems:
+        raise InvalidInputError(f"{book_path}: {len(plan.problems)} problem(s)", plan.problems)
+    header = (f"Written by `dcops inventory import {book_path} --mapping {mapping_path}`.\n"
+              "Canonical form: edit freely, but a later import rewrites the file and drops comments.")
+    text = dump_inventory_text(plan.hosts, racks=target.racks, header=header)
+    load_inventory_text(text, into or "<stdout>")  # prove the result validates before it goes anywhere
+    summary = {
+        "book": book_path, "rows": rows.rows, "skipped": len(rows.skipped), "added": plan.count("add"),
+        "changed": plan.count("change"), "unchanged": plan.count("same"), "kept": plan.count("keep"),
+        "dry_run": not write, "written": into if write and into else None,
+    }
+    if write and not into:
+        click.echo(text, nl=False)
+        click.echo(f"dcops: imported {summary['added']} new and {summary['changed']} changed host(s) to stdout",
+                   err=True)
+        raise SystemExit(0)
+    if write and into:
+        _write_atomically(Path(into), text)
+        load_inventory(into)  # and the file as written
+    emit(Report(
+        kind="inventory.import",
+        items=[{"name": c.name, "action": c.action, "row": c.row,
+                "changes": [{"field": f.field, "old": f.old, "new": f.new} for f in c.changes]}
+               for c in plan.changes],
+        summary=summary,
+        text=render_plan(plan, book=book_path, target=into) + ("" if write else "\n(dry run: nothing written)"),
+    ))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same directory, so that a reader
+    never sees half a file. Raises ``InvalidInputError`` when the directory cannot be written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot write: {exc.strerror or exc}",
+                                [Problem(str(path), 0, f"cannot write: {exc.strerror or exc}")]) from None
