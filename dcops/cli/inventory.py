@@ -225,6 +225,7 @@ def import_book(book_path: str, mapping_path: str, into: str | None, write: bool
     if write and into:
         _write_atomically(Path(into), text)
         load_inventory(into)  # and the file as written
+        _audit_import(plan, book_path, into)
     emit(Report(
         kind="inventory.import",
         items=[{"name": c.name, "action": c.action, "row": c.row,
@@ -233,6 +234,26 @@ def import_book(book_path: str, mapping_path: str, into: str | None, write: bool
         summary=summary,
         text=render_plan(plan, book=book_path, target=into) + ("" if write else "\n(dry run: nothing written)"),
     ))
+
+
+def _audit_import(plan: Any, book_path: str, into: str) -> None:
+    """One audit entry per host the import added or changed, with the fields before and after."""
+    from dcops.cli.common import open_state
+    from dcops.store import audit
+
+    store = open_state()
+    try:
+        for change in plan.changes:
+            if change.action not in ("add", "change"):
+                continue
+            audit.record(
+                store, f"inventory.import.{change.action}", host=change.name,
+                before={f.field: f.old for f in change.changes} if change.action == "change" else None,
+                after={f.field: f.new for f in change.changes},
+                details=f"{book_path} row {change.row} -> {into}",
+            )
+    finally:
+        store.close()
 
 
 def _write_atomically(path: Path, text: str) -> None:

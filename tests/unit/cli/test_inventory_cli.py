@@ -199,6 +199,12 @@ def test_import_into_existing_inventory_keeps_its_hosts_and_shows_changes(capsys
     assert run(capsys, *_args("a"), "--into", str(target), "--write")[0] == 0
     book = load_inventory(target)
     assert "keep-me" in book and "Someone Else" not in target.read_text(encoding="utf-8")
+    # The write is in the audit log: who changed which host's field from what to what.
+    code, out, _ = run(capsys, "audit", "list", "--action", "inventory.import.change", "-o", "json")
+    entries = json.loads(out)["items"]
+    assert code == 0 and len(entries) == 1
+    assert entries[0]["before"]["asset.supplier"] == "Someone Else"
+    assert entries[0]["after"]["asset.supplier"] == "Zhejiang Tonghe IT"
 
 
 def test_import_write_without_into_prints_the_inventory(capsys: pytest.CaptureFixture[str]) -> None:
