@@ -19,5 +19,7 @@ if ((${#missing[@]})); then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+# Some machines list package mirrors that do not exist; pip warns once per package about them.
+quiet() { "$@" 2>&1 | { grep -v "^WARNING: Location '" || true; }; }
+quiet .venv/bin/python -m pip install -q --upgrade pip
+quiet .venv/bin/python -m pip install -q -e '.[test]'
