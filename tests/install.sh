@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql)
+APT_PACKAGES=(postgresql prometheus)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Connection,
     DateTime,
@@ -68,8 +69,24 @@ def _v1_audit_log(conn: Connection) -> None:
         ))
 
 
+def _v2_capacity_results(conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "capacity_results",
+        md,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("checked_at", DateTime(timezone=True), nullable=False, index=True),
+        Column("policy_met", Boolean, nullable=False),
+        Column("require", String(100), nullable=False),
+        Column("source", String(200), nullable=True),
+        Column("result", JSON, nullable=False),
+    )
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "audit log", _v1_audit_log),
+    Migration(2, "capacity results", _v2_capacity_results),
 )
 
 LATEST = MIGRATIONS[-1].version

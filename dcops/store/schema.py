@@ -3,7 +3,7 @@ this module only describes them, so it must match the newest migration."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -28,4 +28,15 @@ audit_log = Table(
     Column("after", JSON, nullable=True),
     Column("details", Text, nullable=True),
     Column("run_id", String(64), nullable=True),
+)
+
+capacity_results = Table(
+    "capacity_results",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("checked_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("policy_met", Boolean, nullable=False),
+    Column("require", String(100), nullable=False),
+    Column("source", String(200), nullable=True),
+    Column("result", JSON, nullable=False),
 )
