@@ -7,7 +7,7 @@ import click
 from dcops.cli.common import emit, global_options, settings
 from dcops.report import Column, Report
 from dcops.store import open_store, redacted_url
-from dcops.store.migrations import LATEST, MIGRATIONS
+from dcops.store.migrations import MIGRATIONS
 
 
 @click.group()
@@ -23,19 +23,21 @@ def info() -> None:
     url = settings().state or ""
     store = open_store(url, migrate=False)
     try:
-        applied = {row["version"]: row for row in store.applied()} if store.version() else {}
-        items = [{"version": m.version, "description": m.description,
-                  "applied_at": applied[m.version]["applied_at"] if m.version in applied else None}
-                 for m in MIGRATIONS]
-        current = store.version()
+        applied = {row["id"]: row for row in store.applied()}
     finally:
         store.close()
+    items = [{"id": m.id, "description": m.description,
+              "applied_at": applied[m.id]["applied_at"] if m.id in applied else None}
+             for m in MIGRATIONS]
+    unknown = sorted(set(applied) - {m.id for m in MIGRATIONS})
+    items += [{"id": i, "description": "unknown to this dcops (newer)", "applied_at": applied[i]["applied_at"]}
+              for i in unknown]
     emit(Report(
         kind="state.info",
         items=items,
-        columns=[Column("version", "VERSION"), Column("description", "MIGRATION"), Column("applied_at", "APPLIED")],
-        summary={"url": redacted_url(url), "dialect": store.dialect, "version": current, "latest": LATEST,
-                 "pending": LATEST - current},
+        columns=[Column("id", "MIGRATION"), Column("description", "WHAT"), Column("applied_at", "APPLIED")],
+        summary={"url": redacted_url(url), "dialect": store.dialect, "applied": len(applied),
+                 "pending": sum(1 for m in MIGRATIONS if m.id not in applied), "unknown": len(unknown)},
     ))
 
 
@@ -49,9 +51,9 @@ def migrate() -> None:
     store = open_store(url, migrate=False)
     try:
         done = migrate_store(store)
-        current = store.version()
+        total = len(store.applied())
     finally:
         store.close()
-    emit(Report(kind="state.migrate", items=[{"version": v} for v in done],
-                columns=[Column("version", "APPLIED")],
-                summary={"url": redacted_url(url), "version": current, "applied": len(done)}))
+    emit(Report(kind="state.migrate", items=[{"id": i} for i in done],
+                columns=[Column("id", "APPLIED NOW")],
+                summary={"url": redacted_url(url), "applied_now": len(done), "applied_total": total}))

@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from dcops.errors import StateStoreError
 from dcops.secrets import remember
 from dcops.store import schema
-from dcops.store.migrations import LATEST, MIGRATIONS
+from dcops.store.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ def redacted_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Python's sqlite3 module commits implicitly before DDL, so a failed migration would leave
+    # half its tables behind. Take over transaction control (see _sqlite_begin).
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     # WAL: one writer and many readers at once (patrol writes while the exporter reads).
     cur.execute("PRAGMA journal_mode=WAL")
@@ -41,6 +44,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 class Store:
@@ -68,24 +75,25 @@ class Store:
         with self.engine.connect() as conn:
             yield conn
 
-    def version(self) -> int:
-        with self.connect() as conn:
-            return _current_version(conn)
-
     def applied(self) -> list[dict[str, Any]]:
+        """The migrations applied to this store (id, description, applied_at), in order."""
         with self.connect() as conn:
-            rows = conn.execute(select(schema.schema_version).order_by(schema.schema_version.c.version))
+            if not inspect(conn).has_table(schema.schema_migrations.name):
+                return []
+            rows = conn.execute(select(schema.schema_migrations).order_by(schema.schema_migrations.c.id))
             return [dict(r._mapping) for r in rows]
+
+    def pending(self) -> list[str]:
+        """Ids of the migrations this dcops knows and the store has not had yet."""
+        done = {row["id"] for row in self.applied()}
+        return [m.id for m in MIGRATIONS if m.id not in done]
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def _current_version(conn: Connection) -> int:
-    if not inspect(conn).has_table(schema.schema_version.name):
-        return 0
-    value = conn.execute(text("SELECT MAX(version) FROM dcops_schema_version")).scalar()
-    return int(value or 0)
+def _applied_ids(conn: Connection) -> set[str]:
+    return {row[0] for row in conn.execute(select(schema.schema_migrations.c.id))}
 
 
 def open_store(url: str, *, migrate: bool = True) -> Store:
@@ -120,12 +128,13 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
         raise StateStoreError(f"state store: {redacted_url(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     store = Store(engine)
     try:
         if migrate:
             migrate_store(store)
         else:
-            store.version()
+            store.applied()
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = getattr(exc, "orig", None) or exc
@@ -133,27 +142,31 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     return store
 
 
-def migrate_store(store: Store) -> list[int]:
-    """Apply every pending migration, each in its own transaction. Returns the versions applied."""
-    applied: list[int] = []
+def migrate_store(store: Store) -> list[str]:
+    """Apply every pending migration, in name order, all in one transaction (a failure leaves
+    the store as it was). Returns the ids applied.
+
+    Raises ``StateStoreError`` when the store has migrations this dcops does not know: it was
+    written by a newer dcops, and an older one must not write to it.
+    """
+    applied: list[str] = []
     with store.engine.begin() as conn:
         if store.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
-        schema.schema_version.create(conn, checkfirst=True)
-        current = _current_version(conn)
-        if current > LATEST:
+        schema.schema_migrations.create(conn, checkfirst=True)
+        done = _applied_ids(conn)
+        unknown = sorted(done - {m.id for m in MIGRATIONS})
+        if unknown:
             raise StateStoreError(
-                f"state store schema is version {current}, newer than this dcops knows ({LATEST}): "
+                f"state store has migrations newer than this dcops knows ({', '.join(unknown)}): "
                 "upgrade dcops before using this store"
             )
         for migration in MIGRATIONS:
-            if migration.version <= current:
+            if migration.id in done:
                 continue
-            log.info("state store: applying migration %d (%s)", migration.version, migration.description)
-            with conn.begin_nested():
-                migration.apply(conn)
-                conn.execute(schema.schema_version.insert().values(
-                    version=migration.version, description=migration.description,
-                    applied_at=dt.datetime.now(dt.UTC)))
-            applied.append(migration.version)
+            log.info("state store: applying migration %s (%s)", migration.id, migration.description)
+            migration.apply(conn)
+            conn.execute(schema.schema_migrations.insert().values(
+                id=migration.id, description=migration.description, applied_at=dt.datetime.now(dt.UTC)))
+            applied.append(migration.id)
     return applied

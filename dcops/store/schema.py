@@ -1,5 +1,7 @@
-"""The current shape of every table, for queries. Migrations (``migrations.py``) create them;
-this module only describes them, so it must match the newest migration."""
+"""The current shape of the core tables (schema bookkeeping, audit log, capacity results), for
+queries. Migrations (``migrations/``) create them; this module only describes them, so it must
+match the newest migration. Capabilities with tables of their own describe them in their own
+store module (``store/<capability>.py``) next to their migration."""
 
 from __future__ import annotations
 
@@ -7,10 +9,10 @@ from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Integer, Met
 
 metadata = MetaData()
 
-schema_version = Table(
-    "dcops_schema_version",
+schema_migrations = Table(
+    "dcops_schema_migrations",
     metadata,
-    Column("version", Integer, primary_key=True),
+    Column("id", String(100), primary_key=True),
     Column("description", String(200), nullable=False),
     Column("applied_at", DateTime(timezone=True), nullable=False),
 )

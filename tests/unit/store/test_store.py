@@ -12,19 +12,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from dcops import secrets
 from dcops.errors import ExitCode, StateStoreError
 from dcops.store import audit, open_store, redacted_url
-from dcops.store.migrations import LATEST, MIGRATIONS
+from dcops.store.migrations import MIGRATIONS
 
 
 def test_open_creates_and_migrates_once(store_url: str) -> None:
     store = open_store(store_url)
     try:
-        assert store.version() == LATEST
-        assert [row["version"] for row in store.applied()] == [m.version for m in MIGRATIONS]
+        assert store.pending() == []
+        assert [row["id"] for row in store.applied()] == [m.id for m in MIGRATIONS]
+        assert [m.id for m in MIGRATIONS][:2] == ["m0001_audit_log", "m0002_capacity_results"]
     finally:
         store.close()
     again = open_store(store_url)
     try:
-        assert [row["version"] for row in again.applied()] == [m.version for m in MIGRATIONS]
+        assert [row["id"] for row in again.applied()] == [m.id for m in MIGRATIONS]
     finally:
         again.close()
 
@@ -32,10 +33,10 @@ def test_open_creates_and_migrates_once(store_url: str) -> None:
 def test_refuses_a_store_newer_than_the_code(store_url: str) -> None:
     store = open_store(store_url)
     with store.begin() as conn:
-        conn.execute(text("INSERT INTO dcops_schema_version (version, description, applied_at) "
-                          "VALUES (:v, 'from the future', :at)"), {"v": LATEST + 1, "at": dt.datetime.now(dt.UTC)})
+        conn.execute(text("INSERT INTO dcops_schema_migrations (id, description, applied_at) "
+                          "VALUES ('m9999_future', 'from the future', :at)"), {"at": dt.datetime.now(dt.UTC)})
     store.close()
-    with pytest.raises(StateStoreError, match="newer than this dcops"):
+    with pytest.raises(StateStoreError, match="m9999_future"):
         open_store(store_url)
 
 
@@ -159,10 +160,32 @@ def test_concurrent_first_opens_migrate_once(postgres_url: str) -> None:
     assert not errors
     store = open_store(postgres_url)
     try:
-        assert [row["version"] for row in store.applied()] == [m.version for m in MIGRATIONS]
+        assert [row["id"] for row in store.applied()] == [m.id for m in MIGRATIONS]
     finally:
         store.close()
 
 
 def test_redacted_url_hides_the_password() -> None:
     assert redacted_url("postgresql://u:pw123@db:5432/x") == "postgresql://u:***@db:5432/x"
+
+
+def test_a_failing_migration_leaves_the_store_as_it_was(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dcops.store import db
+    from dcops.store.migrations import Migration
+
+    def broken(conn) -> None:
+        conn.execute(text("CREATE TABLE half_done (x INTEGER)"))
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(db, "MIGRATIONS", (*MIGRATIONS, Migration("m9000_broken", "broken", broken)))
+    url = f"sqlite:///{tmp_path}/s.db"
+    with pytest.raises(RuntimeError):
+        open_store(url)
+    monkeypatch.setattr(db, "MIGRATIONS", MIGRATIONS)
+    store = open_store(url)
+    try:
+        with store.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'")).scalar() == 0
+        assert [row["id"] for row in store.applied()] == [m.id for m in MIGRATIONS]
+    finally:
+        store.close()

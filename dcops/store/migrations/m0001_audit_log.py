@@ -1,19 +1,10 @@
-"""Versioned schema migrations, applied in order, each exactly once.
-
-A migration is a function of a connection inside a transaction. Never edit a migration that has
-shipped: add a new one. Each migration creates its own tables from definitions local to it, so
-that replaying history stays stable while ``schema.py`` describes the current shape.
-"""
+"""The append-only audit log."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Boolean,
     Column,
     Connection,
     DateTime,
@@ -25,15 +16,10 @@ from sqlalchemy import (
     text,
 )
 
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    description: str
-    apply: Callable[[Connection], None]
+DESCRIPTION = "audit log"
 
 
-def _v1_audit_log(conn: Connection) -> None:
+def apply(conn: Connection) -> None:
     md = MetaData()
     Table(
         "audit_log",
@@ -67,26 +53,3 @@ def _v1_audit_log(conn: Connection) -> None:
             "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
             "FOR EACH ROW EXECUTE FUNCTION dcops_audit_append_only()"
         ))
-
-
-def _v2_capacity_results(conn: Connection) -> None:
-    md = MetaData()
-    Table(
-        "capacity_results",
-        md,
-        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-        Column("checked_at", DateTime(timezone=True), nullable=False, index=True),
-        Column("policy_met", Boolean, nullable=False),
-        Column("require", String(100), nullable=False),
-        Column("source", String(200), nullable=True),
-        Column("result", JSON, nullable=False),
-    )
-    md.create_all(conn)
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "audit log", _v1_audit_log),
-    Migration(2, "capacity results", _v2_capacity_results),
-)
-
-LATEST = MIGRATIONS[-1].version
