@@ -29,6 +29,13 @@ COMMANDS: dict[str, str] = {
     "boot": "dcops.cli.boot:boot",
     "vmedia": "dcops.cli.vmedia:vmedia",
     "console": "dcops.cli.console:console",
+    "patrol": "dcops.cli.patrol:patrol",
+    "alerts": "dcops.cli.alerts:alerts",
+    "serve": "dcops.cli.serve:serve",
+    "demo": "dcops.cli.demo:demo",
+    "assets": "dcops.cli.assets:assets",
+    "baseline": "dcops.cli.baseline:baseline",
+    "provision": "dcops.cli.provision:provision",
 }
 
 
