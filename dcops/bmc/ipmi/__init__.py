@@ -1,0 +1,340 @@
+"""IPMI over RMCP+ (lanplus): the only importer of pyghmi.
+
+``IpmiSession`` holds one pyghmi session per BMC (logged out on close). ``ipmi_bmc`` returns the
+IPMI concerns of a host: power, boot override, sensors (SDR), SEL, FRU, health and the serial
+console (SOL through ``ipmitool``, which handles the terminal better than a Python loop).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from pyghmi import exceptions as ipmi_exc
+from pyghmi.ipmi import command as ipmi_command
+from pyghmi.ipmi import fru as ipmi_fru
+
+from dcops.bmc import base
+from dcops.errors import ApplyError, UnreachableError
+from dcops.models import BmcEndpoint
+from dcops.observation import (
+    Component,
+    ComponentKind,
+    FirmwareItem,
+    Health,
+    Identity,
+    LogEntry,
+    Observation,
+    PowerState,
+    ReadError,
+    Sensor,
+    SensorKind,
+    clean_serial,
+)
+from dcops.secrets import Secret, redact
+
+log = logging.getLogger(__name__)
+DEFAULT_PORT = 623
+# Completion codes that mean "ask for less": 0xC8 request/response length, 0xC9 parameter out of
+# range, 0xCA cannot return that many bytes.
+FRU_TOO_BIG = (0xC8, 0xC9, 0xCA)
+FRU_FIRST_CHUNK = 224
+FRU_MIN_CHUNK = 8
+
+_PYGHMI_HEALTH = {0: Health.OK, 1: Health.WARNING, 2: Health.CRITICAL, 4: Health.CRITICAL}
+_UNITS = {"°C": SensorKind.TEMPERATURE, "C": SensorKind.TEMPERATURE, "RPM": SensorKind.FAN,
+          "V": SensorKind.VOLTAGE, "W": SensorKind.POWER, "A": SensorKind.CURRENT, "%": SensorKind.PERCENT}
+_UNIT_NAMES = {"°C": "Cel", "C": "Cel"}
+_SEVERITY = {0: Health.OK, 1: Health.WARNING, 2: Health.CRITICAL}
+POWER_MAP = {"on": PowerState.ON, "off": PowerState.OFF}
+BOOT_DEVICES = {"cd": "cd", "pxe": "network", "hdd": "hd", "bios": "setup", "usb": "usb", "none": "default"}
+
+
+class IpmiSession:
+    """One RMCP+ session to one BMC, opened on first use, logged out on ``close``."""
+
+    def __init__(self, host: str, endpoint: BmcEndpoint, password: Secret, timeout: float = 30.0) -> None:
+        self.host = host
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self._password = password
+        self._cmd: Any = None
+        self._lock = threading.RLock()
+
+    @property
+    def port(self) -> int:
+        # An endpoint's port is the web port unless the protocol is ipmi.
+        return self.endpoint.port if self.endpoint.port and self.endpoint.protocol == "ipmi" else DEFAULT_PORT
+
+    def cmd(self) -> Any:
+        with self._lock:
+            if self._cmd is None:
+                try:
+                    self._cmd = ipmi_command.Command(bmc=self.endpoint.address, userid=self.endpoint.username,
+                                                     password=self._password.reveal(), port=self.port)
+                except ipmi_exc.IpmiException as exc:
+                    raise UnreachableError(f"{self.host}: IPMI login failed: {redact(str(exc) or 'no answer')}") \
+                        from None
+            return self._cmd
+
+    def call(self, what: str, func: str, *args: Any, **kwargs: Any) -> Any:
+        """Run one pyghmi call, translating its errors (UnreachableError when the BMC is gone)."""
+        try:
+            with self._lock:
+                return getattr(self.cmd(), func)(*args, **kwargs)
+        except ipmi_exc.IpmiException as exc:
+            text = redact(str(exc) or "no answer")
+            if "timeout" in text.lower() or "no answer" in text or "Session no longer connected" in text:
+                self.close()
+                raise UnreachableError(f"{self.host}: IPMI {what}: {text}") from None
+            raise ApplyError(f"{self.host}: IPMI {what}: BMC said \"{text}\"") from None
+
+    def raw(self, netfn: int, command: int, data: Iterable[int] = ()) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("raw command", "raw_command", netfn=netfn, command=command,
+                                           data=list(data))
+        return result
+
+    def close(self) -> None:
+        with self._lock:
+            cmd, self._cmd = self._cmd, None
+        if cmd is not None:
+            try:
+                cmd.ipmi_session.logout()
+            except Exception as exc:  # noqa: BLE001 - logout is best effort
+                log.info("%s: IPMI logout failed: %s", self.host, type(exc).__name__)
+
+
+def read_fru(session: IpmiSession, fru_id: int = 0) -> dict[str, Any]:
+    """Read and parse one FRU, backing off to smaller reads when the BMC says the request is too
+    big (completion code 0xC8-0xCA): ipmi_sim and some real BMCs accept 32 bytes at most."""
+    info = session.raw(0x0A, 0x10, [fru_id])
+    if info.get("code"):
+        raise ApplyError(f"{session.host}: FRU {fru_id}: completion code {info['code']:#x}")
+    size = info["data"][0] | (info["data"][1] << 8)
+    chunk = min(FRU_FIRST_CHUNK, size)
+    data = bytearray()
+    offset = 0
+    while offset < size:
+        count = min(chunk, size - offset)
+        resp = session.raw(0x0A, 0x11, [fru_id, offset & 0xFF, offset >> 8, count])
+        code = resp.get("code", 0)
+        if code in FRU_TOO_BIG:
+            if chunk <= FRU_MIN_CHUNK:
+                raise ApplyError(f"{session.host}: FRU {fru_id}: the BMC refuses even {chunk}-byte reads")
+            chunk = max(FRU_MIN_CHUNK, chunk // 2)
+            continue
+        if code:
+            raise ApplyError(f"{session.host}: FRU {fru_id}: completion code {code:#x}")
+        got = resp["data"][0]
+        if got == 0:
+            break
+        data.extend(resp["data"][1:1 + got])
+        offset += got
+    parsed = ipmi_fru.FRU(rawdata=bytes(data)).info
+    return dict(parsed or {})
+
+
+def _sensor(reading: Any) -> Sensor:
+    units = str(getattr(reading, "units", "") or "")
+    value = getattr(reading, "value", None)
+    kind = _UNITS.get(units, SensorKind.DISCRETE if value is None else SensorKind.OTHER)
+    health = _PYGHMI_HEALTH.get(int(getattr(reading, "health", 0) or 0), Health.CRITICAL)
+    states = list(getattr(reading, "states", []) or [])
+    return Sensor(
+        kind=kind, name=str(reading.name), chassis="0", reading=float(value) if value is not None else None,
+        units=_UNIT_NAMES.get(units, units or None), health=health,
+        state="Unavailable" if getattr(reading, "unavailable", 0) else ("; ".join(states) or "Enabled"),
+        component=str(getattr(reading, "type", "") or "") or None, source="sdr",
+    )
+
+
+def _fru_text(info: dict[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = info.get(key)
+        if isinstance(value, bytes):
+            value = value.decode("latin-1", "replace")
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+class IpmiPower(base.PowerInterface):
+    protocol = "ipmi"
+
+    def __init__(self, session: IpmiSession) -> None:
+        self.s = session
+
+    def status(self) -> PowerState:
+        result = self.s.call("power status", "get_power")
+        return POWER_MAP.get(str(result.get("powerstate")), PowerState.UNKNOWN)
+
+    def request(self, operation: str) -> None:
+        if operation == "cycle":
+            # pyghmi has no name for chassis control 0x02 (power cycle): send it raw.
+            resp = self.s.raw(0x00, 0x02, [0x02])
+            if resp.get("code"):
+                raise ApplyError(f"{self.s.host}: power cycle: completion code {resp['code']:#x}")
+            return
+        state = {"on": "on", "off": "softoff", "force-off": "off", "reset": "reset"}[operation]
+        self.s.call(f"power {operation}", "set_power", state, wait=False)
+
+
+class IpmiBoot(base.BootInterface):
+    protocol = "ipmi"
+
+    def __init__(self, session: IpmiSession) -> None:
+        self.s = session
+
+    def set_once(self, target: str) -> None:
+        self.s.call(f"boot --once {target}", "set_bootdev", BOOT_DEVICES[target], persist=False)
+
+    def get(self) -> tuple[str | None, str | None]:
+        result = self.s.call("boot status", "get_bootdev")
+        return result.get("bootdev"), "Continuous" if result.get("persistent") else "Once"
+
+
+class IpmiInventory(base.InventoryInterface, base.HealthInterface, base.LogsInterface):
+    """Identity and parts from FRU, sensors from the SDR, the SEL, and the BMC's health summary."""
+
+    protocol = "ipmi"
+
+    def __init__(self, session: IpmiSession, host: str) -> None:
+        self.s = session
+        self.host = host
+
+    def observe(self, sections: Iterable[str] | None = None) -> Observation:
+        wanted = set(sections) if sections is not None else {"components", "sensors", "firmware", "logs"}
+        started = time.monotonic()
+        taken = dt.datetime.now(dt.UTC)
+        errors: list[ReadError] = []
+        power = PowerState.UNKNOWN
+        try:
+            power = IpmiPower(self.s).status()
+        except ApplyError as exc:
+            errors.append(ReadError("power", str(exc)))
+        device: dict[str, Any] = {}
+        try:
+            dev = self.s.raw(0x06, 0x01)
+            if not dev.get("code"):
+                data = dev["data"]
+                device = {"bmc_version": f"{data[2] & 0x7F}.{data[3]:02x}",
+                          "manufacturer_id": data[6] | (data[7] << 8) | (data[8] << 16)}
+        except ApplyError as exc:
+            errors.append(ReadError("device id", str(exc)))
+        fru: dict[str, Any] = {}
+        try:
+            fru = read_fru(self.s, 0)
+        except ApplyError as exc:
+            errors.append(ReadError("fru", str(exc)))
+        sensors: list[Sensor] = []
+        if "sensors" in wanted or "components" in wanted:
+            try:
+                sensors = [_sensor(r) for r in self.s.call("sensors", "get_sensor_data")]
+            except ApplyError as exc:
+                errors.append(ReadError("sdr", str(exc)))
+        entries = self.entries(errors=errors) if "logs" in wanted else []
+        raw_serial = _fru_text(fru, "Serial Number", "Product Serial", "Board Serial")
+        health = _health_of(sensors)
+        identity = Identity(
+            manufacturer=_fru_text(fru, "Manufacturer", "Board manufacturer"),
+            model=_fru_text(fru, "Product name", "Model", "Board model"),
+            serial=clean_serial(raw_serial), raw_serial=raw_serial,
+            part_number=_fru_text(fru, "Model", "Product part number"),
+            asset_tag=_fru_text(fru, "Asset Number"),
+            bmc_version=device.get("bmc_version"), power_state=power, health=health,
+        )
+        components: list[Component] = []
+        if "components" in wanted and fru:
+            chassis_serial = _fru_text(fru, "Chassis serial number")
+            components.append(Component(
+                kind=ComponentKind.CHASSIS, chassis="0", location="chassis", serial=clean_serial(chassis_serial),
+                raw_serial=chassis_serial, part_number=_fru_text(fru, "Chassis part number"), source="fru 0"))
+            board_serial = _fru_text(fru, "Board serial number")
+            components.append(Component(
+                kind=ComponentKind.ASSEMBLY, chassis="0", location="system board",
+                serial=clean_serial(board_serial), raw_serial=board_serial,
+                model=_fru_text(fru, "Board product name"),
+                manufacturer=_fru_text(fru, "Board manufacturer"),
+                # pyghmi names the board part number "Board model"
+                part_number=_fru_text(fru, "Board model", "Board part number"), source="fru 0"))
+        firmware = [FirmwareItem(name="BMC", version=device["bmc_version"], id="bmc")] \
+            if device.get("bmc_version") and "firmware" in wanted else []
+        return Observation(
+            host=self.host, taken_at=taken, protocol="ipmi", identity=identity,
+            components=tuple(components), sensors=tuple(sensors) if "sensors" in wanted else (),
+            firmware=tuple(firmware), log_entries=tuple(entries),
+            log_cursor=max((e.id for e in entries), key=lambda i: int(i) if i.isdigit() else 0, default=None),
+            errors=tuple(errors), duration_seconds=round(time.monotonic() - started, 6),
+        )
+
+    def health(self) -> Observation:
+        return self.observe(sections={"sensors"})
+
+    def entries(self, limit: int = 50, errors: list[ReadError] | None = None) -> list[LogEntry]:
+        try:
+            records = list(self.s.call("sel", "get_event_log"))
+        except ApplyError as exc:
+            if errors is None:
+                raise
+            errors.append(ReadError("sel", str(exc)))
+            return []
+        result = []
+        for rec in records[-limit:]:
+            what = " ".join(str(rec.get(k)) for k in ("component", "event") if rec.get(k))
+            result.append(LogEntry(
+                id=str(rec.get("record_id", "?")), log="sel", created=rec.get("timestamp"),
+                severity=_SEVERITY.get(int(rec.get("severity") or 0), Health.CRITICAL),
+                message=what + (" (deasserted)" if rec.get("deassertion") else ""),
+                message_id=str(rec.get("event_id")) if rec.get("event_id") else None,
+                sensor=rec.get("component_type"),
+            ))
+        return result
+
+
+def _health_of(sensors: list[Sensor]) -> Health:
+    from dcops.observation import worst_health
+
+    return worst_health(s.health for s in sensors) if sensors else Health.UNKNOWN
+
+
+class IpmiConsole(base.ConsoleInterface):
+    """Serial-over-LAN through ipmitool (the password goes through the environment, not argv)."""
+
+    protocol = "ipmi"
+
+    def __init__(self, session: IpmiSession) -> None:
+        self.s = session
+
+    def argv(self) -> list[str]:
+        tool = shutil.which("ipmitool") or "ipmitool"
+        return [tool, "-I", "lanplus", "-C", "3", "-H", self.s.endpoint.address, "-p", str(self.s.port),
+                "-U", self.s.endpoint.username, "-E", "sol", "activate"]
+
+    def attach(self) -> int:
+        env = dict(os.environ, IPMI_PASSWORD=self.s._password.reveal())
+        self.s.close()  # SOL wants its own session; ours would hold a session slot for nothing
+        try:
+            return subprocess.call(self.argv(), env=env)
+        except FileNotFoundError:
+            raise base.UnsupportedError(f"{self.s.host}: serial console needs ipmitool installed") from None
+
+
+def ipmi_bmc(host: str, endpoint: BmcEndpoint, password: Secret) -> base.Bmc:
+    session = IpmiSession(host, endpoint, password)
+    inventory = IpmiInventory(session, host)
+    why = "IPMI has no such function"
+    return base.Bmc(
+        host=host, protocol="ipmi", power=IpmiPower(session), boot=IpmiBoot(session),
+        vmedia=base.UnsupportedVirtualMedia(host, "ipmi", "virtual media needs Redfish"),
+        inventory=inventory, health=inventory, logs=inventory,
+        bios=base.UnsupportedBios(host, "ipmi", why), raid=base.UnsupportedRaid(host, "ipmi", why),
+        firmware=base.UnsupportedFirmware(host, "ipmi", "only the BMC version is known over IPMI"),
+        console=IpmiConsole(session), closers=[session.close],
+    )

@@ -1,0 +1,315 @@
+"""The synchronous Redfish connector: the only importer of the DMTF ``redfish`` library.
+
+One ``RedfishConnector`` per BMC and run. It opens one session on first use and reuses it; it
+always logs out (``close``, the context manager, and an ``atexit`` sweep for anything a Ctrl-C
+left open). It logs in again once on a 401 (the BMC expired the session), falls back to basic
+auth where the BMC has no SessionService, retries 503s and session exhaustion a bounded number
+of times honouring ``Retry-After`` -- all inside one deadline, so a dead or slow BMC costs at
+most ``deadline`` seconds, never a hang. Writes send ``If-Match`` with the resource's ETag; on
+412 they retry with a strong ETag read fresh, then without ``If-Match``.
+
+Errors are translated here: a BMC that does not answer or refuses the login raises
+``UnreachableError`` (exit 4); a refused write raises ``ApplyError`` (exit 5) carrying the most
+severe ``@Message.ExtendedInfo`` message; a missing resource raises ``resources.FetchError`` so
+the reader can record it and go on. The password is only handed to the library; it never enters
+a message (``dcops.secrets.redact`` scrubs every message too).
+"""
+
+from __future__ import annotations
+
+import atexit
+import email.utils
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import redfish
+from redfish.rest.v1 import RetriesExhaustedError
+
+from dcops.bmc.redfish.resources import ROOT, Doc, FetchError, most_severe_message
+from dcops.errors import ApplyError, UnreachableError
+from dcops.models import BmcEndpoint
+from dcops.secrets import Secret, redact
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long to wait. ``deadline`` bounds one whole operation including retries."""
+
+    connect: float = 5.0
+    read: float = 30.0
+    deadline: float = 120.0
+    retries: int = 4  # 503 / session exhaustion / connection reset
+    backoff: float = 0.5  # first pause when the BMC gives no Retry-After; doubles each time
+    max_pause: float = 30.0
+
+
+_warned_insecure: set[str] = set()
+_warn_lock = threading.Lock()
+_open: weakref.WeakSet[RedfishConnector] = weakref.WeakSet()
+
+
+def _warn_insecure(address: str) -> None:
+    """Warn once per run (not once per BMC: a site of 500 hosts would bury everything else)."""
+    with _warn_lock:
+        if _warned_insecure:
+            return
+        _warned_insecure.add(address)
+    log.warning("TLS certificate verification is off for %s and possibly other BMCs (verify_tls: false); "
+                "set ca_bundle to the BMC CA instead", address)
+
+
+def ca_file(endpoint: BmcEndpoint) -> str | bool:
+    """What to verify TLS with: the endpoint's CA bundle, the default bundle, or False (warned once).
+
+    The ``redfish`` library turns verification off unless it is given a CA file, so a bundle is
+    always passed when verifying.
+    """
+    if endpoint.scheme != "https":
+        return False
+    if not endpoint.verify_tls:
+        _warn_insecure(endpoint.address)
+        return False
+    if endpoint.ca_bundle:
+        return endpoint.ca_bundle
+    import certifi
+
+    return str(certifi.where())
+
+
+def retry_after(value: str | None, default: float) -> float:
+    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date)."""
+    if not value:
+        return default
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, when.timestamp() - time.time())
+
+
+class Response:
+    """What a request answered (status, parsed JSON body, headers)."""
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str]) -> None:
+        self.status = status
+        self.body = body
+        self.headers = {k.lower(): v for k, v in headers.items()}
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+class RedfishConnector:
+    """A session to one BMC. Use as a context manager, or call ``close``."""
+
+    def __init__(self, host: str, endpoint: BmcEndpoint, password: Secret,
+                 timeouts: Timeouts | None = None) -> None:
+        self.host = host
+        self.endpoint = endpoint
+        self.timeouts = timeouts or Timeouts()
+        self._password = password
+        self._client: Any = None
+        self._auth: str | None = None  # "session" | "basic"
+        self._lock = threading.RLock()
+        self.requests = 0
+        _open.add(self)
+
+    # -- lifecycle
+    def __enter__(self) -> RedfishConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Log out (deleting the session on the BMC) and drop the HTTP connection; never raises."""
+        with self._lock:
+            client, self._client, self._auth = self._client, None, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except Exception as exc:  # noqa: BLE001 - a failed logout must not mask the real outcome
+            log.info("%s: logout failed: %s", self.host, redact(f"{type(exc).__name__}: {exc}"))
+        _open.discard(self)
+
+    def _new_client(self) -> Any:
+        return redfish.redfish_client(
+            base_url=self.endpoint.url(), username=self.endpoint.username, password=self._password.reveal(),
+            cafile=ca_file(self.endpoint) or None, timeout=(self.timeouts.connect, self.timeouts.read),
+            max_retry=0, check_connectivity=False,
+        )
+
+    def _login(self, deadline: float) -> None:
+        """Open a session, or fall back to basic auth when the BMC has no SessionService."""
+        client = self._new_client()
+        body = {"UserName": self.endpoint.username, "Password": self._password.reveal()}
+        sessions_uri = f"{ROOT}/SessionService/Sessions"
+        attempt = 0
+        while True:
+            resp = self._raw(client, "POST", sessions_uri, body, {}, deadline)
+            token = resp.header("X-Auth-Token")
+            if resp.status in (200, 201, 204) and token:
+                location = resp.header("Location") or (resp.body or {}).get("@odata.id") or ""
+                client.set_session_key(token)
+                client.set_session_location(location)
+                self._client, self._auth = client, "session"
+                return
+            if resp.status in (401, 403, 404, 405, 501):
+                # No SessionService (sushy-tools, some older BMCs; behind a basic-auth front the
+                # session POST itself answers 401): basic auth on every request, if it is accepted.
+                client.set_authorization_key(client_basic(self.endpoint.username, self._password))
+                probe = self._raw(client, "GET", f"{ROOT}/Systems", None, {}, deadline)
+                if probe.status in (401, 403):
+                    said = self._message(resp) or self._message(probe) or probe.status
+                    raise UnreachableError(f"{self.host}: login refused: {said}")
+                self._client, self._auth = client, "basic"
+                return
+            if resp.status == 503 or _session_limit(resp):
+                # Session exhaustion or a busy BMC: wait as told, within the deadline.
+                attempt += 1
+                self._pause(resp, attempt, deadline, "login")
+                continue
+            raise UnreachableError(f"{self.host}: login failed: HTTP {resp.status} {self._message(resp) or ''}".rstrip())
+
+    def _pause(self, resp: Response | None, attempt: int, deadline: float, what: str) -> None:
+        if attempt > self.timeouts.retries:
+            status = resp.status if resp else "no answer"
+            raise UnreachableError(f"{self.host}: {what}: gave up after {attempt} attempts ({status})")
+        default = min(self.timeouts.backoff * (2 ** (attempt - 1)), self.timeouts.max_pause)
+        pause = min(retry_after(resp.header("Retry-After") if resp else None, default), self.timeouts.max_pause)
+        if time.monotonic() + pause >= deadline:
+            raise UnreachableError(f"{self.host}: {what}: deadline of {self.timeouts.deadline:g}s reached "
+                                   f"(BMC busy: {resp.status if resp else 'no answer'})")
+        log.info("%s: %s: BMC busy, retrying in %.1fs", self.host, what, pause)
+        time.sleep(pause)
+
+    def _raw(self, client: Any, method: str, path: str, body: Any, headers: dict[str, str],
+             deadline: float) -> Response:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise UnreachableError(f"{self.host}: {method} {path}: deadline of {self.timeouts.deadline:g}s reached")
+        timeout = (min(self.timeouts.connect, remaining), min(self.timeouts.read, remaining))
+        self.requests += 1
+        try:
+            kwargs: dict[str, Any] = {"headers": headers, "timeout": timeout, "max_retry": 0}
+            if method == "GET":
+                resp = client.get(path, **kwargs)
+            elif method == "DELETE":
+                resp = client.delete(path, **kwargs)
+            else:
+                resp = getattr(client, method.lower())(path, body=body, **kwargs)
+        except RetriesExhaustedError as exc:
+            cause = exc.__cause__
+            reason = type(cause).__name__ if cause else "no answer"
+            raise UnreachableError(f"{self.host}: {method} {path}: {reason}") from None
+        except Exception as exc:  # noqa: BLE001 - the library raises bare Exceptions of many kinds
+            raise UnreachableError(f"{self.host}: {method} {path}: {type(exc).__name__}") from None
+        try:
+            parsed = resp.dict
+        except Exception:  # noqa: BLE001 - empty or non-JSON body
+            parsed = None
+        return Response(resp.status, parsed, dict(resp.getheaders()))
+
+    @staticmethod
+    def _message(resp: Response) -> str | None:
+        return most_severe_message(resp.body)
+
+    # -- requests
+    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+                *, deadline: float | None = None) -> Response:
+        """One request with session handling and retries; returns any final status (no raising on 4xx)."""
+        end = deadline or time.monotonic() + self.timeouts.deadline
+        attempt = 0
+        relogged = False
+        with self._lock:
+            while True:
+                if self._client is None:
+                    self._login(end)
+                resp = self._raw(self._client, method, path, body, dict(headers or {}), end)
+                if resp.status == 401 and self._auth == "session" and not relogged:
+                    # The BMC dropped our session (timeout, reboot, admin cleared it): log in again once.
+                    relogged = True
+                    self._client = None
+                    continue
+                if resp.status == 401:
+                    raise UnreachableError(f"{self.host}: login refused on {path}")
+                if resp.status == 503 or (resp.status == 429):
+                    attempt += 1
+                    self._pause(resp, attempt, end, f"{method} {path}")
+                    continue
+                return resp
+
+    def get(self, path: str, *, deadline: float | None = None) -> Doc:
+        """GET a JSON document. Raises FetchError for 4xx/5xx (the reader records it)."""
+        resp = self.request("GET", path, deadline=deadline)
+        if resp.status != 200 or not isinstance(resp.body, dict):
+            reason = f"HTTP {resp.status}" + (f": {self._message(resp)}" if self._message(resp) else "")
+            raise FetchError(path, reason, resp.status)
+        doc: Doc = resp.body
+        etag = resp.header("ETag")
+        if etag and "@odata.etag" not in doc:
+            doc["@odata.etag"] = etag
+        return doc
+
+    def act(self, method: str, path: str, body: Any, what: str, *, etag: str | None = None) -> Response:
+        """A write (POST action, PATCH). Raises ApplyError with the BMC's own words on refusal.
+
+        With ``etag`` a PATCH sends If-Match; on 412 it re-reads the resource for a strong ETag
+        and retries, then retries once without If-Match (some BMCs hand out ETags they never match).
+        """
+        end = time.monotonic() + self.timeouts.deadline
+        headers = {"If-Match": etag} if etag else {}
+        resp = self.request(method, path, body, headers, deadline=end)
+        if resp.status == 412 and etag:
+            fresh = self.request("GET", path, deadline=end).header("ETag")
+            if fresh and not fresh.startswith("W/"):
+                resp = self.request(method, path, body, {"If-Match": fresh}, deadline=end)
+            if resp.status == 412:
+                resp = self.request(method, path, body, {}, deadline=end)
+        if resp.status >= 400:
+            said = self._message(resp) or f"HTTP {resp.status}"
+            raise ApplyError(f'{self.host}: {what}: BMC said "{said}"')
+        return resp
+
+
+def client_basic(username: str, password: Secret) -> str:
+    import base64
+
+    token = base64.b64encode(f"{username}:{password.reveal()}".encode()).decode()
+    return f"Basic {token}"
+
+
+def _session_limit(resp: Response) -> bool:
+    text = str(resp.body)
+    return resp.status in (400, 403, 409, 500, 503) and ("SessionLimitExceeded" in text or "session limit" in text.lower())
+
+
+@contextmanager
+def connect(host: str, endpoint: BmcEndpoint, password: Secret,
+            timeouts: Timeouts | None = None) -> Iterator[RedfishConnector]:
+    conn = RedfishConnector(host, endpoint, password, timeouts)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def close_all() -> None:
+    """Log out of every session still open (registered with atexit: after a Ctrl-C, a crash)."""
+    for conn in list(_open):
+        conn.close()
+
+
+atexit.register(close_all)

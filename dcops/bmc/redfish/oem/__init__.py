@@ -1,0 +1,99 @@
+"""Vendor quirks: one module per vendor, nothing vendor-specific anywhere else.
+
+Each module defines a ``Quirks`` subclass overriding only the hooks its vendor needs; ``detect``
+picks one from the service root and the first system. A quirk carries a comment naming the vendor
+and the symptom, and arrives with a fixture and a test.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dcops.observation import ComponentKind, FirmwareItem, Identity, SensorKind
+
+Doc = dict[str, Any]
+
+
+class Quirks:
+    """Default behaviour: plain DMTF Redfish. Hooks return None to mean "no opinion"."""
+
+    name = "generic"
+    #: words of Manufacturer / root Vendor / root Oem keys (lower case) that select this vendor
+    markers: tuple[str, ...] = ()
+
+    def identity(self, ident: Identity, root: Doc, system: Doc, chassis: list[Doc]) -> Identity:
+        return ident
+
+    def location(self, kind: ComponentKind, doc: Doc) -> str | None:
+        return None
+
+    def sensor_kind(self, doc: Doc) -> SensorKind | None:
+        return None
+
+    def sensor_units(self, doc: Doc) -> str | None:
+        return None
+
+    def firmware(self, item: FirmwareItem, doc: Doc) -> FirmwareItem:
+        return item
+
+    def pick_log_service(self, services: list[Doc]) -> Doc | None:
+        """The log to read for the observation: the SEL when the BMC has one."""
+        for service in services:
+            ident = str(service.get("Id") or "").lower()
+            if ident in ("sel", "log1", "ipmisel") or "sel" in str(service.get("Name") or "").lower():
+                return service
+        return None
+
+    # -- writes
+    def eject_body(self) -> Doc | None:
+        """The body of VirtualMedia.EjectMedia; None sends no body."""
+        return {}
+
+    def insert_media_full(self) -> bool:
+        """Whether InsertMedia may carry Inserted/WriteProtected (retried without on a 400)."""
+        return True
+
+    def prefer_media(self, slots: list[Doc]) -> list[Doc]:
+        """Virtual media slots ordered most suitable first for a CD/DVD image."""
+        return slots
+
+
+_REGISTRY: list[Quirks] = []
+
+
+def register(quirks: Quirks) -> Quirks:
+    _REGISTRY.append(quirks)
+    return quirks
+
+
+GENERIC = Quirks()
+
+
+def _load() -> None:
+    if _REGISTRY:
+        return
+    from dcops.bmc.redfish.oem import dell, h3c, hpe, huawei, inspur, lenovo, supermicro
+
+    for module in (dell, hpe, lenovo, supermicro, huawei, inspur, h3c):
+        register(module.QUIRKS)
+
+
+def detect(root: Doc | None, system: Doc | None) -> Quirks:
+    """The quirks of the vendor named by the first system's Manufacturer, the root's Vendor or
+    its Oem keys; the generic (DMTF) behaviour when none matches."""
+    _load()
+    words = [str((system or {}).get("Manufacturer") or ""), str((root or {}).get("Vendor") or "")]
+    oem = (root or {}).get("Oem")
+    if isinstance(oem, dict):
+        words += list(oem)
+    tokens = set(re.split(r"[^a-z0-9]+", " ".join(words).lower()))
+    for quirks in _REGISTRY:
+        if tokens & set(quirks.markers):
+            return quirks
+    return GENERIC
+
+
+def by_name(name: str | None) -> Quirks:
+    _load()
+    return next((q for q in _REGISTRY if q.name == name), GENERIC)

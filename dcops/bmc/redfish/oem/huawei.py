@@ -1,0 +1,23 @@
+"""Huawei iBMC (and xFusion, its successor)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dcops.bmc.redfish.oem import Quirks
+
+Doc = dict[str, Any]
+
+
+class HuaweiQuirks(Quirks):
+    name = "huawei"
+    markers = ("huawei", "xfusion")
+
+    # Quirk (Huawei iBMC 3.x): the Storage collection lives at Systems/1/Storages (plural) and
+    # drives are linked from Chassis/1/Drives; both are reached by following links, not by
+    # building paths, so nothing vendor-specific is needed in the reader.
+    # Quirk (Huawei iBMC 3.x, Redfish 1.0.2): no UpdateService.FirmwareInventory; firmware
+    # versions are only on the components (recorded as "could not read").
+
+
+QUIRKS = HuaweiQuirks()

@@ -1,0 +1,37 @@
+"""Lenovo XCC (ThinkSystem)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dcops.bmc.redfish.oem import Quirks
+from dcops.observation import SensorKind
+
+Doc = dict[str, Any]
+
+
+class LenovoQuirks(Quirks):
+    name = "lenovo"
+    markers = ("lenovo",)
+
+    def sensor_kind(self, doc: Doc) -> SensorKind | None:
+        reading_type = str(doc.get("ReadingType") or "")
+        units = str(doc.get("ReadingUnits") or "")
+        # Quirk (Lenovo XCC 2.x): discrete state sensors ("PCIe 9 OverTemp", "CPUs") come with
+        # ReadingType Temperature (or none) but no ReadingUnits and Reading 0: not a temperature.
+        if not units:
+            return SensorKind.DISCRETE
+        # Quirk (Lenovo XCC 2.x): PSU/GPU power sensors say ReadingType "Current" with units Watts.
+        if reading_type == "Current" and units.lower() in ("watts", "w"):
+            return SensorKind.POWER
+        # Quirk (Lenovo XCC 2.x): fan tachometers say ReadingType "AirFlow" with units RPM.
+        if reading_type == "AirFlow" and units.upper() == "RPM":
+            return SensorKind.FAN
+        return None
+
+    def sensor_units(self, doc: Doc) -> str | None:
+        # Quirk (Lenovo XCC 2.x): units "C" and "Watts" instead of UCUM "Cel" and "W".
+        return {"C": "Cel", "Watts": "W"}.get(str(doc.get("ReadingUnits") or ""))
+
+
+QUIRKS = LenovoQuirks()

@@ -1,0 +1,52 @@
+"""``dcops boot HOST --once cd|pxe|hdd|bios``: a one-time boot override."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
+from dcops.cli.common import emit, global_options
+from dcops.errors import DcopsError
+from dcops.models import Host
+from dcops.report import Column, Report
+
+
+@click.command()
+@click.argument("hosts", nargs=-1)
+@click.option("--once", "target", required=True, type=click.Choice(["cd", "pxe", "hdd", "bios", "usb"]),
+              help="Boot from this device on the next boot only.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask.")
+@global_options
+def boot(hosts: tuple[str, ...], target: str, yes: bool) -> None:
+    """Set a one-time boot override on HOSTS (takes effect at the next power on or reset)."""
+    from dcops.bmc.select import open_bmc
+
+    targets = select_hosts(hosts)
+    confirm(f"dcops will make {len(targets)} host(s) boot from {target} once: "
+            + ", ".join(h.name for h in targets[:10]) + (" ..." if len(targets) > 10 else ""), yes)
+    auditor = Auditor()
+
+    def act(host: Host) -> dict[str, Any]:
+        with open_bmc(host) as dev:
+            before = dev.boot.get()
+            try:
+                dev.boot.set_once(target)
+            except DcopsError as exc:
+                auditor.record("boot.once", host.name, result="failed", before=before, details=str(exc))
+                raise
+            after = dev.boot.get()
+            auditor.record("boot.once", host.name, before=list(before), after=list(after), details=target)
+            return {"host": host.name, "before": before[0], "after": after[0], "enabled": after[1]}
+
+    try:
+        outcomes = run_on_hosts(targets, act, f"boot {target}")
+    finally:
+        auditor.close()
+    report = Report(kind="boot.once", columns=[Column("host", "HOST"), Column("before", "BEFORE"),
+                                               Column("after", "AFTER"), Column("enabled", "ENABLED")])
+    report.items = [o.value or {"host": o.host.name, "error": str(o.error)} for o in outcomes]
+    note_errors(report, outcomes, "boot")
+    report.summary = {"hosts": len(targets), "failed": sum(1 for o in outcomes if o.error)}
+    emit(report)

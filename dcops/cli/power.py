@@ -1,0 +1,226 @@
+"""``dcops power status|on|off|cycle|reset`` and ``dcops power plan|apply open|close``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
+from dcops.cli.common import emit, global_options, progress, settings
+from dcops.errors import ApplyError, ExitCode
+from dcops.models import Host
+from dcops.observation import PowerState
+from dcops.report import Column, Report
+
+
+@click.group()
+@global_options
+def power() -> None:
+    """Power state of servers, one at a time or in waves for market open/close."""
+
+
+def _open(host: Host) -> Any:
+    from dcops.bmc.select import open_bmc
+
+    return open_bmc(host)
+
+
+@power.command("status")
+@click.argument("hosts", nargs=-1)
+@global_options
+def status(hosts: tuple[str, ...]) -> None:
+    """Show the power state of HOSTS."""
+    targets = select_hosts(hosts)
+
+    def read(host: Host) -> PowerState:
+        with _open(host) as dev:
+            state: PowerState = dev.power.status()
+            return state
+
+    outcomes = run_on_hosts(targets, read, "power status")
+    report = Report(kind="power.status", columns=[Column("host", "HOST"), Column("power", "POWER")])
+    for o in outcomes:
+        report.items.append({"host": o.host.name, "power": o.value.value if o.value else None,
+                             "error": str(o.error) if o.error else None})
+    note_errors(report, outcomes, "power status")
+    counts: dict[str, int] = {}
+    for item in report.items:
+        counts[str(item["power"])] = counts.get(str(item["power"]), 0) + 1
+    report.summary = {"hosts": len(targets), **counts}
+    emit(report)
+
+
+def _change(operation: str, hosts: tuple[str, ...], *, yes: bool, force: bool, timeout: float, wait: bool) -> None:
+    targets = select_hosts(hosts)
+    destructive = operation != "on"
+    if destructive:
+        what = {"off": "shut down gracefully" + (" (forced off after the timeout)" if force else ""),
+                "cycle": "power-cycle (hard)", "reset": "reset (hard)"}[operation]
+        confirm(f"dcops will {what} {len(targets)} host(s): " + ", ".join(h.name for h in targets[:10])
+                + (" ..." if len(targets) > 10 else ""), yes)
+    auditor = Auditor()
+    target_state = {"on": PowerState.ON, "off": PowerState.OFF}.get(operation)
+
+    def act(host: Host) -> dict[str, Any]:
+        with _open(host) as dev:
+            before = dev.power.status()
+            result = "ok"
+            try:
+                if target_state is not None and before is target_state:
+                    result = "already"
+                else:
+                    dev.power.request(operation)
+                    if wait and target_state is not None:
+                        state = _wait(dev, target_state, timeout)
+                        if state is not target_state and operation == "off" and force:
+                            dev.power.request("force-off")
+                            state = _wait(dev, target_state, timeout)
+                            result = "forced" if state is target_state else "failed"
+                        elif state is not target_state:
+                            raise ApplyError(f"{host.name}: power {operation}: still {state.value} after "
+                                             f"{timeout:g}s" + ("" if operation != "off" else
+                                                                " (graceful; use --force to force off)"))
+                after = dev.power.status()
+            except ApplyError as exc:
+                auditor.record(f"power.{operation}", host.name, result="failed", before=before.value,
+                               details=str(exc))
+                raise
+            auditor.record(f"power.{operation}", host.name, result=result, before=before.value, after=after.value)
+            return {"host": host.name, "before": before.value, "after": after.value, "result": result}
+
+    try:
+        outcomes = run_on_hosts(targets, act, f"power {operation}")
+    finally:
+        auditor.close()
+    report = Report(kind=f"power.{operation}", columns=[Column("host", "HOST"), Column("before", "BEFORE"),
+                                                         Column("after", "AFTER"), Column("result", "RESULT")])
+    for o in outcomes:
+        report.items.append(o.value if o.value else {"host": o.host.name, "result": "failed",
+                                                     "error": str(o.error)})
+    note_errors(report, outcomes, f"power {operation}")
+    report.summary = {"hosts": len(targets), "failed": sum(1 for o in outcomes if o.error)}
+    emit(report)
+
+
+def _wait(dev: Any, target: PowerState, timeout: float) -> PowerState:
+    until = time.monotonic() + timeout
+    state: PowerState = dev.power.status()
+    while state is not target and time.monotonic() < until:
+        time.sleep(min(2.0, max(0.05, until - time.monotonic())))
+        state = dev.power.status()
+    return state
+
+
+def _change_command(operation: str, doc: str) -> click.Command:
+    @click.argument("hosts", nargs=-1)
+    @click.option("--yes", "-y", is_flag=True, help="Do not ask.")
+    @click.option("--force", is_flag=True, help="off: force off when the graceful shutdown times out.")
+    @click.option("--timeout", type=float, default=300.0, show_default=True,
+                  help="Seconds to wait for the new state.")
+    @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the state is reached.")
+    @global_options
+    def command(hosts: tuple[str, ...], yes: bool, force: bool, timeout: float, wait: bool) -> None:
+        _change(operation, hosts, yes=yes, force=force, timeout=timeout, wait=wait)
+
+    command.__doc__ = doc
+    return power.command(operation)(command)
+
+
+_change_command("on", "Power HOSTS on.")
+_change_command("off", "Shut HOSTS down gracefully; with --force, force them off after --timeout.")
+_change_command("cycle", "Power-cycle HOSTS (hard: off then on).")
+_change_command("reset", "Reset HOSTS (hard restart).")
+
+
+# --------------------------------------------------------------------------- waves
+
+
+def _plan(action: str, policy_path: str | None) -> tuple[Any, Any, list[Host]]:
+    from dcops.power.plan import plan_waves
+    from dcops.power.policy import load_policy
+
+    policy = load_policy(policy_path)
+    hosts = select_hosts(())
+    return policy, plan_waves(hosts, policy, action), hosts
+
+
+def _plan_report(plan: Any, kind: str) -> Report:
+    report = Report(kind=kind, columns=[Column("wave", "WAVE"), Column("stage", "ROLE"),
+                                        Column("count", "HOSTS"), Column("racks", "PER RACK"),
+                                        Column("hosts", "NAMES")])
+    for wave in plan.waves:
+        report.items.append({"wave": wave.index, "stage": wave.stage, "count": len(wave.hosts),
+                             "racks": max((n for _, n in wave.racks), default=0),
+                             "hosts": list(wave.hosts) if settings().output == "json"
+                             else ", ".join(wave.hosts[:6]) + (" ..." if len(wave.hosts) > 6 else "")})
+    report.summary = {"action": plan.action, "target": plan.target, "waves": len(plan.waves),
+                      "hosts": len(plan.hosts), "pause_seconds": plan.pause_seconds}
+    return report
+
+
+ACTION = click.Choice(["open", "close"])
+
+
+@power.command("plan")
+@click.argument("action", type=ACTION)
+@click.option("--policy", "policy_path", metavar="PATH", help="Power policy file (default: the shipped example).")
+@global_options
+def plan_command(action: str, policy_path: str | None) -> None:
+    """Show the waves that `power apply ACTION` would run for the hosts chosen by --limit."""
+    _, plan, _ = _plan(action, policy_path)
+    emit(_plan_report(plan, "power.plan"))
+
+
+@power.command("apply")
+@click.argument("action", type=ACTION)
+@click.option("--policy", "policy_path", metavar="PATH", help="Power policy file (default: the shipped example).")
+@click.option("--dry-run", is_flag=True, help="Print the waves and stop.")
+@click.option("--force", is_flag=True, help="close: force off hosts whose graceful shutdown times out.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask.")
+@global_options
+def apply_command(action: str, policy_path: str | None, dry_run: bool, force: bool, yes: bool) -> None:
+    """Power the hosts chosen by --limit on (open) or off (close) in waves, verify, report stragglers."""
+    from dcops.bmc.select import open_bmc
+    from dcops.power.execute import execute, verify
+
+    policy, plan, hosts = _plan(action, policy_path)
+    if dry_run:
+        emit(_plan_report(plan, "power.plan"))
+    by_name = {h.name: h for h in hosts}
+    confirm(f"dcops will power {plan.target} {len(plan.hosts)} host(s) in {len(plan.waves)} wave(s), "
+            f"at most {policy.global_limit} at once and {policy.per_rack} per rack, "
+            f"{policy.pause_seconds:g}s apart" + (" (forcing off after the graceful timeout)" if force else ""), yes)
+    auditor = Auditor()
+
+    def on_host(result: Any) -> None:
+        auditor.record(f"power.apply.{action}", result.host, result=result.result, before=result.before,
+                       after=result.after, details=result.message)
+        advance(1, 1 if result.result in ("failed", "straggler") else 0)
+
+    try:
+        with progress(len(plan.hosts), f"power {action}") as advance:
+            outcome = execute(plan, policy, lambda name: open_bmc(by_name[name]), force=force, on_host=on_host)
+        stragglers = verify(outcome, lambda name: open_bmc(by_name[name]), parallel=settings().parallel)
+    finally:
+        auditor.close()
+    report = Report(kind="power.apply", columns=[Column("host", "HOST"), Column("wave", "WAVE"),
+                                                 Column("before", "BEFORE"), Column("after", "AFTER"),
+                                                 Column("result", "RESULT"), Column("message", "MESSAGE")])
+    for result in sorted(outcome.results.values(), key=lambda r: (r.wave, r.host)):
+        report.items.append({"host": result.host, "wave": result.wave, "before": result.before,
+                             "after": result.after, "result": result.result, "message": result.message,
+                             "seconds": result.seconds})
+    for result in stragglers:
+        report.note(ExitCode.APPLY_FAILED, f"error: {result.host}: did not reach {plan.target}: "
+                                           f"{result.message or result.result}")
+    if outcome.stop_reason:
+        report.note(ExitCode.APPLY_FAILED, f"error: stopped after wave {outcome.stopped_after_wave}: "
+                                           f"{outcome.stop_reason}")
+    counts: dict[str, int] = {}
+    for r in outcome.results.values():
+        counts[r.result] = counts.get(r.result, 0) + 1
+    report.summary = {"action": action, "hosts": len(plan.hosts), "waves": len(plan.waves),
+                      "stragglers": len(stragglers), **counts}
+    emit(report)

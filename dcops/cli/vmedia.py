@@ -1,0 +1,104 @@
+"""``dcops vmedia status|insert|eject``: virtual media (Redfish only)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
+from dcops.cli.common import emit, global_options
+from dcops.errors import DcopsError
+from dcops.models import Host
+from dcops.report import Column, Report
+
+COLUMNS = [Column("host", "HOST"), Column("slot", "SLOT"), Column("inserted", "INSERTED"), Column("image", "IMAGE")]
+
+
+@click.group()
+@global_options
+def vmedia() -> None:
+    """Virtual media: boot images the BMC fetches over HTTP(S)."""
+
+
+def _run(kind: str, hosts: tuple[str, ...], action: Any, what: str) -> None:
+    targets = select_hosts(hosts)
+    outcomes = run_on_hosts(targets, action, what)
+    report = Report(kind=kind, columns=COLUMNS)
+    for o in outcomes:
+        for slot in o.value or []:
+            report.items.append({"host": o.host.name, "slot": slot.id, "inserted": slot.inserted,
+                                 "image": slot.image, "media_types": list(slot.media_types)})
+    note_errors(report, outcomes, what)
+    report.summary = {"hosts": len(targets), "failed": sum(1 for o in outcomes if o.error)}
+    emit(report)
+
+
+@vmedia.command("status")
+@click.argument("hosts", nargs=-1)
+@global_options
+def status(hosts: tuple[str, ...]) -> None:
+    """Show the virtual media slots of HOSTS."""
+    from dcops.bmc.select import open_bmc
+
+    def read(host: Host) -> Any:
+        with open_bmc(host) as dev:
+            return dev.vmedia.slots()
+
+    _run("vmedia.status", hosts, read, "vmedia status")
+
+
+@vmedia.command("insert")
+@click.argument("hosts", nargs=-1)
+@click.option("--image", required=True, metavar="URL", help="Image URL the BMC can fetch (http/https).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask.")
+@global_options
+def insert(hosts: tuple[str, ...], image: str, yes: bool) -> None:
+    """Insert IMAGE into the CD slot of HOSTS."""
+    from dcops.bmc.select import open_bmc
+
+    confirm(f"dcops will insert {image} into the virtual CD of {', '.join(hosts) or 'the selected hosts'}", yes)
+    auditor = Auditor()
+
+    def act(host: Host) -> Any:
+        with open_bmc(host) as dev:
+            try:
+                slot = dev.vmedia.insert(image)
+            except DcopsError as exc:
+                auditor.record("vmedia.insert", host.name, result="failed", details=str(exc))
+                raise
+            auditor.record("vmedia.insert", host.name, after=asdict(slot), details=image)
+            return [slot]
+
+    try:
+        _run("vmedia.insert", hosts, act, "vmedia insert")
+    finally:
+        auditor.close()
+
+
+@vmedia.command("eject")
+@click.argument("hosts", nargs=-1)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask.")
+@global_options
+def eject(hosts: tuple[str, ...], yes: bool) -> None:
+    """Eject every inserted image on HOSTS."""
+    from dcops.bmc.select import open_bmc
+
+    confirm(f"dcops will eject virtual media on {', '.join(hosts) or 'the selected hosts'}", yes)
+    auditor = Auditor()
+
+    def act(host: Host) -> Any:
+        with open_bmc(host) as dev:
+            try:
+                ejected = dev.vmedia.eject()
+            except DcopsError as exc:
+                auditor.record("vmedia.eject", host.name, result="failed", details=str(exc))
+                raise
+            auditor.record("vmedia.eject", host.name, before=[asdict(s) for s in ejected])
+            return dev.vmedia.slots()
+
+    try:
+        _run("vmedia.eject", hosts, act, "vmedia eject")
+    finally:
+        auditor.close()

@@ -1,0 +1,156 @@
+"""Execute a PowerPlan: wave by wave, hosts of a wave in parallel, then verify.
+
+Open: power on, poll until on. Close: graceful shutdown, poll until off; when the graceful
+timeout passes, force off only if ``force`` was given, otherwise the host is a straggler.
+Between waves: the policy's pause (cut short by Ctrl-C). Before each next wave: stop when the
+failures so far exceed the policy's threshold. At the end every planned host is read once more;
+those not in the target state are reported as stragglers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from dcops.bmc.base import Bmc
+from dcops.errors import DcopsError
+from dcops.observation import PowerState
+from dcops.power.plan import PowerPlan
+from dcops.power.policy import Policy
+
+TARGETS = {"on": PowerState.ON, "off": PowerState.OFF}
+
+
+@dataclass
+class HostResult:
+    host: str
+    wave: int
+    before: str = "unknown"
+    after: str = "unknown"
+    result: str = "pending"  # ok | already | forced | failed | straggler | skipped
+    message: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class Outcome:
+    plan: PowerPlan
+    results: dict[str, HostResult] = field(default_factory=dict)
+    stopped_after_wave: int | None = None
+    stop_reason: str | None = None
+
+    def failed(self) -> list[HostResult]:
+        return [r for r in self.results.values() if r.result in ("failed", "straggler")]
+
+
+def too_many_failures(failed: int, planned: int, policy: Policy) -> bool:
+    if policy.max_failed is not None and failed >= policy.max_failed:
+        return True
+    return policy.max_failed_ratio is not None and planned > 0 and failed / planned > policy.max_failed_ratio
+
+
+def _switch(bmc: Bmc, target: PowerState, policy: Policy, force: bool, result: HostResult,
+            stop: threading.Event) -> None:
+    started = time.monotonic()
+    before = bmc.power.status()
+    result.before = before.value
+    if before is target:
+        result.after, result.result = before.value, "already"
+        return
+    bmc.power.request("on" if target is PowerState.ON else "off")
+    limit = policy.verify_timeout if target is PowerState.ON else policy.graceful_timeout
+    state = _wait(bmc, target, started + limit, policy.poll_seconds, stop)
+    if state is not target and target is PowerState.OFF and force and not stop.is_set():
+        bmc.power.request("force-off")
+        state = _wait(bmc, target, time.monotonic() + policy.verify_timeout, policy.poll_seconds, stop)
+        result.result = "forced" if state is target else "straggler"
+    else:
+        result.result = "ok" if state is target else "straggler"
+    result.after = state.value
+    if result.result == "straggler":
+        result.message = f"still {state.value} after {time.monotonic() - started:.0f}s" + (
+            "" if force or target is PowerState.ON else " (graceful shutdown; --force to force off)")
+
+
+def _wait(bmc: Bmc, target: PowerState, until: float, poll: float, stop: threading.Event) -> PowerState:
+    state = bmc.power.status()
+    while state is not target and time.monotonic() < until and not stop.is_set():
+        stop.wait(min(poll, max(0.0, until - time.monotonic())))
+        state = bmc.power.status()
+    return state
+
+
+def execute(plan: PowerPlan, policy: Policy, open_bmc: Callable[[str], Bmc], *, force: bool = False,
+            parallel: int | None = None, on_host: Callable[[HostResult], None] | None = None,
+            on_wave: Callable[[int], None] | None = None, sleep: Callable[[float], bool] | None = None) -> Outcome:
+    """Run the plan. ``open_bmc(name)`` gives a Bmc (closed here). ``sleep(seconds)`` pauses between
+    waves and returns False to stop (a Ctrl-C handler); by default an interruptible wait."""
+    target = TARGETS[plan.target]
+    outcome = Outcome(plan)
+    stop = threading.Event()
+    pause = sleep or (lambda s: not stop.wait(s))
+    planned = len(plan.hosts)
+    for wave in plan.waves:
+        for name in wave.hosts:
+            outcome.results[name] = HostResult(name, wave.index, result="skipped")
+    try:
+        for position, wave in enumerate(plan.waves):
+            if on_wave:
+                on_wave(wave.index)
+
+            def run(name: str, wave_index: int = wave.index) -> HostResult:
+                result = HostResult(name, wave_index)
+                started = time.monotonic()
+                try:
+                    with open_bmc(name) as bmc:
+                        _switch(bmc, target, policy, force, result, stop)
+                except DcopsError as exc:
+                    result.result, result.message = "failed", str(exc)
+                result.seconds = round(time.monotonic() - started, 3)
+                outcome.results[name] = result
+                if on_host:
+                    on_host(result)
+                return result
+
+            workers = max(1, min(len(wave.hosts), parallel or len(wave.hosts)))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"wave{wave.index}") as pool:
+                list(pool.map(run, wave.hosts))
+            failed = len(outcome.failed())
+            last = position == len(plan.waves) - 1
+            if not last and too_many_failures(failed, planned, policy):
+                outcome.stopped_after_wave = wave.index
+                outcome.stop_reason = f"{failed} of {planned} hosts failed: stop-on-failure threshold reached"
+                break
+            if not last and plan.pause_seconds > 0 and not pause(plan.pause_seconds):
+                outcome.stopped_after_wave = wave.index
+                outcome.stop_reason = "interrupted"
+                break
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    return outcome
+
+
+def verify(outcome: Outcome, open_bmc: Callable[[str], Bmc], parallel: int = 50) -> list[HostResult]:
+    """Read every host that ran once more; mark those not in the target state as stragglers."""
+    target = TARGETS[outcome.plan.target]
+    ran = [r for r in outcome.results.values() if r.result not in ("skipped",)]
+
+    def check(result: HostResult) -> None:
+        try:
+            with open_bmc(result.host) as bmc:
+                state = bmc.power.status()
+        except DcopsError as exc:
+            result.result, result.message = "failed", f"verify: {exc}"
+            return
+        result.after = state.value
+        if state is not target and result.result not in ("failed",):
+            result.result = "straggler"
+            result.message = result.message or f"{state.value} at verification"
+
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(ran) or 1))) as pool:
+        list(pool.map(check, ran))
+    return outcome.failed()
