@@ -150,7 +150,8 @@ def show(name: str) -> None:
               help="Every word of the query must match some field at least this well (0-100).")
 @global_options
 def search(query: tuple[str, ...], limit_results: int, min_score: float) -> None:
-    """Find hosts by name, serial, asset tag, BMC address, vendor, model or location, with typos.
+    """Find hosts by name, serial, asset tag, BMC address, vendor, model or location, with typos,
+    and by the serial of any part collected over the BMCs (dcops assets collect).
 
     \b
     Example: dcops inventory search r750 a03   (Dell R750s in rack A03; "r75o a3" works too)
@@ -158,7 +159,7 @@ def search(query: tuple[str, ...], limit_results: int, min_score: float) -> None
     book = load_book()
     hosts = book.select(settings().limit) if settings().limit else list(book.hosts)
     text = " ".join(query)
-    hits = SearchIndex(hosts).search(text, min_score=min_score, limit=limit_results)
+    hits = SearchIndex(hosts, extra=_part_serials()).search(text, min_score=min_score, limit=limit_results)
     items = []
     for hit in hits:
         host = hit.host
@@ -176,6 +177,19 @@ def search(query: tuple[str, ...], limit_results: int, min_score: float) -> None
                  Column("place", "LOCATION"), Column("model", "MODEL"), Column("serial", "SERIAL")],
         summary={"query": text, "results": len(items), "min_score": min_score},
     ))
+
+
+def _part_serials() -> list[tuple[str, str, str]]:
+    """Serials of the parts last collected over the BMCs (``dcops assets collect``), so a search
+    finds the server holding DIMM or drive serial X. Empty when nothing was collected."""
+    from dcops.assets.search import part_search_records
+    from dcops.cli.common import open_state
+
+    store = open_state()
+    try:
+        return part_search_records(store)
+    finally:
+        store.close()
 
 
 @inventory.command(name="import")
