@@ -8,10 +8,19 @@ the concern and why, and ``supported`` is False, so callers can ask before actin
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dcops.bmc.state import (
+    BiosState,
+    ControllerState,
+    FirmwareEntry,
+    RegistryAttribute,
+    StagedSettings,
+    TaskOutcome,
+    UpdateOutcome,
+)
 from dcops.errors import ApplyError
 from dcops.observation import FirmwareItem, LogEntry, Observation, PowerState
 
@@ -89,20 +98,94 @@ class LogsInterface(Concern):
 
 class BiosInterface(Concern):
     @abstractmethod
-    def attributes(self) -> Mapping[str, Any]: ...
+    def attributes(self) -> Mapping[str, Any]:
+        """The current BIOS attributes."""
 
     @abstractmethod
-    def set_attributes(self, values: Mapping[str, Any]) -> None: ...
+    def set_attributes(self, values: Mapping[str, Any]) -> None:
+        """Stage ``values`` (applied at the next reset); ``stage`` says more about what it did."""
+
+    @abstractmethod
+    def read(self, *, registry: bool = True) -> BiosState:
+        """Current and pending attributes, the supported apply times and (``registry``) the
+        attribute registry."""
+
+    @abstractmethod
+    def registry(self) -> Mapping[str, RegistryAttribute] | None:
+        """The BIOS attribute registry (None when the BMC publishes none); cached per registry id."""
+
+    @abstractmethod
+    def stage(self, values: Mapping[str, Any], *, apply_time: str | None = None) -> StagedSettings:
+        """PATCH the settings object with ``values`` and the apply time (``apply_time``, else
+        OnReset when the BMC supports it), honouring ETags. On Dell iDRAC, also schedule the BIOS
+        configuration job the values need. Raises ApplyError with the BMC's message."""
+
+    @abstractmethod
+    def clear_pending(self) -> None:
+        """Drop staged values that were not applied yet (and a pending Dell BIOS job)."""
 
 
 class RaidInterface(Concern):
     @abstractmethod
-    def volumes(self) -> list[Mapping[str, Any]]: ...
+    def volumes(self) -> list[Mapping[str, Any]]:
+        """Volumes as observed (location, capacity, RAID type): the old, summary form."""
+
+    @abstractmethod
+    def controllers(self) -> list[ControllerState]:
+        """Every storage controller with its drives (hot-spare type, state) and volumes."""
+
+    @abstractmethod
+    def create_volume(self, controller: str, raid_type: str, drives: Sequence[str], *,
+                      capacity_bytes: int | None = None, name: str | None = None,
+                      read_policy: str | None = None, write_policy: str | None = None,
+                      wait: bool = True) -> TaskOutcome:
+        """Create a volume on ``controller`` (its id or URI) from ``drives`` (ids or URIs).
+        ``capacity_bytes`` None: the largest the drives allow. Waits for the controller to be
+        idle first and (``wait``) for the task to end. Raises ApplyError on refusal or failure."""
+
+    @abstractmethod
+    def delete_volume(self, volume: str, *, wait: bool = True) -> TaskOutcome:
+        """Delete a volume (its URI, or its id when it is unique across controllers)."""
+
+    @abstractmethod
+    def set_hotspare(self, drive: str, kind: str) -> None:
+        """Make ``drive`` (id or URI) a ``global``, ``dedicated`` or ``chassis`` hot spare, or ``none``."""
+
+    @abstractmethod
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Wait until no controller operation runs (one at a time); ApplyError after ``timeout``."""
 
 
 class FirmwareInterface(Concern):
     @abstractmethod
-    def inventory(self) -> list[FirmwareItem]: ...
+    def inventory(self) -> list[FirmwareItem]:
+        """The firmware inventory as observed (for reports)."""
+
+    @abstractmethod
+    def entries(self) -> list[FirmwareEntry]:
+        """The firmware inventory with URIs (update targets) and install state."""
+
+    @abstractmethod
+    def update(self, image: str, *, targets: Sequence[str] = (), component: str | None = None,
+               expect_version: str | None = None, timeout: float | None = None) -> UpdateOutcome:
+        """Install ``image`` (a URL the BMC can fetch) with UpdateService.SimpleUpdate, wait for its
+        task (tolerating one that vanishes and a BMC that reboots into its new firmware), then
+        confirm in the FirmwareInventory that ``component`` (an inventory id, name or target URI)
+        runs ``expect_version``. Raises ApplyError when the task fails or the version is not there."""
+
+
+class TaskInterface(Concern):
+    @abstractmethod
+    def wait(self, monitor: str | None, timeout: float | None = None) -> TaskOutcome:
+        """Poll a task monitor until the task ends (``vanished`` when the BMC forgot it)."""
+
+    @abstractmethod
+    def running(self) -> list[Mapping[str, Any]]:
+        """Tasks of the BMC that have not ended (to adopt work a killed run started)."""
+
+    @abstractmethod
+    def wait_bmc(self, timeout: float | None = None) -> None:
+        """Wait until the BMC answers steadily again (after it rebooted itself)."""
 
 
 class ConsoleInterface(Concern):
@@ -158,14 +241,31 @@ class UnsupportedLogs(_Unsupported, LogsInterface):
 class UnsupportedBios(_Unsupported, BiosInterface):
     attributes = _unsupported("BIOS settings")
     set_attributes = _unsupported("BIOS settings")
+    read = _unsupported("BIOS settings")
+    registry = _unsupported("BIOS settings")
+    stage = _unsupported("BIOS settings")
+    clear_pending = _unsupported("BIOS settings")
 
 
 class UnsupportedRaid(_Unsupported, RaidInterface):
     volumes = _unsupported("RAID")
+    controllers = _unsupported("RAID")
+    create_volume = _unsupported("RAID")
+    delete_volume = _unsupported("RAID")
+    set_hotspare = _unsupported("RAID")
+    wait_idle = _unsupported("RAID")
 
 
 class UnsupportedFirmware(_Unsupported, FirmwareInterface):
     inventory = _unsupported("firmware inventory")
+    entries = _unsupported("firmware inventory")
+    update = _unsupported("firmware update")
+
+
+class UnsupportedTasks(_Unsupported, TaskInterface):
+    wait = _unsupported("tasks")
+    running = _unsupported("tasks")
+    wait_bmc = _unsupported("tasks")
 
 
 class UnsupportedConsole(_Unsupported, ConsoleInterface):
@@ -189,6 +289,11 @@ class Bmc:
     firmware: FirmwareInterface
     console: ConsoleInterface
     closers: list[Callable[[], None]] = field(default_factory=list)
+    tasks: TaskInterface | None = None  # None -> an UnsupportedTasks (set in __post_init__)
+
+    def __post_init__(self) -> None:
+        if self.tasks is None:
+            self.tasks = UnsupportedTasks(self.host, self.protocol, "no task service over this protocol")
 
     def close(self) -> None:
         for closer in reversed(self.closers):
@@ -207,4 +312,4 @@ def unsupported_bmc(host: str, protocol: str, reason: str) -> Bmc:
     return Bmc(host, protocol, UnsupportedPower(*args), UnsupportedBoot(*args), UnsupportedVirtualMedia(*args),
                UnsupportedInventory(*args), UnsupportedHealth(*args), UnsupportedLogs(*args),
                UnsupportedBios(*args), UnsupportedRaid(*args), UnsupportedFirmware(*args),
-               UnsupportedConsole(*args))
+               UnsupportedConsole(*args), tasks=UnsupportedTasks(*args))

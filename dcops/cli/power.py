@@ -215,6 +215,8 @@ def apply_command(action: str, policy_path: str | None, dry_run: bool, force: bo
     for result in stragglers:
         report.note(ExitCode.APPLY_FAILED, f"error: {result.host}: did not reach {plan.target}: "
                                            f"{result.message or result.result}")
+    for host in outcome.internal_errors:
+        report.note(ExitCode.INTERNAL, f"error: {host}: internal error (a bug in dcops; see the log with -v)")
     if outcome.stop_reason:
         report.note(ExitCode.APPLY_FAILED, f"error: stopped after wave {outcome.stopped_after_wave}: "
                                            f"{outcome.stop_reason}")

@@ -9,6 +9,7 @@ those not in the target state are reported as stragglers.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from dcops.power.plan import PowerPlan
 from dcops.power.policy import Policy
 
 TARGETS = {"on": PowerState.ON, "off": PowerState.OFF}
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,9 +43,37 @@ class Outcome:
     results: dict[str, HostResult] = field(default_factory=dict)
     stopped_after_wave: int | None = None
     stop_reason: str | None = None
+    internal_errors: list[str] = field(default_factory=list)  # hosts that hit a bug in dcops
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def failed(self) -> list[HostResult]:
-        return [r for r in self.results.values() if r.result in ("failed", "straggler")]
+        with self.lock:
+            results = list(self.results.values())
+        return [r for r in results if r.result in ("failed", "straggler")]
+
+    def record(self, result: HostResult) -> None:
+        with self.lock:
+            self.results[result.host] = result
+
+
+def _guarded(result: HostResult, outcome: Outcome, what: str, body: Callable[[], None]) -> None:
+    """Run one host's part; a failure stays with that host.
+
+    Expected failures (DcopsError: unreachable, refused, unreadable answer) mark the host failed.
+    Anything else is a bug in dcops: it is logged with its traceback and the host marked failed
+    too, so that one host's bug cannot stop a market-close sequence half-way through the racks
+    (the CLI then exits 70 after the run). Before, a FetchError (a BMC answering a status read
+    with a 500 or a truncated body) escaped the worker and ended the run with exit 70.
+    """
+    try:
+        body()
+    except DcopsError as exc:
+        result.result, result.message = "failed", f"{what}{exc}"
+    except Exception as exc:  # noqa: BLE001 - see the docstring: reported as an internal error
+        log.exception("%s: internal error", result.host)
+        result.result, result.message = "failed", f"{what}internal error: {type(exc).__name__}: {exc}"
+        with outcome.lock:
+            outcome.internal_errors.append(result.host)
 
 
 def too_many_failures(failed: int, planned: int, policy: Policy) -> bool:
@@ -104,13 +134,14 @@ def execute(plan: PowerPlan, policy: Policy, open_bmc: Callable[[str], Bmc], *, 
             def run(name: str, wave_index: int = wave.index) -> HostResult:
                 result = HostResult(name, wave_index)
                 started = time.monotonic()
-                try:
+
+                def switch() -> None:
                     with open_bmc(name) as bmc:
                         _switch(bmc, target, policy, force, result, stop)
-                except DcopsError as exc:
-                    result.result, result.message = "failed", str(exc)
+
+                _guarded(result, outcome, "", switch)
                 result.seconds = round(time.monotonic() - started, 3)
-                outcome.results[name] = result
+                outcome.record(result)
                 if on_host:
                     on_host(result)
                 return result
@@ -140,16 +171,15 @@ def verify(outcome: Outcome, open_bmc: Callable[[str], Bmc], parallel: int = 50)
     ran = [r for r in outcome.results.values() if r.result not in ("skipped",)]
 
     def check(result: HostResult) -> None:
-        try:
+        def read() -> None:
             with open_bmc(result.host) as bmc:
                 state = bmc.power.status()
-        except DcopsError as exc:
-            result.result, result.message = "failed", f"verify: {exc}"
-            return
-        result.after = state.value
-        if state is not target and result.result not in ("failed",):
-            result.result = "straggler"
-            result.message = result.message or f"{state.value} at verification"
+            result.after = state.value
+            if state is not target and result.result not in ("failed",):
+                result.result = "straggler"
+                result.message = result.message or f"{state.value} at verification"
+
+        _guarded(result, outcome, "verify: ", read)
 
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(ran) or 1))) as pool:
         list(pool.map(check, ran))

@@ -18,6 +18,7 @@ a message (``dcops.secrets.redact`` scrubs every message too).
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import email.utils
 import logging
 import threading
@@ -31,7 +32,8 @@ from typing import Any
 import redfish
 from redfish.rest.v1 import RetriesExhaustedError
 
-from dcops.bmc.redfish.resources import ROOT, Doc, FetchError, most_severe_message
+from dcops.bmc.redfish.docs import Doc, FetchError, most_severe_message
+from dcops.bmc.redfish.keys import ODATA_ETAG, ROOT, SESSIONS
 from dcops.errors import ApplyError, UnreachableError
 from dcops.models import BmcEndpoint
 from dcops.secrets import Secret, redact
@@ -51,9 +53,15 @@ class Timeouts:
     max_pause: float = 30.0
 
 
+LOGOUT_BUDGET = 5.0  # seconds a logout may take (retries of a busy BMC included)
 _warned_insecure: set[str] = set()
 _warn_lock = threading.Lock()
 _open: weakref.WeakSet[RedfishConnector] = weakref.WeakSet()
+_open_lock = threading.Lock()  # WeakSet is not safe against concurrent add/discard/iteration
+# Logins abandoned at the deadline finish here and are logged out at once (see ``_login``).
+_janitor = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="dcops-logout")
+_abandoned: set[concurrent.futures.Future[Any]] = set()
+_abandoned_lock = threading.Lock()
 
 
 def _warn_insecure(address: str) -> None:
@@ -122,8 +130,10 @@ class RedfishConnector:
         self._client: Any = None
         self._auth: str | None = None  # "session" | "basic"
         self._lock = threading.RLock()
+        self._session_uri: str | None = None
         self.requests = 0
-        _open.add(self)
+        with _open_lock:
+            _open.add(self)
 
     # -- lifecycle
     def __enter__(self) -> RedfishConnector:
@@ -136,13 +146,31 @@ class RedfishConnector:
         """Log out (deleting the session on the BMC) and drop the HTTP connection; never raises."""
         with self._lock:
             client, self._client, self._auth = self._client, None, None
+            location, self._session_uri = self._session_uri, None
+        with _open_lock:
+            _open.discard(self)
         if client is None:
             return
         try:
-            client.logout()
+            if location:
+                self._delete_session(client, location)
+            else:
+                client.logout()  # basic auth: nothing on the BMC to delete
         except Exception as exc:  # noqa: BLE001 - a failed logout must not mask the real outcome
             log.info("%s: logout failed: %s", self.host, redact(f"{type(exc).__name__}: {exc}"))
-        _open.discard(self)
+
+    def _delete_session(self, client: Any, location: str) -> None:
+        """DELETE our session, retrying a busy BMC (503/429, Retry-After capped at 1 s) for at most
+        ``logout_budget`` seconds: a logout lost to one 503 is a session left until it times out,
+        and BMCs have few (4 on some Supermicro)."""
+        path = "/" + location.split("://", 1)[1].partition("/")[2] if "://" in location else location
+        end = time.monotonic() + LOGOUT_BUDGET
+        for attempt in range(self.timeouts.retries + 2):
+            resp = self._raw(client, "DELETE", path, None, {}, end)
+            if resp.status not in (429, 500, 502, 503, 504) or time.monotonic() >= end:
+                return
+            time.sleep(min(retry_after(resp.header("Retry-After"), 0.2 * (attempt + 1)), 1.0,
+                           max(0.0, end - time.monotonic())))
 
     def _new_client(self) -> Any:
         return redfish.redfish_client(
@@ -153,18 +181,16 @@ class RedfishConnector:
 
     def _login(self, deadline: float) -> None:
         """Open a session, or fall back to basic auth when the BMC has no SessionService."""
-        client = self._new_client()
-        body = {"UserName": self.endpoint.username, "Password": self._password.reveal()}
-        sessions_uri = f"{ROOT}/SessionService/Sessions"
         attempt = 0
         while True:
-            resp = self._raw(client, "POST", sessions_uri, body, {}, deadline)
+            client = self._new_client()
+            resp = self._post_session(client, deadline)
             token = resp.header("X-Auth-Token")
             if resp.status in (200, 201, 204) and token:
                 location = resp.header("Location") or (resp.body or {}).get("@odata.id") or ""
                 client.set_session_key(token)
                 client.set_session_location(location)
-                self._client, self._auth = client, "session"
+                self._client, self._auth, self._session_uri = client, "session", location
                 return
             if resp.status in (401, 403, 404, 405, 501):
                 # No SessionService (sushy-tools, some older BMCs; behind a basic-auth front the
@@ -182,6 +208,44 @@ class RedfishConnector:
                 self._pause(resp, attempt, deadline, "login")
                 continue
             raise UnreachableError(f"{self.host}: login failed: HTTP {resp.status} {self._message(resp) or ''}".rstrip())
+
+    def _post_session(self, client: Any, deadline: float) -> Response:
+        """POST a new session, bounded by ``deadline``.
+
+        A login the deadline abandons may still create a session on the BMC (a slow BMC answers
+        after we stopped listening). So the POST runs in a janitor thread with the full connect
+        and read timeouts; when the caller gives up first, the janitor waits for the answer and
+        deletes the session it made. ``close_all`` (atexit) waits for those janitors.
+        """
+        body = {"UserName": self.endpoint.username, "Password": self._password.reveal()}
+        far = time.monotonic() + self.timeouts.connect + self.timeouts.read + 1.0
+        future = _janitor.submit(self._raw, client, "POST", SESSIONS, body, {}, far)
+        remaining = deadline - time.monotonic()
+        try:
+            result: Response = future.result(timeout=max(0.0, remaining))
+            return result
+        except concurrent.futures.TimeoutError:
+            with _abandoned_lock:
+                _abandoned.add(future)
+            future.add_done_callback(lambda done: self._discard_session(client, done))
+            raise UnreachableError(f"{self.host}: login: deadline of {self.timeouts.deadline:g}s reached "
+                                   "(no answer yet; a late session will be deleted)") from None
+
+    def _discard_session(self, client: Any, future: concurrent.futures.Future[Any]) -> None:
+        """Delete the session a login abandoned at the deadline created after all."""
+        try:
+            resp: Response = future.result()
+            token = resp.header("X-Auth-Token")
+            if resp.status in (200, 201, 204) and token:
+                client.set_session_key(token)
+                client.set_session_location(resp.header("Location") or (resp.body or {}).get("@odata.id") or "")
+                client.logout()
+                log.info("%s: deleted the session of a login that answered after the deadline", self.host)
+        except Exception as exc:  # noqa: BLE001 - best effort in a janitor thread; nothing to report to
+            log.info("%s: late login cleanup: %s", self.host, redact(f"{type(exc).__name__}"))
+        finally:
+            with _abandoned_lock:
+                _abandoned.discard(future)
 
     def _pause(self, resp: Response | None, attempt: int, deadline: float, what: str) -> None:
         if attempt > self.timeouts.retries:
@@ -263,25 +327,37 @@ class RedfishConnector:
             doc["@odata.etag"] = etag
         return doc
 
-    def act(self, method: str, path: str, body: Any, what: str, *, etag: str | None = None) -> Response:
-        """A write (POST action, PATCH). Raises ApplyError with the BMC's own words on refusal.
+    def act(self, method: str, path: str, body: Any, what: str, *, etag: str | None = None,
+            headers: dict[str, str] | None = None) -> Response:
+        """A write (POST action, PATCH, DELETE). Raises ApplyError with the BMC's own words on refusal.
 
-        With ``etag`` a PATCH sends If-Match; on 412 it re-reads the resource for a strong ETag
-        and retries, then retries once without If-Match (some BMCs hand out ETags they never match).
+        With ``etag`` a write sends ``If-Match``. On 412 (the resource changed, or the BMC hands
+        out ETags it never matches) it reads the resource again and retries with the fresh ETag,
+        then once without If-Match. On 428 (the BMC requires If-Match: HPE iLO for BIOS settings)
+        it reads the ETag and retries with it.
         """
         end = time.monotonic() + self.timeouts.deadline
-        headers = {"If-Match": etag} if etag else {}
-        resp = self.request(method, path, body, headers, deadline=end)
-        if resp.status == 412 and etag:
-            fresh = self.request("GET", path, deadline=end).header("ETag")
-            if fresh and not fresh.startswith("W/"):
-                resp = self.request(method, path, body, {"If-Match": fresh}, deadline=end)
+        extra = dict(headers or {})
+        sent = {**extra, "If-Match": etag} if etag else extra
+        resp = self.request(method, path, body, sent, deadline=end)
+        if resp.status in (412, 428):
+            fresh = self._etag(path, end)
+            if fresh and fresh != etag:
+                resp = self.request(method, path, body, {**extra, "If-Match": fresh}, deadline=end)
             if resp.status == 412:
-                resp = self.request(method, path, body, {}, deadline=end)
+                # Quirk (various): an ETag that never matches; the write is still wanted.
+                resp = self.request(method, path, body, extra, deadline=end)
         if resp.status >= 400:
             said = self._message(resp) or f"HTTP {resp.status}"
             raise ApplyError(f'{self.host}: {what}: BMC said "{said}"')
         return resp
+
+    def _etag(self, path: str, deadline: float) -> str | None:
+        resp = self.request("GET", path, deadline=deadline)
+        etag = resp.header("ETag")
+        if not etag and isinstance(resp.body, dict) and isinstance(resp.body.get(ODATA_ETAG), str):
+            etag = resp.body[ODATA_ETAG]
+        return etag
 
 
 def client_basic(username: str, password: Secret) -> str:
@@ -308,8 +384,14 @@ def connect(host: str, endpoint: BmcEndpoint, password: Secret,
 
 def close_all() -> None:
     """Log out of every session still open (registered with atexit: after a Ctrl-C, a crash)."""
-    for conn in list(_open):
+    with _open_lock:
+        open_now = list(_open)
+    for conn in open_now:
         conn.close()
+    with _abandoned_lock:
+        pending = list(_abandoned)
+    # Logins abandoned at a deadline: let them finish and log out (each bounded by its timeouts).
+    concurrent.futures.wait(pending, timeout=60)
 
 
 atexit.register(close_all)

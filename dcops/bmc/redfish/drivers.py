@@ -1,67 +1,36 @@
-"""Redfish implementations of the bmc.base interfaces, over one ``RedfishConnector``."""
+"""Redfish implementations of the bmc.base interfaces, over one ``RedfishConnector``.
+
+Power, boot, virtual media, inventory, health and logs are here; BIOS (``bios``), RAID
+(``raid``), firmware and tasks (``firmware``) have their own modules. ``redfish_bmc`` bundles
+them all over one connector: one session per BMC.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from dcops.bmc import base
-from dcops.bmc.redfish import oem, resources
+from dcops.bmc.redfish import resources
+from dcops.bmc.redfish.bios import RedfishBios
 from dcops.bmc.redfish.connector import RedfishConnector
-from dcops.bmc.redfish.resources import Doc, FetchError, link, run_sync
+from dcops.bmc.redfish.firmware import RedfishFirmware, RedfishTasks
+from dcops.bmc.redfish.raid import RedfishRaid
+from dcops.bmc.redfish.resources import Doc, FetchError, run_sync
+from dcops.bmc.redfish.shared import Shared
+from dcops.bmc.redfish.tasks import Clock, Pacing
 from dcops.errors import ApplyError
-from dcops.observation import FirmwareItem, LogEntry, Observation, PowerState
+from dcops.observation import LogEntry, Observation, PowerState
 
+__all__ = ["RedfishBios", "RedfishBoot", "RedfishFirmware", "RedfishHealth", "RedfishInventory", "RedfishLogs",
+           "RedfishPower", "RedfishRaid", "RedfishTasks", "RedfishVirtualMedia", "Shared", "redfish_bmc"]
 
-class _Shared:
-    """What the drivers of one BMC share: the connector, the first system, the vendor quirks."""
-
-    def __init__(self, conn: RedfishConnector) -> None:
-        self.conn = conn
-        self._root: Doc | None = None
-        self._system_uri: str | None = None
-        self._manager_uri: str | None = None
-        self._quirks: oem.Quirks | None = None
-
-    def root(self) -> Doc:
-        if self._root is None:
-            self._root = self.conn.get(resources.ROOT)
-        return self._root
-
-    def _first(self, key: str) -> str:
-        coll = self.conn.get(link(self.root(), key) or f"{resources.ROOT}/{key}")
-        members = coll.get(resources.MEMBERS) or []
-        uris = sorted(str(m.get(resources.ODATA_ID)) for m in members if isinstance(m, dict))
-        if not uris:
-            raise ApplyError(f"{self.conn.host}: the BMC lists no {key}")
-        return uris[0]
-
-    def system_uri(self) -> str:
-        if self._system_uri is None:
-            self._system_uri = self._first("Systems")
-        return self._system_uri
-
-    def manager_uri(self) -> str:
-        if self._manager_uri is None:
-            self._manager_uri = self._first("Managers")
-        return self._manager_uri
-
-    def system(self) -> Doc:
-        return self.conn.get(self.system_uri())
-
-    def quirks(self) -> oem.Quirks:
-        if self._quirks is None:
-            self._quirks = oem.detect(self.root(), self.system())
-        return self._quirks
-
-    def fetch(self, path: str) -> Doc:
-        return self.conn.get(path)
+_Shared = Shared  # the old name, for importers
 
 
 class RedfishPower(base.PowerInterface):
     protocol = "redfish"
 
-    def __init__(self, shared: _Shared) -> None:
+    def __init__(self, shared: Shared) -> None:
         self.s = shared
 
     def status(self) -> PowerState:
@@ -79,7 +48,7 @@ class RedfishPower(base.PowerInterface):
 class RedfishBoot(base.BootInterface):
     protocol = "redfish"
 
-    def __init__(self, shared: _Shared) -> None:
+    def __init__(self, shared: Shared) -> None:
         self.s = shared
 
     def set_once(self, target: str) -> None:
@@ -94,7 +63,7 @@ class RedfishBoot(base.BootInterface):
 class RedfishVirtualMedia(base.VirtualMediaInterface):
     protocol = "redfish"
 
-    def __init__(self, shared: _Shared) -> None:
+    def __init__(self, shared: Shared) -> None:
         self.s = shared
 
     def _docs(self) -> list[Doc]:
@@ -156,7 +125,7 @@ class RedfishVirtualMedia(base.VirtualMediaInterface):
 class RedfishInventory(base.InventoryInterface):
     protocol = "redfish"
 
-    def __init__(self, shared: _Shared, host: str) -> None:
+    def __init__(self, shared: Shared, host: str) -> None:
         self.s = shared
         self.host = host
 
@@ -168,7 +137,7 @@ class RedfishInventory(base.InventoryInterface):
 class RedfishHealth(base.HealthInterface):
     protocol = "redfish"
 
-    def __init__(self, shared: _Shared, host: str) -> None:
+    def __init__(self, shared: Shared, host: str) -> None:
         self.s = shared
         self.host = host
 
@@ -179,7 +148,7 @@ class RedfishHealth(base.HealthInterface):
 class RedfishLogs(base.LogsInterface):
     protocol = "redfish"
 
-    def __init__(self, shared: _Shared, host: str) -> None:
+    def __init__(self, shared: Shared, host: str) -> None:
         self.s = shared
         self.host = host
 
@@ -188,62 +157,18 @@ class RedfishLogs(base.LogsInterface):
         return list(obs.log_entries)
 
 
-class RedfishBios(base.BiosInterface):
-    protocol = "redfish"
-
-    def __init__(self, shared: _Shared) -> None:
-        self.s = shared
-
-    def attributes(self) -> Mapping[str, Any]:
-        bios = self.s.conn.get(link(self.s.system(), "Bios") or f"{self.s.system_uri()}/Bios")
-        attrs = bios.get("Attributes")
-        return dict(attrs) if isinstance(attrs, dict) else {}
-
-    def set_attributes(self, values: Mapping[str, Any]) -> None:
-        bios_uri = link(self.s.system(), "Bios") or f"{self.s.system_uri()}/Bios"
-        bios = self.s.conn.get(bios_uri)
-        settings = link(bios.get("@Redfish.Settings"), "SettingsObject") if isinstance(
-            bios.get("@Redfish.Settings"), dict) else None
-        target = settings or f"{bios_uri}/Settings"
-        self.s.conn.act("PATCH", target, {"Attributes": dict(values)}, "bios set",
-                        etag=resources.etag_of(bios))
-
-
-class RedfishRaid(base.RaidInterface):
-    protocol = "redfish"
-
-    def __init__(self, shared: _Shared, host: str) -> None:
-        self.s = shared
-        self.host = host
-
-    def volumes(self) -> list[Mapping[str, Any]]:
-        obs = run_sync(resources.read_observation(self.host, sections={"components"}, log_limit=0), self.s.fetch)
-        return [{"location": c.location, "capacity_bytes": c.capacity_bytes, **c.extra}
-                for c in obs.components if c.kind.value == "volume"]
-
-
-class RedfishFirmware(base.FirmwareInterface):
-    protocol = "redfish"
-
-    def __init__(self, shared: _Shared, host: str) -> None:
-        self.s = shared
-        self.host = host
-
-    def inventory(self) -> list[FirmwareItem]:
-        obs = run_sync(resources.read_observation(self.host, sections={"firmware"}, log_limit=0), self.s.fetch)
-        return list(obs.firmware)
-
-
-def redfish_bmc(host: str, conn: RedfishConnector) -> base.Bmc:
-    """The Redfish concerns of one host over ``conn`` (closed with the Bmc)."""
-    shared = _Shared(conn)
+def redfish_bmc(host: str, conn: RedfishConnector, *, pacing: Pacing | None = None,
+                clock: Clock | None = None) -> base.Bmc:
+    """The Redfish concerns of one host over ``conn`` (closed with the Bmc). ``pacing`` says how
+    often long operations (tasks, busy controllers, BMC reboots) are polled and for how long."""
+    shared = Shared(conn)
     reason = "Redfish has no serial console; use IPMI SOL (protocol: ipmi or auto)"
     return base.Bmc(
         host=host, protocol="redfish",
         power=RedfishPower(shared), boot=RedfishBoot(shared), vmedia=RedfishVirtualMedia(shared),
         inventory=RedfishInventory(shared, host), health=RedfishHealth(shared, host),
-        logs=RedfishLogs(shared, host), bios=RedfishBios(shared), raid=RedfishRaid(shared, host),
-        firmware=RedfishFirmware(shared, host),
+        logs=RedfishLogs(shared, host), bios=RedfishBios(shared), raid=RedfishRaid(shared, host, pacing, clock),
+        firmware=RedfishFirmware(shared, host, pacing, clock),
         console=base.UnsupportedConsole(host, "redfish", reason),
-        closers=[conn.close],
+        closers=[conn.close], tasks=RedfishTasks(shared, pacing, clock),
     )

@@ -1,41 +1,23 @@
-"""`dcops power plan|apply close|open` over 1,000 simulated BMCs in racks: the waves run in order,
-per-rack and global concurrency hold (asserted from the fleet's request log), stragglers are
-reported, and no session is left open. Also the `dcops power`/`boot`/`bmc show` commands end to end.
-
-The fleet is tests/unit/bmc/fleet.py (one aiohttp loop, one port per BMC) because dcops sim has
-no fleet/control API yet; swap it in when it has.
-"""
+"""`dcops power plan|apply close` over 1,000 BMCs of ``dcops sim`` in 25 racks: the waves run in
+order, per-rack and global concurrency hold (asserted from the simulator's request log),
+stragglers are reported, and no session is left open. Also `power`/`boot`/`bmc show` end to end."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
 from dcops.cli.main import main
-from tests.unit.bmc.fleet import Fleet, Running, build
+from dcops.sim.testing import ThreadedFleet
+from tests.integration.bmc.simfleet import fleet, sessions
 
-RACKS, PER_RACK_HOSTS = 25, 40
-ROLES = ["storage"] * 4 + ["db"] * 6 + ["app"] * 20 + ["web"] * 10
-
-
-def inventory(fleet: Fleet, path: Path) -> Path:
-    racks = []
-    for r in range(RACKS):
-        hosts = []
-        for u in range(PER_RACK_HOSTS):
-            bmc = fleet.bmcs[r * PER_RACK_HOSTS + u]
-            hosts.append({"name": f"n{bmc.index:04d}", "u": u + 1, "role": ROLES[u],
-                          "bmc": {"address": "127.0.0.1", "port": bmc.port, "scheme": "http",
-                                  "protocol": "redfish"}})
-        racks.append({"name": f"R{r:02d}", "height": 42, "hosts": hosts})
-    doc = {"version": 1, "defaults": {"bmc": {"username": "admin", "password": "env:DCOPS_TEST_BMC_PW"}},
-           "sites": [{"name": "dc1", "rooms": [{"name": "r1", "racks": racks}]}]}
-    path.write_text(yaml.safe_dump(doc))
-    return path
+RACKS, HOSTS = 25, 1000
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -48,54 +30,65 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:  # 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("DCOPS_TEST_BMC_PW", "s3cret-pw")
+    monkeypatch.setenv("DCOPS_TEST_BMC_PW", "sim-bmc-pw")
     monkeypatch.setenv("DCOPS_STATE", f"sqlite:///{tmp_path}/state.db")
     return tmp_path
 
 
+@pytest.fixture
+def big() -> Iterator[ThreadedFleet]:
+    with fleet(HOSTS, ("generic-1s",), racks=RACKS, request_log=256) as running:
+        yield running
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(60)
-def test_close_1000_hosts_in_waves(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    fleet = build(RACKS * PER_RACK_HOSTS, power="On")
-    for bmc in fleet.bmcs[7::97]:
-        bmc.ignore_graceful = True  # stragglers: never finish a graceful shutdown
+@pytest.mark.timeout(300)
+def test_close_1000_hosts_in_waves(env: Path, big: ThreadedFleet, capsys: pytest.CaptureFixture[str]) -> None:
+    sim = big
+    inv = sim.fleet.write_inventory(env / "site.yaml", "env:DCOPS_TEST_BMC_PW")
+    stuck = list(range(7, HOSTS, 97))  # stragglers: their graceful shutdown takes a minute
+    sim.call(lambda: [setattr(b, "timings", replace(b.timings, power_off=60.0))
+                      for b in (sim.fleet.bmc(i) for i in stuck)])
     policy = env / "policy.yaml"
     policy.write_text(yaml.safe_dump({
-        "order": {"open": ["storage", "db", "app", "web"]},
+        "order": {"open": ["storage", "db", "compute"]},
         "concurrency": {"global": 60, "per_rack": 3}, "pause_seconds": 0.05,
-        "stop_on_failure": {"max_failed": 100}, "graceful_timeout_seconds": 0.3,
-        "verify_timeout_seconds": 2, "poll_seconds": 0.05}))
-    with Running(fleet):
-        inv = inventory(fleet, env / "site.yaml")
-        code, plan = run(capsys, "power", "plan", "close", "-i", str(inv), "-l", "site=dc1",
-                         "--policy", str(policy), "-o", "json")
-        assert code == 0
-        assert [w["stage"] for w in plan["items"]][0] == "web"
-        assert max(w["count"] for w in plan["items"]) <= 60
-        start = len(fleet.log)
-        code, result = run(capsys, "power", "apply", "close", "-i", str(inv), "-l", "site=dc1",
-                           "--policy", str(policy), "--yes", "-o", "json", "--parallel", "100")
-        log = fleet.log[start:]
-        assert fleet.active_sessions() == 0
-    assert code == 5, result["_stderr"]  # stragglers make the apply fail
+        "stop_on_failure": {"max_failed": 100}, "graceful_timeout_seconds": 2,
+        "verify_timeout_seconds": 3, "poll_seconds": 0.1}))
+    code, plan = run(capsys, "power", "plan", "close", "-i", str(inv), "-l", "site=sim-dc1",
+                     "--policy", str(policy), "-o", "json")
+    assert code == 0, plan["_stderr"]
+    assert [w["stage"] for w in plan["items"]][0] == "compute"
+    assert max(w["count"] for w in plan["items"]) <= 60
+    marks = sim.call(lambda: {b.index: (b.requests[-1][0] if b.requests else 0) for b in sim.fleet.created()})
+    code, result = run(capsys, "power", "apply", "close", "-i", str(inv), "-l", "site=sim-dc1",
+                       "--policy", str(policy), "--yes", "-o", "json", "--parallel", "100")
+    assert code == 5, result["_stderr"]  # stragglers make the apply fail (never 70)
+    names = [h.name for h in sim.fleet.hosts]
     stragglers = {i["host"] for i in result["items"] if i["result"] == "straggler"}
-    assert stragglers == {f"n{b.index:04d}" for b in fleet.bmcs[7::97]}
-    assert all(b.power == "Off" for b in fleet.bmcs if not b.ignore_graceful)
+    assert stragglers == {names[i] for i in stuck}
+    assert result["summary"]["stragglers"] == len(stuck)
+    power = sim.call(lambda: {b.index: b.power for b in sim.fleet.created()})
+    assert all(power[i] == "Off" for i in range(HOSTS) if i not in stuck)
+    assert sessions(sim) == 0
 
-    # Wave order and concurrency from the request log: a host's switching interval runs from
-    # its first request to its first logout (the later verification pass only reads).
+    # Wave order and concurrency from the simulator's request log: a host's switching interval
+    # runs from its first request to its first logout (the verification pass only reads).
+    logs = sim.call(lambda: {b.index: [r for r in b.requests if r[0] > marks.get(b.index, 0)]
+                             for b in sim.fleet.created()})
     wave_of = {h: w["wave"] for w in plan["items"] for h in w["hosts"]}
-    rack_of = {f"n{b.index:04d}": b.index // PER_RACK_HOSTS for b in fleet.bmcs}
+    rack_of = {h.name: h.rack for h in sim.fleet.hosts}
     first: dict[str, float] = {}
     end: dict[str, float] = {}
     resets: dict[str, float] = {}
-    for at, index, method, path, _ in log:
-        name = f"n{index:04d}"
-        first.setdefault(name, at)
-        if method == "DELETE" and name not in end:
-            end[name] = at
-        if method == "POST" and path.endswith("computersystem.reset"):
-            resets.setdefault(name, at)
+    for index, entries in logs.items():
+        name = names[index]
+        for _, at, method, path, _, _ in entries:
+            first.setdefault(name, at)
+            if method == "DELETE" and "/sessions/" in path.lower() and name not in end:
+                end[name] = at
+            if method == "POST" and path.lower().endswith("computersystem.reset"):
+                resets.setdefault(name, at)
     by_wave: dict[int, list[str]] = defaultdict(list)
     for name, wave in wave_of.items():
         by_wave[wave].append(name)
@@ -104,7 +97,7 @@ def test_close_1000_hosts_in_waves(env: Path, capsys: pytest.CaptureFixture[str]
         assert max(end[h] for h in by_wave[a]) <= min(first[h] for h in by_wave[b])
         assert max(resets[h] for h in by_wave[a]) < min(resets[h] for h in by_wave[b])
     events = sorted([(first[h], 1, h) for h in first] + [(end[h], -1, h) for h in end])
-    active: dict[int, int] = defaultdict(int)
+    active: dict[str, int] = defaultdict(int)
     total = peak = 0
     for _, delta, name in events:
         active[rack_of[name]] += delta
@@ -117,32 +110,25 @@ def test_close_1000_hosts_in_waves(env: Path, capsys: pytest.CaptureFixture[str]
 
 @pytest.mark.timeout(60)
 def test_power_boot_show_commands_and_audit(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    fleet = build(2, power="Off")
-    with Running(fleet):
-        inv = str(inventory_small(fleet, env / "small.yaml"))
-        code, out = run(capsys, "power", "status", "-i", inv, "n0000", "n0001", "-o", "json")
+    with fleet(2, ("generic-1s",)) as sim:
+        sim.call(lambda: [sim.fleet.bmc(i).reset("ForceOff") for i in range(2)])
+        inv = str(sim.fleet.write_inventory(env / "small.yaml", "env:DCOPS_TEST_BMC_PW"))
+        a, b = (h.name for h in sim.fleet.hosts)
+        code, out = run(capsys, "power", "status", "-i", inv, a, b, "-o", "json")
         assert code == 0 and [i["power"] for i in out["items"]] == ["off", "off"]
-        code, out = run(capsys, "power", "on", "-i", inv, "n0000", "-o", "json", "--timeout", "5")
-        assert code == 0 and out["items"][0]["after"] == "on"
-        code, _ = run(capsys, "power", "off", "-i", inv, "n0000", "-o", "json")  # no --yes, no tty
+        code, out = run(capsys, "power", "on", "-i", inv, a, "-o", "json", "--timeout", "5")
+        assert code == 0 and out["items"][0]["after"] == "on", out["_stderr"]
+        code, _ = run(capsys, "power", "off", "-i", inv, a, "-o", "json")  # no --yes, no tty
         assert code == 2
-        code, out = run(capsys, "bmc", "show", "-i", inv, "n0001", "-o", "json")
-        assert code == 0 and out["items"][0]["identity"]["serial"] == "SN1"
+        code, out = run(capsys, "bmc", "show", "-i", inv, b, "-o", "json")
+        assert code == 0 and out["items"][0]["identity"]["serial"]
         code, out = run(capsys, "audit", "list", "-o", "json")
-        assert [(e["action"], e["host"], e["result"]) for e in out["items"]] == [("power.on", "n0000", "ok")]
-        assert fleet.active_sessions() == 0
-        fleet.bmcs[1].port = 1  # nothing listens there: unreachable
-        inv = str(inventory_small(fleet, env / "dead.yaml"))
-        code, out = run(capsys, "power", "status", "-i", inv, "n0000", "n0001", "-o", "json")
+        assert [(e["action"], e["host"], e["result"]) for e in out["items"]] == [("power.on", a, "ok")]
+        assert sessions(sim) == 0
+        doc = yaml.safe_load(Path(inv).read_text())
+        doc["sites"][0]["rooms"][0]["racks"][0]["hosts"][1]["bmc"]["port"] = 1  # nothing listens there
+        dead = env / "dead.yaml"
+        dead.write_text(yaml.safe_dump(doc))
+        code, out = run(capsys, "power", "status", "-i", str(dead), a, b, "-o", "json")
         assert code == 4 and out["items"][0]["power"] == "on" and out["items"][1]["power"] is None
-        assert "n0001" in out["_stderr"] and "s3cret-pw" not in json.dumps(out)
-
-
-def inventory_small(fleet: Fleet, path: Path) -> Path:
-    hosts = [{"name": f"n{b.index:04d}", "u": b.index + 1,
-              "bmc": {"address": "127.0.0.1", "port": b.port, "scheme": "http", "protocol": "redfish"}}
-             for b in fleet.bmcs]
-    doc = {"version": 1, "defaults": {"bmc": {"username": "admin", "password": "env:DCOPS_TEST_BMC_PW"}},
-           "sites": [{"name": "dc1", "rooms": [{"name": "r1", "racks": [{"name": "R1", "hosts": hosts}]}]}]}
-    path.write_text(yaml.safe_dump(doc))
-    return path
+        assert b in out["_stderr"] and "sim-bmc-pw" not in json.dumps(out)

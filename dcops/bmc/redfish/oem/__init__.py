@@ -58,6 +58,15 @@ class Quirks:
         """Virtual media slots ordered most suitable first for a CD/DVD image."""
         return slots
 
+    def after_bios_patch(self, conn: Any, settings_uri: str, apply_time: str | None, resp: Any) -> str | None:
+        """Called after BIOS values were staged; returns the id of a job the vendor needs to apply
+        them (Dell iDRAC), None when staging is enough (DMTF: applies at the next reset)."""
+        return None
+
+    def clear_bios_jobs(self, conn: Any) -> None:
+        """Remove vendor jobs that would apply staged BIOS values (Dell iDRAC)."""
+        return None
+
 
 _REGISTRY: list[Quirks] = []
 

@@ -1,16 +1,114 @@
-"""Dell iDRAC 8/9."""
+"""Dell iDRAC 8/9: identity and location quirks, and the iDRAC job queue."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 from typing import Any
 
 from dcops.bmc.redfish.oem import Quirks
+from dcops.bmc.state import TaskOutcome
+from dcops.errors import ApplyError, UnreachableError
 from dcops.observation import ComponentKind, FirmwareItem, Identity
 
 Doc = dict[str, Any]
+log = logging.getLogger(__name__)
 _FQDD_KINDS = {ComponentKind.CPU, ComponentKind.GPU, ComponentKind.DIMM, ComponentKind.DRIVE,
                ComponentKind.PSU, ComponentKind.FAN, ComponentKind.NIC, ComponentKind.STORAGE_CONTROLLER}
+
+# Jobs: BIOS/RAID changes on iDRAC are applied by configuration jobs in the Lifecycle Controller's
+# job queue; "SYS011: Pending configuration values are already committed" means one is queued.
+MANAGER = "/redfish/v1/Managers/iDRAC.Embedded.1"
+JOB_QUEUE = f"{MANAGER}/Jobs"
+DELETE_JOB_QUEUE = f"{MANAGER}/Oem/Dell/DellJobService/Actions/DellJobService.DeleteJobQueue"
+JOB_RUNNING = frozenset({"new", "scheduling", "scheduled", "running", "readyforexecution", "waiting",
+                         "downloading", "downloaded", "paused"})
+JOB_FAILED = frozenset({"failed", "completedwitherrors", "canceled", "cancelled"})
+
+
+class DellJobs:
+    """The iDRAC job queue (``Managers/iDRAC.Embedded.1/Jobs``) over a RedfishConnector."""
+
+    def __init__(self, conn: Any, poll: float = 5.0, sleep: Any = time.sleep, now: Any = time.monotonic) -> None:
+        self.conn = conn
+        self.poll = poll
+        self._sleep = sleep
+        self._now = now
+
+    def available(self) -> bool:
+        """Whether the BMC has an iDRAC job queue (False on anything that is not an iDRAC)."""
+        return self.conn.request("GET", JOB_QUEUE).status == 200
+
+    def jobs(self) -> list[Doc]:
+        resp = self.conn.request("GET", JOB_QUEUE + "?$expand=*($levels=1)")
+        if resp.status != 200 or not isinstance(resp.body, dict):
+            resp = self.conn.request("GET", JOB_QUEUE)
+        out = []
+        for member in (resp.body or {}).get("Members") or [] if isinstance(resp.body, dict) else []:
+            if not isinstance(member, dict):
+                continue
+            if "JobState" not in member and isinstance(member.get("@odata.id"), str):
+                got = self.conn.request("GET", member["@odata.id"])
+                member = got.body if got.status == 200 and isinstance(got.body, dict) else member
+            out.append(member)
+        return out
+
+    def pending(self) -> list[Doc]:
+        """Jobs that have not ended (scheduled ones wait for the next host reboot)."""
+        return [j for j in self.jobs() if str(j.get("JobState") or "").lower() in JOB_RUNNING]
+
+    def create_bios_job(self, settings_uri: str) -> str:
+        """Schedule the BIOS configuration job that applies staged values at the next reboot."""
+        resp = self.conn.act("POST", JOB_QUEUE, {"TargetSettingsURI": settings_uri}, "bios config job")
+        job = job_id(resp.header("Location")) or job_id(str((resp.body or {}).get("@odata.id") or "")
+                                                        if isinstance(resp.body, dict) else None)
+        if job is None:
+            raise ApplyError(f"{self.conn.host}: bios config job: the iDRAC returned no job id")
+        return job
+
+    def clear(self) -> None:
+        """Delete every job in the queue (``JID_CLEARALL``): pending values are dropped with them."""
+        self.conn.act("POST", DELETE_JOB_QUEUE, {"JobID": "JID_CLEARALL"}, "clear job queue")
+
+    def wait(self, job: str, timeout: float, *, until_scheduled: bool = False) -> TaskOutcome:
+        """Poll a job until it ends (or, ``until_scheduled``, until it waits for a reboot)."""
+        uri = f"{JOB_QUEUE}/{job}"
+        deadline = self._now() + timeout
+        state = "unknown"
+        while True:
+            try:
+                resp = self.conn.request("GET", uri)
+            except UnreachableError:
+                resp = None
+            if resp is not None and resp.status == 404:
+                return TaskOutcome("vanished", (f"job {job} is gone",), uri=uri)
+            if resp is not None and isinstance(resp.body, dict):
+                doc = resp.body
+                state = str(doc.get("JobState") or "unknown")
+                message = str(doc.get("Message") or "")
+                low = state.lower()
+                percent = doc.get("PercentComplete") if isinstance(doc.get("PercentComplete"), int) else None
+                if low == "completed":
+                    return TaskOutcome("completed", (message,) if message else (), task_state=state,
+                                       percent=percent, uri=uri, message_ids=(str(doc.get("MessageId") or ""),))
+                if low in JOB_FAILED:
+                    return TaskOutcome("failed", (message or state,), task_state=state, percent=percent, uri=uri,
+                                       message_ids=(str(doc.get("MessageId") or ""),))
+                if until_scheduled and low == "scheduled":
+                    return TaskOutcome("completed", (message,) if message else (), await_reset=True,
+                                       task_state=state, percent=percent, uri=uri)
+            if self._now() + self.poll > deadline:
+                raise ApplyError(f"{self.conn.host}: job {job} still {state} after {timeout:g}s")
+            self._sleep(self.poll)
+
+
+def job_id(location: str | None) -> str | None:
+    """``.../Jobs/JID_123456789012`` -> ``JID_123456789012``."""
+    if not location:
+        return None
+    leaf = location.rstrip("/").rsplit("/", 1)[-1]
+    return leaf if leaf.upper().startswith(("JID_", "RID_")) else None
 
 
 class DellQuirks(Quirks):
@@ -43,10 +141,22 @@ class DellQuirks(Quirks):
     def pick_log_service(self, services: list[Doc]) -> Doc | None:
         return next((s for s in services if s.get("Id") == "Sel"), None) or super().pick_log_service(services)
 
+    def after_bios_patch(self, conn: Any, settings_uri: str, apply_time: str | None, resp: Any) -> str | None:
+        # Quirk (Dell iDRAC 9 >= 4.40): a PATCH with @Redfish.SettingsApplyTime creates the BIOS
+        # configuration job itself and names it in Location; older firmware (and a PATCH without
+        # apply time) needs the job created, or the values stay pending forever.
+        created = job_id(resp.header("Location")) if resp is not None and hasattr(resp, "header") else None
+        if created:
+            return created
+        jobs = DellJobs(conn)
+        if not jobs.available():
+            return None  # not a real iDRAC (the simulator's Dell flavour has no job queue)
+        return jobs.create_bios_job(settings_uri)
+
+    def clear_bios_jobs(self, conn: Any) -> None:
+        jobs = DellJobs(conn)
+        if jobs.available() and jobs.pending():
+            jobs.clear()
+
 
 QUIRKS = DellQuirks()
-
-# Jobs: BIOS/RAID changes on iDRAC are staged as jobs in /redfish/v1/Managers/iDRAC.Embedded.1/Jobs
-# and applied at the next reboot; "SYS011: Pending configuration values are already committed"
-# means a job is queued. Job handling belongs to the baseline apply path (not this issue).
-JOB_QUEUE = "/redfish/v1/Managers/iDRAC.Embedded.1/Jobs"

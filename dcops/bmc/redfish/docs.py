@@ -1,0 +1,296 @@
+"""Generic Redfish document plumbing: ``FetchError``, link and value helpers, the sans-I/O
+``Reader`` with ``run_sync`` / ``run_async``, ETags and error messages. No I/O here.
+
+A reading step is a generator that yields the path it needs next and receives the document (or
+has ``FetchError`` thrown in when that path cannot be read). The synchronous connector drives it
+with ``run_sync``, the asyncio path with ``run_async``: the same parsing, only the transport
+differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from dcops.bmc.redfish.keys import (
+    EXPAND_ONE_LEVEL,
+    EXTENDED_INFO,
+    HEALTH,
+    MAX_PAGES,
+    MEMBERS,
+    NEXT_LINK,
+    ODATA_ETAG,
+    ODATA_ID,
+    POWER,
+)
+from dcops.errors import DcopsError, ExitCode
+from dcops.observation import Health, PowerState, ReadError
+
+Doc = dict[str, Any]
+T = TypeVar("T")
+# A reading step: yields a path, is sent the document for it, returns a value.
+Step = Generator[str, Doc, T]
+
+
+class FetchError(DcopsError):
+    """One resource could not be read (404, 5xx after retries, not JSON). Thrown into the reader,
+    which records it and carries on. A BMC that is down raises ``UnreachableError`` instead.
+
+    A ``DcopsError`` (exit 4, results incomplete) so that a caller that lets one escape -- a
+    power status read answered with a 500 -- reports the host instead of crashing the run."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+    def __init__(self, path: str, reason: str, status: int | None = None) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.status = status
+
+
+def normalize(uri: str) -> str:
+    """Cache/dedup key of a URI: no fragment or query, no trailing slash, lower case.
+
+    Quirk (HPE iLO 5/6): links mix case (``/redfish/v1/systems/1/``) and carry trailing slashes,
+    so the same resource arrives under several spellings.
+    """
+    path = uri.split("#", 1)[0].split("?", 1)[0]
+    if path.startswith(("http://", "https://")):
+        path = "/" + path.split("://", 1)[1].partition("/")[2]
+    return path.rstrip("/").lower() or "/"
+
+
+def link(doc: Doc | None, key: str) -> str | None:
+    """The ``@odata.id`` of ``doc[key]`` (None when absent or malformed)."""
+    if not isinstance(doc, dict):
+        return None
+    value = doc.get(key)
+    if isinstance(value, dict):
+        target = value.get(ODATA_ID)
+        return target if isinstance(target, str) and target else None
+    return None
+
+
+def links_of(doc: Doc | None, key: str) -> list[str]:
+    """The ``@odata.id`` of each entry of a list of links (``Links.Chassis``, ``Drives``)."""
+    if not isinstance(doc, dict):
+        return []
+    value = doc.get(key)
+    if isinstance(value, dict):  # some BMCs give a single link where a list is specified
+        value = [value]
+    if not isinstance(value, list):
+        return []
+    return [v[ODATA_ID] for v in value if isinstance(v, dict) and isinstance(v.get(ODATA_ID), str)]
+
+
+def last_segment(uri: str) -> str:
+    return uri.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def health_of(doc: Doc | None, *, rollup: bool = False) -> Health:
+    status = doc.get("Status") if isinstance(doc, dict) else None
+    if not isinstance(status, dict):
+        return Health.UNKNOWN
+    value = (status.get("HealthRollup") if rollup else None) or status.get("Health")
+    return HEALTH.get(str(value).lower(), Health.UNKNOWN) if value else Health.UNKNOWN
+
+
+def state_of(doc: Doc | None) -> str | None:
+    status = doc.get("Status") if isinstance(doc, dict) else None
+    state = status.get("State") if isinstance(status, dict) else None
+    return state if isinstance(state, str) else None
+
+
+def is_absent(doc: Doc) -> bool:
+    return state_of(doc) == "Absent"
+
+
+def text(doc: Doc | None, key: str) -> str | None:
+    value = doc.get(key) if isinstance(doc, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return None
+
+
+def number(doc: Doc | None, key: str) -> float | None:
+    value = doc.get(key) if isinstance(doc, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def power_state(value: object) -> PowerState:
+    return POWER.get(str(value).lower(), PowerState.UNKNOWN) if value else PowerState.UNKNOWN
+
+
+
+
+@dataclass
+class Reader:
+    """State of one read: a cache keyed by ``normalize``d URI and what could not be read."""
+
+    errors: list[ReadError] = field(default_factory=list)
+    cache: dict[str, Doc] = field(default_factory=dict)
+    requests: int = 0
+    # Ask collections for their members inlined (``$expand=.($levels=1)``): one GET instead of
+    # 1 + N. Set from the service root's ProtocolFeaturesSupported; turned off at the first refusal.
+    expand: bool = False
+
+    def remember(self, doc: Doc) -> None:
+        uri = doc.get(ODATA_ID)
+        if isinstance(uri, str) and "#" not in uri:
+            self.cache.setdefault(normalize(uri), doc)
+
+    def get(self, uri: str | None, what: str | None = None) -> Step[Doc | None]:
+        """Read one resource; None (and an entry in ``errors``) when it cannot be read."""
+        if not uri:
+            return None
+        key = normalize(uri)
+        if key in self.cache:
+            return self.cache[key]
+        try:
+            self.requests += 1
+            doc = yield uri
+        except FetchError as exc:
+            self.errors.append(ReadError(what or uri, exc.reason))
+            self.cache[key] = {}
+            return None
+        if not isinstance(doc, dict):
+            self.errors.append(ReadError(what or uri, "not a JSON object"))
+            return None
+        self.cache[key] = doc
+        return doc
+
+    def members(self, uri: str | None, what: str | None = None) -> Step[list[Doc]]:
+        """The member documents of a collection: inlined ones as given, linked ones fetched,
+        following ``Members@odata.nextLink`` pages. Unreadable members are skipped (and recorded)."""
+        result: list[Doc] = []
+        page_uri = uri
+        for number_ in range(MAX_PAGES):
+            page = None
+            if number_ == 0 and self.expand and page_uri and "?" not in page_uri \
+                    and normalize(page_uri) not in self.cache:
+                page = yield from self._expanded(page_uri)
+            if page is None:
+                page = yield from self.get(page_uri, what)
+            if not page:
+                break
+            for member in page.get(MEMBERS) or []:
+                if not isinstance(member, dict):
+                    continue
+                target = member.get(ODATA_ID)
+                if len(member) > 1 or not isinstance(target, str):
+                    # Inlined member ($expand, or a BMC that never links): use it as it is.
+                    self.remember(member)
+                    result.append(member)
+                    continue
+                doc = yield from self.get(target)
+                if doc:
+                    result.append(doc)
+            page_uri = page.get(NEXT_LINK) if isinstance(page.get(NEXT_LINK), str) else None
+            if not page_uri:
+                break
+        return result
+
+
+    def _expanded(self, uri: str) -> Step[Doc | None]:
+        """The collection with its members inlined; None when the BMC refuses (then no more asking)."""
+        try:
+            self.requests += 1
+            doc = yield f"{uri}?{EXPAND_ONE_LEVEL}"
+        except FetchError as exc:
+            if exc.status in (400, 403, 405, 406, 500, 501):
+                # Quirk (various): a root that claims $expand and a collection that refuses it.
+                self.expand = False
+                return None
+            self.errors.append(ReadError(uri, exc.reason))
+            self.cache[normalize(uri)] = {}
+            return {}
+        if not isinstance(doc, dict):
+            return None
+        self.cache[normalize(uri)] = doc
+        return doc
+
+
+def expand_supported(root: Doc | None) -> bool:
+    """Whether the service root says ``$expand=.($levels=1)`` works (ExpandQuery Levels or NoLinks)."""
+    features = root.get("ProtocolFeaturesSupported") if isinstance(root, dict) else None
+    expand = features.get("ExpandQuery") if isinstance(features, dict) else None
+    return bool(isinstance(expand, dict) and (expand.get("NoLinks") or expand.get("Levels")))
+
+
+def run_sync(step: Step[T], fetch: Callable[[str], Doc]) -> T:
+    """Drive a reading step with a blocking ``fetch(path) -> doc`` (raises FetchError per resource)."""
+    try:
+        path = next(step)
+        while True:
+            try:
+                doc = fetch(path)
+            except FetchError as exc:
+                path = step.throw(exc)
+                continue
+            path = step.send(doc)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        step.close()
+
+
+async def run_async(step: Step[T], fetch: Callable[[str], Awaitable[Doc]]) -> T:
+    """Drive a reading step with an asyncio ``fetch``: the same parsing as ``run_sync``."""
+    try:
+        path = next(step)
+        while True:
+            try:
+                doc = await fetch(path)
+            except FetchError as exc:
+                path = step.throw(exc)
+                continue
+            path = step.send(doc)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        step.close()
+
+
+def etag_of(doc: Doc) -> str | None:
+    """The ETag a GET answered with (the connector copies the header into ``@odata.etag``)."""
+    value = doc.get(ODATA_ETAG)
+    return value if isinstance(value, str) else None
+
+
+def extended_info(body: object) -> list[Doc]:
+    """The ``@Message.ExtendedInfo`` messages of an error body, most severe first."""
+    if not isinstance(body, dict):
+        return []
+    inner = body.get("error")
+    err: Doc = inner if isinstance(inner, dict) else body
+    infos = [i for i in err.get(EXTENDED_INFO) or [] if isinstance(i, dict)]
+    rank = {"critical": 0, "warning": 1, "ok": 2}
+
+    def order(info: Doc) -> int:
+        sev = str(info.get("MessageSeverity") or info.get("Severity") or "").lower()
+        return rank.get(sev, 1)
+
+    infos.sort(key=order)
+    if not infos and isinstance(err.get("message"), str):
+        infos = [{"Message": err["message"], "MessageId": err.get("code")}]
+    return infos
+
+
+def most_severe_message(body: object) -> str | None:
+    """One line a person can act on: the most severe ExtendedInfo message with its id."""
+    infos = extended_info(body)
+    if not infos:
+        return None
+    info = infos[0]
+    message = str(info.get("Message") or "").strip()
+    message_id = info.get("MessageId")
+    short = str(message_id).rsplit(".", 1)[-1] if message_id else None
+    return f"{short}: {message}" if short and message else message or short

@@ -1,0 +1,90 @@
+"""Redfish names in one place: paths, annotation keys, and the tables that map Redfish values to
+dcops enums (health, power, reset types, boot targets, sensor kinds and thresholds, RAID types,
+task states, apply times).
+
+The parsing modules (``docs``, ``read``, ``bodies``) read documents with these names; nothing
+outside ``dcops.bmc.redfish`` should spell a Redfish key.
+"""
+
+from __future__ import annotations
+
+from dcops.observation import ComponentKind, Health, PowerState, SensorKind
+
+ROOT = "/redfish/v1"
+SESSIONS = f"{ROOT}/SessionService/Sessions"
+ODATA_ID = "@odata.id"
+ODATA_ETAG = "@odata.etag"
+ODATA_TYPE = "@odata.type"
+MEMBERS = "Members"
+NEXT_LINK = "Members@odata.nextLink"
+MEMBERS_COUNT = "Members@odata.count"
+EXTENDED_INFO = "@Message.ExtendedInfo"
+SETTINGS = "@Redfish.Settings"  # on a resource with a separate settings object (BIOS)
+SETTINGS_OBJECT = "SettingsObject"
+SUPPORTED_APPLY_TIMES = "SupportedApplyTimes"
+SETTINGS_APPLY_TIME = "@Redfish.SettingsApplyTime"  # in a PATCH body: when to apply it
+OPERATION_APPLY_TIME = "@Redfish.OperationApplyTime"  # in a create/delete body (volumes)
+ALLOWABLE = "@Redfish.AllowableValues"
+MAX_PAGES = 50  # a BMC that pages forever must not hold a read forever
+EXPAND_ONE_LEVEL = "$expand=.($levels=1)"
+
+SECTIONS = frozenset({"components", "sensors", "firmware", "logs"})
+
+HEALTH = {"ok": Health.OK, "warning": Health.WARNING, "critical": Health.CRITICAL}
+POWER = {
+    "on": PowerState.ON, "off": PowerState.OFF, "poweringon": PowerState.POWERING_ON,
+    "poweringoff": PowerState.POWERING_OFF, "paused": PowerState.ON,
+}
+
+
+PROCESSOR_KINDS = {"cpu": ComponentKind.CPU, "gpu": ComponentKind.GPU}
+
+LEGACY_THRESHOLDS = {
+    "lower_fatal": "LowerThresholdFatal", "lower_critical": "LowerThresholdCritical",
+    "lower_caution": "LowerThresholdNonCritical", "upper_caution": "UpperThresholdNonCritical",
+    "upper_critical": "UpperThresholdCritical", "upper_fatal": "UpperThresholdFatal",
+}
+SENSOR_THRESHOLDS = {
+    "lower_fatal": "LowerFatal", "lower_critical": "LowerCritical", "lower_caution": "LowerCaution",
+    "upper_caution": "UpperCaution", "upper_critical": "UpperCritical", "upper_fatal": "UpperFatal",
+}
+
+
+
+READING_TYPES = {
+    "temperature": SensorKind.TEMPERATURE, "rotational": SensorKind.FAN, "voltage": SensorKind.VOLTAGE,
+    "current": SensorKind.CURRENT, "power": SensorKind.POWER, "energykwh": SensorKind.ENERGY,
+    "energyjoules": SensorKind.ENERGY, "energywh": SensorKind.ENERGY, "frequency": SensorKind.FREQUENCY,
+    "percent": SensorKind.PERCENT, "humidity": SensorKind.HUMIDITY, "airflow": SensorKind.AIRFLOW,
+    "airflowcmm": SensorKind.AIRFLOW, "pressure": SensorKind.PRESSURE, "pressurepa": SensorKind.PRESSURE,
+    "liquidflow": SensorKind.LIQUID, "liquidflowlpm": SensorKind.LIQUID, "liquidlevel": SensorKind.LIQUID,
+}
+UNITS = {
+    "cel": SensorKind.TEMPERATURE, "rpm": SensorKind.FAN, "v": SensorKind.VOLTAGE, "a": SensorKind.CURRENT,
+    "w": SensorKind.POWER, "kw.h": SensorKind.ENERGY, "j": SensorKind.ENERGY, "hz": SensorKind.FREQUENCY,
+    "%": SensorKind.PERCENT,
+}
+
+
+SEVERITY = {"ok": Health.OK, "warning": Health.WARNING, "critical": Health.CRITICAL}
+
+RESET_TYPES = {
+    "on": ("On",),
+    "off": ("GracefulShutdown",),
+    "force-off": ("ForceOff",),
+    "cycle": ("PowerCycle", "ForceRestart"),
+    "reset": ("ForceRestart", "GracefulRestart"),
+    "graceful-restart": ("GracefulRestart",),
+}
+BOOT_TARGETS = {"cd": "Cd", "pxe": "Pxe", "hdd": "Hdd", "bios": "BiosSetup", "usb": "Usb", "none": "None"}
+
+
+# ApplyTime values in the order dcops prefers them for settings that need a reboot anyway.
+APPLY_TIMES = ("OnReset", "AtMaintenanceWindowStart", "InMaintenanceWindowOnReset", "Immediate")
+RAID_TYPES = ("RAID0", "RAID1", "RAID5", "RAID6", "RAID10", "RAID50", "RAID60", "RAID1E", "RAID00")
+HOTSPARE_TYPES = ("None", "Global", "Chassis", "Dedicated")
+# TaskState values of a task that has not ended (Redfish Task.v1_x).
+TASK_RUNNING = frozenset({"New", "Starting", "Running", "Pending", "Stopping", "Suspended", "Interrupted",
+                          "Service"})
+TASK_DONE_OK = frozenset({"Completed"})
+TASK_FAILED = frozenset({"Exception", "Killed", "Cancelled", "Cancelling"})

@@ -1,0 +1,224 @@
+"""RAID over Redfish: storage controllers with drives and volumes, volume create/delete through
+task monitors, hot spares -- one controller operation at a time.
+
+A RAID controller does one configuration operation at a time and refuses a second with 409
+(``ResourceInUse``, Dell ``STOR023``) and a ``Retry-After``; while it works, the controller's
+``Status.State`` is ``Updating``. So every write here takes the BMC's storage lock, waits until
+no controller is busy, retries a "busy" refusal within ``Pacing.busy_timeout``, and (``wait``)
+waits for the operation's task before letting the next one start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dcops.bmc import base
+from dcops.bmc.redfish.bodies import hotspare_body, volume_body
+from dcops.bmc.redfish.connector import Response
+from dcops.bmc.redfish.docs import Doc, FetchError, link, links_of, normalize, run_sync, state_of
+from dcops.bmc.redfish.keys import HOTSPARE_TYPES, ODATA_ID
+from dcops.bmc.redfish.read import read_observation
+from dcops.bmc.redfish.shared import Shared
+from dcops.bmc.redfish.tasks import Clock, Pacing, monitor_of, wait_task
+from dcops.bmc.state import ControllerState, DriveState, TaskOutcome, VolumeState
+from dcops.errors import ApplyError
+
+log = logging.getLogger(__name__)
+
+READ_POLICY = {"read-ahead": "ReadAhead", "adaptive": "AdaptiveReadAhead", "no-read-ahead": "Off"}
+WRITE_POLICY = {"write-back": "ProtectedWriteBack", "always-write-back": "UnprotectedWriteBack",
+                "write-through": "WriteThrough"}
+_READ_BACK = {v.lower(): k for k, v in READ_POLICY.items()}
+_WRITE_BACK = {v.lower(): k for k, v in WRITE_POLICY.items()}
+BUSY_WORDS = ("ResourceInUse", "STOR023", "already scheduled or running", "busy")
+
+
+def parse_drive(doc: Doc, uri: str, index: int) -> DriveState:
+    location = doc.get("PhysicalLocation") or doc.get("Location") or {}
+    part = location.get("PartLocation") if isinstance(location, dict) else None
+    ordinal = part.get("LocationOrdinalValue") if isinstance(part, dict) else None
+    bay = ordinal if isinstance(ordinal, int) and not isinstance(ordinal, bool) else index
+    raw_status = doc.get("Status")
+    status: Doc = raw_status if isinstance(raw_status, dict) else {}
+    health = status.get("Health") if isinstance(status.get("Health"), str) else None
+    failed = health == "Critical" or status.get("State") == "UnavailableOffline"
+    oem = ((doc.get("Oem") or {}).get("Dell") or {}).get("DellPhysicalDisk") or {}
+    raid_status = str(oem.get("RaidStatus") or "").lower().replace("-", "")
+    state = {"ready": "ready", "nonraid": "non-raid", "online": "online", "spare": "spare"}.get(raid_status)
+    label = part.get("ServiceLabel") if isinstance(part, dict) else None
+    volumes = tuple(u.rstrip("/").rsplit("/", 1)[-1] for u in links_of(doc.get("Links"), "Volumes"))
+    return DriveState(str(doc.get("Id") or uri.rstrip("/").rsplit("/", 1)[-1]), bay, uri,
+                      str(label or doc.get("Name") or ""), doc.get("Model"), doc.get("MediaType"),
+                      doc.get("Protocol"), doc.get("CapacityBytes"), str(doc.get("HotspareType") or "None").lower(),
+                      state, failed, doc.get("Revision"), volumes, health)
+
+
+def parse_volume(doc: Doc, drives: Sequence[DriveState]) -> VolumeState:
+    by_uri = {normalize(d.uri): d.id for d in drives}
+
+    def ids(key: str) -> tuple[str, ...]:
+        return tuple(by_uri.get(normalize(u), u.rstrip("/").rsplit("/", 1)[-1]) for u in links_of(doc.get("Links"), key))
+
+    read, write = doc.get("ReadCachePolicy"), doc.get("WriteCachePolicy")
+    level = doc.get("RAIDType") or doc.get("VolumeType")
+    raw_status = doc.get("Status")
+    status: Doc = raw_status if isinstance(raw_status, dict) else {}
+    return VolumeState(str(doc.get("Id") or ""), str(doc.get(ODATA_ID) or ""),
+                       doc.get("DisplayName") or doc.get("Name"), str(level).upper() if level else None,
+                       doc.get("CapacityBytes"), ids("Drives"),
+                       _READ_BACK.get(str(read).lower()) if read else None,
+                       _WRITE_BACK.get(str(write).lower()) if write else None, ids("DedicatedSpareDrives"),
+                       status.get("Health") if isinstance(status.get("Health"), str) else None, state_of(doc))
+
+
+class RedfishRaid(base.RaidInterface):
+    protocol = "redfish"
+
+    def __init__(self, shared: Shared, host: str, pacing: Pacing | None = None, clock: Clock | None = None) -> None:
+        self.s = shared
+        self.host = host
+        self.pacing = pacing or Pacing()
+        self.clock = clock or Clock()
+
+    # ------------------------------------------------------------------ reading
+    def volumes(self) -> list[Mapping[str, Any]]:
+        obs = run_sync(read_observation(self.host, sections={"components"}, log_limit=0), self.s.fetch)
+        return [{"location": c.location, "capacity_bytes": c.capacity_bytes, **c.extra}
+                for c in obs.components if c.kind.value == "volume"]
+
+    def _storage_uri(self) -> str:
+        return link(self.s.system(), "Storage") or f"{self.s.system_uri()}/Storage"
+
+    def _controller_docs(self, storage: Doc) -> list[Doc]:
+        controllers = [c for c in storage.get("StorageControllers") or [] if isinstance(c, dict)]
+        if not controllers and link(storage, "Controllers"):
+            try:
+                controllers = self.s.members(link(storage, "Controllers"))
+            except FetchError:
+                controllers = []
+        return controllers
+
+    def controllers(self) -> list[ControllerState]:
+        out = []
+        for storage in self.s.members(self._storage_uri(), "storage"):
+            ctrls = self._controller_docs(storage)
+            first = ctrls[0] if ctrls else {}
+            drives = []
+            for index, uri in enumerate(links_of(storage, "Drives")):
+                try:
+                    drives.append(parse_drive(self.s.conn.get(uri), uri, index))
+                except FetchError as exc:
+                    log.info("%s: %s", self.host, exc)
+            volumes_uri = link(storage, "Volumes") or ""
+            volumes = [parse_volume(doc, drives) for doc in self.s.members(volumes_uri)] if volumes_uri else []
+            model = first.get("Model") or storage.get("Name")
+            out.append(ControllerState(str(storage.get("Id") or ""), str(storage.get(ODATA_ID) or ""),
+                                       str(model) if model else None, volumes_uri, tuple(drives), tuple(volumes),
+                                       state_of(first) == "Updating",
+                                       tuple(str(t) for t in first.get("SupportedRAIDTypes") or [])))
+        return out
+
+    def _busy(self) -> bool:
+        for storage in self.s.members(self._storage_uri(), "storage"):
+            if any(state_of(c) == "Updating" for c in self._controller_docs(storage)):
+                return True
+        return False
+
+    # ------------------------------------------------------------------ one at a time
+    def wait_idle(self, timeout: float | None = None) -> None:
+        limit = self.pacing.busy_timeout if timeout is None else timeout
+        deadline = self.clock.now() + limit
+        while self._busy():
+            if self.clock.now() + self.pacing.poll > deadline:
+                raise ApplyError(f"{self.host}: the storage controller stayed busy for {limit:g}s")
+            self.clock.sleep(self.pacing.poll)
+
+    def _write(self, method: str, uri: str, body: Any, what: str) -> Response:
+        """A controller write that waits out "busy" refusals (409 + Retry-After) within the busy timeout."""
+        deadline = self.clock.now() + self.pacing.busy_timeout
+        while True:
+            try:
+                resp: Response = self.s.conn.act(method, uri, body, what)
+                return resp
+            except ApplyError as exc:
+                if not any(word.lower() in str(exc).lower() for word in BUSY_WORDS) \
+                        or self.clock.now() + self.pacing.poll > deadline:
+                    raise
+                log.info("%s: %s: controller busy, waiting", self.host, what)
+                self.clock.sleep(self.pacing.poll)
+
+    def _finish(self, resp: Response, what: str, wait: bool) -> TaskOutcome:
+        monitor = monitor_of(resp) if resp.status == 202 else None
+        if monitor is None:
+            return TaskOutcome("completed", uri=None)
+        if not wait:
+            return TaskOutcome("running", uri=monitor)
+        outcome = wait_task(self.s.conn, monitor, pacing=self.pacing, clock=self.clock)
+        if outcome.state == "failed":
+            raise ApplyError(f'{self.host}: {what}: BMC said "{outcome.message or outcome.task_state}"')
+        return outcome
+
+    # ------------------------------------------------------------------ writes
+    def _controller(self, controller: str, states: list[ControllerState]) -> ControllerState:
+        key = normalize(controller)
+        found = next((c for c in states if c.id == controller or normalize(c.uri) == key), None)
+        if found is None:
+            known = ", ".join(c.id for c in states) or "none"
+            raise ApplyError(f"{self.host}: no storage controller {controller!r} (the BMC has {known})")
+        return found
+
+    def create_volume(self, controller: str, raid_type: str, drives: Sequence[str], *,
+                      capacity_bytes: int | None = None, name: str | None = None,
+                      read_policy: str | None = None, write_policy: str | None = None,
+                      wait: bool = True) -> TaskOutcome:
+        what = f"raid create {name or raid_type}"
+        with self.s.storage_lock:
+            self.wait_idle()
+            ctrl = self._controller(controller, self.controllers())
+            if ctrl.raid_types and raid_type not in ctrl.raid_types:
+                raise ApplyError(f"{self.host}: {what}: {ctrl.model or ctrl.id} supports "
+                                 f"{', '.join(ctrl.raid_types)}, not {raid_type}")
+            uris = []
+            for ref in drives:
+                drive = ctrl.drive_by_id(ref) or next((d for d in ctrl.drives if normalize(d.uri) == normalize(ref)),
+                                                      None)
+                if drive is None:
+                    raise ApplyError(f"{self.host}: {what}: no drive {ref!r} on {ctrl.id}")
+                uris.append(drive.uri)
+            if not ctrl.volumes_uri:
+                raise ApplyError(f"{self.host}: {what}: {ctrl.id} lists no Volumes collection")
+            body = volume_body(raid_type, uris, capacity_bytes=capacity_bytes, name=name,
+                               read_policy=READ_POLICY.get(read_policy or ""),
+                               write_policy=WRITE_POLICY.get(write_policy or ""))
+            resp = self._write("POST", ctrl.volumes_uri, body, what)
+            return self._finish(resp, what, wait)
+
+    def delete_volume(self, volume: str, *, wait: bool = True) -> TaskOutcome:
+        with self.s.storage_lock:
+            self.wait_idle()
+            uri = volume
+            if "/" not in volume:
+                matches = [v for c in self.controllers() for v in c.volumes if v.id == volume or v.name == volume]
+                if len(matches) != 1:
+                    raise ApplyError(f"{self.host}: raid delete {volume}: {len(matches)} volumes match; give its URI")
+                uri = matches[0].uri
+            what = f"raid delete {volume}"
+            resp = self._write("DELETE", uri, None, what)
+            return self._finish(resp, what, wait)
+
+    def set_hotspare(self, drive: str, kind: str) -> None:
+        value = {t.lower(): t for t in HOTSPARE_TYPES}.get(kind.lower())
+        if value is None:
+            raise ApplyError(f"{self.host}: raid hot spare: kind must be one of "
+                             f"{', '.join(t.lower() for t in HOTSPARE_TYPES)}, not {kind!r}")
+        with self.s.storage_lock:
+            uri = drive
+            if "/" not in drive:
+                found = [d for c in self.controllers() for d in c.drives if d.id == drive]
+                if len(found) != 1:
+                    raise ApplyError(f"{self.host}: raid hot spare: {len(found)} drives match {drive!r}")
+                uri = found[0].uri
+            self.wait_idle()
+            self._write("PATCH", uri, hotspare_body(value), f"raid hot spare {value} {drive}")

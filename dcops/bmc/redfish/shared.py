@@ -1,0 +1,80 @@
+"""What the Redfish drivers of one BMC share: the connector, the service root, the first system
+and manager, the vendor quirks, and small read helpers (collections, ETag'd reads)."""
+
+from __future__ import annotations
+
+import threading
+
+from dcops.bmc.redfish import oem
+from dcops.bmc.redfish.connector import RedfishConnector
+from dcops.bmc.redfish.docs import Doc, FetchError, Reader, link, run_sync
+from dcops.bmc.redfish.keys import MEMBERS, ODATA_ID, ROOT
+from dcops.errors import ApplyError
+
+
+class Shared:
+    """What the drivers of one BMC share: the connector, the first system, the vendor quirks."""
+
+    def __init__(self, conn: RedfishConnector) -> None:
+        self.conn = conn
+        self._root: Doc | None = None
+        self._system_uri: str | None = None
+        self._manager_uri: str | None = None
+        self._quirks: oem.Quirks | None = None
+        # One storage-controller operation at a time per BMC (controllers refuse a second one).
+        self.storage_lock = threading.Lock()
+
+    def root(self) -> Doc:
+        if self._root is None:
+            self._root = self.conn.get(ROOT)
+        return self._root
+
+    def _first(self, key: str) -> str:
+        coll = self.conn.get(link(self.root(), key) or f"{ROOT}/{key}")
+        members = coll.get(MEMBERS) or []
+        uris = sorted(str(m.get(ODATA_ID)) for m in members if isinstance(m, dict))
+        if not uris:
+            raise ApplyError(f"{self.conn.host}: the BMC lists no {key}")
+        return uris[0]
+
+    def system_uri(self) -> str:
+        if self._system_uri is None:
+            self._system_uri = self._first("Systems")
+        return self._system_uri
+
+    def manager_uri(self) -> str:
+        if self._manager_uri is None:
+            self._manager_uri = self._first("Managers")
+        return self._manager_uri
+
+    def system(self) -> Doc:
+        return self.conn.get(self.system_uri())
+
+    def quirks(self) -> oem.Quirks:
+        if self._quirks is None:
+            self._quirks = oem.detect(self.root(), self.system())
+        return self._quirks
+
+    def fetch(self, path: str) -> Doc:
+        return self.conn.get(path)
+
+    def forget(self) -> None:
+        """Drop cached documents (after the BMC rebooted they may have changed)."""
+        self._root = None
+
+    def host(self) -> str:
+        return self.conn.host
+
+    def members(self, uri: str | None, what: str | None = None) -> list[Doc]:
+        """The member documents of a collection (inlined or linked, paged); unreadable members are
+        skipped. Raises FetchError when the collection itself cannot be read."""
+        if not uri:
+            return []
+        reader = Reader()
+        docs = run_sync(reader.members(uri, what), self.fetch)
+        if not docs and reader.errors and reader.errors[0].what in (uri, what):
+            raise FetchError(uri, reader.errors[0].reason)
+        return docs
+
+    def link_or(self, doc: Doc, key: str, default: str) -> str:
+        return link(doc, key) or default

@@ -1,0 +1,152 @@
+"""The Redfish connector and the async read path against ``dcops sim``: session exhaustion, 503
+with Retry-After, ETag/If-Match (HPE requires it for BIOS settings), slow and dead BMCs -- each
+bounded by the configured deadline, and no session left on the simulator afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from dcops.bmc.redfish.aio import Target, observe_many
+from dcops.bmc.redfish.connector import Timeouts
+from dcops.errors import ApplyError, UnreachableError
+from dcops.secrets import Secret
+from dcops.sim.faults import apply_fault, clear_faults
+from dcops.sim.testing import ThreadedFleet
+from tests.integration.bmc.simfleet import connector, device, fleet, requests, sessions, wait_for
+
+pytestmark = pytest.mark.timeout(90)
+PROFILES = ("dell-r750", "hpe-dl360-gen10p", "lenovo-sr650v2", "supermicro-x13")
+DELL, HPE, LENOVO, SUPERMICRO = range(4)
+
+
+@pytest.fixture
+def sim() -> Iterator[ThreadedFleet]:
+    with fleet(4, PROFILES) as running:
+        yield running
+        # Release requests hanging on a "dead" BMC before the fleet stops.
+        running.call(lambda: [clear_faults(b) for b in running.fleet.created()])
+
+
+def fault(sim: ThreadedFleet, index: int, kind: str, **args: str) -> None:
+    sim.call(lambda: apply_fault(sim.fleet.bmc(index), kind, args))
+
+
+def test_session_exhaustion_waits_for_a_free_session_within_the_deadline(sim: ThreadedFleet) -> None:
+    limit = sim.call(lambda: sim.fleet.bmc(SUPERMICRO).flavour.session_limit)
+    holders = [connector(sim, SUPERMICRO) for _ in range(limit)]
+    for conn in holders:
+        conn.get("/redfish/v1/Systems")
+    assert sessions(sim, SUPERMICRO) == limit
+    # The BMC says "Retry-After: 30"; with a 2 s deadline the connector gives up at once.
+    started = time.monotonic()
+    with pytest.raises(UnreachableError, match="deadline|gave up"), \
+            connector(sim, SUPERMICRO, Timeouts(connect=1, read=2, deadline=2, retries=5, max_pause=30)) as extra:
+        extra.get("/redfish/v1/Systems")
+    assert time.monotonic() - started < 2
+    # With short pauses it retries, and gets in once a session is freed.
+    threading.Timer(0.5, holders[0].close).start()
+    patient = Timeouts(connect=1, read=2, deadline=8, retries=40, backoff=0.1, max_pause=0.2)
+    with connector(sim, SUPERMICRO, patient) as late:
+        assert late.get("/redfish/v1/Systems")["Members"]
+    for conn in holders:
+        conn.close()
+    assert sessions(sim) == 0
+    refused = [r for r in requests(sim, SUPERMICRO) if r[2] == "POST" and r[4] == 503]
+    assert refused, "the simulator should have refused logins at its session limit"
+
+
+def test_503_with_retry_after_is_retried_and_bounded(sim: ThreadedFleet) -> None:
+    fault(sim, LENOVO, "bmc_errors", rate="0.3", status="503")
+    patient = Timeouts(connect=1, read=3, deadline=30, retries=10, backoff=0.01, max_pause=0.01)
+    with device(sim, LENOVO, patient) as dev:
+        obs = dev.inventory.observe({"components"})
+    assert obs.of_kind(obs.components[0].kind)
+    assert any(r[4] == 503 for r in requests(sim, LENOVO))
+    assert sessions(sim) == 0  # the logout was retried past its 503s
+    # Every answer a 503 with Retry-After 30: the first wait would cross the deadline -> fail now.
+    fault(sim, LENOVO, "bmc_errors", rate="1.0", status="503")
+    started = time.monotonic()
+    with pytest.raises(UnreachableError), device(sim, LENOVO, Timeouts(connect=1, read=2, deadline=3)) as dev:
+        dev.power.status()
+    assert time.monotonic() - started < 3
+    # The simulator injects the 503 *after* handling the request, so the refused login did make a
+    # session there that no client can name (it expires with the session timeout). That is all
+    # that is left: one per login attempt answered 503.
+    logins = [r for r in requests(sim, LENOVO) if r[2] == "POST" and r[3].endswith("/Sessions") and r[4] == 503]
+    assert sessions(sim) == len(logins) == 1
+
+
+def test_hpe_bios_patch_sends_if_match_and_recovers_from_412(sim: ThreadedFleet) -> None:
+    with device(sim, HPE) as dev:
+        state = dev.bios.read()
+        assert state.registry and "OnReset" in state.apply_times
+        name, value = _changeable(state)
+        dev.bios.stage({name: value})
+        assert dev.bios.read(registry=False).pending == {name: value}
+        # A stale ETag: 412, read again, retry with the fresh one.
+        conn = dev.bios.s.conn  # type: ignore[attr-defined]
+        settings = str(state.settings_uri)
+        conn.act("PATCH", settings, {"Attributes": {name: value}}, "bios set", etag='W/"00000000"')
+        # No ETag at all: iLO answers 428; the connector fetches one and retries.
+        conn.act("PATCH", settings, {"Attributes": {name: value}}, "bios set")
+    patches = [r[4] for r in requests(sim, HPE) if r[2] == "PATCH"]
+    assert patches == [200, 412, 200, 428, 200]
+    assert sessions(sim) == 0
+
+
+def _changeable(state: object) -> tuple[str, str]:
+    current = state.current  # type: ignore[attr-defined]
+    for attr in state.registry.values():  # type: ignore[attr-defined]
+        if attr.type == "Enumeration" and not attr.read_only and len(attr.values) > 1 and attr.name in current:
+            return attr.name, next(v for v in attr.values if v != current[attr.name])
+    raise AssertionError("no writable enumeration in the registry")
+
+
+@pytest.mark.parametrize(("kind", "args"), [
+    ("bmc_slow", {"latency": "4s"}),
+    ("bmc_unreachable", {"mode": "hang"}),
+    ("bmc_unreachable", {"mode": "refuse"}),
+])
+def test_slow_and_dead_bmcs_are_bounded_and_leave_no_session(sim: ThreadedFleet, kind: str,
+                                                              args: dict[str, str]) -> None:
+    fault(sim, DELL, kind, **args)
+    timeouts = Timeouts(connect=1, read=6, deadline=2, retries=2, backoff=0.05)
+    started = time.monotonic()
+    with pytest.raises(UnreachableError), device(sim, DELL, timeouts) as dev:
+        dev.power.status()
+    assert time.monotonic() - started < 3
+    # A login the deadline abandoned on a slow BMC still creates a session there: the
+    # connector's janitor waits for it and deletes it.
+    wait_for(lambda: sessions(sim, DELL) == 0, timeout=20)
+    created = sim.call(lambda: sim.fleet.bmc(DELL).sessions_created)
+    deleted = sim.call(lambda: sim.fleet.bmc(DELL).sessions_deleted)
+    assert created == deleted
+
+
+def test_async_fleet_read_with_slow_and_dead_bmcs(sim: ThreadedFleet) -> None:
+    fault(sim, DELL, "bmc_slow", latency="3s")
+    fault(sim, HPE, "bmc_unreachable", mode="hang")
+    targets = [Target(h.name, sim.url(i), sim.username, Secret(sim.password), verify_tls=False)
+               for i, h in enumerate(sim.fleet.hosts)]
+    started = time.monotonic()
+    results = asyncio.run(observe_many(targets, deadline=2.0, read_timeout=5.0))
+    elapsed = time.monotonic() - started
+    by_host = {r.host: r for r in results}
+    names = [h.name for h in sim.fleet.hosts]
+    assert by_host[names[DELL]].observation is None and by_host[names[HPE]].observation is None
+    assert by_host[names[LENOVO]].observation is not None and by_host[names[SUPERMICRO]].observation is not None
+    assert all(r.seconds < 2.5 for r in results)  # each BMC's result is bounded by its deadline
+    assert elapsed < 2.0 + 5.0 + 5.0 + 1  # + the clean-up of the slow BMC's late login
+    # observe_many returned only after deleting every session, the slow BMC's late one included.
+    assert sessions(sim) == 0
+
+
+def test_refused_write_carries_the_bmc_message(sim: ThreadedFleet) -> None:
+    with device(sim, DELL) as dev, pytest.raises(ApplyError, match=r'BMC said ".*PSU50[12]'):
+        dev.power.request("on")  # iDRAC answers 409 when the server is already on
+    assert sessions(sim) == 0
