@@ -1,0 +1,505 @@
+"""HTTP for simulated BMCs: authentication, sessions, ETags, query options, error bodies, latency
+and injected failures; and one aiohttp server shared by every BMC of a fleet.
+
+``handle(bmc, request)`` is pure (no sockets): tests call it directly. ``SharedServer`` is the
+network side: one aiohttp low-level ``web.Server`` is the protocol factory of every listening
+socket, and the BMC is found from the socket a request arrived on (its local address and port).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import logging
+import secrets
+import socket
+import ssl
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import orjson
+
+from dcops.sim.messages import RedfishError, base_text
+from dcops.sim.res_services import metadata_xml
+from dcops.sim.resources import Ctx, Doc, Node, etag_of, norm, tree_for
+from dcops.sim.writes import WriteResult
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from dcops.sim.replay import ReplayBmc
+    from dcops.sim.state import Bmc
+
+log = logging.getLogger(__name__)
+
+PUBLIC = frozenset({"/redfish", "/redfish/v1", "/redfish/v1/odata", "/redfish/v1/$metadata"})
+JSON = "application/json; charset=utf-8"
+_METADATA = metadata_xml().encode()
+LOG_PAGE = 50
+
+
+@dataclass
+class SimRequest:
+    method: str
+    path: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        value = self.headers.get(name)
+        if value is None:
+            value = self.headers.get(name.lower())
+        return value
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    who: str = "-"
+
+
+def error_doc(bmc: Bmc | ReplayBmc, err: RedfishError) -> Doc:
+    """The error body ``bmc``'s flavour would send."""
+    from dcops.sim.profiles import GENERIC
+
+    fl = getattr(bmc, "flavour", GENERIC)
+    infos = []
+    for i, (suffix, args) in enumerate(err.messages):
+        severity, message, resolution = base_text(suffix, args)
+        message_id = f"{fl.base_registry}.{suffix}"
+        if i == 0 and err.vendor:
+            message_id = err.vendor[0]
+            message = err.vendor[1] or message
+        if fl.name == "hpe":
+            # Quirk (HPE iLO): extended info carries MessageId and MessageArgs, no text.
+            info: Doc = {"MessageId": message_id}
+            if args:
+                info["MessageArgs"] = list(args)
+        else:
+            info = {"@odata.type": "#Message.v1_1_1.Message", "MessageId": message_id, "Message": message,
+                    "MessageArgs": list(args), "MessageSeverity": severity, "Resolution": resolution}
+            if fl.name == "dell":
+                info["Severity"] = severity
+        infos.append(info)
+    if fl.name == "hpe":
+        code, text = "iLO.0.10.ExtendedInfo", "See @Message.ExtendedInfo for more information."
+    elif fl.name == "dell":
+        code, text = f"{fl.base_registry}.GeneralError", "A general error has occurred. See ExtendedInfo for more information"
+    else:
+        code = f"{fl.base_registry}.GeneralError"
+        text = infos[0].get("Message", "A general error has occurred. See ExtendedInfo for more information.")
+    return {"error": {"code": code, "message": text, "@Message.ExtendedInfo": infos}}
+
+
+def _error(bmc: Bmc | ReplayBmc, err: RedfishError, who: str = "-") -> Reply:
+    headers = {"Content-Type": JSON, "OData-Version": "4.0"}
+    headers.update(err.headers)
+    if err.status == 401:
+        headers.setdefault("WWW-Authenticate", 'Basic realm="RedfishService"')
+    return Reply(err.status, orjson.dumps(error_doc(bmc, err)), headers, who)
+
+
+def _authenticate(bmc: Bmc, req: SimRequest) -> str | None:
+    """Who is asking: "session:<id>", "basic", or None. Raises 401 for bad credentials."""
+    token = req.header("X-Auth-Token")
+    if token:
+        session = bmc.session_by_token(token)
+        if session is None:
+            raise RedfishError(401, "NoValidSession")
+        return f"session:{session.id}"
+    auth = req.header("Authorization")
+    if auth and auth[:6].lower() == "basic ":
+        try:
+            user, _, password = base64.b64decode(auth[6:].strip()).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise RedfishError(401, "NoValidSession") from None
+        creds = bmc.credentials
+        if secrets.compare_digest(f"{user}:{password}".encode(), f"{creds.username}:{creds.password}".encode()):
+            return "basic"
+        raise RedfishError(401, "ResourceAtUriUnauthorized", (req.path, "Unauthorized"),
+                           vendor=_BASIC_FAILED.get(bmc.flavour.name))
+    return None
+
+
+_BASIC_FAILED = {"dell": ("IDRAC.2.8.SYS415", "Unable to complete the operation because an invalid username "
+                                              "and/or password is entered, and therefore authentication failed.")}
+
+
+def handle(bmc: Bmc, req: SimRequest) -> Reply:
+    """Answer one request as ``bmc`` would (state changes included)."""
+    bmc.tick()
+    method = req.method.upper()
+    key = norm(req.path)
+    who = "-"
+    try:
+        tree = tree_for(bmc.profile)
+        if key == "/redfish/v1/$metadata" and method in ("GET", "HEAD"):
+            return Reply(200, _METADATA, {"Content-Type": "application/xml", "OData-Version": "4.0"})
+        is_login = method == "POST" and key == norm(tree.paths.sessions)
+        try:
+            auth = _authenticate(bmc, req)
+        except RedfishError:
+            if key not in PUBLIC and not is_login:
+                raise
+            auth = None  # the service root answers whoever asks; a login may replace a stale token
+        who = auth or "-"
+        node = tree.resolve(bmc, req.path)
+        if auth is None and key not in PUBLIC and not is_login:
+            raise RedfishError(401, "NoValidSession")
+        if node is None:
+            raise RedfishError(404, "ResourceMissingAtURI", (req.path,))
+        ctx = Ctx(bmc, tree.paths)
+        if method in ("GET", "HEAD"):
+            return _get(bmc, tree, node, ctx, req, who, head=method == "HEAD")
+        if method == "PATCH":
+            return _patch(bmc, node, ctx, req, who)
+        if method == "POST":
+            if node.post is None:
+                raise RedfishError(405, "OperationNotAllowed", headers={"Allow": _allow(node)})
+            # Quirk (HPE iLO): an action POST needs a JSON body, even if only {}; an empty one is refused.
+            result = node.post(ctx, _json(req.body, empty_ok=bmc.flavour.name != "hpe"), *node.args)
+            if is_login and result.status == 201:
+                who = f"session:{result.headers['Location'].rsplit('/', 1)[-1]}"
+            return _result(result, who)
+        if method == "DELETE":
+            if node.delete is None:
+                raise RedfishError(405, "OperationNotAllowed", headers={"Allow": _allow(node)})
+            return _result(node.delete(ctx, None, *node.args), who)
+        raise RedfishError(405, "OperationNotAllowed", headers={"Allow": _allow(node)})
+    except RedfishError as err:
+        return _error(bmc, err, who)
+
+
+def _allow(node: Node) -> str:
+    methods = ["GET", "HEAD"] if node.get is not None else []
+    methods += [m for m, f in (("PATCH", node.patch), ("POST", node.post), ("DELETE", node.delete)) if f]
+    return ", ".join(methods)
+
+
+def _json(body: bytes, empty_ok: bool = False) -> Any:
+    if not body.strip():
+        if empty_ok:
+            return {}
+        raise RedfishError(400, "MalformedJSON")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise RedfishError(400, "MalformedJSON") from None
+
+
+def _result(result: WriteResult, who: str) -> Reply:
+    headers = {"OData-Version": "4.0"}
+    headers.update(result.headers)
+    if result.body is None:
+        return Reply(result.status, b"", headers, who)
+    headers["Content-Type"] = JSON
+    return Reply(result.status, orjson.dumps(result.body), headers, who)
+
+
+def _patch(bmc: Bmc, node: Node, ctx: Ctx, req: SimRequest, who: str) -> Reply:
+    if node.patch is None:
+        raise RedfishError(405, "OperationNotAllowed", headers={"Allow": _allow(node)})
+    if_match = req.header("If-Match")
+    if if_match is not None or node.kind in bmc.flavour.etag_required:
+        assert node.get is not None
+        current = etag_of(_body_bytes(node.get(ctx, *node.args) or {}))
+        if if_match is None:
+            raise RedfishError(428, "PreconditionRequired")
+        if if_match.strip() != "*" and current not in [t.strip() for t in if_match.split(",")]:
+            raise RedfishError(412, "PreconditionFailed")
+    result = node.patch(ctx, _json(req.body), *node.args)
+    reply = _result(result, who)
+    if node.get is not None:
+        reply.headers["ETag"] = etag_of(_body_bytes(node.get(Ctx(bmc, ctx.P), *node.args) or {}))
+    return reply
+
+
+def _body_bytes(doc: Doc) -> bytes:
+    doc.pop("@odata.etag", None)
+    return orjson.dumps(doc)
+
+
+def _get(bmc: Bmc, tree: Any, node: Node, ctx: Ctx, req: SimRequest, who: str, head: bool) -> Reply:
+    if node.get is None:
+        raise RedfishError(405, "OperationNotAllowed", headers={"Allow": _allow(node)})
+    doc = node.get(ctx, *node.args)
+    if doc is None:
+        raise RedfishError(404, "ResourceMissingAtURI", (req.path,))
+    if node.kind == "LogEntries":
+        # Server-driven paging, as BMCs do for long logs (and $skip works even where $top does not).
+        query = dict(req.query)
+        query.setdefault("$top", str(LOG_PAGE))
+        doc = _page(doc, req, query)
+        rest = {k: v for k, v in req.query.items() if k not in ("$top", "$skip")}
+        if rest:
+            doc = apply_query(bmc, tree, ctx, node, doc, SimRequest(req.method, req.path, rest, req.headers))
+    elif req.query:
+        doc = apply_query(bmc, tree, ctx, node, doc, req)
+    body = orjson.dumps(doc)
+    etag = etag_of(body)
+    if bmc.flavour.odata_etag and "@odata.id" in doc:
+        doc["@odata.etag"] = etag
+        body = orjson.dumps(doc)
+    headers = {"Content-Type": JSON, "OData-Version": "4.0", "ETag": etag, "Allow": _allow(node),
+               "Cache-Control": "no-cache"}
+    if node.kind == "TaskMonitor":
+        running = doc.get("TaskState") in ("New", "Starting", "Running", "Pending")
+        status = 202 if running else 200
+        if running:
+            headers["Location"] = req.path
+            headers["Retry-After"] = "1"
+        return Reply(status, b"" if head else body, headers, who)
+    if req.header("If-None-Match") == etag:
+        return Reply(304, b"", headers, who)
+    return Reply(200, b"" if head else body, headers, who)
+
+
+# ----------------------------------------------------------------------------- query options
+
+def apply_query(bmc: Bmc, tree: Any, ctx: Ctx, node: Node, doc: Doc, req: SimRequest) -> Doc:
+    """$expand, $top/$skip and $select, as far as the flavour supports them."""
+    fl = bmc.flavour
+    query = req.query
+    if "$filter" in query and fl.reject_unsupported_query:
+        raise RedfishError(501, "QueryNotSupported")
+    expand = query.get("$expand")
+    if expand is not None:
+        mode, levels = _parse_expand(expand)
+        supported = fl.expand_levels > 0 and (fl.expand_all or mode == ".")
+        if not supported:
+            if fl.reject_unsupported_query:
+                raise RedfishError(501, "QueryNotSupported")
+        else:
+            doc = _expand(bmc, tree, ctx, doc, mode, min(levels, fl.expand_levels))
+    if ("$top" in query or "$skip" in query) and node.collection:
+        if not fl.top_skip:
+            if fl.reject_unsupported_query:
+                raise RedfishError(501, "QueryNotSupported")
+        else:
+            doc = _page(doc, req, query)
+    select = query.get("$select")
+    if select:
+        keep = {s.strip() for s in select.split(",") if s.strip()}
+        doc = {k: v for k, v in doc.items() if k.startswith("@") or k in keep or k == "Id"}
+    return doc
+
+
+def _parse_expand(value: str) -> tuple[str, int]:
+    value = value.strip()
+    mode = value[:1] if value[:1] in ".*~" else "."
+    levels = 1
+    if "$levels=" in value:
+        digits = value.split("$levels=", 1)[1].split(")", 1)[0].strip()
+        if not digits.isdigit():
+            raise RedfishError(400, "QueryParameterValueTypeError", (digits, "$levels"))
+        levels = max(1, int(digits))
+    return mode, levels
+
+
+def _expand(bmc: Bmc, tree: Any, ctx: Ctx, doc: Doc, mode: str, levels: int) -> Doc:
+    if levels <= 0:
+        return doc
+
+    def sub(path: str) -> Doc | None:
+        if "#" in path:
+            return None
+        target = tree.resolve(bmc, path)
+        if target is None or target.get is None or target.kind in ("TaskMonitor", "Registry"):
+            return None
+        found = target.get(ctx, *target.args)
+        return _expand(bmc, tree, ctx, found, mode, levels - 1) if found is not None else None
+
+    def walk(value: Any, in_links: bool) -> Any:
+        if isinstance(value, dict):
+            if len(value) == 1 and "@odata.id" in value and isinstance(value["@odata.id"], str):
+                if (in_links and mode in "*~") or (not in_links and mode in "*."):
+                    found = sub(value["@odata.id"])
+                    if found is not None:
+                        return found
+                return value
+            return {k: walk(v, in_links or k == "Links") if k not in ("Actions", "Oem", "@Redfish.Settings")
+                    else v for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, in_links) for v in value]
+        return value
+
+    out = dict(doc)
+    for key, value in doc.items():
+        if key.startswith("@") or key in ("Actions", "Oem", "@Redfish.Settings"):
+            continue
+        out[key] = walk(value, key == "Links")
+    return out
+
+
+def _page(doc: Doc, req: SimRequest, query: Mapping[str, str]) -> Doc:
+    members = doc.get("Members", [])
+    try:
+        skip = int(query.get("$skip", "0"))
+        top = int(query["$top"]) if "$top" in query else None
+    except ValueError:
+        bad = "$top" if "$top" in query and not str(query["$top"]).isdigit() else "$skip"
+        raise RedfishError(400, "QueryParameterValueTypeError", (str(query.get(bad)), bad)) from None
+    if skip < 0 or (top is not None and top < 0):
+        raise RedfishError(400, "QueryParameterValueTypeError", ("negative", "$top/$skip"))
+    page = members[skip: skip + top if top is not None else None]
+    out = dict(doc)
+    out["Members"] = page
+    if top is not None and skip + top < len(members):
+        out["Members@odata.nextLink"] = f"{req.path}?$skip={skip + top}&$top={top}"
+    return out
+
+
+# ----------------------------------------------------------------------------- network side
+
+def degrade(bmc: Bmc | ReplayBmc, reply: Reply) -> Reply:
+    """Injected failures: a 5xx instead of the answer, or a truncated JSON body."""
+    net = bmc.net
+    if net.error_rate and bmc.rng.random() < net.error_rate:
+        status = net.error_status
+        suffix = "ServiceTemporarilyUnavailable" if status == 503 else "InternalError"
+        err = RedfishError(status, suffix, ("30",) if status == 503 else (),
+                           headers={"Retry-After": "30"} if status == 503 else None)
+        return _error(bmc, err, reply.who)
+    if net.malformed_rate and reply.body and bmc.rng.random() < net.malformed_rate:
+        cut = max(1, len(reply.body) // 2)
+        return Reply(reply.status, reply.body[:cut] + b'",,', reply.headers, reply.who)
+    return reply
+
+
+def delay_for(bmc: Bmc | ReplayBmc) -> float:
+    lo, hi = bmc.net.latency
+    xlo, xhi = bmc.net.extra_latency
+    delay = 0.0
+    if hi > 0:
+        delay += lo if hi <= lo else bmc.rng.uniform(lo, hi)
+    if xhi > 0:
+        delay += xlo if xhi <= xlo else bmc.rng.uniform(xlo, xhi)
+    return delay
+
+
+def shrink_tls_buffers(size: int = 16 * 1024) -> None:
+    """Make asyncio's TLS transports read 16 KiB at a time instead of 256 KiB.
+
+    asyncio's SSLProtocol allocates a read buffer of ``max_size`` (256 KiB in Python 3.11) for every
+    connection: 10,000 open HTTPS connections would hold 2.5 GiB. A TLS record is at most 16 KiB,
+    so a 16 KiB buffer reads every record whole. Process-wide; the simulator calls it when it serves
+    TLS.
+    """
+    try:
+        from asyncio import sslproto
+    except ImportError:  # pragma: no cover
+        return
+    if getattr(sslproto.SSLProtocol, "max_size", 0) > size:
+        sslproto.SSLProtocol.max_size = size
+
+
+class SharedServer:
+    """Every BMC of a fleet on its own listening socket, served by one aiohttp handler."""
+
+    def __init__(self, lookup: Callable[[tuple[str, int]], Bmc | ReplayBmc | None],
+                 ssl_context: ssl.SSLContext | None = None, backlog: int = 128) -> None:
+        from aiohttp import web
+
+        self.lookup = lookup
+        self.ssl_context = ssl_context
+        if ssl_context is not None:
+            shrink_tls_buffers()
+        self.backlog = backlog
+        self.web_server = web.Server(self._handle, access_log=None, keepalive_timeout=75.0)
+        self.listeners: dict[tuple[str, int], asyncio.AbstractServer] = {}
+        self._hangs: dict[tuple[str, int], asyncio.Event] = {}
+
+    async def listen(self, address: str, port: int) -> tuple[str, int]:
+        """Start listening on ``address:port`` (port 0: any free port); returns the bound pair."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((address, port))
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        bound = sock.getsockname()[:2]
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(self.web_server, sock=sock, ssl=self.ssl_context, backlog=self.backlog)
+        self.listeners[(bound[0], bound[1])] = server
+        return bound[0], bound[1]
+
+    async def stop_listening(self, addr: tuple[str, int]) -> None:
+        """Refuse new connections on ``addr`` and cut the open ones (a BMC going dark)."""
+        server = self.listeners.pop(addr, None)
+        if server is not None:
+            server.close()
+        for handler in list(self.web_server.connections):
+            transport = handler.transport
+            if transport is not None and transport.get_extra_info("sockname")[:2] == addr:
+                transport.abort()
+
+    async def resume_listening(self, addr: tuple[str, int]) -> None:
+        if addr not in self.listeners:
+            await self.listen(addr[0], addr[1])
+
+    def wake(self, addr: tuple[str, int]) -> None:
+        """Release requests hanging on a BMC that came back."""
+        event = self._hangs.pop(addr, None)
+        if event is not None:
+            event.set()
+
+    async def close(self) -> None:
+        for server in self.listeners.values():
+            server.close()
+        self.listeners.clear()
+        with contextlib.suppress(Exception):
+            await self.web_server.shutdown(0.5)
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        from aiohttp import web
+
+        transport = request.transport
+        sockname = transport.get_extra_info("sockname") if transport is not None else None
+        addr = (sockname[0], sockname[1]) if sockname else ("", 0)
+        bmc = self.lookup(addr)
+        if bmc is None:
+            return web.Response(status=503, text="no BMC on this address")
+        if not bmc.net.reachable:
+            if bmc.net.down_mode == "hang":
+                event = self._hangs.setdefault(addr, asyncio.Event())
+                await event.wait()
+            if transport is not None:
+                transport.abort()
+            raise asyncio.CancelledError()
+        delay = delay_for(bmc)
+        if delay > 0:
+            await asyncio.sleep(delay)
+            if not bmc.net.reachable:
+                if transport is not None:
+                    transport.abort()
+                raise asyncio.CancelledError()
+        body = await request.read() if request.body_exists else b""
+        sim_req = SimRequest(request.method, request.path, request.query, request.headers, body)
+        reply = respond(bmc, sim_req, _log_path(request))
+        return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+
+
+def respond(bmc: Bmc | ReplayBmc, req: SimRequest, log_path: str | None = None) -> Reply:
+    """``handle`` plus injected failures and the request log: what the network side sends."""
+    from dcops.sim.state import Bmc
+
+    reply = handle(bmc, req) if isinstance(bmc, Bmc) else bmc.handle(req)
+    reply = degrade(bmc, reply)
+    bmc.log_request(req.method.upper(), log_path or req.path, reply.status, reply.who)
+    return reply
+
+
+def _log_path(request: web.BaseRequest) -> str:
+    import sys
+
+    path = request.path if not request.query_string else f"{request.path}?{request.query_string}"
+    return sys.intern(quote(path, safe="/$?=&.()*~:,-_"))

@@ -1,0 +1,306 @@
+"""RAID: drives, volumes, hot spares and a controller that does one operation at a time.
+
+Volume create and delete return a task and keep the controller busy for ``timings.raid`` seconds;
+a failed drive degrades (or fails) its volume, and a global hot spare takes its place with a rebuild.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dcops.sim.messages import RedfishError
+from dcops.sim.profiles import drive_id, drive_locator, volume_id
+
+if TYPE_CHECKING:
+    from dcops.sim.state import Bmc, Task
+
+RAID_RULES: dict[str, tuple[int, int | None, bool, int]] = {
+    # type: (min drives, max drives, even count required, drives of redundancy)
+    "RAID0": (1, None, False, 0),
+    "RAID1": (2, 2, False, 1),
+    "RAID5": (3, None, False, 1),
+    "RAID6": (4, None, False, 2),
+    "RAID10": (4, None, True, 1),
+}
+
+
+def usable_bytes(raid_type: str, drives: int, drive_bytes: int) -> int:
+    """Usable capacity of a volume of ``drives`` drives of ``drive_bytes`` each."""
+    if raid_type == "RAID0":
+        return drives * drive_bytes
+    if raid_type == "RAID1":
+        return drive_bytes
+    if raid_type == "RAID5":
+        return (drives - 1) * drive_bytes
+    if raid_type == "RAID6":
+        return (drives - 2) * drive_bytes
+    if raid_type == "RAID10":
+        return drives // 2 * drive_bytes
+    raise ValueError(raid_type)
+
+
+@dataclass
+class DriveState:
+    bay: int
+    failed: bool = False
+    predicted: bool = False
+    hotspare: str = "None"  # None, Global, Dedicated
+
+
+@dataclass
+class Volume:
+    n: int
+    id: str
+    name: str
+    raid_type: str
+    drives: list[int]
+    capacity_bytes: int
+    forced_degraded: bool = False
+    rebuild_until: float | None = None
+    rebuild_start: float | None = None
+    encrypted: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "raid_type": self.raid_type, "drives": list(self.drives),
+                "capacity_bytes": self.capacity_bytes}
+
+
+@dataclass
+class StorageState:
+    bmc: Bmc
+    drives: list[DriveState] = field(default_factory=list)
+    volumes: list[Volume] = field(default_factory=list)
+    busy_until: float = 0.0
+    busy_with: str = ""
+    _next_n: int = 0
+
+    def __post_init__(self) -> None:
+        profile = self.bmc.profile
+        self.drives = [DriveState(bay) for bay in range(len(profile.drives))]
+        for bay in profile.hot_spares:
+            self.drives[bay].hotspare = "Global"
+        for spec in profile.volumes:
+            self._add_volume(spec.name, spec.raid_type, list(spec.drives), None)
+
+    # ------------------------------------------------------------------ lookup
+    def drive_ids(self) -> list[str]:
+        return [drive_id(self.bmc.flavour, d.bay) for d in self.drives]
+
+    def drive_index(self, did: str) -> int | None:
+        ids = self.drive_ids()
+        return ids.index(did) if did in ids else None
+
+    def volume(self, vid: str) -> Volume | None:
+        return next((v for v in self.volumes if v.id == vid), None)
+
+    def volume_of(self, bay: int) -> Volume | None:
+        return next((v for v in self.volumes if bay in v.drives), None)
+
+    # ------------------------------------------------------------------ health
+    def drive_health(self, bay: int) -> str:
+        drive = self.drives[bay]
+        if drive.failed:
+            return "Critical"
+        if drive.predicted:
+            return "Warning"
+        return "OK"
+
+    def volume_status(self, vol: Volume, now: float | None = None) -> tuple[str, str]:
+        """(Health, State) of a volume."""
+        now = self.bmc.clock() if now is None else now
+        failed = sum(1 for bay in vol.drives if self.drives[bay].failed)
+        tolerance = RAID_RULES[vol.raid_type][3]
+        if failed > tolerance:
+            return "Critical", "UnavailableOffline"
+        if failed or vol.forced_degraded:
+            return "Warning", "Degraded"
+        if vol.rebuild_until is not None and now < vol.rebuild_until:
+            return "Warning", "Updating"
+        return "OK", "Enabled"
+
+    def health(self) -> str:
+        from dcops.sim.state import worst
+
+        return worst(*(self.drive_health(d.bay) for d in self.drives),
+                     *(self.volume_status(v)[0] for v in self.volumes))
+
+    # ------------------------------------------------------------------ operations
+    def _check_idle(self) -> None:
+        now = self.bmc.clock()
+        if now < self.busy_until:
+            raise RedfishError(409, "ResourceInUse", vendor=_BUSY.get(self.bmc.flavour.name),
+                               headers={"Retry-After": str(max(1, int(self.busy_until - now + 0.999)))})
+
+    def _add_volume(self, name: str | None, raid_type: str, drives: list[int], capacity: int | None) -> Volume:
+        n = self._next_n
+        self._next_n += 1
+        profile = self.bmc.profile
+        smallest = min(profile.drives[bay].capacity_bytes for bay in drives)
+        vol = Volume(n, volume_id(self.bmc.flavour, n), name or f"Virtual Disk {n}", raid_type, drives,
+                     capacity if capacity is not None else usable_bytes(raid_type, len(drives), smallest))
+        self.volumes.append(vol)
+        return vol
+
+    def create_volume(self, body: dict[str, Any], drive_lookup: dict[str, int]) -> Task:
+        """POST to the Volumes collection. ``drive_lookup`` maps drive URIs (lower case) to bays."""
+        self._check_idle()
+        raid_type = body.get("RAIDType")
+        if raid_type is None:
+            raise RedfishError(400, "PropertyMissing", ("RAIDType",))
+        if raid_type not in RAID_RULES:
+            raise RedfishError(400, "PropertyValueNotInList", (str(raid_type), "RAIDType"))
+        links = body.get("Links", {}) if isinstance(body.get("Links"), dict) else {}
+        refs = links.get("Drives", body.get("Drives"))
+        if not isinstance(refs, list) or not refs:
+            raise RedfishError(400, "PropertyMissing", ("Links/Drives",))
+        bays: list[int] = []
+        for ref in refs:
+            uri = ref.get("@odata.id") if isinstance(ref, dict) else None
+            if not isinstance(uri, str):
+                raise RedfishError(400, "PropertyValueTypeError", (str(ref), "Links/Drives"))
+            bay = drive_lookup.get(uri.rstrip("/").lower())
+            if bay is None:
+                raise RedfishError(400, "ResourceMissingAtURI", (uri,))
+            if bay in bays:
+                raise RedfishError(400, "PropertyValueConflict", (uri, "Links/Drives"))
+            bays.append(bay)
+        lo, hi, even, _ = RAID_RULES[raid_type]
+        if len(bays) < lo or (hi is not None and len(bays) > hi) or (even and len(bays) % 2):
+            raise RedfishError(400, "PropertyValueConflict", ("Links/Drives", "RAIDType"))
+        for bay in bays:
+            uri = refs[bays.index(bay)]["@odata.id"]
+            drive = self.drives[bay]
+            if self.volume_of(bay) is not None or drive.hotspare != "None":
+                raise RedfishError(400, "ResourceInUse", vendor=_IN_USE.get(self.bmc.flavour.name))
+            if drive.failed:
+                raise RedfishError(400, "PropertyValueConflict", (uri, "Status"))
+        specs = [self.bmc.profile.drives[bay] for bay in bays]
+        if len({(s.media, s.protocol) for s in specs}) > 1:
+            # PERC, Smart Array and MegaRAID all refuse to mix SSD/HDD or SAS/SATA in one volume.
+            raise RedfishError(400, "PropertyValueConflict", ("Links/Drives", "MediaType"))
+        maximum = usable_bytes(raid_type, len(bays), min(s.capacity_bytes for s in specs))
+        capacity = body.get("CapacityBytes")
+        if capacity is not None:
+            if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity <= 0:
+                raise RedfishError(400, "PropertyValueTypeError", (str(capacity), "CapacityBytes"))
+            if capacity > maximum:
+                raise RedfishError(400, "PropertyValueOutOfRange", (str(capacity), "CapacityBytes"))
+        name = body.get("Name") or body.get("DisplayName")
+        bmc = self.bmc
+        task = bmc.new_task("Create volume", "raid", bmc.timings.raid)
+        self.busy_until = bmc.clock() + bmc.timings.raid
+        self.busy_with = task.id
+
+        def done(at: float) -> None:
+            vol = self._add_volume(name if isinstance(name, str) else None, raid_type, bays, capacity)
+            task.target = vol.id
+            bmc.finish_task(task, at, message=("Base.1.8.Created", f"Volume {vol.id} created."))
+
+        bmc.schedule(bmc.timings.raid, done)
+        return task
+
+    def delete_volume(self, vid: str) -> Task:
+        vol = self.volume(vid)
+        if vol is None:
+            raise RedfishError(404, "ResourceMissingAtURI", (vid,))
+        self._check_idle()
+        bmc = self.bmc
+        task = bmc.new_task("Delete volume", "raid", bmc.timings.raid, target=vid)
+        self.busy_until = bmc.clock() + bmc.timings.raid
+        self.busy_with = task.id
+
+        def done(at: float) -> None:
+            if vol in self.volumes:
+                self.volumes.remove(vol)
+            bmc.finish_task(task, at, message=("Base.1.8.Success", f"Volume {vid} deleted."))
+
+        bmc.schedule(bmc.timings.raid, done)
+        return task
+
+    def set_hotspare(self, bay: int, value: Any) -> None:
+        if value not in ("None", "Global", "Dedicated"):
+            raise RedfishError(400, "PropertyValueNotInList", (str(value), "HotspareType"))
+        drive = self.drives[bay]
+        if value != "None" and self.volume_of(bay) is not None:
+            raise RedfishError(400, "ResourceInUse", vendor=_IN_USE.get(self.bmc.flavour.name))
+        if value != "None" and drive.failed:
+            raise RedfishError(400, "PropertyValueConflict", ("HotspareType", "Status"))
+        self._check_idle()
+        drive.hotspare = value
+
+    # ------------------------------------------------------------------ faults
+    def fail_drive(self, bay: int, at: float | None = None) -> None:
+        bmc = self.bmc
+        at = bmc.clock() if at is None else at
+        drive = self.drives[bay]
+        if drive.failed:
+            return
+        drive.failed = True
+        name = drive_locator(bmc.flavour, bay)
+        bmc.add_sel("drive_fail", at=at, name=name)
+        vol = self.volume_of(bay)
+        if vol is None:
+            return
+        health, _ = self.volume_status(vol, at)
+        bmc.add_sel("volume_failed" if health == "Critical" else "volume_degraded", at=at, name=vol.name,
+                    controller=bmc.profile.raid_model)
+        if health == "Critical":
+            return
+        spare = next((d for d in self.drives if d.hotspare in ("Global", "Dedicated") and not d.failed
+                      and self.volume_of(d.bay) is None
+                      and bmc.profile.drives[d.bay].capacity_bytes >= bmc.profile.drives[bay].capacity_bytes), None)
+        if spare is not None:
+            self._rebuild(vol, bay, spare.bay, at)
+
+    def _rebuild(self, vol: Volume, failed_bay: int, spare_bay: int, at: float) -> None:
+        bmc = self.bmc
+        spare = self.drives[spare_bay]
+        spare.hotspare = "None"
+        vol.drives[vol.drives.index(failed_bay)] = spare_bay
+        vol.rebuild_start = at
+        vol.rebuild_until = at + bmc.timings.rebuild
+        bmc.add_sel("volume_rebuild", at=at, name=vol.name, spare=drive_locator(bmc.flavour, spare_bay))
+
+        def done(t: float) -> None:
+            if self.volume_status(vol, t)[0] == "OK":
+                bmc.add_sel("volume_ok", at=t, name=vol.name, controller=bmc.profile.raid_model)
+
+        bmc.schedule(0.0, done, at=vol.rebuild_until)
+
+    def replace_drive(self, bay: int, at: float | None = None) -> None:
+        """The failed drive is swapped for a good one: a degraded volume rebuilds onto it."""
+        bmc = self.bmc
+        at = bmc.clock() if at is None else at
+        drive = self.drives[bay]
+        was_failed = drive.failed
+        drive.failed = False
+        drive.predicted = False
+        if not was_failed:
+            return
+        bmc.add_sel("drive_ok", at=at, name=drive_locator(bmc.flavour, bay))
+        vol = self.volume_of(bay)
+        if vol is not None and not vol.forced_degraded:
+            vol.rebuild_start = at
+            vol.rebuild_until = at + bmc.timings.rebuild
+            bmc.add_sel("volume_rebuild", at=at, name=vol.name, spare=drive_locator(bmc.flavour, bay))
+
+            def done(t: float) -> None:
+                if self.volume_status(vol, t)[0] == "OK":
+                    bmc.add_sel("volume_ok", at=t, name=vol.name, controller=bmc.profile.raid_model)
+
+            bmc.schedule(0.0, done, at=vol.rebuild_until)
+
+
+_BUSY: dict[str, tuple[str, str]] = {
+    "dell": ("IDRAC.2.8.STOR023", "Unable to perform the operation because a configuration job for the "
+                                  "controller is already scheduled or running."),
+    "hpe": ("iLO.2.15.ResourceInUse", ""),
+    "lenovo": ("Base.1.8.ResourceInUse", "The RAID controller is busy with another operation."),
+    "supermicro": ("Base.1.4.ResourceInUse", "The RAID controller is busy with another operation."),
+}
+
+_IN_USE: dict[str, tuple[str, str]] = {
+    "dell": ("IDRAC.2.8.STOR016", "The physical disk is already part of a virtual disk or is a hot spare."),
+    "lenovo": ("Base.1.8.ResourceInUse", "The drive is already in use."),
+}

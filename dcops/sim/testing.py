@@ -1,0 +1,86 @@
+"""A fleet in a background thread, for tests that use synchronous clients (redfish, sushy, requests).
+
+    with ThreadedFleet(FleetSpec(hosts=2, profiles=("dell",), timings=Timings.preset("fast"))) as sim:
+        url = sim.url(0)                     # http://127.0.0.1:PORT
+        sim.call(lambda: apply_fault(sim.bmc(0), "psu_fail"))   # state changes run on the fleet's loop
+        sim.control.get("/v1/hosts/sim-0001")                    # the control API, as the CLI uses it
+
+Everything binds to 127.0.0.1 on free ports; ``close()`` (or leaving the ``with``) stops it all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from dcops.sim.control import ControlApi
+from dcops.sim.fleet import Fleet, FleetSpec
+from dcops.sim.state import Bmc
+
+T = TypeVar("T")
+
+
+class ThreadedFleet:
+    def __init__(self, spec: FleetSpec, *, control: bool = True, ssl_context: Any = None,
+                 start_timeout: float = 60.0) -> None:
+        self.spec = spec
+        self.fleet = Fleet(spec)
+        self.fleet.ssl_context = ssl_context
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="dcops-sim", daemon=True)
+        self._thread.start()
+        self.api: ControlApi | None = None
+        self.control: Any = None
+        self._run(self.fleet.start(), start_timeout)
+        if control:
+            from dcops.sim.runner import ControlClient
+
+            self.api = ControlApi(self.fleet, token="test-token")
+            port = self._run(self.api.start(), 10.0)
+            self.control = ControlClient(port, "test-token")
+
+    def _run(self, coro: Any, timeout: float) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def call(self, fn: Callable[[], T], timeout: float = 10.0) -> T:
+        """Run ``fn`` on the fleet's event loop thread and return its result."""
+        async def wrapper() -> T:
+            return fn()
+
+        return self._run(wrapper(), timeout)  # type: ignore[no-any-return]
+
+    def bmc(self, index: int) -> Bmc:
+        return self.call(lambda: self.fleet.bmc(index))
+
+    def port(self, index: int) -> int:
+        return self.fleet.hosts[index].port
+
+    def url(self, index: int) -> str:
+        host = self.fleet.hosts[index]
+        return f"{self.fleet.scheme()}://{host.address}:{host.port}"
+
+    @property
+    def password(self) -> str:
+        return self.fleet.credentials.password
+
+    @property
+    def username(self) -> str:
+        return self.fleet.credentials.username
+
+    def close(self) -> None:
+        if not self.loop.is_running():
+            return
+        if self.api is not None:
+            self._run(self.api.stop(), 10.0)
+        self._run(self.fleet.stop(), 10.0)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10.0)
+        self.loop.close()
+
+    def __enter__(self) -> ThreadedFleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,178 @@
+"""Write handlers: PATCH, POST (actions, creates) and DELETE, turning requests into state changes.
+
+Each handler gets the rendering context, the parsed body and the node's arguments, and returns a
+``WriteResult``. Validation errors are ``RedfishError``; the server formats them per flavour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dcops.sim.messages import RedfishError, base_text
+from dcops.sim.resources import Ctx, Doc, norm, render
+from dcops.sim.state import Task
+
+
+@dataclass
+class WriteResult:
+    status: int
+    body: Doc | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def success(c: Ctx, status: int = 204) -> WriteResult:
+    """The answer to a successful action or PATCH, as the flavour gives it."""
+    fl = c.fl
+    if fl.name == "hpe":
+        # Quirk (HPE iLO): success is reported inside an "error" object with Base.Success.
+        return WriteResult(200, {"error": {"code": "iLO.0.10.ExtendedInfo",
+                                           "message": "See @Message.ExtendedInfo for more information.",
+                                           "@Message.ExtendedInfo": [{"MessageId": f"{fl.base_registry}.Success"}]}})
+    if status == 200:
+        severity, message, resolution = base_text("Success")
+        return WriteResult(200, {"@Message.ExtendedInfo": [{
+            "MessageId": f"{fl.base_registry}.Success", "Message": message, "Severity": severity,
+            "MessageSeverity": severity, "Resolution": resolution}]})
+    return WriteResult(status)
+
+
+def accepted(c: Ctx, task: Task) -> WriteResult:
+    """202 with a task monitor in Location, and the Task as the body."""
+    monitor = f"{c.P.task_monitors}/{task.id}"
+    body = render(c.bmc, f"{c.P.tasks}/{task.id}", c.now)
+    return WriteResult(202, body, {"Location": monitor, "Retry-After": "1"})
+
+
+def _object(body: Any, what: str = "body") -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise RedfishError(400, "MalformedJSON")
+    return body
+
+
+# ----------------------------------------------------------------------------- system
+
+def patch_system(c: Ctx, body: Any) -> WriteResult:
+    c.bmc.patch_system(_object(body))
+    return success(c, 200)
+
+
+def system_reset(c: Ctx, body: Any) -> WriteResult:
+    body = _object(body)
+    reset_type = body.get("ResetType")
+    if reset_type is None:
+        raise RedfishError(400, "ActionParameterMissing", ("ComputerSystem.Reset", "ResetType"))
+    if not isinstance(reset_type, str):
+        raise RedfishError(400, "ActionParameterValueTypeError", (str(reset_type), "ResetType", "ComputerSystem.Reset"))
+    c.bmc.reset(reset_type)
+    return success(c)
+
+
+def manager_reset(c: Ctx, body: Any) -> WriteResult:
+    body = _object(body)
+    reset_type = body.get("ResetType", "GracefulRestart")
+    if reset_type not in ("GracefulRestart", "ForceRestart"):
+        raise RedfishError(400, "ActionParameterValueNotInList", (str(reset_type), "ResetType", "Manager.Reset"))
+    # The answer goes out first; the BMC drops off the network a moment later.
+    c.bmc.schedule(0.05, lambda at: c.bmc.reboot_bmc(at))
+    return success(c)
+
+
+# ----------------------------------------------------------------------------- BIOS
+
+def patch_bios(c: Ctx, body: Any) -> WriteResult:
+    body = _object(body)
+    unknown = [k for k in body if k not in ("Attributes", "@Redfish.SettingsApplyTime") and not k.startswith("@odata")]
+    if unknown:
+        raise RedfishError(400, "PropertyUnknown", (unknown[0],))
+    apply_time = body.get("@Redfish.SettingsApplyTime")
+    if apply_time is not None:
+        value = apply_time.get("ApplyTime") if isinstance(apply_time, dict) else None
+        if value != "OnReset":
+            raise RedfishError(400, "PropertyValueNotInList", (str(value), "@Redfish.SettingsApplyTime/ApplyTime"))
+    if "Attributes" not in body:
+        raise RedfishError(400, "PropertyMissing", ("Attributes",))
+    c.bmc.patch_bios(body["Attributes"])
+    return success(c, 200)
+
+
+def bios_reset(c: Ctx, body: Any) -> WriteResult:
+    c.bmc.reset_bios()
+    return success(c)
+
+
+# ----------------------------------------------------------------------------- storage
+
+def _drive_lookup(c: Ctx) -> dict[str, int]:
+    return {norm(f"{c.P.drives}/{did}"): bay for bay, did in enumerate(c.bmc.storage.drive_ids())}
+
+
+def create_volume(c: Ctx, body: Any) -> WriteResult:
+    task = c.bmc.storage.create_volume(_object(body), _drive_lookup(c))
+    return accepted(c, task)
+
+
+def delete_volume(c: Ctx, body: Any, vid: str) -> WriteResult:
+    task = c.bmc.storage.delete_volume(vid)
+    return accepted(c, task)
+
+
+def patch_drive(c: Ctx, body: Any, bay: int) -> WriteResult:
+    body = _object(body)
+    for key in body:
+        if key.startswith("@"):
+            continue
+        if key != "HotspareType":
+            raise RedfishError(400, "PropertyNotWritable" if key in ("Id", "Name", "Status", "Model")
+                               else "PropertyUnknown", (key,))
+    if "HotspareType" in body:
+        c.bmc.storage.set_hotspare(bay, body["HotspareType"])
+    return success(c, 200)
+
+
+# ----------------------------------------------------------------------------- virtual media
+
+def insert_media(c: Ctx, body: Any, vid: str) -> WriteResult:
+    c.bmc.insert_media(vid, _object(body))
+    return success(c)
+
+
+def eject_media(c: Ctx, body: Any, vid: str) -> WriteResult:
+    c.bmc.eject_media(vid)
+    return success(c)
+
+
+# ----------------------------------------------------------------------------- services
+
+def create_session(c: Ctx, body: Any) -> WriteResult:
+    body = _object(body)
+    session = c.bmc.login(body.get("UserName"), body.get("Password"))
+    location = f"{c.P.sessions}/{session.id}"
+    doc = render(c.bmc, location, c.now)
+    return WriteResult(201, doc, {"X-Auth-Token": session.token, "Location": location})
+
+
+def delete_session(c: Ctx, body: Any, sid: str) -> WriteResult:
+    if not c.bmc.logout(sid):
+        raise RedfishError(404, "ResourceMissingAtURI", (f"{c.P.sessions}/{sid}",))
+    return success(c)
+
+
+def clear_log(c: Ctx, body: Any) -> WriteResult:
+    c.bmc.clear_sel()
+    return success(c)
+
+
+def simple_update(c: Ctx, body: Any) -> WriteResult:
+    task = c.bmc.firmware.simple_update(_object(body))
+    return accepted(c, task)
+
+
+def delete_task(c: Ctx, body: Any, tid: str) -> WriteResult:
+    task = c.bmc.tasks.get(tid)
+    if task is None:
+        raise RedfishError(404, "ResourceMissingAtURI", (tid,))
+    if task.state == "Running":
+        raise RedfishError(400, "ResourceCannotBeDeleted")
+    del c.bmc.tasks[tid]
+    return WriteResult(204)
