@@ -42,7 +42,8 @@ def status(hosts: tuple[str, ...]) -> None:
     outcomes = run_on_hosts(targets, read, "power status")
     report = Report(kind="power.status", columns=[Column("host", "HOST"), Column("power", "POWER")])
     for o in outcomes:
-        report.items.append({"host": o.host.name, "power": o.value.value if o.value else None,
+        # An unanswered BMC is not "off": say that we do not know, and why (stderr has the detail).
+        report.items.append({"host": o.host.name, "power": o.value.value if o.value else "unreachable",
                              "error": str(o.error) if o.error else None})
     note_errors(report, outcomes, "power status")
     counts: dict[str, int] = {}

@@ -41,6 +41,32 @@ from dcops.secrets import Secret, redact
 log = logging.getLogger(__name__)
 
 
+def describe_failure(exc: BaseException) -> str:
+    """Say in words why a request got no answer, from the exception and its causes. Only type
+    names are used: exception texts of HTTP stacks can carry URLs and headers."""
+    names = []
+    seen: BaseException | None = exc
+    while seen is not None and len(names) < 8:
+        names.append(type(seen).__name__)
+        seen = seen.__cause__ or seen.__context__
+    text = " ".join(names)
+    for needle, words in (("SSL", "TLS handshake or certificate verification failed"),
+                          ("Certificate", "TLS certificate verification failed"),
+                          ("ConnectionRefused", "connection refused"),
+                          ("ConnectTimeout", "no answer to connect (timeout)"),
+                          ("ReadTimeout", "no answer within the read timeout"),
+                          ("Timeout", "timed out"),
+                          ("timeout", "timed out"),
+                          ("NameResolution", "name does not resolve"),
+                          ("gaierror", "name does not resolve"),
+                          ("ConnectionReset", "connection reset by the BMC"),
+                          ("RemoteDisconnected", "the BMC closed the connection"),
+                          ("Connection", "connection failed")):
+        if needle in text:
+            return words
+    return "no answer" if isinstance(exc, RetriesExhaustedError) else names[0]
+
+
 @dataclass(frozen=True)
 class Timeouts:
     """How long to wait. ``deadline`` bounds one whole operation including retries."""
@@ -274,12 +300,8 @@ class RedfishConnector:
                 resp = client.delete(path, **kwargs)
             else:
                 resp = getattr(client, method.lower())(path, body=body, **kwargs)
-        except RetriesExhaustedError as exc:
-            cause = exc.__cause__
-            reason = type(cause).__name__ if cause else "no answer"
-            raise UnreachableError(f"{self.host}: {method} {path}: {reason}") from None
         except Exception as exc:  # noqa: BLE001 - the library raises bare Exceptions of many kinds
-            raise UnreachableError(f"{self.host}: {method} {path}: {type(exc).__name__}") from None
+            raise UnreachableError(f"{self.host}: {method} {path}: {describe_failure(exc)}") from None
         try:
             parsed = resp.dict
         except Exception:  # noqa: BLE001 - empty or non-JSON body

@@ -130,5 +130,5 @@ def test_power_boot_show_commands_and_audit(env: Path, capsys: pytest.CaptureFix
         dead = env / "dead.yaml"
         dead.write_text(yaml.safe_dump(doc))
         code, out = run(capsys, "power", "status", "-i", str(dead), a, b, "-o", "json")
-        assert code == 4 and out["items"][0]["power"] == "on" and out["items"][1]["power"] is None
+        assert code == 4 and out["items"][0]["power"] == "on" and out["items"][1]["power"] == "unreachable"
         assert b in out["_stderr"] and "sim-bmc-pw" not in json.dumps(out)
