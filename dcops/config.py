@@ -21,7 +21,8 @@ import yaml
 
 from dcops.errors import InvalidInputError, Problem
 
-CONFIG_KEYS = {"state", "inventory", "output", "parallel", "actor", "notify", "patrol", "capacity", "sim", "tls"}
+CONFIG_KEYS = {"state", "inventory", "baselines", "output", "parallel", "actor", "notify", "patrol", "capacity",
+               "assets", "sim", "tls", "provision", "serve"}
 
 
 @dataclass

@@ -1,0 +1,368 @@
+"""Executing a plan on one host: firmware, then BIOS, then RAID; each re-read and verified.
+
+Every kind is re-planned from a fresh read just before it runs (a BIOS update can change the
+attribute registry; a run resumed after a crash must see what already happened), and confirmed
+from a fresh read afterwards:
+
+* firmware -- one SimpleUpdate at a time in the baseline's order; the task monitor is polled, a
+  task that vanishes is resolved through FirmwareInventory, a BMC that reboots after its own update
+  is waited out, staged images (BIOS) are activated by one reset at the end; every component is
+  confirmed in FirmwareInventory.
+* BIOS -- staged in the settings object (ApplyTime OnReset where supported), one reset, wait for
+  POST to finish and the BMC to drop the pending values, re-read: **any attribute not applied fails
+  the host** (a BMC that accepts a value and silently drops it at POST is caught here).
+* RAID -- one controller operation at a time (deletes, spares, conversions, creates), each task
+  awaited, then the layout re-read and diffed.
+
+A ``Journal`` records intent before each side effect and completion after it, so a run killed
+half-way resumes without doing anything twice: the fresh read shows what is done, and the journal
+says what was started but cannot be seen yet (a running task, a staged image).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from dcops.baseline.diff import diff_bios, diff_firmware, diff_raid, same_value
+from dcops.baseline.models import BiosBaseline, Change, FirmwareBaseline, Plan, RaidTemplate
+from dcops.baseline.redfish import Target, TaskOutcome
+from dcops.baseline.state import HostState
+from dcops.baseline.versions import satisfies
+from dcops.errors import ApplyError, InvalidInputError
+
+log = logging.getLogger(__name__)
+
+
+class Journal(Protocol):
+    """Write-ahead records of side effects, per host and step (see dcops.store.provision)."""
+
+    def before(self, key: str, info: Mapping[str, Any] | None = None) -> None: ...
+
+    def after(self, key: str, info: Mapping[str, Any] | None = None) -> None: ...
+
+    def state(self, key: str) -> str | None:
+        """``started`` (intent recorded, completion not), ``done``, or None."""
+
+    def info(self, key: str) -> Mapping[str, Any]: ...
+
+
+class MemoryJournal:
+    """A journal kept in memory (``baseline apply``: nothing to resume across processes)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def before(self, key: str, info: Mapping[str, Any] | None = None) -> None:
+        self.records[key] = {"state": "started", **(info or {})}
+
+    def after(self, key: str, info: Mapping[str, Any] | None = None) -> None:
+        self.records[key] = {**self.records.get(key, {}), **(info or {}), "state": "done"}
+
+    def state(self, key: str) -> str | None:
+        record = self.records.get(key)
+        return None if record is None else str(record["state"])
+
+    def info(self, key: str) -> Mapping[str, Any]:
+        return self.records.get(key, {})
+
+
+@dataclass
+class KindResult:
+    kind: str
+    baseline: str
+    applied: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    before: list[dict[str, Any]] = field(default_factory=list)
+    after: list[dict[str, Any]] = field(default_factory=list)
+    reboots: int = 0
+
+
+def _change_json(change: Change) -> dict[str, Any]:
+    return {"kind": change.kind.value, "target": change.target, "action": change.action, "old": change.old,
+            "new": change.new, "reboot": change.reboot, "destructive": change.destructive, "note": change.note}
+
+
+# ------------------------------------------------------------------------------------ firmware
+
+def _fw_key(change: Change) -> str:
+    return f"fw:{change.detail['class']}:{change.target}:{change.detail['image']}"
+
+
+def _adopt_task(target: Target, image: str, journal_info: Mapping[str, Any]) -> str | None:
+    """A task a killed run started for ``image``: the monitor it recorded, else a running task
+    whose name mentions the image file."""
+    if journal_info.get("monitor"):
+        return str(journal_info["monitor"])
+    filename = image.rsplit("/", 1)[-1].lower()
+    for task in target.rf.all_tasks():
+        name = str(task.get("Name") or "").lower()
+        if filename in name:
+            return str(task.get("TaskMonitor") or task.get("@odata.id"))
+    return None
+
+
+def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
+                   on_event: Callable[[str], None] | None = None) -> KindResult:
+    """Bring the firmware to the baseline. Raises ApplyError naming the component on failure."""
+    rf = target.rf
+    result = KindResult("firmware", baseline.name)
+    # A killed run may have left the BMC rebooting into new firmware, or an update running: wait
+    # for the BMC, then for the task, before reading versions.
+    rf.wait_bmc(steady=1)
+    for task in rf.running_tasks():
+        monitor = task.get("TaskMonitor") or task.get("@odata.id")
+        if monitor:
+            rf.wait_task(str(monitor))
+    changes, problems = diff_firmware(baseline, rf.read_firmware())
+    if problems:
+        raise InvalidInputError(f"{target.host.name}: " + "; ".join(problems))
+    result.before = [_change_json(c) for c in changes]
+    needs_reset = False
+    for change in changes:
+        key = _fw_key(change)
+        image = str(change.detail["image"])
+        monitor = None
+        if journal.state(key) == "done" and (journal.info(key).get("await_reset") or change.reboot):
+            # Applied before the interruption; only activation (a reset) is missing.
+            needs_reset = True
+            result.skipped.append(f"{change.target}: staged, awaiting the reset")
+            continue
+        if journal.state(key) == "started":
+            monitor = _adopt_task(target, image, journal.info(key))
+        if monitor is None and journal.state(key) != "done":
+            journal.before(key, {"image": image, "from": change.old})
+            if on_event:
+                on_event(f"firmware {change.target}: {change.old} -> {change.detail['version']}")
+            monitor = rf.simple_update(image, [str(change.detail["entry_uri"])] if change.detail.get("entry_uri") else [])
+            journal.before(key, {"image": image, "from": change.old, "monitor": monitor})
+        outcome = rf.wait_task(monitor) if monitor else TaskOutcome("vanished")
+        if outcome.state == "failed":
+            journal.after(key, {"failed": outcome.message})
+            raise ApplyError(f"{target.host.name}: firmware {change.target}: update to {change.detail['version']} "
+                             f"failed: {outcome.message or 'task ended in error'}")
+        cls = change.detail["class"]
+        wanted, rule = str(change.detail["version"]), str(change.detail["rule"])
+
+        def confirmed(c: Change = change, w: str = wanted, r: str = rule) -> bool:
+            entry = next((e for e in rf.read_firmware() if e.installed and e.name == c.target), None)
+            return entry is not None and satisfies(entry.version, w, r)[0]
+
+        if cls == "bmc":
+            # The BMC restarts itself to run the new image: wait until it answers steadily and
+            # reports the new version.
+            rf.wait_bmc(confirm=confirmed)
+        elif outcome.await_reset or change.reboot:
+            needs_reset = True
+        elif outcome.state == "vanished":
+            # The task is gone (a BMC that prunes tasks, or reboots): the inventory is the only
+            # witness left; poll it. Completed tasks are confirmed all at once below.
+            _poll(rf, confirmed, rf.pacing.task_timeout,
+                  f"firmware {change.target}: {wanted} not in FirmwareInventory after the update")
+        journal.after(key, {"await_reset": outcome.await_reset or change.reboot, "task": outcome.state})
+        result.applied.append(f"{change.target}: {change.old} -> {wanted}")
+    if needs_reset:
+        reset_key = "fw:reset"
+        if journal.state(reset_key) != "done":
+            journal.before(reset_key)
+            if on_event:
+                on_event("firmware: reset to activate staged images")
+            rf.reset_and_wait(target.bmc.power, until="post")
+            journal.after(reset_key)
+            result.reboots += 1
+    remaining, _ = diff_firmware(baseline, rf.read_firmware())
+    result.after = [_change_json(c) for c in remaining]
+    if remaining:
+        raise ApplyError(f"{target.host.name}: firmware not confirmed in FirmwareInventory: "
+                         + "; ".join(f"{c.target} is {c.old}, wanted {c.new}" for c in remaining))
+    return result
+
+
+def _poll(rf: Any, check: Callable[[], bool], timeout: float, message: str) -> None:
+    deadline = rf.clock.now() + timeout
+    while not check():
+        if rf.clock.now() > deadline:
+            raise ApplyError(f"{rf.host}: {message}")
+        rf.clock.sleep(rf.pacing.poll)
+
+
+# ------------------------------------------------------------------------------------ BIOS
+
+def apply_bios(target: Target, baseline: BiosBaseline, journal: Journal, *, graceful: bool = False,
+               allow_foreign_pending: bool = False, on_event: Callable[[str], None] | None = None) -> KindResult:
+    """Stage, reset, wait for POST, re-read; raises ApplyError listing every attribute not applied."""
+    rf = target.rf
+    result = KindResult("bios", baseline.name)
+    state = rf.read_state({"bios"})
+    if state.bios is None:
+        raise ApplyError(f"{target.host.name}: the server reports no BIOS settings")
+    changes, problems = diff_bios(baseline, state.vendor, state.bios)
+    if problems:
+        raise InvalidInputError(f"{target.host.name}: " + "; ".join(problems))
+    wanted = baseline.for_vendor(state.vendor)
+    result.before = [_change_json(c) for c in changes]
+    if not changes:
+        return result
+    if journal.state("bios:reset") == "done":
+        # The reset already happened in an earlier attempt: the values that are still not there
+        # were refused. Never reset again to hide it.
+        raise ApplyError(_not_applied(target.host.name, changes))
+    foreign = [c for c in changes if c.action == "pending-foreign"]
+    if foreign and not allow_foreign_pending:
+        raise ApplyError(f"{target.host.name}: bios: values staged outside this baseline would be applied by the "
+                         "reset: " + ", ".join(f"{c.target}={c.new!r}" for c in foreign)
+                         + " (clear the pending settings on the BMC, or allow them explicitly)")
+    to_stage = {c.target: wanted[c.target] for c in changes if c.action == "set"}
+    if to_stage:
+        journal.before("bios:stage", {"values": to_stage})
+        if on_event:
+            on_event(f"bios: staging {len(to_stage)} attribute(s)")
+        rf.stage_bios(to_stage)
+        journal.after("bios:stage")
+    needs_reset = any(c.reboot for c in changes)
+    if needs_reset:
+        journal.before("bios:reset")
+        if on_event:
+            on_event("bios: reset to apply")
+        rf.reset_and_wait(target.bmc.power, graceful=graceful, until="post")
+        journal.after("bios:reset")
+        result.reboots += 1
+    # The BMC publishes applied values some time after POST: wait until our names are no longer
+    # pending (or the timeout), then compare.
+    names = set(wanted)
+
+    def settled() -> bool:
+        bios = rf.read_bios()
+        return not (names & set(bios.pending))
+
+    with contextlib.suppress(ApplyError):  # reported below, attribute by attribute
+        _poll(rf, settled, rf.pacing.bios_apply_timeout, "bios: values still pending after the reset")
+    after_state = rf.read_bios()
+    remaining, _ = diff_bios(baseline, state.vendor, after_state)
+    result.after = [_change_json(c) for c in remaining]
+    if remaining:
+        messages = rf.bios_messages()
+        raise ApplyError(_not_applied(target.host.name, remaining)
+                         + (f" (BMC: {'; '.join(messages)})" if messages else ""))
+    result.applied = [f"{c.target}: {c.old!r} -> {c.new!r}" for c in changes]
+    return result
+
+
+def _not_applied(host: str, changes: Sequence[Change]) -> str:
+    parts = []
+    for c in changes:
+        if c.action == "pending":
+            parts.append(f"{c.target} still pending ({c.new!r}, is {c.old!r})")
+        else:
+            parts.append(f"{c.target} is {c.old!r}, wanted {c.new!r}")
+    return f"{host}: bios: not applied: " + "; ".join(parts)
+
+
+def bios_applied(wanted: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """Names whose current value is not the wanted one."""
+    return [n for n, v in wanted.items() if not same_value(current.get(n), v)]
+
+
+# ------------------------------------------------------------------------------------ RAID
+
+def _raid_key(change: Change) -> str:
+    return f"raid:{change.action}:{change.target}"
+
+
+def apply_raid(target: Target, template: RaidTemplate, journal: Journal, *, allow_destructive: bool = False,
+               on_event: Callable[[str], None] | None = None) -> KindResult:
+    """One controller operation at a time, then re-read and diff."""
+    rf = target.rf
+    result = KindResult("raid", template.name)
+    rf.wait_storage_idle()
+    changes, problems, _ = diff_raid(template, rf.read_storage())
+    if problems:
+        raise InvalidInputError(f"{target.host.name}: " + "; ".join(problems))
+    result.before = [_change_json(c) for c in changes]
+    if any(c.destructive for c in changes) and not allow_destructive:
+        raise ApplyError(f"{target.host.name}: raid: the plan deletes volumes with data ("
+                         + ", ".join(c.target for c in changes if c.destructive)
+                         + "); allow it explicitly (--allow-data-loss)")
+    for change in changes:
+        key = _raid_key(change)
+        if journal.state(key) == "done" and change.action in ("create", "delete"):
+            # Done in an earlier attempt yet not visible: the BMC lost it; do not repeat blindly.
+            raise ApplyError(f"{target.host.name}: raid {change.action} {change.target} completed earlier but the "
+                             "controller does not show it")
+        journal.before(key, {"old": change.old, "new": change.new})
+        if on_event:
+            on_event(f"raid {change.action} {change.target}")
+        rf.wait_storage_idle()
+        d = change.detail
+        monitor: str | None = None
+        if change.action == "delete":
+            monitor = rf.delete_volume(str(d["volume_uri"]), change.target)
+        elif change.action in ("spare", "unspare"):
+            rf.set_hotspare(str(d["drive_uri"]), str(change.new))
+        elif change.action == "convert":
+            monitor = rf.convert_drive(str(d["drive_id"]), str(d["to"]))
+        elif change.action == "create":
+            monitor = rf.create_volume(d)
+        elif change.action == "rename":
+            rf.patch_volume(str(d["volume_uri"]), {"DisplayName": change.new, "Name": change.new},
+                            f"raid rename {change.old}")
+        elif change.action == "policy":
+            from dcops.baseline.redfish import READ_POLICY, WRITE_POLICY
+
+            body = {"ReadCachePolicy": READ_POLICY[str(d["value"])]} if d["policy"] == "read_policy" \
+                else {"WriteCachePolicy": WRITE_POLICY[str(d["value"])]}
+            rf.patch_volume(str(d["volume_uri"]), body, f"raid {change.target}")
+        if monitor is not None:
+            outcome = rf.wait_task(monitor)
+            if outcome.state == "failed":
+                raise ApplyError(f"{target.host.name}: raid {change.action} {change.target} failed: {outcome.message}")
+        journal.after(key)
+        result.applied.append(f"{change.action} {change.target}")
+    rf.wait_storage_idle()
+    remaining, problems, _ = diff_raid(template, rf.read_storage())
+    result.after = [_change_json(c) for c in remaining]
+    if remaining or problems:
+        raise ApplyError(f"{target.host.name}: raid not as the template after applying: "
+                         + "; ".join([c.describe() for c in remaining] + problems))
+    return result
+
+
+# ------------------------------------------------------------------------------------ a host
+
+@dataclass(frozen=True)
+class HostBaselines:
+    """The baselines that apply to one host (resolved from its profile)."""
+
+    profile: str | None
+    firmware: FirmwareBaseline | None = None
+    bios: BiosBaseline | None = None
+    raid: RaidTemplate | None = None
+
+
+def read_and_diff(target: Target, baselines: HostBaselines, kinds: Sequence[str]) -> tuple[HostState, Plan]:
+    from dcops.baseline.diff import diff_host
+
+    wanted = {k for k in kinds if getattr(baselines, k) is not None}
+    state = target.rf.read_state(wanted or {"bios"})
+    plan = diff_host(target.host.name, baselines.profile, state, firmware=baselines.firmware,
+                     bios=baselines.bios, raid=baselines.raid, kinds=list(kinds))
+    return state, plan
+
+
+def apply_host(target: Target, baselines: HostBaselines, kinds: Sequence[str], journal: Journal, *,
+               allow_destructive: bool = False, graceful: bool = True, allow_foreign_pending: bool = False,
+               on_event: Callable[[str], None] | None = None) -> list[KindResult]:
+    """Apply the selected kinds in order (firmware, BIOS, RAID); stops at the first failure."""
+    results = []
+    if "firmware" in kinds and baselines.firmware is not None:
+        results.append(apply_firmware(target, baselines.firmware, journal, on_event))
+    if "bios" in kinds and baselines.bios is not None:
+        results.append(apply_bios(target, baselines.bios, journal, graceful=graceful,
+                                  allow_foreign_pending=allow_foreign_pending, on_event=on_event))
+    if "raid" in kinds and baselines.raid is not None:
+        results.append(apply_raid(target, baselines.raid, journal, allow_destructive=allow_destructive,
+                                  on_event=on_event))
+    return results

@@ -1,0 +1,130 @@
+"""Plan, apply and verify for one host at a time, over a ``Target``: what the CLI runs in parallel.
+
+Errors stay per host: each function returns a ``HostRun`` with the plan, what was applied, and
+the error (with its exit code) when there was one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dcops.baseline.apply import HostBaselines, KindResult, MemoryJournal, apply_host, read_and_diff
+from dcops.baseline.models import Baselines, Plan
+from dcops.baseline.redfish import OpenTarget, opened
+from dcops.errors import DcopsError, ExitCode, InvalidInputError
+from dcops.models import Host
+
+KIND_NAMES = ("firmware", "bios", "raid")
+
+
+@dataclass
+class HostRun:
+    host: str
+    profile: str | None = None
+    plan: Plan | None = None
+    after: Plan | None = None  # the plan re-read after apply (empty when it worked)
+    results: list[KindResult] = field(default_factory=list)
+    error: DcopsError | None = None
+    seconds: float = 0.0
+    checked_at: dt.datetime | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.error is not None:
+            return self.error.exit_code
+        if self.plan is not None and self.plan.problems:
+            return ExitCode.INVALID_INPUT
+        if self.plan is not None and self.plan.changes:
+            return ExitCode.FINDINGS
+        return ExitCode.OK
+
+
+def host_baselines(baselines: Baselines, host: Host, manufacturer: str | None, model: str | None) -> HostBaselines:
+    from dcops.provision.steps import resolve_profile
+
+    profile = resolve_profile(baselines, host, manufacturer, model)
+    b = baselines
+    return HostBaselines(profile.name, b.firmware.get(profile.firmware) if profile.firmware else None,
+                         b.bios.get(profile.bios) if profile.bios else None,
+                         b.raid.get(profile.raid) if profile.raid else None)
+
+
+def _identify(target: Any) -> tuple[str | None, str | None]:
+    system = target.rf.system()
+    return system.get("Manufacturer"), system.get("Model")
+
+
+def plan_host(opener: OpenTarget, baselines: Baselines, host: Host, kinds: Sequence[str]) -> HostRun:
+    """Read the server and diff it against its profile's baselines (read-only)."""
+    run = HostRun(host.name)
+    started = time.monotonic()
+    try:
+        with opened(opener, host) as target:
+            hb = host_baselines(baselines, host, *_identify(target))
+            run.profile = hb.profile
+            state, run.plan = read_and_diff(target, hb, kinds)
+            if state.errors:
+                from dcops.errors import UnreachableError
+
+                run.error = UnreachableError(f"{host.name}: could not read: {'; '.join(state.errors)}")
+    except DcopsError as exc:
+        run.error = exc
+    run.seconds = time.monotonic() - started
+    run.checked_at = dt.datetime.now(dt.UTC)
+    return run
+
+
+def apply_one(opener: OpenTarget, baselines: Baselines, host: Host, kinds: Sequence[str], *,
+              allow_destructive: bool, graceful: bool, allow_foreign_pending: bool,
+              on_event: Callable[[str, str], None] | None = None,
+              audit: Callable[[str, str, Any, Any, str | None, str], None] | None = None) -> HostRun:
+    """Plan, refuse what must not be applied, apply in order, re-read."""
+    run = HostRun(host.name)
+    started = time.monotonic()
+    try:
+        with opened(opener, host) as target:
+            hb = host_baselines(baselines, host, *_identify(target))
+            run.profile = hb.profile
+            _, run.plan = read_and_diff(target, hb, kinds)
+            if run.plan.problems:
+                raise InvalidInputError(f"{host.name}: the baseline cannot apply: " + "; ".join(run.plan.problems))
+            if run.plan.compliant:
+                run.after = run.plan
+                return run
+            journal = MemoryJournal()
+            try:
+                run.results = apply_host(target, hb, kinds, journal, allow_destructive=allow_destructive,
+                                         graceful=graceful, allow_foreign_pending=allow_foreign_pending,
+                                         on_event=(lambda m: on_event(host.name, m)) if on_event else None)
+            finally:
+                if audit:
+                    for r in run.results:
+                        audit(f"baseline.apply.{r.kind}", host.name, r.before, r.after, "; ".join(r.applied) or None,
+                              "ok")
+            _, run.after = read_and_diff(target, hb, kinds)
+    except DcopsError as exc:
+        run.error = exc
+        if audit:
+            audit("baseline.apply", host.name, None, None, str(exc), "failed")
+    run.seconds = time.monotonic() - started
+    run.checked_at = dt.datetime.now(dt.UTC)
+    return run
+
+
+def result_rows(run: HostRun) -> list[dict[str, Any]]:
+    """Per-kind compliance rows for the store (``dcops.store.baseline``)."""
+    if run.plan is None:
+        return []
+    rows = []
+    for kind, baseline in run.plan.baselines.items():
+        changes = [c for c in run.plan.changes if c.kind.value == kind]
+        problems = [p for p in run.plan.problems if p.startswith(f"{kind} ")]
+        rows.append({"host": run.host, "kind": kind, "baseline": baseline,
+                     "compliant": not changes and not problems, "differences": len(changes) + len(problems),
+                     "checked_at": run.checked_at,
+                     "details": {"changes": [c.describe() for c in changes], "problems": problems}})
+    return rows

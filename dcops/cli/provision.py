@@ -1,0 +1,343 @@
+"""``dcops provision plan|run|status|resume|retry|skip|abort``: the whole out-of-band workflow per
+host, persisted in the state store so an interrupted run resumes where it was."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from dcops.cli.baseline import baselines_option, poll_option
+from dcops.cli.bmc import confirm, run_on_hosts, select_hosts
+from dcops.cli.common import emit, global_options, open_state, progress, settings
+from dcops.errors import ExitCode, UsageError
+from dcops.models import Host
+from dcops.report import Column, Report
+
+STEP_NAMES = ["discover", "accept", "pool", "firmware", "bios", "raid", "os-install", "post-install", "verify",
+              "network"]
+STEP = click.Choice(STEP_NAMES)
+
+
+def run_options(func: Any) -> Any:
+    options = [
+        baselines_option,
+        poll_option,
+        click.option("--per-rack", type=click.IntRange(1, 10000), help="At most N hosts of one rack at once."),
+        click.option("--playbooks", "playbooks_dir", metavar="DIR", default="playbooks", show_default=True,
+                     help="Directory of the post-install and network playbooks."),
+        click.option("--ansible-connection", metavar="NAME",
+                     help="Ansible connection for the playbooks (default ssh; `local` for labs and tests)."),
+        click.option("--playbook-var", "playbook_vars", multiple=True, metavar="KEY=VALUE",
+                     help="Extra variable for every playbook (repeatable; VALUE is YAML)."),
+        click.option("--wait-limit", type=click.FloatRange(1, 86400), metavar="SECONDS",
+                     help="Give up on any single wait (task, reset, BMC reboot, BIOS apply) after this long "
+                          "(default: 1 h for tasks, 20 min for resets, 15 min for BMC reboots)."),
+        click.option("--yes", "-y", is_flag=True, help="Do not ask."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _vars(items: Sequence[str]) -> dict[str, Any]:
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--playbook-var takes KEY=VALUE, got {item!r}")
+        out[key.strip()] = yaml.safe_load(value) if value else ""
+    return out
+
+
+def _options(poll: float, per_rack: int | None, playbooks_dir: str, ansible_connection: str | None,
+             playbook_vars: Sequence[str], until: str | None = None, force: bool = False,
+             wait_limit: float | None = None) -> Any:
+    from dcops.baseline.redfish import Pacing
+    from dcops.provision.steps import Options
+    from dcops.provision.workflow import Step
+
+    pacing = Pacing(poll=poll, settle=max(poll * 5, 1.0))
+    if wait_limit:
+        pacing = Pacing(poll=poll, settle=pacing.settle, task_timeout=min(pacing.task_timeout, wait_limit),
+                        reboot_timeout=min(pacing.reboot_timeout, wait_limit),
+                        bmc_timeout=min(pacing.bmc_timeout, wait_limit),
+                        bios_apply_timeout=min(pacing.bios_apply_timeout, wait_limit))
+    return Options(until=Step(until) if until else None, force=force, parallel=settings().parallel,
+                   per_rack=per_rack, pacing=pacing,
+                   playbooks_dir=playbooks_dir, ansible_connection=ansible_connection,
+                   playbook_vars=_vars(playbook_vars))
+
+
+def _stored_hosts(statuses: set[str]) -> list[Host]:
+    """Inventory hosts whose stored workflow has one of ``statuses`` (for resume without names)."""
+    from dcops.inventory import load_inventory
+    from dcops.store import provision as pstore
+
+    store = open_state()
+    try:
+        rows = pstore.host_rows(store)
+    finally:
+        store.close()
+    inv = load_inventory(settings().inventory)
+    wanted = {name for name, row in rows.items() if row["status"] in statuses}
+    hosts = [h for h in inv.hosts if h.name in wanted]
+    if settings().limit:
+        limited = {h.name for h in inv.select(settings().limit)}
+        hosts = [h for h in hosts if h.name in limited]
+    return hosts
+
+
+def _hosts(names: tuple[str, ...], default_statuses: set[str] | None = None) -> list[Host]:
+    if not names and not settings().limit and default_statuses is not None:
+        hosts = _stored_hosts(default_statuses)
+        if not hosts:
+            raise UsageError("no host has a workflow to resume (name hosts or use --limit)")
+        return hosts
+    return select_hosts(names)
+
+
+def _execute(verb_name: str, hosts: list[Host], baselines_dir: str, options: Any, *, step: str | None = None,
+             reason: str | None = None) -> None:
+    from dcops.baseline.load import load_baselines
+    from dcops.baseline.redfish import open_target
+    from dcops.provision.runner import HostOutcome, Provisioner
+    from dcops.provision.workflow import Step, Verb
+
+    baselines = load_baselines(baselines_dir)
+    store = open_state()
+    pacing = options.pacing
+    verbose = settings().verbose
+
+    def on_event(host: str, message: str) -> None:
+        if verbose:
+            click.echo(f"dcops: {host}: {message}", err=True)
+
+    try:
+        with progress(len(hosts), f"provision {verb_name}") as advance:
+            def on_host(outcome: HostOutcome) -> None:
+                advance(1, 1 if outcome.status in ("failed", "unreachable") else 0)
+                if verbose:
+                    click.echo(f"dcops: {outcome.host}: {outcome.status}"
+                               + (f" at {outcome.step}" if outcome.step else "")
+                               + (f": {outcome.message}" if outcome.message else ""), err=True)
+
+            runner = Provisioner(store, baselines, hosts, lambda h: open_target(h, pacing), options,
+                                 on_host=on_host, on_event=on_event)
+            outcomes = runner.execute(Verb(verb_name), step=Step(step) if step else None, reason=reason)
+    finally:
+        store.close()
+    report = Report(kind=f"provision.{verb_name}", columns=[
+        Column("host", "HOST"), Column("status", "STATUS"), Column("step", "STEP"), Column("seconds", "SECONDS"),
+        Column("message", "MESSAGE")])
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        report.items.append({"host": o.host, "status": o.status, "step": o.step, "message": o.message,
+                             "seconds": round(o.seconds, 1)})
+        counts[o.status] = counts.get(o.status, 0) + 1
+        code = o.exit_code
+        if code is not ExitCode.OK:
+            report.note(code, f"error: {o.host}: provision {verb_name}: {o.status}"
+                        + (f" at {o.step}" if o.step else "") + (f": {o.message}" if o.message else ""))
+    report.summary = {"hosts": len(outcomes), "run": runner.run_id, **counts}
+    emit(report)
+
+
+@click.group()
+@global_options
+def provision() -> None:
+    """Out-of-band provisioning: discover, accept, pool, firmware, BIOS, RAID, OS, playbooks, verify,
+    production network, delivered. Persisted per host: resume, retry, skip, abort."""
+
+
+@provision.command("plan")
+@click.argument("hosts", nargs=-1)
+@baselines_option
+@poll_option
+@click.option("--until", type=STEP, help="Stop after this step (e.g. pool: intake only).")
+@click.option("--force", is_flag=True, help="Plan re-provisioning delivered hosts.")
+@click.option("--offline", is_flag=True, help="Do not read the BMCs (steps only).")
+@global_options
+def plan_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, until: str | None, force: bool,
+                 offline: bool) -> None:
+    """Dry run: the steps each host would go through, its acceptance verdicts and baseline differences."""
+    from dcops.baseline.accept import check_acceptance
+    from dcops.baseline.load import load_baselines
+    from dcops.baseline.redfish import Pacing, open_target, opened
+    from dcops.baseline.run import host_baselines
+    from dcops.provision.workflow import Step, Verb, decide, plan_steps
+    from dcops.store import provision as pstore
+
+    targets = select_hosts(hosts)
+    baselines = load_baselines(baselines_dir)
+    store = open_state()
+    try:
+        workflows = pstore.load_workflows(store, [h.name for h in targets])
+    finally:
+        store.close()
+    pacing = Pacing(poll=poll)
+
+    def look(host: Host) -> dict[str, Any]:
+        from dcops.baseline.apply import read_and_diff
+
+        wf = workflows.get(host.name)
+        decision = decide(wf, Verb.RUN, force=force)
+        steps = plan_steps(wf, until=Step(until) if until else None, force=force)
+        item: dict[str, Any] = {"host": host.name, "status": wf.status.value if wf else "new",
+                                "decision": decision.action, "reason": decision.reason or None,
+                                "steps": [{"step": s.value, "what": w} for s, w in steps]}
+        if offline or decision.action == "refuse":
+            return item
+        with opened(lambda h: open_target(h, pacing), host) as target:
+            obs = target.bmc.inventory.observe()
+            hb = host_baselines(baselines, host, obs.identity.manufacturer, obs.identity.model)
+            acceptance = check_acceptance(baselines.profiles[str(hb.profile)], obs)
+            _, plan = read_and_diff(target, hb, ["firmware", "bios", "raid"])
+        item.update({"profile": hb.profile, "accepted": acceptance.accepted,
+                     "acceptance": [{"field": v.field, "expected": v.expected, "observed": v.observed,
+                                     "verdict": v.verdict} for v in acceptance.verdicts],
+                     "changes": {k: [c.describe() for c in plan.changes if c.kind.value == k] for k in plan.baselines},
+                     "problems": list(plan.problems), "reboots": plan.reboots})
+        return item
+
+    outcomes = run_on_hosts(targets, look, "provision plan")
+    report = Report(kind="provision.plan", columns=[
+        Column("host", "HOST"), Column("status", "NOW"), Column("decision", "WOULD"), Column("profile", "PROFILE"),
+        Column("accepted", "ACCEPTED"), Column("work", "STEPS TO RUN"), Column("changes_n", "CHANGES"),
+        Column("reason", "NOTE")])
+    for o in outcomes:
+        if o.error is not None:
+            report.items.append({"host": o.host.name, "error": str(o.error), "reason": str(o.error)})
+            report.note(o.error.exit_code, f"error: {o.host.name}: provision plan: {o.error}")
+            continue
+        item = o.value
+        item["work"] = ",".join(s["step"] for s in item["steps"] if s["what"] in ("run", "resume"))
+        item["changes_n"] = sum(len(v) for v in (item.get("changes") or {}).values()) if "changes" in item else None
+        if item.get("accepted") is False:
+            failed = [v for v in item["acceptance"] if v["verdict"] != "ok"]
+            item["reason"] = "; ".join(f"{v['field']}: {v['verdict']}" for v in failed)
+            report.note(ExitCode.FINDINGS)
+        for problem in item.get("problems") or []:
+            report.note(ExitCode.INVALID_INPUT, f"error: {o.host.name}: {problem}")
+        if item["decision"] == "refuse":
+            report.note(ExitCode.FINDINGS, f"{o.host.name}: {item['reason']}")
+        report.items.append(item)
+    report.summary = {"hosts": len(targets),
+                      "would_start": sum(1 for i in report.items if i.get("decision") == "start"),
+                      "refused": sum(1 for i in report.items if i.get("decision") == "refuse")}
+    emit(report)
+
+
+@provision.command("run")
+@click.argument("hosts", nargs=-1)
+@run_options
+@click.option("--until", type=STEP, help="Stop after this step (e.g. pool: accept into the pool only).")
+@click.option("--force", is_flag=True, help="Re-provision hosts already delivered (wipes them).")
+@global_options
+def run_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None, playbooks_dir: str,
+                ansible_connection: str | None, playbook_vars: tuple[str, ...], wait_limit: float | None, yes: bool,
+                until: str | None, force: bool) -> None:
+    """Provision HOSTS, --parallel at a time (and --per-rack). Asks first unless --yes."""
+    targets = select_hosts(hosts)
+    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, until, force, wait_limit)
+    confirm(f"dcops will provision {len(targets)} host(s)" + (f" up to {until}" if until else " to delivery")
+            + f", {options.parallel} at once" + (f", {per_rack} per rack" if per_rack else "")
+            + (" -- RE-PROVISIONING delivered hosts (--force)" if force else "")
+            + ": firmware, BIOS and RAID are changed, disks are wiped, an OS is installed", yes)
+    _execute("run", targets, baselines_dir, options)
+
+
+@provision.command("resume")
+@click.argument("hosts", nargs=-1)
+@run_options
+@global_options
+def resume_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None,
+                   playbooks_dir: str, ansible_connection: str | None, playbook_vars: tuple[str, ...],
+                   wait_limit: float | None, yes: bool) -> None:
+    """Go on with interrupted workflows (all of them when no host is named): an interrupted step
+    reconciles with what the BMC reports and never repeats what it already did."""
+    targets = _hosts(hosts, {"running", "pending"})
+    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, wait_limit=wait_limit)
+    confirm(f"dcops will resume provisioning {len(targets)} host(s)", yes)
+    _execute("resume", targets, baselines_dir, options)
+
+
+@provision.command("retry")
+@click.argument("step", type=STEP)
+@click.argument("hosts", nargs=-1)
+@run_options
+@global_options
+def retry_command(step: str, hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None,
+                  playbooks_dir: str, ansible_connection: str | None, playbook_vars: tuple[str, ...],
+                  wait_limit: float | None, yes: bool) -> None:
+    """Run the failed STEP again (a new attempt) and go on from there."""
+    targets = _hosts(hosts, {"failed"})
+    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, wait_limit=wait_limit)
+    confirm(f"dcops will retry {step} on {len(targets)} host(s) and continue", yes)
+    _execute("retry", targets, baselines_dir, options, step=step)
+
+
+@provision.command("skip")
+@click.argument("step", type=STEP)
+@click.argument("hosts", nargs=-1)
+@baselines_option
+@click.option("--reason", required=True, help="Why (recorded in the audit log).")
+@global_options
+def skip_command(step: str, hosts: tuple[str, ...], baselines_dir: str, reason: str) -> None:
+    """Mark STEP skipped on HOSTS with a reason; `resume` then goes on after it."""
+    from dcops.provision.steps import Options
+
+    _execute("skip", select_hosts(hosts), baselines_dir, Options(), step=step, reason=reason)
+
+
+@provision.command("abort")
+@click.argument("hosts", nargs=-1)
+@baselines_option
+@click.option("--reason", help="Why (recorded in the audit log).")
+@global_options
+def abort_command(hosts: tuple[str, ...], baselines_dir: str, reason: str | None) -> None:
+    """Stop the workflows of HOSTS (a running process stops before its next step)."""
+    from dcops.provision.steps import Options
+
+    _execute("abort", select_hosts(hosts), baselines_dir, Options(), reason=reason)
+
+
+@provision.command("status")
+@click.argument("hosts", nargs=-1)
+@click.option("--steps", "show_steps", is_flag=True, help="Every step attempt of each host.")
+@global_options
+def status_command(hosts: tuple[str, ...], show_steps: bool) -> None:
+    """Where each host's workflow is (all stored hosts when none is named)."""
+    from dcops.provision.workflow import Step
+    from dcops.store import provision as pstore
+
+    store = open_state()
+    try:
+        names = [h.name for h in select_hosts(hosts)] if hosts or settings().limit else None
+        rows = pstore.host_rows(store, names)
+        workflows = pstore.load_workflows(store, names)
+        step_rows = {h: pstore.step_rows(store, h, rows[h]["workflow_id"]) for h in rows} if show_steps else {}
+    finally:
+        store.close()
+    report = Report(kind="provision.status", columns=[
+        Column("host", "HOST"), Column("status", "STATUS"), Column("step", "STEP"), Column("profile", "PROFILE"),
+        Column("done", "DONE"), Column("updated_at", "UPDATED"), Column("error", "ERROR")])
+    counts: dict[str, int] = {}
+    for name in sorted(rows):
+        row = rows[name]
+        wf = workflows.get(name)
+        done = sum(1 for s in Step if wf is not None and wf.finished(s))
+        item = {"host": name, "status": row["status"], "step": row["step"], "profile": row["profile"],
+                "done": f"{done}/{len(STEP_NAMES)}", "updated_at": row["updated_at"], "error": row["error"],
+                "delivered_at": row["delivered_at"], "workflow": row["workflow_id"]}
+        if show_steps:
+            item["steps"] = [{"step": s["step"], "attempt": s["attempt"], "status": s["status"],
+                              "started_at": s["started_at"], "finished_at": s["finished_at"], "error": s["error"],
+                              "reason": s["reason"]} for s in step_rows.get(name, [])]
+        report.items.append(item)
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    report.summary = {"hosts": len(rows), **counts}
+    emit(report)

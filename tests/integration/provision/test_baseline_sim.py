@@ -1,0 +1,155 @@
+"""`dcops baseline plan|apply|verify` against the simulator: exact differences, apply to the
+baseline, a clean verify afterwards; a BIOS value the BMC silently drops is reported (exit 5); a
+firmware task that vanishes is resolved through FirmwareInventory; the BMC rebooting after its own
+update is waited out."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from dcops.sim.testing import ThreadedFleet
+from dcops.store import open_store
+from dcops.store.baseline import latest_results
+from tests.integration.provision.lab import cli, requests, sim_baselines, write_inventory, writes
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _setup(sim: ThreadedFleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    inv = write_inventory(sim, tmp_path / "inv.yaml", monkeypatch)
+    base = sim_baselines(tmp_path, [h.name for h in sim.fleet.hosts])
+    return ["-i", str(inv), "--baselines", str(base), "--poll", "0.05"]
+
+
+def test_plan_shows_the_exact_differences(fleet4: ThreadedFleet, state: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    args = _setup(fleet4, tmp_path, monkeypatch)
+    junit = tmp_path / "ci" / "baseline.xml"
+    code, data, _ = cli(capsys, "baseline", "plan", "sim-0001", *args, "--junit", str(junit))
+    assert code == 1  # differences: the CI gate fails
+    (item,) = data["items"]
+    got = {(c["kind"], c["target"], c["old"], c["new"], c["action"]) for c in item["changes"]}
+    assert got == {
+        ("firmware", "Integrated Dell Remote Access Controller", "6.00.30.00", ">= 7.10.30.00", "update"),
+        ("firmware", "BIOS", "1.8.2", ">= 1.13.2", "update"),
+        ("firmware", "PERC H755 Front", "52.16.1-4405", ">= 52.26.0-5179", "update"),
+        ("firmware", "Broadcom Gigabit Ethernet BCM5720", "21.80.9", ">= 22.71.3", "update"),
+        ("firmware", "Broadcom Adv. Dual 25Gb Ethernet", "21.80.16.95", ">= 22.71.3", "update"),
+        ("firmware", "KPM6WRUG960G (bay 0)", "BD03", ">= BD04", "update"),
+        ("firmware", "KPM6WRUG960G (bay 1)", "BD03", ">= BD04", "update"),
+        ("bios", "AcPwrRcvry", "Last", "On", "set"),
+        ("bios", "LogicalProc", "Enabled", "Disabled", "set"),
+        ("bios", "ProcCStates", "Enabled", "Disabled", "set"),
+        ("bios", "SysProfile", "PerfPerWattOptimizedDapc", "PerfOptimized", "set"),
+        ("bios", "WorkloadProfile", "NotConfigured", "LowLatencyOptimizedProfile", "set"),
+        ("raid", "DATA", "RAID5 bays 2-6", None, "delete"),
+        ("raid", "DATA", None, "RAID10 bays 2-5 max", "create"),
+        ("raid", "bay 6", "none", "dedicated", "spare"),
+    }
+    assert item["reboots"] == ["firmware", "bios"] and item["destructive"] is True
+    assert [c["target"] for c in item["changes"] if c["destructive"]] == ["DATA"]
+    assert any("read_policy" in u for u in item["unverified"])  # the simulator reports no cache policy
+    root = ET.parse(junit).getroot()
+    assert root.get("failures") == "3" and root.get("errors") == "0"
+    assert writes(requests(fleet4, "sim-0001")) == {}  # a plan reads only
+
+
+def test_pending_values_already_staged_are_shown(fleet4: ThreadedFleet, state: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    args = _setup(fleet4, tmp_path, monkeypatch)
+    fleet4.call(lambda: fleet4.fleet.bmc(0).patch_bios({"LogicalProc": "Disabled", "SecureBoot": "Enabled"}))
+    code, data, _ = cli(capsys, "baseline", "plan", "sim-0001", *args, "--kind", "bios")
+    assert code == 1
+    by_target = {c["target"]: c for c in data["items"][0]["changes"]}
+    assert by_target["LogicalProc"]["action"] == "pending"
+    assert by_target["SecureBoot"]["action"] == "pending-foreign"
+
+
+def test_apply_brings_every_vendor_to_the_baseline_then_verify_is_clean(
+        fleet4: ThreadedFleet, state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    args = _setup(fleet4, tmp_path, monkeypatch)
+    hosts = [h.name for h in fleet4.fleet.hosts]
+    code, data, err = cli(capsys, "baseline", "apply", *hosts, *args)
+    assert code == 2 and "--yes" in err  # no terminal to ask on: refuses without --yes
+    code, data, err = cli(capsys, "baseline", "apply", *hosts, *args, "--yes")
+    assert code == 5 and "--allow-data-loss" in err  # RAID deletes volumes: refused per host
+    code, data, err = cli(capsys, "baseline", "apply", *hosts, *args, "--yes", "--allow-data-loss")
+    assert code == 0, err
+    assert data["summary"]["failed"] == 0
+    code, data, err = cli(capsys, "baseline", "verify", *hosts, *args)
+    assert code == 0, err
+    assert data["summary"]["compliant"] == 4
+    dell = fleet4.call(lambda: fleet4.fleet.bmc(0).details())
+    assert dell["firmware"]["bmc"] == "7.10.30.00" and dell["firmware"]["bios"] == "1.13.2"
+    assert dell["bios_changed"]["LogicalProc"] == "Disabled" and not dell["bios_pending"]
+    assert sorted((v["name"], v["raid_type"], v["drives"]) for v in dell["volumes"]) == [
+        ("DATA", "RAID10", [2, 3, 4, 5]), ("OS", "RAID1", [0, 1])]
+    store = open_store(f"sqlite:///{state}/state.db")
+    try:
+        rows = latest_results(store)
+    finally:
+        store.close()
+    assert len(rows) == 12 and all(r["compliant"] for r in rows)
+
+
+def test_bios_value_silently_refused_is_reported_not_applied(
+        fleet4: ThreadedFleet, state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    args = _setup(fleet4, tmp_path, monkeypatch)
+
+    def refuse_at_post() -> None:
+        bmc = fleet4.fleet.bmc(0)
+        original = bmc._powered_on
+
+        def powered_on(at: float) -> None:
+            bmc.bios_pending.pop("LogicalProc", None)  # accepted by the PATCH, dropped at POST
+            original(at)
+
+        bmc._powered_on = powered_on  # type: ignore[method-assign]
+
+    fleet4.call(refuse_at_post)
+    code, data, err = cli(capsys, "baseline", "apply", "sim-0001", *args, "--kind", "bios", "--yes")
+    assert code == 5
+    assert "LogicalProc is 'Enabled', wanted 'Disabled'" in err
+    assert "not applied" in err
+    details = fleet4.call(lambda: fleet4.fleet.bmc(0).details())
+    assert details["bios_changed"]["ProcCStates"] == "Disabled"  # the others were applied
+    code, data, _ = cli(capsys, "baseline", "verify", "sim-0001", *args, "--kind", "bios")
+    assert code == 1 and [c["target"] for c in data["items"][0]["changes"]] == ["LogicalProc"]
+
+
+def test_vanished_firmware_task_and_bmc_reboot(fleet4: ThreadedFleet, state: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    args = _setup(fleet4, tmp_path, monkeypatch)
+
+    def vanishing_tasks() -> None:
+        bmc = fleet4.fleet.bmc(0)
+        original = bmc.firmware.simple_update
+
+        def simple_update(params: dict) -> object:  # type: ignore[type-arg]
+            task = original(params)
+            if "NIC" in str(params.get("Targets")) or "BIOS" in str(params.get("Targets")):
+                bmc.schedule(0.02, lambda at, tid=task.id: bmc.tasks.pop(tid, None))  # the BMC forgets it
+            return task
+
+        bmc.firmware.simple_update = simple_update  # type: ignore[method-assign]
+
+    fleet4.call(vanishing_tasks)
+    before = fleet4.call(lambda: fleet4.fleet.bmc(0).sessions_expired)
+    code, data, err = cli(capsys, "baseline", "apply", "sim-0001", *args, "--kind", "firmware", "--yes")
+    assert code == 0, err
+    log = requests(fleet4, "sim-0001")
+    vanished = [r for r in log if r["method"] == "GET" and "TaskMonitors" in r["path"] and r["status"] == 404]
+    assert vanished, "the test did not make a task vanish"
+    details = fleet4.call(lambda: fleet4.fleet.bmc(0).details())
+    assert details["firmware"]["nic1"] == "22.71.3" and details["firmware"]["bios"] == "1.13.2"
+    assert details["firmware"]["bmc"] == "7.10.30.00"
+    # The BMC rebooted into its new firmware (sessions dropped) and the apply waited it out.
+    assert fleet4.call(lambda: fleet4.fleet.bmc(0).sessions_expired) > before
+    assert writes(log)["firmware_update"] == 7  # each component once

@@ -1,0 +1,127 @@
+"""`dcops provision` against the simulator with real post-install playbooks (ansible-runner and
+ansible-core, `connection: local` into a temporary directory)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from dcops.sim.fleet import FleetSpec
+from dcops.sim.testing import ThreadedFleet
+from dcops.store import audit, open_store
+from tests.integration.provision.conftest import FAST
+from tests.integration.provision.lab import ROOT, cli, requests, sim_baselines, write_inventory, writes
+
+pytestmark = pytest.mark.timeout(170)
+
+
+def _ansible_args(tmp_path: Path) -> list[str]:
+    return ["--playbooks", str(ROOT / "playbooks"), "--ansible-connection", "local",
+            "--playbook-var", f"dcops_target_root={tmp_path}/hosts/{{{{ dcops_host }}}}",
+            "--playbook-var", "dcops_patch_method=file", "--playbook-var", "dcops_agent_method=file",
+            "--playbook-var", "dcops_network_activate=false"]
+
+
+@pytest.fixture
+def dell() -> ThreadedFleet:
+    with ThreadedFleet(FleetSpec(hosts=2, profiles=("dell-r750",), timings=FAST, request_log=4096)) as sim:
+        yield sim  # type: ignore[misc]
+
+
+@pytest.mark.slow
+def test_provision_end_to_end_with_playbooks(dell: ThreadedFleet, state: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    inv = write_inventory(dell, tmp_path / "inv.yaml", monkeypatch)
+    base = sim_baselines(tmp_path, ["sim-0001", "sim-0002"])
+    args = ["-i", str(inv), "--baselines", str(base), "--poll", "0.05"]
+    code, data, err = cli(capsys, "provision", "run", "sim-0001", *args, *_ansible_args(tmp_path), "--yes")
+    assert code == 0, err
+    assert [(i["host"], i["status"]) for i in data["items"]] == [("sim-0001", "delivered")]
+    host_root = tmp_path / "hosts" / "sim-0001"
+    ledger = (host_root / "var/lib/dcops/patches.ledger").read_text().split()
+    assert ledger == ["KB-0001", "KB-0002", "KB-0003"]  # in order, verified by the playbook
+    conn = (host_root / "etc/NetworkManager/system-connections/production.nmconnection").read_text()
+    assert "address1=10.30.0.2/16,10.30.0.1" in conn
+    answer = (tmp_path / "answers" / "sim-0001" / "ks.cfg").read_text()
+    assert "--ip=10.30.0.2 --netmask=255.255.0.0 --gateway=10.30.0.1" in answer
+    counts = writes(requests(dell, "sim-0001"))
+    assert counts == {"firmware_update": 7, "bios_stage": 1, "volume_delete": 1, "volume_create": 1,
+                      "hotspare": 1, "media_insert": 1, "media_eject": 1}
+    # Every step's before and after is in the audit log.
+    store = open_store(f"sqlite:///{state}/state.db")
+    try:
+        entries = audit.query(store, host="sim-0001", action="provision", limit=200)
+    finally:
+        store.close()
+    done = {e.action for e in entries if e.result == "ok"}
+    assert {f"provision.{s}" for s in ("discover", "accept", "pool", "firmware", "bios", "raid", "os-install",
+                                       "post-install", "verify", "network", "delivered")} <= done
+    bios = next(e for e in entries if e.action == "provision.bios" and e.result == "ok")
+    assert any(c["target"] == "LogicalProc" and c["old"] == "Enabled" for c in bios.before)
+    # A delivered host is never provisioned again without --force.
+    code, data, err = cli(capsys, "provision", "run", "sim-0001", *args, "--yes")
+    assert code == 1 and "already delivered" in err
+    code, data, _ = cli(capsys, "provision", "status", "-i", str(inv))
+    assert {i["host"]: i["status"] for i in data["items"]} == {"sim-0001": "delivered"}
+
+
+@pytest.mark.slow
+def test_playbook_failure_stops_the_host_with_the_task_named(dell: ThreadedFleet, state: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    inv = write_inventory(dell, tmp_path / "inv.yaml", monkeypatch)
+    base = sim_baselines(tmp_path, ["sim-0001", "sim-0002"])
+    profile = base / "profiles" / "dell-r750.yaml"
+    text = re.sub(r"playbooks:[^\n]*(\n  - .*)+", "playbooks: [patches.yml]", profile.read_text())
+    profile.write_text(re.sub(r"network_playbook: .*", "", text))
+    args = ["-i", str(inv), "--baselines", str(base), "--poll", "0.05", *_ansible_args(tmp_path)]
+    broken = '[{"id": "KB-0001", "file": "KB-0001.patch"}, {"id": "KB-0099", "file": "KB-0099.patch"}]'
+    code, data, err = cli(capsys, "provision", "run", "sim-0002", *args, "--yes", "--playbook-var",
+                          f"dcops_patches={broken}")
+    assert code == 5
+    (item,) = data["items"]
+    assert item["status"] == "failed" and item["step"] == "post-install"
+    assert 'task "Apply patches in order (file)"' in item["message"] and "KB-0099" in item["message"]
+    code, data, err = cli(capsys, "provision", "resume", "sim-0002", *args, "--yes")
+    assert code == 1 and "retry post-install" in err
+    code, data, err = cli(capsys, "provision", "retry", "post-install", "sim-0002", *args, "--yes")
+    assert code == 0, err
+    assert data["items"][0]["status"] == "delivered"
+    counts = writes(requests(dell, "sim-0002"))
+    assert counts["firmware_update"] == 7 and counts["bios_stage"] == 1 and counts["media_insert"] == 1
+
+
+def test_until_pool_skip_and_abort(fleet4: ThreadedFleet, state: Path, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    inv = write_inventory(fleet4, tmp_path / "inv.yaml", monkeypatch)
+    base = sim_baselines(tmp_path, [h.name for h in fleet4.fleet.hosts], playbooks=False)
+    marks = ["-i", str(inv), "--baselines", str(base)]
+    args = [*marks, "--poll", "0.05"]
+    code, data, err = cli(capsys, "provision", "run", "sim-0003", "sim-0004", *args, "--yes", "--until", "pool")
+    assert code == 0, err
+    assert {i["status"] for i in data["items"]} == {"pending"}
+    assert writes(requests(fleet4, "sim-0003")) == {}  # intake changes nothing on the server
+    code, data, _ = cli(capsys, "provision", "plan", "sim-0003", *args)
+    assert data["items"][0]["decision"] == "continue"
+    assert data["items"][0]["work"] == "firmware,bios,raid,os-install,post-install,verify,network"
+    code, data, err = cli(capsys, "provision", "skip", "network", "sim-0003", *marks)
+    assert code == 2  # --reason is required
+    code, data, err = cli(capsys, "provision", "skip", "network", "sim-0003", *marks,
+                          "--reason", "rack switched by the network team, CHG-42")
+    assert code == 0 and data["items"][0]["status"] == "skipped"
+    code, data, _ = cli(capsys, "provision", "abort", "sim-0004", *marks, "--reason", "wrong rack")
+    assert data["items"][0]["status"] == "aborted"
+    code, data, err = cli(capsys, "provision", "run", "sim-0003", "sim-0004", *args, "--yes", "--until", "raid")
+    assert code == 0, err
+    by_host = {i["host"]: i for i in data["items"]}
+    assert by_host["sim-0003"]["status"] == "pending" and by_host["sim-0003"]["step"] == "raid"
+    assert by_host["sim-0004"]["status"] == "pending" and by_host["sim-0004"]["step"] == "raid"  # started over
+    code, data, err = cli(capsys, "provision", "resume", "sim-0003", *args, "--yes")
+    assert code == 0, err
+    assert data["items"][0]["status"] == "delivered"
+    code, data, _ = cli(capsys, "provision", "status", "sim-0003", "-i", str(inv), "--steps")
+    steps = {s["step"]: s["status"] for s in data["items"][0]["steps"]}
+    assert steps["network"] == "skipped" and steps["verify"] == "done"

@@ -1,0 +1,113 @@
+"""SIGKILL a provisioning run of 50 simulated hosts mid-way, then `dcops provision resume`: every
+host is delivered and the simulator's request log shows no change applied twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dcops.provision.workflow import HostStatus
+from dcops.sim.fleet import FleetSpec
+from dcops.sim.testing import ThreadedFleet
+from dcops.store import open_store
+from dcops.store import provision as pstore
+from tests.integration.provision.conftest import FAST
+from tests.integration.provision.lab import (
+    PW_ENV,
+    ROOT,
+    cli,
+    requests,
+    sim_baselines,
+    write_inventory,
+    writes,
+)
+
+HOSTS = 50
+# What one clean run writes per hardware profile (tests/integration/provision/test_provision_sim.py
+# checks the Dell one on its own): each change exactly once.
+EXPECTED = {
+    "dell-r750": {"firmware_update": 7, "bios_stage": 1, "volume_delete": 1, "volume_create": 1, "hotspare": 1,
+                  "media_insert": 1, "media_eject": 1},
+    "hpe-dl360-gen10p": {"firmware_update": 4, "bios_stage": 1, "volume_delete": 1, "volume_create": 1,
+                         "hotspare": 2, "media_insert": 1, "media_eject": 1},
+    "lenovo-sr650v2": {"firmware_update": 4, "volume_delete": 1, "volume_create": 1, "media_insert": 1,
+                       "media_eject": 1},
+    "supermicro-x13": {"firmware_update": 2, "bios_stage": 1, "media_insert": 1, "media_eject": 1},
+}
+
+
+def _progress(url: str) -> dict[str, int]:
+    store = open_store(url)
+    try:
+        summary = pstore.summary(store)
+    finally:
+        store.close()
+    steps = summary["by_step"]
+    beyond_pool = sum(n for (status, step), n in steps.items()
+                      if step in ("firmware", "bios", "raid", "os-install", "verify"))
+    return {"delivered": summary["by_status"].get("delivered", 0), "working": beyond_pool}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(175)
+def test_sigkill_then_resume_50_hosts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path}/state.db"
+    monkeypatch.setenv("DCOPS_STATE", url)
+    with ThreadedFleet(FleetSpec(hosts=HOSTS, timings=FAST, request_log=8192)) as sim:
+        inv = write_inventory(sim, tmp_path / "inv.yaml", monkeypatch)
+        names = [h.name for h in sim.fleet.hosts]
+        base = sim_baselines(tmp_path, names, playbooks=False)
+        args = ["-i", str(inv), "--baselines", str(base), "--poll", "0.05", "--parallel", "50", "--yes",
+                "--wait-limit", "40"]
+        env = {**os.environ, PW_ENV: sim.password, "DCOPS_STATE": url}
+        log = (tmp_path / "run.log").open("wb")
+        proc = subprocess.Popen([sys.executable, "-m", "dcops", "provision", "run", "-l", "tag=sim", *args],
+                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        seen: dict[str, int] = {}
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            try:
+                seen = _progress(url)
+            except Exception:  # noqa: BLE001 - the store may not exist yet
+                continue
+            if seen["working"] >= 20 and seen["delivered"] < HOSTS // 2:
+                break
+        assert proc.poll() is None, f"the run ended before it could be killed: {(tmp_path / 'run.log').read_text()[-2000:]}"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        log.close()
+        killed_at = _progress(url)
+        assert killed_at["delivered"] < HOSTS
+
+        store = open_store(url)
+        try:
+            rows = pstore.host_rows(store)
+        finally:
+            store.close()
+        interrupted = [h for h, r in rows.items() if r["status"] == HostStatus.RUNNING.value]
+        assert interrupted, "no host was mid-workflow when killed"
+
+        code, data, err = cli(capsys, "provision", "resume", *args)
+        assert code == 0, err[-3000:] + f" killed at {killed_at}"
+        statuses = {i["host"]: i["status"] for i in data["items"]}
+        store = open_store(url)
+        try:
+            final = pstore.host_rows(store)
+        finally:
+            store.close()
+        assert {h: r["status"] for h, r in final.items()} == {h: "delivered" for h in names}, statuses
+        duplicates = {}
+        for host in sim.fleet.hosts:
+            got = writes(requests(sim, host.name))
+            want = EXPECTED[host.profile.name]
+            if got != want:
+                duplicates[host.name] = (got, want)
+        assert not duplicates, duplicates
