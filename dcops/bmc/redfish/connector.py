@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 def describe_failure(exc: BaseException) -> str:
     """Say in words why a request got no answer, from the exception and its causes. Only type
     names are used: exception texts of HTTP stacks can carry URLs and headers."""
-    names = []
+    names: list[str] = []
     seen: BaseException | None = exc
     while seen is not None and len(names) < 8:
         names.append(type(seen).__name__)
