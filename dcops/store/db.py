@@ -46,15 +46,25 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _first_line(reason: object) -> str:
+    """Database errors come with hints on further lines; the CLI prints one line per problem."""
+    return str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
+
+
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A write transaction takes the write lock up front (IMMEDIATE): a deferred one that reads
+    # first and writes later fails at once with "database is locked" when another writer got
+    # in between, and busy_timeout cannot help it. Reads stay deferred, so WAL readers never
+    # wait for a writer.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("dcops_write") else "BEGIN")
 
 
 class Store:
     """An opened, migrated state store."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, url: str = "") -> None:
         self.engine = engine
+        self.url = redacted_url(url) if url else str(engine.url)
 
     @property
     def dialect(self) -> str:
@@ -64,10 +74,12 @@ class Store:
     def begin(self) -> Iterator[Connection]:
         """A connection in a transaction, committed on success, rolled back on error."""
         try:
-            with self.engine.begin() as conn:
-                yield conn
+            with self.engine.connect() as conn:
+                conn.execution_options(dcops_write=True)
+                with conn.begin():
+                    yield conn
         except OperationalError as exc:
-            raise StateStoreError(f"state store: {exc.orig}") from None
+            raise StateStoreError(f"state store {self.url}: {_first_line(exc.orig)}") from None
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -129,7 +141,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
-    store = Store(engine)
+    store = Store(engine, url)
     try:
         if migrate:
             migrate_store(store)
@@ -138,7 +150,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = getattr(exc, "orig", None) or exc
-        raise StateStoreError(f"state store {redacted_url(url)}: {reason}") from None
+        raise StateStoreError(f"state store {redacted_url(url)}: {_first_line(reason)}") from None
     return store
 
 
@@ -150,7 +162,7 @@ def migrate_store(store: Store) -> list[str]:
     written by a newer dcops, and an older one must not write to it.
     """
     applied: list[str] = []
-    with store.engine.begin() as conn:
+    with store.begin() as conn:
         if store.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
         schema.schema_migrations.create(conn, checkfirst=True)

@@ -189,3 +189,33 @@ def test_a_failing_migration_leaves_the_store_as_it_was(tmp_path, monkeypatch: p
         assert [row["id"] for row in store.applied()] == [m.id for m in MIGRATIONS]
     finally:
         store.close()
+
+
+def test_sqlite_read_then_write_transactions_from_many_threads_do_not_fail_locked(tmp_path) -> None:
+    """Each writer reads, then writes, in one transaction (as the provisioning state machine
+    does). Deferred transactions would fail at once with "database is locked"; IMMEDIATE ones
+    queue for the lock."""
+    store = open_store(f"sqlite:///{tmp_path}/locks.db")
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(20):
+                with store.begin() as conn:
+                    conn.execute(text("SELECT count(*) FROM audit_log")).scalar()
+                    conn.execute(text(
+                        "INSERT INTO audit_log (at, actor, host, action, result) "
+                        "VALUES (:at, 't', :h, 'test.lock', 'ok')"), {"at": dt.datetime.now(dt.UTC), "h": f"h{n}-{i}"})
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    try:
+        assert not errors, errors[0]
+        assert len(audit.query(store, limit=1000)) == 120
+    finally:
+        store.close()
