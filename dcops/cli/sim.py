@@ -71,7 +71,7 @@ def _up_report(state: dict[str, Any], rows: list[dict[str, Any]]) -> Report:
               show_default=True, help="How long power, boot, update tasks and BMC reboots take.")
 @click.option("--timing", "timing_overrides", multiple=True, metavar="NAME=SECONDS",
               help="Override one timing (power_on, power_off, boot, restart_gap, task, bmc_reboot, raid, "
-                   "rebuild, ac_restore).")
+                   "rebuild, ac_restore, install).")
 @click.option("--address-mode", type=click.Choice(["port", "ip"]), default="port", show_default=True,
               help="port: 127.0.0.1 and a port per BMC; ip: a 127.x.y.z address per BMC on one port.")
 @click.option("--base-port", type=click.IntRange(0, 65535), default=0, show_default=True,

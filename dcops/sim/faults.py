@@ -301,6 +301,46 @@ def _ac_clear(bmc: Bmc, fault: Fault) -> None:
     bmc.ac_restored()
 
 
+# ----------------------------------------------------------------------------- behaviour faults
+
+def _bios_refuse(bmc: Bmc, args: dict[str, str]) -> str:
+    name = args.get("attribute")
+    if not name:
+        raise UsageError("bios_refuse needs attribute=NAME (a BIOS attribute of the flavour's registry)")
+    attr = bmc.registry.get(name) or next((a for a in bmc.registry.attributes if a.name.lower() == name.lower()),
+                                          None)
+    if attr is None:
+        known = ", ".join(a.name for a in bmc.registry.attributes if not a.read_only)
+        raise UsageError(f"{bmc.name}: no BIOS attribute {name!r}; known: {known}")
+    bmc.bios_refused.add(attr.name)
+    return attr.name
+
+
+def _bios_refuse_clear(bmc: Bmc, fault: Fault) -> None:
+    bmc.bios_refused.discard(fault.target)
+
+
+def _task_vanish(bmc: Bmc, args: dict[str, str]) -> str:
+    bmc.vanish_tasks = _int(args, "count", 1, 1, 1000)
+    return ""
+
+
+def _task_vanish_clear(bmc: Bmc, fault: Fault) -> None:
+    bmc.vanish_tasks = 0
+
+
+def _install_poweroff(bmc: Bmc, args: dict[str, str]) -> str:
+    seconds = parse_seconds(args["duration"]) if "duration" in args else bmc.timings.install
+    if seconds < 0:
+        raise UsageError("duration must be >= 0")
+    bmc.install_poweroff = seconds
+    return ""
+
+
+def _install_poweroff_clear(bmc: Bmc, fault: Fault) -> None:
+    bmc.install_poweroff = None
+
+
 @dataclass(frozen=True)
 class FaultKind:
     name: str
@@ -338,6 +378,12 @@ FAULT_KINDS: dict[str, FaultKind] = {k.name: k for k in (
     FaultKind("malformed_json", "a share of responses carry broken JSON", "rate=1.0", _malformed,
               _malformed_clear),
     FaultKind("rack_power_loss", "AC power lost: host off, BMC dark until cleared", "", _ac_lost, _ac_clear),
+    FaultKind("bios_refuse", "a BIOS attribute is accepted by the PATCH but dropped at POST (its config job "
+              "fails)", "attribute=NAME", _bios_refuse, _bios_refuse_clear),
+    FaultKind("task_vanish", "the next firmware/volume task monitor disappears (404); the operation completes",
+              "count=1", _task_vanish, _task_vanish_clear),
+    FaultKind("install_poweroff", "an OS install booted from virtual media powers the host off when done",
+              "duration=S (default: the install timing)", _install_poweroff, _install_poweroff_clear),
 )}
 
 

@@ -150,8 +150,10 @@ class FirmwareState:
         filename = image.rsplit("/", 1)[-1]
         if key is None:
             key = infer_component(filename)
-        if self.running is not None and bmc.tasks.get(self.running, None) is not None \
-                and bmc.tasks[self.running].state == "Running":
+        # A task the BMC forgot (task_vanish) no longer holds the update lock, although its update
+        # goes on: the BMC lost track of it altogether.
+        running = bmc.tasks.get(self.running) if self.running is not None else None
+        if running is not None and running.state == "Running":
             raise RedfishError(409, "ResourceInUse", vendor=(
                 ("IDRAC.2.8.RED014", "Unable to start the update because another update is in progress.")
                 if bmc.flavour.name == "dell" else None))
@@ -161,7 +163,8 @@ class FirmwareState:
         broken = any(word in filename.lower() for word in ("corrupt", "invalid", "broken"))
 
         def done(at: float) -> None:
-            self.running = None
+            if self.running == task.id:
+                self.running = None
             if key is None:
                 bmc.finish_task(task, at, ok=False, message=(
                     "Update.1.1.InvalidUpdate",

@@ -73,6 +73,8 @@ BASE: dict[str, tuple[str, str, str]] = {
                           "Remove the query parameters and resubmit the request if the operation failed."),
     "QueryParameterValueTypeError": ("Warning", "The value %1 for the query parameter %2 is of a different type than the parameter can accept.",
                                       "Correct the value for the query parameter in the request and resubmit the request if the operation failed."),
+    "PropertyNotUpdated": ("Critical", "The property %1 was not updated due to an internal service error.  The service is still operational.",
+                           "Resubmit the request.  If the problem persists, check for additional messages and consider resetting the service."),
     "PropertyValueModified": ("Warning", "The property %1 was assigned the value %2 due to modification by the service.",
                               "No resolution is required."),
 }
@@ -283,6 +285,29 @@ _SEL: dict[str, tuple[str, str, str, dict[str, tuple[str, str]]]] = {
         "lenovo": ("FQXSPUN0026I", "Device {name} firmware has been updated to {version}."),
         "supermicro": ("FW.Updated", "[Version Change] {name}: Firmware or software change detected - Assertion"),
     }),
+    # Modelled on the vendors' wording for a configuration job that failed; not from a capture.
+    "bios_attr_failed": ("Warning", "System Firmware Progress", "Assert", {
+        "": ("BIOS.ConfigFailed", "System Firmware: BIOS setting {name} was not applied - Asserted"),
+        "dell": ("SYS053", "Unable to apply the BIOS configuration change for attribute {name}: the configuration "
+                           "job failed."),
+        "hpe": ("iLO.BiosSettingNotApplied", "The BIOS setting {name} could not be applied during POST."),
+        "lenovo": ("FQXSPSE4038I", "UEFI setting {name} was not applied during POST."),
+        "supermicro": ("BIOS.ConfigFailed", "[System Firmware Progress] BIOS setting {name} not applied - Assertion"),
+    }),
+    "install_done": ("OK", "OS Stop/Shutdown", "Assert", {
+        "": ("OS.GracefulShutdown", "OS Stop/Shutdown: OS graceful shutdown - Asserted"),
+        "dell": ("OSE1002", "The operating system initiated a graceful shutdown (installer finished)."),
+        "hpe": ("iLO.OSShutdown", "Server power off by the operating system (graceful shutdown)."),
+        "lenovo": ("FQXSPOS4002I", "The operating system shut down the system."),
+        "supermicro": ("OS.GracefulShutdown", "[OS Stop/Shutdown] OS graceful shutdown - Assertion"),
+    }),
+    "drive_mode": ("OK", "Drive Slot/Bay", "Assert", {
+        "": ("DRV.ModeChanged", "Drive Slot {name}: converted to {mode} - Asserted"),
+        "dell": ("PDR1142", "The physical disk {name} is converted to {mode}."),
+        "hpe": ("iLO.DriveModeChanged", "Drive {name} is now {mode}."),
+        "lenovo": ("FQXSPSS4020I", "Drive {name} has been changed to {mode}."),
+        "supermicro": ("DRV.ModeChanged", "[Drive Slot] {name}: converted to {mode} - Assertion"),
+    }),
     "bmc_reset": ("OK", "Management Subsystem Health", "Assert", {
         "": ("BMC.Reset", "Management Subsystem Health: BMC reset - Asserted"),
         "dell": ("RAC0182", "The iDRAC firmware was rebooted with the following reason: user initiated."),
@@ -297,7 +322,8 @@ def sel_text(flavour: str, event: str, **args: object) -> SelText:
     """The SEL entry ``flavour`` would write for ``event`` (see ``_SEL`` for the names)."""
     severity, sensor_type, code, texts = _SEL[event]
     message_id, template = texts.get(flavour) or texts[""]
-    fill = {"name": "", "n": "", "value": "", "version": "", "controller": "the RAID controller", "spare": ""}
+    fill = {"name": "", "n": "", "value": "", "version": "", "controller": "the RAID controller", "spare": "",
+            "mode": ""}
     fill.update({k: str(v) for k, v in args.items()})
     return SelText(message_id, template.format(**fill), severity, sensor_type, code)
 

@@ -227,7 +227,7 @@ HPE = Flavour(
     manager_model="iLO 5", oem="Hpe", thermal_model="legacy", vmedia_at="manager",
     vmedia=(("1", ("Floppy", "USBStick")), ("2", ("CD", "DVD"))),
     session_limit=16, session_timeout=1800, session_id_style="hex",
-    etag_required=frozenset({"BiosSettings"}), odata_etag=True, odata_context=True, lowercase_links=True,
+    etag_required=frozenset({"BiosSettings", "Volume"}), odata_etag=True, odata_context=True, lowercase_links=True,
     expand_levels=1, expand_all=False, log_at="system", log_id="IML", bios_settings_id="Settings",
     bios_settings_full=True, storage_id="DE00A000",
     drives_at="DE00A000", drive_id="{bay}", volume_id="{n}", dimm_id="proc{sock}dimm{slot}",

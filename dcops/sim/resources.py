@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dcops.sim import identity
+from dcops.sim.messages import base_text
 from dcops.sim.profiles import (
     Flavour,
     HardwareProfile,
@@ -27,6 +28,7 @@ from dcops.sim.profiles import (
     eth_id,
 )
 from dcops.sim.state import iso
+from dcops.sim.storage import READ_CACHE, WRITE_CACHE
 
 if TYPE_CHECKING:
     from dcops.sim.state import Bmc
@@ -376,8 +378,17 @@ def r_bios(c: Ctx) -> Doc:
         body["@Redfish.Settings"]["ETag"] = etag_of(orjson.dumps(settings))
     if b.bios_applied_at is not None:
         body["@Redfish.Settings"]["Time"] = iso(b.bios_applied_at)
-        body["@Redfish.Settings"]["Messages"] = [{"MessageId": f"{c.fl.base_registry}.Success",
-                                                   "Message": "The request completed successfully."}]
+        if b.bios_failed:
+            # Settings the BIOS dropped at POST (bios_refuse): one message per attribute, as the
+            # Settings annotation allows, so a client can tell "not applied" from "applied".
+            body["@Redfish.Settings"]["Messages"] = [
+                {"MessageId": f"{c.fl.base_registry}.PropertyNotUpdated",
+                 "Message": base_text("PropertyNotUpdated", (name,))[1], "MessageArgs": [name],
+                 "MessageSeverity": "Critical", "RelatedProperties": [f"#/Attributes/{name}"]}
+                for name in b.bios_failed]
+        else:
+            body["@Redfish.Settings"]["Messages"] = [{"MessageId": f"{c.fl.base_registry}.Success",
+                                                       "Message": "The request completed successfully."}]
     return c.doc("Bios", P.bios, body)
 
 
@@ -460,6 +471,15 @@ def r_drive(c: Ctx, bay: int) -> Doc:
     }
     if spec.rpm:
         body["RotationSpeedRPM"] = spec.rpm
+    raid_status = b.storage.raid_status(bay)
+    if fl.oem == "Dell":
+        body["Oem"] = {"Dell": {"@odata.type": "#DellOem.v1_3_0.DellOemResources", "DellPhysicalDisk": {
+            "@odata.type": "#DellPhysicalDisk.v1_6_0.DellPhysicalDisk", "Id": did, "Name": "DellPhysicalDisk",
+            "RaidStatus": raid_status, "HotSpareStatus": "No" if drive.hotspare == "None" else drive.hotspare,
+            "MediaType": spec.media}}}
+    else:
+        # Not a vendor's shape: the simulator's documented simple form of Ready / Non-RAID (PATCHable).
+        body["Oem"] = {"DcopsSim": {"@odata.type": "#DcopsSimDrive.v1_0_0.DcopsSimDrive", "RaidStatus": raid_status}}
     return c.doc("Drive", f"{c.P.drives}/{did}", body)
 
 
@@ -482,6 +502,8 @@ def r_volume(c: Ctx, vid: str) -> Doc | None:
     body: Doc = {
         "Id": vol.id, "Name": vol.name, "DisplayName": vol.name, "RAIDType": vol.raid_type,
         "CapacityBytes": vol.capacity_bytes, "Encrypted": vol.encrypted, "BlockSizeBytes": 512,
+        "ReadCachePolicy": vol.read_cache, "ReadCachePolicy@Redfish.AllowableValues": list(READ_CACHE),
+        "WriteCachePolicy": vol.write_cache, "WriteCachePolicy@Redfish.AllowableValues": list(WRITE_CACHE),
         "Status": status(health, state),
         "Links": {"Drives": [link(f"{c.P.drives}/{drive_id(c.fl, bay)}") for bay in vol.drives]},
     }
@@ -490,6 +512,17 @@ def r_volume(c: Ctx, vid: str) -> Doc | None:
         body["Operations"] = [{"Operation": "Rebuild",
                                "PercentageComplete": int((c.now - vol.rebuild_start) / span * 100)}]
     return c.doc("Volume", f"{c.P.volumes}/{vol.id}", body)
+
+
+def r_dell_raid_service(c: Ctx) -> Doc:
+    """Dell's DellRaidService, with the two actions the simulator models (Ready <-> Non-RAID)."""
+    path = f"{c.P.system}/Oem/Dell/DellRaidService"
+    return {"@odata.context": "/redfish/v1/$metadata#DellRaidService.DellRaidService", "@odata.id": path,
+            "@odata.type": "#DellRaidService.v1_5_1.DellRaidService", "Id": "DellRaidService",
+            "Name": "DellRaidService", "Description": "The DellRaidService resource provides some actions to "
+                                                      "support RAID functionality.",
+            "Actions": {f"#DellRaidService.{a}": {"target": f"{path}/Actions/DellRaidService.{a}"}
+                        for a in ("ConvertToNonRAID", "ConvertToRAID")}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -582,9 +615,14 @@ def _build_tree(profile: HardwareProfile) -> Tree:
     tree.add(P.controllers, Node(r_controllers, collection=True))
     tree.add(f"{P.controllers}/0", Node(r_controller))
     tree.add(P.volumes, Node(r_volumes, post=writes.create_volume, collection=True))
-    tree.dynamic[norm(P.volumes)] = lambda bmc, leaf: (
-        Node(r_volume, (bmc.storage.volume(leaf).id,), delete=writes.delete_volume)  # type: ignore[union-attr]
-        if bmc.storage.volume(leaf) is not None else _volume_ci(bmc, leaf))
+    tree.dynamic[norm(P.volumes)] = _volume_ci
+    if fl.oem == "Dell":
+        raid_service = f"{P.system}/Oem/Dell/DellRaidService"
+        tree.add(raid_service, Node(r_dell_raid_service))
+        tree.add(f"{raid_service}/Actions/DellRaidService.ConvertToNonRAID",
+                 Node(None, (True,), post=writes.dell_convert))
+        tree.add(f"{raid_service}/Actions/DellRaidService.ConvertToRAID",
+                 Node(None, (False,), post=writes.dell_convert))
     if P.enclosure:
         tree.add(f"{P.drives}", Node(r_drives_coll, collection=True))
     for bay in range(len(profile.drives)):
@@ -605,8 +643,9 @@ def _volume_ci(bmc: Bmc, leaf: str) -> Node | None:
     from dcops.sim import writes
 
     low = leaf.lower()
-    vol = next((v for v in bmc.storage.volumes if v.id.lower() == low), None)
-    return Node(r_volume, (vol.id,), delete=writes.delete_volume) if vol else None
+    vol = bmc.storage.volume(leaf) or next((v for v in bmc.storage.volumes if v.id.lower() == low), None)
+    return Node(r_volume, (vol.id,), patch=writes.patch_volume, delete=writes.delete_volume,
+                kind="Volume") if vol else None
 
 
 def render(bmc: Bmc, path: str, now: float | None = None) -> Doc | None:

@@ -358,15 +358,25 @@ def _page(doc: Doc, req: SimRequest, query: Mapping[str, str]) -> Doc:
 
 # ----------------------------------------------------------------------------- network side
 
-def degrade(bmc: Bmc | ReplayBmc, reply: Reply) -> Reply:
-    """Injected failures: a 5xx instead of the answer, or a truncated JSON body."""
+def injected_error(bmc: Bmc | ReplayBmc) -> Reply | None:
+    """The 5xx a ``bmc_errors`` fault answers instead of handling the request, or None.
+
+    Decided before the request is handled: a BMC that answers 503 did not do the thing (no session
+    created, no write applied), so a client that retries is right to.
+    """
     net = bmc.net
     if net.error_rate and bmc.rng.random() < net.error_rate:
         status = net.error_status
         suffix = "ServiceTemporarilyUnavailable" if status == 503 else "InternalError"
         err = RedfishError(status, suffix, ("30",) if status == 503 else (),
                            headers={"Retry-After": "30"} if status == 503 else None)
-        return _error(bmc, err, reply.who)
+        return _error(bmc, err)
+    return None
+
+
+def degrade(bmc: Bmc | ReplayBmc, reply: Reply) -> Reply:
+    """A ``malformed_json`` fault: the request was handled, but the body arrives truncated."""
+    net = bmc.net
     if net.malformed_rate and reply.body and bmc.rng.random() < net.malformed_rate:
         cut = max(1, len(reply.body) // 2)
         return Reply(reply.status, reply.body[:cut] + b'",,', reply.headers, reply.who)
@@ -415,6 +425,8 @@ class SharedServer:
         self.web_server = web.Server(self._handle, access_log=None, keepalive_timeout=75.0)
         self.listeners: dict[tuple[str, int], asyncio.AbstractServer] = {}
         self._hangs: dict[tuple[str, int], asyncio.Event] = {}
+        self._inflight: set[asyncio.Task[Any]] = set()  # request handlers running (hanging, sleeping)
+        self.closing = False
 
     async def listen(self, address: str, port: int) -> tuple[str, int]:
         """Start listening on ``address:port`` (port 0: any free port); returns the bound pair."""
@@ -453,11 +465,24 @@ class SharedServer:
             event.set()
 
     async def close(self) -> None:
+        """Stop listening, cancel requests still in progress (those hanging on a dead BMC or sleeping
+        out an injected latency: nobody will wake them now), cut every connection, and wait for
+        the cancelled handlers to finish, so no task outlives the event loop."""
+        self.closing = True
         for server in self.listeners.values():
             server.close()
         self.listeners.clear()
+        pending = [task for task in self._inflight if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=2.0)
+        for handler in list(self.web_server.connections):
+            if handler.transport is not None:
+                handler.transport.abort()
         with contextlib.suppress(Exception):
-            await self.web_server.shutdown(0.5)
+            await self.web_server.shutdown(0.1)
+        self._hangs.clear()
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         from aiohttp import web
@@ -466,8 +491,21 @@ class SharedServer:
         sockname = transport.get_extra_info("sockname") if transport is not None else None
         addr = (sockname[0], sockname[1]) if sockname else ("", 0)
         bmc = self.lookup(addr)
-        if bmc is None:
+        if bmc is None or self.closing:
             return web.Response(status=503, text="no BMC on this address")
+        task = asyncio.current_task()
+        if task is None:  # pragma: no cover - aiohttp always runs handlers in a task
+            return await self._serve(bmc, request, transport, addr)
+        self._inflight.add(task)
+        try:
+            return await self._serve(bmc, request, transport, addr)
+        finally:
+            self._inflight.discard(task)
+
+    async def _serve(self, bmc: Bmc | ReplayBmc, request: web.BaseRequest, transport: Any,
+                     addr: tuple[str, int]) -> web.StreamResponse:
+        from aiohttp import web
+
         if not bmc.net.reachable:
             if bmc.net.down_mode == "hang":
                 event = self._hangs.setdefault(addr, asyncio.Event())
@@ -489,11 +527,16 @@ class SharedServer:
 
 
 def respond(bmc: Bmc | ReplayBmc, req: SimRequest, log_path: str | None = None) -> Reply:
-    """``handle`` plus injected failures and the request log: what the network side sends."""
+    """``handle`` plus injected failures and the request log: what the network side sends.
+
+    An injected 5xx replaces the handling (nothing changes); it is logged with its status.
+    """
     from dcops.sim.state import Bmc
 
-    reply = handle(bmc, req) if isinstance(bmc, Bmc) else bmc.handle(req)
-    reply = degrade(bmc, reply)
+    reply = injected_error(bmc)
+    if reply is None:
+        reply = handle(bmc, req) if isinstance(bmc, Bmc) else bmc.handle(req)
+        reply = degrade(bmc, reply)
     bmc.log_request(req.method.upper(), log_path or req.path, reply.status, reply.who)
     return reply
 

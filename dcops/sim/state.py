@@ -102,6 +102,13 @@ class Bmc:
         self.bios_pending: dict[str, Any] = {}
         self.bios_reset_pending = False
         self.bios_applied_at: float | None = None
+        self.bios_refused: set[str] = set()  # bios_refuse fault: accepted by the PATCH, dropped at POST
+        self.bios_failed: list[str] = []  # attributes dropped at the last POST that applied settings
+        # OS install (install_poweroff fault): seconds the installer runs, and the last install seen
+        self.install_poweroff: float | None = None
+        self.install: dict[str, Any] = {}
+        self.vanish_tasks = 0  # task_vanish fault: how many of the next tasks lose their monitor
+        self.vanished_tasks: list[str] = []
         # virtual media
         self.vmedia: dict[str, VirtualMediaState] = {vid: VirtualMediaState() for vid, _ in self.flavour.vmedia}
         # tasks
@@ -297,6 +304,12 @@ class Bmc:
             if self.bios_reset_pending:
                 self.bios_current = {}
                 self.bios_reset_pending = False
+            # A bios_refuse fault: the BMC took the value, the BIOS drops it at POST (the config job
+            # fails for that attribute): the current value stays, the pending one is gone.
+            self.bios_failed = [name for name in self.bios_pending if name in self.bios_refused]
+            for name in self.bios_failed:
+                del self.bios_pending[name]
+                self.add_sel("bios_attr_failed", at=at, name=name)
             self.bios_current.update(self.bios_pending)
             self.bios_pending = {}
             self.bios_applied_at = at
@@ -320,6 +333,28 @@ class Bmc:
                       at=at + self.timings.boot * 0.4)
         self.schedule(0.0, lambda t: self._if_gen(gen, self._set_progress("OSRunning"), t),
                       at=at + self.timings.boot)
+        if source == "Cd" and image is not None and self.install_poweroff is not None:
+            self._start_install(gen, image, at)
+
+    def _start_install(self, gen: int, image: str, at: float) -> None:
+        """An installer booted from virtual media: it runs ``install_poweroff`` seconds once its OS is
+        up, then powers the host off (``poweroff`` in a kickstart), as a graceful shutdown would."""
+        assert self.install_poweroff is not None
+        done_at = at + self.timings.boot + self.install_poweroff
+        self.install = {"image": image, "started": iso(at), "finished": None}
+        record = self.install
+
+        def finished(t: float) -> None:
+            self.add_sel("install_done", at=t)
+            self.power = "PoweringOff"
+
+            def off(t2: float) -> None:
+                self._power_off_now(t2, sel=True)
+                record["finished"] = iso(t2)
+
+            self.schedule(0.0, lambda t2: self._if_gen(gen, off, t2), at=t + self.timings.power_off)
+
+        self.schedule(0.0, lambda t: self._if_gen(gen, finished, t), at=done_at)
 
     def _set_progress(self, value: str) -> Callable[[float], None]:
         def setter(at: float) -> None:
@@ -531,11 +566,23 @@ class Bmc:
         task = Task(tid, name, kind, now, duration, target=target)
         task.messages.append(("TaskEvent.1.0.TaskStarted", f"The task with Id '{tid}' has started.", "OK"))
         self.tasks[tid] = task
+        if self.vanish_tasks > 0 and kind in ("firmware", "raid"):
+            # task_vanish fault: the BMC forgets the task right after answering 202 (its monitor and
+            # the Task answer 404), while the operation itself goes on and completes.
+            self.vanish_tasks -= 1
+            self.schedule(0.0, lambda at: self._vanish(tid))
+            if self.vanish_tasks == 0:
+                self.faults.pop("task_vanish", None)
         if len(self.tasks) > 32:  # a BMC keeps a bounded task list
             for old in list(self.tasks)[: len(self.tasks) - 32]:
                 if self.tasks[old].state != "Running":
                     del self.tasks[old]
         return task
+
+    def _vanish(self, tid: str) -> None:
+        """task_vanish: the BMC forgets a task (monitor and Task answer 404); its operation goes on."""
+        self.tasks.pop(tid, None)
+        self.vanished_tasks.append(tid)
 
     def finish_task(self, task: Task, at: float, ok: bool = True, message: tuple[str, str] | None = None) -> None:
         task.end = at
@@ -660,7 +707,9 @@ class Bmc:
         data = self.summary()
         data.update({
             "boot_override": dict(self.boot), "last_boot": dict(self.last_boot),
+            "install": dict(self.install),
             "bios_pending": dict(self.bios_pending), "bios_changed": dict(self.bios_current),
+            "bios_failed": list(self.bios_failed), "tasks_vanished": list(self.vanished_tasks),
             "firmware": self.firmware.versions(), "firmware_staged": dict(self.firmware.staged),
             "virtual_media": {k: {"image": v.image, "inserted": v.inserted} for k, v in self.vmedia.items()},
             "volumes": [v.summary() for v in self.storage.volumes],

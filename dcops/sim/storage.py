@@ -46,6 +46,7 @@ class DriveState:
     failed: bool = False
     predicted: bool = False
     hotspare: str = "None"  # None, Global, Dedicated
+    non_raid: bool = False  # Non-RAID (JBOD, pass-through) rather than Ready for a volume
 
 
 @dataclass
@@ -60,10 +61,17 @@ class Volume:
     rebuild_until: float | None = None
     rebuild_start: float | None = None
     encrypted: bool = False
+    read_cache: str = "ReadAhead"
+    write_cache: str = "ProtectedWriteBack"
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "raid_type": self.raid_type, "drives": list(self.drives),
-                "capacity_bytes": self.capacity_bytes}
+                "capacity_bytes": self.capacity_bytes, "read_cache": self.read_cache,
+                "write_cache": self.write_cache}
+
+
+READ_CACHE = ("ReadAhead", "AdaptiveReadAhead", "Off")
+WRITE_CACHE = ("WriteThrough", "ProtectedWriteBack", "UnprotectedWriteBack", "Off")
 
 
 @dataclass
@@ -96,6 +104,16 @@ class StorageState:
 
     def volume_of(self, bay: int) -> Volume | None:
         return next((v for v in self.volumes if bay in v.drives), None)
+
+    def raid_status(self, bay: int) -> str:
+        """The drive's RAID state as Dell's RaidStatus names it: Failed, Online (in a volume or a hot
+        spare), NonRAID (pass-through) or Ready (free for a volume)."""
+        drive = self.drives[bay]
+        if drive.failed:
+            return "Failed"
+        if self.volume_of(bay) is not None or drive.hotspare != "None":
+            return "Online"
+        return "NonRAID" if drive.non_raid else "Ready"
 
     # ------------------------------------------------------------------ health
     def drive_health(self, bay: int) -> str:
@@ -175,6 +193,9 @@ class StorageState:
                 raise RedfishError(400, "ResourceInUse", vendor=_IN_USE.get(self.bmc.flavour.name))
             if drive.failed:
                 raise RedfishError(400, "PropertyValueConflict", (uri, "Status"))
+            if drive.non_raid:
+                # A pass-through drive must be converted to RAID (Ready) before it joins a volume.
+                raise RedfishError(400, "ResourceInUse", vendor=_NON_RAID.get(self.bmc.flavour.name))
         specs = [self.bmc.profile.drives[bay] for bay in bays]
         if len({(s.media, s.protocol) for s in specs}) > 1:
             # PERC, Smart Array and MegaRAID all refuse to mix SSD/HDD or SAS/SATA in one volume.
@@ -187,6 +208,7 @@ class StorageState:
             if capacity > maximum:
                 raise RedfishError(400, "PropertyValueOutOfRange", (str(capacity), "CapacityBytes"))
         name = body.get("Name") or body.get("DisplayName")
+        caches = check_cache_policies(body)
         bmc = self.bmc
         task = bmc.new_task("Create volume", "raid", bmc.timings.raid)
         self.busy_until = bmc.clock() + bmc.timings.raid
@@ -194,6 +216,8 @@ class StorageState:
 
         def done(at: float) -> None:
             vol = self._add_volume(name if isinstance(name, str) else None, raid_type, bays, capacity)
+            vol.read_cache = caches.get("ReadCachePolicy", vol.read_cache)
+            vol.write_cache = caches.get("WriteCachePolicy", vol.write_cache)
             task.target = vol.id
             bmc.finish_task(task, at, message=("Base.1.8.Created", f"Volume {vol.id} created."))
 
@@ -226,8 +250,77 @@ class StorageState:
             raise RedfishError(400, "ResourceInUse", vendor=_IN_USE.get(self.bmc.flavour.name))
         if value != "None" and drive.failed:
             raise RedfishError(400, "PropertyValueConflict", ("HotspareType", "Status"))
+        if value != "None" and drive.non_raid:
+            raise RedfishError(400, "ResourceInUse", vendor=_NON_RAID.get(self.bmc.flavour.name))
         self._check_idle()
         drive.hotspare = value
+
+    def patch_volume(self, vid: str, body: dict[str, Any]) -> None:
+        """PATCH of a Volume: ReadCachePolicy, WriteCachePolicy and its name (``DisplayName``, or
+        ``Name`` as some BMCs take it) while the controller is idle."""
+        vol = self.volume(vid)
+        if vol is None:
+            raise RedfishError(404, "ResourceMissingAtURI", (vid,))
+        for key in body:
+            if key.startswith("@") or key in ("ReadCachePolicy", "WriteCachePolicy", "DisplayName", "Name"):
+                continue
+            known = key in ("Id", "RAIDType", "CapacityBytes", "Status", "Links", "Encrypted", "BlockSizeBytes",
+                            "Operations")
+            raise RedfishError(400, "PropertyNotWritable" if known else "PropertyUnknown", (key,))
+        caches = check_cache_policies(body)
+        names = {body[k] for k in ("DisplayName", "Name") if k in body}
+        if any(not isinstance(n, str) or not n or len(n) > 64 for n in names) or len(names) > 1:
+            raise RedfishError(400, "PropertyValueFormatError", (str(sorted(map(str, names))), "DisplayName"))
+        self._check_idle()
+        vol.read_cache = caches.get("ReadCachePolicy", vol.read_cache)
+        vol.write_cache = caches.get("WriteCachePolicy", vol.write_cache)
+        if names:
+            vol.name = names.pop()
+
+    def _bays_for_conversion(self, bays: list[int], to_non_raid: bool) -> None:
+        fl = self.bmc.flavour.name
+        for bay in bays:
+            status = self.raid_status(bay)
+            if to_non_raid and status != "Ready":
+                raise RedfishError(400, "ResourceInUse", vendor=(_NOT_READY.get(fl) or _IN_USE.get(fl)))
+            if not to_non_raid and status != "NonRAID":
+                raise RedfishError(400, "ResourceInUse", vendor=_NOT_NON_RAID.get(fl))
+
+    def convert(self, bays: list[int], to_non_raid: bool) -> Task:
+        """Dell's DellRaidService.ConvertToNonRAID / ConvertToRAID: a task that keeps the controller
+        busy, after which the drives are Non-RAID (pass-through) or Ready."""
+        self._check_idle()
+        if not bays:
+            raise RedfishError(400, "ActionParameterMissing", (
+                f"DellRaidService.ConvertTo{'NonRAID' if to_non_raid else 'RAID'}", "PDArray"))
+        self._bays_for_conversion(bays, to_non_raid)
+        bmc = self.bmc
+        mode = "Non-RAID" if to_non_raid else "RAID"
+        task = bmc.new_task(f"Convert to {mode}", "raid", bmc.timings.raid, target=self.bmc.flavour.storage_id)
+        self.busy_until = bmc.clock() + bmc.timings.raid
+        self.busy_with = task.id
+
+        def done(at: float) -> None:
+            for bay in bays:
+                self.drives[bay].non_raid = to_non_raid
+                bmc.add_sel("drive_mode", at=at, name=drive_locator(bmc.flavour, bay), mode=mode)
+            bmc.finish_task(task, at, message=("Base.1.8.Success", f"Converted {len(bays)} drive(s) to {mode}."))
+
+        bmc.schedule(bmc.timings.raid, done)
+        return task
+
+    def set_raid_status(self, bay: int, value: Any) -> None:
+        """The simple form of the other flavours: PATCH ``Oem.DcopsSim.RaidStatus`` to ``NonRAID`` or
+        ``Ready``; applied at once, refused while the controller is busy."""
+        if value not in ("Ready", "NonRAID"):
+            raise RedfishError(400, "PropertyValueNotInList", (str(value), "Oem/DcopsSim/RaidStatus"))
+        if self.raid_status(bay) == value:
+            return
+        self._check_idle()
+        self._bays_for_conversion([bay], value == "NonRAID")
+        self.drives[bay].non_raid = value == "NonRAID"
+        self.bmc.add_sel("drive_mode", name=drive_locator(self.bmc.flavour, bay),
+                         mode="Non-RAID" if value == "NonRAID" else "RAID")
 
     # ------------------------------------------------------------------ faults
     def fail_drive(self, bay: int, at: float | None = None) -> None:
@@ -298,6 +391,34 @@ _BUSY: dict[str, tuple[str, str]] = {
     "hpe": ("iLO.2.15.ResourceInUse", ""),
     "lenovo": ("Base.1.8.ResourceInUse", "The RAID controller is busy with another operation."),
     "supermicro": ("Base.1.4.ResourceInUse", "The RAID controller is busy with another operation."),
+}
+
+def check_cache_policies(body: dict[str, Any]) -> dict[str, str]:
+    """ReadCachePolicy / WriteCachePolicy of a Volume create or PATCH, validated against the schema's values."""
+    out: dict[str, str] = {}
+    for key, allowed in (("ReadCachePolicy", READ_CACHE), ("WriteCachePolicy", WRITE_CACHE)):
+        if key in body:
+            value = body[key]
+            if not isinstance(value, str):
+                raise RedfishError(400, "PropertyValueTypeError", (str(value), key))
+            if value not in allowed:
+                raise RedfishError(400, "PropertyValueNotInList", (value, key))
+            out[key] = value
+    return out
+
+
+_NON_RAID: dict[str, tuple[str, str]] = {
+    "dell": ("IDRAC.2.8.STOR011", "The physical disk is a Non-RAID disk: convert it to RAID first."),
+}
+
+_NOT_READY: dict[str, tuple[str, str]] = {
+    "dell": ("IDRAC.2.8.STOR012", "Unable to convert the physical disk to Non-RAID because it is not in the Ready "
+                                  "state."),
+}
+
+_NOT_NON_RAID: dict[str, tuple[str, str]] = {
+    "dell": ("IDRAC.2.8.STOR013", "Unable to convert the physical disk to RAID because it is not a Non-RAID "
+                                  "disk."),
 }
 
 _IN_USE: dict[str, tuple[str, str]] = {

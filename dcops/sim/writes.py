@@ -122,12 +122,50 @@ def patch_drive(c: Ctx, body: Any, bay: int) -> WriteResult:
     for key in body:
         if key.startswith("@"):
             continue
+        if key == "Oem" and c.fl.name != "dell":
+            continue
         if key != "HotspareType":
             raise RedfishError(400, "PropertyNotWritable" if key in ("Id", "Name", "Status", "Model")
                                else "PropertyUnknown", (key,))
+    if "Oem" in body:
+        # The simulator's simple form of Ready / Non-RAID for flavours without Dell's RAID service.
+        oem = body["Oem"]
+        sim = oem.get("DcopsSim") if isinstance(oem, dict) else None
+        if not isinstance(sim, dict) or set(sim) - {"RaidStatus"} or not sim:
+            raise RedfishError(400, "PropertyUnknown", ("Oem",))
+        c.bmc.storage.set_raid_status(bay, sim["RaidStatus"])
     if "HotspareType" in body:
         c.bmc.storage.set_hotspare(bay, body["HotspareType"])
     return success(c, 200)
+
+
+def patch_volume(c: Ctx, body: Any, vid: str) -> WriteResult:
+    c.bmc.storage.patch_volume(vid, _object(body))
+    return success(c, 200)
+
+
+def dell_convert(c: Ctx, body: Any, to_non_raid: bool) -> WriteResult:
+    """DellRaidService.ConvertToNonRAID / ConvertToRAID: ``{"PDArray": [drive FQDD or URI, ...]}``."""
+    body = _object(body)
+    action = f"DellRaidService.ConvertTo{'NonRAID' if to_non_raid else 'RAID'}"
+    for key in body:
+        if key != "PDArray":
+            raise RedfishError(400, "ActionParameterUnknown", (action, key))
+    disks = body.get("PDArray")
+    if disks is None:
+        raise RedfishError(400, "ActionParameterMissing", (action, "PDArray"))
+    if not isinstance(disks, list) or not all(isinstance(d, str) for d in disks):
+        raise RedfishError(400, "ActionParameterValueTypeError", (str(disks), "PDArray", action))
+    ids = {did.lower(): bay for bay, did in enumerate(c.bmc.storage.drive_ids())}
+    bays: list[int] = []
+    for disk in disks:
+        bay = ids.get(disk.rstrip("/").rsplit("/", 1)[-1].lower())
+        if bay is None:
+            raise RedfishError(400, "ActionParameterValueNotInList", (disk, "PDArray", action))
+        if bay not in bays:
+            bays.append(bay)
+    task = c.bmc.storage.convert(bays, to_non_raid)
+    return accepted(c, task)
 
 
 # ----------------------------------------------------------------------------- virtual media

@@ -53,6 +53,17 @@ def test_background_fleet_lifecycle(tmp_path: Path) -> None:
         assert len(json.loads(rack.stdout)["items"]) == 3
         bad = dcops("sim", "fault", "sim-0001", "meteor", "--dir", str(state), env=env)
         assert bad.returncode == 2
+        # The behaviour faults, each with its argument (sim-0002 is an HPE, sim-0003 a Lenovo).
+        for host, words, key in (("sim-0002", ["bios_refuse", "attribute=ProcHyperthreading"],
+                                  "bios_refuse:ProcHyperthreading"),
+                                 ("sim-0003", ["task_vanish", "count=2"], "task_vanish"),
+                                 ("sim-0003", ["install_poweroff", "duration=2s"], "install_poweroff")):
+            done = dcops("sim", "fault", host, *words, "--dir", str(state), "-o", "json", env=env)
+            assert done.returncode == 0, done.stderr
+            assert json.loads(done.stdout)["items"] == [{"host": host, "fault": key}]
+        unknown = dcops("sim", "fault", "sim-0002", "bios_refuse", "attribute=LogicalProc", "--dir", str(state),
+                        env=env)
+        assert unknown.returncode != 0 and "no BIOS attribute 'LogicalProc'" in unknown.stderr
 
         status = dcops("sim", "status", "--dir", str(state), "-o", "json", env=env)
         data = json.loads(status.stdout)
@@ -74,7 +85,7 @@ def test_background_fleet_lifecycle(tmp_path: Path) -> None:
         assert any(i["path"].endswith("/Power") for i in json.loads(log.stdout)["items"])
 
         cleared = dcops("sim", "clear", "--dir", str(state), "-o", "json", env=env)
-        assert len(json.loads(cleared.stdout)["items"]) == 4
+        assert len(json.loads(cleared.stdout)["items"]) == 7
 
         table = dcops("sim", "status", "--dir", str(state), env=env)
         assert table.returncode == 0 and "sim-0002" in table.stdout
@@ -93,4 +104,4 @@ def test_profiles_and_fault_kinds_are_listed(tmp_path: Path) -> None:
     profiles = json.loads(dcops("sim", "profiles", "-o", "json", env=env).stdout)["items"]
     assert {p["flavour"] for p in profiles} == {"dell", "hpe", "lenovo", "supermicro", "generic"}
     kinds = json.loads(dcops("sim", "faults", "-o", "json", env=env).stdout)["items"]
-    assert "rack_power_loss" in {k["kind"] for k in kinds}
+    assert {"rack_power_loss", "bios_refuse", "task_vanish", "install_poweroff"} <= {k["kind"] for k in kinds}

@@ -11,7 +11,7 @@ import pytest
 from dcops.errors import UsageError
 from dcops.sim.faults import FAULT_KINDS, apply_fault, clear_faults, parse_latency
 from dcops.sim.resources import Paths
-from dcops.sim.server import SimRequest, degrade, handle
+from dcops.sim.server import SimRequest, degrade, handle, respond
 from dcops.sim.state import Bmc
 from tests.unit.sim.conftest import Client, FakeClock, make_bmc, system_path
 
@@ -151,8 +151,20 @@ def slow(b: Bmc, d: dict[str, Any]) -> None:
 
 
 def errors(b: Bmc, d: dict[str, Any]) -> None:
-    reply = degrade(b, handle(b, SimRequest("GET", "/redfish/v1")))
+    reply = respond(b, SimRequest("GET", "/redfish/v1"))
     assert reply.status == 503 and reply.headers["Retry-After"] == "30"
+
+
+def bios_refuse(b: Bmc, d: dict[str, Any]) -> None:
+    assert b.bios_refused == {"LogicalProc"}
+
+
+def task_vanish(b: Bmc, d: dict[str, Any]) -> None:
+    assert b.vanish_tasks == 2
+
+
+def install_poweroff(b: Bmc, d: dict[str, Any]) -> None:
+    assert b.install_poweroff == 0.3  # the install timing of the fast preset
 
 
 def malformed(b: Bmc, d: dict[str, Any]) -> None:
@@ -183,6 +195,9 @@ FAULT_CASES: list[tuple[str, dict[str, str], str, Check]] = [
     ("bmc_errors", {"rate": "1", "status": "503"}, "generic-1s", errors),
     ("malformed_json", {"rate": "1"}, "generic-1s", malformed),
     ("rack_power_loss", {}, "hpe-dl360-gen10p", rack_power),
+    ("bios_refuse", {"attribute": "logicalproc"}, "dell-r750", bios_refuse),
+    ("task_vanish", {"count": "2"}, "generic-1s", task_vanish),
+    ("install_poweroff", {}, "lenovo-sr650v2", install_poweroff),
 ]
 
 
@@ -211,7 +226,9 @@ def test_fault_applies_and_clears(clock: FakeClock, kind: str, args: dict[str, s
     assert after["chassis"]["Status"]["Health"] == "OK"
     assert after["system"]["Status"]["Health"] == "OK"
     assert after["storage"]["Status"]["HealthRollup"] == "OK"
-    if kind not in ("bmc_unreachable", "bmc_slow", "bmc_errors", "malformed_json"):
+    assert not bmc.bios_refused and bmc.vanish_tasks == 0 and bmc.install_poweroff is None
+    if kind not in ("bmc_unreachable", "bmc_slow", "bmc_errors", "malformed_json", "bios_refuse", "task_vanish",
+                    "install_poweroff"):  # behaviours, not hardware events: they leave no SEL entry
         assert len(bmc.sel) > sel_before  # the hardware event left a trace
 
 
@@ -261,6 +278,8 @@ def test_clear_by_kind_leaves_the_other_faults() -> None:
     ("no_such_fault", {}), ("psu_fail", {"psu": "3"}), ("fan_fail", {"fan": "x"}),
     ("over_temp", {"sensor": "toaster"}), ("dimm_ue", {"dimm": "Z9"}), ("drive_fail", {"drive": "99"}),
     ("bmc_errors", {"rate": "2"}), ("bmc_unreachable", {"mode": "vanish"}), ("bmc_slow", {"latency": "fast"}),
+    ("bios_refuse", {}), ("bios_refuse", {"attribute": "NoSuchKnob"}), ("task_vanish", {"count": "0"}),
+    ("install_poweroff", {"duration": "soon"}), ("install_poweroff", {"duration": "-1"}),
 ])
 def test_bad_fault_arguments_are_usage_errors(kind: str, args: dict[str, str]) -> None:
     bmc = make_bmc("generic-1s")

@@ -1,0 +1,185 @@
+"""Drive states Ready / Non-RAID (Dell: Oem.Dell.DellPhysicalDisk.RaidStatus and the DellRaidService
+ConvertToRAID / ConvertToNonRAID actions; the other flavours: the simulator's simple form, a PATCH of
+``Oem.DcopsSim.RaidStatus``), and the Volume ReadCachePolicy / WriteCachePolicy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dcops.sim.resources import Paths
+from dcops.sim.state import Bmc
+from tests.unit.sim.conftest import Client, FakeClock, make_bmc
+
+PROFILES = ["dell-r750", "hpe-dl360-gen10p", "lenovo-sr650v2", "supermicro-x13", "generic-1s"]
+RAID_SERVICE = "/redfish/v1/Systems/System.Embedded.1/Oem/Dell/DellRaidService"
+
+
+def settle(bmc: Bmc, clock: FakeClock, seconds: float = 0.5) -> None:
+    clock.advance(seconds)
+    bmc.tick()
+
+
+def drive_uri(bmc: Bmc, bay: int) -> str:
+    return f"{Paths(bmc.profile).drives}/{bmc.storage.drive_ids()[bay]}"
+
+
+def raid_status(client: Client, bmc: Bmc, bay: int) -> str:
+    oem = client.get(drive_uri(bmc, bay)).json["Oem"]
+    if bmc.flavour.name == "dell":
+        return str(oem["Dell"]["DellPhysicalDisk"]["RaidStatus"])
+    return str(oem["DcopsSim"]["RaidStatus"])
+
+
+def free_bay(client: Client, bmc: Bmc, clock: FakeClock) -> int:
+    """A Ready drive: delete the last volume when every drive is in use."""
+    for bay in range(len(bmc.storage.drives)):
+        if bmc.storage.raid_status(bay) == "Ready":
+            return bay
+    vol = bmc.storage.volumes[-1]
+    assert client.delete(f"{Paths(bmc.profile).volumes}/{vol.id}").status == 202
+    settle(bmc, clock)
+    return vol.drives[0]
+
+
+def set_mode(client: Client, bmc: Bmc, bay: int, mode: str) -> Any:
+    """Ready -> NonRAID or back, the way the flavour does it."""
+    if bmc.flavour.name == "dell":
+        action = "ConvertToNonRAID" if mode == "NonRAID" else "ConvertToRAID"
+        return client.post(f"{RAID_SERVICE}/Actions/DellRaidService.{action}",
+                           {"PDArray": [bmc.storage.drive_ids()[bay]]})
+    uri = drive_uri(bmc, bay)
+    etag = client.get(uri).headers["ETag"]
+    return client.patch(uri, {"Oem": {"DcopsSim": {"RaidStatus": mode}}}, headers={"If-Match": etag})
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_drive_states_ready_online_non_raid(clock: FakeClock, profile: str) -> None:
+    bmc = make_bmc(profile, clock)
+    client = Client(bmc)
+    in_volume = bmc.storage.volumes[0].drives[0]
+    assert raid_status(client, bmc, in_volume) == "Online"
+    bay = free_bay(client, bmc, clock)
+    assert raid_status(client, bmc, bay) == "Ready"
+    sel_before = len(bmc.sel)
+
+    reply = set_mode(client, bmc, bay, "NonRAID")
+    if bmc.flavour.name == "dell":
+        assert reply.status == 202 and "/TaskMonitors/" in reply.headers["Location"]
+        assert raid_status(client, bmc, bay) == "Ready"  # until the job is done
+        busy = set_mode(client, bmc, bay, "NonRAID")
+        assert busy.status == 409 and "Retry-After" in busy.headers  # one controller operation at a time
+        settle(bmc, clock)
+        assert client.get(reply.headers["Location"]).json["TaskState"] == "Completed"
+    else:
+        assert reply.status == 200, reply
+    assert raid_status(client, bmc, bay) == "NonRAID"
+    assert len(bmc.sel) == sel_before + 1 and "RAID" in bmc.sel[-1].message
+
+    # A Non-RAID drive joins no volume and is no hot spare until converted back.
+    create = client.post(Paths(bmc.profile).volumes, {"RAIDType": "RAID0", "Links": {"Drives": [
+        {"@odata.id": drive_uri(bmc, bay)}]}})
+    assert create.status == 400, create
+    if bmc.flavour.name == "dell":
+        assert create.message_ids() == ["IDRAC.2.8.STOR011"]
+    spare = client.patch(drive_uri(bmc, bay), {"HotspareType": "Global"},
+                         headers={"If-Match": client.get(drive_uri(bmc, bay)).headers["ETag"]})
+    assert spare.status == 400
+
+    # Only Ready drives go Non-RAID, only Non-RAID drives go back.
+    assert set_mode(client, bmc, in_volume, "NonRAID").status == 400
+    assert set_mode(client, bmc, bay, "Ready").status in (200, 202)
+    settle(bmc, clock)
+    assert raid_status(client, bmc, bay) == "Ready"
+    if bmc.flavour.name == "dell":
+        assert set_mode(client, bmc, bay, "Ready").status == 400  # not a Non-RAID disk
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"PDArray": ["Disk.Bay.99:Enclosure.Internal.0-1:RAID.Integrated.1-1"]}, 400),
+    ({"PDArray": "Disk.Bay.0"}, 400),
+    ({}, 400),
+    ({"PDArray": [], "Extra": 1}, 400),
+])
+def test_dell_conversion_is_validated(body: dict[str, Any], status: int) -> None:
+    bmc = make_bmc("dell-r750")
+    assert Client(bmc).post(f"{RAID_SERVICE}/Actions/DellRaidService.ConvertToNonRAID", body).status == status
+
+
+def test_dell_raid_service_lists_the_conversion_actions() -> None:
+    doc = Client(make_bmc("dell-r750")).get(RAID_SERVICE).json
+    assert set(doc["Actions"]) == {"#DellRaidService.ConvertToNonRAID", "#DellRaidService.ConvertToRAID"}
+    assert Client(make_bmc("generic-1s")).get("/redfish/v1/Systems/1/Oem/Dell/DellRaidService").status == 404
+
+
+def test_the_simple_form_is_refused_on_dell_and_checked_elsewhere() -> None:
+    dell = make_bmc("dell-r750")
+    assert Client(dell).patch(drive_uri(dell, 0), {"Oem": {"DcopsSim": {"RaidStatus": "NonRAID"}}}).status == 400
+    bmc = make_bmc("generic-1s")
+    client = Client(bmc)
+    assert client.patch(drive_uri(bmc, 2), {"Oem": {"DcopsSim": {"RaidStatus": "JBOD"}}}).status == 400
+    assert client.patch(drive_uri(bmc, 2), {"Oem": {"Other": {}}}).status == 400
+
+
+# (profile, PATCH body, status, MessageId suffix or None)
+CACHE_PATCHES = [
+    ("dell-r750", {"WriteCachePolicy": "WriteThrough"}, 200, None),
+    ("dell-r750", {"ReadCachePolicy": "Off", "WriteCachePolicy": "UnprotectedWriteBack"}, 200, None),
+    ("lenovo-sr650v2", {"ReadCachePolicy": "AdaptiveReadAhead"}, 200, None),
+    ("supermicro-x13", {"WriteCachePolicy": "Off"}, 200, None),
+    ("generic-1s", {"WriteCachePolicy": "WriteBack"}, 400, "PropertyValueNotInList"),
+    ("generic-1s", {"ReadCachePolicy": 1}, 400, "PropertyValueTypeError"),
+    ("generic-1s", {"RAIDType": "RAID0"}, 400, "PropertyNotWritable"),
+    ("generic-1s", {"Colour": "blue"}, 400, "PropertyUnknown"),
+    ("hpe-dl360-gen10p", {"WriteCachePolicy": "WriteThrough"}, 200, None),
+    ("dell-r750", {"DisplayName": "BOOT", "Name": "BOOT", "ReadCachePolicy": "Off"}, 200, None),
+    ("generic-1s", {"DisplayName": "a", "Name": "b"}, 400, "PropertyValueFormatError"),
+]
+
+
+@pytest.mark.parametrize(("profile", "body", "status", "message"), CACHE_PATCHES)
+def test_volume_cache_policies_read_and_patch(profile: str, body: dict[str, Any], status: int,
+                                              message: str | None) -> None:
+    bmc = make_bmc(profile)
+    client = Client(bmc)
+    uri = f"{Paths(bmc.profile).volumes}/{bmc.storage.volumes[0].id}"
+    before = client.get(uri)
+    assert before.json["ReadCachePolicy"] == "ReadAhead" and before.json["WriteCachePolicy"] == "ProtectedWriteBack"
+    assert "PATCH" in before.headers["Allow"]
+    reply = client.patch(uri, body, headers={"If-Match": before.headers["ETag"]})
+    assert reply.status == status, reply
+    after = client.get(uri).json
+    if status == 200:
+        assert {k: after[k] for k in body} == body
+        assert client.patch(uri, body, headers={"If-Match": before.headers["ETag"]}).status == 412  # stale
+    else:
+        assert message is not None and reply.message_ids()[0].endswith(message)
+        assert (after["ReadCachePolicy"], after["WriteCachePolicy"]) == ("ReadAhead", "ProtectedWriteBack")
+
+
+def test_hpe_needs_if_match_on_a_volume_and_every_flavour_waits_for_an_idle_controller(clock: FakeClock) -> None:
+    hpe = make_bmc("hpe-dl360-gen10p", clock)
+    client = Client(hpe)
+    uri = f"{Paths(hpe.profile).volumes}/{hpe.storage.volumes[0].id}"
+    assert client.patch(uri, {"WriteCachePolicy": "WriteThrough"}).status == 428
+    generic = make_bmc("generic-1s", clock)
+    client = Client(generic)
+    uri = f"{Paths(generic.profile).volumes}/{generic.storage.volumes[0].id}"
+    assert client.post(Paths(generic.profile).volumes, {"RAIDType": "RAID1", "Links": {"Drives": [
+        {"@odata.id": drive_uri(generic, 2)}, {"@odata.id": drive_uri(generic, 3)}]},
+        "WriteCachePolicy": "WriteThrough"}).status == 202
+    busy = client.patch(uri, {"WriteCachePolicy": "WriteThrough"})
+    assert busy.status == 409 and "Retry-After" in busy.headers
+    settle(generic, clock)
+    assert client.patch(uri, {"WriteCachePolicy": "WriteThrough"}).status == 200
+    created = generic.storage.volumes[-1]
+    assert (created.read_cache, created.write_cache) == ("ReadAhead", "WriteThrough")  # taken at create
+
+
+def test_volume_create_refuses_a_bad_cache_policy() -> None:
+    bmc = make_bmc("generic-1s")
+    reply = Client(bmc).post(Paths(bmc.profile).volumes, {"RAIDType": "RAID1", "ReadCachePolicy": "Always",
+                                                          "Links": {"Drives": [{"@odata.id": drive_uri(bmc, 2)},
+                                                                               {"@odata.id": drive_uri(bmc, 3)}]}})
+    assert reply.status == 400 and reply.message_ids()[0].endswith("PropertyValueNotInList")
