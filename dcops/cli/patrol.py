@@ -1,0 +1,205 @@
+"""``dcops patrol run|watch|report``: the hardware patrol (docs/patrol.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dcops.cli.common import emit, global_options, open_state, settings
+from dcops.errors import ExitCode, UsageError
+from dcops.models import Host
+from dcops.report import Column, Report
+
+
+def patrol_hosts(names: Sequence[str]) -> list[Host]:
+    """The hosts to patrol: named ones and/or ``--limit``; the whole book when neither is given."""
+    from dcops.inventory import load_inventory
+
+    opts = settings()
+    if names or opts.limit:
+        from dcops.cli.bmc import select_hosts
+
+        return select_hosts(names)
+    if not opts.inventory:
+        raise UsageError("no inventory: give -i PATH (or set DCOPS_INVENTORY)")
+    hosts = list(load_inventory(opts.inventory).hosts)
+    if not hosts:
+        raise UsageError("the inventory has no hosts")
+    return hosts
+
+
+def build_patrol(hosts: Sequence[Host], store: Any, overrides: dict[str, Any] | None = None) -> Any:
+    from dcops.notify.config import load_notify_config
+    from dcops.patrol.config import load_patrol_config
+    from dcops.patrol.engine import Patrol
+
+    opts = settings()
+    config = load_patrol_config(opts.section("patrol"), overrides=overrides)
+    notify = load_notify_config(opts.section("notify"), opts.config or "config")
+    return Patrol(store, hosts, config, notify)
+
+
+HOST_COLUMNS = [Column("host", "HOST"), Column("rack", "RACK"), Column("power", "POWER"), Column("health", "HEALTH"),
+                Column("bmc", "BMC"), Column("events", "EVENTS"), Column("seconds", "SECONDS"),
+                Column("error", "ERROR")]
+
+
+def round_report(summary: Any, hosts: dict[str, Host], *, show_all: bool = False, kind: str = "patrol.run") -> Report:
+    items = []
+    for h in summary.hosts:
+        if not show_all and h.reachable and not h.events and h.health in ("ok", None):
+            continue
+        host = hosts.get(h.host)
+        items.append({"host": h.host, "rack": host.location.rack if host else None, "power": h.power,
+                      "health": h.health, "bmc": {True: "up", False: "DOWN", None: "missed"}[h.reachable],
+                      "events": h.events, "seconds": round(h.seconds, 2), "requests": h.requests, "tier": h.tier,
+                      "error": h.error})
+    report = Report(kind, items=items, columns=HOST_COLUMNS, title="Fleet health (hosts needing attention)"
+                    if not show_all else "Fleet health")
+    report.summary = {"round": summary.id, "hosts": len(summary.hosts), "reachable": summary.reachable,
+                      "unreachable": summary.unreachable, "missed": summary.missed,
+                      "open_incidents": len(summary.open_incidents), "opened": len(summary.result.opened),
+                      "resolved": len(summary.result.resolved), "seconds": round(summary.duration, 2),
+                      "requests": summary.requests}
+    if summary.open_incidents:
+        report.text = incidents_text(summary.open_incidents)
+    if summary.open_incidents or any(h.events for h in summary.hosts):
+        report.note(ExitCode.FINDINGS)
+    if summary.unreachable or summary.missed:
+        report.note(ExitCode.INCOMPLETE)
+    return report
+
+
+def incidents_text(incidents: Sequence[Any]) -> str:
+    lines = [f"Open incidents ({len(incidents)}):"]
+    for i in incidents:
+        loc = i.location
+        where = "/".join(str(loc[k]) for k in ("site", "room", "rack") if loc.get(k)) + \
+            (f" U{loc['u']}" if loc.get("u") is not None else "")
+        part = " ".join(x for x in (i.info.kind, i.info.location or "") if x)
+        ident = ", ".join(f"{k} {v}" for k, v in (("model", i.info.model), ("S/N", i.info.serial)) if v)
+        w = i.warranty
+        warranty = (f"warranty {w['end']} ({w.get('days_left')} d)" if w.get("end") else "")
+        lines.append(f"  #{i.id} {i.severity.value.upper():9} {i.host} [{where}] {i.summary}")
+        detail = "; ".join(x for x in (part, ident, warranty, f"{len(i.children)} symptom(s) attached"
+                                        if i.children else "") if x)
+        if detail:
+            lines.append(f"       {detail}")
+    return "\n".join(lines) + "\n"
+
+
+def _overrides(open_after: int | None, close_after: int | None, interval: str | None) -> dict[str, Any]:
+    return {"open_after": open_after, "close_after": close_after, "interval": interval}
+
+
+@click.group()
+@global_options
+def patrol() -> None:
+    """Hardware patrol: health, sensors and logs of every BMC, converged into incidents."""
+
+
+@patrol.command()
+@click.argument("hosts", nargs=-1)
+@click.option("--all", "show_all", is_flag=True, help="List every host, not only those needing attention.")
+@click.option("--open-after", type=click.IntRange(1, 100), help="Bad rounds before an incident opens.")
+@click.option("--close-after", type=click.IntRange(1, 100), help="Good rounds before it resolves.")
+@global_options
+def run(hosts: tuple[str, ...], show_all: bool, open_after: int | None, close_after: int | None) -> None:
+    """One patrol round over HOSTS (default: the whole inventory)."""
+    targets = patrol_hosts(hosts)
+    store = open_state()
+    engine = build_patrol(targets, store, _overrides(open_after, close_after, None))
+
+    async def once() -> Any:
+        try:
+            return await engine.round(targets)
+        finally:
+            await engine.close()
+
+    summary = asyncio.run(once())
+    emit(round_report(summary, {h.name: h for h in targets}, show_all=show_all))
+
+
+@patrol.command()
+@click.argument("hosts", nargs=-1)
+@click.option("--interval", metavar="DURATION", help="Time between round starts (default: config, else 60s).")
+@click.option("--rounds", type=click.IntRange(1), help="Stop after this many rounds.")
+@global_options
+def watch(hosts: tuple[str, ...], interval: str | None, rounds: int | None) -> None:
+    """Patrol every minute until stopped (Ctrl-C / SIGTERM end it cleanly)."""
+    targets = patrol_hosts(hosts)
+    store = open_state()
+    engine = build_patrol(targets, store, _overrides(None, None, interval))
+    by_name = {h.name: h for h in targets}
+
+    def show(summary: Any) -> None:
+        stamp = summary.finished_at.astimezone().strftime("%H:%M:%S")
+        click.echo(f"{stamp} round {summary.id}: {len(summary.hosts)} hosts, {summary.unreachable} unreachable, "
+                   f"{summary.missed} missed, {len(summary.open_incidents)} open incident(s), "
+                   f"+{len(summary.result.opened)} -{len(summary.result.resolved)}, {summary.duration:.1f}s")
+        for incident in summary.result.opened:
+            click.echo(f"  NEW  #{incident.id} {incident.severity.value} {incident.host}: {incident.summary}")
+        for incident in summary.result.resolved:
+            click.echo(f"  DONE #{incident.id} {incident.host}: {incident.summary}")
+        sys.stdout.flush()
+
+    engine.listeners.append(show)
+    del by_name
+
+    async def loop() -> None:
+        stop = asyncio.Event()
+        running = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                running.add_signal_handler(signum, stop.set)
+        try:
+            await engine.watch(stop, rounds=rounds)
+        finally:
+            await engine.close()
+
+    asyncio.run(loop())
+    raise SystemExit(int(ExitCode.OK))
+
+
+@patrol.command()
+@click.option("--since", default="24h", show_default=True, metavar="DURATION", help="The period the report covers.")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option("--write", "path", metavar="FILE", help="Write the report to FILE instead of stdout.")
+@click.option("--stale-after", default="10m", show_default=True, metavar="DURATION",
+              help="A BMC with no successful read for this long counts as stale.")
+@global_options
+def report(since: str, fmt: str, path: str | None, stale_after: str) -> None:
+    """The daily patrol report: coverage, incidents with time to detect and resolve, top faulty
+    parts, warranties expiring within 90/30 days, by site/room/rack."""
+    from dcops.inventory import load_inventory
+    from dcops.patrol.report import build_report, render_html, render_markdown
+    from dcops.timeparse import parse_duration
+
+    opts = settings()
+    hosts = list(load_inventory(opts.inventory).hosts) if opts.inventory else []
+    now = dt.datetime.now(dt.UTC)
+    data = build_report(open_state(), hosts, now - parse_duration(since), now,
+                        stale_after=parse_duration(stale_after).total_seconds())
+    if fmt == "json":
+        result = Report("patrol.report", items=data["incidents"], summary=data["summary"])
+        if path:
+            import json
+
+            Path(path).write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+            result.items = []
+        emit(result)
+    text = render_html(data) if fmt == "html" else render_markdown(data)
+    if path:
+        Path(path).write_text(text, encoding="utf-8")
+        click.echo(f"dcops: report written to {path}", err=True)
+    else:
+        click.echo(text)
+    raise SystemExit(int(ExitCode.OK))

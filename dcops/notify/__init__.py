@@ -1,0 +1,1 @@
+"""Notifications: routes, rendering, delivery and the outbox (see docs/patrol.md)."""

@@ -1,0 +1,331 @@
+"""Checks: one host's observation (or the reason there is none) -> events. Pure.
+
+``check_host`` looks at what the BMC reported and nothing else: the health of each part, sensor
+readings against their thresholds, new log entries, predictive failures, lost power redundancy
+and power-state changes. What was not read is *unknown*, never a fault: a sensor without a
+reading raises nothing, and a host whose BMC did not answer raises only ``bmc_unreachable``.
+
+Which problems explain which (an abnormal shutdown explains the CPU and PSU symptoms that follow
+it) is decided later, by ``converge``, which sees all hosts of a round at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from dcops.observation import (
+    Component,
+    ComponentKind,
+    Health,
+    LogEntry,
+    Observation,
+    PowerState,
+    Sensor,
+    SensorKind,
+)
+from dcops.patrol.model import (
+    Condition,
+    Event,
+    HostCheck,
+    HostMemory,
+    PartInfo,
+    Policy,
+    Scope,
+    Severity,
+)
+
+# Parts whose health is only a rollup of other parts: a bad chassis says "something in me is
+# bad". They raise an event (so a problem nobody else explains is still seen) that converge
+# hides behind any specific one.
+ROLLUP_KINDS = frozenset({ComponentKind.CHASSIS, ComponentKind.ASSEMBLY})
+# Log entries (SEL SensorType / message words) -> the kind of part they are about.
+_LOG_KINDS: tuple[tuple[str, str], ...] = (
+    ("power supply", "psu"), ("power unit", "psu"), ("psu", "psu"), ("processor", "cpu"), ("cpu", "cpu"),
+    ("memory", "dimm"), ("dimm", "dimm"), ("drive", "drive"), ("disk", "drive"), ("volume", "volume"),
+    ("fan", "fan"), ("temperature", "temperature"), ("voltage", "voltage"), ("system event", "system"),
+    ("critical interrupt", "system"), ("watchdog", "system"),
+)
+_DEASSERT = re.compile(r"deassert|\brecovered\b|operating normally|within (normal )?range|fully redundant|"
+                       r"are redundant|\bok\b", re.IGNORECASE)
+_REDUNDANCY_LOST = re.compile(r"redundan\w*\s*(lost|degraded)|not redundant|redundancy lost", re.IGNORECASE)
+# Sensor kinds whose symptoms a lost power supply explains.
+POWER_SENSOR_KINDS = frozenset({SensorKind.VOLTAGE, SensorKind.CURRENT, SensorKind.POWER})
+
+_HEALTH_SEVERITY = {Health.WARNING: Severity.WARNING, Health.CRITICAL: Severity.CRITICAL}
+
+
+def component_part(comp: Component) -> str:
+    """The stable part id of a component: kind, chassis and slot (never the BMC's list index)."""
+    return f"{comp.kind.value}:{comp.chassis}:{comp.location}"
+
+
+def sensor_part(sensor: Sensor) -> str:
+    return f"sensor:{sensor.key}"
+
+
+def part_info(comp: Component) -> PartInfo:
+    return PartInfo(kind=comp.kind.value, location=comp.location, name=comp.name, model=comp.model,
+                    manufacturer=comp.manufacturer, part_number=comp.part_number, serial=comp.serial,
+                    firmware=comp.firmware, chassis=comp.chassis)
+
+
+def sensor_info(sensor: Sensor) -> PartInfo:
+    return PartInfo(kind=f"sensor/{sensor.kind.value}", location=sensor.name, name=sensor.component,
+                    chassis=sensor.chassis)
+
+
+def log_kind(entry: LogEntry) -> str:
+    """Which kind of part a log entry is about (``system`` when it does not say)."""
+    text = f"{entry.sensor or ''} {entry.message}".lower()
+    for needle, kind in _LOG_KINDS:
+        if needle in text:
+            return kind
+    return "system"
+
+
+def is_problem_entry(entry: LogEntry) -> bool:
+    """A Warning/Critical entry that asserts a problem (not its recovery)."""
+    if entry.severity not in (Health.WARNING, Health.CRITICAL):
+        return False
+    return not _DEASSERT.search(entry.message or "")
+
+
+def entry_json(entry: LogEntry) -> dict[str, Any]:
+    return {"id": entry.id, "log": entry.log, "created": entry.created, "severity": entry.severity.value,
+            "message": entry.message, "message_id": entry.message_id, "sensor": entry.sensor}
+
+
+def _severity(policy: Policy, condition: Condition, default: Severity) -> Severity:
+    override = policy.severity_overrides.get(condition.value)
+    return Severity(override) if override else default
+
+
+def check_sensor(host: str, sensor: Sensor, policy: Policy) -> Event | None:
+    """A reading compared with its thresholds (fatal -> emergency, critical -> critical, caution ->
+    warning); without a usable threshold, the BMC's own verdict on the sensor. None when fine or
+    unknown (no reading and no verdict)."""
+    t = sensor.thresholds
+    reading = sensor.reading
+    units = sensor.units or ""
+    info = sensor_info(sensor)
+    part = sensor_part(sensor)
+
+    def event(condition: Condition, severity: Severity, limit_name: str | None, limit: float | None) -> Event:
+        if limit is not None:
+            relation = ">=" if condition is Condition.SENSOR_HIGH else "<="
+            summary = (f"{sensor.name} {_fmt(reading)} {units} {relation} {limit_name.replace('_', ' ')} "  # type: ignore[union-attr]
+                       f"threshold {_fmt(limit)} {units}").replace("  ", " ")
+        else:
+            summary = f"{sensor.name}: the BMC reports {sensor.health.value}" + (
+                f" (reading {_fmt(reading)} {units})".replace("  ", " ") if reading is not None else "")
+        diagnosis = {"sensor": sensor.name, "sensor_kind": sensor.kind.value, "reading": reading,
+                     "units": sensor.units, "threshold": limit, "threshold_name": limit_name,
+                     "bmc_health": sensor.health.value}
+        return Event(host, part, condition, _severity(policy, condition, severity), summary, info, diagnosis)
+
+    if reading is not None:
+        upper = (("upper_fatal", t.upper_fatal, Severity.EMERGENCY), ("upper_critical", t.upper_critical,
+                 Severity.CRITICAL), ("upper_caution", t.upper_caution, Severity.WARNING))
+        lower = (("lower_fatal", t.lower_fatal, Severity.EMERGENCY), ("lower_critical", t.lower_critical,
+                 Severity.CRITICAL), ("lower_caution", t.lower_caution, Severity.WARNING))
+        for name, limit, severity in upper:
+            if limit is not None and reading >= limit:
+                return event(Condition.SENSOR_HIGH, severity, name, limit)
+        for name, limit, severity in lower:
+            # A fan at 0 RPM with a lower threshold of 0 is "stopped", not "fine".
+            if limit is not None and (reading < limit or (reading == limit and limit > 0)
+                                      or (reading == 0 and sensor.kind is SensorKind.FAN and limit == 0
+                                          and sensor.health is not Health.OK)):
+                return event(Condition.SENSOR_LOW, severity, name, limit)
+        if not t.is_empty() and sensor.health is Health.OK:
+            return None
+    if sensor.health in _HEALTH_SEVERITY:
+        return event(Condition.SENSOR_HEALTH, _HEALTH_SEVERITY[sensor.health], None, None)
+    return None
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value:g}"
+
+
+def check_component(host: str, comp: Component, policy: Policy) -> list[Event]:
+    events: list[Event] = []
+    info = part_info(comp)
+    part = component_part(comp)
+    label = comp.location if comp.kind.value in comp.location.lower() or comp.location[:3].isalpha() \
+        else f"{comp.kind.value} {comp.location}"
+    predicted = bool(comp.extra.get("FailurePredicted")) if isinstance(comp.extra, Mapping) else False
+    if predicted:
+        life = comp.extra.get("PredictedMediaLifeLeftPercent")
+        events.append(Event(host, part, Condition.PREDICTIVE_FAILURE,
+                            _severity(policy, Condition.PREDICTIVE_FAILURE, Severity.WARNING),
+                            f"{label}: predictive failure reported (replace before it fails)", info,
+                            {"bmc_health": comp.health.value, "state": comp.state,
+                             **({"media_life_left_percent": life} if life is not None else {})}))
+    if comp.health in _HEALTH_SEVERITY:
+        condition = Condition.ROLLUP if comp.kind in ROLLUP_KINDS else Condition.HEALTH
+        severity = _HEALTH_SEVERITY[comp.health]
+        what = "health rollup" if condition is Condition.ROLLUP else "health"
+        events.append(Event(host, part, condition, _severity(policy, condition, severity),
+                            f"{label}: {what} {comp.health.value}" + (f" ({comp.state})" if comp.state
+                                                                       and comp.state != "Enabled" else ""),
+                            info, {"bmc_health": comp.health.value, "state": comp.state}))
+    return events
+
+
+def check_host(
+    host: str,
+    observation: Observation | None,
+    memory: HostMemory,
+    now: dt.datetime,
+    policy: Policy,
+    *,
+    error: str | None = None,
+    operator_action: str | None = None,
+    sections: Iterable[str] = (),
+    location: Mapping[str, Any] | None = None,
+) -> HostCheck:
+    """All events of one host for one round, and what the round looked at.
+
+    ``memory`` is what the previous round left (power state; whether the host is off without an
+    operator action); ``operator_action`` names a recent dcops power action on this host (from
+    the audit log), which explains a power change. ``sections`` are the tiers read beyond power
+    and rollups (``components``, ``sensors``, ``logs``); ``error`` is why there is no observation.
+    """
+    loc = dict(location or {})
+    site, room, rack = loc.get("site"), loc.get("room"), loc.get("rack")
+    if observation is None:
+        event = Event(host, "bmc", Condition.BMC_UNREACHABLE,
+                      _severity(policy, Condition.BMC_UNREACHABLE, Severity.WARNING),
+                      f"BMC does not answer: {error or 'no reason given'}", PartInfo(kind="bmc"),
+                      {"error": error})
+        return HostCheck(host, (event,), frozenset({Scope.REACHABLE}),
+                         HostMemory(memory.power, memory.off_unexpected_since, memory.off_reason,
+                                    memory.off_evidence, last_reachable=False),
+                         reachable=False, error=error, site=site, room=room, rack=rack)
+
+    obs = observation
+    wanted = set(sections)
+    events: list[Event] = []
+    seen: set[str] = set()
+    scopes: set[Scope] = {Scope.REACHABLE}
+    failed_reads = " ".join(f"{e.what} {e.reason}" for e in obs.errors).lower()
+
+    # ---- parts
+    components_read = "components" in wanted and bool(obs.components)
+    rollup = obs.identity.health
+    if components_read or rollup is Health.OK:
+        # Every part's health is known: read one by one, or implied by an OK system rollup.
+        scopes.add(Scope.COMPONENTS)
+    for comp in obs.components:
+        if comp.health is Health.UNKNOWN and not comp.extra.get("FailurePredicted"):
+            continue
+        seen.add(component_part(comp))
+        events.extend(check_component(host, comp, policy))
+    if rollup in _HEALTH_SEVERITY:
+        events.append(Event(host, "system", Condition.ROLLUP, _HEALTH_SEVERITY[rollup],
+                            f"system health rollup {rollup.value}", PartInfo(kind="system"),
+                            {"bmc_health": rollup.value}))
+    if rollup is not Health.UNKNOWN:
+        seen.add("system")
+    for cond in obs.conditions:
+        if cond.severity in _HEALTH_SEVERITY:
+            ident = cond.message_id or cond.message[:60]
+            events.append(Event(host, f"condition:{ident}", Condition.ROLLUP, _HEALTH_SEVERITY[cond.severity],
+                                f"BMC condition: {cond.message}", PartInfo(kind="condition", location=cond.origin),
+                                {"message": cond.message, "message_id": cond.message_id,
+                                 "since": cond.timestamp, "origin": cond.origin}))
+
+    # ---- sensors
+    if "sensors" in wanted and not any(w in failed_reads for w in ("thermal", "power", "sensors")):
+        scopes.add(Scope.SENSORS)
+    for sensor in obs.sensors:
+        if any(fnmatch.fnmatchcase(sensor.name, pattern) for pattern in policy.ignore_sensors):
+            continue
+        if sensor.reading is None and sensor.health is Health.UNKNOWN:
+            continue
+        seen.add(sensor_part(sensor))
+        found = check_sensor(host, sensor, policy)
+        if found is not None:
+            events.append(found)
+
+    # ---- logs (only entries new since the cursor arrive here)
+    new_entries = list(obs.log_entries) if "logs" in wanted else []
+    if "logs" in wanted and "log" not in failed_reads and "entries" not in failed_reads:
+        scopes.add(Scope.LOGS)
+    problem_entries = sorted((e for e in new_entries if is_problem_entry(e)),
+                             key=lambda e: (int(e.id) if e.id.isdigit() else 0, e.id))
+    for entry in problem_entries:
+        kind = log_kind(entry)
+        ident = entry.message_id or re.sub(r"\W+", "_", entry.message[:40])
+        severity = _HEALTH_SEVERITY[entry.severity]
+        events.append(Event(host, f"log:{kind}:{ident}", Condition.LOG, _severity(policy, Condition.LOG, severity),
+                            f"{entry.log} entry {entry.id}: {entry.message}",
+                            PartInfo(kind=kind), {"message": entry.message, "message_id": entry.message_id,
+                                                  "since": entry.created, "log": entry.log, "entry": entry.id},
+                            (entry_json(entry),)))
+
+    # ---- power redundancy: a failed supply among several, or the BMC's own word in the log
+    psus = obs.of_kind(ComponentKind.PSU)
+    bad_psus = [p for p in psus if p.health in _HEALTH_SEVERITY or p.state in ("UnavailableOffline", "Disabled")]
+    redundancy_entries = [e for e in problem_entries if _REDUNDANCY_LOST.search(e.message or "")]
+    if psus and len(psus) >= 2:
+        seen.add("power:redundancy")
+    if (len(psus) >= 2 and bad_psus and len(bad_psus) < len(psus)) or redundancy_entries:
+        failed = ", ".join(p.location for p in bad_psus) or "see log"
+        events.append(Event(host, "power:redundancy", Condition.REDUNDANCY_LOST,
+                            _severity(policy, Condition.REDUNDANCY_LOST, Severity.WARNING),
+                            f"power supplies not redundant ({failed})", PartInfo(kind="psu", location="redundancy"),
+                            {"failed_psus": [p.location for p in bad_psus], "psus": len(psus)},
+                            tuple(entry_json(e) for e in redundancy_entries)))
+
+    # ---- power state
+    power = obs.identity.power_state
+    new_memory = HostMemory(memory.power, memory.off_unexpected_since, memory.off_reason, memory.off_evidence,
+                            last_reachable=True)
+    if power is not PowerState.UNKNOWN:
+        scopes.add(Scope.POWER)
+        seen.add("power")
+        was_on = memory.power in (PowerState.ON.value, PowerState.POWERING_OFF.value)
+        if power is PowerState.OFF and was_on and memory.off_unexpected_since is None and not operator_action:
+            evidence: list[Mapping[str, Any]] = [entry_json(e) for e in problem_entries]
+            reason = Condition.ABNORMAL_SHUTDOWN if evidence else Condition.UNEXPECTED_POWER_OFF
+            new_memory = HostMemory(power.value, now.isoformat(), reason.value, tuple(evidence), True)
+        elif power is PowerState.OFF and memory.off_unexpected_since is not None:
+            evidence = list(memory.off_evidence) + [entry_json(e) for e in problem_entries]
+            reason = Condition(memory.off_reason or Condition.UNEXPECTED_POWER_OFF.value)
+            since = dt.datetime.fromisoformat(memory.off_unexpected_since)
+            if reason is Condition.UNEXPECTED_POWER_OFF and problem_entries \
+                    and (now - since).total_seconds() <= policy.shutdown_window:
+                reason = Condition.ABNORMAL_SHUTDOWN  # the log caught up with the power state
+            new_memory = HostMemory(power.value, memory.off_unexpected_since, reason.value,
+                                    tuple(evidence[-20:]), True)
+        elif power is PowerState.ON or operator_action:
+            new_memory = HostMemory(power.value, None, None, (), True)
+        else:
+            new_memory = HostMemory(power.value, memory.off_unexpected_since, memory.off_reason,
+                                    memory.off_evidence, True)
+        if new_memory.off_unexpected_since is not None:
+            reason = Condition(new_memory.off_reason or Condition.UNEXPECTED_POWER_OFF.value)
+            evidence = list(new_memory.off_evidence)
+            message = next((e["message"] for e in evidence if e.get("severity") == "critical"), None) \
+                or (evidence[0]["message"] if evidence else None)
+            if reason is Condition.ABNORMAL_SHUTDOWN:
+                summary = f"abnormal shutdown: powered off without an operator action; SEL: {message}"
+                severity = Severity.CRITICAL
+            else:
+                summary = "powered off without an operator action recorded by dcops (no log entry says why)"
+                severity = Severity.WARNING
+            events.append(Event(host, "power", reason, _severity(policy, reason, severity), summary,
+                                PartInfo(kind="system", location="power"),
+                                {"power": power.value, "previous_power": memory.power,
+                                 "since": new_memory.off_unexpected_since, "message": message},
+                                tuple(evidence)))
+    return HostCheck(host, tuple(events), frozenset(scopes), new_memory, reachable=True, site=site, room=room,
+                     rack=rack, seen=frozenset(seen))

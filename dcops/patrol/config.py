@@ -1,0 +1,107 @@
+"""The ``patrol:`` section of the config file -> ``PatrolConfig`` (validated; docs/patrol.md).
+
+::
+
+    patrol:
+      interval: 60s            # one round a minute
+      inventory_every: 60m     # full inventory (every part, firmware) per host, spread over rounds
+      concurrency: 400         # requests in flight fleet-wide (one per BMC at most)
+      bmc_deadline: 20s        # a BMC that has not answered by then is unreachable this round
+      round_deadline: 55s      # hosts not done by then are "missed" (unknown), never a hang
+      open_after: 2            # bad rounds before an incident opens
+      close_after: 3           # good rounds before it resolves
+      open_after_by_condition: {abnormal_shutdown: 1, rack_power_loss: 1, log: 1}
+      rack_loss_ratio: 0.5
+      rack_loss_min_hosts: 3
+      shutdown_window: 15m
+      operator_window: 15m
+      log_ttl: 24h
+      escalation: [0s, 15m, 30m]
+      severity: {bmc_unreachable: critical}   # per-condition overrides
+      ignore_sensors: ["*Virtual*"]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dcops.errors import InvalidInputError
+from dcops.patrol.model import Condition, Hysteresis, Policy, Severity
+from dcops.timeparse import parse_duration
+
+
+@dataclass(frozen=True)
+class PatrolConfig:
+    policy: Policy = field(default_factory=Policy)
+    interval: float = 60.0
+    inventory_every: float = 3600.0
+    concurrency: int = 400
+    bmc_deadline: float = 20.0
+    round_deadline: float = 55.0
+    read_timeout: float = 15.0
+    ipmi_workers: int = 32
+    log_limit: int = 50
+    keep_history_days: float = 90.0
+
+
+def _seconds(value: Any, name: str) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return parse_duration(str(value)).total_seconds()
+    except Exception:  # noqa: BLE001 - re-raised with the key's name
+        raise InvalidInputError(f"config patrol.{name}: not a duration: {value!r}") from None
+
+
+def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[str, Any] | None = None) -> PatrolConfig:
+    data = {**dict(section or {}), **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    known = {"interval", "inventory_every", "concurrency", "bmc_deadline", "round_deadline", "read_timeout",
+             "ipmi_workers", "log_limit", "open_after", "close_after", "open_after_by_condition",
+             "close_after_by_condition", "rack_loss_ratio", "rack_loss_min_hosts", "shutdown_window",
+             "operator_window", "log_ttl", "escalation", "severity", "ignore_sensors", "keep_history_days"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InvalidInputError(f"config patrol: unknown key(s): {', '.join(unknown)}")
+    defaults = Hysteresis()
+    by_condition = {**dict(defaults.open_after_by_condition), **dict(data.get("open_after_by_condition") or {})}
+    for name in [*by_condition, *(data.get("close_after_by_condition") or {}), *(data.get("severity") or {})]:
+        if name not in {c.value for c in Condition}:
+            raise InvalidInputError(f"config patrol: unknown condition {name!r}")
+    try:
+        severity = {k: Severity(v).value for k, v in (data.get("severity") or {}).items()}
+    except ValueError as exc:
+        raise InvalidInputError(f"config patrol.severity: {exc}") from None
+    hysteresis = Hysteresis(open_after=int(data.get("open_after", defaults.open_after)),
+                            close_after=int(data.get("close_after", defaults.close_after)),
+                            open_after_by_condition=by_condition,
+                            close_after_by_condition=dict(data.get("close_after_by_condition") or {}))
+    if hysteresis.open_after < 1 or hysteresis.close_after < 1:
+        raise InvalidInputError("config patrol: open_after and close_after must be at least 1")
+    escalation = tuple(_seconds(v, "escalation") for v in data.get("escalation", (0, 900, 1800)))
+    policy = Policy(
+        hysteresis=hysteresis,
+        rack_loss_ratio=float(data.get("rack_loss_ratio", 0.5)),
+        rack_loss_min_hosts=int(data.get("rack_loss_min_hosts", 3)),
+        shutdown_window=_seconds(data.get("shutdown_window", 900), "shutdown_window"),
+        operator_window=_seconds(data.get("operator_window", 900), "operator_window"),
+        log_ttl=_seconds(data.get("log_ttl", 86400), "log_ttl"),
+        escalation=escalation or (0.0,),
+        severity_overrides=severity,
+        ignore_sensors=tuple(data.get("ignore_sensors") or ()),
+    )
+    interval = _seconds(data.get("interval", 60), "interval")
+    config = PatrolConfig(
+        policy=policy, interval=interval,
+        inventory_every=_seconds(data.get("inventory_every", 3600), "inventory_every"),
+        concurrency=int(data.get("concurrency", 400)),
+        bmc_deadline=_seconds(data.get("bmc_deadline", min(20.0, interval / 3)), "bmc_deadline"),
+        round_deadline=_seconds(data.get("round_deadline", max(interval - 5, interval * 0.9)), "round_deadline"),
+        read_timeout=_seconds(data.get("read_timeout", 15), "read_timeout"),
+        ipmi_workers=int(data.get("ipmi_workers", 32)), log_limit=int(data.get("log_limit", 50)),
+        keep_history_days=float(data.get("keep_history_days", 90)),
+    )
+    if config.concurrency < 1 or config.bmc_deadline <= 0 or config.round_deadline <= 0:
+        raise InvalidInputError("config patrol: concurrency and deadlines must be positive")
+    return config

@@ -1,0 +1,482 @@
+"""The patrol engine: one round = read every BMC (tiered), check, converge, persist, notify.
+
+``Patrol.round()`` is ``dcops patrol run``; ``Patrol.watch()`` runs rounds every ``interval``
+until stopped (``dcops patrol watch``, ``dcops serve``). Rounds never overlap: a round that runs
+long delays the next one, it does not run beside it; a BMC still being read when the round
+deadline comes is cancelled and counted as *missed* (unknown this round, not unreachable).
+
+Tiers per host and round:
+
+* every round: power state, the system and chassis rollups, sensors and the new log entries
+  (about five Redfish GETs for a healthy BMC; power, SDR and ``Get SEL Info`` over IPMI);
+* when the rollup is not OK: the parts, read in the same visit (drill-down);
+* every ``inventory_every``: the whole inventory (parts, serials, firmware), spread over rounds by
+  a hash of the host name so the fleet does not take it in one minute.
+
+The round's results are saved in one transaction with the incidents and notifications they
+cause (see ``dcops.store.patrol``); notifications are then delivered from the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dcops.models import Host, Protocol
+from dcops.notify import outbox
+from dcops.notify.config import NotifyConfig
+from dcops.observation import Observation
+from dcops.patrol.checks import check_host
+from dcops.patrol.config import PatrolConfig
+from dcops.patrol.converge import ConvergeState, RoundResult, converge
+from dcops.patrol.enrich import host_context, host_location
+from dcops.patrol.escalate import escalate
+from dcops.patrol.ipmi import IpmiFleet
+from dcops.patrol.model import HostCheck, HostMemory, Incident
+from dcops.patrol.redfish import Credentials, LogPosition, RedfishFleet, Visit
+from dcops.secrets import Secret, resolve
+
+log = logging.getLogger(__name__)
+MINUTE_SECTIONS = ("sensors", "logs")
+INVENTORY_SECTIONS = ("components", "sensors", "firmware", "logs")
+OPERATOR_ACTIONS = ("power", "provision", "baseline")
+INVENTORY_MIN = 50  # hosts a round that may get the inventory tier, whatever the spread says
+
+
+@dataclass
+class HostResult:
+    """One host's line in a round: what the BMC said and what the checks made of it."""
+
+    host: str
+    reachable: bool | None  # None: missed (not read before the round deadline)
+    power: str | None = None
+    health: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    requests: int = 0
+    tier: str = "minute"
+    events: int = 0
+    observation: Observation | None = None
+    sensors: tuple[tuple[str, str, float | None, str | None, str], ...] = ()
+
+
+@dataclass
+class RoundSummary:
+    id: int
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    duration: float
+    cpu_seconds: float
+    hosts: list[HostResult]
+    result: RoundResult
+    escalated: list[Incident] = field(default_factory=list)
+    open_incidents: list[Incident] = field(default_factory=list)
+    requests: int = 0
+    notify: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def reachable(self) -> int:
+        return sum(1 for h in self.hosts if h.reachable)
+
+    @property
+    def unreachable(self) -> int:
+        return sum(1 for h in self.hosts if h.reachable is False)
+
+    @property
+    def missed(self) -> int:
+        return sum(1 for h in self.hosts if h.reachable is None)
+
+
+class _Context(Mapping[str, Mapping[str, Any]]):
+    """Location and warranty of a host, computed only for hosts whose incident opens."""
+
+    def __init__(self, hosts: Mapping[str, Host], today: dt.date) -> None:
+        self.hosts = hosts
+        self.today = today
+
+    def __getitem__(self, name: str) -> Mapping[str, Any]:
+        return host_context(self.hosts[name], self.today)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.hosts)
+
+    def __len__(self) -> int:
+        return len(self.hosts)
+
+
+def tune_garbage_collector() -> None:
+    """A round allocates millions of short-lived objects while the fleet's long-lived state
+    (sessions, cached documents, the book) stays: with CPython's default thresholds the cyclic
+    collector rescans that state thousands of times a round, and its cost grows with the fleet.
+    Young collections 100x rarer keep the per-BMC CPU flat from 500 to 10,000 BMCs."""
+    import gc
+
+    threshold = gc.get_threshold()
+    if threshold[0] < 70_000:
+        gc.set_threshold(70_000, max(threshold[1], 20), max(threshold[2], 20))
+
+
+def _spread(host: str, period: float) -> float:
+    """A stable offset in [0, period) so inventory rounds of a fleet spread over the period."""
+    digest = hashlib.blake2b(host.encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") / 2**32 * period
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+class Patrol:
+    """Patrols ``hosts``; persists to ``store``; notifies through ``notify``."""
+
+    def __init__(self, store: Any, hosts: Sequence[Host], config: PatrolConfig,
+                 notify: NotifyConfig | None = None, *,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC), tune_gc: bool = True) -> None:
+        if tune_gc:
+            tune_garbage_collector()
+        self.store = store
+        self.hosts = {h.name: h for h in hosts}
+        self.config = config
+        self.notify = notify or NotifyConfig()
+        self.clock = clock
+        self.redfish = RedfishFleet(concurrency=config.concurrency, read_timeout=config.read_timeout,
+                                    log_limit=config.log_limit, keepalive=max(120.0, config.interval * 2))
+        self.ipmi: IpmiFleet | None = None
+        self._passwords: dict[str, Secret] = {}
+        self._rows: dict[str, dict[str, Any]] | None = None
+        self.latest: RoundSummary | None = None
+        self.rounds = 0
+        self._am_sent_at = 0.0
+        self.listeners: list[Callable[[RoundSummary], None]] = []
+        self._slots: asyncio.Semaphore | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    async def close(self) -> None:
+        await self.redfish.close()
+        if self.ipmi is not None:
+            self.ipmi.close()
+
+    def _password(self, host: Host) -> Secret:
+        ref = host.bmc.password_ref or "plain:"
+        secret = self._passwords.get(ref)
+        if secret is None:
+            secret = self._passwords[ref] = resolve(ref, what=f"{host.name}: BMC password")
+        return secret
+
+    def _host_rows(self) -> dict[str, dict[str, Any]]:
+        if self._rows is None:
+            from dcops.store import patrol as pstore
+
+            self._rows = pstore.host_rows(self.store, self.hosts)
+        return self._rows
+
+    # ------------------------------------------------------------------ reading
+    def _tier(self, host: Host, row: Mapping[str, Any] | None, now: dt.datetime) -> str:
+        period = self.config.inventory_every
+        if period <= 0:
+            return "minute"  # inventory rounds turned off (benchmarks, or another tool collects it)
+        last = _aware((row or {}).get("last_inventory_at"))
+        if last is None:
+            return "inventory"
+        if (now - last).total_seconds() >= period:
+            return "inventory"
+        return "minute"
+
+    def _tiers(self, hosts: Sequence[Host], rows: Mapping[str, Any], now: dt.datetime) -> dict[str, str]:
+        """Which hosts get the inventory tier this round: those due, at most a share of the fleet
+        per round (``inventory_every`` spreads them; a fresh fleet is inventoried over the period,
+        at least ``INVENTORY_MIN`` hosts a round), those never inventoried first."""
+        tiers = {h.name: self._tier(h, rows.get(h.name), now) for h in hosts}
+        due = [h.name for h in hosts if tiers[h.name] == "inventory"]
+        if self.config.inventory_every > 0:
+            budget = max(INVENTORY_MIN, -(-len(hosts) * int(self.config.interval) // int(self.config.inventory_every)))
+            if len(due) > budget:
+                never = [n for n in due if (rows.get(n) or {}).get("last_inventory_at") is None]
+                keep = set(sorted(never, key=lambda n: _spread(n, 1.0))[:budget])
+                if len(keep) < budget:
+                    keep |= set(sorted(set(due) - keep, key=lambda n: _spread(n, 1.0))[:budget - len(keep)])
+                for name in due:
+                    if name not in keep:
+                        tiers[name] = "minute"
+        return tiers
+
+    async def _visit(self, host: Host, row: Mapping[str, Any] | None, tier: str) -> Visit:
+        # One request in flight per BMC, so BMCs visited at once == requests in flight. The
+        # BMC's deadline starts when its visit does, not while it queues behind the others.
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.config.concurrency)
+        async with self._slots:
+            return await self._visit_now(host, row, tier)
+
+    async def _visit_now(self, host: Host, row: Mapping[str, Any] | None, tier: str) -> Visit:
+        sections = INVENTORY_SECTIONS if tier == "inventory" else MINUTE_SECTIONS
+        position = LogPosition.from_text((row or {}).get("log_cursor"))
+        # An inventory visit reads ten times the documents: it gets three times the time.
+        deadline = self.config.bmc_deadline * (3 if tier == "inventory" else 1)
+        try:
+            password = self._password(host)
+        except Exception as exc:  # noqa: BLE001 - a bad credential reference is this host's problem only
+            return Visit(host.name, None, f"credentials: {exc}", 0.0)
+        if host.bmc.protocol == Protocol.IPMI:
+            if self.ipmi is None:
+                self.ipmi = IpmiFleet(workers=self.config.ipmi_workers, timeout=self.config.read_timeout)
+            return await self.ipmi.visit(host.name, host.bmc, password, sections=sections,
+                                         deadline=deadline, log=position,
+                                         refresh=tier == "inventory")
+        creds = Credentials(host.name, host.bmc.url(), host.bmc.username, password, host.bmc.verify_tls,
+                            host.bmc.ca_bundle)
+        return await self.redfish.visit(creds, sections=sections, deadline=deadline,
+                                        log=position, refresh=tier == "inventory")
+
+    async def _read_all(self, hosts: Sequence[Host], now: dt.datetime) -> dict[str, tuple[Visit | None, str]]:
+        rows = self._host_rows()
+        tiers = self._tiers(hosts, rows, now)
+        # Longest unvisited first: a host missed by the last round's deadline goes first in this
+        # one, so an overloaded round never starves the same hosts twice.
+        epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+        order = sorted(hosts, key=lambda h: _aware((rows.get(h.name) or {}).get("observed_at")) or epoch)
+        tasks = {asyncio.ensure_future(self._visit(h, rows.get(h.name), tiers[h.name])): h.name for h in order}
+        results: dict[str, tuple[Visit | None, str]] = {}
+        if not tasks:
+            return results
+        done, pending = await asyncio.wait(tasks, timeout=self.config.round_deadline)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+            log.warning("patrol: %d host(s) not read within the round deadline of %gs (counted as missed)",
+                        len(pending), self.config.round_deadline)
+        for task, name in tasks.items():
+            if task in done and not task.cancelled() and task.exception() is None:
+                results[name] = (task.result(), tiers[name])
+            elif task in done and task.exception() is not None:
+                log.error("patrol: %s: %s", name, task.exception())
+                results[name] = (Visit(name, None, f"internal error: {task.exception()}", 0.0), tiers[name])
+            else:
+                results[name] = (None, tiers[name])
+        return results
+
+    def _operator_actions(self, now: dt.datetime) -> dict[str, str]:
+        from dcops.store import audit
+
+        since = now - dt.timedelta(seconds=self.config.policy.operator_window)
+        found: dict[str, str] = {}
+        for prefix in OPERATOR_ACTIONS:
+            for entry in audit.query(self.store, action=prefix, since=since, limit=100_000):
+                if entry.host and entry.host not in found:
+                    found[entry.host] = entry.action
+        return found
+
+    # ------------------------------------------------------------------ one round
+    async def round(self, hosts: Sequence[Host] | None = None) -> RoundSummary:
+        from dcops.store import patrol as pstore
+
+        targets = list(hosts) if hosts is not None else list(self.hosts.values())
+        for h in targets:
+            self.hosts.setdefault(h.name, h)
+        started_at = self.clock()
+        t0, c0 = time.monotonic(), time.process_time()
+        visits = await self._read_all(targets, started_at)
+        now = self.clock()
+        operators = self._operator_actions(now)
+        rows = self._host_rows()
+        policy = self.config.policy
+
+        checks: list[HostCheck] = []
+        results: list[HostResult] = []
+        host_rows: list[dict[str, Any]] = []
+        missed_rows: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        requests = 0
+        for host in targets:
+            visit, tier = visits.get(host.name, (None, "minute"))
+            row = rows.get(host.name) or {}
+            stored = dict(row.get("memory") or {})
+            memory = HostMemory.from_json(stored.get("checks"))
+            loc = host_location(host)
+            if visit is None:
+                results.append(HostResult(host.name, None, tier=tier, error="missed the round deadline"))
+                continue
+            requests += visit.requests
+            obs = visit.observation
+            if obs is not None and visit.baseline and obs.log_entries:
+                import dataclasses
+
+                obs = dataclasses.replace(obs, log_entries=())  # history, not news: sets the cursor only
+            check = check_host(host.name, obs, memory, now, policy, error=visit.error,
+                               operator_action=operators.get(host.name),
+                               sections=INVENTORY_SECTIONS if tier == "inventory" else
+                               (*MINUTE_SECTIONS, *(("components",) if visit.drilled else ())),
+                               location=loc)
+            checks.append(check)
+            bad = {e.part: e.severity.value for e in check.events}
+            old_bad: dict[str, str] = dict(stored.get("bad") or {})
+            power = obs.identity.power_state.value if obs else None
+            health = obs.health.value if obs else None
+            if obs is not None:
+                if row.get("power") != power and row.get("power") is not None:
+                    changes.append({"at": now, "host": host.name, "part": "power", "old": row.get("power"),
+                                    "new": power, "detail": None})
+                for part in sorted(set(bad) | set(old_bad)):
+                    if bad.get(part) != old_bad.get(part) and (part in bad or part in check.seen):
+                        changes.append({"at": now, "host": host.name, "part": part[:255], "old": old_bad.get(part),
+                                        "new": bad.get(part, "ok"),
+                                        "detail": next((e.summary for e in check.events if e.part == part), None)})
+                kept_bad = {p: s for p, s in old_bad.items() if p not in check.seen and p not in bad}
+                bad = {**kept_bad, **bad}
+            elif row.get("reachable") is not False:
+                changes.append({"at": now, "host": host.name, "part": "bmc", "old": "reachable",
+                                "new": "unreachable", "detail": visit.error})
+            if obs is not None and row.get("reachable") is False:
+                changes.append({"at": now, "host": host.name, "part": "bmc", "old": "unreachable",
+                                "new": "reachable", "detail": None})
+            sensors = tuple((s.name, s.kind.value, s.reading, s.units, s.health.value)
+                            for s in obs.sensors) if obs else ()
+            results.append(HostResult(host.name, obs is not None, power, health, visit.error, visit.seconds,
+                                      visit.requests, tier, len(check.events),
+                                      obs if check.events or tier == "inventory" else None, sensors))
+            new_row: dict[str, Any] = {
+                "host": host.name, "observed_at": now, "reachable": obs is not None, "error": visit.error,
+                "protocol": obs.protocol if obs else row.get("protocol"), "power": power or row.get("power"),
+                "health": health or row.get("health"), "duration_seconds": round(visit.seconds, 4),
+                "requests": visit.requests,
+                "log_cursor": visit.log.to_text() if visit.log else row.get("log_cursor"),
+                "memory": {"checks": check.memory.to_json(), "bad": bad},
+                "last_success_at": now if obs is not None else row.get("last_success_at"),
+                "last_inventory_at": now if (obs is not None and tier == "inventory") else row.get("last_inventory_at"),
+                "observation": _compact(obs, sensors, full=bool(check.events) or tier == "inventory")
+                if obs is not None else row.get("observation"),
+            }
+            if obs is not None and tier == "inventory":
+                new_row["inventory"] = _inventory_doc(obs)
+            host_rows.append(new_row)
+            rows[host.name] = {k: v for k, v in new_row.items() if k not in ("observation", "inventory")}
+
+        state_json, open_incidents = pstore.load_converge(self.store)
+        state = ConvergeState.from_json(state_json, open_incidents)
+        result = converge(state, checks, policy, now, _Context(self.hosts, now.date()))
+        escalated = escalate(state.incidents.values(), now, policy)
+        silences = pstore.active_silences(self.store, now)
+        notifications = outbox.plan(self.notify, now, opened=result.opened, escalated=escalated,
+                                    updated=result.updated, resolved=result.resolved, silences=silences)
+        finished_at = self.clock()
+        duration = time.monotonic() - t0
+        changed = {i.id: i for i in [*state.incidents.values(), *result.resolved]}
+        round_row = {"started_at": started_at, "finished_at": finished_at, "hosts": len(targets),
+                     "reachable": sum(1 for r in results if r.reachable),
+                     "unreachable": sum(1 for r in results if r.reachable is False),
+                     "missed": sum(1 for r in results if r.reachable is None),
+                     "events": sum(len(c.events) for c in checks), "opened": len(result.opened),
+                     "resolved": len(result.resolved), "duration_seconds": round(duration, 3),
+                     "cpu_seconds": round(time.process_time() - c0, 3), "requests": requests,
+                     "tier": "mixed" if any(r.tier == "inventory" for r in results) else "minute"}
+        round_id = pstore.save_round(self.store, round_row=round_row, host_rows=host_rows + missed_rows,
+                                     changes=changes, converge_state=state.to_json(),
+                                     changed_incidents=changed.values(), notifications=notifications)
+        summary = RoundSummary(round_id, started_at, finished_at, duration, time.process_time() - c0, results,
+                               result, escalated, sorted(state.incidents.values(), key=lambda i: i.id), requests)
+        summary.notify = await self.deliver(summary.open_incidents, now, silences)
+        self.latest = summary
+        self.rounds += 1
+        for listener in self.listeners:
+            try:
+                listener(summary)
+            except Exception:  # noqa: BLE001 - a listener (the exporter) must not stop patrol
+                log.exception("patrol: round listener failed")
+        return summary
+
+    async def deliver(self, open_incidents: Sequence[Incident] | None = None, now: dt.datetime | None = None,
+                      silences: Any = None) -> dict[str, int]:
+        """Send due outbox rows and re-send firing incidents to Alertmanager (in a thread: the
+        senders block). Bounded: never longer than the round interval."""
+        from dcops.store import patrol as pstore
+
+        now = now or self.clock()
+        if open_incidents is None:
+            _, open_incidents = pstore.load_converge(self.store)
+        if silences is None:
+            silences = pstore.active_silences(self.store, now)
+        incidents = list(open_incidents)
+
+        def work() -> dict[str, int]:
+            counts = outbox.deliver_due(self.store, self.notify, now)
+            if self.notify.alertmanagers:
+                hold = max(300.0, 4 * self.config.interval)
+                errors = outbox.sync_alertmanager(self.notify, incidents, now, silences=silences, hold_seconds=hold)
+                counts["alertmanager_errors"] = len(errors)
+            return counts
+
+        if not self.notify.receivers:
+            return {}
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(work), timeout=max(10.0, self.config.interval))
+        except TimeoutError:
+            log.warning("notify: delivery did not finish within the round interval; the rest waits in the outbox")
+            return {"timeout": 1}
+
+    async def watch(self, stop: asyncio.Event, *, rounds: int | None = None) -> None:
+        """Run rounds every ``interval`` until ``stop`` is set (or ``rounds`` have run)."""
+        done = 0
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                summary = await self.round()
+                log.info("patrol round %d: %d hosts, %d unreachable, %d missed, %d open incidents, %.1fs",
+                         summary.id, len(summary.hosts), summary.unreachable, summary.missed,
+                         len(summary.open_incidents), summary.duration)
+            except Exception:  # noqa: BLE001 - one failed round (store down) must not end the watch
+                log.exception("patrol: round failed; retrying next interval")
+            done += 1
+            if rounds is not None and done >= rounds:
+                return
+            elapsed = time.monotonic() - started
+            wait = self.config.interval - elapsed
+            if wait <= 0:
+                log.warning("patrol: the round took %.1fs, longer than the interval (%gs); starting the next now",
+                            elapsed, self.config.interval)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+
+
+def _compact(obs: Observation, sensors: Sequence[Any], *, full: bool) -> dict[str, Any]:
+    """What the store keeps as a host's latest observation: power, rollups, sensor readings, new
+    log entries and read errors always; the parts only when something is wrong (or on inventory
+    rounds), so a healthy fleet's minute write stays small."""
+    data: dict[str, Any] = {
+        "taken_at": obs.taken_at.isoformat(), "protocol": obs.protocol,
+        "power": obs.identity.power_state.value, "health": obs.health.value,
+        "rollup": obs.identity.health.value, "sensors": [list(s) for s in sensors],
+        "errors": [[e.what, e.reason] for e in obs.errors], "requests": obs.requests,
+        "duration_seconds": obs.duration_seconds,
+    }
+    if obs.log_entries:
+        data["log_entries"] = [[e.id, e.created, e.severity.value, e.message] for e in obs.log_entries[-20:]]
+    if full:
+        data["components"] = [[c.kind.value, c.chassis, c.location, c.health.value, c.state, c.serial, c.model]
+                              for c in obs.components]
+    return data
+
+
+def _inventory_doc(obs: Observation) -> dict[str, Any]:
+    """Identity, parts (serial, model, part number, firmware) and firmware inventory of a host,
+    from its latest inventory round: what the ``_info`` metrics and incident enrichment use."""
+    ident = obs.identity
+    return {
+        "taken_at": obs.taken_at.isoformat(), "protocol": obs.protocol,
+        "identity": {k: getattr(ident, k) for k in ("manufacturer", "model", "serial", "sku", "bios_version",
+                                                    "bmc_model", "bmc_version", "vendor", "uuid")},
+        "components": [{"kind": c.kind.value, "chassis": c.chassis, "location": c.location, "serial": c.serial,
+                        "model": c.model, "part_number": c.part_number, "firmware": c.firmware,
+                        "manufacturer": c.manufacturer, "health": c.health.value} for c in obs.components],
+        "firmware": [{"name": f.name, "version": f.version, "component": f.component} for f in obs.firmware],
+    }

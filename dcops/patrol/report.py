@@ -1,0 +1,174 @@
+"""The daily patrol report: coverage, incidents with time to detect and to resolve, top faulty
+parts, warranties running out, by site/room/rack. ``build_report`` reads the store and the book;
+the renderers are pure (Markdown for chat and tickets, HTML for mail)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from dcops.models import Host
+from dcops.patrol.model import Incident, parse_time
+
+
+def _earliest_sign(incident: Incident) -> dt.datetime:
+    """When the fault first showed: first bad round, or an earlier log entry about it."""
+    times = [incident.first_seen_at]
+    for entry in incident.evidence:
+        created = entry.get("created")
+        try:
+            when = parse_time(created) if created else None
+        except ValueError:
+            when = None
+        if when is not None and incident.opened_at - when < dt.timedelta(days=1):
+            times.append(when)
+    return min(times)
+
+
+def _minutes(delta: dt.timedelta | None) -> float | None:
+    return None if delta is None else round(delta.total_seconds() / 60, 1)
+
+
+def build_report(store: Any, hosts: Sequence[Host], since: dt.datetime, now: dt.datetime, *,
+                 stale_after: float = 600.0) -> dict[str, Any]:
+    from dcops.store import patrol as pstore
+
+    rows = pstore.host_rows(store)
+    book = {h.name: h for h in hosts}
+    names = set(book) or set(rows)
+    rounds = pstore.rounds_since(store, since)
+    reachable = {n for n in names if (rows.get(n) or {}).get("reachable")}
+    unreachable = {n for n in names if n in rows and not rows[n].get("reachable")}
+    stale = {n for n in names if n in rows and (rows[n].get("last_success_at") is None
+             or (now - rows[n]["last_success_at"]).total_seconds() > stale_after)}
+    never = names - set(rows)
+    incidents = [i for i in pstore.list_incidents(store, status=None, since=since, limit=100_000)
+                 if i.opened_at >= since or (i.resolved_at and i.resolved_at >= since) or i.is_open]
+    items: list[dict[str, Any]] = []
+    for i in sorted(incidents, key=lambda x: x.opened_at):
+        detect = i.opened_at - _earliest_sign(i)
+        resolve = (i.resolved_at - i.opened_at) if i.resolved_at else None
+        loc = i.location
+        items.append({"id": i.id, "severity": i.severity.value, "condition": i.condition.value, "host": i.host,
+                      "site": loc.get("site"), "room": loc.get("room"), "rack": loc.get("rack"), "u": loc.get("u"),
+                      "part": f"{i.info.kind} {i.info.location or ''}".strip(), "model": i.info.model,
+                      "serial": i.info.serial, "summary": i.summary, "status": i.status.value,
+                      "opened_at": i.opened_at.isoformat(), "resolved_at": i.resolved_at.isoformat()
+                      if i.resolved_at else None, "detect_minutes": _minutes(detect),
+                      "resolve_minutes": _minutes(resolve), "symptoms": len(i.children),
+                      "acked_by": i.acked_by, "warranty_end": i.warranty.get("end")})
+    opened = [x for x in items if (parse_time(x["opened_at"]) or now) >= since]
+    closed = [x for x in items if x["resolved_at"] and (parse_time(x["resolved_at"]) or now) >= since]
+    parts = Counter((i.info.kind, i.info.model or "?") for i in incidents
+                    if i.info.kind not in ("rack", "bmc", "system", "condition"))
+    warranty: list[dict[str, Any]] = []
+    for h in hosts:
+        left = h.asset.warranty_days_left(now.date())
+        if left is not None and left <= 90:
+            warranty.append({"host": h.name, "site": h.location.site, "room": h.location.room,
+                             "rack": h.location.rack, "end": h.asset.warranty_end.isoformat()
+                             if h.asset.warranty_end else None, "days_left": left, "contract": h.asset.contract,
+                             "service_provider": h.asset.service_provider})
+    warranty.sort(key=lambda w: w["days_left"])
+    by_place: dict[str, dict[str, int]] = {}
+    for name in names:
+        entry = book.get(name)
+        key = "/".join(x for x in ((entry.location.site, entry.location.room, entry.location.rack)
+                                   if entry else ()) if x) or "?"
+        place = by_place.setdefault(key, {"hosts": 0, "unreachable": 0, "incidents": 0})
+        place["hosts"] += 1
+        place["unreachable"] += name in unreachable
+    for x in items:
+        key = "/".join(str(x[k]) for k in ("site", "room", "rack") if x.get(k)) or "?"
+        by_place.setdefault(key, {"hosts": 0, "unreachable": 0, "incidents": 0})["incidents"] += 1
+    detects: list[float] = [float(x["detect_minutes"]) for x in opened if x["detect_minutes"] is not None]
+    resolves: list[float] = [float(x["resolve_minutes"]) for x in closed if x["resolve_minutes"] is not None]
+    summary = {
+        "since": since.isoformat(), "until": now.isoformat(), "hosts": len(names), "patrolled": len(names - never),
+        "reachable": len(reachable), "unreachable": len(unreachable), "stale": len(stale), "never_patrolled": len(never),
+        "rounds": len(rounds), "avg_round_seconds": round(statistics.mean(r["duration_seconds"] or 0 for r in rounds), 2)
+        if rounds else None, "incidents_opened": len(opened), "incidents_resolved": len(closed),
+        "incidents_open": sum(1 for i in incidents if i.is_open),
+        "median_detect_minutes": statistics.median(detects) if detects else None,
+        "median_resolve_minutes": statistics.median(resolves) if resolves else None,
+        "warranty_expiring_90d": len(warranty), "warranty_expiring_30d": sum(1 for w in warranty if w["days_left"] <= 30),
+    }
+    return {"summary": summary, "incidents": items,
+            "top_parts": [{"kind": k, "model": m, "incidents": n} for (k, m), n in parts.most_common(10)],
+            "warranty": warranty, "by_place": dict(sorted(by_place.items())),
+            "unreachable_hosts": sorted(unreachable), "stale_hosts": sorted(stale)}
+
+
+def _md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    def cell(v: Any) -> str:
+        return "-" if v is None or v == "" else str(v).replace("|", "\\|").replace("\n", " ")
+
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return out
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    s = data["summary"]
+    lines = [f"# dcops patrol report {s['since'][:16]} – {s['until'][:16]} UTC", "",
+             "## Coverage", "",
+             f"{s['patrolled']}/{s['hosts']} BMCs patrolled in {s['rounds']} rounds "
+             f"(average round {s['avg_round_seconds']} s); {s['reachable']} answering, {s['unreachable']} unreachable, "
+             f"{s['stale']} stale, {s['never_patrolled']} never patrolled.", "",
+             "## Incidents", "",
+             f"{s['incidents_opened']} opened, {s['incidents_resolved']} resolved, {s['incidents_open']} open; "
+             f"median time to detect {s['median_detect_minutes']} min, to resolve {s['median_resolve_minutes']} min.", ""]
+    lines += _md_table(["#", "severity", "host", "location", "part", "model", "serial", "summary", "opened", "detect min",
+                        "resolve min", "status"],
+                       [[x["id"], x["severity"], x["host"], "/".join(str(x[k]) for k in ("site", "room", "rack")
+                                                                      if x.get(k)) + (f" U{x['u']}" if x.get("u") else ""),
+                         x["part"], x["model"], x["serial"], x["summary"], x["opened_at"][:16], x["detect_minutes"],
+                         x["resolve_minutes"], x["status"]] for x in data["incidents"]])
+    lines += ["", "## Top faulty parts", ""]
+    lines += _md_table(["part", "model", "incidents"], [[p["kind"], p["model"], p["incidents"]] for p in data["top_parts"]])
+    lines += ["", f"## Warranty expiring within 90 days ({s['warranty_expiring_90d']}, "
+                  f"{s['warranty_expiring_30d']} within 30)", ""]
+    lines += _md_table(["host", "location", "ends", "days left", "contract", "service provider"],
+                       [[w["host"], "/".join(str(w[k]) for k in ("site", "room", "rack") if w.get(k)), w["end"],
+                         w["days_left"], w["contract"], w["service_provider"]] for w in data["warranty"]])
+    lines += ["", "## By site/room/rack", ""]
+    lines += _md_table(["place", "hosts", "unreachable", "incidents"],
+                       [[k, v["hosts"], v["unreachable"], v["incidents"]] for k, v in data["by_place"].items()])
+    return "\n".join(lines) + "\n"
+
+
+def render_html(data: dict[str, Any]) -> str:
+    """The same content as the Markdown report, as one self-contained HTML page."""
+    md = render_markdown(data)
+    body: list[str] = []
+    table: list[list[str]] = []
+
+    def flush() -> None:
+        if not table:
+            return
+        head, rows = table[0], table[2:]
+        body.append("<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr></thead><tbody>"
+                    + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+                    + "</tbody></table>")
+        table.clear()
+
+    for line in md.splitlines():
+        if line.startswith("|"):
+            table.append([html.escape(c.strip().replace("\\|", "|")) for c in line.strip("|").split(" | ")])
+            continue
+        flush()
+        if line.startswith("# "):
+            body.append(f"<h1>{html.escape(line[2:])}</h1>")
+        elif line.startswith("## "):
+            body.append(f"<h2>{html.escape(line[3:])}</h2>")
+        elif line.strip():
+            body.append(f"<p>{html.escape(line)}</p>")
+    flush()
+    style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+             "padding:2px 6px;font-size:90%}th{background:#eee}")
+    return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>dcops patrol report</title>"
+            f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")

@@ -1,0 +1,77 @@
+"""The patrol and alerts commands end to end on a small simulated fleet: exit codes, JSON
+schema (items + summary), ack/silence/resolve, the report, and no password in any output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dcops.cli.main import main
+from tests.integration.patrol.conftest import make_sim_patrol
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_patrol_and_alerts_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sp = make_sim_patrol(tmp_path, 20)
+    try:
+        cfg = tmp_path / "config.yaml"
+        cfg.write_text(f"inventory: {sp.inventory}\nstate: sqlite:///{tmp_path}/cli.db\npatrol: {{open_after: 1}}\n")
+        base = ("--config", str(cfg))
+        code, out, err = _run(capsys, *base, "patrol", "run", "-o", "json")
+        assert code == 0, err
+        body = json.loads(out)
+        assert body["summary"]["hosts"] == 20 and body["summary"]["unreachable"] == 0
+        sp.fault("psu_fail", ["sim-0004"], psu="1")
+        sp.fault("bmc_unreachable", ["sim-0009"])
+        code, out, err = _run(capsys, *base, "patrol", "run", "-o", "json")
+        assert code == 4, err  # findings, and a BMC did not answer: incomplete wins
+        code, out, err = _run(capsys, *base, "alerts", "list", "-o", "json")
+        assert code == 1
+        items = json.loads(out)["items"]
+        by_host = {i["host"]: i for i in items}
+        assert set(by_host) == {"sim-0004", "sim-0009"}
+        psu = by_host["sim-0004"]
+        assert psu["severity"] == "critical" and psu["serial"] and psu["where"].endswith(f"U{sp.hosts['sim-0004'].location.u}")
+        code, out, err = _run(capsys, *base, "alerts", "ack", str(psu["id"]), "-m", "spare on its way")
+        assert code == 0, err
+        code, out, err = _run(capsys, *base, "alerts", "show", str(psu["id"]))
+        assert "acked by" in out and "spare on its way" in out
+        assert "S/N" in out and "warranty: until" in out
+        code, out, err = _run(capsys, *base, "alerts", "silence", "--host", "sim-0009", "--for", "1h")
+        assert code == 0, err
+        code, out, err = _run(capsys, *base, "alerts", "resolve", str(by_host["sim-0009"]["id"]))
+        assert code == 0, err
+        code, out, err = _run(capsys, *base, "patrol", "report", "--since", "1h", "--format", "md")
+        assert code == 0 and "## Coverage" in out and "20/20 BMCs patrolled" in out
+        code, out, err = _run(capsys, *base, "patrol", "report", "--format", "html")
+        assert code == 0 and out.startswith("<!DOCTYPE html>")
+        everything = "".join(p.read_text(errors="ignore") for p in tmp_path.glob("*.yaml"))
+        assert sp.sim.password not in everything
+    finally:
+        sp.loop.close()
+        sp.sim.close()
+
+
+def test_no_password_in_output_when_a_bmc_refuses_login(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    sp = make_sim_patrol(tmp_path, 3)
+    try:
+        wrong = "Wr0ng-S3cret-xyz"
+        (tmp_path / "password").write_text(wrong + "\n")
+        code, out, err = _run(capsys, "-i", str(sp.inventory), "--state", f"sqlite:///{tmp_path}/x.db",
+                              "patrol", "run", "--all", "-o", "json", "-vv")
+        assert code == 4
+        assert wrong not in out and wrong not in err
+        assert "login refused" in out
+    finally:
+        sp.loop.close()
+        sp.sim.close()
