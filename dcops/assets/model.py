@@ -1,8 +1,9 @@
 """Asset snapshots: what one collection learnt about one server, in a compact, storable form.
 
-An ``AssetSnapshot`` is derived from an ``Observation`` (``snapshot_from_observation``) plus what
-the Redfish reader does not (yet) carry (``BmcExtras``: the rack placement the BMC reports and the
-mainboard serial vendors keep in OEM fields). It keeps only what asset management needs: identity
+An ``AssetSnapshot`` is derived from an ``Observation`` (``snapshot_from_observation``): the BMC
+layer reports the rack placement (chassis ``extra["placement"]``), the mainboard (an assembly with
+``extra["physical_context"] == "SystemBoard"``, OEM board serials included) and the BMC's MAC
+(manager ``extra["mac_address"]``). ``BmcExtras`` lets a caller with another source add to that. It keeps only what asset management needs: identity
 keys, placement, the parts with their serials, a hardware summary and the firmware versions.
 
 A part's ``slot`` is ``chassis/location`` -- where it sits, never a list index -- so two snapshots of
@@ -112,7 +113,8 @@ class Placement:
 
 @dataclass(frozen=True)
 class BmcExtras:
-    """What the observation does not carry yet and the collector read from the same documents."""
+    """What a caller learnt about a server outside its observation (the observation's own placement
+    and board are used when these are not given)."""
 
     placement: Placement | None = None
     board_serial: str | None = None
@@ -259,7 +261,7 @@ def is_mainboard(component: Component) -> bool:
     """Whether an assembly is the server's mainboard (see ``_BOARD_WORDS``)."""
     if component.kind is not ComponentKind.ASSEMBLY:
         return False
-    context = component.extra.get("physical_context") or component.extra.get("PhysicalContext")
+    context = component.extra.get("physical_context")
     text = " ".join(t for t in (component.location, component.name, component.model) if t)
     if _NOT_BOARD.search(text):
         return False
@@ -317,9 +319,16 @@ def snapshot_from_observation(obs: Observation, extras: BmcExtras | None = None,
         parts.insert(len(chassis), board)
     macs = tuple(sorted({m.lower() for m in extras.bmc_macs}))
     for comp in obs.of_kind(ComponentKind.MANAGER):
-        mac = comp.extra.get("mac_address") or comp.extra.get("MACAddress")
+        mac = comp.extra.get("mac_address")
         if isinstance(mac, str) and mac:
             macs = tuple(sorted({*macs, mac.lower()}))
+    placement = extras.placement if extras.placement and not extras.placement.is_empty() else None
+    if placement is None:
+        # The first chassis (the server's own) that says where it stands (the BMC layer reports only
+        # placements naming a rack).
+        placement = next((Placement(**{k: place.get(k) for k in ("site", "room", "row", "rack", "u")})
+                          for comp in obs.of_kind(ComponentKind.CHASSIS)
+                          if isinstance(place := comp.extra.get("placement"), Mapping) and place.get("rack")), None)
     firmware = tuple(sorted({(f.name, f.version) for f in obs.firmware if f.state not in ("Previous", "Available")
                              and not (f.id or "").startswith(("Previous", "Available"))},
                             key=lambda f: (f[0], f[1] or "")))
@@ -329,7 +338,7 @@ def snapshot_from_observation(obs: Observation, extras: BmcExtras | None = None,
         sku=ident.sku, uuid=(ident.uuid or "").lower() or None, asset_tag=clean_serial(ident.asset_tag),
         hostname=ident.hostname, chassis_serial=main_chassis.serial if main_chassis else None,
         board_serial=board.serial if board else None, bmc_macs=macs,
-        placement=extras.placement if extras.placement and not extras.placement.is_empty() else None,
+        placement=placement,
         parts=tuple(parts), firmware=firmware,
         errors=tuple(f"{e.what}: {e.reason}" for e in obs.errors),
         hardware=Hardware.of(parts),

@@ -29,9 +29,11 @@ from typing import Any, Protocol
 
 from dcops.baseline.diff import diff_bios, diff_firmware, diff_raid, same_value
 from dcops.baseline.models import BiosBaseline, Change, FirmwareBaseline, Plan, RaidTemplate
-from dcops.baseline.redfish import Target, TaskOutcome
+from dcops.baseline.redfish import Target, read_state
 from dcops.baseline.state import HostState
 from dcops.baseline.versions import satisfies
+from dcops.bmc.redfish.tasks import task_monitor, task_name
+from dcops.bmc.state import TaskOutcome
 from dcops.errors import ApplyError, InvalidInputError
 
 log = logging.getLogger(__name__)
@@ -98,26 +100,25 @@ def _adopt_task(target: Target, image: str, journal_info: Mapping[str, Any]) -> 
     if journal_info.get("monitor"):
         return str(journal_info["monitor"])
     filename = image.rsplit("/", 1)[-1].lower()
-    for task in target.rf.all_tasks():
-        name = str(task.get("Name") or "").lower()
-        if filename in name:
-            return str(task.get("TaskMonitor") or task.get("@odata.id"))
+    for task in target.tasks.all():
+        if filename in str(task_name(task)).lower():
+            return task_monitor(task)
     return None
 
 
 def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
                    on_event: Callable[[str], None] | None = None) -> KindResult:
     """Bring the firmware to the baseline. Raises ApplyError naming the component on failure."""
-    rf = target.rf
+    bmc, tasks, rf = target.bmc, target.tasks, target.rf
     result = KindResult("firmware", baseline.name)
     # A killed run may have left the BMC rebooting into new firmware, or an update running: wait
     # for the BMC, then for the task, before reading versions.
-    rf.wait_bmc(steady=1)
-    for task in rf.running_tasks():
-        monitor = task.get("TaskMonitor") or task.get("@odata.id")
+    tasks.wait_bmc(steady=1)
+    for task in tasks.running():
+        monitor = task_monitor(task)
         if monitor:
-            rf.wait_task(str(monitor))
-    changes, problems = diff_firmware(baseline, rf.read_firmware())
+            tasks.wait(monitor)
+    changes, problems = diff_firmware(baseline, bmc.firmware.entries())
     if problems:
         raise InvalidInputError(f"{target.host.name}: " + "; ".join(problems))
     result.before = [_change_json(c) for c in changes]
@@ -137,9 +138,11 @@ def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
             journal.before(key, {"image": image, "from": change.old})
             if on_event:
                 on_event(f"firmware {change.target}: {change.old} -> {change.detail['version']}")
-            monitor = rf.simple_update(image, [str(change.detail["entry_uri"])] if change.detail.get("entry_uri") else [])
+            started = bmc.firmware.update(image, targets=[str(change.detail["entry_uri"])]
+                                          if change.detail.get("entry_uri") else [], wait=False)
+            monitor = started.task.uri
             journal.before(key, {"image": image, "from": change.old, "monitor": monitor})
-        outcome = rf.wait_task(monitor) if monitor else TaskOutcome("vanished")
+        outcome = tasks.wait(monitor) if monitor else TaskOutcome("vanished")
         if outcome.state == "failed":
             journal.after(key, {"failed": outcome.message})
             raise ApplyError(f"{target.host.name}: firmware {change.target}: update to {change.detail['version']} "
@@ -148,13 +151,13 @@ def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
         wanted, rule = str(change.detail["version"]), str(change.detail["rule"])
 
         def confirmed(c: Change = change, w: str = wanted, r: str = rule) -> bool:
-            entry = next((e for e in rf.read_firmware() if e.installed and e.name == c.target), None)
+            entry = next((e for e in bmc.firmware.entries() if e.installed and e.name == c.target), None)
             return entry is not None and satisfies(entry.version, w, r)[0]
 
         if cls == "bmc":
             # The BMC restarts itself to run the new image: wait until it answers steadily and
             # reports the new version.
-            rf.wait_bmc(confirm=confirmed)
+            tasks.wait_bmc(confirm=confirmed)
         elif outcome.await_reset or change.reboot:
             needs_reset = True
         elif outcome.state == "vanished":
@@ -170,10 +173,10 @@ def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
             journal.before(reset_key)
             if on_event:
                 on_event("firmware: reset to activate staged images")
-            rf.reset_and_wait(target.bmc.power, until="post")
+            bmc.power.reset_and_wait(until="post")
             journal.after(reset_key)
             result.reboots += 1
-    remaining, _ = diff_firmware(baseline, rf.read_firmware())
+    remaining, _ = diff_firmware(baseline, bmc.firmware.entries())
     result.after = [_change_json(c) for c in remaining]
     if remaining:
         raise ApplyError(f"{target.host.name}: firmware not confirmed in FirmwareInventory: "
@@ -182,6 +185,7 @@ def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
 
 
 def _poll(rf: Any, check: Callable[[], bool], timeout: float, message: str) -> None:
+    """Call ``check`` every ``pacing.poll`` until it holds; ApplyError after ``timeout``."""
     deadline = rf.clock.now() + timeout
     while not check():
         if rf.clock.now() > deadline:
@@ -194,9 +198,9 @@ def _poll(rf: Any, check: Callable[[], bool], timeout: float, message: str) -> N
 def apply_bios(target: Target, baseline: BiosBaseline, journal: Journal, *, graceful: bool = False,
                allow_foreign_pending: bool = False, on_event: Callable[[str], None] | None = None) -> KindResult:
     """Stage, reset, wait for POST, re-read; raises ApplyError listing every attribute not applied."""
-    rf = target.rf
+    bmc, rf = target.bmc, target.rf
     result = KindResult("bios", baseline.name)
-    state = rf.read_state({"bios"})
+    state = read_state(target.host.name, bmc, {"bios"})
     if state.bios is None:
         raise ApplyError(f"{target.host.name}: the server reports no BIOS settings")
     changes, problems = diff_bios(baseline, state.vendor, state.bios)
@@ -220,14 +224,15 @@ def apply_bios(target: Target, baseline: BiosBaseline, journal: Journal, *, grac
         journal.before("bios:stage", {"values": to_stage})
         if on_event:
             on_event(f"bios: staging {len(to_stage)} attribute(s)")
-        rf.stage_bios(to_stage)
+        # OnReset where the BMC lists it (the reset below applies the values), else no apply time.
+        bmc.bios.stage(to_stage, apply_time="OnReset" if "OnReset" in state.bios.apply_times else None)
         journal.after("bios:stage")
     needs_reset = any(c.reboot for c in changes)
     if needs_reset:
         journal.before("bios:reset")
         if on_event:
             on_event("bios: reset to apply")
-        rf.reset_and_wait(target.bmc.power, graceful=graceful, until="post")
+        bmc.power.reset_and_wait(graceful=graceful, until="post")
         journal.after("bios:reset")
         result.reboots += 1
     # The BMC publishes applied values some time after POST: wait until our names are no longer
@@ -235,16 +240,16 @@ def apply_bios(target: Target, baseline: BiosBaseline, journal: Journal, *, grac
     names = set(wanted)
 
     def settled() -> bool:
-        bios = rf.read_bios()
+        bios = bmc.bios.read(registry=False)
         return not (names & set(bios.pending))
 
     with contextlib.suppress(ApplyError):  # reported below, attribute by attribute
         _poll(rf, settled, rf.pacing.bios_apply_timeout, "bios: values still pending after the reset")
-    after_state = rf.read_bios()
+    after_state = bmc.bios.read()
     remaining, _ = diff_bios(baseline, state.vendor, after_state)
     result.after = [_change_json(c) for c in remaining]
     if remaining:
-        messages = rf.bios_messages()
+        messages = after_state.messages
         raise ApplyError(_not_applied(target.host.name, remaining)
                          + (f" (BMC: {'; '.join(messages)})" if messages else ""))
     result.applied = [f"{c.target}: {c.old!r} -> {c.new!r}" for c in changes]
@@ -275,10 +280,10 @@ def _raid_key(change: Change) -> str:
 def apply_raid(target: Target, template: RaidTemplate, journal: Journal, *, allow_destructive: bool = False,
                on_event: Callable[[str], None] | None = None) -> KindResult:
     """One controller operation at a time, then re-read and diff."""
-    rf = target.rf
+    raid, tasks, rf = target.bmc.raid, target.tasks, target.rf
     result = KindResult("raid", template.name)
-    rf.wait_storage_idle()
-    changes, problems, _ = diff_raid(template, rf.read_storage())
+    raid.wait_idle(rf.pacing.task_timeout, tasks=True)
+    changes, problems, _ = diff_raid(template, raid.controllers())
     if problems:
         raise InvalidInputError(f"{target.host.name}: " + "; ".join(problems))
     result.before = [_change_json(c) for c in changes]
@@ -295,34 +300,33 @@ def apply_raid(target: Target, template: RaidTemplate, journal: Journal, *, allo
         journal.before(key, {"old": change.old, "new": change.new})
         if on_event:
             on_event(f"raid {change.action} {change.target}")
-        rf.wait_storage_idle()
+        raid.wait_idle(rf.pacing.task_timeout, tasks=True)
         d = change.detail
-        monitor: str | None = None
+        started: TaskOutcome | None = None
         if change.action == "delete":
-            monitor = rf.delete_volume(str(d["volume_uri"]), change.target)
+            started = raid.delete_volume(str(d["volume_uri"]), wait=False)
         elif change.action in ("spare", "unspare"):
-            rf.set_hotspare(str(d["drive_uri"]), str(change.new))
+            raid.set_hotspare(str(d["drive_uri"]), str(change.new))
         elif change.action == "convert":
-            monitor = rf.convert_drive(str(d["drive_id"]), str(d["to"]))
+            started = raid.convert_drive(str(d["drive_id"]), str(d["to"]), wait=False)
         elif change.action == "create":
-            monitor = rf.create_volume(d)
+            started = raid.create_volume(str(d["controller"]), str(d["level"]), [str(u) for u in d["drive_uris"]],
+                                         capacity_bytes=d.get("capacity_bytes") or None, name=d.get("name"),
+                                         read_policy=d.get("read_policy"), write_policy=d.get("write_policy"),
+                                         wait=False)
         elif change.action == "rename":
-            rf.patch_volume(str(d["volume_uri"]), {"DisplayName": change.new, "Name": change.new},
-                            f"raid rename {change.old}")
+            started = raid.update_volume(str(d["volume_uri"]), name=str(change.new), wait=False)
         elif change.action == "policy":
-            from dcops.baseline.redfish import READ_POLICY, WRITE_POLICY
-
-            body = {"ReadCachePolicy": READ_POLICY[str(d["value"])]} if d["policy"] == "read_policy" \
-                else {"WriteCachePolicy": WRITE_POLICY[str(d["value"])]}
-            rf.patch_volume(str(d["volume_uri"]), body, f"raid {change.target}")
-        if monitor is not None:
-            outcome = rf.wait_task(monitor)
+            which = "read_policy" if d["policy"] == "read_policy" else "write_policy"
+            started = raid.update_volume(str(d["volume_uri"]), **{which: str(d["value"])}, wait=False)
+        if started is not None and started.uri is not None:
+            outcome = tasks.wait(started.uri)
             if outcome.state == "failed":
                 raise ApplyError(f"{target.host.name}: raid {change.action} {change.target} failed: {outcome.message}")
         journal.after(key)
         result.applied.append(f"{change.action} {change.target}")
-    rf.wait_storage_idle()
-    remaining, problems, _ = diff_raid(template, rf.read_storage())
+    raid.wait_idle(rf.pacing.task_timeout, tasks=True)
+    remaining, problems, _ = diff_raid(template, raid.controllers())
     result.after = [_change_json(c) for c in remaining]
     if remaining or problems:
         raise ApplyError(f"{target.host.name}: raid not as the template after applying: "
@@ -346,7 +350,7 @@ def read_and_diff(target: Target, baselines: HostBaselines, kinds: Sequence[str]
     from dcops.baseline.diff import diff_host
 
     wanted = {k for k in kinds if getattr(baselines, k) is not None}
-    state = target.rf.read_state(wanted or {"bios"})
+    state = read_state(target.host.name, target.bmc, wanted or {"bios"})
     plan = diff_host(target.host.name, baselines.profile, state, firmware=baselines.firmware,
                      bios=baselines.bios, raid=baselines.raid, kinds=list(kinds))
     return state, plan

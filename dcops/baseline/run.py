@@ -54,8 +54,8 @@ def host_baselines(baselines: Baselines, host: Host, manufacturer: str | None, m
 
 
 def _identify(target: Any) -> tuple[str | None, str | None]:
-    system = target.rf.system()
-    return system.get("Manufacturer"), system.get("Model")
+    ident = target.bmc.inventory.identity()
+    return ident.manufacturer, ident.model
 
 
 def plan_host(opener: OpenTarget, baselines: Baselines, host: Host, kinds: Sequence[str]) -> HostRun:

@@ -14,6 +14,7 @@ from typing import Any
 
 from dcops.bmc.state import (
     BiosState,
+    BootProgress,
     ControllerState,
     FirmwareEntry,
     RegistryAttribute,
@@ -22,7 +23,7 @@ from dcops.bmc.state import (
     UpdateOutcome,
 )
 from dcops.errors import ApplyError
-from dcops.observation import FirmwareItem, LogEntry, Observation, PowerState
+from dcops.observation import FirmwareItem, Identity, LogEntry, Observation, PowerState
 
 POWER_OPERATIONS = ("on", "off", "force-off", "cycle", "reset")
 BOOT_TARGETS = ("cd", "pxe", "hdd", "bios", "usb", "none")
@@ -46,6 +47,21 @@ class PowerInterface(Concern):
     def request(self, operation: str) -> None:
         """Ask for ``on``, ``off`` (graceful), ``force-off``, ``cycle`` or ``reset``; returns once
         the BMC accepted it (the state may change later: poll ``status``)."""
+
+    # Waiting for a boot needs the BMC's boot progress (Redfish BootProgress); a protocol without
+    # it does not offer these (UnsupportedError).
+    def boot_progress(self) -> BootProgress:
+        """(power state, BootProgress.LastState, LastStateTime) of the host."""
+        raise UnsupportedError(f"power over {self.protocol}: no boot progress")
+
+    def wait_boot(self, before_time: str | None, *, until: str, deadline: float) -> None:
+        """After a reset or power-on was requested: wait until the new boot reaches ``until``
+        (``post``, ``os-running``, ``powered-on``, ``power-off``); ApplyError past ``deadline``."""
+        raise UnsupportedError(f"power over {self.protocol}: no boot progress")
+
+    def reset_and_wait(self, *, graceful: bool = False, until: str = "post", timeout: float | None = None) -> None:
+        """Reset (or power on) the host and wait for ``until`` (see ``wait_boot``)."""
+        raise UnsupportedError(f"power over {self.protocol}: no boot progress")
 
 
 class BootInterface(Concern):
@@ -83,6 +99,10 @@ class InventoryInterface(Concern):
     @abstractmethod
     def observe(self, sections: Iterable[str] | None = None) -> Observation:
         """Read the server into an Observation (what failed to read is in ``errors``)."""
+
+    def identity(self) -> Identity:
+        """What the server is (manufacturer, model, vendor key), read as cheaply as the protocol allows."""
+        return self.observe(()).identity
 
 
 class HealthInterface(Concern):
@@ -147,13 +167,23 @@ class RaidInterface(Concern):
     def delete_volume(self, volume: str, *, wait: bool = True) -> TaskOutcome:
         """Delete a volume (its URI, or its id when it is unique across controllers)."""
 
+    def update_volume(self, volume: str, *, name: str | None = None, read_policy: str | None = None,
+                      write_policy: str | None = None, wait: bool = True) -> TaskOutcome:
+        """Rename a volume and/or change its cache policies."""
+        raise UnsupportedError(f"RAID over {self.protocol}: volume changes are not supported")
+
+    def convert_drive(self, drive: str, to: str, *, wait: bool = True) -> TaskOutcome:
+        """Switch a drive between RAID-capable (``raid``) and pass-through (``non-raid``)."""
+        raise UnsupportedError(f"RAID over {self.protocol}: drive conversion is not supported")
+
     @abstractmethod
     def set_hotspare(self, drive: str, kind: str) -> None:
         """Make ``drive`` (id or URI) a ``global``, ``dedicated`` or ``chassis`` hot spare, or ``none``."""
 
     @abstractmethod
-    def wait_idle(self, timeout: float | None = None) -> None:
-        """Wait until no controller operation runs (one at a time); ApplyError after ``timeout``."""
+    def wait_idle(self, timeout: float | None = None, *, tasks: bool = False) -> None:
+        """Wait until no controller operation runs (one at a time) and, with ``tasks``, no task of
+        the BMC; ApplyError after ``timeout``."""
 
 
 class FirmwareInterface(Concern):
@@ -167,11 +197,14 @@ class FirmwareInterface(Concern):
 
     @abstractmethod
     def update(self, image: str, *, targets: Sequence[str] = (), component: str | None = None,
-               expect_version: str | None = None, timeout: float | None = None) -> UpdateOutcome:
+               expect_version: str | None = None, timeout: float | None = None,
+               wait: bool = True) -> UpdateOutcome:
         """Install ``image`` (a URL the BMC can fetch) with UpdateService.SimpleUpdate, wait for its
         task (tolerating one that vanishes and a BMC that reboots into its new firmware), then
         confirm in the FirmwareInventory that ``component`` (an inventory id, name or target URI)
-        runs ``expect_version``. Raises ApplyError when the task fails or the version is not there."""
+        runs ``expect_version``. Raises ApplyError when the task fails or the version is not there.
+        ``wait=False``: return once the BMC accepted the update, the task monitor in ``task.uri``
+        (state ``running``), so the caller can record it before waiting (``TaskInterface.wait``)."""
 
 
 class TaskInterface(Concern):
@@ -184,8 +217,14 @@ class TaskInterface(Concern):
         """Tasks of the BMC that have not ended (to adopt work a killed run started)."""
 
     @abstractmethod
-    def wait_bmc(self, timeout: float | None = None) -> None:
-        """Wait until the BMC answers steadily again (after it rebooted itself)."""
+    def wait_bmc(self, timeout: float | None = None, *, confirm: Callable[[], bool] | None = None,
+                 steady: int = 2) -> None:
+        """Wait until the BMC answers (and ``confirm()`` holds) ``steady`` times in a row (after it
+        rebooted itself)."""
+
+    def all(self) -> list[Mapping[str, Any]]:
+        """Every task the BMC lists, ended or not."""
+        return list(self.running())
 
 
 class ConsoleInterface(Concern):
@@ -254,6 +293,8 @@ class UnsupportedRaid(_Unsupported, RaidInterface):
     delete_volume = _unsupported("RAID")
     set_hotspare = _unsupported("RAID")
     wait_idle = _unsupported("RAID")
+    update_volume = _unsupported("RAID")
+    convert_drive = _unsupported("RAID")
 
 
 class UnsupportedFirmware(_Unsupported, FirmwareInterface):
@@ -266,6 +307,7 @@ class UnsupportedTasks(_Unsupported, TaskInterface):
     wait = _unsupported("tasks")
     running = _unsupported("tasks")
     wait_bmc = _unsupported("tasks")
+    all = _unsupported("tasks")
 
 
 class UnsupportedConsole(_Unsupported, ConsoleInterface):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+from dcops.observation import PowerState
 
 
 @dataclass(frozen=True)
@@ -168,3 +170,12 @@ class UpdateOutcome:
     staged: bool = False  # applies at the next host reset (BIOS)
     bmc_rebooted: bool = False  # the BMC went away and came back during the update
     component: str | None = None  # the FirmwareInventory id the version was read from
+
+
+class BootProgress(NamedTuple):
+    """Where a host is in its boot: power state, Redfish ``BootProgress.LastState`` and its
+    ``LastStateTime`` (None where the BMC does not say). A tuple, so ``power, last, stamp = ...``."""
+
+    power: PowerState
+    last_state: str | None
+    stamp: str | None

@@ -234,12 +234,14 @@ async def observe_one(http: aiohttp.ClientSession, target: Target, cap: asyncio.
 async def observe_many(targets: Sequence[Target], *, concurrency: int = 200, sections: Iterable[str] = SECTIONS,
                        deadline: float = 60.0, read_timeout: float = 30.0, log_limit: int = 20,
                        expand: bool = True, health: bool = False,
-                       on_result: Callable[[Result], None] | None = None) -> list[Result]:
+                       on_result: Callable[[Result], None] | None = None,
+                       on_document: Callable[[str, str, Doc], None] | None = None) -> list[Result]:
     """Observe many BMCs: at most ``concurrency`` requests in flight overall, one per BMC.
 
-    ``health=True`` is the patrol read (see ``observe_one``). Returns once every BMC has a
-    result and every session opened was deleted (late logins included, waited for at most
-    ``read_timeout`` + 5 s after the last result)."""
+    ``health=True`` is the patrol read (see ``observe_one``). ``on_document(host, path, doc)``
+    sees every document read. Returns once every BMC has a result and every session opened was
+    deleted (late logins included, waited for at most ``read_timeout`` + 5 s after the last
+    result). HTTP goes straight to the BMCs: environment proxies are ignored (``trust_env``)."""
     verify = any(t.verify_tls for t in targets if t.url.startswith("https"))
     bundles = {t.ca_bundle for t in targets if t.ca_bundle}
     ctx = ssl_context(verify, next(iter(bundles)) if len(bundles) == 1 else None)
@@ -247,14 +249,19 @@ async def observe_many(targets: Sequence[Target], *, concurrency: int = 200, sec
     sections = tuple(sections)
     cleanups: set[asyncio.Task[None]] = set()
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=0, ttl_dns_cache=300)
-    async with aiohttp.ClientSession(connector=connector, json_serialize=lambda o: orjson.dumps(o).decode()) as http:
+    async with aiohttp.ClientSession(connector=connector, json_serialize=lambda o: orjson.dumps(o).decode(),
+                                     trust_env=False) as http:
         async def one(target: Target) -> Result:
             ctx_for = ctx if target.verify_tls else False
             if target.ca_bundle and len(bundles) > 1:
                 ctx_for = ssl_context(True, target.ca_bundle)
+            tap = None
+            if on_document is not None:
+                def tap(path: str, doc: Doc, host: str = target.host) -> None:
+                    on_document(host, path, doc)
             result = await observe_one(http, target, cap, sections=sections, deadline=deadline,
                                        read_timeout=read_timeout, ssl_ctx=ctx_for, log_limit=log_limit,
-                                       expand=expand, health=health, cleanups=cleanups)
+                                       expand=expand, health=health, on_document=tap, cleanups=cleanups)
             if on_result:
                 on_result(result)
             return result

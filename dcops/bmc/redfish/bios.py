@@ -61,12 +61,14 @@ def pending_of(current: Mapping[str, Any], staged: Mapping[str, Any]) -> dict[st
 
 def choose_apply_time(supported: tuple[str, ...], wanted: str | None) -> str | None:
     """The apply time to send: ``wanted`` when the BMC lists it (ApplyError otherwise), else
-    OnReset-like ones in dcops' order of preference; None when the BMC lists none (send none)."""
+    ``OnReset`` when the BMC lists it, else none (the BMC applies staged values at the next reset
+    anyway). A maintenance-window time is never chosen unasked: the reset dcops does next would
+    not apply the values."""
     if wanted is not None:
         if supported and wanted not in supported:
             raise ApplyError(f"apply time {wanted} is not supported (the BMC supports {', '.join(supported)})")
         return wanted
-    return next((t for t in APPLY_TIMES if t in supported), None)
+    return APPLY_TIMES[0] if APPLY_TIMES[0] in supported else None
 
 
 class RedfishBios(base.BiosInterface):
@@ -123,7 +125,7 @@ class RedfishBios(base.BiosInterface):
         result: Mapping[str, RegistryAttribute] | None = None
         try:
             result = self._fetch_registry(registry_id)
-        except FetchError as exc:
+        except (FetchError, ApplyError) as exc:
             log.info("%s: no attribute registry %s: %s", self.s.host(), registry_id, exc)
         with _registries_lock:
             _registries[registry_id] = result
@@ -162,7 +164,7 @@ class RedfishBios(base.BiosInterface):
         body = settings_body(values, when)
         # The ETag of the settings object (not of Bios): HPE iLO refuses a PATCH without it (428).
         etag = etag_of(settings_doc) if settings_doc else None
-        resp = self.s.conn.act("PATCH", target, body, "bios set", etag=etag)
+        resp = self.s.write("PATCH", target, body, "bios set", etag=etag)
         job = self.s.quirks().after_bios_patch(self.s.conn, target, when, resp)
         return StagedSettings(target, when, dict(values), job)
 

@@ -100,6 +100,21 @@ def volume_body(raid_type: str, drive_uris: Sequence[str], *, capacity_bytes: in
     return body
 
 
+def volume_patch_body(*, name: str | None = None, read_policy: str | None = None,
+                      write_policy: str | None = None) -> Doc:
+    """A PATCH of a Volume: its name (``DisplayName`` and ``Name``: BMCs show one or the other) and
+    cache policies (Redfish values, see ``keys.READ_POLICY``/``WRITE_POLICY``)."""
+    body: Doc = {}
+    if name is not None:
+        body["DisplayName"] = name
+        body["Name"] = name
+    if read_policy:
+        body["ReadCachePolicy"] = read_policy
+    if write_policy:
+        body["WriteCachePolicy"] = write_policy
+    return body
+
+
 def hotspare_body(value: str) -> Doc:
     return {"HotspareType": value}
 

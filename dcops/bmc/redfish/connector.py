@@ -199,11 +199,18 @@ class RedfishConnector:
                            max(0.0, end - time.monotonic())))
 
     def _new_client(self) -> Any:
-        return redfish.redfish_client(
+        client = redfish.redfish_client(
             base_url=self.endpoint.url(), username=self.endpoint.username, password=self._password.reveal(),
             cafile=ca_file(self.endpoint) or None, timeout=(self.timeouts.connect, self.timeouts.read),
             max_retry=0, check_connectivity=False,
         )
+        # BMC traffic goes straight to the BMC, never through an environment proxy (HTTP(S)_PROXY
+        # is for the internet, a BMC network is not behind it); and with trust_env requests scans
+        # the whole environment for proxy settings on every request (~0.5 ms of CPU each).
+        session = getattr(client, "_session", None)
+        if session is not None:
+            session.trust_env = False
+        return client
 
     def _login(self, deadline: float) -> None:
         """Open a session, or fall back to basic auth when the BMC has no SessionService."""

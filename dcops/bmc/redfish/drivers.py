@@ -14,17 +14,21 @@ from dcops.bmc.redfish import resources
 from dcops.bmc.redfish.bios import RedfishBios
 from dcops.bmc.redfish.connector import RedfishConnector
 from dcops.bmc.redfish.firmware import RedfishFirmware, RedfishTasks
+from dcops.bmc.redfish.keys import BOOT_PROGRESS, OS_RUNNING, POST_DONE, POWER_STATE
 from dcops.bmc.redfish.raid import RedfishRaid
+from dcops.bmc.redfish.read import identity_of
 from dcops.bmc.redfish.resources import Doc, FetchError, run_sync
 from dcops.bmc.redfish.shared import Shared
 from dcops.bmc.redfish.tasks import Clock, Pacing
-from dcops.errors import ApplyError
-from dcops.observation import LogEntry, Observation, PowerState
+from dcops.bmc.state import BootProgress
+from dcops.errors import ApplyError, UnreachableError
+from dcops.observation import Identity, LogEntry, Observation, PowerState
 
 __all__ = ["RedfishBios", "RedfishBoot", "RedfishFirmware", "RedfishHealth", "RedfishInventory", "RedfishLogs",
            "RedfishPower", "RedfishRaid", "RedfishTasks", "RedfishVirtualMedia", "Shared", "redfish_bmc"]
 
 _Shared = Shared  # the old name, for importers
+_POST_DONE = frozenset(s.lower() for s in POST_DONE)
 
 
 class RedfishPower(base.PowerInterface):
@@ -32,9 +36,85 @@ class RedfishPower(base.PowerInterface):
 
     def __init__(self, shared: Shared) -> None:
         self.s = shared
+        self._select: bool | None = None  # whether $select works on the system resource
 
     def status(self) -> PowerState:
-        return resources.power_state(self.s.system().get("PowerState"))
+        return resources.power_state(self.s.system().get(POWER_STATE))
+
+    def boot_progress(self) -> BootProgress:
+        """Polled while waiting for boots, so it asks only for PowerState and BootProgress where
+        the BMC supports ``$select`` (and stops asking at the first answer without them)."""
+        system: Doc | None = None
+        features = self.s.root().get("ProtocolFeaturesSupported")
+        if isinstance(features, dict) and features.get("SelectQuery") and self._select is not False:
+            try:
+                system = self.s.conn.get(f"{self.s.system_uri()}?$select={POWER_STATE},{BOOT_PROGRESS}")
+                self._select = POWER_STATE in system
+            except FetchError:
+                self._select = False
+            if not self._select:
+                system = None
+        if system is None:
+            system = self.s.system()
+        raw = system.get(BOOT_PROGRESS)
+        progress: Doc = raw if isinstance(raw, dict) else {}
+        last, stamp = progress.get("LastState"), progress.get("LastStateTime")
+        return BootProgress(resources.power_state(system.get(POWER_STATE)), last if isinstance(last, str) else None,
+                            stamp if isinstance(stamp, str) else None)
+
+    def reset_and_wait(self, *, graceful: bool = False, until: str = "post", timeout: float | None = None) -> None:
+        """Reset (or power on, when off) the host and wait until POST is done (``until="post"``),
+        the OS runs (``"os-running"``), or the host is off again (``"power-off"``: an installer
+        that ends with poweroff). Raises ApplyError after ``timeout`` (``pacing.reboot_timeout``)."""
+        deadline = self.s.clock.now() + (timeout or self.s.pacing.reboot_timeout)
+        state, _, before_time = self.boot_progress()
+        if state in (PowerState.OFF, PowerState.POWERING_OFF):
+            self.request("on")
+        elif graceful:
+            try:
+                self.request("graceful-restart")
+            except base.UnsupportedError:
+                self.request("reset")
+        else:
+            self.request("reset")
+        self.wait_boot(before_time, until=until, deadline=deadline)
+
+    def wait_boot(self, before_time: str | None, *, until: str, deadline: float) -> None:
+        """Wait for the boot after a reset/power-on to reach ``until``. A new boot shows as a power
+        transition, a new ``LastStateTime`` or a POST state; without BootProgress, POST counts as
+        done ``pacing.settle`` seconds after power-on."""
+        clock, pacing = self.s.clock, self.s.pacing
+        seen_reset = seen_on = False
+        on_since: float | None = None
+        while True:
+            try:
+                state, last, stamp = self.boot_progress()
+            except (UnreachableError, FetchError):
+                state, last, stamp = PowerState.UNKNOWN, None, None
+            low = (last or "").lower()
+            post_done = low in _POST_DONE
+            if state in (PowerState.OFF, PowerState.POWERING_OFF, PowerState.POWERING_ON) or \
+                    (stamp is not None and stamp != before_time) or (low and not post_done and low != "none"):
+                seen_reset = True
+            if state in (PowerState.ON, PowerState.POWERING_ON) and (seen_reset or stamp != before_time):
+                seen_on = True
+            on_since = (on_since if on_since is not None else clock.now()) if state is PowerState.ON else None
+            settled = on_since is not None and clock.now() - on_since >= pacing.settle
+            if until == "power-off":
+                if seen_on and state is PowerState.OFF:
+                    return
+            elif until == "powered-on":
+                if state is PowerState.ON and (seen_reset or settled):
+                    return
+            elif state is PowerState.ON and seen_reset:
+                if until == "os-running" and low == OS_RUNNING.lower():
+                    return
+                if until == "post" and (post_done or (not last and settled)):
+                    return
+            if clock.now() > deadline:
+                raise ApplyError(f"{self.s.host()}: host did not reach {until} in time (power {state.value}, "
+                                 f"boot progress {last or 'unknown'})")
+            clock.sleep(pacing.poll)
 
     def request(self, operation: str) -> None:
         target, allowed = resources.reset_target(self.s.system())
@@ -133,6 +213,10 @@ class RedfishInventory(base.InventoryInterface):
         step = resources.read_observation(self.host, sections=resources.SECTIONS if sections is None else sections)
         return run_sync(step, self.s.fetch)
 
+    def identity(self) -> Identity:
+        """From the service root and the first system only (two GETs)."""
+        return identity_of(self.s.root(), self.s.system(), {}, [], self.s.quirks())
+
 
 class RedfishHealth(base.HealthInterface):
     protocol = "redfish"
@@ -161,14 +245,17 @@ def redfish_bmc(host: str, conn: RedfishConnector, *, pacing: Pacing | None = No
                 clock: Clock | None = None) -> base.Bmc:
     """The Redfish concerns of one host over ``conn`` (closed with the Bmc). ``pacing`` says how
     often long operations (tasks, busy controllers, BMC reboots) are polled and for how long."""
-    shared = Shared(conn)
+    shared = Shared(conn, pacing, clock)
+    pacing, clock = shared.pacing, shared.clock
     reason = "Redfish has no serial console; use IPMI SOL (protocol: ipmi or auto)"
+    tasks = RedfishTasks(shared, pacing, clock)
     return base.Bmc(
         host=host, protocol="redfish",
         power=RedfishPower(shared), boot=RedfishBoot(shared), vmedia=RedfishVirtualMedia(shared),
         inventory=RedfishInventory(shared, host), health=RedfishHealth(shared, host),
-        logs=RedfishLogs(shared, host), bios=RedfishBios(shared), raid=RedfishRaid(shared, host, pacing, clock),
+        logs=RedfishLogs(shared, host), bios=RedfishBios(shared),
+        raid=RedfishRaid(shared, host, pacing, clock, tasks=tasks),
         firmware=RedfishFirmware(shared, host, pacing, clock),
         console=base.UnsupportedConsole(host, "redfish", reason),
-        closers=[conn.close], tasks=RedfishTasks(shared, pacing, clock),
+        closers=[conn.close], tasks=tasks,
     )

@@ -10,12 +10,13 @@ shows the expected version.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from dcops.bmc import base
 from dcops.bmc.redfish.bodies import simple_update_body, simple_update_target
 from dcops.bmc.redfish.docs import Doc, FetchError, link, normalize, run_sync
-from dcops.bmc.redfish.keys import ODATA_ID, ROOT
+from dcops.bmc.redfish.keys import MEMBERS, ODATA_ID, ROOT, TASK_RUNNING, TASK_STATE
 from dcops.bmc.redfish.read import read_observation
 from dcops.bmc.redfish.shared import Shared
 from dcops.bmc.redfish.tasks import Clock, Pacing, monitor_of, wait_task
@@ -24,6 +25,7 @@ from dcops.errors import ApplyError, UnreachableError
 from dcops.observation import FirmwareItem
 
 log = logging.getLogger(__name__)
+_RUNNING = frozenset(t.lower() for t in TASK_RUNNING)
 
 
 def parse_entry(doc: Doc) -> FirmwareEntry:
@@ -71,12 +73,18 @@ class RedfishFirmware(base.FirmwareInterface):
         return [parse_entry(doc) for doc in self.s.members(inventory, "firmware inventory")]
 
     def update(self, image: str, *, targets: Sequence[str] = (), component: str | None = None,
-               expect_version: str | None = None, timeout: float | None = None) -> UpdateOutcome:
+               expect_version: str | None = None, timeout: float | None = None,
+               wait: bool = True) -> UpdateOutcome:
         name = image.rsplit("/", 1)[-1]
         what = f"firmware update {name}"
-        resp = self.s.conn.act("POST", simple_update_target(self._service()), simple_update_body(image, targets),
-                               what)
+        resp = self.s.write("POST", simple_update_target(self._service()), simple_update_body(image, targets), what)
         monitor = monitor_of(resp)
+        if not wait:
+            # The caller records the monitor (crash-safe resume), then waits with tasks.wait and
+            # confirms with confirm().
+            return UpdateOutcome(TaskOutcome("running", uri=monitor) if monitor else
+                                 TaskOutcome("completed", ("no task monitor: the BMC took the image synchronously",)),
+                                 False)
         limit = self.pacing.task_timeout if timeout is None else timeout
         task = wait_task(self.s.conn, monitor, timeout=limit, pacing=self.pacing, clock=self.clock) \
             if monitor else TaskOutcome("completed", ("no task monitor: the BMC took the image synchronously",))
@@ -125,33 +133,61 @@ class RedfishTasks(base.TaskInterface):
         self.s = shared
         self.pacing = pacing or Pacing()
         self.clock = clock or Clock()
+        self._ended: set[str] = set()  # task URIs seen ended (a finished task stays finished)
 
     def wait(self, monitor: str | None, timeout: float | None = None) -> TaskOutcome:
         return wait_task(self.s.conn, monitor, timeout=timeout, pacing=self.pacing, clock=self.clock)
 
-    def running(self) -> list[dict[str, object]]:  # type: ignore[override]
+    def all(self) -> list[Mapping[str, Any]]:
+        """Every task the BMC lists (``$expand`` where supported); [] without a task service."""
         try:
             service = self.s.conn.get(link(self.s.root(), "Tasks") or f"{ROOT}/TaskService")
-            docs = self.s.members(link(service, "Tasks") or f"{ROOT}/TaskService/Tasks", "tasks")
+            return list(self.s.members(link(service, "Tasks") or f"{ROOT}/TaskService/Tasks", "tasks"))
         except FetchError:
             return []
-        from dcops.bmc.redfish.keys import TASK_RUNNING
 
-        return [d for d in docs if d.get("TaskState") in TASK_RUNNING]
+    def running(self) -> list[Mapping[str, Any]]:
+        """Tasks that have not ended. Tasks seen ended are not read again."""
+        try:
+            service = self.s.conn.get(link(self.s.root(), "Tasks") or f"{ROOT}/TaskService")
+            coll = self.s.conn.get(link(service, "Tasks") or f"{ROOT}/TaskService/Tasks")
+        except FetchError:
+            return []
+        running: list[Mapping[str, Any]] = []
+        for member in coll.get(MEMBERS) or []:
+            uri = normalize(str(member.get(ODATA_ID) or "")) if isinstance(member, dict) else ""
+            if not uri or uri in self._ended:
+                continue
+            doc = member if TASK_STATE in member else None
+            if doc is None:
+                try:
+                    doc = self.s.conn.get(str(member[ODATA_ID]))
+                except FetchError:
+                    continue
+            if str(doc.get(TASK_STATE) or "").lower() in _RUNNING:
+                running.append(doc)
+            else:
+                self._ended.add(uri)
+        return running
 
-    def wait_bmc(self, timeout: float | None = None) -> None:
+    def wait_bmc(self, timeout: float | None = None, *, confirm: Callable[[], bool] | None = None,
+                 steady: int = 2) -> None:
+        """Wait until the BMC answers (root and system) and ``confirm()`` holds ``steady`` times in a
+        row: a BMC that rebooted itself is not back until it answers steadily."""
         limit = self.pacing.bmc_timeout if timeout is None else timeout
         deadline = self.clock.now() + limit
         good, last = 0, "no answer yet"
-        while good < 2:
+        while True:
             try:
                 self.s.forget()
                 self.s.root()
                 self.s.system()
-                good += 1
-            except (UnreachableError, FetchError) as exc:
+                ok = confirm() if confirm is not None else True
+                good = good + 1 if ok else 0
+                last = "answering" if ok else "answering, not updated yet"
+            except (UnreachableError, FetchError, ApplyError) as exc:
                 good, last = 0, str(exc)
-            if good >= 2:
+            if good >= steady:
                 return
             if self.clock.now() + self.pacing.poll > deadline:
                 raise ApplyError(f"{self.s.host()}: BMC not back after {limit:g}s ({last})")

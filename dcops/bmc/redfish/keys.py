@@ -88,3 +88,15 @@ TASK_RUNNING = frozenset({"New", "Starting", "Running", "Pending", "Stopping", "
                           "Service"})
 TASK_DONE_OK = frozenset({"Completed"})
 TASK_FAILED = frozenset({"Exception", "Killed", "Cancelled", "Cancelling"})
+# BootProgress.LastState values that mean POST has finished (Redfish ComputerSystem.BootProgress).
+POST_DONE = frozenset({"SystemHardwareInitializationComplete", "OSBootStarted", "OSRunning", "SetupEntered",
+                       "BootingInFrontOfSetup"})
+OS_RUNNING = "OSRunning"
+BOOT_PROGRESS = "BootProgress"
+POWER_STATE = "PowerState"
+# Volume cache policies: dcops' words -> Redfish Volume ReadCachePolicy / WriteCachePolicy values.
+READ_POLICY = {"read-ahead": "ReadAhead", "adaptive": "AdaptiveReadAhead", "no-read-ahead": "Off"}
+WRITE_POLICY = {"write-back": "ProtectedWriteBack", "always-write-back": "UnprotectedWriteBack",
+                "write-through": "WriteThrough"}
+TASK_STATE = "TaskState"
+TASK_MONITOR = "TaskMonitor"

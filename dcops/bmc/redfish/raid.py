@@ -15,27 +15,26 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dcops.bmc import base
-from dcops.bmc.redfish.bodies import hotspare_body, volume_body
+from dcops.bmc.redfish import oem
+from dcops.bmc.redfish.bodies import hotspare_body, volume_body, volume_patch_body
 from dcops.bmc.redfish.connector import Response
 from dcops.bmc.redfish.docs import Doc, FetchError, link, links_of, normalize, run_sync, state_of
-from dcops.bmc.redfish.keys import HOTSPARE_TYPES, ODATA_ID
+from dcops.bmc.redfish.keys import EXPAND_ONE_LEVEL, HOTSPARE_TYPES, ODATA_ID, READ_POLICY, WRITE_POLICY
 from dcops.bmc.redfish.read import read_observation
-from dcops.bmc.redfish.shared import Shared
+from dcops.bmc.redfish.shared import BUSY_WORDS, Shared
 from dcops.bmc.redfish.tasks import Clock, Pacing, monitor_of, wait_task
 from dcops.bmc.state import ControllerState, DriveState, TaskOutcome, VolumeState
 from dcops.errors import ApplyError
 
 log = logging.getLogger(__name__)
 
-READ_POLICY = {"read-ahead": "ReadAhead", "adaptive": "AdaptiveReadAhead", "no-read-ahead": "Off"}
-WRITE_POLICY = {"write-back": "ProtectedWriteBack", "always-write-back": "UnprotectedWriteBack",
-                "write-through": "WriteThrough"}
+__all__ = ["BUSY_WORDS", "READ_POLICY", "WRITE_POLICY", "RedfishRaid", "parse_drive", "parse_volume"]
+
 _READ_BACK = {v.lower(): k for k, v in READ_POLICY.items()}
 _WRITE_BACK = {v.lower(): k for k, v in WRITE_POLICY.items()}
-BUSY_WORDS = ("ResourceInUse", "STOR023", "already scheduled or running", "busy")
 
 
-def parse_drive(doc: Doc, uri: str, index: int) -> DriveState:
+def parse_drive(doc: Doc, uri: str, index: int, quirks: oem.Quirks = oem.GENERIC) -> DriveState:
     location = doc.get("PhysicalLocation") or doc.get("Location") or {}
     part = location.get("PartLocation") if isinstance(location, dict) else None
     ordinal = part.get("LocationOrdinalValue") if isinstance(part, dict) else None
@@ -44,9 +43,7 @@ def parse_drive(doc: Doc, uri: str, index: int) -> DriveState:
     status: Doc = raw_status if isinstance(raw_status, dict) else {}
     health = status.get("Health") if isinstance(status.get("Health"), str) else None
     failed = health == "Critical" or status.get("State") == "UnavailableOffline"
-    oem = ((doc.get("Oem") or {}).get("Dell") or {}).get("DellPhysicalDisk") or {}
-    raid_status = str(oem.get("RaidStatus") or "").lower().replace("-", "")
-    state = {"ready": "ready", "nonraid": "non-raid", "online": "online", "spare": "spare"}.get(raid_status)
+    state = quirks.drive_state(doc)
     label = part.get("ServiceLabel") if isinstance(part, dict) else None
     volumes = tuple(u.rstrip("/").rsplit("/", 1)[-1] for u in links_of(doc.get("Links"), "Volumes"))
     return DriveState(str(doc.get("Id") or uri.rstrip("/").rsplit("/", 1)[-1]), bay, uri,
@@ -76,11 +73,13 @@ def parse_volume(doc: Doc, drives: Sequence[DriveState]) -> VolumeState:
 class RedfishRaid(base.RaidInterface):
     protocol = "redfish"
 
-    def __init__(self, shared: Shared, host: str, pacing: Pacing | None = None, clock: Clock | None = None) -> None:
+    def __init__(self, shared: Shared, host: str, pacing: Pacing | None = None, clock: Clock | None = None,
+                 tasks: base.TaskInterface | None = None) -> None:
         self.s = shared
         self.host = host
         self.pacing = pacing or Pacing()
         self.clock = clock or Clock()
+        self.tasks = tasks  # for wait_idle(tasks=True)
 
     # ------------------------------------------------------------------ reading
     def volumes(self) -> list[Mapping[str, Any]]:
@@ -100,15 +99,28 @@ class RedfishRaid(base.RaidInterface):
                 controllers = []
         return controllers
 
+    def _drive_docs(self, storage: Doc) -> list[tuple[str, Doc | None]]:
+        """(uri, document or None when it still has to be read) of a Storage's drives. Where the BMC
+        supports $expand, the Storage is read again expanded: one request instead of one per drive."""
+        entries = [d for d in storage.get("Drives") or [] if isinstance(d, dict)]
+        if self.s.expand() and any(set(d) == {ODATA_ID} for d in entries) and storage.get(ODATA_ID):
+            try:
+                expanded = self.s.conn.get(f"{storage[ODATA_ID]}?{EXPAND_ONE_LEVEL}")
+                entries = [d for d in expanded.get("Drives") or [] if isinstance(d, dict)] or entries
+            except FetchError as exc:
+                log.info("%s: %s", self.host, exc)
+        return [(str(d[ODATA_ID]), d if len(d) > 1 else None) for d in entries if isinstance(d.get(ODATA_ID), str)]
+
     def controllers(self) -> list[ControllerState]:
+        quirks = self.s.quirks()
         out = []
         for storage in self.s.members(self._storage_uri(), "storage"):
             ctrls = self._controller_docs(storage)
             first = ctrls[0] if ctrls else {}
             drives = []
-            for index, uri in enumerate(links_of(storage, "Drives")):
+            for index, (uri, doc) in enumerate(self._drive_docs(storage)):
                 try:
-                    drives.append(parse_drive(self.s.conn.get(uri), uri, index))
+                    drives.append(parse_drive(doc if doc is not None else self.s.conn.get(uri), uri, index, quirks))
                 except FetchError as exc:
                     log.info("%s: %s", self.host, exc)
             volumes_uri = link(storage, "Volumes") or ""
@@ -121,33 +133,26 @@ class RedfishRaid(base.RaidInterface):
         return out
 
     def _busy(self) -> bool:
-        for storage in self.s.members(self._storage_uri(), "storage"):
-            if any(state_of(c) == "Updating" for c in self._controller_docs(storage)):
-                return True
-        return False
+        try:
+            storages = self.s.members(self._storage_uri(), "storage")
+        except FetchError:
+            return False
+        return any(state_of(c) == "Updating" for storage in storages for c in self._controller_docs(storage))
 
     # ------------------------------------------------------------------ one at a time
-    def wait_idle(self, timeout: float | None = None) -> None:
+    def wait_idle(self, timeout: float | None = None, *, tasks: bool = False) -> None:
+        """Wait until no controller reports an operation in progress; with ``tasks``, also until no
+        task of the BMC runs (a killed run may have left one: a resumed run waits for it)."""
         limit = self.pacing.busy_timeout if timeout is None else timeout
         deadline = self.clock.now() + limit
-        while self._busy():
-            if self.clock.now() + self.pacing.poll > deadline:
-                raise ApplyError(f"{self.host}: the storage controller stayed busy for {limit:g}s")
-            self.clock.sleep(self.pacing.poll)
-
-    def _write(self, method: str, uri: str, body: Any, what: str) -> Response:
-        """A controller write that waits out "busy" refusals (409 + Retry-After) within the busy timeout."""
-        deadline = self.clock.now() + self.pacing.busy_timeout
         while True:
-            try:
-                resp: Response = self.s.conn.act(method, uri, body, what)
-                return resp
-            except ApplyError as exc:
-                if not any(word.lower() in str(exc).lower() for word in BUSY_WORDS) \
-                        or self.clock.now() + self.pacing.poll > deadline:
-                    raise
-                log.info("%s: %s: controller busy, waiting", self.host, what)
-                self.clock.sleep(self.pacing.poll)
+            running = len(self.tasks.running()) if tasks and self.tasks is not None else 0
+            if not running and not self._busy():
+                return
+            if self.clock.now() + self.pacing.poll > deadline:
+                raise ApplyError(f"{self.host}: the storage controller stayed busy for {limit:g}s"
+                                 + (f" ({running} task(s) running)" if running else ""))
+            self.clock.sleep(self.pacing.poll)
 
     def _finish(self, resp: Response, what: str, wait: bool) -> TaskOutcome:
         monitor = monitor_of(resp) if resp.status == 202 else None
@@ -192,20 +197,55 @@ class RedfishRaid(base.RaidInterface):
             body = volume_body(raid_type, uris, capacity_bytes=capacity_bytes, name=name,
                                read_policy=READ_POLICY.get(read_policy or ""),
                                write_policy=WRITE_POLICY.get(write_policy or ""))
-            resp = self._write("POST", ctrl.volumes_uri, body, what)
+            resp = self.s.write("POST", ctrl.volumes_uri, body, what)
             return self._finish(resp, what, wait)
 
+    def _volume_uri(self, volume: str, what: str) -> str:
+        if "/" in volume:
+            return volume
+        matches = [v for c in self.controllers() for v in c.volumes if v.id == volume or v.name == volume]
+        if len(matches) != 1:
+            raise ApplyError(f"{self.host}: {what}: {len(matches)} volumes match; give its URI")
+        return matches[0].uri
+
     def delete_volume(self, volume: str, *, wait: bool = True) -> TaskOutcome:
+        what = f"raid delete {volume}"
         with self.s.storage_lock:
             self.wait_idle()
-            uri = volume
-            if "/" not in volume:
-                matches = [v for c in self.controllers() for v in c.volumes if v.id == volume or v.name == volume]
-                if len(matches) != 1:
-                    raise ApplyError(f"{self.host}: raid delete {volume}: {len(matches)} volumes match; give its URI")
-                uri = matches[0].uri
-            what = f"raid delete {volume}"
-            resp = self._write("DELETE", uri, None, what)
+            resp = self.s.write("DELETE", self._volume_uri(volume, what), None, what)
+            return self._finish(resp, what, wait)
+
+    def update_volume(self, volume: str, *, name: str | None = None, read_policy: str | None = None,
+                      write_policy: str | None = None, wait: bool = True) -> TaskOutcome:
+        """Rename a volume and/or change its cache policies (``read-ahead``, ``write-back``, ... as in
+        ``create_volume``). Raises ApplyError for an unknown policy word or a refusal."""
+        what = f"raid update {volume}"
+        for word, table in ((read_policy, READ_POLICY), (write_policy, WRITE_POLICY)):
+            if word and word not in table:
+                raise ApplyError(f"{self.host}: {what}: policy must be one of {', '.join(table)}, not {word!r}")
+        body = volume_patch_body(name=name, read_policy=READ_POLICY.get(read_policy or ""),
+                                 write_policy=WRITE_POLICY.get(write_policy or ""))
+        if not body:
+            return TaskOutcome("completed")
+        with self.s.storage_lock:
+            self.wait_idle()
+            resp = self.s.write("PATCH", self._volume_uri(volume, what), body, what)
+            return self._finish(resp, what, wait)
+
+    def convert_drive(self, drive: str, to: str, *, wait: bool = True) -> TaskOutcome:
+        """Switch a drive between RAID-capable (``raid``) and pass-through (``non-raid``). Only
+        where the vendor has a way (``oem`` hook ``convert_drive``); ApplyError elsewhere."""
+        what = f"raid convert {drive} to {to}"
+        request = self.s.quirks().convert_drive(self.s.system_uri(), drive, to)
+        if request is None:
+            raise ApplyError(f"{self.host}: {what}: the BMC cannot (no Redfish way to convert drives on this vendor)")
+        uri, body = request
+        with self.s.storage_lock:
+            self.wait_idle()
+            try:
+                resp = self.s.write("POST", uri, body, what)
+            except ApplyError as exc:
+                raise ApplyError(f"{self.host}: {what}: the BMC cannot ({exc})") from None
             return self._finish(resp, what, wait)
 
     def set_hotspare(self, drive: str, kind: str) -> None:
@@ -221,4 +261,4 @@ class RedfishRaid(base.RaidInterface):
                     raise ApplyError(f"{self.host}: raid hot spare: {len(found)} drives match {drive!r}")
                 uri = found[0].uri
             self.wait_idle()
-            self._write("PATCH", uri, hotspare_body(value), f"raid hot spare {value} {drive}")
+            self.s.write("PATCH", uri, hotspare_body(value), f"raid hot spare {value} {drive}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -116,11 +117,15 @@ def read_observation(
         conditions.extend(_conditions(doc))
     if "components" in wanted:
         for chassis in chassis_docs:
+            place = placement_of(chassis, quirks)
             components.append(_component(ComponentKind.CHASSIS, chassis, str(chassis.get("Id") or ""),
-                                         quirks, location=str(chassis.get("Id") or "")))
+                                         quirks, location=str(chassis.get("Id") or ""),
+                                         extra={"placement": place} if place else {}))
         for mgr in managers:
+            mac = yield from _manager_mac(reader, mgr)
             components.append(_component(ComponentKind.MANAGER, mgr, first_chassis, quirks,
-                                         location=str(mgr.get("Id") or ""), firmware_key="FirmwareVersion"))
+                                         location=str(mgr.get("Id") or ""), firmware_key="FirmwareVersion",
+                                         extra={"mac_address": mac} if mac else {}))
         for sys_doc in systems:
             chassis_id = _system_chassis_id(sys_doc, chassis_docs)
             components.extend((yield from _system_parts(reader, sys_doc, chassis_id, quirks)))
@@ -130,6 +135,8 @@ def read_observation(
             parts, readings = yield from _chassis_parts(reader, chassis, quirks, seen_drives, wanted)
             components.extend(parts)
             sensors.extend(readings)
+    if "components" in wanted:
+        components = _with_mainboard(components, chassis_docs, first_chassis, quirks)
     if "firmware" in wanted:
         update = yield from reader.get(link(root, "UpdateService"), "update service")
         inventory_uri = link(update, "FirmwareInventory") if update else None
@@ -155,6 +162,84 @@ def read_observation(
         duration_seconds=round(time.monotonic() - started, 6),
         requests=reader.requests,
     )
+
+
+def _manager_mac(reader: Reader, manager: Doc) -> Step[str | None]:
+    """The BMC's MAC address: the first of the manager's EthernetInterfaces that gives one."""
+    if not link(manager, "EthernetInterfaces"):
+        return None
+    for nic in (yield from reader.members(link(manager, "EthernetInterfaces"), "manager ethernet interfaces")):
+        mac = text(nic, "MACAddress") or text(nic, "PermanentMACAddress")
+        if mac and mac.replace(":", "").replace("-", "").strip("0"):
+            return mac
+    return None
+
+
+def _rack_unit(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*U?(\d+)\s*", value, re.I)
+        return int(match.group(1)) if match and int(match.group(1)) > 0 else None
+    return None
+
+
+def placement_of(chassis: Doc, quirks: Any) -> dict[str, Any] | None:
+    """Where the chassis says it stands: ``Location.Placement`` (Rack, RackOffset, Row, Room;
+    FacilityName) and ``PostalAddress`` (Room, Building), else the vendor's own form
+    (``quirks.placement``). Keys site, room, row, rack, u (None where not said); None unless it
+    names a rack (a U alone, as Lenovo XCC reports by default, places nothing)."""
+    location = chassis.get("Location")
+    if not isinstance(location, dict):
+        return None
+    raw_place, raw_postal = location.get("Placement"), location.get("PostalAddress")
+    place: Doc = raw_place if isinstance(raw_place, dict) else {}
+    postal: Doc = raw_postal if isinstance(raw_postal, dict) else {}
+    found: dict[str, Any] = {
+        "site": text(place, "FacilityName") or text(postal, "Building"),
+        "room": text(place, "Room") or text(postal, "Room"),
+        "row": text(place, "Row"),
+        "rack": text(place, "Rack"),
+        "u": _rack_unit(place.get("RackOffset")) if place.get("RackOffsetUnits") in (None, "EIA_310", "OpenU")
+        else None,
+    }
+    if not found["rack"]:
+        vendor = quirks.placement(location)
+        if vendor:
+            found = {"site": found["site"] or text(vendor, "site"), "room": found["room"] or text(vendor, "room"),
+                     "row": found["row"] or text(vendor, "row"), "rack": text(vendor, "rack"),
+                     "u": _rack_unit(vendor.get("u"))}
+    return found if found["rack"] else None
+
+
+def _with_mainboard(components: list[Component], chassis_docs: list[Doc], system_chassis: str,
+                    quirks: Any) -> list[Component]:
+    """Give the mainboard the serial a vendor keeps in the Oem block of a chassis (the system's
+    chassis first): on the chassis' SystemBoard assembly when it has none, else as an assembly of
+    its own (``location`` Mainboard, ``extra.physical_context`` SystemBoard)."""
+    from dcops.bmc.redfish import oem
+
+    docs = sorted(chassis_docs, key=lambda d: str(d.get("Id") or "") != system_chassis)
+    for doc in docs:
+        raw, model = oem.board_of(doc)
+        if not raw and not model:
+            continue
+        cid = str(doc.get("Id") or last_segment(str(doc.get(ODATA_ID, ""))))
+        for index, comp in enumerate(components):
+            if comp.kind is ComponentKind.ASSEMBLY and comp.chassis == cid \
+                    and comp.extra.get("physical_context") == "SystemBoard":
+                if comp.serial is None and clean_serial(raw):
+                    components[index] = dataclasses.replace(comp, serial=clean_serial(raw), raw_serial=raw)
+                return components
+        source = text(doc, ODATA_ID)
+        components.append(Component(
+            kind=ComponentKind.ASSEMBLY, chassis=cid, location="Mainboard", serial=clean_serial(raw),
+            raw_serial=raw, name="Mainboard", model=model, source=f"{source}#/Oem" if source else None,
+            extra={"physical_context": "SystemBoard", "from_oem": True}))
+        return components
+    return components
 
 
 def _linked(reader: Reader, docs: list[Doc], key: str) -> Step[list[Doc]]:
@@ -249,6 +334,11 @@ def _system_chassis_id(system: Doc, chassis_docs: list[Doc]) -> str:
     if linked:
         return last_segment(linked[0])
     return str(chassis_docs[0].get("Id") or "") if chassis_docs else ""
+
+
+def identity_of(root: Doc, system: Doc, manager: Doc, chassis_docs: list[Doc], quirks: Any) -> Identity:
+    """The server's identity from the service root, its system, manager and chassis documents."""
+    return _identity(root, system, manager, chassis_docs, quirks)
 
 
 def _identity(root: Doc, system: Doc, manager: Doc, chassis_docs: list[Doc], quirks: Any) -> Identity:
@@ -453,8 +543,10 @@ def _chassis_parts(reader: Reader, chassis: Doc, quirks: Any, seen_drives: set[A
         for asm in (assembly or {}).get("Assemblies") or []:
             if isinstance(asm, dict) and not is_absent(asm):
                 where = part_location(asm) or text(asm, "Name") or text(asm, "MemberId") or "?"
+                context = text(asm, "PhysicalContext")
                 parts.append(_component(ComponentKind.ASSEMBLY, asm, cid, quirks, location=where,
-                                        firmware_key="Version"))
+                                        firmware_key="Version",
+                                        extra={"physical_context": context} if context else {}))
     if want_sensors:
         for temp in (thermal or {}).get("Temperatures") or []:
             if isinstance(temp, dict) and not is_absent(temp):

@@ -3,20 +3,32 @@ and manager, the vendor quirks, and small read helpers (collections, ETag'd read
 
 from __future__ import annotations
 
+import logging
 import threading
+from typing import Any
 
 from dcops.bmc.redfish import oem
-from dcops.bmc.redfish.connector import RedfishConnector
-from dcops.bmc.redfish.docs import Doc, FetchError, Reader, link, run_sync
+from dcops.bmc.redfish.connector import RedfishConnector, Response
+from dcops.bmc.redfish.docs import Doc, FetchError, Reader, expand_supported, link, run_sync
 from dcops.bmc.redfish.keys import MEMBERS, ODATA_ID, ROOT
+from dcops.bmc.redfish.tasks import Clock, Pacing
 from dcops.errors import ApplyError
+
+log = logging.getLogger(__name__)
+
+# Words of a refusal that means "busy, ask again later": 409 ResourceInUse (a controller or an
+# update service working on something else), Dell STOR023, "already scheduled or running".
+BUSY_WORDS = ("ResourceInUse", "STOR023", "already scheduled or running", "busy")
 
 
 class Shared:
     """What the drivers of one BMC share: the connector, the first system, the vendor quirks."""
 
-    def __init__(self, conn: RedfishConnector) -> None:
+    def __init__(self, conn: RedfishConnector, pacing: Pacing | None = None, clock: Clock | None = None) -> None:
         self.conn = conn
+        self.pacing = pacing or Pacing()
+        self.clock = clock or Clock()
+        self._expand: bool | None = None  # $expand=.($levels=1) on collections (None: not known yet)
         self._root: Doc | None = None
         self._system_uri: str | None = None
         self._manager_uri: str | None = None
@@ -65,16 +77,41 @@ class Shared:
     def host(self) -> str:
         return self.conn.host
 
+    def expand(self) -> bool:
+        """Whether collections are read with ``$expand=.($levels=1)``: the service root advertises
+        it and the BMC has not refused it yet (a 40-member firmware inventory is then 1 request)."""
+        if self._expand is None:
+            self._expand = expand_supported(self.root())
+        return self._expand
+
     def members(self, uri: str | None, what: str | None = None) -> list[Doc]:
-        """The member documents of a collection (inlined or linked, paged); unreadable members are
-        skipped. Raises FetchError when the collection itself cannot be read."""
+        """The member documents of a collection (inlined or linked, paged; ``$expand`` where the BMC
+        supports it); unreadable members are skipped. Raises FetchError when the collection itself
+        cannot be read."""
         if not uri:
             return []
-        reader = Reader()
+        reader = Reader(expand=self.expand())
         docs = run_sync(reader.members(uri, what), self.fetch)
+        if not reader.expand:
+            self._expand = False  # refused once: do not ask again
         if not docs and reader.errors and reader.errors[0].what in (uri, what):
             raise FetchError(uri, reader.errors[0].reason)
         return docs
+
+    def write(self, method: str, uri: str, body: Any, what: str, *, etag: str | None = None) -> Response:
+        """A write that waits out "busy" refusals (409 ResourceInUse + Retry-After: a controller or
+        the update service working on something else) within ``pacing.busy_timeout``."""
+        deadline = self.clock.now() + self.pacing.busy_timeout
+        while True:
+            try:
+                resp: Response = self.conn.act(method, uri, body, what, etag=etag)
+                return resp
+            except ApplyError as exc:
+                if not any(word.lower() in str(exc).lower() for word in BUSY_WORDS) \
+                        or self.clock.now() + self.pacing.poll > deadline:
+                    raise
+                log.info("%s: %s: BMC busy, waiting", self.conn.host, what)
+                self.clock.sleep(self.pacing.poll)
 
     def link_or(self, doc: Doc, key: str, default: str) -> str:
         return link(doc, key) or default

@@ -12,13 +12,13 @@ an error, because the caller can confirm the result another way.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from dcops.bmc.redfish.connector import Response, retry_after
 from dcops.bmc.redfish.docs import Doc, most_severe_message
-from dcops.bmc.redfish.keys import ODATA_ID, TASK_DONE_OK, TASK_FAILED, TASK_RUNNING
+from dcops.bmc.redfish.keys import ODATA_ID, TASK_DONE_OK, TASK_FAILED, TASK_MONITOR, TASK_RUNNING
 from dcops.bmc.state import TaskOutcome
 from dcops.errors import ApplyError, UnreachableError
 
@@ -32,6 +32,9 @@ class Pacing:
     task_timeout: float = 3600.0  # a task (firmware update, volume create)
     bmc_timeout: float = 900.0  # a BMC rebooting after its own update
     busy_timeout: float = 600.0  # a storage controller busy with another operation
+    reboot_timeout: float = 1200.0  # a host reset until POST (or the OS) is reached
+    bios_apply_timeout: float = 300.0  # after POST, until the BMC shows the applied BIOS attributes
+    settle: float = 10.0  # without BootProgress: how long after power-on POST is assumed done
 
 
 class Clock:
@@ -53,7 +56,7 @@ def monitor_of(resp: Response | None) -> str | None:
     if location:
         return "/" + location.split("://", 1)[1].partition("/")[2] if "://" in location else location
     body = resp.body if isinstance(resp.body, dict) else {}
-    monitor = body.get("TaskMonitor") or (body.get(ODATA_ID) if "TaskState" in body else None)
+    monitor = body.get(TASK_MONITOR) or (body.get(ODATA_ID) if "TaskState" in body else None)
     return str(monitor) if monitor else None
 
 
@@ -85,19 +88,32 @@ def outcome_of(body: Doc | None, status: int, uri: str | None) -> TaskOutcome | 
                        uri, ids)
 
 
+def task_pause(pacing: Pacing, percent: int | None, elapsed: float, retry: float | None = None) -> float:
+    """How long to wait before the next poll of a task: ``Retry-After`` (at most ``poll``), or,
+    when ``PercentComplete`` says more is left, that estimate (up to 10 polls), so a long firmware
+    task costs a few requests rather than hundreds."""
+    wait = pacing.poll if retry is None else min(retry, pacing.poll)
+    if percent is not None and 5 <= percent < 100 and elapsed > 0:
+        left = elapsed * (100 - percent) / percent
+        return min(max(wait, left * 0.8), pacing.poll * 10)
+    return wait
+
+
 def wait_task(conn: Any, monitor: str | None, *, timeout: float | None = None, pacing: Pacing | None = None,
               clock: Clock | None = None, on_poll: Callable[[int | None], None] | None = None) -> TaskOutcome:
     """Poll ``monitor`` until the task ends, within ``timeout`` (default ``pacing.task_timeout``).
 
     A BMC that stops answering while its task runs (it reboots into new firmware) is polled on
-    until the deadline; a monitor that disappears is ``vanished``. Raises ApplyError when the
-    deadline passes with the task still running (or the BMC still away)."""
+    until the deadline; a monitor that disappears is ``vanished``. The pause between polls follows
+    ``Retry-After`` and ``PercentComplete`` (``task_pause``). Raises ApplyError when the deadline
+    passes with the task still running (or the BMC still away)."""
     pacing = pacing or Pacing()
     clock = clock or Clock()
     if monitor is None:
         return TaskOutcome("vanished", ("the BMC returned no task monitor",))
     limit = timeout if timeout is not None else pacing.task_timeout
-    deadline = clock.now() + limit
+    started = clock.now()
+    deadline = started + limit
     last = "not polled yet"
     percent: int | None = None
     while True:
@@ -115,9 +131,21 @@ def wait_task(conn: Any, monitor: str | None, *, timeout: float | None = None, p
             body = resp.body if isinstance(resp.body, dict) else {}
             percent = body.get("PercentComplete") if isinstance(body.get("PercentComplete"), int) else percent
             last = f"{body.get('TaskState') or 'running'}" + (f" {percent}%" if percent is not None else "")
-            wait = min(retry_after(resp.header("Retry-After"), pacing.poll), pacing.poll)
+            wait = task_pause(pacing, percent, clock.now() - started, retry_after(resp.header("Retry-After"),
+                                                                                 pacing.poll))
         if on_poll is not None:
             on_poll(percent)
         if clock.now() + wait > deadline:
             raise ApplyError(f"{conn.host}: task {monitor} did not end within {limit:g}s (last: {last})")
         clock.sleep(wait)
+
+
+def task_monitor(task: Mapping[str, Any]) -> str | None:
+    """Where to poll a Task listed by the TaskService: its ``TaskMonitor``, else its own URI."""
+    value = task.get(TASK_MONITOR) or task.get(ODATA_ID)
+    return str(value) if value else None
+
+
+def task_name(task: Mapping[str, Any]) -> str:
+    """A Task's ``Name`` (BMCs name an update task after its image file)."""
+    return str(task.get("Name") or "")

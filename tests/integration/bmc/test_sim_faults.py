@@ -74,11 +74,9 @@ def test_503_with_retry_after_is_retried_and_bounded(sim: ThreadedFleet) -> None
     with pytest.raises(UnreachableError), device(sim, LENOVO, Timeouts(connect=1, read=2, deadline=3)) as dev:
         dev.power.status()
     assert time.monotonic() - started < 3
-    # The simulator injects the 503 *after* handling the request, so the refused login did make a
-    # session there that no client can name (it expires with the session timeout). That is all
-    # that is left: one per login attempt answered 503.
+    # A BMC that answers a login with 503 made no session, so nothing is left behind.
     logins = [r for r in requests(sim, LENOVO) if r[2] == "POST" and r[3].endswith("/Sessions") and r[4] == 503]
-    assert sessions(sim) == len(logins) == 1
+    assert len(logins) >= 1 and sessions(sim) == 0
 
 
 def test_hpe_bios_patch_sends_if_match_and_recovers_from_412(sim: ThreadedFleet) -> None:

@@ -45,3 +45,13 @@ def test_slow_bmc_is_bounded_and_session_deleted() -> None:
 def test_dead_bmc_reported_not_raised() -> None:
     [result] = asyncio.run(observe_many([target("http://127.0.0.1:1", "dead")], deadline=2))
     assert result.observation is None and result.error
+
+
+def test_observe_many_hands_every_document_to_on_document() -> None:
+    seen: list[tuple[str, str]] = []
+    with serve(load("supermicro-sys-821ge-tnhr-x13")) as bmc:
+        [result] = asyncio.run(observe_many([target(bmc.url, "smc")], sections=("components",),
+                                            on_document=lambda host, path, doc: seen.append((host, path))))
+    assert result.observation is not None
+    assert len(seen) == result.observation.requests
+    assert ("smc", "/redfish/v1") in seen and all(host == "smc" for host, _ in seen)

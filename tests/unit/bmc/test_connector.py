@@ -138,3 +138,14 @@ def test_supermicro_insert_retried_with_image_only() -> None:
 @pytest.mark.parametrize(("value", "expected"), [("3", 3.0), (None, 1.5), ("bogus", 1.5)])
 def test_retry_after(value: str | None, expected: float) -> None:
     assert retry_after(value, 1.5) == expected
+
+
+def test_environment_proxies_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A proxy nobody listens on: requests would send the BMC traffic there if it trusted the environment.
+    for var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    with serve(minimal_system()) as bmc, connector(bmc.url) as conn:
+        assert conn.get("/redfish/v1/Systems/1")["Id"] == "1"
+        assert conn._client._session.trust_env is False

@@ -25,7 +25,7 @@ def chained(outer: BaseException, inner: BaseException) -> BaseException:
     (chained(RuntimeError("wrapper"), ConnectionRefusedError()), "connection refused"),
     (chained(RuntimeError("wrapper"), ssl.SSLCertVerificationError("bad cert for https://u:p@x")),
      "TLS handshake or certificate verification failed"),
-    (socket.timeout("timed out"), "timed out"),
+    (TimeoutError("timed out"), "timed out"),
     (socket.gaierror("no such host"), "name does not resolve"),
     (ConnectionResetError(), "connection reset by the BMC"),
     (ValueError("https://admin:secret@bmc/"), "ValueError"),

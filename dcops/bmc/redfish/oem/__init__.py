@@ -15,6 +15,16 @@ from dcops.observation import ComponentKind, FirmwareItem, Identity, SensorKind
 Doc = dict[str, Any]
 
 
+def oem_text(doc: Doc, vendor: str, key: str) -> str | None:
+    """``doc.Oem.<vendor>.<key>`` as stripped text (None when absent or empty)."""
+    block = doc.get("Oem")
+    inner = block.get(vendor) if isinstance(block, dict) else None
+    value = inner.get(key) if isinstance(inner, dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() or None if isinstance(value, str) else None
+
+
 class Quirks:
     """Default behaviour: plain DMTF Redfish. Hooks return None to mean "no opinion"."""
 
@@ -67,8 +77,34 @@ class Quirks:
         """Remove vendor jobs that would apply staged BIOS values (Dell iDRAC)."""
         return None
 
+    # -- storage
+    def drive_state(self, doc: Doc) -> str | None:
+        """A drive's RAID state (``ready``, ``non-raid``, ``online``, ``spare``) where the vendor says
+        it; None: DMTF Redfish has no such property."""
+        return None
+
+    def convert_drive(self, system_uri: str, drive: str, to: str) -> tuple[str, Doc] | None:
+        """(action URI, body) that switches ``drive`` to ``to`` (``raid`` | ``non-raid``); None when
+        the vendor has no Redfish way to do it."""
+        return None
+
+    # -- assets
+    def placement(self, location: Doc) -> Doc | None:
+        """Rack placement from a chassis ``Location`` in a vendor's own form (keys site, room, row,
+        rack, u), used when ``Location.Placement`` names no rack; None: nothing vendor-specific."""
+        return None
+
+    def board_serial(self, chassis: Doc) -> str | None:
+        """The mainboard serial a vendor keeps in a chassis' Oem block; None where it has none."""
+        return None
+
+    def board_model(self, chassis: Doc) -> str | None:
+        """The mainboard model, where a vendor says it outside an Assembly."""
+        return None
+
 
 _REGISTRY: list[Quirks] = []
+_BOARD_ONLY: list[Quirks] = []  # vendors with no detection yet whose Oem fields are still read
 
 
 def register(quirks: Quirks) -> Quirks:
@@ -82,10 +118,11 @@ GENERIC = Quirks()
 def _load() -> None:
     if _REGISTRY:
         return
-    from dcops.bmc.redfish.oem import dell, h3c, hpe, huawei, inspur, lenovo, supermicro
+    from dcops.bmc.redfish.oem import dell, gigabyte, h3c, hpe, huawei, inspur, lenovo, supermicro
 
     for module in (dell, hpe, lenovo, supermicro, huawei, inspur, h3c):
         register(module.QUIRKS)
+    _BOARD_ONLY.append(gigabyte.QUIRKS)
 
 
 def detect(root: Doc | None, system: Doc | None) -> Quirks:
@@ -101,6 +138,18 @@ def detect(root: Doc | None, system: Doc | None) -> Quirks:
         if tokens & set(quirks.markers):
             return quirks
     return GENERIC
+
+
+def board_of(chassis: Doc) -> tuple[str | None, str | None]:
+    """(serial, model) of the mainboard from a chassis' Oem block. Every vendor module is asked,
+    whatever vendor the server was detected as: each reads only its own Oem key, and boards of one
+    vendor sit in servers of another (a Gigabyte/AMI board is detected as generic)."""
+    _load()
+    for quirks in (*_REGISTRY, *_BOARD_ONLY):
+        serial = quirks.board_serial(chassis)
+        if serial:
+            return serial, quirks.board_model(chassis)
+    return None, None
 
 
 def by_name(name: str | None) -> Quirks:

@@ -158,5 +158,32 @@ class DellQuirks(Quirks):
         if jobs.available() and jobs.pending():
             jobs.clear()
 
+    def drive_state(self, doc: Doc) -> str | None:
+        # Quirk (Dell iDRAC9): whether a disk is Ready (RAID-capable, unused), Non-RAID (passed
+        # through to the OS), Online (in a volume) or a Spare is only in Oem.Dell.DellPhysicalDisk.
+        oem = doc.get("Oem")
+        dell = oem.get("Dell") if isinstance(oem, dict) else None
+        disk = dell.get("DellPhysicalDisk") if isinstance(dell, dict) else None
+        raid_status = str(disk.get("RaidStatus") or "").lower().replace("-", "") if isinstance(disk, dict) else ""
+        return {"ready": "ready", "nonraid": "non-raid", "online": "online", "spare": "spare"}.get(raid_status)
+
+    def convert_drive(self, system_uri: str, drive: str, to: str) -> tuple[str, Doc] | None:
+        # Quirk (Dell iDRAC9): DMTF Redfish has no way to switch a disk between RAID-capable and
+        # Non-RAID; the DellRaidService OEM actions ConvertToRAID / ConvertToNonRAID do, taking the
+        # disk FQDDs in PDArray, and answer with a job (task monitor) like a volume create.
+        action = "ConvertToNonRAID" if to == "non-raid" else "ConvertToRAID"
+        uri = f"{system_uri.rstrip('/')}/Oem/Dell/DellRaidService/Actions/DellRaidService.{action}"
+        return uri, {"PDArray": [drive]}
+
+    def placement(self, location: Doc) -> Doc | None:
+        # Quirk (Dell iDRAC9): the placement set in the iDRAC UI comes as Location.Info, its fields
+        # named by InfoFormat ("DataCenter;RoomName;Aisle;RackName;RackSlot").
+        info, fmt = location.get("Info"), location.get("InfoFormat")
+        if not (isinstance(info, str) and isinstance(fmt, str)):
+            return None
+        values = dict(zip(fmt.split(";"), info.split(";"), strict=False))
+        return {"site": values.get("DataCenter"), "room": values.get("RoomName"), "row": values.get("Aisle"),
+                "rack": values.get("RackName"), "u": values.get("RackSlot")}
+
 
 QUIRKS = DellQuirks()

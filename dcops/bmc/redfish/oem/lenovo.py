@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dcops.bmc.redfish.oem import Quirks
+from dcops.bmc.redfish.oem import Quirks, oem_text
 from dcops.observation import SensorKind
 
 Doc = dict[str, Any]
@@ -32,6 +32,12 @@ class LenovoQuirks(Quirks):
     def sensor_units(self, doc: Doc) -> str | None:
         # Quirk (Lenovo XCC 2.x): units "C" and "Watts" instead of UCUM "Cel" and "W".
         return {"C": "Cel", "Watts": "W"}.get(str(doc.get("ReadingUnits") or ""))
+
+
+    def board_serial(self, chassis: Doc) -> str | None:
+        # Quirk (Lenovo XCC 2.x): the system board serial is only in Oem.Lenovo.SystemBoardSerialNumber
+        # of the chassis (SerialNumber there is the machine's serial).
+        return oem_text(chassis, "Lenovo", "SystemBoardSerialNumber")
 
 
 QUIRKS = LenovoQuirks()

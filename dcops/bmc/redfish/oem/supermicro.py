@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dcops.bmc.redfish.oem import Quirks
+from dcops.bmc.redfish.oem import Quirks, oem_text
 
 Doc = dict[str, Any]
 
@@ -26,6 +26,17 @@ class SupermicroQuirks(Quirks):
 
     def eject_body(self) -> Doc | None:
         return {}
+
+    def board_serial(self, chassis: Doc) -> str | None:
+        # Quirk (Supermicro X12/X13): the mainboard serial is only in the chassis' Oem block
+        # (Oem.Supermicro.BoardSerialNumber); there is no Assembly resource.
+        return oem_text(chassis, "Supermicro", "BoardSerialNumber")
+
+    def board_model(self, chassis: Doc) -> str | None:
+        # Quirk (Supermicro X12/X13): Model of the chassis carrying Oem.Supermicro is the mainboard's
+        # model (X13DEG-OAD), not the server's.
+        model = chassis.get("Model")
+        return model.strip() or None if isinstance(model, str) else None
 
     # Quirk (Supermicro X13): LogServices entries are inlined in the Entries collection with no
     # member URIs ($expand style); resources.Reader uses inlined members as they are.
