@@ -78,6 +78,19 @@ def round_report(summary: Any, hosts: dict[str, Host], *, show_all: bool = False
     return report
 
 
+def _warranty_text(w: Any) -> str:
+    """``warranty until 2027-06-06 (197 days left)`` / ``warranty EXPIRED 2025-10-14 (403 days ago)``:
+    the engineer must see at a glance whether the vendor will ship the spare."""
+    if not w:
+        return ""  # rack and fleet incidents have no single asset
+    if not w.get("end"):
+        return "warranty unknown"
+    left = w.get("days_left")
+    if isinstance(left, int) and left < 0:
+        return f"warranty EXPIRED {w['end']} ({-left} days ago)"
+    return f"warranty until {w['end']}" + (f" ({left} days left)" if left is not None else "")
+
+
 def incidents_text(incidents: Sequence[Any]) -> str:
     lines = [f"Open incidents ({len(incidents)}):"]
     for i in incidents:
@@ -86,8 +99,7 @@ def incidents_text(incidents: Sequence[Any]) -> str:
             (f" U{loc['u']}" if loc.get("u") is not None else "")
         part = " ".join(x for x in (i.info.kind, i.info.location or "") if x)
         ident = ", ".join(f"{k} {v}" for k, v in (("model", i.info.model), ("S/N", i.info.serial)) if v)
-        w = i.warranty
-        warranty = (f"warranty {w['end']} ({w.get('days_left')} d)" if w.get("end") else "")
+        warranty = _warranty_text(i.warranty)
         lines.append(f"  #{i.id} {i.severity.value.upper():9} {i.host} [{where}] {i.summary}")
         detail = "; ".join(x for x in (part, ident, warranty, f"{len(i.children)} symptom(s) attached"
                                         if i.children else "") if x)
