@@ -89,3 +89,48 @@ def test_state_url_password_never_shown(postgres_server, capsys: pytest.CaptureF
     code = main(["--state", postgres_server.url("postgres", password=STATE_PASSWORD), "-vv", "--debug", "state", "info"])
     out, err = capsys.readouterr()
     assert code == 3 and "password authentication failed" in err and STATE_PASSWORD not in out + err
+
+
+# -- commands that talk to BMCs: the password is resolved and sent, and must still never show ----
+
+# argv, exit codes with the right password (0 done, 1 findings), exit code with a wrong one
+# (4: the BMC refused the login; the command that reads only the store is not affected).
+BMC_COMMANDS: list[tuple[list[str], tuple[int, ...], int]] = [
+    (["bmc", "show", "sim-0001"], (0,), 4),
+    (["power", "status", "sim-*"], (0,), 4),
+    (["boot", "sim-0001", "--once", "pxe", "--yes"], (0,), 4),
+    (["vmedia", "status", "sim-0001"], (0,), 4),
+    (["assets", "collect", "sim-0001"], (0,), 4),
+    (["baseline", "plan", "sim-0001"], (0, 1), 4),
+    (["patrol", "run"], (0, 1), 4),
+    (["alerts", "list"], (0,), 0),
+]
+
+
+@pytest.fixture(scope="module")
+def sim_fleet():
+    from dcops.sim.fleet import FleetSpec
+    from dcops.sim.testing import ThreadedFleet
+
+    with ThreadedFleet(FleetSpec(hosts=2), control=False) as fleet:
+        yield fleet
+
+
+@pytest.mark.parametrize("right_password", [True, False], ids=["right-password", "wrong-password"])
+@pytest.mark.parametrize("argv, ok_codes, refused_code", BMC_COMMANDS, ids=[" ".join(c[0][:2]) for c in BMC_COMMANDS])
+def test_no_bmc_password_in_any_output(argv: list[str], ok_codes: tuple[int, ...], refused_code: int,
+                                       right_password: bool, sim_fleet, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                       caplog: pytest.LogCaptureFixture) -> None:
+    wrong = "Wrong-Bmc-Pw-8080"
+    password = sim_fleet.password if right_password else wrong
+    monkeypatch.setenv("T_SIM_BMC_PW", password)
+    inventory = sim_fleet.fleet.write_inventory(tmp_path / "fleet.yaml", "env:T_SIM_BMC_PW")
+    for output in ("table", "json"):
+        code = main(["-i", str(inventory), "--state", f"sqlite:///{tmp_path}/state.db", "-vv", "--debug",
+                     "-o", output, *argv])
+        out, err = capsys.readouterr()
+        everything = out + err + caplog.text
+        assert code in (ok_codes if right_password else (refused_code,)), err
+        for secret in (sim_fleet.password, wrong):
+            assert secret not in everything, f"password leaked by {' '.join(argv)} ({output})"
