@@ -109,7 +109,7 @@ def _adopt_task(target: Target, image: str, journal_info: Mapping[str, Any]) -> 
 def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
                    on_event: Callable[[str], None] | None = None) -> KindResult:
     """Bring the firmware to the baseline. Raises ApplyError naming the component on failure."""
-    bmc, tasks, rf = target.bmc, target.tasks, target.rf
+    bmc, tasks = target.bmc, target.tasks
     result = KindResult("firmware", baseline.name)
     # A killed run may have left the BMC rebooting into new firmware, or an update running: wait
     # for the BMC, then for the task, before reading versions.
@@ -163,7 +163,7 @@ def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
         elif outcome.state == "vanished":
             # The task is gone (a BMC that prunes tasks, or reboots): the inventory is the only
             # witness left; poll it. Completed tasks are confirmed all at once below.
-            _poll(rf, confirmed, rf.pacing.task_timeout,
+            _poll(target, confirmed, target.pacing.task_timeout,
                   f"firmware {change.target}: {wanted} not in FirmwareInventory after the update")
         journal.after(key, {"await_reset": outcome.await_reset or change.reboot, "task": outcome.state})
         result.applied.append(f"{change.target}: {change.old} -> {wanted}")
@@ -184,13 +184,13 @@ def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
     return result
 
 
-def _poll(rf: Any, check: Callable[[], bool], timeout: float, message: str) -> None:
+def _poll(target: Target, check: Callable[[], bool], timeout: float, message: str) -> None:
     """Call ``check`` every ``pacing.poll`` until it holds; ApplyError after ``timeout``."""
-    deadline = rf.clock.now() + timeout
+    deadline = target.clock.now() + timeout
     while not check():
-        if rf.clock.now() > deadline:
-            raise ApplyError(f"{rf.host}: {message}")
-        rf.clock.sleep(rf.pacing.poll)
+        if target.clock.now() > deadline:
+            raise ApplyError(f"{target.host.name}: {message}")
+        target.clock.sleep(target.pacing.poll)
 
 
 # ------------------------------------------------------------------------------------ BIOS
@@ -198,7 +198,7 @@ def _poll(rf: Any, check: Callable[[], bool], timeout: float, message: str) -> N
 def apply_bios(target: Target, baseline: BiosBaseline, journal: Journal, *, graceful: bool = False,
                allow_foreign_pending: bool = False, on_event: Callable[[str], None] | None = None) -> KindResult:
     """Stage, reset, wait for POST, re-read; raises ApplyError listing every attribute not applied."""
-    bmc, rf = target.bmc, target.rf
+    bmc = target.bmc
     result = KindResult("bios", baseline.name)
     state = read_state(target.host.name, bmc, {"bios"})
     if state.bios is None:
@@ -244,7 +244,7 @@ def apply_bios(target: Target, baseline: BiosBaseline, journal: Journal, *, grac
         return not (names & set(bios.pending))
 
     with contextlib.suppress(ApplyError):  # reported below, attribute by attribute
-        _poll(rf, settled, rf.pacing.bios_apply_timeout, "bios: values still pending after the reset")
+        _poll(target, settled, target.pacing.bios_apply_timeout, "bios: values still pending after the reset")
     after_state = bmc.bios.read()
     remaining, _ = diff_bios(baseline, state.vendor, after_state)
     result.after = [_change_json(c) for c in remaining]
@@ -280,9 +280,9 @@ def _raid_key(change: Change) -> str:
 def apply_raid(target: Target, template: RaidTemplate, journal: Journal, *, allow_destructive: bool = False,
                on_event: Callable[[str], None] | None = None) -> KindResult:
     """One controller operation at a time, then re-read and diff."""
-    raid, tasks, rf = target.bmc.raid, target.tasks, target.rf
+    raid, tasks, pacing = target.bmc.raid, target.tasks, target.pacing
     result = KindResult("raid", template.name)
-    raid.wait_idle(rf.pacing.task_timeout, tasks=True)
+    raid.wait_idle(pacing.task_timeout, tasks=True)
     changes, problems, _ = diff_raid(template, raid.controllers())
     if problems:
         raise InvalidInputError(f"{target.host.name}: " + "; ".join(problems))
@@ -300,7 +300,7 @@ def apply_raid(target: Target, template: RaidTemplate, journal: Journal, *, allo
         journal.before(key, {"old": change.old, "new": change.new})
         if on_event:
             on_event(f"raid {change.action} {change.target}")
-        raid.wait_idle(rf.pacing.task_timeout, tasks=True)
+        raid.wait_idle(pacing.task_timeout, tasks=True)
         d = change.detail
         started: TaskOutcome | None = None
         if change.action == "delete":
@@ -325,7 +325,7 @@ def apply_raid(target: Target, template: RaidTemplate, journal: Journal, *, allo
                 raise ApplyError(f"{target.host.name}: raid {change.action} {change.target} failed: {outcome.message}")
         journal.after(key)
         result.applied.append(f"{change.action} {change.target}")
-    raid.wait_idle(rf.pacing.task_timeout, tasks=True)
+    raid.wait_idle(pacing.task_timeout, tasks=True)
     remaining, problems, _ = diff_raid(template, raid.controllers())
     result.after = [_change_json(c) for c in remaining]
     if remaining or problems:

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dcops.baseline.state import ControllerState, FirmwareEntry, HostState
 from dcops.bmc import base
 from dcops.bmc.redfish.docs import FetchError
 from dcops.bmc.redfish.tasks import Clock, Pacing
-from dcops.bmc.state import BiosState, BootProgress, TaskOutcome
+from dcops.bmc.state import BiosState, TaskOutcome
 from dcops.errors import UnreachableError
 from dcops.models import Host, Protocol
 
-__all__ = ["BaselineRedfish", "Clock", "OpenTarget", "Pacing", "Target", "TaskOutcome", "open_target", "opened",
-           "read_state"]
+__all__ = ["Clock", "OpenTarget", "Pacing", "Target", "TaskOutcome", "open_target", "opened", "read_state",
+           "target_of"]
 
 KINDS = frozenset({"firmware", "bios", "raid"})
 
@@ -58,40 +58,16 @@ def read_state(host: str, bmc: base.Bmc, kinds: set[str] | None = None) -> HostS
     return HostState(host, vendor, ident.manufacturer, ident.model, bios, controllers, firmware, tuple(errors))
 
 
-class BaselineRedfish:
-    """What ``dcops.provision`` calls on ``Target.rf``: boot progress and waits, BMC waits, the
-    pacing and clock. Each delegates to the BMC layer (``Target.bmc``); new code calls that."""
-
-    def __init__(self, host: str, bmc: base.Bmc, pacing: Pacing, clock: Clock) -> None:
-        self.host = host
-        self.bmc = bmc
-        self.pacing = pacing
-        self.clock = clock
-
-    def boot_progress(self) -> BootProgress:
-        return self.bmc.power.boot_progress()
-
-    def wait_boot(self, before_time: str | None, *, until: str, deadline: float) -> None:
-        self.bmc.power.wait_boot(before_time, until=until, deadline=deadline)
-
-    def reset_and_wait(self, *, graceful: bool = False, until: str = "post", timeout: float | None = None) -> None:
-        self.bmc.power.reset_and_wait(graceful=graceful, until=until, timeout=timeout)
-
-    def wait_bmc(self, timeout: float | None = None, confirm: Callable[[], bool] | None = None,
-                 steady: int = 2) -> None:
-        tasks = self.bmc.tasks
-        assert tasks is not None  # Bmc.__post_init__ sets an UnsupportedTasks at least
-        tasks.wait_bmc(timeout, confirm=confirm, steady=steady)
-
-
 @dataclass
 class Target:
     """One host's BMC for baselines and provisioning: every concern over one connection (one
-    session). ``rf`` is the compatibility view provisioning uses."""
+    session), and the ``pacing`` and ``clock`` its drivers were built with (for the waits
+    baselines and provisioning do themselves)."""
 
     host: Host
     bmc: base.Bmc
-    rf: BaselineRedfish
+    pacing: Pacing = field(default_factory=Pacing)
+    clock: Clock = field(default_factory=Clock)
 
     @property
     def tasks(self) -> base.TaskInterface:
@@ -109,7 +85,7 @@ OpenTarget = Callable[[Host], Target]
 
 def target_of(host: Host, bmc: base.Bmc, pacing: Pacing | None = None, clock: Clock | None = None) -> Target:
     """A ``Target`` over an open ``bmc`` (built with the same ``pacing`` and ``clock``)."""
-    return Target(host, bmc, BaselineRedfish(host.name, bmc, pacing or Pacing(), clock or Clock()))
+    return Target(host, bmc, pacing or Pacing(), clock or Clock())
 
 
 def open_target(host: Host, pacing: Pacing | None = None) -> Target:

@@ -44,9 +44,12 @@ def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None
     hosts = [] if no_patrol and not settings().inventory else patrol_hosts(())
     labels = {h.name: host_location(h) for h in hosts}
     loaded = registry.discover(store)
+    # Collectors that need the book: patrol labels its series with the hosts' places, assets
+    # publishes the warranties the book records.
+    book = {"patrol": lambda: labels, "assets": lambda: hosts}
     for item in loaded:
-        if item.name == "patrol" and item.collector is not None:
-            item.collector.hosts = lambda: labels
+        if item.name in book and item.collector is not None:
+            item.collector.hosts = book[item.name]
     exposition = server.Exposition(loaded)
     engine = None if no_patrol else build_patrol(hosts, store, {"interval": interval})
     patrol_collector = next((x.collector for x in loaded if x.name == "patrol" and x.collector is not None), None)

@@ -4,8 +4,11 @@ module, without editing this file or the server.
 
 A factory returns either a prometheus_client collector (``collect()``, rendered per scrape) or an
 object with ``exposition() -> bytes`` (pre-rendered text, for large collectors such as patrol),
-or None when it has nothing to offer in this deployment. Each collector is expected to publish
-its own ``dcops_<name>_collector_success`` and ``_duration_seconds``. A module that fails to load
+or None when it has nothing to offer in this deployment. Each collector publishes its own
+``dcops_<name>_collector_success`` and ``_duration_seconds``: ``collectors/_base.py`` has them
+(``StoreCollector`` for prometheus_client collectors, ``own_text`` for pre-rendered ones), and
+reading the store inside it, so one collector's failure is its own success 0, not a failed scrape.
+A collector that needs the book (patrol, assets) has a ``hosts`` attribute ``dcops serve`` sets. A module that fails to load
 or whose factory raises is logged and reported by ``dcops_exporter_collector_loaded{collector}``
 = 0; the others are served.
 

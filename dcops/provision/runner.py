@@ -247,7 +247,7 @@ class Provisioner:
                 if rec is not None and rec.status is StepStatus.STARTED and not retry:
                     attempt = rec  # interrupted: the same attempt continues and reconciles
                     if step not in (Step.DISCOVER, Step.ACCEPT, Step.POOL, Step.POST_INSTALL, Step.NETWORK):
-                        target().rf.wait_bmc(steady=1)  # it may be rebooting after its own update
+                        target().tasks.wait_bmc(steady=1)  # it may be rebooting after its own update
                     pstore.record_audit(self.store, f"provision.{step.value}", host=host.name, result="resumed",
                                  details=f"attempt {rec.attempt} reconciles with the BMC", run_id=self.run_id)
                 else:

@@ -20,7 +20,8 @@ from dcops.baseline.apply import HostBaselines, apply_bios, apply_firmware, appl
 from dcops.baseline.load import match_profile
 from dcops.baseline.models import Baselines, NetworkValues, OsBaseline, Profile
 from dcops.baseline.redfish import Pacing, Target
-from dcops.errors import ApplyError, InvalidInputError
+from dcops.bmc.redfish.docs import FetchError
+from dcops.errors import ApplyError, InvalidInputError, UnreachableError
 from dcops.models import Host
 from dcops.observation import PowerState
 from dcops.provision.workflow import Step
@@ -206,7 +207,7 @@ def os_install(ctx: StepContext) -> StepResult:
     digest = hashlib.sha256(answer.encode()).hexdigest()
     url = _publish(os_b, host.name, answer)
     t = ctx.target()
-    rf, bmc = t.rf, t.bmc
+    bmc = t.bmc
     emit = ctx.on_event or (lambda _m: None)
     # 1. The installer ISO in the virtual CD (an image of ours already there counts; another is ejected).
     if j.state("os:insert") != "done":
@@ -229,29 +230,50 @@ def os_install(ctx: StepContext) -> StepResult:
             j.before("os:boot")
             bmc.boot.set_once("cd")
         j.after("os:boot")
-    deadline = rf.clock.now() + os_b.timeout_seconds
+    deadline = t.clock.now() + os_b.timeout_seconds
+    # The installer was started by an earlier, interrupted attempt: it may have finished (and
+    # powered the host off) while no one was watching.
+    resumed = j.state("os:power") == "done"
     if j.state("os:power") != "done":
-        power, last, stamp = rf.boot_progress()
+        power, last, stamp = bmc.power.boot_progress()
         adopted = False
+        before = stamp
         if j.state("os:power") == "started":
             # Interrupted around the reset: if the host already left the state we saw, the reset
             # happened; a second one would restart the installer.
             seen = j.info("os:power").get("stamp")
-            target_now, enabled_now = bmc.boot.get()
-            consumed = str(enabled_now).lower() == "disabled" or str(target_now).lower() in ("none", "")
-            adopted = (stamp is not None and stamp != seen) or power is PowerState.POWERING_ON or \
-                (consumed and power is PowerState.ON)
+            consumed = _consumed(*bmc.boot.get())
+            # The one-time override we set is consumed only by a boot, i.e. ours: adopted whether
+            # the host is on (installing) or already off again (an installer that powered off;
+            # the simulator then shows no LastStateTime at all).
+            adopted = (stamp is not None and stamp != seen) or power is PowerState.POWERING_ON or consumed
+            resumed = adopted
+            if adopted:
+                # The wait below must compare with the boot progress from before our reset: the
+                # one read now may already be the installer's (a wait from it would never see the
+                # boot it is waiting for, and time out).
+                before = seen
         if not adopted:
-            j.before("os:power", {"stamp": stamp, "power": power.value})
+            # Armed: the one-time override is there before our boot, so seeing it consumed later
+            # proves that boot happened (some BMCs may never show it armed: then it proves nothing).
+            armed = not _consumed(*bmc.boot.get())
+            j.before("os:power", {"stamp": stamp, "power": power.value, "armed": armed})
             emit("os-install: boot the installer")
             if power in (PowerState.OFF, PowerState.POWERING_OFF):
                 bmc.power.request("on")
             else:
                 bmc.power.request("reset")
-        j.after("os:power", {"stamp": stamp})
+        j.after("os:power", {"stamp": before})
     if j.state("os:installed") != "done":
         stamp = j.info("os:power").get("stamp")
-        rf.wait_boot(stamp, until=os_b.completion, deadline=deadline)
+        armed = bool(j.info("os:power").get("armed", True))
+        if os_b.completion == "power-off":
+            if not (resumed and _installer_powered_off(bmc, stamp, armed)):
+                j.before("os:installed", {"stamp": stamp})
+                _wait_installer_off(t, stamp, armed, deadline)
+        else:
+            j.before("os:installed", {"stamp": stamp})
+            bmc.power.wait_boot(stamp, until=os_b.completion, deadline=deadline)
         j.after("os:installed", {"completion": os_b.completion})
     # 3. Eject, and boot the installed system from disk when the installer powered off.
     if j.state("os:eject") != "done":
@@ -260,14 +282,53 @@ def os_install(ctx: StepContext) -> StepResult:
             bmc.vmedia.eject()
         j.after("os:eject")
     if os_b.completion == "power-off" and j.state("os:boot-disk") != "done":
-        power, _, stamp = rf.boot_progress()
+        power, _, stamp = bmc.power.boot_progress()
         if power in (PowerState.OFF, PowerState.POWERING_OFF):
             j.before("os:boot-disk")
             bmc.power.request("on")
-            rf.wait_boot(stamp, until="post", deadline=rf.clock.now() + rf.pacing.reboot_timeout)
+            bmc.power.wait_boot(stamp, until="post", deadline=t.clock.now() + t.pacing.reboot_timeout)
         j.after("os:boot-disk")
     return {"iso": os_b.iso, "answer_sha256": digest, "answer_url": url, "completion": os_b.completion,
             "ip": net.ip, "hostname": net.hostname}
+
+
+def _consumed(target: object, enabled: object) -> bool:
+    """The one-time boot override is gone (only a boot consumes it)."""
+    return str(enabled).lower() == "disabled" or str(target).lower() in ("none", "")
+
+
+def _installer_powered_off(bmc: Any, stamp: str | None, armed: bool = True) -> bool:
+    """Is the host off because the installer we booted finished? Off, and the boot we caused
+    happened: the one-time CD override we armed is consumed, or boot progress moved past
+    ``stamp`` (what it was before our power-on)."""
+    power, _, now = bmc.power.boot_progress()
+    if power is not PowerState.OFF:
+        return False
+    return (armed and _consumed(*bmc.boot.get())) or (now is not None and stamp is not None and now != stamp)
+
+
+def _wait_installer_off(t: Target, stamp: str | None, armed: bool, deadline: float) -> None:
+    """``wait_for: power-off``: until the host is off after the boot we caused. Either it was
+    seen on in that boot and then off, or it is off with our armed override consumed: an installer
+    that finished between two polls (the BMC layer's ``wait_boot`` waits to see the host on first,
+    and would wait out the deadline for a power-off it missed). Raises ApplyError at ``deadline``."""
+    bmc = t.bmc
+    seen_on = False
+    power, last = PowerState.UNKNOWN, None
+    while True:
+        try:
+            power, last, now = bmc.power.boot_progress()
+            consumed = armed and _consumed(*bmc.boot.get())
+        except (UnreachableError, FetchError):
+            power, last, now, consumed = PowerState.UNKNOWN, None, None, False
+        if power in (PowerState.ON, PowerState.POWERING_ON) and (consumed or (now is not None and now != stamp)):
+            seen_on = True
+        if power is PowerState.OFF and (seen_on or consumed):
+            return
+        if t.clock.now() > deadline:
+            raise ApplyError(f"{t.host.name}: host did not reach power-off in time (power {power.value}, "
+                             f"boot progress {last or 'unknown'})")
+        t.clock.sleep(t.pacing.poll)
 
 
 # ------------------------------------------------------------------------------------ playbooks

@@ -23,18 +23,15 @@ rack, ...) on the ``_info`` gauge only: that is what an ``_info`` gauge is for.
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from dcops.assets.reconcile import Kind
 from dcops.assets.warranty import WarrantyRow
-
-log = logging.getLogger(__name__)
+from dcops.exporter.collectors._base import StoreCollector
 
 
 @dataclass(frozen=True)
@@ -47,32 +44,20 @@ class AssetsView:
     collections: Mapping[str, dt.datetime] = field(default_factory=dict)  # host -> last success
 
 
-class AssetsCollector(Collector):
+class AssetsCollector(StoreCollector):
     """Yields the asset gauges of ``view()`` (only its own success and duration when it fails)."""
+
+    name = "assets"
+    what = "its data"
 
     def __init__(self, view: Callable[[], AssetsView | None]) -> None:
         self._view = view
+        # The book's hosts (warranty rows): ``dcops serve`` sets it to its inventory's hosts.
+        self.hosts: Callable[[], Iterable[Any]] = lambda: ()
 
-    def describe(self) -> Iterable[Metric]:
-        return []
-
-    def collect(self) -> Iterator[Metric]:
-        started = time.perf_counter()
-        families: list[Metric] = []
-        success = 1.0
-        try:
-            view = self._view()
-            if view is not None:
-                families = build_families(view)
-        except Exception:  # noqa: BLE001 - a broken store must not break the whole scrape
-            log.exception("assets collector: reading the latest asset data failed")
-            success = 0.0
-            families = []
-        yield from families
-        yield GaugeMetricFamily("dcops_assets_collector_success",
-                                "1 when the assets collector read its data, else 0", value=success)
-        yield GaugeMetricFamily("dcops_assets_collector_duration_seconds",
-                                "Time the assets collector took for this scrape", value=time.perf_counter() - started)
+    def read(self) -> list[Metric]:
+        view = self._view()
+        return build_families(view) if view is not None else []
 
 
 def _unix(when: dt.datetime) -> float:
@@ -116,15 +101,17 @@ def build_families(view: AssetsView) -> list[Metric]:
     return families
 
 
-def store_view(store: object, hosts: Iterable[object], today: Callable[[], dt.date] | None = None) -> \
-        Callable[[], AssetsView]:
-    """A ``view`` callable over the state store and the book's hosts, for the exporter server."""
+def store_view(store: object, hosts: Iterable[object] | Callable[[], Iterable[object]],
+               today: Callable[[], dt.date] | None = None) -> Callable[[], AssetsView]:
+    """A ``view`` callable over the state store and the book's hosts (a list, or a callable
+    read at each scrape), for the exporter server."""
     from dcops.assets.warranty import warranty_rows
     from dcops.store import assets as asset_store
 
-    book = list(hosts)
+    fixed = None if callable(hosts) else list(hosts)
 
     def view() -> AssetsView:
+        book = fixed if fixed is not None else list(hosts())  # type: ignore[operator]
         latest = asset_store.latest_reconcile(store)  # type: ignore[arg-type]
         return AssetsView(
             warranty=tuple(warranty_rows(book, (today or dt.date.today)())),  # type: ignore[arg-type]
@@ -134,3 +121,12 @@ def store_view(store: object, hosts: Iterable[object], today: Callable[[], dt.da
         )
 
     return view
+
+
+def make_collector(store: Any) -> AssetsCollector:
+    """The exporter's factory (dcops.exporter.registry finds it): the latest reconciliation and
+    collections from the store, warranties from ``collector.hosts()`` (the book; set by
+    ``dcops serve``, empty until then)."""
+    collector = AssetsCollector(lambda: None)
+    collector._view = store_view(store, lambda: collector.hosts())
+    return collector

@@ -18,40 +18,25 @@ without it, and it has three fixed values. ``baseline`` appears on the ``_info``
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-log = logging.getLogger(__name__)
+from dcops.exporter.collectors._base import StoreCollector
 
 Latest = Callable[[], Sequence[Mapping[str, Any]]]
 
 
-class BaselineCollector(Collector):
+class BaselineCollector(StoreCollector):
+    name = "baseline"
+    what = "the stored results"
+
     def __init__(self, latest: Latest) -> None:
         self._latest = latest
 
-    def describe(self) -> Iterable[Metric]:
-        return []
-
-    def collect(self) -> Iterator[Metric]:
-        started = time.perf_counter()
-        success = 1.0
-        families: list[Metric] = []
-        try:
-            families = build_families(self._latest())
-        except Exception:  # noqa: BLE001 - a broken store must not break the whole scrape
-            log.exception("baseline collector: reading the results failed")
-            success = 0.0
-        yield from families
-        yield GaugeMetricFamily("dcops_baseline_collector_success",
-                                "1 when the baseline collector read the stored results, else 0", value=success)
-        yield GaugeMetricFamily("dcops_baseline_collector_duration_seconds",
-                                "Time the baseline collector took for this scrape", value=time.perf_counter() - started)
+    def read(self) -> list[Metric]:
+        return build_families(self._latest())
 
 
 def build_families(rows: Sequence[Mapping[str, Any]]) -> list[Metric]:

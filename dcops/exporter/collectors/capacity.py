@@ -29,50 +29,30 @@ figure means nothing without its class, and the classes are few and fixed per cl
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from dcops.capacity.results import CapacityResult
-
-log = logging.getLogger(__name__)
+from dcops.exporter.collectors._base import StoreCollector
 
 LatestResult = Callable[[], CapacityResult | None]
 _LABELS = ["az", "resource_class"]
 
 
-class CapacityCollector(Collector):
+class CapacityCollector(StoreCollector):
     """Yields the capacity gauges of the result ``latest()`` returns (nothing but the collector's
     own success and duration while there is none)."""
+
+    name = "capacity"
+    what = "the latest result"
 
     def __init__(self, latest: LatestResult) -> None:
         self._latest = latest
 
-    def describe(self) -> Iterable[Metric]:
-        # Nothing at registration: describing would need a result, and the store may be empty.
-        return []
-
-    def collect(self) -> Iterator[Metric]:
-        started = time.perf_counter()
-        families: list[Metric] = []
-        success = 1.0
-        try:
-            result = self._latest()
-            if result is not None:
-                families = build_families(result)
-        except Exception:  # noqa: BLE001 - a broken store must not break the whole scrape
-            log.exception("capacity collector: reading the latest result failed")
-            success = 0.0
-            families = []
-        yield from families
-        yield GaugeMetricFamily("dcops_capacity_collector_success",
-                                "1 when the capacity collector read the latest result, else 0", value=success)
-        yield GaugeMetricFamily("dcops_capacity_collector_duration_seconds",
-                                "Time the capacity collector took for this scrape",
-                                value=time.perf_counter() - started)
+    def read(self) -> list[Metric]:
+        result = self._latest()
+        return build_families(result) if result is not None else []
 
 
 def build_families(result: CapacityResult) -> list[Metric]:

@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from dcops.exporter.collectors._base import own_text
+
 log = logging.getLogger(__name__)
 HEALTH_VALUE = {"ok": 0.0, "warning": 1.0, "critical": 2.0}
 SENSOR_METRICS = {
@@ -223,13 +225,9 @@ class PatrolCollector:
     def exposition(self) -> bytes:
         started = time.perf_counter()
         self.refresh()
-        own = (f"# HELP dcops_patrol_collector_success 1 when the patrol collector read the stored results, else 0\n"
-               f"# TYPE dcops_patrol_collector_success gauge\ndcops_patrol_collector_success {self._ok}\n"
-               f"# HELP dcops_patrol_collector_duration_seconds Time the patrol collector took for this scrape\n"
-               f"# TYPE dcops_patrol_collector_duration_seconds gauge\n"
-               f"dcops_patrol_collector_duration_seconds {time.perf_counter() - started:.6f}\n"
-               f"# HELP dcops_patrol_collector_render_seconds Time the last re-render of patrol metrics took\n"
-               f"# TYPE dcops_patrol_collector_render_seconds gauge\n"
+        own = (own_text(self.name, "the stored results", self._ok == 1.0, time.perf_counter() - started)
+               + "# HELP dcops_patrol_collector_render_seconds Time the last re-render of patrol metrics took\n"
+               "# TYPE dcops_patrol_collector_render_seconds gauge\n"
                f"dcops_patrol_collector_render_seconds {self._render_seconds:.6f}\n")
         return b"".join((self._body, own.encode()))
 

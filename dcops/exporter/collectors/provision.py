@@ -16,41 +16,26 @@ steps are small fixed sets; ``profile`` appears on the ``_info`` gauge only.
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-log = logging.getLogger(__name__)
+from dcops.exporter.collectors._base import StoreCollector
 
 STATUSES = ("pending", "running", "failed", "aborted", "delivered")
 Summary = Callable[[], Mapping[str, Any]]
 
 
-class ProvisionCollector(Collector):
+class ProvisionCollector(StoreCollector):
+    name = "provision"
+    what = "the workflows"
+
     def __init__(self, summary: Summary) -> None:
         self._summary = summary
 
-    def describe(self) -> Iterable[Metric]:
-        return []
-
-    def collect(self) -> Iterator[Metric]:
-        started = time.perf_counter()
-        success = 1.0
-        families: list[Metric] = []
-        try:
-            families = build_families(self._summary())
-        except Exception:  # noqa: BLE001 - a broken store must not break the whole scrape
-            log.exception("provision collector: reading the workflows failed")
-            success = 0.0
-        yield from families
-        yield GaugeMetricFamily("dcops_provision_collector_success",
-                                "1 when the provision collector read the workflows, else 0", value=success)
-        yield GaugeMetricFamily("dcops_provision_collector_duration_seconds",
-                                "Time the provision collector took for this scrape", value=time.perf_counter() - started)
+    def read(self) -> list[Metric]:
+        return build_families(self._summary())
 
 
 def build_families(summary: Mapping[str, Any]) -> list[Metric]:

@@ -18,11 +18,12 @@ ROOT = Path(__file__).resolve().parents[3]
 PW_ENV = "DCOPS_TEST_SIM_PW"
 
 
-def sim_baselines(dest: Path, hosts: list[str], *, playbooks: bool = True, completion: str = "os-running",
+def sim_baselines(dest: Path, hosts: list[str], *, playbooks: bool = True, completion: str = "power-off",
                   subset: dict[str, str] | None = None) -> Path:
-    """The shipped baselines, with what a simulator cannot do changed: the installer is done when
-    the OS runs (no installer powers the host off), short timeouts, answer files published under
-    ``dest``, static network values for ``hosts``; without ``playbooks`` the profiles run none."""
+    """The shipped baselines for the simulator: short timeouts, answer files published under
+    ``dest``, static network values for ``hosts``; without ``playbooks`` the profiles run none.
+    The install completes as shipped (``wait_for: power-off``: the simulated installer powers the
+    host off, see ``write_inventory``) unless ``completion`` says otherwise."""
     root = dest / "baselines"
     shutil.copytree(ROOT / "baselines", root)
     network = {"defaults": {"prefix": 16, "gateway": "10.30.0.1", "dns": ["10.30.0.53"], "interface": "ens1f0",
@@ -31,8 +32,9 @@ def sim_baselines(dest: Path, hosts: list[str], *, playbooks: bool = True, compl
     (root / "os" / "network" / "sim.yaml").write_text(yaml.safe_dump(network))
     for path in (root / "os").glob("*.yaml"):
         text = path.read_text()
-        text = text.replace("wait_for: power-off", f"wait_for: {completion}")
-        text = text.replace("timeout_seconds: 3600", "timeout_seconds: 120")
+        if completion != "power-off":
+            text = text.replace("wait_for: power-off", f"wait_for: {completion}")
+        text = text.replace("timeout_seconds: 3600", "timeout_seconds: 60")
         text = text.replace("file: network/example.yaml", "file: network/sim.yaml")
         text = re.sub(r"publish_dir: .*", f"publish_dir: {dest / 'answers'}", text)
         path.write_text(text)
@@ -47,11 +49,29 @@ def sim_baselines(dest: Path, hosts: list[str], *, playbooks: bool = True, compl
     return root
 
 
-def write_inventory(sim: Any, path: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> Path:
+def write_inventory(sim: Any, path: Path, monkeypatch: pytest.MonkeyPatch | None = None, *,
+                    installer: bool = True) -> Path:
+    """The fleet's inventory (password in ``PW_ENV``). With ``installer``, every simulated host
+    runs an installer when booted from the virtual CD and powers itself off when it is done
+    (fault ``install_poweroff``), as a kickstart ending in ``poweroff`` does on a real server: the
+    OS-install step's ``wait_for: power-off`` path is what runs."""
     if monkeypatch is not None:
         monkeypatch.setenv(PW_ENV, sim.password)
     sim.fleet.write_inventory(path, f"env:{PW_ENV}")
+    if installer:
+        installer_powers_off(sim)
     return path
+
+
+def installer_powers_off(sim: Any, hosts: list[str] | None = None) -> None:
+    names = hosts if hosts is not None else [h.name for h in sim.fleet.hosts]
+    done = sim.control.post("/v1/faults", {"hosts": names, "kind": "install_poweroff"})["items"]
+    assert len(done) == len(names), done
+
+
+def installs(sim: Any, host: str) -> dict[str, Any] | None:
+    """The simulator's record of the host's last OS install (image, started, finished)."""
+    return sim.control.get(f"/v1/hosts/{host}").get("install")  # type: ignore[no-any-return]
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:

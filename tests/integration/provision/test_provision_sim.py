@@ -4,6 +4,7 @@ ansible-core, `connection: local` into a temporary directory)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,15 @@ from dcops.sim.fleet import FleetSpec
 from dcops.sim.testing import ThreadedFleet
 from dcops.store import audit, open_store
 from tests.integration.provision.conftest import FAST
-from tests.integration.provision.lab import ROOT, cli, requests, sim_baselines, write_inventory, writes
+from tests.integration.provision.lab import (
+    ROOT,
+    cli,
+    installs,
+    requests,
+    sim_baselines,
+    write_inventory,
+    writes,
+)
 
 pytestmark = pytest.mark.timeout(170)
 
@@ -25,9 +34,9 @@ def _ansible_args(tmp_path: Path) -> list[str]:
 
 
 @pytest.fixture
-def dell() -> ThreadedFleet:
+def dell() -> Iterator[ThreadedFleet]:
     with ThreadedFleet(FleetSpec(hosts=2, profiles=("dell-r750",), timings=FAST, request_log=4096)) as sim:
-        yield sim  # type: ignore[misc]
+        yield sim
 
 
 @pytest.mark.slow
@@ -47,6 +56,12 @@ def test_provision_end_to_end_with_playbooks(dell: ThreadedFleet, state: Path, t
     assert "address1=10.30.0.2/16,10.30.0.1" in conn
     answer = (tmp_path / "answers" / "sim-0001" / "ks.cfg").read_text()
     assert "--ip=10.30.0.2 --netmask=255.255.0.0 --gateway=10.30.0.1" in answer
+    # The installer ran from the virtual CD and powered the host off (wait_for: power-off); the
+    # step then booted the installed system from disk.
+    install = installs(dell, "sim-0001")
+    assert install and install["image"] and install["finished"], install
+    host = dell.control.get("/v1/hosts/sim-0001")
+    assert host["power"] == "On" and host["last_boot"]["source"] != "Cd", host["last_boot"]
     counts = writes(requests(dell, "sim-0001"))
     assert counts == {"firmware_update": 7, "bios_stage": 1, "volume_delete": 1, "volume_create": 1,
                       "hotspare": 1, "media_insert": 1, "media_eject": 1}

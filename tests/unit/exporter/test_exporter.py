@@ -15,10 +15,11 @@ import pytest
 from dcops.exporter import registry, server
 from dcops.store import open_store
 from dcops.store import patrol as pstore
+from dcops.store.db import Store
 from tests.integration.patrol.helpers import psu_incident
 
 
-def _fill(store: object, hosts: int) -> None:
+def _fill(store: Store, hosts: int) -> None:
     now = dt.datetime.now(dt.UTC)
     sensors = [["Inlet Temp", "temperature", 24.0, "Cel", "ok"], ["CPU1 Temp", "temperature", 55.0, "Cel", "ok"],
                ["Fan1", "fan", 7200.0, "RPM", "ok"], ["PS1 Input", "voltage", 229.0, "V", "ok"],
