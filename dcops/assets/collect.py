@@ -5,7 +5,9 @@ Two paths, one parsing (the BMC layer's ``read_observation``):
 * ``collect_one(host)``: synchronous, over the ``RedfishConnector`` (one host, e.g. a test or
   ``dcops assets collect`` of a handful of hosts);
 * ``collect_fleet(hosts)``: asyncio (``dcops.bmc.redfish.aio.observe_many``) with a global cap on
-  requests in flight and one request at a time per BMC, as the patrol read path does.
+  requests in flight and one request at a time per BMC, as the patrol read path does; collections
+  are read with ``$expand=.($levels=1)`` where the service root advertises it (one GET instead of
+  one per member; the BMC layer falls back to member GETs at the first refusal).
 
 A host whose protocol is ``ipmi`` is read over IPMI (identity, chassis and board from the FRU);
 one whose protocol is ``auto`` falls back to IPMI when Redfish does not answer. Placement, the
@@ -94,9 +96,12 @@ def collect_one(host: Host, *, timeouts: Any = None) -> AssetSnapshot:
 
 
 async def collect_fleet_async(hosts: Sequence[Host], *, concurrency: int = 200, deadline: float = 120.0,
+                              expand: bool = True,
                               on_result: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Collect many hosts: Redfish over asyncio (at most ``concurrency`` requests in flight, one per
-    BMC); IPMI hosts and ``auto`` hosts whose Redfish fails in worker threads (at most 8 at once)."""
+    BMC; ``expand``: ``$expand`` where the BMC advertises it); IPMI hosts and ``auto`` hosts whose
+    Redfish fails in worker threads (at most 8 at once). Never raises for one host's failure: it
+    is that host's ``Outcome.error``."""
     from dcops.bmc.redfish import aio
 
     threads = asyncio.Semaphore(8)
@@ -118,6 +123,12 @@ async def collect_fleet_async(hosts: Sequence[Host], *, concurrency: int = 200, 
             outcome = Outcome(host.name, snap, None, time.monotonic() - since)
         except DcopsError as exc:
             outcome = Outcome(host.name, None, redact(str(exc)), time.monotonic() - since)
+        except Exception as exc:  # noqa: BLE001 - one BMC's bug must not lose the fleet's collection
+            # pyghmi raises more than IpmiException (e.g. a TypeError when it reuses a session it
+            # logged out): that is this host's failure, not the run's.
+            log.debug("%s: IPMI read failed", host.name, exc_info=True)
+            outcome = Outcome(host.name, None, redact(f"{host.name}: IPMI read failed: {type(exc).__name__}: {exc}"),
+                              time.monotonic() - since)
         finish(outcome)
 
     by_name = {h.name: h for h in hosts}
@@ -143,14 +154,15 @@ async def collect_fleet_async(hosts: Sequence[Host], *, concurrency: int = 200, 
 
     if redfish:
         await aio.observe_many(redfish, concurrency=concurrency, sections=SECTIONS, deadline=deadline,
-                               read_timeout=min(30.0, deadline), log_limit=0, expand=False, on_result=done)
+                               read_timeout=min(30.0, deadline), log_limit=0, expand=expand, on_result=done)
     while fallbacks:
         pending, fallbacks[:] = list(fallbacks), []
         await asyncio.gather(*pending)
     return [outcomes[h.name] for h in hosts]
 
 
-def collect_fleet(hosts: Sequence[Host], *, concurrency: int = 200, deadline: float = 120.0,
+def collect_fleet(hosts: Sequence[Host], *, concurrency: int = 200, deadline: float = 120.0, expand: bool = True,
                   on_result: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """``collect_fleet_async`` from synchronous code."""
-    return asyncio.run(collect_fleet_async(hosts, concurrency=concurrency, deadline=deadline, on_result=on_result))
+    return asyncio.run(collect_fleet_async(hosts, concurrency=concurrency, deadline=deadline, expand=expand,
+                                           on_result=on_result))

@@ -3,8 +3,8 @@
 An ``AssetSnapshot`` is derived from an ``Observation`` (``snapshot_from_observation``): the BMC
 layer reports the rack placement (chassis ``extra["placement"]``), the mainboard (an assembly with
 ``extra["physical_context"] == "SystemBoard"``, OEM board serials included) and the BMC's MAC
-(manager ``extra["mac_address"]``). ``BmcExtras`` lets a caller with another source add to that. It keeps only what asset management needs: identity
-keys, placement, the parts with their serials, a hardware summary and the firmware versions.
+(manager ``extra["mac_address"]``). It keeps only what asset management needs: identity keys,
+placement, the parts with their serials, a hardware summary and the firmware versions.
 
 A part's ``slot`` is ``chassis/location`` -- where it sits, never a list index -- so two snapshots of
 the same server can be compared slot by slot (see ``dcops.assets.history``).
@@ -109,18 +109,6 @@ class Placement:
     def __str__(self) -> str:
         text = "/".join(p for p in (self.site, self.room, self.rack) if p)
         return text + (f" U{self.u}" if self.u is not None else "")
-
-
-@dataclass(frozen=True)
-class BmcExtras:
-    """What a caller learnt about a server outside its observation (the observation's own placement
-    and board are used when these are not given)."""
-
-    placement: Placement | None = None
-    board_serial: str | None = None
-    board_model: str | None = None
-    board_manufacturer: str | None = None
-    bmc_macs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -276,15 +264,12 @@ def _part(kind: PartKind, comp: Component) -> Part:
                 speed=comp.speed, cores=comp.cores, raw_serial=raw)
 
 
-def snapshot_from_observation(obs: Observation, extras: BmcExtras | None = None, *,
-                              bmc: str | None = None) -> AssetSnapshot:
-    """The asset view of one observation.
+def snapshot_from_observation(obs: Observation, *, bmc: str | None = None) -> AssetSnapshot:
+    """The asset view of one observation; ``bmc`` is the endpoint that answered (``bmc_key``).
 
-    The mainboard is an assembly the BMC marks as the system board (or the IPMI FRU board area);
-    when there is none but the vendor gives a board serial elsewhere (``extras``), a mainboard
-    part is made from that. The chassis serial is that of the server's own chassis.
+    The mainboard is an assembly the BMC marks as the system board (OEM board serials included)
+    or the IPMI FRU board area. The chassis serial is that of the server's own chassis.
     """
-    extras = extras or BmcExtras()
     ident = obs.identity
     parts: list[Part] = []
     board: Part | None = None
@@ -307,28 +292,15 @@ def snapshot_from_observation(obs: Observation, extras: BmcExtras | None = None,
             parts.append(_part(kind, comp))
     chassis = [p for p in parts if p.kind is PartKind.CHASSIS]
     main_chassis = chassis[0] if chassis else None
-    if extras.board_serial or extras.board_model:
-        where = main_chassis.slot if main_chassis else "system"
-        if board is None:
-            board = Part(PartKind.MAINBOARD, f"{where}/mainboard", serial=clean_serial(extras.board_serial),
-                         model=extras.board_model, manufacturer=extras.board_manufacturer,
-                         raw_serial=extras.board_serial if clean_serial(extras.board_serial) is None else None)
-        elif board.serial is None and clean_serial(extras.board_serial):
-            board = replace(board, serial=clean_serial(extras.board_serial))
     if board is not None:
         parts.insert(len(chassis), board)
-    macs = tuple(sorted({m.lower() for m in extras.bmc_macs}))
-    for comp in obs.of_kind(ComponentKind.MANAGER):
-        mac = comp.extra.get("mac_address")
-        if isinstance(mac, str) and mac:
-            macs = tuple(sorted({*macs, mac.lower()}))
-    placement = extras.placement if extras.placement and not extras.placement.is_empty() else None
-    if placement is None:
-        # The first chassis (the server's own) that says where it stands (the BMC layer reports only
-        # placements naming a rack).
-        placement = next((Placement(**{k: place.get(k) for k in ("site", "room", "row", "rack", "u")})
-                          for comp in obs.of_kind(ComponentKind.CHASSIS)
-                          if isinstance(place := comp.extra.get("placement"), Mapping) and place.get("rack")), None)
+    macs = tuple(sorted({mac.lower() for comp in obs.of_kind(ComponentKind.MANAGER)
+                         if isinstance(mac := comp.extra.get("mac_address"), str) and mac}))
+    # The first chassis (the server's own) that says where it stands (the BMC layer reports only
+    # placements naming a rack).
+    placement = next((Placement(**{k: place.get(k) for k in ("site", "room", "row", "rack", "u")})
+                      for comp in obs.of_kind(ComponentKind.CHASSIS)
+                      if isinstance(place := comp.extra.get("placement"), Mapping) and place.get("rack")), None)
     firmware = tuple(sorted({(f.name, f.version) for f in obs.firmware if f.state not in ("Previous", "Available")
                              and not (f.id or "").startswith(("Previous", "Available"))},
                             key=lambda f: (f[0], f[1] or "")))

@@ -1,70 +1,132 @@
-"""Warranty reminders through the patrol notifiers (``notify:`` in the config file).
+"""Warranty reminders through the patrol notifiers (``notify:`` in the config file) and their outbox.
 
 A reminder is rendered as an incident-shaped document (what ``dcops.notify.render`` expects), with
-severity ``warning`` (``critical`` once expired), and sent to the receivers the routes pick for
+severity ``warning`` (``critical`` once expired), and goes to the receivers the routes pick for
 that severity at tier 1. Alertmanager receivers are skipped: for Prometheus alerting use the
 exporter's ``dcops_assets_warranty_remaining_seconds`` instead.
 
-With no receivers configured the reminders are only listed in the command's report; they are
-still recorded as sent (channel ``report``), because the person who ran ``--remind`` saw them.
+Delivery goes through the notification outbox (``patrol_outbox``, see docs/patrol.md): the
+reminders due are recorded as sent *and* queued, one outbox row per receiver, in one transaction
+(``dcops.store.assets.queue_reminders``); then the rows are delivered and marked one by one. A run
+interrupted before or during delivery loses nothing: the next ``--remind`` run (or a running
+``dcops serve``) delivers what is still queued, and never queues the same reminder twice. A row
+is marked delivered only after the peer accepted it (at-least-once for the row in flight at a
+SIGKILL). Queued rows are due only after ``LEASE_SECONDS``, so a ``dcops serve`` delivering the
+outbox meanwhile leaves them to the run that queued them.
+
+With no receivers configured (or none routed) the reminders are only listed in the command's
+report; they are still recorded as sent (channel ``report``), because the person who ran
+``--remind`` saw them.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping, Sequence
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from dcops.assets.warranty import Reminder
+from dcops.notify.config import NotifyConfig, Receiver
 
-log = logging.getLogger(__name__)
+KIND = "warranty"  # the outbox rows' kind (and the notifications' event)
+LEASE_SECONDS = 120.0
 
 
-def reminder_document(reminder: Reminder) -> dict[str, Any]:
+def reminder_document(reminder: Reminder, now: dt.datetime | None = None) -> dict[str, Any]:
     """An incident-shaped document for the notifiers' renderers."""
     expired = reminder.days_left < 0
     return {
         "id": f"warranty-{reminder.host}-{reminder.threshold}d",
         "host": reminder.host,
-        "summary": reminder.message(),
+        "summary": reminder.what(),
         "severity": "critical" if expired else "warning",
         "tier": 1,
+        "opened_at": (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
         "info": {"kind": "warranty", "serial": reminder.serial},
         "warranty": {"end": reminder.warranty_end.isoformat(), "days_left": reminder.days_left,
                      "contract": reminder.contract, "service_provider": reminder.service_provider,
                      "supplier": reminder.supplier},
-        "location": {},
+        "location": {k: v for k, v in (("site", reminder.site), ("rack", reminder.rack)) if v},
     }
 
 
-def send_reminders(due: Sequence[Reminder], section: Mapping[str, Any] | None) -> \
-        tuple[list[Reminder], str, list[str]]:
-    """Send ``due`` to the receivers of the ``notify`` config ``section``; returns (reminders
-    delivered, channel, problems). A reminder every receiver refused is not delivered (it is due
-    again next time). Raises ``InvalidInputError`` when the section is invalid."""
-    if not due:
-        return [], "none", []
-    if not section:
-        return list(due), "report", []
-    from dcops.notify.config import load_notify_config
-    from dcops.notify.send import DeliveryError, send
+def plan_reminders(due: Sequence[Reminder], config: NotifyConfig, now: dt.datetime) -> \
+        tuple[list[dict[str, Any]], dict[tuple[str, int, dt.date], str]]:
+    """Outbox rows for the reminders ``due`` (one per reminder and receiver) and, per reminder,
+    the channel it is recorded under (receiver names, or ``report`` when none is routed). Pure."""
     from dcops.patrol.model import Severity
 
-    config = load_notify_config(section)
-    sent: list[Reminder] = []
-    problems: list[str] = []
-    names: set[str] = set()
+    rows: list[dict[str, Any]] = []
+    channels: dict[tuple[str, int, dt.date], str] = {}
     for reminder in due:
-        doc = reminder_document(reminder)
+        doc = reminder_document(reminder, now)
         receivers = config.receivers_for(Severity(doc["severity"]), 1, alertmanager=False)
-        delivered = False
+        channels[reminder.key] = ",".join(r.name for r in receivers) or "report"
         for receiver in receivers:
-            try:
-                send(receiver, "warranty", doc)
-                delivered = True
-                names.add(receiver.name)
-            except DeliveryError as exc:
-                problems.append(f"{reminder.host}: warranty reminder to {receiver.name}: {exc}")
-        if delivered or not receivers:
-            sent.append(reminder)
-    return sent, ",".join(sorted(names)) or "report", problems
+            rows.append({"created_at": now, "incident": None, "receiver": receiver.name, "kind": KIND,
+                         "payload": {"event": KIND, "incident": doc, "reminder": reminder.to_json()},
+                         "attempts": 0, "next_attempt_at": now + dt.timedelta(seconds=LEASE_SECONDS)})
+    return rows, channels
+
+
+@dataclass
+class Delivery:
+    """What one delivery pass did: reminders (their JSON) delivered to at least one receiver,
+    notifications delivered / failed / given up / still pending, and one line per problem."""
+
+    delivered: list[dict[str, Any]] = field(default_factory=list)
+    notifications: int = 0
+    failed: int = 0
+    given_up: int = 0
+    pending: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None = None, *,
+                      sender: Callable[[Receiver, str, Mapping[str, Any]], None] | None = None) -> Delivery:
+    """Send every queued warranty reminder now (back-off does not apply: someone asked), marking
+    each row delivered as soon as its peer accepted it. A row whose receiver is gone, or that has
+    failed for longer than the config's ``max_age_seconds``, is given up (still listed by
+    ``dcops alerts outbox``). Raises nothing for a peer's failure: it is in ``problems``."""
+    from dcops.notify.outbox import backoff
+    from dcops.notify.send import DeliveryError, send
+    from dcops.store import assets as asset_store
+    from dcops.store import patrol as pstore
+
+    sender = sender or send
+    now = now or dt.datetime.now(dt.UTC)
+    result = Delivery()
+    seen: set[tuple[Any, ...]] = set()
+    for item in asset_store.queued_reminders(store, KIND):
+        attempts = int(item["attempts"]) + 1
+        payload = item["payload"]
+        reminder = payload.get("reminder") or {}
+        what = f"{reminder.get('host') or payload['incident'].get('host')}: warranty reminder to {item['receiver']}"
+        receiver = config.receivers.get(item["receiver"])
+        if receiver is None:
+            pstore.mark_failed(store, item["id"], attempts=attempts, next_at=now, give_up=True, now=now,
+                               error=f"receiver {item['receiver']!r} is no longer configured")
+            result.given_up += 1
+            result.problems.append(f"{what}: the receiver is no longer configured (given up)")
+            continue
+        try:
+            sender(receiver, payload["event"], payload["incident"])
+        except DeliveryError as exc:
+            created = pstore.aware(item["created_at"]) or now
+            give_up = (now - created).total_seconds() >= config.max_age_seconds
+            pstore.mark_failed(store, item["id"], attempts=attempts, error=str(exc), give_up=give_up, now=now,
+                               next_at=now + dt.timedelta(seconds=backoff(attempts)))
+            result.given_up += int(give_up)
+            result.failed += int(not give_up)
+            result.problems.append(f"{what}: {exc}" + (" (given up)" if give_up else " (queued for the next run)"))
+            continue
+        # Marked at once: a run killed after this line does not send it again.
+        pstore.mark_delivered(store, [int(item["id"])], now)
+        result.notifications += 1
+        key = (reminder.get("host"), reminder.get("threshold"), reminder.get("warranty_end"))
+        if key not in seen:
+            seen.add(key)
+            result.delivered.append(reminder)
+    result.pending = result.failed
+    return result

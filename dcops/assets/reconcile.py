@@ -12,14 +12,20 @@ never duplicates of each other; a book row that carries one is reported as a ser
 
 Discrepancy kinds (``Kind``): a row not found, a server not in the book, serial / model /
 manufacturer / asset tag / BMC address differing, hardware differing from the row's profile
-(CPUs, memory, drives, GPUs), the location differing from what the BMC reports, and serials the
-book gives to more than one row.
+(CPUs, memory, drives, GPUs), the location differing from what the BMC reports, serials the
+book gives to more than one row, and snapshots too old to be compared (``stale_before``).
+
+Snapshots taken before ``stale_before`` are *stale*: they are matched only with the rows no
+current snapshot matches (so a row is never paired with old data when new data names it), and
+each yields one ``stale`` discrepancy instead of comparisons: old data neither proves a row
+missing or a server unexpected, nor contradicts the book.
 
 Pure: no I/O. Raises nothing on bad data; what cannot be compared is not compared.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,6 +49,7 @@ class Kind(StrEnum):
     HARDWARE = "hardware_differs"
     LOCATION = "location_differs"
     DUPLICATE_SERIAL = "duplicate_serial"
+    STALE = "stale"  # the latest snapshot is older than the maximum age: not compared
 
 
 # How much agreement on each key counts. A serial or UUID identifies a server; a BMC address or
@@ -137,10 +144,12 @@ class Discrepancy:
 
 @dataclass
 class ReconcileResult:
-    matches: list[Match]
+    matches: list[Match]  # with current snapshots (compared)
     discrepancies: list[Discrepancy]
     book_rows: int
     snapshots: int
+    stale: list[Match] = field(default_factory=list)  # rows paired with a stale snapshot (not compared)
+    stale_snapshots: int = 0
 
     def counts(self) -> dict[str, int]:
         result = {k.value: 0 for k in Kind}
@@ -156,6 +165,7 @@ class ReconcileResult:
         for m in self.matches:
             decided[m.decided_by] = decided.get(m.decided_by, 0) + 1
         return {"book_rows": self.book_rows, "snapshots": self.snapshots, "matched": len(self.matches),
+                "stale": self.stale_snapshots, "matched_stale": len(self.stale),
                 "discrepancies": len(self.discrepancies), "by_kind": {k: v for k, v in self.counts().items() if v},
                 "decided_by": decided}
 
@@ -398,27 +408,50 @@ def duplicate_serials(book: Sequence[BookEntry], *, extra_junk: Iterable[str] = 
     return {k: v for k, v in rows.items() if len(v) > 1}
 
 
+def is_stale(snap: AssetSnapshot, stale_before: dt.datetime | None) -> bool:
+    """Whether ``snap`` was taken before ``stale_before`` (a naive time counts as UTC)."""
+    if stale_before is None:
+        return False
+    taken = snap.taken_at if snap.taken_at.tzinfo else snap.taken_at.replace(tzinfo=dt.UTC)
+    cutoff = stale_before if stale_before.tzinfo else stale_before.replace(tzinfo=dt.UTC)
+    return taken < cutoff
+
+
 def reconcile(book: Sequence[BookEntry], snapshots: Sequence[AssetSnapshot], *,
               profiles: Mapping[str, HardwareExpectation] | None = None,
-              extra_junk: Iterable[str] = ()) -> ReconcileResult:
-    """Match the book with the snapshots and list every discrepancy (see the module docstring)."""
+              extra_junk: Iterable[str] = (), stale_before: dt.datetime | None = None) -> ReconcileResult:
+    """Match the book with the snapshots and list every discrepancy (see the module docstring).
+    Snapshots taken before ``stale_before`` are reported as ``stale``, not compared."""
     junk = frozenset(j.strip().lower() for j in extra_junk)
     profiles = profiles or {}
-    matches = match_book(book, snapshots, extra_junk=junk)
+    current = [s for s in snapshots if not is_stale(s, stale_before)]
+    old = [s for s in snapshots if is_stale(s, stale_before)]
+    matches = match_book(book, current, extra_junk=junk)
+    matched_book = {m.book for m in matches}
+    stale = match_book([row for row in book if row.name not in matched_book], old, extra_junk=junk) if old else []
     rows = {row.name: row for row in book}
     snaps = {snap.host: snap for snap in snapshots}
     found: list[Discrepancy] = []
-    matched_book = {m.book for m in matches}
+    matched_book |= {m.book for m in stale}
     matched_snap = {m.observed for m in matches}
+    stale_by_snap = {m.observed: m for m in stale}
     for row in book:
         if row.name not in matched_book:
             found.append(Discrepancy(Kind.MISSING, row.name, None, detail="no server answered as this row "
                                      "(no snapshot matches its serial, BMC address or name)"))
-    for snap in snapshots:
+    for snap in current:
         if snap.host not in matched_snap:
             found.append(Discrepancy(Kind.UNEXPECTED, None, snap.host, field="serial",
                                      observed_value=_proposed_serial(snap),
                                      detail=f"{snap.manufacturer or '?'} {snap.model or '?'} at BMC {snap.bmc or '?'}"))
+    cutoff = stale_before.date().isoformat() if stale_before else ""
+    for snap in old:
+        m = stale_by_snap.get(snap.host)
+        found.append(Discrepancy(
+            Kind.STALE, m.book if m else None, snap.host, field="taken_at",
+            observed_value=snap.taken_at.isoformat(timespec="seconds"), matched_by=m.decided_by if m else None,
+            detail=f"last collected {snap.taken_at.date().isoformat()}, before {cutoff} (--max-age): not compared, "
+                   "collect it again" + ("" if m else "; it matches no book row")))
     for m in matches:
         row, snap = rows[m.book], snaps[m.observed]
         found.extend(_compare(row, snap, m, profiles, junk))
@@ -427,7 +460,7 @@ def reconcile(book: Sequence[BookEntry], snapshots: Sequence[AssetSnapshot], *,
                                  observed_value=None, detail="rows " + ", ".join(names)))
     order = {k: i for i, k in enumerate(Kind)}
     found.sort(key=lambda d: (order[d.kind], d.host or "", d.observed or "", d.field or ""))
-    return ReconcileResult(matches, found, len(book), len(snapshots))
+    return ReconcileResult(matches, found, len(book), len(snapshots), stale, len(old))
 
 
 def _compare(row: BookEntry, snap: AssetSnapshot, match: Match, profiles: Mapping[str, HardwareExpectation],

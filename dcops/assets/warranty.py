@@ -78,16 +78,22 @@ class Reminder:
     contract: str | None
     service_provider: str | None
     serial: str | None
+    site: str | None = None
+    rack: str | None = None
 
     @property
     def key(self) -> tuple[str, int, dt.date]:
         return (self.host, self.threshold, self.warranty_end)
 
-    def message(self) -> str:
+    def what(self) -> str:
+        """``warranty ends in 30 days (2025-07-02; Huaxin, CT-2021-0418)``."""
         when = "has expired" if self.days_left < 0 else "ends today" if self.days_left == 0 else \
             f"ends in {self.days_left} day{'s' if self.days_left != 1 else ''}"
         who = ", ".join(x for x in (self.supplier, self.contract) if x) or "no supplier/contract in the book"
-        return f"{self.host}: warranty {when} ({self.warranty_end.isoformat()}; {who})"
+        return f"warranty {when} ({self.warranty_end.isoformat()}; {who})"
+
+    def message(self) -> str:
+        return f"{self.host}: {self.what()}"
 
     def to_json(self) -> dict[str, Any]:
         return {"host": self.host, "threshold": self.threshold, "days_left": self.days_left,
@@ -171,5 +177,5 @@ def due_reminders(rows: Iterable[WarrantyRow], thresholds: Sequence[int] = DEFAU
         if any((row.host, t, row.warranty_end) in sent_set for t in ordered if t <= threshold):
             continue
         due.append(Reminder(row.host, threshold, row.days_left, row.warranty_end, row.supplier, row.contract,
-                            row.service_provider, row.serial))
+                            row.service_provider, row.serial, row.site, row.rack))
     return due

@@ -187,7 +187,8 @@ CSV_FIELDS = ["kind", "host", "observed", "field", "book", "found", "matched_by"
               help="Who owns a field in the corrected book: serial, vendor, model, location, asset_tag = "
                    "book|discovery (default: location and asset_tag book, the rest discovery).")
 @click.option("--junk", multiple=True, metavar="SERIAL", help="One more placeholder serial never to match on.")
-@click.option("--max-age", metavar="DURATION", help="Ignore snapshots older than this (e.g. 30d).")
+@click.option("--max-age", metavar="DURATION",
+              help="Snapshots older than this (e.g. 30d) are reported as stale, not compared.")
 @global_options
 def reconcile(book_paths: tuple[str, ...], profiles_path: str | None, baselines_dir: str | None,
               csv_path: str | None, write_book: str | None, own: tuple[str, ...], junk: tuple[str, ...],
@@ -196,8 +197,8 @@ def reconcile(book_paths: tuple[str, ...], profiles_path: str | None, baselines_
     model / manufacturer / location / hardware differences and duplicate serials.
 
     Rows and servers are matched on several keys (serial, service tag, chassis and board serial,
-    UUID, BMC MAC, BMC address, name); the key that decided each match is shown. Exit 1 when
-    there are discrepancies.
+    UUID, BMC MAC, BMC address, name); the key that decided each match is shown. With --max-age,
+    older snapshots are listed as stale instead of compared. Exit 1 when there are discrepancies.
     """
     from dcops.assets.correct import parse_ownership
     from dcops.assets.profiles import expectations_from_baselines, load_profiles
@@ -207,6 +208,12 @@ def reconcile(book_paths: tuple[str, ...], profiles_path: str | None, baselines_
     from dcops.store import assets as asset_store
 
     ownership = parse_ownership(own)
+    stale_before = None
+    if max_age:
+        days = parse_days(max_age)
+        if days <= 0:
+            raise UsageError(f"--max-age {max_age}: give a positive age, e.g. 30d")
+        stale_before = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     book = _book(book_paths)
     hosts = _selected(book, ())
     profiles = {}
@@ -220,12 +227,10 @@ def reconcile(book_paths: tuple[str, ...], profiles_path: str | None, baselines_
         if settings().limit:
             names = {h.name for h in hosts}
             snaps = [s for s in snaps if s.host in names]
-        if max_age:
-            oldest = dt.datetime.now(dt.UTC) - dt.timedelta(days=parse_days(max_age))
-            snaps = [s for s in snaps if s.taken_at >= oldest]
         if not snaps:
             raise UsageError("no snapshots in the state store: run `dcops assets collect` first")
-        result = run_reconcile([book_entry(h) for h in hosts], snaps, profiles=profiles, extra_junk=junk)
+        result = run_reconcile([book_entry(h) for h in hosts], snaps, profiles=profiles, extra_junk=junk,
+                               stale_before=stale_before)
         items = [d.to_json() for d in result.discrepancies]
         asset_store.save_reconcile(store, result.counts(), result.summary(), items,
                                    book=", ".join(book_paths or tuple(settings().inventory)))
@@ -314,7 +319,6 @@ def warranty(within: str, show_all: bool, by: str, remind: bool, thresholds: str
     when some have expired or end within --within."""
     from dcops.assets.warranty import (
         WarrantyStatus,
-        due_reminders,
         group_rows,
         parse_days,
         parse_thresholds,
@@ -344,23 +348,38 @@ def warranty(within: str, show_all: bool, by: str, remind: bool, thresholds: str
     if counts["expired"] or counts["expiring"]:
         report.exit_code = ExitCode.FINDINGS
     if remind:
-        from dcops.assets.notify import send_reminders
-        from dcops.store import assets as asset_store
-
-        store = open_state()
-        try:
-            due = due_reminders(rows, levels, sent=asset_store.sent_reminders(store))
-            sent, channel, problems = send_reminders(due, settings().section("notify"))
-            asset_store.record_reminders(store, [r.key for r in sent], channel=channel)
-        finally:
-            store.close()
-        for problem in problems:
-            report.note(ExitCode.INCOMPLETE, f"error: {problem}")
-        report.summary["reminders_due"] = len(due)
-        report.summary["reminders_sent"] = len(sent)
-        report.summary["channel"] = channel
-        report.text = "\n".join(r.message() for r in sent) or None
+        _remind(report, rows, levels)
     emit(report)
+
+
+def _remind(report: Report, rows: list[Any], levels: tuple[int, ...]) -> None:
+    """Queue the reminders due (recorded as sent, once per threshold and warranty end) in the
+    notification outbox, then deliver every queued one: also those an interrupted or failed
+    earlier run left behind."""
+    from dcops.assets.notify import deliver_reminders, plan_reminders
+    from dcops.assets.warranty import due_reminders
+    from dcops.notify.config import load_notify_config
+    from dcops.store import assets as asset_store
+
+    config = load_notify_config(settings().section("notify"))
+    now = dt.datetime.now(dt.UTC)
+    store = open_state()
+    try:
+        due = due_reminders(rows, levels, sent=asset_store.sent_reminders(store))
+        queued, channels = plan_reminders(due, config, now)
+        asset_store.queue_reminders(store, channels, queued, at=now)
+        delivery = deliver_reminders(store, config, now)
+    finally:
+        store.close()
+    for problem in delivery.problems:
+        report.note(ExitCode.INCOMPLETE, f"error: {problem}")
+    listed = [r.to_json() for r in due if channels[r.key] == "report"]  # no receiver: the report is the reminder
+    sent = listed + delivery.delivered
+    report.summary.update({
+        "reminders_due": len(due), "reminders_sent": len(sent), "notifications_sent": delivery.notifications,
+        "notifications_pending": delivery.pending, "notifications_given_up": delivery.given_up,
+        "channel": ",".join(sorted({n for c in channels.values() for n in c.split(",")})) or "none"})
+    report.text = "\n".join(str(r.get("message")) for r in sent) or None
 
 
 # ------------------------------------------------------------------ search

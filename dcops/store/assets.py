@@ -1,6 +1,7 @@
 """Asset data in the state store: snapshots (one row per host per collection, parts as compact
 JSON), part events, the serial index (where each part serial was last seen), the latest
-reconciliation and the warranty reminders sent.
+reconciliation and the warranty reminders sent (queued in the notification outbox,
+``patrol_outbox``, in the same transaction: see ``dcops.assets.notify``).
 
 ``save_collection`` is the one writer of snapshots: it diffs the new snapshots against each
 host's previous one (``dcops.assets.history``), stores both, and keeps the serial index current,
@@ -324,10 +325,35 @@ def sent_reminders(store: Store) -> set[tuple[str, int, dt.date]]:
 
 def record_reminders(store: Store, keys: Iterable[tuple[str, int, dt.date]], *, channel: str | None = None,
                      at: dt.datetime | None = None) -> None:
+    """Record reminders as sent (they will not be due again), all under one ``channel``."""
+    queue_reminders(store, {key: channel or "" for key in keys}, [], at=at)
+
+
+def queue_reminders(store: Store, channels: Mapping[tuple[str, int, dt.date], str],
+                    notifications: Sequence[Mapping[str, Any]], *, at: dt.datetime | None = None) -> None:
+    """In one transaction: record the reminders (key -> channel) as sent and queue their
+    ``notifications`` (rows of the notification outbox, ``dcops.assets.notify.plan_reminders``).
+    A run killed after this commits delivers nothing twice and forgets nothing: the rows wait."""
+    from dcops.store.patrol import outbox
+
     now = at or dt.datetime.now(dt.UTC)
-    rows = [{"host": h, "threshold": t, "warranty_end": d, "sent_at": now, "channel": channel} for h, t, d in keys]
+    rows = [{"host": h, "threshold": t, "warranty_end": d, "sent_at": now, "channel": (channel or "")[:100] or None}
+            for (h, t, d), channel in channels.items()]
     with store.begin() as conn:
         _upsert(conn, reminders, rows, ["host", "threshold", "warranty_end"], ["sent_at", "channel"])
+        if notifications:
+            conn.execute(outbox.insert(), [dict(n) for n in notifications])
+
+
+def queued_reminders(store: Store, kind: str = "warranty") -> list[dict[str, Any]]:
+    """Outbox rows of ``kind`` neither delivered nor given up, oldest first (whatever their next
+    attempt time: the command that asks delivers them now)."""
+    from dcops.store.patrol import outbox
+
+    stmt = (select(outbox).where(outbox.c.kind == kind, outbox.c.delivered_at.is_(None),
+                                 outbox.c.given_up_at.is_(None)).order_by(outbox.c.id))
+    with store.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
 def last_collections(store: Store) -> dict[str, dt.datetime]:

@@ -11,10 +11,13 @@ import subprocess
 from prometheus_client import CollectorRegistry, generate_latest
 
 from dcops.assets.history import EventKind
-from dcops.assets.warranty import WarrantyRow, WarrantyStatus
+from dcops.assets.notify import plan_reminders
+from dcops.assets.warranty import Reminder, WarrantyRow, WarrantyStatus
 from dcops.exporter.collectors.assets import AssetsCollector, AssetsView
+from dcops.notify.config import load_notify_config
 from dcops.store import assets as asset_store
 from dcops.store import open_store
+from dcops.store import patrol as pstore
 from tests.unit.assets.helpers import T0, snapshot
 
 
@@ -54,6 +57,21 @@ def test_store_round_trip_and_events(store_url: str) -> None:
         asset_store.record_reminders(store, [key], channel="report")
         asset_store.record_reminders(store, [key], channel="sre-mail")  # idempotent
         assert asset_store.sent_reminders(store) == {key}
+
+        # Reminders queued in the notification outbox with their record, in one transaction.
+        reminder = Reminder("b", 7, 5, dt.date(2026, 1, 6), "Dell", "CT-1", None, "SB", "sh1", "A01")
+        config = load_notify_config({"receivers": [{"name": "hook", "type": "webhook", "url": "http://127.0.0.1:9"},
+                                                   {"name": "am", "type": "alertmanager", "url": "http://127.0.0.1:9"}],
+                                     "routes": [{"receivers": ["hook", "am"]}]})
+        rows, channels = plan_reminders([reminder], config, later)
+        assert channels == {reminder.key: "hook"}  # Alertmanager receivers are skipped
+        asset_store.queue_reminders(store, channels, rows, at=later)
+        assert reminder.key in asset_store.sent_reminders(store)
+        [queued] = asset_store.queued_reminders(store)
+        assert queued["receiver"] == "hook" and queued["incident"] is None and queued["kind"] == "warranty"
+        assert queued["payload"]["incident"]["location"] == {"site": "sh1", "rack": "A01"}
+        pstore.mark_delivered(store, [queued["id"]], later)
+        assert asset_store.queued_reminders(store) == []
     finally:
         store.close()
 

@@ -1,0 +1,175 @@
+"""`dcops assets warranty --remind` delivers for real: mail to a real SMTP server (aiosmtpd) and
+JSON to a loopback webhook receiver, once per threshold and warranty end (a second run sends
+nothing, a new threshold crossing sends that one); Alertmanager receivers are skipped. A run
+killed before its reminders were delivered leaves them in the notification outbox, and the next
+run delivers each exactly once; a refused delivery stays queued (exit 4) for the run after."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dcops.cli.main import main
+from dcops.store import assets as asset_store
+from dcops.store import open_store
+from dcops.store import patrol as pstore
+from tests.helpers.assets_peers import smtp_server, wait_for, webhook
+
+pytestmark = pytest.mark.timeout(120)
+
+BOOK = {
+    "version": 1,
+    "defaults": {"bmc": {"protocol": "redfish", "username": "root", "password": "env:UNUSED_BMC_PW"}},
+    "hosts": [
+        # On 2025-06-01: 31 days left (the 90-day reminder); on 2025-06-02: 30 (the 30-day one).
+        {"name": "web-01", "site": "sh1", "bmc": {"address": "10.0.0.1"},
+         "asset": {"serial": "WEB01SN", "warranty_end": "2025-07-02", "contract": "CT-2021-0418",
+                   "supplier": "Huaxin", "service_provider": "Dell ProSupport"}},
+        # 5 days left: the 7-day reminder only (not 90, 30 and 7 at once); 4 the day after: nothing new.
+        {"name": "db-01", "site": "sh1", "bmc": {"address": "10.0.0.2"},
+         "asset": {"serial": "DB01SN", "warranty_end": "2025-06-06", "contract": "CT-2022-0907", "supplier": "UNIS"}},
+        # Expired a month ago: the 0-day reminder, critical.
+        {"name": "old-01", "site": "sh1", "bmc": {"address": "10.0.0.3"},
+         "asset": {"serial": "OLD01SN", "warranty_end": "2025-05-01", "contract": "CT-2019-0001"}},
+        # Two years left: nothing.
+        {"name": "new-01", "site": "sh1", "bmc": {"address": "10.0.0.4"},
+         "asset": {"serial": "NEW01SN", "warranty_end": "2027-06-01"}},
+    ],
+}
+
+
+def _write(tmp: Path, receivers: list[dict[str, Any]], route: list[str]) -> tuple[Path, Path]:
+    book, config = tmp / "book.yaml", tmp / "config.yaml"
+    book.write_text(yaml.safe_dump(BOOK, sort_keys=False))
+    config.write_text(yaml.safe_dump({"notify": {"receivers": receivers, "routes": [{"receivers": route}]}}))
+    return book, config
+
+
+def _subject(mail: Any) -> str:
+    return " ".join(str(mail["Subject"]).split())  # unfolded
+
+
+def _remind(capsys: pytest.CaptureFixture[str], book: Path, config: Path, today: str) -> tuple[int, dict[str, Any]]:
+    code = main(["assets", "warranty", "-i", str(book), "--config", str(config), "--remind", "--today", today,
+                 "-o", "json"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err  # 1: warranties expired or expiring; never 4 (a delivery failed)
+    return code, json.loads(out)["summary"]
+
+
+def test_reminders_reach_smtp_and_webhook_once_per_threshold(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DCOPS_STATE", f"sqlite:///{tmp_path}/state.db")
+    with smtp_server() as box, webhook() as hook:
+        book, config = _write(tmp_path, [
+            {"name": "mail", "type": "email", "to": ["sre@example.com"], "from": "dcops@example.com",
+             "smtp": {"host": box.host, "port": box.port}},
+            {"name": "hook", "type": "webhook", "url": hook.url + "/cmdb"},
+            # Skipped for reminders (alert on the metric instead): never contacted, so no error.
+            {"name": "am", "type": "alertmanager", "url": "http://127.0.0.1:9"},
+        ], ["mail", "hook", "am"])
+
+        code, summary = _remind(capsys, book, config, "2025-06-01")
+        assert code == 1
+        assert summary["reminders_due"] == 3 and summary["reminders_sent"] == 3
+        assert summary["notifications_sent"] == 6 and summary["notifications_pending"] == 0
+        assert summary["channel"] == "hook,mail"
+        mails = wait_for(lambda: len(box.messages) >= 3 and box.messages, 5, "three mails")
+        by_subject = {_subject(m): m for m in mails}
+        assert len(mails) == 3 and len(by_subject) == 3
+        web = next(m for s, m in by_subject.items() if "web-01" in s)
+        assert "WARNING" in _subject(web) and "web-01: warranty ends in 31 days (2025-07-02" in _subject(web)
+        body = web.get_payload(decode=True).decode()
+        assert "warranty: until 2025-07-02 (31 days left), CT-2021-0418, Dell ProSupport" in body
+        assert "host: web-01  (sh1)" in body and "S/N WEB01SN" in body
+        old = next(m for s, m in by_subject.items() if "old-01" in s)
+        assert "CRITICAL" in _subject(old) and "old-01: warranty has expired" in _subject(old)
+        assert {p for p, _ in hook.received} == {"/cmdb"}
+        posted = {b["incident"]["host"]: b for _, b in hook.received}
+        assert set(posted) == {"web-01", "db-01", "old-01"}
+        assert posted["db-01"]["event"] == "warranty"
+        assert posted["db-01"]["incident"]["warranty"] == {
+            "end": "2025-06-06", "days_left": 5, "contract": "CT-2022-0907", "service_provider": None,
+            "supplier": "UNIS"}
+        assert posted["old-01"]["incident"]["severity"] == "critical"
+
+        # The same day again: nothing is due, nothing is sent.
+        _, summary = _remind(capsys, book, config, "2025-06-01")
+        assert summary["reminders_due"] == 0 and summary["notifications_sent"] == 0
+        # The next day web-01 crosses 30 days: that reminder, and only that one.
+        _, summary = _remind(capsys, book, config, "2025-06-02")
+        assert summary["reminders_due"] == 1 and summary["notifications_sent"] == 2
+        assert len(hook.received) == 4 and hook.received[-1][1]["incident"]["warranty"]["days_left"] == 30
+        wait_for(lambda: len(box.messages) == 4, 5, "the fourth mail")
+        assert "web-01: warranty ends in 30 days" in _subject(box.messages[-1])
+        assert len(hook.received) == 4 and len(box.messages) == 4
+
+
+def test_reminders_of_a_killed_run_are_delivered_by_the_next(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    state = f"sqlite:///{tmp_path}/state.db"
+    monkeypatch.setenv("DCOPS_STATE", state)
+    with smtp_server() as box, webhook() as hook:
+        book, config = _write(tmp_path, [
+            {"name": "hook", "type": "webhook", "url": hook.url + "/cmdb"},
+            {"name": "mail", "type": "email", "to": ["sre@example.com"], "smtp": {"host": box.host, "port": box.port}},
+        ], ["hook", "mail"])
+        # The first run hangs on its first delivery (the receiver takes the request and never
+        # answers) and is killed there: SIGKILL, nothing to clean up.
+        hook.hold = True
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dcops", "assets", "warranty", "-i", str(book), "--config", str(config),
+             "--remind", "--today", "2025-06-01", "-o", "json"],
+            env={**os.environ, "DCOPS_STATE": state}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_for(lambda: hook.held or proc.poll() is not None, 30, "the first delivery to reach the receiver")
+            assert proc.poll() is None, proc.communicate()
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=10)
+        assert hook.received == [] and box.messages == []
+        store = open_store(state)
+        try:
+            assert len(asset_store.sent_reminders(store)) == 3  # recorded with their queued notifications
+            queued = asset_store.queued_reminders(store)
+            assert sorted(r["receiver"] for r in queued) == ["hook"] * 3 + ["mail"] * 3
+        finally:
+            store.close()
+
+        # The next run queues nothing new; the webhook now refuses (503): the mails go, the
+        # webhook rows stay queued, exit 4 with one line per failed delivery.
+        hook.hold, hook.fail = False, True
+        code = main(["assets", "warranty", "-i", str(book), "--config", str(config), "--remind",
+                     "--today", "2025-06-01", "-o", "json"])
+        out, err = capsys.readouterr()
+        assert code == 4
+        summary = json.loads(out)["summary"]
+        assert summary["reminders_due"] == 0 and summary["reminders_sent"] == 3
+        assert summary["notifications_sent"] == 3 and summary["notifications_pending"] == 3
+        assert sorted(line.split(":")[2].strip() for line in err.splitlines()) == ["db-01", "old-01", "web-01"]
+        assert all("warranty reminder to hook: HTTP 503" in line for line in err.splitlines())
+        wait_for(lambda: len(box.messages) == 3, 5, "three mails")
+
+        # The receiver is back: the run after delivers the three webhook rows, once.
+        hook.fail = False
+        _, summary = _remind(capsys, book, config, "2025-06-01")
+        assert summary["reminders_due"] == 0
+        assert summary["reminders_sent"] == 3 and summary["notifications_sent"] == 3
+        assert sorted(b["incident"]["host"] for _, b in hook.received) == ["db-01", "old-01", "web-01"]
+        store = open_store(state)
+        try:
+            assert asset_store.queued_reminders(store) == []
+            assert pstore.outbox_counts(store) == {"pending": 0, "given_up": 0, "delivered": 6}
+        finally:
+            store.close()
+        _, summary = _remind(capsys, book, config, "2025-06-01")
+        assert summary["reminders_due"] == 0 and summary["notifications_sent"] == 0
+        assert len(hook.received) == 3 and len(box.messages) == 3
