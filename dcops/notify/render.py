@@ -72,8 +72,8 @@ def diagnosis_lines(incident: Mapping[str, Any]) -> list[str]:
 
 def title(event: str, incident: Mapping[str, Any]) -> str:
     sev = str(incident.get("severity", "")).upper()
-    return (f"[dcops {VERB.get(event, event.upper())} {sev}] #{incident.get('id')} {incident.get('host')}: "
-            f"{incident.get('summary')}")
+    number = f"#{incident.get('id')} " if incident.get("id") is not None else ""
+    return f"[dcops {VERB.get(event, event.upper())} {sev}] {number}{incident.get('host')}: {incident.get('summary')}"
 
 
 def as_json(event: str, incident: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,21 +91,23 @@ def as_text(event: str, incident: Mapping[str, Any]) -> str:
              + (f": {incident.get('ack_note')}" if incident.get("ack_note") else "")]
     if incident.get("resolved_at"):
         lines.append(f"resolved: {incident['resolved_at']} by {incident.get('resolved_by') or 'patrol'}")
-    lines += ["", *diagnosis_lines(incident), "",
-              f"dcops alerts show {incident.get('id')}   |   dcops alerts ack {incident.get('id')}"]
+    lines += ["", *diagnosis_lines(incident)]
+    if incident.get("id") is not None:  # warranty reminders are not incidents: nothing to ack
+        lines += ["", f"dcops alerts show {incident.get('id')}   |   dcops alerts ack {incident.get('id')}"]
     return "\n".join(lines)
 
 
 def as_markdown(event: str, incident: Mapping[str, Any]) -> str:
     mark = SEVERITY_MARK.get(str(incident.get("severity")), "")
     lines = [f"### {mark} {VERB.get(event, event)} {str(incident.get('severity', '')).upper()} "
-             f"#{incident.get('id')} {incident.get('host')}",
+             + (f"#{incident.get('id')} " if incident.get("id") is not None else "") + f"{incident.get('host')}",
              f"**{incident.get('summary')}**",
              f"> location: {where(incident)}",
              f"> part: {part_line(incident)}",
              f"> {warranty_line(incident)}"]
     lines += [f"> {line}" for line in diagnosis_lines(incident)]
-    lines.append(f"`dcops alerts ack {incident.get('id')}`")
+    if incident.get("id") is not None:
+        lines.append(f"`dcops alerts ack {incident.get('id')}`")
     return "\n".join(lines)
 
 

@@ -68,3 +68,11 @@ def test_the_text_answers_what_where_which_part_and_warranty() -> None:
     assert "Power Supply Failure (Power Supply 1)." in text
     alert = render.alertmanager_alert(psu_incident().to_json(), ends_at=None)
     assert set(alert["labels"]) >= {"alertname", "severity", "host", "site", "rack", "part_id", "incident_id"}
+
+
+def test_a_reminder_without_an_incident_id_offers_nothing_to_ack() -> None:
+    reminder = {**psu_incident().to_json(), "id": None, "summary": "warranty ends in 30 days"}
+    for text in (render.as_text("opened", reminder), render.as_markdown("opened", reminder),
+                 render.title("opened", reminder)):
+        assert "alerts ack" not in text and "#None" not in text
+    assert "dcops alerts ack" in render.as_text("opened", psu_incident().to_json())
