@@ -36,8 +36,9 @@ class BmcEndpoint:
     ``prompt``) resolved by ``dcops.secrets``; the password itself is never stored here."""
 
     address: str
-    port: int | None = None
+    port: int | None = None  # the web (Redfish) port; for protocol ipmi, the IPMI port
     protocol: Protocol = Protocol.AUTO
+    ipmi_port: int | None = None  # IPMI (RMCP+) port when it is not 623, e.g. for auto's fallback
     scheme: str = "https"  # "http" only for simulators and labs
     username: str = ""
     password_ref: str = ""

@@ -19,7 +19,7 @@ from dcops.models import AssetRecord, BmcEndpoint, Host, Location, Protocol, Sou
 from dcops.secrets import check_reference, scheme_of
 
 BMC_FIELDS: tuple[str, ...] = (
-    "address", "port", "scheme", "protocol", "username", "password", "verify_tls", "ca_bundle",
+    "address", "port", "ipmi_port", "scheme", "protocol", "username", "password", "verify_tls", "ca_bundle",
 )
 ASSET_FIELDS: tuple[str, ...] = (
     "serial", "asset_tag", "purchase_date", "warranty_end", "contract", "supplier",
@@ -51,7 +51,7 @@ _KIND: dict[str, str] = {
     "u": "posint", "u_height": "posint",
     "vendor": "text", "model": "text", "profile": "name", "az": "name", "role": "name",
     "tags": "tags",
-    "bmc.address": "address", "bmc.port": "port", "bmc.scheme": "scheme", "bmc.protocol": "protocol",
+    "bmc.address": "address", "bmc.port": "port", "bmc.ipmi_port": "port", "bmc.scheme": "scheme", "bmc.protocol": "protocol",
     "bmc.username": "text", "bmc.password": "password", "bmc.verify_tls": "bool", "bmc.ca_bundle": "text",
     "asset.serial": "text", "asset.asset_tag": "text", "asset.purchase_date": "date",
     "asset.warranty_end": "date", "asset.contract": "text", "asset.supplier": "text",
@@ -170,7 +170,7 @@ def check_value(path: str, value: Any) -> tuple[Any, str | None]:
         if isinstance(value, bool) or not isinstance(value, int):
             return None, f"{path} must be a whole number, not {_describe(value)}"
         if kind == "port" and not 1 <= value <= 65535:
-            return None, f"bmc.port {value} is out of range (1-65535)"
+            return None, f"{path} {value} is out of range (1-65535)"
         if kind == "posint" and value < 1:
             return None, f"{path} must be 1 or more, not {value}"
         return value, None
@@ -227,6 +227,7 @@ def build_host(values: Mapping[str, Any], source: SourceRef | None = None) -> Ho
     bmc = BmcEndpoint(
         address=values["bmc.address"],
         port=get("bmc.port"),
+        ipmi_port=get("bmc.ipmi_port"),
         protocol=get("bmc.protocol") or Protocol.AUTO,
         scheme=get("bmc.scheme") or "https",
         username=get("bmc.username") or "",
@@ -254,7 +255,7 @@ def flatten_host(host: Host, *, keep_defaults: bool = False) -> dict[str, Any]:
         "u_height": loc.u_height if loc.u_height != 1 else None,
         "vendor": host.vendor, "model": host.model, "profile": host.profile, "az": host.az, "role": host.role,
         "tags": list(host.tags) or None,
-        "bmc.address": bmc.address, "bmc.port": bmc.port,
+        "bmc.address": bmc.address, "bmc.port": bmc.port, "bmc.ipmi_port": bmc.ipmi_port,
         "bmc.scheme": bmc.scheme if bmc.scheme != "https" else None,
         "bmc.protocol": bmc.protocol if bmc.protocol != Protocol.AUTO else None,
         "bmc.username": bmc.username or None, "bmc.password": bmc.password_ref or None,
