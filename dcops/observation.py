@@ -211,6 +211,28 @@ class LogEntry:
 
 
 @dataclass(frozen=True)
+class Redundancy:
+    """A redundancy group the BMC reports (Redfish ``Power.Redundancy`` or
+    ``PowerSubsystem.PowerSupplyRedundancy``): its own verdict on whether the group still has a
+    spare. ``health`` Warning/Critical means redundancy is degraded or lost."""
+
+    name: str
+    chassis: str
+    kind: str = "power"  # what the group is made of: power (supplies)
+    health: Health = Health.UNKNOWN
+    state: str | None = None  # Status.State: Enabled, Disabled, UnavailableOffline, ...
+    mode: str | None = None  # Mode (N+m, Failover, Sharing, ...) or RedundancyType (NPlusM, Failover)
+    min_needed: int | None = None  # members needed for the group to work
+    max_supported: int | None = None
+    members: tuple[str, ...] = ()  # member ids (a PSU's Id, or MemberId in the legacy Power resource)
+    source: str | None = None
+
+    @property
+    def lost(self) -> bool:
+        return self.health in (Health.WARNING, Health.CRITICAL)
+
+
+@dataclass(frozen=True)
 class ReadError:
     """Something that could not be read, and why (dangling link, 404, timeout, unsupported)."""
 
@@ -233,6 +255,7 @@ class Observation:
     errors: tuple[ReadError, ...] = ()
     duration_seconds: float | None = None
     requests: int = 0
+    redundancy: tuple[Redundancy, ...] = ()  # redundancy groups (power supplies), when the BMC reports them
 
     def of_kind(self, kind: ComponentKind) -> tuple[Component, ...]:
         return tuple(c for c in self.components if c.kind is kind)
@@ -282,6 +305,9 @@ class Observation:
         conditions = tuple(Condition(**{**c, "severity": Health(c["severity"])}) for c in data.get("conditions", ()))
         entries = tuple(LogEntry(**{**e, "severity": Health(e["severity"])}) for e in data.get("log_entries", ()))
         errors = tuple(ReadError(**e) for e in data.get("errors", ()))
+        redundancy = tuple(Redundancy(**{**r, "health": Health(r.get("health", "unknown")),
+                                         "members": tuple(r.get("members") or ())})
+                           for r in data.get("redundancy", ()))
         taken = data["taken_at"]
         return cls(
             host=data["host"],
@@ -297,6 +323,7 @@ class Observation:
             errors=errors,
             duration_seconds=data.get("duration_seconds"),
             requests=data.get("requests", 0),
+            redundancy=redundancy,
         )
 
 

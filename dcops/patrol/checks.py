@@ -52,6 +52,7 @@ _LOG_KINDS: tuple[tuple[str, str], ...] = (
 _DEASSERT = re.compile(r"deassert|\brecovered\b|operating normally|within (normal )?range|fully redundant|"
                        r"are redundant|\bok\b", re.IGNORECASE)
 _REDUNDANCY_LOST = re.compile(r"redundan\w*\s*(lost|degraded)|not redundant|redundancy lost", re.IGNORECASE)
+REDUNDANCY_PART = "power:redundancy"
 # Sensor kinds whose symptoms a lost power supply explains.
 POWER_SENSOR_KINDS = frozenset({SensorKind.VOLTAGE, SensorKind.CURRENT, SensorKind.POWER})
 
@@ -179,6 +180,29 @@ def check_component(host: str, comp: Component, policy: Policy) -> list[Event]:
     return events
 
 
+def check_redundancy(host: str, obs: Observation, new_entries: Iterable[LogEntry], policy: Policy) -> list[Event]:
+    """``redundancy_lost`` when a redundancy group the BMC reports is not healthy (its Warning or
+    Critical, as it says); the failed supplies and the new log entries about redundancy go with
+    it. Nothing when the BMC reports no group (IPMI, some Redfish services): a failed supply is
+    then its own ``health`` event, and a log entry its own ``log`` event."""
+    lost = [g for g in obs.redundancy if g.lost]
+    if not lost:
+        return []
+    psus = obs.of_kind(ComponentKind.PSU)
+    bad_psus = [p.location for p in psus if p.health in _HEALTH_SEVERITY
+                or p.state in ("UnavailableOffline", "Disabled")]
+    worst = Severity.CRITICAL if any(g.health is Health.CRITICAL for g in lost) else Severity.WARNING
+    names = ", ".join(f"{g.name} {g.health.value}" for g in lost)
+    evidence = tuple(entry_json(e) for e in new_entries if _REDUNDANCY_LOST.search(e.message or ""))
+    groups = [{"name": g.name, "chassis": g.chassis, "health": g.health.value, "state": g.state, "mode": g.mode,
+               "min_needed": g.min_needed, "members": list(g.members)} for g in lost]
+    summary = f"power supplies not redundant: {names}" + (f" (failed: {', '.join(bad_psus)})" if bad_psus else "")
+    return [Event(host, REDUNDANCY_PART, Condition.REDUNDANCY_LOST,
+                  _severity(policy, Condition.REDUNDANCY_LOST, worst), summary,
+                  PartInfo(kind="psu", location="redundancy", chassis=lost[0].chassis),
+                  {"groups": groups, "failed_psus": bad_psus, "psus": len(psus)}, evidence)]
+
+
 def check_host(
     host: str,
     observation: Observation | None,
@@ -271,19 +295,10 @@ def check_host(
                                                   "since": entry.created, "log": entry.log, "entry": entry.id},
                             (entry_json(entry),)))
 
-    # ---- power redundancy: a failed supply among several, or the BMC's own word in the log
-    psus = obs.of_kind(ComponentKind.PSU)
-    bad_psus = [p for p in psus if p.health in _HEALTH_SEVERITY or p.state in ("UnavailableOffline", "Disabled")]
-    redundancy_entries = [e for e in problem_entries if _REDUNDANCY_LOST.search(e.message or "")]
-    if psus and len(psus) >= 2:
-        seen.add("power:redundancy")
-    if (len(psus) >= 2 and bad_psus and len(bad_psus) < len(psus)) or redundancy_entries:
-        failed = ", ".join(p.location for p in bad_psus) or "see log"
-        events.append(Event(host, "power:redundancy", Condition.REDUNDANCY_LOST,
-                            _severity(policy, Condition.REDUNDANCY_LOST, Severity.WARNING),
-                            f"power supplies not redundant ({failed})", PartInfo(kind="psu", location="redundancy"),
-                            {"failed_psus": [p.location for p in bad_psus], "psus": len(psus)},
-                            tuple(entry_json(e) for e in redundancy_entries)))
+    # ---- power redundancy: the BMC's own redundancy groups (Power.Redundancy, PowerSubsystem)
+    events.extend(check_redundancy(host, obs, problem_entries, policy))
+    if obs.redundancy:
+        seen.add(REDUNDANCY_PART)
 
     # ---- power state
     power = obs.identity.power_state

@@ -29,6 +29,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dcops.bmc.ipmi.fleet import IpmiFleet
+from dcops.bmc.redfish.fleet import RedfishFleet, Target, reserve_open_files
+from dcops.bmc.visit import LogPosition, Visit
 from dcops.models import Host, Protocol
 from dcops.notify import outbox
 from dcops.notify.config import NotifyConfig
@@ -38,9 +41,7 @@ from dcops.patrol.config import PatrolConfig
 from dcops.patrol.converge import ConvergeState, RoundResult, converge
 from dcops.patrol.enrich import host_context, host_location
 from dcops.patrol.escalate import escalate
-from dcops.patrol.ipmi import IpmiFleet
 from dcops.patrol.model import HostCheck, HostMemory, Incident
-from dcops.patrol.redfish import Credentials, LogPosition, RedfishFleet, Visit
 from dcops.secrets import Secret, resolve
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ MINUTE_SECTIONS = ("sensors", "logs")
 INVENTORY_SECTIONS = ("components", "sensors", "firmware", "logs")
 OPERATOR_ACTIONS = ("power", "provision", "baseline")
 INVENTORY_MIN = 50  # hosts a round that may get the inventory tier, whatever the spread says
+# An ``auto`` host whose Redfish is absent or silent is read over IPMI; Redfish is tried again
+# after this long (and on the host's inventory rounds).
+AUTO_REPROBE = 600.0
 
 
 @dataclass
@@ -148,9 +152,15 @@ class Patrol:
         self.config = config
         self.notify = notify or NotifyConfig()
         self.clock = clock
+        web = sum(1 for h in hosts if Protocol(h.bmc.protocol) is not Protocol.IPMI)
+        limit, needed = reserve_open_files(web)
+        if limit < needed:
+            log.warning("patrol: the open-files limit (%d) is below the %d that %d Redfish BMCs need (one kept "
+                        "connection each): raise it (systemd: LimitNOFILE=)", limit, needed, web)
         self.redfish = RedfishFleet(concurrency=config.concurrency, read_timeout=config.read_timeout,
                                     log_limit=config.log_limit, keepalive=max(120.0, config.interval * 2))
         self.ipmi: IpmiFleet | None = None
+        self._redfish_down: dict[str, float] = {}  # auto hosts read over IPMI: since when (monotonic)
         self._passwords: dict[str, Secret] = {}
         self._rows: dict[str, dict[str, Any]] | None = None
         self.latest: RoundSummary | None = None
@@ -226,16 +236,46 @@ class Patrol:
             password = self._password(host)
         except Exception as exc:  # noqa: BLE001 - a bad credential reference is this host's problem only
             return Visit(host.name, None, f"credentials: {exc}", 0.0)
-        if host.bmc.protocol == Protocol.IPMI:
-            if self.ipmi is None:
-                self.ipmi = IpmiFleet(workers=self.config.ipmi_workers, timeout=self.config.read_timeout)
-            return await self.ipmi.visit(host.name, host.bmc, password, sections=sections,
-                                         deadline=deadline, log=position,
-                                         refresh=tier == "inventory")
-        creds = Credentials(host.name, host.bmc.url(), host.bmc.username, password, host.bmc.verify_tls,
-                            host.bmc.ca_bundle)
-        return await self.redfish.visit(creds, sections=sections, deadline=deadline,
+        protocol = Protocol(host.bmc.protocol)
+        if protocol is Protocol.IPMI:
+            return await self._ipmi_visit(host, password, sections, deadline, position, tier)
+        target = Target.of(host, password)
+        if protocol is Protocol.AUTO:
+            return await self._auto_visit(host, target, password, sections, deadline, position, tier)
+        return await self.redfish.visit(target, sections=sections, deadline=deadline,
                                         log=position, refresh=tier == "inventory")
+
+    async def _ipmi_visit(self, host: Host, password: Secret, sections: Sequence[str], deadline: float,
+                          position: LogPosition, tier: str) -> Visit:
+        if self.ipmi is None:
+            self.ipmi = IpmiFleet(workers=self.config.ipmi_workers, timeout=self.config.read_timeout)
+        return await self.ipmi.visit(host.name, host.bmc, password, sections=sections, deadline=deadline,
+                                     log=position, refresh=tier == "inventory")
+
+    async def _auto_visit(self, host: Host, target: Target, password: Secret, sections: Sequence[str],
+                          deadline: float, position: LogPosition, tier: str) -> Visit:
+        """``auto``: Redfish; IPMI for power, health, sensors and the SEL when the BMC has no
+        Redfish service (the service root answers 404) or it does not answer within the deadline.
+        Such a host stays on IPMI for ``AUTO_REPROBE`` seconds (Redfish is tried again then, and on
+        its inventory rounds), so a silent Redfish costs its deadline once, not every round."""
+        down = self._redfish_down.get(host.name)
+        if down is not None and time.monotonic() - down < AUTO_REPROBE and tier != "inventory":
+            return await self._ipmi_visit(host, password, sections, deadline, position, tier)
+        visit = await self.redfish.visit(target, sections=sections, deadline=deadline, log=position,
+                                         refresh=tier == "inventory")
+        if visit.observation is not None or not visit.no_redfish:
+            self._redfish_down.pop(host.name, None)
+            return visit
+        if down is None:
+            log.info("%s: Redfish did not answer (%s); reading power, health and sensors over IPMI",
+                     host.name, visit.error)
+        self._redfish_down[host.name] = time.monotonic()
+        fallback = await self._ipmi_visit(host, password, sections, deadline, position, tier)
+        if fallback.observation is None:
+            fallback.error = f"{visit.error}; IPMI: {fallback.error}"
+        fallback.seconds += visit.seconds
+        fallback.requests += visit.requests
+        return fallback
 
     async def _read_all(self, hosts: Sequence[Host], now: dt.datetime) -> dict[str, tuple[Visit | None, str]]:
         rows = self._host_rows()

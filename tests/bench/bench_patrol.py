@@ -10,6 +10,11 @@ ipmi_sim BMCs through pyghmi with kept sessions.
 Rounds: round 1 is cold (TLS handshakes, logins, discovery of each BMC's resource tree); rounds 2+
 are the steady state the minute cadence runs in (kept sessions and connections, cached structure,
 incremental logs). The inventory tier is off here (it is spread over the hour in production).
+
+A simulator process holds a listening socket and a kept-alive patrol connection per BMC: 10,000 BMCs
+need more than 20,000 open files. Where the hard limit cannot be raised (no CAP_SYS_RESOURCE), the
+fleet is split over several simulator processes (``--sims``); otherwise the last BMCs' connections
+are never accepted and they time out every round.
 """
 
 from __future__ import annotations
@@ -31,9 +36,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 
 
-def start_sim(directory: Path, hosts: int, latency: str) -> dict[str, Any]:
+def start_sim(directory: Path, hosts: int, latency: str, seed: int = 1) -> dict[str, Any]:
     argv = [sys.executable, "-m", "dcops", "sim", "up", "--hosts", str(hosts), "--tls", "--latency", latency,
-            "--timings", "fast", "--background", "--dir", str(directory), "--output", "json"]
+            "--timings", "fast", "--background", "--dir", str(directory), "--seed", str(seed), "--output", "json"]
     result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=900)
     if result.returncode != 0:
         raise SystemExit(f"dcops sim up failed: {result.stderr[-2000:]}")
@@ -45,13 +50,48 @@ def stop_sim(directory: Path) -> None:
                    capture_output=True, timeout=120)
 
 
-def patrol_rounds(inventory: Path, store_url: str, rounds: int, concurrency: int) -> dict[str, Any]:
+def sims_needed(hosts: int) -> int:
+    """How many simulator processes the fleet needs so that each can hold a listening socket and a
+    kept-alive patrol connection per BMC within the open-files hard limit (a process that cannot
+    raise it -- no CAP_SYS_RESOURCE -- stops accepting connections for the last BMCs: those then
+    time out every round)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        return 1
+    try:  # as root with CAP_SYS_RESOURCE the simulator raises it itself
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard + 1))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        return 1
+    except (ValueError, OSError):
+        pass
+    per_sim = max(1, (hard - 1024) // 2)
+    return -(-hosts // per_sim)
+
+
+def start_sims(base: Path, hosts: int, latency: str, count: int) -> list[Any]:
+    """``count`` simulators sharing ``hosts``; the book of all (hosts of simulator k > 0 renamed
+    ``s<k>-...``: each simulator names its hosts sim-0001, ...)."""
+    import dataclasses
+
     from dcops.inventory import load_inventory
+
+    book: list[Any] = []
+    share = -(-hosts // count)
+    for k in range(count):
+        n = min(share, hosts - k * share)
+        state = start_sim(base / f"sim{k}", n, latency, seed=k + 1)
+        for host in load_inventory([Path(state["inventory"])]).hosts:
+            book.append(dataclasses.replace(host, name=f"s{k}-{host.name}") if k else host)
+    return book
+
+
+def patrol_rounds(hosts: list[Any], store_url: str, rounds: int, concurrency: int) -> dict[str, Any]:
     from dcops.patrol.config import load_patrol_config
     from dcops.patrol.engine import Patrol
     from dcops.store import open_store
 
-    hosts = list(load_inventory([inventory]).hosts)
     store = open_store(store_url)
     steady = load_patrol_config({"interval": 60, "concurrency": concurrency, "inventory_every": 0,
                                  "bmc_deadline": "20s", "round_deadline": "58s"})
@@ -62,6 +102,7 @@ def patrol_rounds(inventory: Path, store_url: str, rounds: int, concurrency: int
     engine = Patrol(store, hosts, cold)
     engine.redfish.trace = {}
     out: list[dict[str, Any]] = []
+    failures: dict[str, str] = {}
 
     async def run() -> None:
         for n in range(rounds):
@@ -74,12 +115,16 @@ def patrol_rounds(inventory: Path, store_url: str, rounds: int, concurrency: int
                         "requests_per_bmc": round(summary.requests / len(hosts), 2),
                         "reachable": summary.reachable, "unreachable": summary.unreachable,
                         "missed": summary.missed, "open_incidents": len(summary.open_incidents)})
+            for h in summary.hosts:
+                if h.reachable is False:
+                    failures[h.host] = h.error or "?"
             print(json.dumps(out[-1]), file=sys.stderr, flush=True)
         await engine.close()
 
     asyncio.run(run())
     trace = dict(engine.redfish.trace or {})
-    return {"hosts": len(hosts), "rounds": out, "trace": trace, "book": hosts}
+    return {"hosts": len(hosts), "rounds": out, "trace": trace, "book": hosts,
+            "failures": dict(sorted(failures.items())[:20])}
 
 
 def plain_redfish_walk(hosts: list[Any], trace: dict[str, list[str]], sample: int, threads: int) -> dict[str, Any]:
@@ -124,7 +169,7 @@ def ipmi_round(count: int, rounds: int) -> dict[str, Any] | None:
     from dcops.patrol.config import load_patrol_config
     from dcops.patrol.engine import Patrol
     from dcops.store import open_store
-    from tests.integration.patrol.peers import ipmi_sims
+    from tests.helpers.ipmi_sim import ipmi_sims
 
     os.environ["DCOPS_BENCH_IPMI_PW"] = "password"
     with tempfile.TemporaryDirectory() as tmp, ipmi_sims(Path(tmp), count) as bmcs:
@@ -157,22 +202,26 @@ def main() -> None:
     parser.add_argument("--plain-sample", type=int, default=300, help="BMCs walked with the redfish library")
     parser.add_argument("--plain-threads", type=int, default=50)
     parser.add_argument("--ipmi", type=int, default=24, help="ipmi_sim BMCs (0: skip)")
+    parser.add_argument("--sims", type=int, default=0,
+                        help="simulator processes (0: as many as the open-files hard limit needs)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     sim_dir = Path(tempfile.mkdtemp(prefix="dcops-bench-sim-"))
-    report: dict[str, Any] = {"hosts": args.hosts, "latency": args.latency, "tls": True}
+    sims = args.sims or sims_needed(args.hosts)
+    report: dict[str, Any] = {"hosts": args.hosts, "latency": args.latency, "tls": True, "simulators": sims}
     try:
         t0 = time.monotonic()
-        state = start_sim(sim_dir, args.hosts, args.latency)
+        book = start_sims(sim_dir, args.hosts, args.latency, sims)
         report["sim_start_s"] = round(time.monotonic() - t0, 1)
         with tempfile.TemporaryDirectory() as tmp:
-            result = patrol_rounds(Path(state["inventory"]), f"sqlite:///{tmp}/bench.db", args.rounds,
-                                   args.concurrency)
+            result = patrol_rounds(book, f"sqlite:///{tmp}/bench.db", args.rounds, args.concurrency)
         report["patrol"] = result["rounds"]
+        report["failures"] = result["failures"]
         report["plain_redfish"] = plain_redfish_walk(result["book"], result["trace"], args.plain_sample,
                                                      args.plain_threads)
     finally:
-        stop_sim(sim_dir)
+        for k in range(sims):
+            stop_sim(sim_dir / f"sim{k}")
         shutil.rmtree(sim_dir, ignore_errors=True)
     report["ipmi"] = ipmi_round(args.ipmi, 3)
     steady = report["patrol"][-1]
@@ -183,7 +232,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"patrol, {args.hosts} BMCs, HTTPS, {args.latency} per request (simulator in its own process):")
+    print(f"patrol, {args.hosts} BMCs, HTTPS, {args.latency} per request ({sims} simulator process(es)):")
     for r in report["patrol"]:
         print(f"  round {r['round']}{' (cold)' if r['round'] == 1 else ''}: {r['wall_s']:6.2f} s wall, {r['cpu_s']:6.2f} s CPU = {r['cpu_ms_per_bmc']:.3f} ms "
               f"CPU/BMC, {r['requests_per_bmc']} requests/BMC, {r['unreachable']} unreachable, {r['missed']} missed")
@@ -195,6 +244,8 @@ def main() -> None:
         for r in report["ipmi"]["rounds"]:
             print(f"ipmi ({report['ipmi']['bmcs']} ipmi_sim, pyghmi, kept sessions) round {r['round']}: "
                   f"{r['wall_s']} s wall, {r['cpu_ms_per_bmc']} ms CPU/BMC")
+    for host, error in report["failures"].items():
+        print(f"  unreachable in some round: {host}: {error}")
     print(f"verdict: {report['verdict']}")
 
 

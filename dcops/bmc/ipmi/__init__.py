@@ -11,14 +11,17 @@ import datetime as dt
 import logging
 import os
 import shutil
+import struct
 import subprocess
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pyghmi import exceptions as ipmi_exc
 from pyghmi.ipmi import command as ipmi_command
+from pyghmi.ipmi import events as ipmi_events
 from pyghmi.ipmi import fru as ipmi_fru
 
 from dcops.bmc import base
@@ -141,7 +144,8 @@ def read_fru(session: IpmiSession, fru_id: int = 0) -> dict[str, Any]:
     return dict(parsed or {})
 
 
-def _sensor(reading: Any) -> Sensor:
+def sensor_of(reading: Any) -> Sensor:
+    """One pyghmi SDR reading as a ``Sensor`` (units in UCUM, health from the BMC's verdict)."""
     units = str(getattr(reading, "units", "") or "")
     value = getattr(reading, "value", None)
     kind = _UNITS.get(units, SensorKind.DISCRETE if value is None else SensorKind.OTHER)
@@ -152,6 +156,101 @@ def _sensor(reading: Any) -> Sensor:
         units=_UNIT_NAMES.get(units, units or None), health=health,
         state="Unavailable" if getattr(reading, "unavailable", 0) else ("; ".join(states) or "Enabled"),
         component=str(getattr(reading, "type", "") or "") or None, source="sdr",
+    )
+
+
+def read_sensors(session: IpmiSession) -> list[Sensor]:
+    """Every SDR sensor's current reading (Get Sensor Reading per sensor; the SDR itself is read
+    once per session). Raises ApplyError/UnreachableError."""
+    return [sensor_of(r) for r in session.call("sensors", "get_sensor_data")]
+
+
+@dataclass(frozen=True)
+class SelInfo:
+    """``Get SEL Info``: how many records, and when the SEL last grew or was erased (BMC time)."""
+
+    count: int
+    added: int
+    erased: int
+
+
+def sel_info(session: IpmiSession) -> SelInfo:
+    """One small request that says whether the SEL changed (compare ``added``/``erased``)."""
+    resp = session.raw(0x0A, 0x40)  # Get SEL Info
+    if resp.get("code"):
+        raise ApplyError(f"{session.host}: Get SEL Info: completion code {resp['code']:#x}")
+    data = bytes(resp["data"])
+    return SelInfo(count=data[1] | (data[2] << 8), added=int.from_bytes(data[5:9], "little"),
+                   erased=int.from_bytes(data[9:13], "little"))
+
+
+SEL_FIRST, SEL_END = 0x0000, 0xFFFF
+SEL_ABSENT = 0xCB  # completion code: the record asked for is not there (erased, or the SEL is empty)
+SEL_MAX_RECORDS = 4096  # a BMC whose next-record chain loops must not hold a read forever
+
+
+def sel_entries_since(session: IpmiSession, record_id: str | None, limit: int = 200) -> list[LogEntry]:
+    """The SEL records after ``record_id`` (all of them for None), oldest first, at most the newest
+    ``limit``: ``Get SEL Entry`` from that record on, following each record's next-record id, so a
+    SEL of thousands of records costs one request per new record. When ``record_id`` is no longer
+    in the SEL (it was cleared or wrapped), the whole SEL is new. Raises ApplyError/UnreachableError."""
+    start = int(record_id) if record_id and record_id.isdigit() else SEL_FIRST
+    start = SEL_FIRST if start in (SEL_FIRST, SEL_END) else start
+    raw_records: list[bytes] = []
+    current, skip = start, start != SEL_FIRST
+    for _ in range(SEL_MAX_RECORDS):
+        if current == SEL_END:
+            break
+        # Reservation 0 (not needed for whole-record reads), record id, offset 0, read all (0xFF).
+        resp = session.raw(0x0A, 0x43, struct.pack("<HHBB", 0, current, 0, 0xFF))
+        code = resp.get("code", 0)
+        if code == SEL_ABSENT and current == start and skip:
+            current, skip = SEL_FIRST, False  # our record is gone: read the SEL from its start
+            continue
+        if code == SEL_ABSENT:
+            break  # empty SEL, or a record erased while we read
+        if code:
+            raise ApplyError(f"{session.host}: Get SEL Entry {current:#06x}: completion code {code:#x}")
+        data = bytes(resp["data"])
+        if not skip:
+            raw_records.append(data[2:])
+        skip = False
+        following = int.from_bytes(data[:2], "little")
+        if following == current:
+            break
+        current = following
+    return [log_entry(rec) for rec in _decode_sel(session, raw_records[-limit:])]
+
+
+def _decode_sel(session: IpmiSession, raw_records: list[bytes]) -> list[dict[str, Any]]:
+    """pyghmi's decoding of SEL records (sensor names from the SDR, event texts, timestamps).
+    Uses pyghmi's event handler internals (``_sel_decode``, ``_fix_sel_time``; pyghmi 1.6): its
+    public ``get_event_log`` reads the whole SEL, which is what this avoids."""
+    if not raw_records:
+        return []
+
+    def decode(cmd: Any) -> list[dict[str, Any]]:
+        handler = ipmi_events.EventHandler(cmd.init_sdr(), cmd)
+        records = [handler._sel_decode(bytearray(raw)) for raw in raw_records]
+        ipmi_events._fix_sel_time(records, cmd)
+        return records
+
+    try:
+        with session._lock:
+            return decode(session.cmd())
+    except ipmi_exc.IpmiException as exc:
+        raise ApplyError(f"{session.host}: IPMI sel: BMC said \"{redact(str(exc) or 'no answer')}\"") from None
+
+
+def log_entry(rec: dict[str, Any]) -> LogEntry:
+    """One decoded SEL record (pyghmi's form) as a ``LogEntry``."""
+    what = " ".join(str(rec.get(k)) for k in ("component", "event") if rec.get(k))
+    return LogEntry(
+        id=str(rec.get("record_id", "?")), log="sel", created=rec.get("timestamp"),
+        severity=_SEVERITY.get(int(rec.get("severity") or 0), Health.CRITICAL),
+        message=what + (" (deasserted)" if rec.get("deassertion") else ""),
+        message_id=str(rec.get("event_id")) if rec.get("event_id") else None,
+        sensor=rec.get("component_type"),
     )
 
 
@@ -236,7 +335,7 @@ class IpmiInventory(base.InventoryInterface, base.HealthInterface, base.LogsInte
         sensors: list[Sensor] = []
         if "sensors" in wanted or "components" in wanted:
             try:
-                sensors = [_sensor(r) for r in self.s.call("sensors", "get_sensor_data")]
+                sensors = read_sensors(self.s)
             except ApplyError as exc:
                 errors.append(ReadError("sdr", str(exc)))
         entries = self.entries(errors=errors) if "logs" in wanted else []
@@ -285,17 +384,7 @@ class IpmiInventory(base.InventoryInterface, base.HealthInterface, base.LogsInte
                 raise
             errors.append(ReadError("sel", str(exc)))
             return []
-        result = []
-        for rec in records[-limit:]:
-            what = " ".join(str(rec.get(k)) for k in ("component", "event") if rec.get(k))
-            result.append(LogEntry(
-                id=str(rec.get("record_id", "?")), log="sel", created=rec.get("timestamp"),
-                severity=_SEVERITY.get(int(rec.get("severity") or 0), Health.CRITICAL),
-                message=what + (" (deasserted)" if rec.get("deassertion") else ""),
-                message_id=str(rec.get("event_id")) if rec.get("event_id") else None,
-                sensor=rec.get("component_type"),
-            ))
-        return result
+        return [log_entry(rec) for rec in records[-limit:]]
 
 
 def _health_of(sensors: list[Sensor]) -> Health:

@@ -12,6 +12,11 @@ from dcops.bmc.redfish.docs import Doc, link, text
 from dcops.bmc.redfish.keys import ALLOWABLE, BOOT_TARGETS, ODATA_ID, RESET_TYPES, SETTINGS_APPLY_TIME
 
 
+def session_body(username: str, password: str) -> Doc:
+    """The login: POST to SessionService/Sessions (the password only ever travels here)."""
+    return {"UserName": username, "Password": password}
+
+
 def reset_target(system: Doc) -> tuple[str, list[str]]:
     """The ComputerSystem.Reset action URI and its allowed ResetType values (empty: not said)."""
     action = (system.get("Actions") or {}).get("#ComputerSystem.Reset") or {}

@@ -32,6 +32,7 @@ from typing import Any
 import redfish
 from redfish.rest.v1 import RetriesExhaustedError
 
+from dcops.bmc.redfish.bodies import session_body
 from dcops.bmc.redfish.docs import Doc, FetchError, most_severe_message
 from dcops.bmc.redfish.keys import ODATA_ETAG, ROOT, SESSIONS
 from dcops.errors import ApplyError, UnreachableError
@@ -250,7 +251,7 @@ class RedfishConnector:
         and read timeouts; when the caller gives up first, the janitor waits for the answer and
         deletes the session it made. ``close_all`` (atexit) waits for those janitors.
         """
-        body = {"UserName": self.endpoint.username, "Password": self._password.reveal()}
+        body = session_body(self.endpoint.username, self._password.reveal())
         far = time.monotonic() + self.timeouts.connect + self.timeouts.read + 1.0
         future = _janitor.submit(self._raw, client, "POST", SESSIONS, body, {}, far)
         remaining = deadline - time.monotonic()

@@ -100,3 +100,30 @@ WRITE_POLICY = {"write-back": "ProtectedWriteBack", "always-write-back": "Unprot
                 "write-through": "WriteThrough"}
 TASK_STATE = "TaskState"
 TASK_MONITOR = "TaskMonitor"
+
+# --------------------------------------------------------------------------- the fleet reader
+AUTH_TOKEN = "X-Auth-Token"  # the session token header (request and login answer)
+SESSION_LIMIT = "SessionLimitExceeded"  # the MessageId of a BMC out of sessions
+ID = "Id"
+LINKS = "Links"
+# Documents whose content does not change between inventory rounds (cached by the fleet reader).
+STATIC_TYPES = frozenset({
+    "ServiceRoot", "Manager", "LogService", "UpdateService", "ComputerSystemCollection", "ChassisCollection",
+    "ManagerCollection", "LogServiceCollection",
+})
+# Collections whose members carry live health: asked for with $expand where the BMC supports it.
+EXPAND_TYPES = frozenset({
+    "SensorCollection", "ProcessorCollection", "MemoryCollection", "DriveCollection", "FanCollection",
+    "PowerSupplyCollection", "VolumeCollection", "NetworkAdapterCollection", "StorageCollection",
+    "SoftwareInventoryCollection", "StorageControllerCollection",
+})
+# Resources read with $expand so that their live sub-resources come inline: a Chassis brings its
+# Thermal and Power (or ThermalSubsystem/PowerSubsystem) in the same answer, three GETs in one.
+EXPAND_SELF_TYPES = frozenset({"Chassis"})
+LOG_ENTRIES_TYPE = "LogEntryCollection"
+SERVICE_ROOT_TYPE = "ServiceRoot"
+# Redundancy groups: Power.Redundancy (legacy) and PowerSubsystem.PowerSupplyRedundancy.
+LEGACY_REDUNDANCY = "Redundancy"
+LEGACY_REDUNDANCY_SET = "RedundancySet"
+POWER_REDUNDANCY = "PowerSupplyRedundancy"
+POWER_REDUNDANCY_GROUP = "RedundancyGroup"

@@ -45,9 +45,14 @@ from dcops.bmc.redfish.docs import (
 )
 from dcops.bmc.redfish.keys import (
     HEALTH,
+    LEGACY_REDUNDANCY,
+    LEGACY_REDUNDANCY_SET,
     LEGACY_THRESHOLDS,
     MEMBERS,
+    MEMBERS_COUNT,
     ODATA_ID,
+    POWER_REDUNDANCY,
+    POWER_REDUNDANCY_GROUP,
     PROCESSOR_KINDS,
     READING_TYPES,
     ROOT,
@@ -56,6 +61,7 @@ from dcops.bmc.redfish.keys import (
     SEVERITY,
     UNITS,
 )
+from dcops.bmc.visit import record_order
 from dcops.observation import (
     Component,
     ComponentKind,
@@ -66,6 +72,7 @@ from dcops.observation import (
     LogEntry,
     Observation,
     ReadError,
+    Redundancy,
     Sensor,
     SensorKind,
     Thresholds,
@@ -161,6 +168,7 @@ def read_observation(
         errors=tuple(reader.errors),
         duration_seconds=round(time.monotonic() - started, 6),
         requests=reader.requests,
+        redundancy=tuple(redundancy_of(reader, chassis_docs)),
     )
 
 
@@ -293,8 +301,51 @@ def read_health(host: str, *, sensors: bool = True, drill: bool = True, expand: 
         host=host, taken_at=taken_at, protocol="redfish", identity=identity,
         components=tuple(_unique(components)), sensors=tuple(readings), conditions=tuple(conditions),
         errors=tuple(reader.errors), duration_seconds=round(time.monotonic() - started, 6),
-        requests=reader.requests,
+        requests=reader.requests, redundancy=tuple(redundancy_of(reader, chassis_docs)),
     )
+
+
+def redundancy_of(reader: Reader, chassis_docs: list[Doc]) -> list[Redundancy]:
+    """The power redundancy groups of every chassis whose Power or PowerSubsystem this read
+    fetched (no extra request): ``PowerSubsystem.PowerSupplyRedundancy`` when the chassis has it,
+    else ``Power.Redundancy``."""
+    groups: list[Redundancy] = []
+    for chassis in chassis_docs:
+        cid = str(chassis.get("Id") or last_segment(str(chassis.get(ODATA_ID, ""))))
+        psub, power = _cached(reader, link(chassis, "PowerSubsystem")), _cached(reader, link(chassis, "Power"))
+        found = [g for g in (psub or {}).get(POWER_REDUNDANCY) or [] if isinstance(g, dict)]
+        if found:
+            for index, group in enumerate(found):
+                groups.append(_redundancy(group, cid, f"PowerSupplyRedundancy/{index}", POWER_REDUNDANCY_GROUP,
+                                          "RedundancyType", "MinNeededInGroup", "MaxSupportedInGroup", {}))
+            continue
+        supplies = {str(p.get(ODATA_ID)): p for p in (power or {}).get("PowerSupplies") or [] if isinstance(p, dict)}
+        for index, group in enumerate((power or {}).get(LEGACY_REDUNDANCY) or []):
+            if isinstance(group, dict):
+                groups.append(_redundancy(group, cid, f"Redundancy/{index}", LEGACY_REDUNDANCY_SET, "Mode",
+                                          "MinNumNeeded", "MaxNumSupported", supplies))
+    return groups
+
+
+def _cached(reader: Reader, uri: str | None) -> Doc | None:
+    return reader.cache.get(normalize(uri)) if uri else None
+
+
+def _redundancy(group: Doc, chassis: str, default_name: str, members_key: str, mode_key: str, min_key: str,
+                max_key: str, supplies: dict[str, Doc]) -> Redundancy:
+    members = []
+    for uri in links_of(group, members_key):
+        inline = supplies.get(uri)
+        if inline is not None and (text(inline, "MemberId") or text(inline, "Id")):
+            members.append(str(text(inline, "MemberId") or text(inline, "Id")))
+        else:  # ".../Power#/PowerSupplies/0" (HPE: "Power#PowerSupplies/0") -> "0"; ".../PSU1" -> "PSU1"
+            members.append(uri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1])
+    low, high = number(group, min_key), number(group, max_key)
+    return Redundancy(
+        name=_name(group) or default_name, chassis=chassis, kind="power", health=health_of(group),
+        state=state_of(group), mode=text(group, mode_key), min_needed=int(low) if low is not None else None,
+        max_supported=int(high) if high is not None else None, members=tuple(members),
+        source=text(group, ODATA_ID))
 
 
 def _chassis_sensors(reader: Reader, chassis: Doc, quirks: Any) -> Step[list[Sensor]]:
@@ -634,10 +685,14 @@ def _firmware(doc: Doc, quirks: Any) -> FirmwareItem:
 
 
 def _logs(reader: Reader, system: Doc, manager: Doc, limit: int, quirks: Any) -> Step[tuple[list[LogEntry], str | None]]:
-    """The newest ``limit`` entries of the system's first log service (the SEL on most BMCs).
+    """The newest ``limit`` entries of the system's first log service (the SEL on most BMCs), oldest
+    first.
 
     Only the Entries collection is read, plus at most ``limit`` member documents when the BMC
-    links rather than inlines them: an HPE IML has hundreds of entries.
+    links rather than inlines them: an HPE IML has hundreds of entries. Entries are ordered by id
+    (by ``Created`` where ids are not numbers) before the newest are taken: iDRAC lists the newest
+    first. When the first page does not hold the whole log (``Members@odata.count`` says more) and
+    does not list newest first, the last page is asked for with ``$skip``.
     """
     services = yield from reader.members(link(system, "LogServices"), "log services")
     if not services or quirks.pick_log_service(services) is None:
@@ -647,8 +702,14 @@ def _logs(reader: Reader, system: Doc, manager: Doc, limit: int, quirks: Any) ->
         return [], None
     service = quirks.pick_log_service(services) or services[0]
     log_name = text(service, "Id") or "log"
-    collection = yield from reader.get(link(service, "Entries"), f"{log_name} entries")
+    uri = link(service, "Entries")
+    collection = yield from reader.get(uri, f"{log_name} entries")
     members = [m for m in (collection or {}).get(MEMBERS) or [] if isinstance(m, dict)]
+    count = (collection or {}).get(MEMBERS_COUNT)
+    newest_first = len(members) > 1 and record_order(_member_id(members[0])) > record_order(_member_id(members[-1]))
+    if uri and isinstance(count, int) and count > len(members) and not newest_first:
+        members += (yield from _last_page(reader, uri, max(0, count - limit)))
+    members = _ordered(members)
     entries: list[LogEntry] = []
     for member in members[-limit:] if len(members) > limit else members:
         doc = member if len(member) > 1 else (yield from reader.get(member.get(ODATA_ID)))
@@ -663,9 +724,38 @@ def _logs(reader: Reader, system: Doc, manager: Doc, limit: int, quirks: Any) ->
             message_id=text(doc, "MessageId"),
             sensor=text(doc, "SensorType"),
         ))
-    cursor = max((e.id for e in entries), key=_id_order, default=None)
+    cursor = max((e.id for e in entries), key=record_order, default=None)
     return entries, cursor
 
 
-def _id_order(value: str) -> tuple[int, str]:
-    return (int(value), "") if value.isdigit() else (0, value)
+def _member_id(member: Doc) -> str:
+    return text(member, "Id") or last_segment(str(member.get(ODATA_ID, "")))
+
+
+def _last_page(reader: Reader, uri: str, skip: int) -> Step[list[Doc]]:
+    """The entries from ``skip`` on; none when the BMC refuses ``$skip`` (the first page stays)."""
+    try:
+        reader.requests += 1
+        page = yield f"{uri}?$skip={skip}"
+    except FetchError:
+        return []
+    return [m for m in (page or {}).get(MEMBERS) or [] if isinstance(m, dict)]
+
+
+def _ordered(members: list[Doc]) -> list[Doc]:
+    """Log members oldest first, each once: by numeric id, else by creation time."""
+    unique = list({_member_id(m): m for m in members}.values())
+    if all(_member_id(m).isdigit() for m in unique):
+        return sorted(unique, key=lambda m: int(_member_id(m)))
+    return sorted(unique, key=lambda m: (_created(m), record_order(_member_id(m))))
+
+
+def _created(member: Doc) -> float:
+    value = text(member, "Created")
+    if value:
+        try:
+            stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)).timestamp()
+        except ValueError:
+            pass
+    return 0.0

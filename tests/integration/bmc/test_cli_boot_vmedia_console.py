@@ -14,10 +14,9 @@ import pytest
 
 from dcops.cli.main import main
 from dcops.sim.testing import ThreadedFleet
-from tests.integration.bmc.simfleet import fleet, requests, sessions, wait_for
+from tests.helpers.simfleet import PASSWORD, fleet, requests, sessions, wait_for
 
 pytestmark = pytest.mark.timeout(60)
-PASSWORD = "sim-bmc-pw"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:  # type: ignore[type-arg]

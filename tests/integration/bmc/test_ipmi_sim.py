@@ -1,18 +1,21 @@
-"""Power, sensors, SEL, FRU and health against OpenIPMI's ipmi_sim, and a fault injected through
-its console showing up in the next observation."""
+"""Power, sensors, SEL (whole and incremental), FRU and health against OpenIPMI's ipmi_sim, and a
+fault injected through its console showing up in the next observation."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from typing import Any
 
 import pytest
 
 from dcops.bmc.base import Bmc
-from dcops.bmc.ipmi import ipmi_bmc
+from dcops.bmc.ipmi import IpmiSession, ipmi_bmc, sel_entries_since, sel_info
 from dcops.models import BmcEndpoint, Protocol
 from dcops.observation import Health, PowerState, SensorKind
 from dcops.secrets import Secret
-from tests.integration.bmc.conftest import IpmiSim
+from tests.helpers.ipmi_sim import IpmiSim
+from tests.helpers.simfleet import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -62,3 +65,34 @@ def test_injected_fault_shows_in_next_observation(ipmi_sim: IpmiSim) -> None:
     assert inlet.reading == 47.0
     assert inlet.health is Health.CRITICAL
     assert obs.health is Health.CRITICAL
+
+
+def test_sel_entries_since_reads_only_the_newer_records(ipmi_sim: IpmiSim) -> None:
+    endpoint = BmcEndpoint(address="127.0.0.1", port=ipmi_sim.port, protocol=Protocol.IPMI, username="admin")
+    session = IpmiSession("bmc1", endpoint, Secret("password"))
+    sent: list[int] = []
+    raw = session.raw
+
+    def counting(netfn: int, command: int, data: Iterable[int] = ()) -> dict[str, Any]:
+        sent.append(command)
+        return raw(netfn, command, data)
+
+    session.raw = counting  # type: ignore[method-assign]
+    try:
+        assert [e.id for e in sel_entries_since(session, None)] == ["1", "2", "3"]
+        assert [e.id for e in sel_entries_since(session, "2")] == ["3"]
+        sent.clear()
+        assert sel_entries_since(session, "3") == []
+        assert sent == [0x43]  # one Get SEL Entry: record 3 says there is no next one
+        ipmi_sim.console("sensor_set_bit 0x20 0 4 1 1 1")  # PSU1 failure, logged in the SEL
+        info = sel_info(session)
+        assert info.count == 4
+        sent.clear()
+        [new] = wait_for(lambda: sel_entries_since(session, "3"), 10, "the new SEL record")
+        assert new.id == "4" and "PSU1" in new.message and new.severity is not Health.OK
+        assert sent.count(0x43) == 2  # record 3 (for its next id) and record 4, not the whole SEL
+        # A cursor the SEL no longer has (cleared, wrapped): everything is new.
+        assert [e.id for e in sel_entries_since(session, "99")] == ["1", "2", "3", "4"]
+        assert [e.id for e in sel_entries_since(session, None, limit=2)] == ["3", "4"]
+    finally:
+        session.close()

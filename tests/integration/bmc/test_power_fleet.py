@@ -15,7 +15,7 @@ import yaml
 
 from dcops.cli.main import main
 from dcops.sim.testing import ThreadedFleet
-from tests.integration.bmc.simfleet import fleet, sessions
+from tests.helpers.simfleet import PASSWORD, fleet, sessions
 
 RACKS, HOSTS = 25, 1000
 
@@ -30,7 +30,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:  # 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("DCOPS_TEST_BMC_PW", "sim-bmc-pw")
+    monkeypatch.setenv("DCOPS_TEST_BMC_PW", PASSWORD)
     monkeypatch.setenv("DCOPS_STATE", f"sqlite:///{tmp_path}/state.db")
     return tmp_path
 
@@ -131,4 +131,4 @@ def test_power_boot_show_commands_and_audit(env: Path, capsys: pytest.CaptureFix
         dead.write_text(yaml.safe_dump(doc))
         code, out = run(capsys, "power", "status", "-i", str(dead), a, b, "-o", "json")
         assert code == 4 and out["items"][0]["power"] == "on" and out["items"][1]["power"] == "unreachable"
-        assert b in out["_stderr"] and "sim-bmc-pw" not in json.dumps(out)
+        assert b in out["_stderr"] and PASSWORD not in json.dumps(out)

@@ -11,7 +11,7 @@ from dcops.bmc.redfish.tasks import monitor_of
 from dcops.bmc.state import BiosState
 from dcops.errors import ApplyError
 from dcops.sim.testing import ThreadedFleet
-from tests.integration.bmc.simfleet import device, fleet, requests, sessions, wait_for
+from tests.helpers.simfleet import device, fleet, requests, sessions, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 PROFILES = ("dell-r750", "hpe-dl360-gen10p", "lenovo-sr650v2", "supermicro-x13", "generic-1s")

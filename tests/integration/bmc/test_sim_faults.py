@@ -17,7 +17,7 @@ from dcops.errors import ApplyError, UnreachableError
 from dcops.secrets import Secret
 from dcops.sim.faults import apply_fault, clear_faults
 from dcops.sim.testing import ThreadedFleet
-from tests.integration.bmc.simfleet import connector, device, fleet, requests, sessions, wait_for
+from tests.helpers.simfleet import connector, device, fleet, requests, sessions, wait_for
 
 pytestmark = pytest.mark.timeout(90)
 PROFILES = ("dell-r750", "hpe-dl360-gen10p", "lenovo-sr650v2", "supermicro-x13")

@@ -3,8 +3,6 @@ service: no SessionService, so the connector falls back to basic auth)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from dcops.bmc.redfish.connector import RedfishConnector, Timeouts
@@ -12,6 +10,7 @@ from dcops.bmc.redfish.drivers import redfish_bmc
 from dcops.models import BmcEndpoint, Protocol
 from dcops.observation import PowerState
 from dcops.secrets import Secret
+from tests.helpers.simfleet import wait_for
 from tests.integration.bmc.conftest import PASSWORD, USER, Sushy
 
 pytestmark = pytest.mark.timeout(60)
@@ -24,26 +23,15 @@ def dev(sushy: Sushy):  # type: ignore[no-untyped-def]
     return redfish_bmc("node-1", conn)
 
 
-def wait_for(check, seconds: float = 20.0):  # type: ignore[no-untyped-def]
-    # sushy's fake driver flips power 1-11 s after a Reset: poll with a deadline.
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
-
-
-@pytest.mark.slow
 def test_power_on_off_reset(sushy: Sushy) -> None:
     with dev(sushy) as bmc:
         assert bmc.power.status() is PowerState.OFF
         bmc.power.request("on")
-        assert wait_for(lambda: bmc.power.status() is PowerState.ON)
+        assert wait_for(lambda: bmc.power.status() is PowerState.ON, 20, "power on", 0.2)
         bmc.power.request("reset")
-        assert wait_for(lambda: bmc.power.status() is PowerState.ON)
+        assert wait_for(lambda: bmc.power.status() is PowerState.ON, 20, "power on", 0.2)
         bmc.power.request("force-off")
-        assert wait_for(lambda: bmc.power.status() is PowerState.OFF)
+        assert wait_for(lambda: bmc.power.status() is PowerState.OFF, 20, "power off", 0.2)
 
 
 def test_boot_override(sushy: Sushy) -> None:

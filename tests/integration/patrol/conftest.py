@@ -15,10 +15,9 @@ from dcops.inventory import load_inventory
 from dcops.models import Host
 from dcops.patrol.config import load_patrol_config
 from dcops.patrol.engine import Patrol, RoundSummary
-from dcops.sim.fleet import FleetSpec
-from dcops.sim.state import Timings
 from dcops.sim.testing import ThreadedFleet
 from dcops.store import open_store
+from tests.helpers.simfleet import fleet
 
 
 @dataclass
@@ -43,8 +42,7 @@ class SimPatrol:
 
 def make_sim_patrol(tmp: Path, hosts: int, patrol: dict[str, Any] | None = None,
                     profiles: tuple[str, ...] | None = None) -> SimPatrol:
-    spec = FleetSpec(hosts=hosts, timings=Timings.preset("fast"), **({"profiles": profiles} if profiles else {}))
-    sim = ThreadedFleet(spec)
+    sim = fleet(hosts, profiles, password=None)
     secret = tmp / "password"
     secret.write_text(sim.password + "\n")
     os.chmod(secret, 0o600)

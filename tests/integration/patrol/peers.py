@@ -1,20 +1,17 @@
 """Real peers for patrol's integration tests, each on a free 127.0.0.1 port with a bounded
 readiness probe: Alertmanager and Prometheus (Debian packages), an SMTP server (aiosmtpd), and a
-webhook receiver (aiohttp) that records what it gets."""
+webhook receiver (aiohttp) that records what it gets. (ipmi_sim BMCs: tests/helpers/ipmi_sim.py.)"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-import shutil
-import socket
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,31 +19,11 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.ipmi_sim import free_port, need, stop_process
+from tests.helpers.simfleet import wait_for
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{tool} is needed in CI")
-        pytest.skip(f"{tool} is not installed")
-    return path
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+__all__ = ["Daemon", "Hook", "Mailbox", "alertmanager", "free_port", "http_json", "need", "prometheus",
+           "smtp_server", "wait_for", "webhook"]
 
 
 def http_json(url: str, timeout: float = 3.0) -> Any:
@@ -70,11 +47,7 @@ class Daemon:
     log: Path
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
 
 
 @contextmanager
@@ -195,85 +168,3 @@ def webhook(port: int | None = None) -> Iterator[Hook]:
         asyncio.run_coroutine_threadsafe(hook._runner.cleanup(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
-
-
-IPMI_KIT = Path(__file__).resolve().parents[2] / "fixtures" / "ipmi"
-RMCP_PING = bytes.fromhex("0600ff06000011be80000000")  # ASF presence ping
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _pong(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(0.2)
-        sock.sendto(RMCP_PING, ("127.0.0.1", port))
-        try:
-            return bool(sock.recv(512))
-        except OSError:
-            return False
-
-
-@dataclass
-class IpmiBmc:
-    name: str
-    port: int
-    console_port: int
-    process: subprocess.Popen[bytes]
-    sock: socket.socket | None = None
-
-    def console(self, line: str) -> str:
-        """One line to ipmi_sim's console (fault injection); the connection stays open (closing it
-        repeatedly can wedge ipmi_sim)."""
-        if self.sock is None:
-            self.sock = socket.create_connection(("127.0.0.1", self.console_port), timeout=5)
-            self._prompt()
-        self.sock.sendall(line.encode() + b"\n")
-        return self._prompt()
-
-    def _prompt(self) -> str:
-        assert self.sock is not None
-        data = b""
-        deadline = time.monotonic() + 5
-        while not data.rstrip().endswith(b">") and time.monotonic() < deadline:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        return data.decode("latin-1")
-
-    def stop(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-@contextmanager
-def ipmi_sims(directory: Path, count: int) -> Iterator[list[IpmiBmc]]:
-    need("ipmi_sim")
-    need("sdrcomp")
-    bmcs: list[IpmiBmc] = []
-    try:
-        for n in range(count):
-            port, console = free_udp_port(), free_port()
-            log = directory / f"ipmi{n}.log"
-            with log.open("wb") as out:
-                proc = subprocess.Popen(["sh", str(IPMI_KIT / "start-bmc.sh"), f"bmc{n}", str(port), str(console),
-                                         str(directory / f"ipmi{n}")], stdout=out, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
-            bmcs.append(IpmiBmc(f"bmc{n}", port, console, proc))
-        for bmc in bmcs:
-            wait_for(lambda b=bmc: _pong(b.port) or b.process.poll() is not None, 30, f"ipmi_sim {bmc.name}")
-            if bmc.process.poll() is not None:
-                raise AssertionError(f"ipmi_sim {bmc.name} exited")
-        yield bmcs
-    finally:
-        for bmc in bmcs:
-            bmc.stop()

@@ -85,6 +85,9 @@ def host_input(name: str, spec: Any, hosts: Mapping[str, Any], memory: dict[str,
         for comp in obs_doc.get("components", []):
             comp.setdefault("chassis", "1")
             comp.setdefault("health", "ok")
+        for group in obs_doc.get("redundancy", []):
+            group.setdefault("chassis", "1")
+            group.setdefault("health", "ok")
         for sensor in obs_doc.get("sensors", []):
             sensor.setdefault("chassis", "1")
             sensor.setdefault("health", "ok")

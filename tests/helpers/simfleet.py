@@ -1,11 +1,12 @@
-"""Helpers for BMC-layer tests against ``dcops sim`` (``dcops.sim.testing.ThreadedFleet``): a
-fleet on loopback in a background thread, connectors to its BMCs, and the simulator's own view
-(sessions, request log) read on the fleet's loop."""
+"""In-process ``dcops sim`` fleets for tests (``dcops.sim.testing.ThreadedFleet``: loopback sockets,
+a background thread, fast timings), the simulator's own view of them (sessions, request log), and
+``wait_for`` (poll with a deadline, never a fixed sleep). Used by the BMC, patrol and sim tests.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from dcops.bmc.base import Bmc
@@ -20,11 +21,34 @@ from dcops.sim.testing import ThreadedFleet
 
 FAST = Timeouts(connect=1, read=3, deadline=10, retries=3, backoff=0.05, max_pause=0.2)
 PACING = Pacing(poll=0.05, task_timeout=15, bmc_timeout=15, busy_timeout=15)
+PASSWORD = "sim-int-pw"
+Factory = Callable[..., ThreadedFleet]
 
 
-def fleet(hosts: int, profiles: tuple[str, ...], **kw: Any) -> ThreadedFleet:
-    kw.setdefault("timings", Timings.preset("fast"))
-    return ThreadedFleet(FleetSpec(hosts=hosts, profiles=profiles, password="sim-bmc-pw", **kw))
+def fleet(hosts: int = 1, profiles: tuple[str, ...] | None = ("generic-1s",), *, password: str | None = PASSWORD,
+          ssl_context: Any = None, **spec: Any) -> ThreadedFleet:
+    """A running simulated fleet (``with fleet(...) as sim:`` stops it). ``profiles=None``: the
+    simulator's default mix; ``password=None``: a generated one (``sim.password``)."""
+    spec.setdefault("timings", Timings.preset("fast"))
+    if profiles is not None:
+        spec["profiles"] = profiles
+    if password is not None:
+        spec["password"] = password
+    return ThreadedFleet(FleetSpec(hosts=hosts, **spec), ssl_context=ssl_context)
+
+
+def factory() -> Iterator[Factory]:
+    """The body of a fixture that starts fleets on demand and stops them all afterwards."""
+    started: list[ThreadedFleet] = []
+
+    def make(hosts: int = 1, profiles: tuple[str, ...] | None = ("generic-1s",), **kw: Any) -> ThreadedFleet:
+        sim = fleet(hosts, profiles, **kw)
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in started:
+        sim.close()
 
 
 def endpoint(sim: ThreadedFleet, index: int) -> BmcEndpoint:
@@ -41,7 +65,7 @@ def device(sim: ThreadedFleet, index: int, timeouts: Timeouts = FAST) -> Bmc:
 
 
 def sessions(sim: ThreadedFleet, index: int | None = None) -> int:
-    """Sessions open on the simulator (one BMC, or every BMC created so far)."""
+    """Sessions open on the simulator (one BMC, or every BMC created so far), expired ones dropped."""
     def count() -> int:
         bmcs = [sim.fleet.bmc(index)] if index is not None else list(sim.fleet.created())
         for bmc in bmcs:
@@ -56,12 +80,15 @@ def requests(sim: ThreadedFleet, index: int) -> list[tuple[int, float, str, str,
     return sim.call(lambda: list(sim.fleet.bmc(index).requests))
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05) -> object:
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition",
+             interval: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns something truthy (returned); AssertionError after
+    ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout:g}s")
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
         time.sleep(interval)

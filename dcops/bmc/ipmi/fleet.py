@@ -1,9 +1,10 @@
-"""Patrol's IPMI reader: the BMC layer's pyghmi sessions (``dcops.bmc.ipmi``) kept open between
+"""IPMI reads of many BMCs, round after round: pyghmi sessions (``IpmiSession``) kept open between
 rounds, in a thread pool (pyghmi is blocking), one visit at a time per BMC.
 
-A minute round reads the power state and the SDR sensors. The SEL is read only when ``Get SEL
-Info`` (one small request) says records were added or erased since the last round, and only the
-records after the cursor become news. FRU identity is read on the inventory tier and kept.
+A minute visit reads the power state and the SDR sensors. The SEL is read only when ``Get SEL
+Info`` (one small request) says records were added or erased since the last visit, and then only
+the records after the cursor (``sel_entries_since``: Get SEL Entry from the cursor on). FRU
+identity is read on the inventory tier (``refresh``) and kept.
 """
 
 from __future__ import annotations
@@ -16,18 +17,22 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
-from dcops.bmc.ipmi import IpmiInventory, IpmiPower, IpmiSession, _sensor
+from dcops.bmc.ipmi import IpmiInventory, IpmiPower, IpmiSession, read_sensors, sel_entries_since, sel_info
+from dcops.bmc.visit import LogPosition, Visit, record_order
 from dcops.errors import ApplyError, DcopsError, UnreachableError
 from dcops.models import BmcEndpoint
-from dcops.observation import Health, Identity, Observation, ReadError, worst_health
-from dcops.patrol.redfish import LogPosition, Visit
+from dcops.observation import (
+    Component,
+    Health,
+    Identity,
+    LogEntry,
+    Observation,
+    ReadError,
+    Sensor,
+    worst_health,
+)
 from dcops.secrets import Secret, redact
-
-
-def _id_key(value: str | None) -> int:
-    return int(value) if value and value.isdigit() else -1
 
 
 @dataclass
@@ -36,13 +41,16 @@ class IpmiState:
     log: LogPosition = field(default_factory=LogPosition)
     sel_stamp: tuple[int, int] | None = None  # (last addition, last erase) from Get SEL Info
     identity: Identity | None = None
-    components: tuple[Any, ...] = ()
+    components: tuple[Component, ...] = ()
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class IpmiFleet:
-    def __init__(self, *, workers: int = 32, timeout: float = 10.0) -> None:
+    """Reads many IPMI BMCs with kept sessions (``workers`` threads at most)."""
+
+    def __init__(self, *, workers: int = 32, timeout: float = 10.0, log_limit: int = 200) -> None:
         self.timeout = timeout
+        self.log_limit = log_limit
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dcops-ipmi")
         self.bmcs: dict[str, IpmiState] = {}
 
@@ -50,8 +58,7 @@ class IpmiFleet:
         st = self.bmcs.get(host)
         if st is None or st.session.endpoint != endpoint:
             st = self.bmcs[host] = IpmiState(IpmiSession(host, endpoint, password, timeout=self.timeout))
-            if log is not None:
-                st.log = log
+            st.log = (log or LogPosition()).of("ipmi")
         return st
 
     def close(self) -> None:
@@ -61,6 +68,7 @@ class IpmiFleet:
 
     async def visit(self, host: str, endpoint: BmcEndpoint, password: Secret, *, sections: Iterable[str],
                     deadline: float = 20.0, log: LogPosition | None = None, refresh: bool = False) -> Visit:
+        """Read one BMC within ``deadline``; never raises for a BMC's failure."""
         st = self.state(host, endpoint, password, log)
         started = time.monotonic()
         loop = asyncio.get_running_loop()
@@ -69,11 +77,11 @@ class IpmiFleet:
             obs, baseline = await asyncio.wait_for(future, deadline)
         except TimeoutError:
             st.session.close()  # a stuck session: start clean next round
-            return Visit(host, None, f"no complete answer within {deadline:g}s", time.monotonic() - started)
+            return Visit(host, None, f"{host}: no complete IPMI answer within {deadline:g}s",
+                         time.monotonic() - started)
         except DcopsError as exc:
             return Visit(host, None, redact(str(exc)), time.monotonic() - started)
-        return Visit(host, obs, None, time.monotonic() - started, obs.requests, False,
-                     LogPosition(st.log.cursor, st.log.count, st.log.order), baseline)
+        return Visit(host, obs, None, time.monotonic() - started, obs.requests, False, st.log.copy(), baseline)
 
     def _read(self, st: IpmiState, host: str, sections: tuple[str, ...], refresh: bool) -> tuple[Observation, bool]:
         with st.lock:
@@ -87,16 +95,16 @@ class IpmiFleet:
             errors: list[ReadError] = []
             power = IpmiPower(st.session).status()
             requests += 1
-            sensors = []
+            sensors: list[Sensor] = []
             try:
-                sensors = [_sensor(r) for r in st.session.call("sensors", "get_sensor_data")]
+                sensors = read_sensors(st.session)
                 requests += len(sensors) + 1
             except ApplyError as exc:
                 errors.append(ReadError("sdr", str(exc)))
-            entries: list[Any] = []
+            entries: list[LogEntry] = []
             baseline = False
             if "logs" in sections:
-                entries, baseline, n = self._new_entries(st, host, errors)
+                entries, baseline, n = self._new_entries(st, errors)
                 requests += n
             health = worst_health(s.health for s in sensors) if sensors else Health.UNKNOWN
             identity = dataclasses.replace(st.identity or Identity(), power_state=power, health=health)
@@ -107,28 +115,27 @@ class IpmiFleet:
                               requests=requests)
             return obs, baseline
 
-    def _new_entries(self, st: IpmiState, host: str, errors: list[ReadError]) -> tuple[list[Any], bool, int]:
-        info = st.session.raw(0x0A, 0x40)  # Get SEL Info
-        if info.get("code"):
-            errors.append(ReadError("sel", f"Get SEL Info: completion code {info['code']:#x}"))
+    def _new_entries(self, st: IpmiState, errors: list[ReadError]) -> tuple[list[LogEntry], bool, int]:
+        """New SEL records: none when Get SEL Info shows no change; else those after the cursor
+        (all of the SEL after it was erased), read incrementally."""
+        try:
+            info = sel_info(st.session)
+        except ApplyError as exc:
+            errors.append(ReadError("sel", str(exc)))
             return [], False, 1
-        data = info["data"]
-        count = data[1] | (data[2] << 8)
-        added = int.from_bytes(bytes(data[5:9]), "little")
-        erased = int.from_bytes(bytes(data[9:13]), "little")
-        stamp = (added, erased)
+        stamp = (info.added, info.erased)
         baseline = st.log.cursor is None
         if st.sel_stamp == stamp and not baseline:
             return [], False, 1  # nothing added or erased: the SEL is not read at all
-        cleared = st.sel_stamp is not None and erased != st.sel_stamp[1]
-        st.sel_stamp = stamp
+        cleared = st.sel_stamp is not None and info.erased != st.sel_stamp[1]
+        since = None if cleared or baseline else st.log.cursor
         try:
-            entries = IpmiInventory(st.session, host).entries(limit=200)
+            entries = sel_entries_since(st.session, since, limit=self.log_limit)
         except (ApplyError, UnreachableError) as exc:
             errors.append(ReadError("sel", str(exc)))
             return [], False, 2
-        floor = -1 if cleared or baseline else _id_key(st.log.cursor)
-        new = [e for e in entries if _id_key(e.id) > floor]
-        newest = max((e.id for e in entries), key=_id_key, default=st.log.cursor or "0")
-        st.log = LogPosition(newest, count, "asc")
-        return new, baseline, 2 + count
+        st.sel_stamp = stamp
+        newest = max([e.id for e in entries] + ([since] if since else []), key=record_order, default="0")
+        st.log = LogPosition(newest, info.count, "asc", "ipmi")
+        return entries, baseline, 2 + len(entries) + (1 if since else 0)
+

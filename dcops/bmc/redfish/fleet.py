@@ -1,0 +1,552 @@
+"""The asyncio Redfish read path for many BMCs, round after round (docs/bmc.md, "Fleet reader").
+
+The parsing is the sync path's (``read.read_observation`` / ``read.read_health``, sans-I/O,
+driven by ``run_async``); this module is only the transport and what is worth keeping per BMC
+between rounds. Patrol keeps one ``RedfishFleet`` for its whole life; ``aio.observe_many`` (assets,
+``bmc`` commands, tests) makes one per call and closes it at the end.
+
+Shared by the whole fleet: one aiohttp session and TCP connector, one SSL context per (verify, CA
+bundle) -- building one costs ~20 ms of CPU --, orjson for decoding, and a semaphore capping the
+requests in flight. No per-request timer: the visit's deadline (``asyncio.timeout``) bounds every
+request of a BMC, and one timer per request costs CPU at fleet scale (connecting has its own).
+
+Kept per BMC between visits (in memory; rebuilt after a restart):
+
+* the session (X-Auth-Token), logged in once and reused; a 401 logs in again once. A BMC without
+  a SessionService, or whose sessions are all taken (``SessionLimitExceeded``), is read with basic
+  auth. The login runs as its own task with the read timeout: when a visit's deadline passes
+  mid-login, the login still completes (or times out) and the session it made is remembered, so
+  it is reused or deleted, never leaked. Before logging in again, the old session is deleted: a
+  BMC with few sessions (4 on some Supermicro) would otherwise lock us out.
+* the structural documents that do not change between inventory rounds (service root, the
+  Systems/Chassis/Managers/LogServices collections, the Manager, the LogService), and each
+  resource's type, so that the next visit asks for a Chassis with ``$expand`` (its Thermal and
+  Power come inline) and for live collections with ``$expand``;
+* the log position: entries are read from the last record on (``$skip`` past the count already
+  seen when the BMC lists oldest first; the first page when it lists newest first), never the
+  whole log again. A caller that persists it passes it back (``LogPosition``).
+
+One request in flight per BMC (a BMC is slow and fragile; parallel requests to one BMC only queue
+or break it): a visit holds the BMC's lock. ``close`` waits for logins still running and deletes
+every session.
+
+Quirk (generic): some BMCs reject ``$expand`` (501/400) although their service root claims it:
+the first refusal turns it off for that BMC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import ssl
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+
+from dcops.bmc.redfish.bodies import session_body
+from dcops.bmc.redfish.connector import retry_after
+from dcops.bmc.redfish.docs import (
+    Doc,
+    FetchError,
+    expand_supported,
+    last_segment,
+    most_severe_message,
+    normalize,
+    run_async,
+)
+from dcops.bmc.redfish.keys import (
+    AUTH_TOKEN,
+    EXPAND_ONE_LEVEL,
+    EXPAND_SELF_TYPES,
+    EXPAND_TYPES,
+    ID,
+    LINKS,
+    LOG_ENTRIES_TYPE,
+    MEMBERS,
+    MEMBERS_COUNT,
+    NEXT_LINK,
+    ODATA_ID,
+    ODATA_TYPE,
+    ROOT,
+    SECTIONS,
+    SERVICE_ROOT_TYPE,
+    SESSION_LIMIT,
+    SESSIONS,
+    STATIC_TYPES,
+)
+from dcops.bmc.redfish.read import read_health, read_observation
+from dcops.bmc.visit import LogPosition, Visit, record_order
+from dcops.errors import UnreachableError
+from dcops.models import Host
+from dcops.observation import Health, Observation
+from dcops.secrets import Secret, redact, resolve
+
+ROOT_KEY = normalize(ROOT)
+# Retry a 503 once more when the visit allows it; what is read again after a busy answer.
+BUSY = (429, 503)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One BMC to read: name, base URL, credentials, TLS settings."""
+
+    host: str
+    url: str
+    username: str
+    password: Secret
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+
+    @classmethod
+    def of(cls, host: Host, password: Secret | None = None) -> Target:
+        """The target of a book host (the password reference resolved unless given)."""
+        secret = password if password is not None else \
+            resolve(host.bmc.password_ref, what=f"{host.name}: BMC password")
+        return cls(host.name, host.bmc.url(), host.bmc.username, secret, host.bmc.verify_tls, host.bmc.ca_bundle)
+
+
+class LoginRefused(UnreachableError):
+    """The BMC answered the login and said no (bad credentials, locked account)."""
+
+
+@dataclass
+class BmcState:
+    """What the reader keeps about one BMC between visits."""
+
+    target: Target
+    headers: dict[str, str] = field(default_factory=lambda: {"Accept": "application/json"})
+    session_uri: str | None = None
+    logged_in: bool = False
+    login: asyncio.Task[None] | None = None  # the login in flight (it may outlive a visit)
+    static: dict[str, Doc] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    expand: bool | None = None  # None: not known yet (service root not read)
+    log: LogPosition = field(default_factory=LogPosition)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def doc_type(doc: Doc) -> str:
+    """``#Chassis.v1_25_0.Chassis`` -> ``Chassis``; ``#ChassisCollection.ChassisCollection`` -> the same."""
+    raw = str(doc.get(ODATA_TYPE) or "")
+    return raw.lstrip("#").split(".", 1)[0]
+
+
+def entry_id(member: Doc) -> str:
+    """A log entry's id: its ``Id``, else the last segment of its URI (a linked member)."""
+    return str(member.get(ID) or last_segment(str(member.get(ODATA_ID, ""))))
+
+
+class RedfishFleet:
+    """Reads many BMCs, visit after visit, with shared transport and per-BMC state.
+
+    ``concurrency``: requests in flight fleet-wide. ``read_timeout``: bounds a login and a logout
+    (the GETs are bounded by the visit's deadline). ``retries``: re-sends of a request answered
+    503/429 (after ``Retry-After``, at most ``max_pause`` seconds) or dropped on a kept-alive
+    connection. ``log_limit``: newest log entries read on a first look at a log."""
+
+    def __init__(self, *, concurrency: int = 400, read_timeout: float = 15.0, retries: int = 1,
+                 log_limit: int = 50, keepalive: float = 120.0, max_pause: float = 1.0) -> None:
+        self.concurrency = concurrency
+        self.read_timeout = read_timeout
+        self.retries = retries
+        self.log_limit = log_limit
+        self.keepalive = keepalive
+        self.max_pause = max_pause
+        self.bmcs: dict[str, BmcState] = {}
+        self._http: aiohttp.ClientSession | None = None
+        self._cap: asyncio.Semaphore | None = None
+        self._ssl: dict[tuple[bool, str | None], ssl.SSLContext | bool] = {}
+        self._logins: set[asyncio.Task[None]] = set()
+        self.trace: dict[str, list[str]] | None = None  # host -> paths GET in its last visit (benchmarks)
+
+    # ------------------------------------------------------------------ lifecycle
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            connector = aiohttp.TCPConnector(limit=self.concurrency, limit_per_host=0, ttl_dns_cache=3600,
+                                             keepalive_timeout=self.keepalive, enable_cleanup_closed=False)
+            # BMC traffic never goes through an environment proxy (trust_env=False).
+            self._http = aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",),
+                                               timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+                                               trust_env=False)
+            self._cap = asyncio.Semaphore(self.concurrency)
+        return self._http
+
+    def ssl_for(self, target: Target) -> ssl.SSLContext | bool:
+        """One SSL context per (verify, CA bundle), never one per BMC."""
+        if not target.url.startswith("https"):
+            return False
+        key = (target.verify_tls, target.ca_bundle if target.verify_tls else None)
+        ctx = self._ssl.get(key)
+        if ctx is None:
+            if not target.verify_tls:
+                ctx = False
+            else:
+                ctx = ssl.create_default_context(cafile=target.ca_bundle) if target.ca_bundle \
+                    else ssl.create_default_context()
+            self._ssl[key] = ctx
+        return ctx
+
+    def state(self, target: Target, log: LogPosition | None = None) -> BmcState:
+        """The kept state of ``target`` (new when its URL or user changed)."""
+        bmc = self.bmcs.get(target.host)
+        if bmc is None or bmc.target.url != target.url or bmc.target.username != target.username:
+            bmc = self.bmcs[target.host] = BmcState(target)
+            bmc.log = (log or LogPosition()).of("redfish")
+        else:
+            bmc.target = target
+        return bmc
+
+    async def close(self, deadline: float | None = None) -> None:
+        """Wait for logins still running, delete every session (all bounded by ``deadline``,
+        default the read timeout + 5 s) and close the transport."""
+        if self._http is None:
+            return
+        limit = deadline if deadline is not None else self.read_timeout + 5.0
+        end = time.monotonic() + limit
+        if self._logins:
+            await asyncio.wait(set(self._logins), timeout=limit)
+        try:
+            async with asyncio.timeout(max(0.5, end - time.monotonic())):
+                await asyncio.gather(*(self._logout(b) for b in self.bmcs.values() if b.session_uri),
+                                     return_exceptions=True)
+        except TimeoutError:
+            pass
+        for task in list(self._logins):
+            task.cancel()
+        if self._logins:
+            await asyncio.wait(set(self._logins), timeout=1.0)
+        await self._http.close()
+        self._http = None
+
+    # ------------------------------------------------------------------ transport
+    async def _send(self, bmc: BmcState, method: str, path: str, body: Any = None) -> tuple[int, Any, Any]:
+        http = self._session()
+        assert self._cap is not None
+        url = bmc.target.url + path
+        data = orjson.dumps(body) if body is not None else None
+        headers = bmc.headers if data is None else dict(bmc.headers, **{"Content-Type": "application/json"})
+        for attempt in range(self.retries + 1):
+            async with self._cap:
+                try:
+                    async with http.request(method, url, data=data, headers=headers,
+                                            ssl=self.ssl_for(bmc.target)) as resp:
+                        raw = await resp.read()
+                        status, resp_headers = resp.status, resp.headers
+                except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                    # A dropped keep-alive connection looks like this too: retry once on a new one.
+                    if attempt < self.retries and isinstance(exc, aiohttp.ServerDisconnectedError):
+                        continue
+                    raise UnreachableError(f"{bmc.target.host}: {method} {path}: {_reason(exc)}") from None
+            try:
+                parsed = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                parsed = None
+            # Busy: wait and ask again. Not out of sessions: the login falls back to basic auth.
+            if status in BUSY and attempt < self.retries and SESSION_LIMIT not in str(parsed):
+                pause = retry_after(resp_headers.get("Retry-After"), 0.5 * 2 ** attempt)
+                await asyncio.sleep(min(pause, self.max_pause))
+                continue
+            return status, resp_headers, parsed
+        return status, resp_headers, parsed
+
+    async def _ensure_login(self, bmc: BmcState, counter: list[int]) -> None:
+        """Log in unless logged in; the login is a task of its own that a visit's deadline does
+        not cancel (its session is remembered when it answers late)."""
+        if bmc.logged_in:
+            return
+        task = bmc.login
+        if task is None or task.done():
+            counter[0] += 2 if bmc.session_uri else 1
+            task = bmc.login = asyncio.ensure_future(self._login(bmc))
+            self._logins.add(task)
+            task.add_done_callback(_forget(self._logins))
+        await asyncio.shield(task)
+
+    async def _login(self, bmc: BmcState) -> None:
+        target = bmc.target
+        async with asyncio.timeout(self.read_timeout):
+            if bmc.session_uri:
+                # A session of an earlier login (a visit cut short, a 401): delete it first.
+                await self._logout(bmc)
+            bmc.headers.pop(AUTH_TOKEN, None)
+            bmc.headers.pop("Authorization", None)
+            status, headers, parsed = await self._send(
+                bmc, "POST", SESSIONS, session_body(target.username, target.password.reveal()))
+        token = headers.get(AUTH_TOKEN) if headers is not None else None
+        if status in (200, 201, 204) and token:
+            bmc.headers[AUTH_TOKEN] = token
+            location = headers.get("Location") or (parsed or {}).get(ODATA_ID) or ""
+            path = location.split("://", 1)[-1].partition("/")[2] if "://" in location else location.lstrip("/")
+            bmc.session_uri = "/" + path if path else None
+        elif status in (404, 405, 501) or (status in (400, 429, 503) and SESSION_LIMIT in str(parsed)):
+            # No session service, or its sessions are all taken (by others, or leaked by a BMC
+            # that never expired them): read with basic auth, which most BMCs also accept.
+            basic = base64.b64encode(f"{target.username}:{target.password.reveal()}".encode()).decode()
+            bmc.headers["Authorization"] = f"Basic {basic}"
+        else:
+            raise LoginRefused(redact(f"{target.host}: login refused: {most_severe_message(parsed) or status}"))
+        bmc.logged_in = True
+
+    async def _logout(self, bmc: BmcState) -> None:
+        """DELETE the session, retrying a busy BMC (503/429) within 5 s: a logout lost to one 503
+        is a session left until it times out, and some BMCs have only 4."""
+        uri, bmc.session_uri = bmc.session_uri, None
+        bmc.logged_in = False
+        if not uri or self._http is None:
+            return
+        end = time.monotonic() + 5.0
+        for attempt in range(4):
+            try:
+                async with self._http.delete(bmc.target.url + uri, headers=bmc.headers,
+                                             ssl=self.ssl_for(bmc.target),
+                                             timeout=aiohttp.ClientTimeout(total=max(0.5, end - time.monotonic()))) \
+                        as resp:
+                    status, wait = resp.status, retry_after(resp.headers.get("Retry-After"), 0.2 * (attempt + 1))
+            except (aiohttp.ClientError, TimeoutError, OSError):
+                return
+            if status not in (429, 500, 502, 503, 504) or time.monotonic() >= end:
+                return
+            await asyncio.sleep(min(wait, 1.0, max(0.0, end - time.monotonic())))
+
+    async def _get(self, bmc: BmcState, path: str, counter: list[int]) -> Doc:
+        await self._ensure_login(bmc, counter)
+        counter[0] += 1
+        counter[1] += 1
+        if self.trace is not None:
+            self.trace.setdefault(bmc.target.host, []).append(path)
+        status, _, parsed = await self._send(bmc, "GET", path)
+        if status == 401:
+            # The BMC expired our session (timeout, BMC reboot): log in again once.
+            bmc.logged_in, bmc.session_uri = False, None
+            await self._ensure_login(bmc, counter)
+            counter[0] += 1
+            status, _, parsed = await self._send(bmc, "GET", path)
+        if status != 200 or not isinstance(parsed, dict):
+            message = most_severe_message(parsed)
+            raise FetchError(path, f"HTTP {status}" + (f": {message}" if message else ""), status)
+        return parsed
+
+    # ------------------------------------------------------------------ the read
+    def _fetcher(self, bmc: BmcState, counter: list[int], memo: dict[str, Doc],
+                 root_status: list[int | None]) -> Callable[[str], Any]:
+        async def fetch(path: str) -> Doc:
+            key = normalize(path)
+            try:
+                return await self._fetch(bmc, path, key, counter, memo)
+            except FetchError as exc:
+                if key == ROOT_KEY:
+                    root_status[0] = exc.status
+                raise
+
+        return fetch
+
+    async def _fetch(self, bmc: BmcState, path: str, key: str, counter: list[int], memo: dict[str, Doc]) -> Doc:
+        if "?" in path:
+            # A query the parser asked for ($expand, $skip): as asked, never cached across visits.
+            doc = await self._get(bmc, path, counter)
+            return self._only_new(bmc, doc, keep_count=True) if doc_type(doc) == LOG_ENTRIES_TYPE else doc
+        if key in bmc.static:
+            return bmc.static[key]
+        if key in memo:
+            return memo[key]
+        kind = bmc.types.get(key)
+        if kind == LOG_ENTRIES_TYPE:
+            doc = await self._entries(bmc, path, counter)
+        elif (kind in EXPAND_TYPES or kind in EXPAND_SELF_TYPES) and bmc.expand:
+            try:
+                doc = await self._get(bmc, f"{path}?{EXPAND_ONE_LEVEL}", counter)
+            except FetchError as exc:
+                if exc.status not in (400, 403, 405, 501):
+                    raise
+                bmc.expand = False
+                doc = await self._get(bmc, path, counter)
+        else:
+            doc = await self._get(bmc, path, counter)
+            kind = bmc.types[key] = doc_type(doc)
+            if kind == SERVICE_ROOT_TYPE:
+                bmc.expand = expand_supported(doc)
+            if kind == LOG_ENTRIES_TYPE:
+                doc = self._first_entries(bmc, doc)
+        if kind in STATIC_TYPES:
+            bmc.static[key] = doc
+        memo[key] = doc
+        if kind in EXPAND_SELF_TYPES:
+            _harvest(doc, memo)
+        return doc
+
+    def _first_entries(self, bmc: BmcState, doc: Doc) -> Doc:
+        """The first look at a log: learn its order and size. The parser reads the newest page
+        itself when the first one is not it (``read._logs``), so the count stays."""
+        members = [m for m in doc.get(MEMBERS) or [] if isinstance(m, dict)]
+        ids = [entry_id(m) for m in members]
+        count = doc.get(MEMBERS_COUNT)
+        order = "desc" if len(ids) > 1 and record_order(ids[0]) > record_order(ids[-1]) else "asc"
+        bmc.log = LogPosition(bmc.log.cursor, count if isinstance(count, int) else None, order, "redfish")
+        return self._only_new(bmc, doc, keep_count=True)
+
+    async def _entries(self, bmc: BmcState, path: str, counter: list[int]) -> Doc:
+        """The entries added since the last visit: ``$skip`` past the count seen when the log
+        lists oldest first, the first page (the newest entries) when it lists newest first."""
+        pos = bmc.log
+        if pos.order == "asc" and pos.count is not None:
+            doc = await self._get(bmc, f"{path}?$skip={pos.count}", counter)
+        else:
+            doc = await self._get(bmc, path, counter)
+        count = doc.get(MEMBERS_COUNT)
+        if isinstance(count, int) and pos.count is not None and count < pos.count:
+            # The log was cleared: ids start again. Read its newest page, all of it new.
+            if pos.order == "asc":
+                doc = await self._get(bmc, f"{path}?$skip={max(0, count - self.log_limit)}", counter)
+            bmc.log = LogPosition("0", count, pos.order, "redfish")
+        if isinstance(count, int):
+            bmc.log.count = count
+        return self._only_new(bmc, doc, keep_count=False)
+
+    def _only_new(self, bmc: BmcState, doc: Doc, *, keep_count: bool) -> Doc:
+        """Entries after the cursor only (all of them before the first cursor)."""
+        members = [m for m in doc.get(MEMBERS) or [] if isinstance(m, dict)]
+        cursor = bmc.log.cursor
+        if cursor is not None:
+            floor = record_order(cursor)
+            members = [m for m in members if record_order(entry_id(m)) > floor]
+        out = {k: v for k, v in doc.items() if k != NEXT_LINK and (keep_count or k != MEMBERS_COUNT)}
+        out[MEMBERS] = members
+        return out
+
+    async def visit(self, target: Target, *, sections: Iterable[str] = SECTIONS, health: bool = False,
+                    drill: bool = True, expand: bool = False, deadline: float = 20.0,
+                    log: LogPosition | None = None, refresh: bool = False,
+                    on_document: Callable[[str, Doc], None] | None = None) -> Visit:
+        """Read one BMC within ``deadline`` seconds (counted from now); never raises for a BMC's
+        failure (a Visit with the error instead).
+
+        ``sections``: what ``read_observation`` reads (power and rollups always); ``drill``: then
+        the parts when the system rollup is not OK. ``health``: the cheap ``read_health`` instead
+        (it drills by itself). ``expand``: the parser asks for collections with ``$expand`` on this
+        visit already (a one-off read; kept BMCs get it from the second visit on). ``refresh``:
+        forget the cached structure first (inventory rounds). ``on_document(path, doc)`` sees every
+        document the parser reads."""
+        bmc = self.state(target, log)
+        started = time.monotonic()
+        counter = [0, 0]  # requests (login included), GETs
+        root_status: list[int | None] = [None]
+        if refresh:
+            bmc.static.clear()
+        if self.trace is not None:
+            self.trace[target.host] = []
+        wanted = tuple(sections)
+        reads_log = "logs" in wanted and self.log_limit > 0 and not health
+        baseline = bmc.log.cursor is None and reads_log
+        async with bmc.lock:  # one visit (and one request) at a time per BMC
+            try:
+                async with asyncio.timeout(deadline):
+                    fetch = self._fetcher(bmc, counter, {}, root_status)
+                    if on_document is not None:
+                        fetch = _tapped(fetch, on_document)
+                    obs, drilled = await self._read(target.host, fetch, wanted, health, drill, expand)
+            except TimeoutError:
+                return Visit(target.host, None, f"{target.host}: no complete answer within {deadline:g}s",
+                             time.monotonic() - started, counter[0], no_redfish=True)
+            except LoginRefused as exc:
+                return Visit(target.host, None, redact(str(exc)), time.monotonic() - started, counter[0])
+            except UnreachableError as exc:
+                bmc.logged_in = False  # a BMC that dropped off may have rebooted: log in afresh
+                return Visit(target.host, None, redact(str(exc)), time.monotonic() - started, counter[0],
+                             no_redfish=True)
+            except FetchError as exc:
+                absent = root_status[0] in (None, 404, 405, 501) and exc.path == ROOT
+                return Visit(target.host, None, redact(f"{target.host}: {exc}"), time.monotonic() - started,
+                             counter[0], no_redfish=absent)
+        if reads_log:
+            if obs.log_entries:
+                bmc.log.cursor = max([e.id for e in obs.log_entries] + [bmc.log.cursor or "0"], key=record_order)
+            elif bmc.log.cursor is None:
+                bmc.log.cursor = "0"
+            obs = dataclasses.replace(obs, log_cursor=bmc.log.cursor)
+        obs = dataclasses.replace(obs, requests=counter[1], duration_seconds=round(time.monotonic() - started, 6))
+        return Visit(target.host, obs, None, time.monotonic() - started, counter[0], drilled,
+                     bmc.log.copy() if reads_log else None, baseline)
+
+    async def _read(self, host: str, fetch: Callable[[str], Any], wanted: tuple[str, ...], health: bool,
+                    drill: bool, expand: bool) -> tuple[Observation, bool]:
+        if health:
+            return await run_async(read_health(host, expand=expand, drill=drill), fetch), False
+        obs = await run_async(read_observation(host, sections=wanted, log_limit=self.log_limit, expand=expand),
+                              fetch)
+        if drill and "components" not in wanted and obs.identity.health in (Health.WARNING, Health.CRITICAL):
+            parts = await run_async(read_observation(host, sections=("components",), log_limit=0, expand=expand),
+                                    fetch)
+            obs = dataclasses.replace(obs, components=parts.components,
+                                      conditions=tuple(dict.fromkeys(obs.conditions + parts.conditions)),
+                                      redundancy=obs.redundancy or parts.redundancy,
+                                      errors=obs.errors + parts.errors)
+            return obs, True
+        return obs, False
+
+
+def reserve_open_files(bmcs: int, spare: int = 1024) -> tuple[int, int]:
+    """Raise this process's soft open-files limit towards what a fleet of ``bmcs`` needs (one
+    kept-alive connection each, plus ``spare``), never past the hard limit. Returns (the limit now,
+    what is needed): a service manager's default soft limit (1,024 under systemd) would make
+    connections fail with "Too many open files" from the 1,000th BMC on."""
+    import resource
+
+    needed = bmcs + spare
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return (needed if soft == resource.RLIM_INFINITY else soft), needed
+
+
+def _forget(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    def done(task: asyncio.Task[None]) -> None:
+        tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a failed login is reported by the visit that awaited it
+
+    return done
+
+
+def _tapped(fetch: Callable[[str], Any], on_document: Callable[[str, Doc], None]) -> Callable[[str], Any]:
+    async def tapped(path: str) -> Doc:
+        doc: Doc = await fetch(path)
+        on_document(path, doc)
+        return doc
+
+    return tapped
+
+
+def _harvest(doc: Doc, memo: dict[str, Doc]) -> None:
+    """Remember the sub-resources an expanded document carries inline (not collections whose
+    members are bare links: those are read again with $expand)."""
+    for key, value in doc.items():
+        if key == LINKS or not isinstance(value, dict) or len(value) < 2:
+            continue
+        uri = value.get(ODATA_ID)
+        if not isinstance(uri, str) or "#" in uri:
+            continue
+        members = value.get(MEMBERS)
+        if isinstance(members, list) and any(isinstance(m, dict) and len(m) == 1 for m in members):
+            continue
+        memo.setdefault(normalize(uri), value)
+
+
+def _reason(exc: BaseException) -> str:
+    """A short reason for a transport failure (aiohttp's own text repeats the whole address)."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        os_error = exc.os_error
+        return f"cannot connect: {os_error.strerror or type(os_error).__name__}"
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return "timed out"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
