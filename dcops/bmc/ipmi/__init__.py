@@ -23,6 +23,7 @@ from pyghmi import exceptions as ipmi_exc
 from pyghmi.ipmi import command as ipmi_command
 from pyghmi.ipmi import events as ipmi_events
 from pyghmi.ipmi import fru as ipmi_fru
+from pyghmi.ipmi.private import session as ipmi_private_session
 
 from dcops.bmc import base
 from dcops.errors import ApplyError, UnreachableError
@@ -73,12 +74,28 @@ class IpmiSession:
 
     @property
     def port(self) -> int:
-        # An endpoint's port is the web port unless the protocol is ipmi.
+        # An endpoint's port is the web port unless the protocol is ipmi; ipmi_port overrides both
+        # (a BMC whose RMCP+ listens elsewhere, or auto's fallback to IPMI).
+        if self.endpoint.ipmi_port:
+            return self.endpoint.ipmi_port
         return self.endpoint.port if self.endpoint.port and self.endpoint.protocol == "ipmi" else DEFAULT_PORT
+
+    def _forget_stale_pyghmi_session(self) -> None:
+        # Quirk (pyghmi 1.6): a session registers itself in Session.initting_sessions under the
+        # user and password as text but deregisters under their UTF-8 bytes, so after a logout the
+        # entry stays, and the next login to the same BMC from this process gets the dead session
+        # back and fails with "TypeError: '<' not supported between 'float' and 'NoneType'".
+        # Drop the entry when it belongs to a session that is neither logged in nor logging in.
+        key = (self.endpoint.address, self.endpoint.username, self._password.reveal(), self.port, None)
+        registry = ipmi_private_session.Session.initting_sessions
+        stale = registry.get(key)
+        if stale is not None and not getattr(stale, "logged", 0) and not getattr(stale, "logging", False):
+            registry.pop(key, None)
 
     def cmd(self) -> Any:
         with self._lock:
             if self._cmd is None:
+                self._forget_stale_pyghmi_session()
                 try:
                     self._cmd = ipmi_command.Command(bmc=self.endpoint.address, userid=self.endpoint.username,
                                                      password=self._password.reveal(), port=self.port)
@@ -98,6 +115,11 @@ class IpmiSession:
                 self.close()
                 raise UnreachableError(f"{self.host}: IPMI {what}: {text}") from None
             raise ApplyError(f"{self.host}: IPMI {what}: BMC said \"{text}\"") from None
+        except (UnreachableError, ApplyError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - pyghmi's own failures (socket, decoding) are not IpmiException
+            self.close()
+            raise UnreachableError(f"{self.host}: IPMI {what}: {type(exc).__name__} in the IPMI client") from None
 
     def raw(self, netfn: int, command: int, data: Iterable[int] = ()) -> dict[str, Any]:
         result: dict[str, Any] = self.call("raw command", "raw_command", netfn=netfn, command=command,

@@ -96,3 +96,19 @@ def test_sel_entries_since_reads_only_the_newer_records(ipmi_sim: IpmiSim) -> No
         assert [e.id for e in sel_entries_since(session, None, limit=2)] == ["3", "4"]
     finally:
         session.close()
+
+
+def test_logging_in_again_after_a_logout_works(ipmi_sim: IpmiSim) -> None:
+    """pyghmi keeps a logged-out session registered; the next login in the same process must not
+    get it back (it used to fail with a TypeError)."""
+    for _ in range(3):
+        with dev(ipmi_sim) as bmc:
+            assert bmc.power.status() in (PowerState.ON, PowerState.OFF)
+
+
+def test_ipmi_port_overrides_the_web_port(ipmi_sim: IpmiSim) -> None:
+    endpoint = BmcEndpoint(address="127.0.0.1", port=443, ipmi_port=ipmi_sim.port, protocol=Protocol.AUTO,
+                           username="admin")
+    assert IpmiSession("bmc1", endpoint, Secret("password")).port == ipmi_sim.port
+    with ipmi_bmc("bmc1", endpoint, Secret("password")) as bmc:
+        assert bmc.power.status() in (PowerState.ON, PowerState.OFF)
