@@ -101,7 +101,9 @@ class RedfishPower(base.PowerInterface):
             on_since = (on_since if on_since is not None else clock.now()) if state is PowerState.ON else None
             settled = on_since is not None and clock.now() - on_since >= pacing.settle
             if until == "power-off":
-                if seen_on and state is PowerState.OFF:
+                # A fast installer can boot, finish and power off between two polls: a new
+                # LastStateTime is then the only proof that the boot happened.
+                if state is PowerState.OFF and (seen_on or (stamp is not None and stamp != before_time)):
                     return
             elif until == "powered-on":
                 if state is PowerState.ON and (seen_reset or settled):
