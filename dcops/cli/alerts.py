@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -111,28 +112,44 @@ def show(incident_id: int) -> None:
     emit(report)
 
 
+def _change_open_incidents(action: str, incident_ids: tuple[int, ...], note: str | None,
+                           change: Callable[[Any, dt.datetime], None], event: str) -> list[dict[str, Any]]:
+    """Apply ``change`` to each open incident, save it with the notifications ``event`` (``acked``
+    or ``resolved``) plans, and record it in the audit log. A resolved incident is a usage error."""
+    from dcops.notify import outbox
+    from dcops.store import audit
+    from dcops.store import patrol as pstore
+
+    store = open_state()
+    try:
+        config = _notify_config()
+        now = dt.datetime.now(dt.UTC)
+        items = []
+        for incident_id in incident_ids:
+            incident = _get(store, incident_id)
+            if not incident.is_open:
+                raise UsageError(f"incident #{incident_id} is already resolved")
+            change(incident, now)
+            pstore.save_incident(store, incident, outbox.plan(config, now, **{event: [incident]}))
+            audit.record(store, f"alerts.{action}", host=incident.host,
+                         details=f"incident {incident_id}" + (f": {note}" if note else ""))
+            items.append(_item(incident))
+        return items
+    finally:
+        store.close()
+
+
 @alerts.command()
 @click.argument("incident_ids", type=int, nargs=-1, required=True)
 @click.option("-m", "--message", "note", metavar="TEXT", help="A note (who is on it, ticket number).")
 @global_options
 def ack(incident_ids: tuple[int, ...], note: str | None) -> None:
     """Acknowledge incidents: escalation stops; receivers hear who took it."""
-    from dcops.notify import outbox
-    from dcops.store import audit
-    from dcops.store import patrol as pstore
 
-    store = open_state()
-    config = _notify_config()
-    now = dt.datetime.now(dt.UTC)
-    items = []
-    for incident_id in incident_ids:
-        incident = _get(store, incident_id)
-        if not incident.is_open:
-            raise UsageError(f"incident #{incident_id} is already resolved")
+    def acknowledge(incident: Any, now: dt.datetime) -> None:
         incident.acked_at, incident.acked_by, incident.ack_note = now, _actor(), note
-        pstore.save_incident(store, incident, outbox.plan(config, now, acked=[incident]))
-        audit.record(store, "alerts.ack", host=incident.host, details=f"incident {incident_id}" + (f": {note}" if note else ""))
-        items.append(_item(incident))
+
+    items = _change_open_incidents("ack", incident_ids, note, acknowledge, "acked")
     emit(Report("alerts.ack", items=items, columns=COLUMNS, summary={"acknowledged": len(items)}))
 
 
@@ -142,26 +159,14 @@ def ack(incident_ids: tuple[int, ...], note: str | None) -> None:
 @global_options
 def resolve(incident_ids: tuple[int, ...], note: str | None) -> None:
     """Resolve incidents by hand (patrol opens a new one if the fault is still there)."""
-    from dcops.notify import outbox
     from dcops.patrol.model import IncidentStatus
-    from dcops.store import audit
-    from dcops.store import patrol as pstore
 
-    store = open_state()
-    config = _notify_config()
-    now = dt.datetime.now(dt.UTC)
-    items = []
-    for incident_id in incident_ids:
-        incident = _get(store, incident_id)
-        if not incident.is_open:
-            raise UsageError(f"incident #{incident_id} is already resolved")
+    def close(incident: Any, now: dt.datetime) -> None:
         incident.status, incident.resolved_at, incident.resolved_by = IncidentStatus.RESOLVED, now, _actor()
         if note:
             incident.ack_note = note
-        pstore.save_incident(store, incident, outbox.plan(config, now, resolved=[incident]))
-        audit.record(store, "alerts.resolve", host=incident.host,
-                     details=f"incident {incident_id}" + (f": {note}" if note else ""))
-        items.append(_item(incident))
+
+    items = _change_open_incidents("resolve", incident_ids, note, close, "resolved")
     emit(Report("alerts.resolve", items=items, columns=COLUMNS, summary={"resolved": len(items)}))
 
 
