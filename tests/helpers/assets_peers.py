@@ -12,20 +12,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import subprocess
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from tests.helpers.ipmi_sim import IPMI_KIT, RMCP_PING, need
 from tests.helpers.simfleet import wait_for
@@ -138,91 +132,3 @@ def ipmi_sim_bmc(directory: Path, name: str = "bmc1", *, address: str = "127.0.0
         bmc.stop()
 
 
-# ------------------------------------------------------------------ mail and webhooks
-
-
-@dataclass
-class Mailbox:
-    host: str
-    port: int
-    messages: list[Any] = field(default_factory=list)
-
-
-@contextmanager
-def smtp_server() -> Iterator[Mailbox]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 keeping what it accepted."""
-    try:
-        from aiosmtpd.controller import Controller
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("aiosmtpd is needed in CI")
-        pytest.skip("aiosmtpd is not installed")
-    box = Mailbox("127.0.0.1", free_port())
-
-    class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            from email import message_from_bytes
-
-            box.messages.append(message_from_bytes(envelope.content))
-            return "250 OK"
-
-    controller = Controller(Handler(), hostname="127.0.0.1", port=box.port)
-    controller.start()
-    try:
-        yield box
-    finally:
-        controller.stop()
-
-
-@dataclass
-class Hook:
-    url: str
-    received: list[tuple[str, Any]] = field(default_factory=list)
-    held: list[str] = field(default_factory=list)  # paths of requests taken and never answered
-    hold: bool = False
-    fail: bool = False  # answer 503 while set
-    _release: threading.Event = field(default_factory=threading.Event)
-
-
-@contextmanager
-def webhook() -> Iterator[Hook]:
-    """An HTTP receiver on 127.0.0.1: a POST with a JSON body is kept and answered 200, unless
-    ``hold`` is set (the request is noted in ``held`` and left unanswered until the end) or
-    ``fail`` is (answered 503, not kept)."""
-    hook = Hook("")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if hook.hold:
-                hook.held.append(self.path)
-                hook._release.wait(30)
-                return
-            if hook.fail:
-                self.send_response(503)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            hook.received.append((self.path, json.loads(body)))
-            answer = b'{"errcode": 0, "errmsg": "ok"}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    hook.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield hook
-    finally:
-        hook._release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -21,7 +21,8 @@ from dcops.cli.main import main
 from dcops.store import assets as asset_store
 from dcops.store import open_store
 from dcops.store import patrol as pstore
-from tests.helpers.assets_peers import smtp_server, wait_for, webhook
+from tests.helpers.receivers import smtp_server, webhook
+from tests.helpers.simfleet import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
