@@ -93,12 +93,7 @@ def read_observation(
     started = time.monotonic()
     taken_at = dt.datetime.now(dt.UTC)
     reader = Reader()
-    root = yield from reader.get(ROOT, "service root")
-    if not root:
-        raise FetchError(ROOT, reader.errors[-1].reason if reader.errors else "no service root")
-    reader.expand = expand and expand_supported(root)
-    systems = yield from reader.members(link(root, "Systems"), "systems")
-    chassis_docs = yield from reader.members(link(root, "Chassis"), "chassis")
+    root, systems, chassis_docs = yield from _start(reader, expand)
     managers = yield from reader.members(link(root, "Managers"), "managers")
     # A BMC whose Systems or Chassis collection cannot be read may still link its servers and
     # chassis from the manager (ManagerForServers/ManagerForChassis): read those rather than nothing.
@@ -170,6 +165,18 @@ def read_observation(
         requests=reader.requests,
         redundancy=tuple(redundancy_of(reader, chassis_docs)),
     )
+
+
+def _start(reader: Reader, expand: bool) -> Step[tuple[Doc, list[Doc], list[Doc]]]:
+    """Where every read begins: the service root (raises ``FetchError`` without one), whether to
+    use ``$expand``, and the systems and chassis."""
+    root = yield from reader.get(ROOT, "service root")
+    if not root:
+        raise FetchError(ROOT, reader.errors[-1].reason if reader.errors else "no service root")
+    reader.expand = expand and expand_supported(root)
+    systems = yield from reader.members(link(root, "Systems"), "systems")
+    chassis_docs = yield from reader.members(link(root, "Chassis"), "chassis")
+    return root, systems, chassis_docs
 
 
 def _manager_mac(reader: Reader, manager: Doc) -> Step[str | None]:
@@ -272,12 +279,7 @@ def read_health(host: str, *, sensors: bool = True, drill: bool = True, expand: 
     started = time.monotonic()
     taken_at = dt.datetime.now(dt.UTC)
     reader = Reader()
-    root = yield from reader.get(ROOT, "service root")
-    if not root:
-        raise FetchError(ROOT, reader.errors[-1].reason if reader.errors else "no service root")
-    reader.expand = expand and expand_supported(root)
-    systems = yield from reader.members(link(root, "Systems"), "systems")
-    chassis_docs = yield from reader.members(link(root, "Chassis"), "chassis")
+    root, systems, chassis_docs = yield from _start(reader, expand)
     systems.sort(key=lambda d: str(d.get("Id", "")))
     quirks = oem.detect(root, systems[0] if systems else None)
     system = systems[0] if systems else {}
