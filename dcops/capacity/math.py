@@ -218,19 +218,17 @@ class Analysis:
             racks.setdefault(rack_key(member), []).append(index)
         return racks
 
+    def _largest_outside(self, inside: Sequence[int], extra: int) -> list[int]:
+        """The ``extra`` largest-w nodes up that are not in ``inside`` (members are sorted by w)."""
+        if not extra:
+            return []
+        members = set(inside)
+        return [i for i in range(self.n) if i not in members][:extra]
+
     def rack_loss(self, rack: str, extra: int = 0) -> Loss:
         """Losing every node up in ``rack`` and then the ``extra`` largest-w nodes outside it."""
         inside = self._racks.get(rack, [])
-        chosen = list(inside)
-        if extra:
-            members = set(inside)
-            found = 0
-            for index in range(self.n):
-                if found == extra:
-                    break
-                if index not in members:
-                    chosen.append(index)
-                    found += 1
+        chosen = list(inside) + self._largest_outside(inside, extra)
         allocated = sum((self.members[i].used for i in chosen), ZERO)
         absorbed = sum((self._s[i] for i in chosen), ZERO)
         label = f"rack {rack}" + (f" + {_plural(extra, 'node')}" if extra else "")
@@ -250,16 +248,7 @@ class Analysis:
         best: tuple[Fraction, str] | None = None
         for rack in sorted(self._racks, key=_rack_order):
             inside = self._racks[rack]
-            weight = sum((self._w[i] for i in inside), ZERO)
-            if extra:
-                members = set(inside)
-                found = 0
-                for index in range(self.n):
-                    if found == extra:
-                        break
-                    if index not in members:
-                        weight += self._w[index]
-                        found += 1
+            weight = sum((self._w[i] for i in inside + self._largest_outside(inside, extra)), ZERO)
             # Largest weight wins; racks come in report order (named racks by name, then lone
             # nodes of unknown rack), so a tie goes to the first, for stable output.
             if best is None or weight > best[0]:
