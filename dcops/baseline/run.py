@@ -58,15 +58,22 @@ def _identify(target: Any) -> tuple[str | None, str | None]:
     return ident.manufacturer, ident.model
 
 
+def _plan_into(run: HostRun, target: Any, baselines: Baselines, host: Host, kinds: Sequence[str]) -> tuple[Any, Any]:
+    """Identify the server, pick its profile's baselines, read it and diff: fills ``run.profile``
+    and ``run.plan``; returns the host's baselines and the state read."""
+    hb = host_baselines(baselines, host, *_identify(target))
+    run.profile = hb.profile
+    state, run.plan = read_and_diff(target, hb, kinds)
+    return hb, state
+
+
 def plan_host(opener: OpenTarget, baselines: Baselines, host: Host, kinds: Sequence[str]) -> HostRun:
     """Read the server and diff it against its profile's baselines (read-only)."""
     run = HostRun(host.name)
     started = time.monotonic()
     try:
         with opened(opener, host) as target:
-            hb = host_baselines(baselines, host, *_identify(target))
-            run.profile = hb.profile
-            state, run.plan = read_and_diff(target, hb, kinds)
+            _, state = _plan_into(run, target, baselines, host, kinds)
             if state.errors:
                 from dcops.errors import UnreachableError
 
@@ -87,9 +94,8 @@ def apply_one(opener: OpenTarget, baselines: Baselines, host: Host, kinds: Seque
     started = time.monotonic()
     try:
         with opened(opener, host) as target:
-            hb = host_baselines(baselines, host, *_identify(target))
-            run.profile = hb.profile
-            _, run.plan = read_and_diff(target, hb, kinds)
+            hb, _ = _plan_into(run, target, baselines, host, kinds)
+            assert run.plan is not None
             if run.plan.problems:
                 raise InvalidInputError(f"{host.name}: the baseline cannot apply: " + "; ".join(run.plan.problems))
             if run.plan.compliant:
