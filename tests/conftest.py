@@ -3,13 +3,51 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from dcops import secrets
-from tests.helpers import postgres
+from tests.helpers import loopback, postgres
+
+# The loopback guard (tests/helpers/loopback.py): in this process from the first import on, and in
+# every Python subprocess a test starts (sitecustomize on PYTHONPATH). Violations are also logged,
+# so one swallowed by a broad ``except`` in the code under test still fails its test.
+loopback.install()
+_LOOPBACK_LOG = Path(tempfile.gettempdir()) / f"dcops-loopback-{os.getpid()}.log"
+_LOOPBACK_LOG.write_text("")
+os.environ[loopback.LOG_ENV] = str(_LOOPBACK_LOG)
+_SITE = str(Path(__file__).resolve().parent / "helpers" / "loopback_site")
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SITE, os.environ.get("PYTHONPATH", "")) if p)
+
+
+class LoopbackLog:
+    """What the guard logged during one test; ``take()`` hands expected violations to the test
+    that provokes them on purpose, so they do not fail it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = path.stat().st_size
+
+    def take(self) -> list[str]:
+        with self.path.open(encoding="utf-8") as log:
+            log.seek(self.offset)
+            lines = log.read().splitlines()
+            self.offset = log.tell()
+        return lines
+
+
+@pytest.fixture(autouse=True)
+def loopback_log() -> Iterator[LoopbackLog]:
+    """Fails the test if anything in it (or in a subprocess it started) tried to leave loopback."""
+    log = LoopbackLog(_LOOPBACK_LOG)
+    yield log
+    stray = log.take()
+    if stray:
+        pytest.fail("\n".join(stray), pytrace=False)
 
 
 @pytest.fixture(autouse=True)

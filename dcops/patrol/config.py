@@ -7,6 +7,7 @@
       inventory_every: 60m     # full inventory (every part, firmware) per host, spread over rounds
       concurrency: 400         # requests in flight fleet-wide (one per BMC at most)
       bmc_deadline: 20s        # a BMC that has not answered by then is unreachable this round
+      ipmi_deadline: 20s       # the same for IPMI reads (default: bmc_deadline); RMCP+ over UDP is slower
       round_deadline: 55s      # hosts not done by then are "missed" (unknown), never a hang
       open_after: 2            # bad rounds before an incident opens
       close_after: 3           # good rounds before it resolves
@@ -39,6 +40,10 @@ class PatrolConfig:
     inventory_every: float = 3600.0
     concurrency: int = 400
     bmc_deadline: float = 20.0
+    # IPMI visits get their own bound: an RMCP+ session is set up over UDP with retransmits, so old
+    # BMCs (and a busy poller) need longer than a Redfish visit, and an ``auto`` host's IPMI read
+    # after a silent Redfish must not inherit the time Redfish already wasted. None: bmc_deadline.
+    ipmi_deadline: float | None = None
     round_deadline: float = 55.0
     read_timeout: float = 15.0
     ipmi_workers: int = 32
@@ -57,8 +62,8 @@ def _seconds(value: Any, name: str) -> float:
 
 def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[str, Any] | None = None) -> PatrolConfig:
     data = {**dict(section or {}), **{k: v for k, v in (overrides or {}).items() if v is not None}}
-    known = {"interval", "inventory_every", "concurrency", "bmc_deadline", "round_deadline", "read_timeout",
-             "ipmi_workers", "log_limit", "open_after", "close_after", "open_after_by_condition",
+    known = {"interval", "inventory_every", "concurrency", "bmc_deadline", "ipmi_deadline", "round_deadline",
+             "read_timeout", "ipmi_workers", "log_limit", "open_after", "close_after", "open_after_by_condition",
              "close_after_by_condition", "rack_loss_ratio", "rack_loss_min_hosts", "shutdown_window",
              "operator_window", "log_ttl", "escalation", "severity", "ignore_sensors", "keep_history_days"}
     unknown = sorted(set(data) - known)
@@ -97,11 +102,14 @@ def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[
         inventory_every=_seconds(data.get("inventory_every", 3600), "inventory_every"),
         concurrency=int(data.get("concurrency", 400)),
         bmc_deadline=_seconds(data.get("bmc_deadline", min(20.0, interval / 3)), "bmc_deadline"),
+        ipmi_deadline=(_seconds(data["ipmi_deadline"], "ipmi_deadline") if data.get("ipmi_deadline") is not None
+                       else None),
         round_deadline=_seconds(data.get("round_deadline", max(interval - 5, interval * 0.9)), "round_deadline"),
         read_timeout=_seconds(data.get("read_timeout", 15), "read_timeout"),
         ipmi_workers=int(data.get("ipmi_workers", 32)), log_limit=int(data.get("log_limit", 50)),
         keep_history_days=float(data.get("keep_history_days", 90)),
     )
-    if config.concurrency < 1 or config.bmc_deadline <= 0 or config.round_deadline <= 0:
+    if (config.concurrency < 1 or config.bmc_deadline <= 0 or config.round_deadline <= 0
+            or (config.ipmi_deadline is not None and config.ipmi_deadline <= 0)):
         raise InvalidInputError("config patrol: concurrency and deadlines must be positive")
     return config

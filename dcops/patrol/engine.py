@@ -249,6 +249,8 @@ class Patrol:
                           position: LogPosition, tier: str) -> Visit:
         if self.ipmi is None:
             self.ipmi = IpmiFleet(workers=self.config.ipmi_workers, timeout=self.config.read_timeout)
+        if self.config.ipmi_deadline is not None:
+            deadline = self.config.ipmi_deadline * (3 if tier == "inventory" else 1)
         return await self.ipmi.visit(host.name, host.bmc, password, sections=sections, deadline=deadline,
                                      log=position, refresh=tier == "inventory")
 

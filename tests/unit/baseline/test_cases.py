@@ -132,4 +132,4 @@ def test_shipped_baselines_are_valid() -> None:
     assert {"dell-r750", "hpe-dl360-gen10p", "lenovo-sr650v2", "supermicro-x13"} <= set(b.profiles)
     assert {"low-latency-trading", "virtualization-host", "big-data-node"} <= set(b.bios)
     assert b.raid["trading-db-r750"].os_disk is not None
-    assert b.os["rhel9-trading"].network["trade-db-01"].ip == "10.20.1.11"
+    assert b.os["rhel9-trading"].network["trade-db-01"].ip == "198.51.100.11"

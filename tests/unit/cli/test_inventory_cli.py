@@ -89,7 +89,7 @@ def test_list_with_global_limit_and_json(capsys: pytest.CaptureFixture[str]) -> 
     assert body["kind"] == "inventory.hosts" and body["summary"] == {"hosts": 2, "total": 47}
     item = body["items"][0]
     assert item["name"] == "dr-db-01"
-    assert item["bmc"]["address"] == "10.21.1.15" and item["bmc"]["password_ref"] == "env:DCOPS_BMC_PASSWORD"
+    assert item["bmc"]["address"] == "198.51.100.25" and item["bmc"]["password_ref"] == "env:DCOPS_BMC_PASSWORD"
     assert item["location"] == {"site": "sh1", "room": "r201", "rack": "C01", "u": 13, "u_height": 2}
     assert item["asset"]["warranty_end"] and item["tags"] == ["prod", "openstack", "oracle", "dr"]
 
@@ -118,7 +118,7 @@ def test_show_every_field_with_origin(capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 0
     body = json.loads(out)
     rows = {r["field"]: r for r in body["items"]}
-    assert rows["bmc.address"]["value"] == "10.11.1.14" and rows["bmc.address"]["level"] == "host"
+    assert rows["bmc.address"]["value"] == "192.0.2.24" and rows["bmc.address"]["level"] == "host"
     assert rows["bmc.password"]["level"] == "file" and rows["bmc.password"]["source"] == f"{SITE}:7"
     assert rows["az"]["level"] == "room r101" and rows["az"]["inherited"] is True
     assert rows["asset.use"]["level"] == "site sh1"

@@ -49,7 +49,7 @@ def test_exact_matches_rank_before_fuzzy_ones(index: SearchIndex) -> None:
     ("n5bh5kr", "trade-db-01", "serial"),
     ("N5BH5XR", "trade-db-01", "serial"),  # one letter mistyped
     ("SEC-2021-0004", "trade-db-01", "asset_tag"),
-    ("10.11.1.14", "trade-db-01", "bmc"),
+    ("192.0.2.24", "trade-db-01", "bmc"),
     ("hauwei c02", "stor-05", "vendor"),
     ("u8 a01", "trade-db-01", "u"),
 ])
