@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.simfleet import wait_for
+from tests.helpers.timing import PATIENT
 
 IPMI_KIT = Path(__file__).resolve().parents[1] / "fixtures" / "ipmi"
 RMCP_PING = bytes.fromhex("0600ff06000011be80000000")  # ASF presence ping
@@ -81,7 +82,7 @@ class IpmiSim:
         next prompt. The connection stays open for the simulator's life: ipmi_sim stops answering
         RMCP+ after some console disconnects, and "quit" ends the simulator."""
         if self.sock is None:
-            self.sock = socket.create_connection(("127.0.0.1", self.console_port), timeout=5)
+            self.sock = socket.create_connection(("127.0.0.1", self.console_port), timeout=PATIENT)
             self._until_prompt()
         self.sock.sendall(line.encode() + b"\n")
         return self._until_prompt()
@@ -89,7 +90,7 @@ class IpmiSim:
     def _until_prompt(self) -> str:
         assert self.sock is not None
         data = b""
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + PATIENT
         while not data.rstrip().endswith(b">") and time.monotonic() < deadline:
             chunk = self.sock.recv(4096)
             if not chunk:
@@ -105,7 +106,7 @@ class IpmiSim:
 
 
 @contextmanager
-def ipmi_sims(directory: Path, count: int = 1, timeout: float = 30.0) -> Iterator[list[IpmiSim]]:
+def ipmi_sims(directory: Path, count: int = 1, timeout: float = PATIENT) -> Iterator[list[IpmiSim]]:
     """``count`` simulators named bmc0, bmc1, ... (state and logs under ``directory``)."""
     need("ipmi_sim")
     need("sdrcomp")

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.helpers.timing import PATIENT
+
 PASSWORD = "pg-Test-Pass-7f3a9c"
 
 
@@ -88,7 +90,7 @@ def start() -> PostgresServer:
                 "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {base / 'sock'} -c fsync=off "
                       "-c full_page_writes=off -c max_connections=50",
                 "start")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENT
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -96,4 +98,4 @@ def start() -> PostgresServer:
         except OSError:
             time.sleep(0.1)
     server.stop()
-    raise RuntimeError("PostgreSQL did not start listening within 30 s")
+    raise RuntimeError(f"PostgreSQL did not start listening within {PATIENT:g} s")

@@ -18,6 +18,7 @@ from dcops.secrets import Secret
 from dcops.sim.fleet import FleetSpec
 from dcops.sim.state import Timings
 from dcops.sim.testing import ThreadedFleet
+from tests.helpers.timing import PATIENT
 
 FAST = Timeouts(connect=1, read=3, deadline=10, retries=3, backoff=0.05, max_pause=0.2)
 PACING = Pacing(poll=0.05, task_timeout=15, bmc_timeout=15, busy_timeout=15)
@@ -80,10 +81,12 @@ def requests(sim: ThreadedFleet, index: int) -> list[tuple[int, float, str, str,
     return sim.call(lambda: list(sim.fleet.bmc(index).requests))
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition",
+def wait_for(predicate: Callable[[], Any], timeout: float = PATIENT, what: str = "condition",
              interval: float = 0.05) -> Any:
     """Poll ``predicate`` until it returns something truthy (returned); AssertionError after
-    ``timeout`` seconds."""
+    ``timeout`` seconds, never less than ``PATIENT``: what a test waits for is expected to happen,
+    so on a busy machine a generous ceiling only costs time when the test fails anyway."""
+    timeout = max(timeout, PATIENT)
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.ipmi_sim import IpmiSim, free_port, ipmi_sims, need, stop_process
+from tests.helpers.timing import PATIENT
 
 USER, PASSWORD = "admin", "sushy-pw-123"
 __all__ = ["PASSWORD", "USER", "IpmiSim", "Sushy", "image_server", "ipmi_sim", "sushy"]
@@ -55,7 +56,7 @@ SUSHY_EMULATOR_FAKE_SYSTEMS = [
         proc = subprocess.Popen([exe, "--config", str(tmp_path / "emulator.conf"), "--fake", "-i", "127.0.0.1",
                                  "-p", str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + PATIENT
     while True:
         try:
             urllib.request.urlopen(f"{url}/redfish/v1", timeout=1).close()

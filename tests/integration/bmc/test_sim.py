@@ -70,7 +70,7 @@ def test_fault_shows_in_next_observation(sim: object) -> None:
 
 
 @pytest.mark.parametrize(("fault", "args"), [
-    ("bmc_slow", {"latency": "5s"}),
+    ("bmc_slow", {"latency": "30s"}),
     ("bmc_unreachable", {"mode": "hang"}),
     ("bmc_unreachable", {"mode": "refuse"}),
     ("bmc_errors", {"rate": "1.0", "status": "503"}),
@@ -81,4 +81,4 @@ def test_bad_bmcs_are_bounded_by_the_deadline(sim: object, fault: str, args: dic
     started = time.monotonic()
     with pytest.raises(UnreachableError), redfish_bmc("sim-1", connector(sim, 1, timeouts)) as dev:
         dev.inventory.observe()
-    assert time.monotonic() - started < 6
+    assert time.monotonic() - started < 20  # bounded by the 3 s deadline, not the 30 s answer

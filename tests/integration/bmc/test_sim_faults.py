@@ -18,6 +18,7 @@ from dcops.secrets import Secret
 from dcops.sim.faults import apply_fault, clear_faults
 from dcops.sim.testing import ThreadedFleet
 from tests.helpers.simfleet import connector, device, fleet, requests, sessions, wait_for
+from tests.helpers.timing import PATIENT
 
 pytestmark = pytest.mark.timeout(90)
 PROFILES = ("dell-r750", "hpe-dl360-gen10p", "lenovo-sr650v2", "supermicro-x13")
@@ -42,15 +43,16 @@ def test_session_exhaustion_waits_for_a_free_session_within_the_deadline(sim: Th
     for conn in holders:
         conn.get("/redfish/v1/Systems")
     assert sessions(sim, SUPERMICRO) == limit
-    # The BMC says "Retry-After: 30"; with a 2 s deadline the connector gives up at once.
+    # The BMC says "Retry-After: 30"; with a 20 s deadline the connector gives up at once rather
+    # than sit out the deadline (the bound is far from both, so a busy machine cannot blur them).
     started = time.monotonic()
     with pytest.raises(UnreachableError, match="deadline|gave up"), \
-            connector(sim, SUPERMICRO, Timeouts(connect=1, read=2, deadline=2, retries=5, max_pause=30)) as extra:
+            connector(sim, SUPERMICRO, Timeouts(connect=1, read=2, deadline=20, retries=5, max_pause=30)) as extra:
         extra.get("/redfish/v1/Systems")
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 15
     # With short pauses it retries, and gets in once a session is freed.
     threading.Timer(0.5, holders[0].close).start()
-    patient = Timeouts(connect=1, read=2, deadline=8, retries=40, backoff=0.1, max_pause=0.2)
+    patient = Timeouts(connect=1, read=2, deadline=PATIENT, retries=400, backoff=0.1, max_pause=0.2)
     with connector(sim, SUPERMICRO, patient) as late:
         assert late.get("/redfish/v1/Systems")["Members"]
     for conn in holders:
@@ -68,12 +70,13 @@ def test_503_with_retry_after_is_retried_and_bounded(sim: ThreadedFleet) -> None
     assert obs.of_kind(obs.components[0].kind)
     assert any(r[4] == 503 for r in requests(sim, LENOVO))
     assert sessions(sim) == 0  # the logout was retried past its 503s
-    # Every answer a 503 with Retry-After 30: the first wait would cross the deadline -> fail now.
+    # Every answer a 503 with Retry-After 30: the first wait would cross the 20 s deadline -> fail
+    # now, not at the deadline.
     fault(sim, LENOVO, "bmc_errors", rate="1.0", status="503")
     started = time.monotonic()
-    with pytest.raises(UnreachableError), device(sim, LENOVO, Timeouts(connect=1, read=2, deadline=3)) as dev:
+    with pytest.raises(UnreachableError), device(sim, LENOVO, Timeouts(connect=1, read=2, deadline=20)) as dev:
         dev.power.status()
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 15
     # A BMC that answers a login with 503 made no session, so nothing is left behind.
     logins = [r for r in requests(sim, LENOVO) if r[2] == "POST" and r[3].endswith("/Sessions") and r[4] == 503]
     assert len(logins) >= 1 and sessions(sim) == 0
@@ -106,40 +109,39 @@ def _changeable(state: object) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize(("kind", "args"), [
-    ("bmc_slow", {"latency": "4s"}),
+    ("bmc_slow", {"latency": "12s"}),
     ("bmc_unreachable", {"mode": "hang"}),
     ("bmc_unreachable", {"mode": "refuse"}),
 ])
 def test_slow_and_dead_bmcs_are_bounded_and_leave_no_session(sim: ThreadedFleet, kind: str,
                                                               args: dict[str, str]) -> None:
     fault(sim, DELL, kind, **args)
-    timeouts = Timeouts(connect=1, read=6, deadline=2, retries=2, backoff=0.05)
+    timeouts = Timeouts(connect=1, read=30, deadline=2, retries=2, backoff=0.05)
     started = time.monotonic()
     with pytest.raises(UnreachableError), device(sim, DELL, timeouts) as dev:
         dev.power.status()
-    assert time.monotonic() - started < 3
+    # Bounded by the 2 s deadline, not by the 12 s answer or the 30 s read timeout.
+    assert time.monotonic() - started < 10
     # A login the deadline abandoned on a slow BMC still creates a session there: the
     # connector's janitor waits for it and deletes it.
-    wait_for(lambda: sessions(sim, DELL) == 0, timeout=20)
+    wait_for(lambda: sessions(sim, DELL) == 0, timeout=PATIENT)
     created = sim.call(lambda: sim.fleet.bmc(DELL).sessions_created)
     deleted = sim.call(lambda: sim.fleet.bmc(DELL).sessions_deleted)
     assert created == deleted
 
 
 def test_async_fleet_read_with_slow_and_dead_bmcs(sim: ThreadedFleet) -> None:
-    fault(sim, DELL, "bmc_slow", latency="3s")
+    fault(sim, DELL, "bmc_slow", latency="10s")
     fault(sim, HPE, "bmc_unreachable", mode="hang")
     targets = [Target(h.name, sim.url(i), sim.username, Secret(sim.password), verify_tls=False)
                for i, h in enumerate(sim.fleet.hosts)]
-    started = time.monotonic()
-    results = asyncio.run(observe_many(targets, deadline=2.0, read_timeout=5.0))
-    elapsed = time.monotonic() - started
+    results = asyncio.run(observe_many(targets, deadline=2.0, read_timeout=30.0))
     by_host = {r.host: r for r in results}
     names = [h.name for h in sim.fleet.hosts]
     assert by_host[names[DELL]].observation is None and by_host[names[HPE]].observation is None
     assert by_host[names[LENOVO]].observation is not None and by_host[names[SUPERMICRO]].observation is not None
-    assert all(r.seconds < 2.5 for r in results)  # each BMC's result is bounded by its deadline
-    assert elapsed < 2.0 + 5.0 + 5.0 + 1  # + the clean-up of the slow BMC's late login
+    # Each BMC's result is bounded by its 2 s deadline, not by the 10 s answer or the 30 s timeout.
+    assert all(r.seconds < 8 for r in results)
     # observe_many returned only after deleting every session, the slow BMC's late one included.
     assert sessions(sim) == 0
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import requests
 
+from tests.helpers.timing import PATIENT
 from tests.integration.capacity.lab import Lab
 
 HERE = Path(__file__).parent
@@ -48,7 +49,7 @@ def _tool(name: str) -> str:
 class PlacementServer:
     """One Placement service in ``workdir``."""
 
-    def __init__(self, workdir: Path, ready_timeout: float = 30.0) -> None:
+    def __init__(self, workdir: Path, ready_timeout: float = PATIENT) -> None:
         self.workdir = workdir
         self.ready_timeout = ready_timeout
         self.port = free_port()

@@ -36,8 +36,9 @@ def test_alertmanager_keeps_incident_firing_and_resolves_it(tmp_path: Path) -> N
         incident = psu_incident()
         store = open_store(f"sqlite:///{tmp_path}/s.db")
         pstore.save_incident(store, incident)
-        # Re-sent every round with endsAt only 2s ahead: it must stay firing well past that.
-        errors = outbox.sync_alertmanager(config, [incident], dt.datetime.now(dt.UTC), hold_seconds=2)
+        # Re-sent every round with endsAt only 5s ahead: it must stay firing well past that. (The
+        # hold is 5x the round, so a busy machine delaying one round by a few seconds is no expiry.)
+        errors = outbox.sync_alertmanager(config, [incident], dt.datetime.now(dt.UTC), hold_seconds=5)
         assert not errors
         [alert] = wait_for(lambda: _active(am.url, incident.id), 10, "the alert in Alertmanager")
         assert alert["labels"]["alertname"] == "DcopsPartHealth"
@@ -45,8 +46,8 @@ def test_alertmanager_keeps_incident_firing_and_resolves_it(tmp_path: Path) -> N
         assert alert["annotations"]["serial"] == "PS45GWZFUE92J3"
         assert alert["annotations"]["warranty_end"] == "2027-06-30"
         started = time.monotonic()
-        while time.monotonic() - started < 5:  # rounds every second, beyond two hold periods
-            outbox.sync_alertmanager(config, [incident], dt.datetime.now(dt.UTC), hold_seconds=2)
+        while time.monotonic() - started < 11:  # rounds every second, beyond two hold periods
+            outbox.sync_alertmanager(config, [incident], dt.datetime.now(dt.UTC), hold_seconds=5)
             assert _active(am.url, incident.id), "the alert stopped firing while dcops kept sending it"
             time.sleep(1)
         # Resolved: the resolution goes through the outbox with endsAt.

@@ -18,6 +18,7 @@ import pytest
 from dcops.sim.fleet import FleetSpec
 from dcops.sim.state import Timings
 from dcops.sim.testing import ThreadedFleet
+from tests.helpers.timing import PATIENT
 from tests.integration.sim.conftest import wait_for
 
 # (fault, args): what keeps the requests from being answered
@@ -50,7 +51,7 @@ def test_close_cancels_requests_still_in_flight(kind: str, args: dict[str, str],
         client.start()
     for client in impatient:
         client.join(5)
-    clients = [threading.Thread(target=get, args=(20.0,)) for _ in range(2)]
+    clients = [threading.Thread(target=get, args=(60.0,)) for _ in range(2)]
     for client in clients:
         client.start()
     server = sim.fleet.server
@@ -62,12 +63,12 @@ def test_close_cancels_requests_still_in_flight(kind: str, args: dict[str, str],
         sim.close()
         took = time.monotonic() - started
         for client in clients:
-            client.join(5)
+            client.join(PATIENT)
         gc.collect()
-    assert took < 3.0
+    assert took < 30  # closed at once, not after the hung requests or the clients' 60 s timeout
     assert not any(c.is_alive() for c in clients)
     assert len(outcomes) == 4 and not any(o == "answered" for o in outcomes)
-    assert all(float(o.rsplit(" ", 1)[-1].rstrip("s")) < 5 for o in outcomes[2:]), outcomes  # not their timeout
+    assert all(float(o.rsplit(" ", 1)[-1].rstrip("s")) < 30 for o in outcomes[2:]), outcomes  # not their timeout
     assert loop.is_closed() and not asyncio.all_tasks(loop)
     assert "Task was destroyed" not in caplog.text
 

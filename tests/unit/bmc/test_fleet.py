@@ -74,9 +74,9 @@ def test_no_session_left_basic_auth_reads() -> None:
 
 def test_a_dead_bmc_is_reported_and_flagged_for_the_ipmi_fallback() -> None:
     started = time.monotonic()
-    visit = asyncio.run(RedfishFleet().visit(target("http://127.0.0.1:1", "dead"), deadline=2))
+    visit = asyncio.run(RedfishFleet().visit(target("http://127.0.0.1:1", "dead"), deadline=60))
     assert visit.observation is None and visit.error and visit.no_redfish
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 30  # a refusal is final: no waiting for the 60 s deadline
 
 
 def test_a_refused_login_is_not_a_missing_redfish() -> None:
