@@ -137,6 +137,11 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     try:
         engine = create_engine(parsed, **kwargs)
     except (ArgumentError, ImportError) as exc:
+        if parsed.get_backend_name() == "postgresql":
+            # SQLAlchemy only says "Can't load plugin ...psycopg": name the missing piece.
+            raise StateStoreError(f"state store: {redacted_url(url)}: the PostgreSQL driver (psycopg 3) is not "
+                                  "installed; install dcops with its postgres extra: pip install 'dcops[postgres]'"
+                                  ) from None
         raise StateStoreError(f"state store: {redacted_url(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
