@@ -16,12 +16,10 @@ from tests.helpers import loopback, postgres
 # The loopback guard (tests/helpers/loopback.py): in this process from the first import on, and in
 # every Python subprocess a test starts (sitecustomize on PYTHONPATH). Violations are also logged,
 # so one swallowed by a broad ``except`` in the code under test still fails its test.
-loopback.install()
+loopback.guard_process_tree()
 _LOOPBACK_LOG = Path(tempfile.gettempdir()) / f"dcops-loopback-{os.getpid()}.log"
 _LOOPBACK_LOG.write_text("")
 os.environ[loopback.LOG_ENV] = str(_LOOPBACK_LOG)
-_SITE = str(Path(__file__).resolve().parent / "helpers" / "loopback_site")
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SITE, os.environ.get("PYTHONPATH", "")) if p)
 
 
 class LoopbackLog:

@@ -22,7 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
+import tests.bench  # noqa: E402,F401 - installs the loopback guard
 from dcops.capacity.check import check_capacity  # noqa: E402
 from dcops.capacity.model import Node, NodeState, Resource, Snapshot  # noqa: E402
 from dcops.capacity.policy import build_policy  # noqa: E402

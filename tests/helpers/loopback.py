@@ -110,3 +110,13 @@ def install() -> None:
     if not _installed:
         sys.addaudithook(_hook)
         _installed = True
+
+
+def guard_process_tree() -> None:
+    """Install the guard here and in every Python subprocess started from now on (benchmarks run
+    as plain modules, outside pytest's conftest)."""
+    install()
+    site = os.path.join(os.path.dirname(os.path.abspath(__file__)), "loopback_site")
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if site not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([site, *paths])
