@@ -208,14 +208,25 @@ class RedfishFleet:
             return
         limit = deadline if deadline is not None else self.read_timeout + 5.0
         end = time.monotonic() + limit
-        if self._logins:
-            await asyncio.wait(set(self._logins), timeout=limit)
-        try:
-            async with asyncio.timeout(max(0.5, end - time.monotonic())):
-                await asyncio.gather(*(self._logout(b) for b in self.bmcs.values() if b.session_uri),
-                                     return_exceptions=True)
-        except TimeoutError:
-            pass
+
+        async def logout_ready() -> None:
+            ready = [b for b in self.bmcs.values() if b.session_uri]
+            if not ready:
+                return
+            try:
+                async with asyncio.timeout(max(0.5, end - time.monotonic())):
+                    await asyncio.gather(*(self._logout(b) for b in ready), return_exceptions=True)
+            except TimeoutError:
+                pass
+
+        # Log out what is open now, then each late login as it lands: a BMC that never answers
+        # its login must not hold back the logout of a slow one whose session did arrive (seen
+        # in tests: a hung BMC kept the close waiting until a slow BMC's DELETE no longer fit).
+        await logout_ready()
+        while self._logins and time.monotonic() < end:
+            await asyncio.wait(set(self._logins), timeout=end - time.monotonic(),
+                               return_when=asyncio.FIRST_COMPLETED)
+            await logout_ready()
         for task in list(self._logins):
             task.cancel()
         if self._logins:

@@ -42,19 +42,21 @@ def big() -> Iterator[ThreadedFleet]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(900)
 def test_close_1000_hosts_in_waves(env: Path, big: ThreadedFleet, capsys: pytest.CaptureFixture[str]) -> None:
     sim = big
     inv = sim.fleet.write_inventory(env / "site.yaml", "env:DCOPS_TEST_BMC_PW")
-    stuck = list(range(7, HOSTS, 97))  # stragglers: their graceful shutdown takes a minute
-    sim.call(lambda: [setattr(b, "timings", replace(b.timings, power_off=60.0))
+    # Stragglers: their graceful shutdown takes an hour. Every other host is off within a second of
+    # its request on an idle machine; the 15 s graceful timeout leaves a busy one room to spare.
+    stuck = list(range(7, HOSTS, 97))
+    sim.call(lambda: [setattr(b, "timings", replace(b.timings, power_off=3600.0))
                       for b in (sim.fleet.bmc(i) for i in stuck)])
     policy = env / "policy.yaml"
     policy.write_text(yaml.safe_dump({
         "order": {"open": ["storage", "db", "compute"]},
         "concurrency": {"global": 60, "per_rack": 3}, "pause_seconds": 0.05,
-        "stop_on_failure": {"max_failed": 100}, "graceful_timeout_seconds": 2,
-        "verify_timeout_seconds": 3, "poll_seconds": 0.1}))
+        "stop_on_failure": {"max_failed": 100}, "graceful_timeout_seconds": 15,
+        "verify_timeout_seconds": 15, "poll_seconds": 0.1}))
     code, plan = run(capsys, "power", "plan", "close", "-i", str(inv), "-l", "site=sim-dc1",
                      "--policy", str(policy), "-o", "json")
     assert code == 0, plan["_stderr"]
@@ -108,7 +110,7 @@ def test_close_1000_hosts_in_waves(env: Path, big: ThreadedFleet, capsys: pytest
     assert peak > 3  # the waves did run in parallel
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(600)
 def test_power_boot_show_commands_and_audit(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with fleet(2, ("generic-1s",)) as sim:
         sim.call(lambda: [sim.fleet.bmc(i).reset("ForceOff") for i in range(2)])
@@ -116,7 +118,7 @@ def test_power_boot_show_commands_and_audit(env: Path, capsys: pytest.CaptureFix
         a, b = (h.name for h in sim.fleet.hosts)
         code, out = run(capsys, "power", "status", "-i", inv, a, b, "-o", "json")
         assert code == 0 and [i["power"] for i in out["items"]] == ["off", "off"]
-        code, out = run(capsys, "power", "on", "-i", inv, a, "-o", "json", "--timeout", "5")
+        code, out = run(capsys, "power", "on", "-i", inv, a, "-o", "json", "--timeout", "120")
         assert code == 0 and out["items"][0]["after"] == "on", out["_stderr"]
         code, _ = run(capsys, "power", "off", "-i", inv, a, "-o", "json")  # no --yes, no tty
         assert code == 2
