@@ -20,8 +20,9 @@ from dcops.sim.state import Timings
 from dcops.sim.testing import ThreadedFleet
 from tests.helpers.timing import PATIENT
 
-FAST = Timeouts(connect=1, read=3, deadline=10, retries=3, backoff=0.05, max_pause=0.2)
-PACING = Pacing(poll=0.05, task_timeout=15, bmc_timeout=15, busy_timeout=15)
+# Quick retries, patient bounds: tests about a deadline pass their own Timeouts.
+FAST = Timeouts(connect=10, read=30, deadline=PATIENT, retries=3, backoff=0.05, max_pause=0.2)
+PACING = Pacing(poll=0.05, task_timeout=PATIENT, bmc_timeout=PATIENT, busy_timeout=PATIENT)
 PASSWORD = "sim-int-pw"
 Factory = Callable[..., ThreadedFleet]
 

@@ -18,6 +18,7 @@ from dcops.patrol.engine import Patrol, RoundSummary
 from dcops.sim.testing import ThreadedFleet
 from dcops.store import open_store
 from tests.helpers.simfleet import fleet
+from tests.helpers.timing import PATIENT, ROUND
 
 
 @dataclass
@@ -49,7 +50,9 @@ def make_sim_patrol(tmp: Path, hosts: int, patrol: dict[str, Any] | None = None,
     inventory = sim.fleet.write_inventory(tmp / "inventory.yaml", f"file:{secret}")
     book = list(load_inventory([inventory]).hosts)
     store = open_store(f"sqlite:///{tmp / 'state.db'}")
-    engine = Patrol(store, book, load_patrol_config({"interval": 60, **(patrol or {})}))
+    # Patient deadlines unless the test is about them: a busy machine makes rounds slower, not red.
+    engine = Patrol(store, book, load_patrol_config({"interval": 60, "bmc_deadline": PATIENT,
+                                                     "round_deadline": ROUND, **(patrol or {})}))
     return SimPatrol(sim, {h.name: h for h in book}, engine, store, asyncio.new_event_loop(), inventory)
 
 

@@ -40,7 +40,8 @@ def test_sigkill_and_restart_lose_nothing_and_repeat_nothing(tmp_path: Path) -> 
         cfg = tmp_path / "config.yaml"
         cfg.write_text(yaml.safe_dump({
             "inventory": str(sp.inventory), "state": state,
-            "patrol": {"interval": "1s", "open_after": 1, "close_after": 3, "bmc_deadline": "5s"},
+            "patrol": {"interval": "1s", "open_after": 1, "close_after": 3, "bmc_deadline": "60s",
+                       "round_deadline": "120s"},  # rounds every second when idle, slower (not missed) when busy
             "notify": {"receivers": [{"name": "hook", "type": "webhook", "url": hook.url + "/dcops",
                                       "timeout": 2}], "routes": [{"receivers": ["hook"]}]}}))
         env = dict(os.environ, PYTHONPATH=str(REPO), DCOPS_ACTOR="oncall-anna")
