@@ -73,9 +73,9 @@ class PlacementServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"placement exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
             try:
-                if requests.get(self.url + "/", headers=HEADERS, timeout=2).status_code == 200:
+                if requests.get(self.url + "/", headers=HEADERS, timeout=10).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused while it starts, or slow to answer under load
                 pass
             if time.monotonic() > deadline:
                 self.stop()

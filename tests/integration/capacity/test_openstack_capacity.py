@@ -27,7 +27,7 @@ TOKEN = "admin"  # what Placement's noauth2 accepts as an admin token
 
 def options(placement: PlacementServer, nova: NovaReplay, **kw: object) -> CloudOptions:
     return CloudOptions(placement_url=placement.url, compute_url=nova.compute_url, token=Secret(TOKEN),
-                        timeout=10, **kw)  # type: ignore[arg-type]
+                        timeout=60, **kw)  # type: ignore[arg-type]
 
 
 def book(lab: Lab) -> list[Host]:
@@ -133,7 +133,7 @@ def test_clouds_yaml(placement: PlacementServer, nova: NovaReplay, tmp_path: Pat
         f"    placement_endpoint_override: '{placement.url}'\n"
         f"    compute_endpoint_override: '{nova.compute_url}'\n")
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "clouds.yaml"))
-    snap = fetch_snapshot(CloudOptions(cloud="lab", timeout=10))
+    snap = fetch_snapshot(CloudOptions(cloud="lab", timeout=60))
     assert len(snap.nodes) == 21 and snap.source == {"cloud": "lab"}
     with pytest.raises(CloudConfigError, match="cloud configuration"):
         fetch_snapshot(CloudOptions(cloud="nowhere"))
