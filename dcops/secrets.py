@@ -5,10 +5,20 @@ A reference is what the inventory or config holds instead of a password:
 * ``env:NAME``      the environment variable NAME
 * ``file:PATH``     the first line of a file (``~`` expanded); warns when others may read it
 * ``cmd:COMMAND``   the first line a secret-store command prints (``cmd:pass show dc/bmc``,
-                    ``cmd:vault kv get -field=password secret/bmc``); run without a shell
+                    ``cmd:vault kv get -field=password secret/bmc``); run without a shell.
+                    Only from the operator's own input (config file, command line): see below
+* ``cred:NAME``     the reference the operator's config file names NAME under ``credentials:``
+                    (which may be a ``cmd:``); this is how the book points at a secret-store command
 * ``prompt``        asked once per run on the terminal
 * ``plain:VALUE``   a password written in the file: only accepted when the inventory sets
                     ``insecure_plaintext_passwords: true``, and then with a warning
+
+Book data never becomes code. The inventory is data: it is imported from legacy CSV and XLSX
+exports, edited by many hands, merged from pull requests. A ``cmd:`` written there would run as the
+operator on the first ``dcops power status``. So ``resolve`` refuses ``cmd:`` unless the caller says
+the reference came from the operator (``trusted=True``: the config file, a command-line option),
+and the inventory checks refuse it at load and import with the file and line. A book that needs
+a secret-store command writes ``cred:NAME``; the command itself lives in the operator's config.
 
 Resolved passwords are wrapped in ``Secret`` (whose ``str``/``repr`` are masked) and remembered
 in a process-wide set so that ``redact`` can scrub them from any text that leaves the process:
@@ -30,11 +40,14 @@ from pathlib import Path
 from dcops.errors import CredentialError
 
 MASK = "********"
-SCHEMES = ("env", "file", "cmd", "prompt", "plain")
+SCHEMES = ("env", "file", "cmd", "cred", "prompt", "plain")
+# The schemes book data (inventory files, imported rows) may hold: none of them runs anything.
+BOOK_SCHEMES = ("env", "file", "cred", "prompt", "plain")
 
 _known: set[str] = set()
 _known_lock = threading.Lock()
 _cache: dict[str, Secret] = {}
+_named: dict[str, str] = {}
 log = logging.getLogger(__name__)
 
 
@@ -98,29 +111,91 @@ def scheme_of(ref: str) -> str | None:
     return head if sep and head in SCHEMES else None
 
 
-def check_reference(ref: str) -> str | None:
-    """Say what is wrong with a reference, or None when it is well formed (nothing is resolved)."""
+def check_reference(ref: str, *, book: bool = False) -> str | None:
+    """Say what is wrong with a reference, or None when it is well formed (nothing is resolved).
+
+    ``book=True`` checks a reference that came from book data (an inventory file, an imported
+    row): ``cmd:`` is refused there, because book data must never become code.
+    """
     scheme = scheme_of(ref)
     if scheme is None:
         return (
-            "password must be a reference (env:NAME, file:PATH, cmd:COMMAND or prompt), "
+            "password must be a reference (env:NAME, file:PATH, cred:NAME or prompt), "
             "not the password itself"
         )
     body = ref.partition(":")[2]
+    if book and scheme not in BOOK_SCHEMES:
+        return (
+            f"password reference {scheme}: is not allowed in inventory data (it would run a command); "
+            "define the command in your dcops config under 'credentials:' and write cred:NAME here"
+        )
     if scheme != "prompt" and not body:
         return f"password reference {scheme}: names nothing"
     return None
 
 
-def resolve(ref: str, *, what: str = "BMC password") -> Secret:
+def use_named_credentials(named: dict[str, str]) -> None:
+    """Install the operator's ``credentials:`` (name -> reference) that ``cred:NAME`` resolves
+    through. The CLI calls it with the config file's section; the values are operator input, so
+    they may be ``cmd:``."""
+    _named.clear()
+    _named.update(named)
+
+
+def check_named_credentials(section: object) -> list[str]:
+    """What is wrong with a config ``credentials:`` section (empty when it is fine)."""
+    if not isinstance(section, dict):
+        return ["credentials must be a mapping of name: reference"]
+    problems = []
+    for name, ref in section.items():
+        if not isinstance(name, str) or not name:
+            problems.append(f"credentials: {name!r} is not a name")
+        elif not isinstance(ref, str):
+            problems.append(f"credentials.{name} must be a reference string (env:, file:, cmd:, prompt)")
+        elif scheme_of(ref) == "cred":
+            problems.append(f"credentials.{name}: a credential cannot name another (cred:)")
+        else:
+            wrong = check_reference(ref)
+            if wrong:
+                problems.append(f"credentials.{name}: {wrong}")
+    return problems
+
+
+def runs_command(ref: str) -> bool:
+    """True when resolving ``ref`` would run a command (``cmd:``, or a ``cred:`` naming one):
+    dry runs show it with a warning."""
+    scheme = scheme_of(ref)
+    if scheme == "cred":
+        ref = _named.get(ref.partition(":")[2], "")
+        scheme = scheme_of(ref)
+    return scheme == "cmd"
+
+
+def resolve(ref: str, *, what: str = "BMC password", trusted: bool = False) -> Secret:
     """Resolve a reference to a ``Secret``; the same reference is resolved once per process.
+
+    ``trusted`` says the reference is the operator's own input (config file, command line), the
+    only place a ``cmd:`` may come from; every reference from the book leaves it False.
 
     Raises ``CredentialError`` naming the reference (never its value) when it cannot be resolved.
     """
-    if ref in _cache:
-        return _cache[ref]
     scheme = scheme_of(ref)
     body = ref.partition(":")[2]
+    if scheme == "cmd" and not trusted:
+        # Checked before the cache: a trusted caller having run the command must not make the
+        # same reference usable from the book.
+        raise CredentialError(
+            f"{what}: cmd: references are not run from inventory data; define the command in your dcops "
+            "config under 'credentials:' and write cred:NAME in the inventory")
+    if ref in _cache:
+        return _cache[ref]
+    if scheme == "cred":
+        named = _named.get(body)
+        if named is None:
+            raise CredentialError(f"{what}: cred:{body} is not defined under 'credentials:' in the dcops config")
+        secret = resolve(named, what=what, trusted=True)
+        _cache[ref] = secret
+        return secret
     if scheme == "env":
         value = os.environ.get(body)
         if value is None:
@@ -194,3 +269,4 @@ def forget_all() -> None:
     with _known_lock:
         _known.clear()
     _cache.clear()
+    _named.clear()

@@ -222,6 +222,7 @@ def import_book(book_path: str, mapping_path: str, into: str | None, write: bool
     plan = plan_import(rows.hosts, target.hosts, match_by=mapping.match_by, racks=target.racks)
     if plan.problems:
         raise InvalidInputError(f"{book_path}: {len(plan.problems)} problem(s)", plan.problems)
+    _warn_commands(plan.hosts)
     header = (f"Written by `dcops inventory import {book_path} --mapping {mapping_path}`.\n"
               "Canonical form: edit freely, but a later import rewrites the file and drops comments.")
     text = dump_inventory_text(plan.hosts, racks=target.racks, header=header)
@@ -248,6 +249,22 @@ def import_book(book_path: str, mapping_path: str, into: str | None, write: bool
         summary=summary,
         text=render_plan(plan, book=book_path, target=into) + ("" if write else "\n(dry run: nothing written)"),
     ))
+
+
+def _warn_commands(hosts: list[Any]) -> None:
+    """Say which imported hosts' passwords would run a command (a ``cred:NAME`` the operator's
+    config defines as ``cmd:``): the book cannot hold ``cmd:`` itself, but it can choose which
+    configured command runs, and the operator should see that before writing."""
+    from dcops.secrets import runs_command
+
+    settings()  # loads the config file, whose credentials: say which cred:NAME runs a command
+    counts: dict[str, int] = {}
+    for host in hosts:
+        ref = host.bmc.password_ref
+        if ref and runs_command(ref):
+            counts[ref] = counts.get(ref, 0) + 1
+    for ref, n in sorted(counts.items()):
+        click.echo(f"dcops: warning: {n} host(s) use {ref}, which runs a command from your config", err=True)
 
 
 def _audit_import(plan: Any, book_path: str, into: str) -> None:

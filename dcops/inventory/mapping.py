@@ -253,7 +253,7 @@ def parse_mapping(data: Any, file: str) -> tuple[ImportMapping, list[Problem]]:
                 reader.error(block.line_of(key), wrong)
             elif path == "bmc.password" and plaintext_password(checked):
                 reader.error(block.line_of(key), "bmc.password must be a reference (env:NAME, file:PATH, "
-                                                 "cmd:COMMAND or prompt), not a plain password")
+                                                 "cred:NAME or prompt), not a plain password")
             else:
                 target[path] = checked
                 result.lines[f"{section}.{path}"] = block.line_of(key)
