@@ -150,7 +150,11 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = getattr(exc, "orig", None) or exc
-        raise StateStoreError(f"state store {redacted_url(url)}: {_first_line(reason)}") from None
+        hint = ""
+        if "permission denied" in str(reason) or "must be owner" in str(reason):
+            # A runtime role (see store/roles.py) cannot apply migrations: that is the owner's job.
+            hint = " (pending schema migrations need the store's owner: run `dcops state migrate` as the owner)"
+        raise StateStoreError(f"state store {redacted_url(url)}: {_first_line(reason)}{hint}") from None
     return store
 
 
@@ -181,4 +185,9 @@ def migrate_store(store: Store) -> list[str]:
             conn.execute(schema.schema_migrations.insert().values(
                 id=migration.id, description=migration.description, applied_at=dt.datetime.now(dt.UTC)))
             applied.append(migration.id)
+        if applied and store.dialect == "postgresql" and inspect(conn).has_table("dcops_runtime_roles"):
+            # Tables a migration added get the runtime role's grants in the same transaction.
+            from dcops.store.roles import apply_grants
+
+            apply_grants(conn)
     return applied
