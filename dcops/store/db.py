@@ -124,7 +124,11 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     kwargs: dict[str, Any] = {"future": True}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # a file where the directory should be, a read-only mount
+                raise StateStoreError(f"state store {redacted_url(url)}: cannot create its directory: "
+                                      f"{exc.strerror or exc}") from None
             parsed = parsed.set(database=str(Path(parsed.database).expanduser()))
     elif parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
