@@ -98,12 +98,12 @@ class Auditor:
         self._lock = threading.Lock()
 
     def record(self, action: str, host: str | None, *, result: str = "ok", before: Any = None,
-               after: Any = None, details: str | None = None) -> None:
+               after: Any = None, details: str | None = None, intent_id: int | None = None) -> None:
         from dcops.store import audit
 
         with self._lock:
             audit.record(self._opened(), action, host=host, result=result, before=before, after=after,
-                         details=details)
+                         details=details, intent_id=intent_id)
 
     def start(self, action: str, host: str | None, *, before: Any = None, details: str | None = None) -> int:
         """Write the intent of an action before it runs (see ``store.audit.start``); returns its id."""

@@ -106,6 +106,19 @@ def finish(store: Store, intent: int, action: str, *, host: str | None = None, r
                   run_id=run_id, intent_id=intent)
 
 
+def open_intent(store: Store, action: str, host: str | None) -> int | None:
+    """The newest "started" entry of ``action`` on ``host`` that no outcome names yet (a run that
+    resumes an interrupted action closes the intent the interrupted run wrote), or None."""
+    closed = select(audit_log.c.intent_id).where(audit_log.c.intent_id.is_not(None)).scalar_subquery()
+    stmt = (select(audit_log.c.id).where(audit_log.c.action == action, audit_log.c.result == STARTED,
+                                         audit_log.c.id.not_in(closed))
+            .order_by(audit_log.c.id.desc()).limit(1))
+    stmt = stmt.where(audit_log.c.host == host) if host is not None else stmt.where(audit_log.c.host.is_(None))
+    with store.connect() as conn:
+        found = conn.execute(stmt).scalar()
+    return int(found) if found is not None else None
+
+
 @dataclass
 class Verification:
     """What ``verify`` found: the entries read, the head, tampering (``problems``), weaknesses
