@@ -226,6 +226,9 @@ def show(hosts: tuple[str, ...], sections: tuple[str, ...], log_limit: int) -> N
                                          "health": comp.health.value})
         if obs.health in (Health.WARNING, Health.CRITICAL):
             report.note(ExitCode.FINDINGS)
+        if obs.unreadable:
+            # Reachable but unusable: the health is not known, and the result is incomplete.
+            report.note(ExitCode.INCOMPLETE, f"error: {obs.host}: health unknown: " + "; ".join(obs.unreadable[:3]))
         for err in obs.errors:
             report.problems.append(f"warning: {obs.host}: could not read {err.what}: {err.reason}")
     note_errors(report, outcomes, "observe")

@@ -164,6 +164,7 @@ def read_observation(
         duration_seconds=round(time.monotonic() - started, 6),
         requests=reader.requests,
         redundancy=tuple(redundancy_of(reader, chassis_docs)),
+        unreadable=tuple(reader.essential),
     )
 
 
@@ -174,8 +175,12 @@ def _start(reader: Reader, expand: bool) -> Step[tuple[Doc, list[Doc], list[Doc]
     if not root:
         raise FetchError(ROOT, reader.errors[-1].reason if reader.errors else "no service root")
     reader.expand = expand and expand_supported(root)
+    before = len(reader.errors)
     systems = yield from reader.members(link(root, "Systems"), "systems")
     chassis_docs = yield from reader.members(link(root, "Chassis"), "chassis")
+    # What the server's health rests on: a system or chassis document that is not JSON, truncated
+    # or refused makes the health unknown (Observation.unreadable), not OK by omission.
+    reader.essential = [f"{e.what}: {e.reason}" for e in reader.errors[before:]]
     return root, systems, chassis_docs
 
 
@@ -304,6 +309,7 @@ def read_health(host: str, *, sensors: bool = True, drill: bool = True, expand: 
         components=tuple(_unique(components)), sensors=tuple(readings), conditions=tuple(conditions),
         errors=tuple(reader.errors), duration_seconds=round(time.monotonic() - started, 6),
         requests=reader.requests, redundancy=tuple(redundancy_of(reader, chassis_docs)),
+        unreadable=tuple(reader.essential),
     )
 
 
