@@ -30,6 +30,7 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import re
 import shlex
 import stat
 import subprocess
@@ -83,24 +84,63 @@ class Secret:
         raise TypeError("a Secret cannot be pickled")
 
 
+def forms(value: str) -> set[str]:
+    """Every spelling of a secret that can reach text: raw, JSON-escaped (a password with ``"``
+    or ``\\`` inside a logged request body), Python-repr-escaped, URL-encoded (form bodies,
+    URLs) and base64 of ``user:password`` cannot be known here (the connector remembers its basic
+    header itself)."""
+    import json
+    from urllib.parse import quote, quote_plus
+
+    escaped = json.dumps(value)[1:-1]
+    found = {value, escaped, json.dumps(value, ensure_ascii=False)[1:-1], repr(value)[1:-1],
+             quote(value, safe=""), quote_plus(value)}
+    # What a naive redactor leaves: the ``redfish`` library's debug log replaces the "Password"
+    # JSON value up to the first quote, which is the escaped ``\"`` inside the password, and logs
+    # the rest. So every tail of the escaped form after a quote is a secret too.
+    found.update(escaped[i + 1:] for i, ch in enumerate(escaped) if ch == '"')
+    found.update(value[i + 1:] for i, ch in enumerate(value) if ch == '"')
+    return {f for f in found if len(f) >= 3}
+
+
 def remember(value: str) -> None:
-    """Add ``value`` to the set of strings ``redact`` removes (values under 3 characters are
-    not scrubbed: they would mangle ordinary text, and no BMC accepts them anyway)."""
+    """Add ``value`` (in each of its ``forms``) to the set of strings ``redact`` removes (values
+    under 3 characters are not scrubbed: they would mangle ordinary text, and no BMC accepts them
+    anyway)."""
     if value and len(value) >= 3:
         with _known_lock:
-            _known.add(value)
+            _known.update(forms(value))
+
+
+# Credentials that are not ours to remember one by one: session tokens and HTTP auth headers,
+# in the shapes HTTP libraries log them ("X-Auth-Token: v", "'X-Auth-Token': 'v'",
+# "Authorization: Basic v"). Scrubbed by shape, at any verbosity.
+_TOKEN_SHAPES = re.compile(
+    r"""(?ix)
+    (x-auth-token|authorization|proxy-authorization|cookie|set-cookie)   # the header name
+    (['"]?\s*[:=]\s*['"]?)                                             # : or = and quotes
+    ((?:basic|bearer|digest)\s+)?                                        # an auth scheme
+    ([^\s'",}]+)                                                        # the credential
+    """)
 
 
 def redact(text: str) -> str:
-    """Return ``text`` with every known password replaced by the mask."""
-    if not _known or not text:
+    """Return ``text`` with every known password and any session token or auth header value
+    replaced by the mask."""
+    if not text:
         return text
-    with _known_lock:
-        values = sorted(_known, key=len, reverse=True)
-    for value in values:
-        if value in text:
-            text = text.replace(value, MASK)
+    if _known:
+        with _known_lock:
+            values = sorted(_known, key=len, reverse=True)
+        for value in values:
+            if value in text:
+                text = text.replace(value, MASK)
+    if _TOKEN_HINT.search(text):
+        text = _TOKEN_SHAPES.sub(lambda m: m.group(1) + m.group(2) + (m.group(3) or "") + MASK, text)
     return text
+
+
+_TOKEN_HINT = re.compile(r"(?i)x-auth-token|authorization|cookie")
 
 
 def scheme_of(ref: str) -> str | None:
@@ -247,20 +287,21 @@ def _run_secret_command(command: str, what: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that scrubs known passwords from every record before it is written."""
+    """A logging filter that scrubs known passwords and session tokens from every record before it
+    is written."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if _known:
-            record.msg = redact(record.getMessage())
-            record.args = None
-            # Format the traceback here, while we can still scrub it: the handler's formatter
-            # would otherwise render exc_info after every filter has run.
-            if record.exc_info and not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            if record.exc_text:
-                record.exc_text = redact(record.exc_text)
-            if record.stack_info:
-                record.stack_info = redact(record.stack_info)
+        # Always, even before any password is known: session tokens are scrubbed by their shape.
+        record.msg = redact(record.getMessage())
+        record.args = None
+        # Format the traceback here, while we can still scrub it: the handler's formatter
+        # would otherwise render exc_info after every filter has run.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 

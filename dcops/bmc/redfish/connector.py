@@ -39,7 +39,7 @@ from dcops.bmc.redfish.jsonbody import MAX_BODY, decode
 from dcops.bmc.redfish.keys import ODATA_ETAG, ROOT, SESSIONS
 from dcops.errors import ApplyError, UnreachableError
 from dcops.models import BmcEndpoint
-from dcops.secrets import Secret, redact
+from dcops.secrets import Secret, redact, remember
 
 log = logging.getLogger(__name__)
 
@@ -409,6 +409,7 @@ def client_basic(username: str, password: Secret) -> str:
     import base64
 
     token = base64.b64encode(f"{username}:{password.reveal()}".encode()).decode()
+    remember(token)  # the password in another spelling: scrubbed wherever it shows up
     return f"Basic {token}"
 
 

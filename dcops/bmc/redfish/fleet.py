@@ -85,7 +85,7 @@ from dcops.bmc.visit import LogPosition, Visit, record_order
 from dcops.errors import UnreachableError
 from dcops.models import Host
 from dcops.observation import Health, Observation
-from dcops.secrets import Secret, redact, resolve
+from dcops.secrets import Secret, redact, remember, resolve
 
 ROOT_KEY = normalize(ROOT)
 # Retry a 503 once more when the visit allows it; what is read again after a busy answer.
@@ -291,6 +291,7 @@ class RedfishFleet:
             # No session service, or its sessions are all taken (by others, or leaked by a BMC
             # that never expired them): read with basic auth, which most BMCs also accept.
             basic = base64.b64encode(f"{target.username}:{target.password.reveal()}".encode()).decode()
+            remember(basic)  # the password in another spelling
             bmc.headers["Authorization"] = f"Basic {basic}"
         else:
             raise LoginRefused(redact(f"{target.host}: login refused: {most_severe_message(parsed) or status}"))
