@@ -175,3 +175,22 @@ def test_peak_memory_against_a_hostile_body_stays_small(case: str) -> None:
     print(f"peak RSS against {case}: {peak_mb} MB")
     assert "larger than 16 MB" in done.stderr
     assert peak_mb < 400, f"{peak_mb} MB"  # before: 3,000+ MB (endless), 850-1,660 MB (gzip bomb)
+
+
+def test_bmc_text_reaches_the_terminal_escaped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A model name carrying escape sequences (retitle the window, clear the screen) is shown
+    as visible escapes in the table; JSON carries it escaped by the JSON encoder."""
+    monkeypatch.setenv("DCOPS_TEST_BMC_PW", PASSWORD)
+    monkeypatch.setenv("DCOPS_STATE", f"sqlite:///{tmp_path}/state.db")
+    with hostile_bmc("escapes") as bmc:
+        inv = tmp_path / "site.yaml"
+        inv.write_text(inventory(bmc))
+        code = main(["bmc", "show", "-i", str(inv), "hostile-01"])
+        out = capsys.readouterr()
+        assert code == 0, out.err
+        assert "\x1b" not in out.out + out.err and "\x07" not in out.out + out.err
+        assert "\\x1b]0;pwned\\x07" in out.out
+        code = main(["bmc", "show", "-i", str(inv), "hostile-01", "-o", "json"])
+        out = capsys.readouterr()
+        assert "\x1b" not in out.out and json.loads(out.out)["items"][0]["identity"]["model"].startswith("\x1b]0;")
