@@ -142,8 +142,8 @@ def verify(store: Store, *, anchors: dict[int, str] | None = None) -> Verificati
     check = ChainCheck()
     with store.connect() as conn:
         head_row = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
-        result = conn.execution_options(yield_per=2000).execute(
-            select(audit_log).order_by(audit_log.c.seq.nulls_first(), audit_log.c.id))
+        result = conn.execute(select(audit_log).order_by(audit_log.c.seq.nulls_first(), audit_log.c.id)
+                              .execution_options(yield_per=2000))
         for row in result.mappings():
             check.feed(row, keep=set(anchors))
         closed = {r[0] for r in conn.execute(select(audit_log.c.intent_id).where(audit_log.c.intent_id.is_not(None)))}

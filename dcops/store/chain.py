@@ -24,7 +24,7 @@ def utc_text(at: dt.datetime) -> str:
     return at.isoformat(timespec="microseconds")
 
 
-def canonical(content: Mapping[str, Any], seq: int, prev: str) -> bytes:
+def canonical(content: Mapping[Any, Any], seq: int, prev: str) -> bytes:
     """The bytes hashed for one entry: its fields, seq and the previous hash, as sorted JSON."""
     doc = {name: content.get(name) for name in FIELDS}
     doc["at"] = utc_text(content["at"])
@@ -33,7 +33,7 @@ def canonical(content: Mapping[str, Any], seq: int, prev: str) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
-def entry_hash(content: Mapping[str, Any], seq: int, prev: str) -> str:
+def entry_hash(content: Mapping[Any, Any], seq: int, prev: str) -> str:
     return hashlib.sha256(canonical(content, seq, prev)).hexdigest()
 
 
@@ -59,7 +59,7 @@ class ChainCheck:
         self.expected = 1
         self.hashes: dict[int, str] = {}
 
-    def feed(self, row: Mapping[str, Any], *, keep: set[int] | frozenset[int] = frozenset()) -> None:
+    def feed(self, row: Mapping[Any, Any], *, keep: set[int] | frozenset[int] = frozenset()) -> None:
         """One entry; ``keep``: the seqs whose hash the caller wants back (anchors)."""
         self.entries += 1
         if row["seq"] is None:

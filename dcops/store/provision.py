@@ -126,6 +126,7 @@ def record_audit(store: Store, action: str, **kwargs: Any) -> int:
             if ("locked" not in str(exc) and not isinstance(exc, PoolTimeout)) or attempt == 29:
                 raise
             time.sleep(0.05 + random.random() * 0.1)
+    raise AssertionError("unreachable")
 
 
 def now() -> dt.datetime:

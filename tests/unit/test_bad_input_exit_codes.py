@@ -4,6 +4,7 @@ the capacity snapshot reader: whatever the bytes, the answer is a clean ``Invali
 
 from __future__ import annotations
 
+import contextlib
 import json
 import string
 from pathlib import Path
@@ -145,10 +146,8 @@ def test_fuzz_inventory_loader_never_crashes(position: int, insert: str, cut: in
 @given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)) | st.sampled_from(list(string.printable)),
                max_size=200))
 def test_fuzz_inventory_loader_on_arbitrary_text(text: str) -> None:
-    try:
+    with contextlib.suppress(InvalidInputError):  # a clean refusal is fine; anything else fails the test
         load_inventory_text(text, "fuzz.yaml")
-    except InvalidInputError:
-        pass
 
 
 _JSON = st.recursive(
