@@ -89,7 +89,7 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
     each row delivered as soon as its peer accepted it. A row whose receiver is gone, or that has
     failed for longer than the config's ``max_age_seconds``, is given up (still listed by
     ``dcops alerts outbox``). Raises nothing for a peer's failure: it is in ``problems``."""
-    from dcops.notify.outbox import backoff, deliverer_id, lease_for
+    from dcops.notify.outbox import backoff, deliverer_id, lease_for, release_dead_claims
     from dcops.notify.send import DeliveryError, send
     from dcops.store import assets as asset_store
     from dcops.store import patrol as pstore
@@ -99,6 +99,7 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
     result = Delivery()
     seen: set[tuple[Any, ...]] = set()
     owner = deliverer_id()
+    release_dead_claims(store, now)
     for item in asset_store.queued_reminders(store, KIND):
         receiver = config.receivers.get(item["receiver"])
         # Claimed first: a patrol deliverer (or another --remind) sending the same row meanwhile

@@ -92,6 +92,29 @@ def deliverer_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def release_dead_claims(store: Any, now: dt.datetime) -> int:
+    """Release the claims of deliverers on this machine whose process is gone (a SIGKILLed run):
+    their rows need not wait for the lease to run out. Claims of other machines, and of live
+    processes, are left to their lease."""
+    from dcops.store import patrol as pstore
+
+    here = socket.gethostname()[:40]
+    released = 0
+    for owner in pstore.live_claimants(store, now):
+        host, _, rest = owner.partition(":")
+        pid = rest.partition(":")[0]
+        if host != here or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            released += pstore.release_claims(store, owner)
+            log.info("notify: released the claims of %s (the process is gone)", owner)
+        except PermissionError:
+            pass  # alive, another user's
+    return released
+
+
 def deliver_due(store: Any, config: NotifyConfig, now: dt.datetime | None = None, *, limit: int = 200,
                 sender: Callable[[Receiver, str, dict[str, Any]], None] = send,
                 deadline: float | None = None, workers: int = 8) -> dict[str, int]:
@@ -128,6 +151,7 @@ def deliver_due(store: Any, config: NotifyConfig, now: dt.datetime | None = None
                 return
             _deliver_one(store, config, receiver, item, now, sender, count)
 
+    release_dead_claims(store, now)
     names = pstore.due_receivers(store, now)
     if names:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names))), thread_name_prefix="notify") as pool:

@@ -364,6 +364,22 @@ def claim_next(store: Store, *, receiver: str, now: dt.datetime, owner: str,
     return dict(row._mapping) if row is not None else None
 
 
+def live_claimants(store: Store, now: dt.datetime) -> list[str]:
+    """Who holds unexpired claims on undelivered rows."""
+    stmt = (select(outbox.c.claimed_by).where(outbox.c.delivered_at.is_(None), outbox.c.claimed_until >= now,
+                                              outbox.c.claimed_by.is_not(None)).group_by(outbox.c.claimed_by))
+    with store.connect() as conn:
+        return [str(r[0]) for r in conn.execute(stmt)]
+
+
+def release_claims(store: Store, owner: str) -> int:
+    """Drop the claims of a deliverer known to be dead (its rows are sent by the next one)."""
+    with store.begin() as conn:
+        done = conn.execute(update(outbox).where(outbox.c.claimed_by == owner, outbox.c.delivered_at.is_(None))
+                            .values(claimed_by=None, claimed_until=None))
+    return int(done.rowcount or 0)
+
+
 def claim_row(store: Store, item_id: int, *, now: dt.datetime, owner: str, until: dt.datetime) -> bool:
     """Claim one given row whatever its back-off (someone asked to send it now); False when it is
     delivered, given up, or claimed by a live deliverer."""
