@@ -194,3 +194,30 @@ def test_bmc_text_reaches_the_terminal_escaped(tmp_path: Path, monkeypatch: pyte
         code = main(["bmc", "show", "-i", str(inv), "hostile-01", "-o", "json"])
         out = capsys.readouterr()
         assert "\x1b" not in out.out and json.loads(out.out)["items"][0]["identity"]["model"].startswith("\x1b]0;")
+
+
+@pytest.mark.parametrize("case", ["html", "truncated"])
+def test_assets_collect_and_patrol_do_not_take_an_unreadable_bmc_for_a_healthy_one(
+        case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from dcops.store import open_store
+    from dcops.store import patrol as pstore
+
+    monkeypatch.setenv("DCOPS_TEST_BMC_PW", PASSWORD)
+    monkeypatch.setenv("DCOPS_STATE", f"sqlite:///{tmp_path}/state.db")
+    with hostile_bmc(case) as bmc:
+        inv = tmp_path / "site.yaml"
+        inv.write_text(inventory(bmc))
+        code = main(["assets", "collect", "-i", str(inv), "hostile-01", "-o", "json"])
+        out = capsys.readouterr()
+        assert code == 4, out.err  # before: 0, with a snapshot of no parts
+        assert "inventory cannot be read" in out.err
+        for _ in range(2):  # hysteresis: the incident opens on the second round
+            code = main(["patrol", "run", "-i", str(inv), "-o", "json"])
+            out = capsys.readouterr()
+            assert code == 1, out.err
+    store = open_store(f"sqlite:///{tmp_path}/state.db")
+    try:
+        _, incidents = pstore.load_converge(store)
+    finally:
+        store.close()
+    assert [i.condition.value for i in incidents] == ["unreadable"]
