@@ -178,9 +178,11 @@ def _start(reader: Reader, expand: bool) -> Step[tuple[Doc, list[Doc], list[Doc]
     before = len(reader.errors)
     systems = yield from reader.members(link(root, "Systems"), "systems")
     chassis_docs = yield from reader.members(link(root, "Chassis"), "chassis")
-    # What the server's health rests on: a system or chassis document that is not JSON, truncated
-    # or refused makes the health unknown (Observation.unreadable), not OK by omission.
-    reader.essential = [f"{e.what}: {e.reason}" for e in reader.errors[before:]]
+    # What the server's health rests on: a system or chassis document that is there but cannot be
+    # used (not JSON, truncated, a 5xx, no answer) makes the health unknown (Observation.unreadable),
+    # not OK by omission. A 4xx is the BMC saying the resource is not there (real captures: Huawei
+    # iBMC 3.12 answers 404 for a collection it does not have): that is what it has, not a failure.
+    reader.essential = [f"{e.what}: {e.reason}" for e in reader.errors[before:] if not e.reason.startswith("HTTP 4")]
     return root, systems, chassis_docs
 
 
