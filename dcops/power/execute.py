@@ -117,7 +117,9 @@ def _switch(bmc: Bmc, target: PowerState, policy: Policy, force: bool, result: H
     bmc.power.request("on" if target is PowerState.ON else "off")
     result.requested = True
     limit = policy.verify_timeout if target is PowerState.ON else policy.graceful_timeout
-    state = _wait(bmc, target, started + limit, policy.poll_seconds, stop)
+    # The host's time to get there runs from the request, not from before the audit intent was
+    # written (that write may wait behind other hosts' on a busy store).
+    state = _wait(bmc, target, time.monotonic() + limit, policy.poll_seconds, stop)
     if state is not target and target is PowerState.OFF and force and not stop.is_set():
         bmc.power.request("force-off")
         state = _wait(bmc, target, time.monotonic() + policy.verify_timeout, policy.poll_seconds, stop)
