@@ -22,7 +22,7 @@ import yaml
 from dcops.errors import InvalidInputError, Problem
 
 CONFIG_KEYS = {"state", "inventory", "baselines", "output", "parallel", "actor", "notify", "patrol", "capacity",
-               "assets", "sim", "tls", "provision", "serve"}
+               "assets", "sim", "tls", "provision", "serve", "credentials"}
 
 
 @dataclass
@@ -76,6 +76,13 @@ def load_config_file(path: str | None) -> tuple[str | None, dict[str, Any]]:
     if unknown:
         problem = Problem(str(candidate), 0, f"unknown config key(s): {', '.join(unknown)}")
         raise InvalidInputError(str(problem), [problem])
+    if "credentials" in data:
+        from dcops.secrets import check_named_credentials
+
+        wrong = check_named_credentials(data["credentials"])
+        if wrong:
+            problems = [Problem(str(candidate), 0, w) for w in wrong]
+            raise InvalidInputError("; ".join(str(p) for p in problems), problems)
     return str(candidate), data
 
 
@@ -83,6 +90,10 @@ def finish(settings: Settings) -> Settings:
     """Fill what the command line left open from the environment, the config file and defaults."""
     settings.config, settings.file_config = load_config_file(settings.config)
     cfg = settings.file_config
+    from dcops.secrets import use_named_credentials
+
+    # The operator's named credentials: the only way a book reaches a secret-store command.
+    use_named_credentials(dict(cfg.get("credentials") or {}))
     if not settings.state:
         settings.state = os.environ.get("DCOPS_STATE") or cfg.get("state") or default_state_url()
     if not settings.inventory:

@@ -256,6 +256,9 @@ class Observation:
     duration_seconds: float | None = None
     requests: int = 0
     redundancy: tuple[Redundancy, ...] = ()  # redundancy groups (power supplies), when the BMC reports them
+    # The system or chassis documents that could not be used ("Systems/1: truncated JSON"): the
+    # BMC answered, but what it said about the server's health is unknown, never "OK".
+    unreadable: tuple[str, ...] = ()
 
     def of_kind(self, kind: ComponentKind) -> tuple[Component, ...]:
         return tuple(c for c in self.components if c.kind is kind)
@@ -265,7 +268,10 @@ class Observation:
 
     @property
     def health(self) -> Health:
-        """The worst of the system rollup, every component, sensor and current condition."""
+        """The worst of the system rollup, every component, sensor and current condition;
+        UNKNOWN when a system or chassis document could not be read (a missing verdict is not OK)."""
+        if self.unreadable:
+            return Health.UNKNOWN
         values: list[Health] = [self.identity.health] if self.identity.health is not Health.UNKNOWN else []
         values += [c.health for c in self.components if c.health is not Health.UNKNOWN]
         values += [s.health for s in self.sensors if s.health is not Health.UNKNOWN]
@@ -324,6 +330,7 @@ class Observation:
             duration_seconds=data.get("duration_seconds"),
             requests=data.get("requests", 0),
             redundancy=redundancy,
+            unreadable=tuple(data.get("unreadable") or ()),
         )
 
 

@@ -74,6 +74,8 @@ def collect_redfish(host: Host, *, timeouts: Any = None) -> AssetSnapshot:
     conn = RedfishConnector(host.name, host.bmc, password, timeouts or Timeouts())
     with redfish_bmc(host.name, conn) as bmc:
         obs = bmc.inventory.observe(SECTIONS)
+    if obs.unreadable:  # answered, but not with its system/chassis: no snapshot of nothing
+        raise UnreachableError(f"{host.name}: the BMC's inventory cannot be read: " + "; ".join(obs.unreadable[:3]))
     return _snapshot(host, obs)
 
 
@@ -144,7 +146,12 @@ async def collect_fleet_async(hosts: Sequence[Host], *, concurrency: int = 200, 
 
     def done(result: aio.Result) -> None:
         host = by_name[result.host]
-        if result.observation is not None:
+        if result.observation is not None and result.observation.unreadable:
+            # The BMC answered, but not with its system/chassis: a snapshot of nothing would read
+            # as every part removed. That host's collection failed; its last snapshot stands.
+            finish(Outcome(host.name, None, f"{host.name}: the BMC's inventory cannot be read: "
+                           + "; ".join(result.observation.unreadable[:3]), result.seconds))
+        elif result.observation is not None:
             finish(Outcome(host.name, _snapshot(host, result.observation), None, result.seconds,
                            result.observation.requests))
         elif Protocol(host.bmc.protocol) is Protocol.AUTO:

@@ -89,7 +89,7 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
     each row delivered as soon as its peer accepted it. A row whose receiver is gone, or that has
     failed for longer than the config's ``max_age_seconds``, is given up (still listed by
     ``dcops alerts outbox``). Raises nothing for a peer's failure: it is in ``problems``."""
-    from dcops.notify.outbox import backoff
+    from dcops.notify.outbox import backoff, deliverer_id, lease_for, release_dead_claims
     from dcops.notify.send import DeliveryError, send
     from dcops.store import assets as asset_store
     from dcops.store import patrol as pstore
@@ -98,12 +98,18 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
     now = now or dt.datetime.now(dt.UTC)
     result = Delivery()
     seen: set[tuple[Any, ...]] = set()
+    owner = deliverer_id()
+    release_dead_claims(store, now)
     for item in asset_store.queued_reminders(store, KIND):
+        receiver = config.receivers.get(item["receiver"])
+        # Claimed first: a patrol deliverer (or another --remind) sending the same row meanwhile
+        # keeps it; this run leaves it to them.
+        if not pstore.claim_row(store, int(item["id"]), now=now, owner=owner, until=now + lease_for(receiver)):
+            continue
         attempts = int(item["attempts"]) + 1
         payload = item["payload"]
         reminder = payload.get("reminder") or {}
         what = f"{reminder.get('host') or payload['incident'].get('host')}: warranty reminder to {item['receiver']}"
-        receiver = config.receivers.get(item["receiver"])
         if receiver is None:
             pstore.mark_failed(store, item["id"], attempts=attempts, next_at=now, give_up=True, now=now,
                                error=f"receiver {item['receiver']!r} is no longer configured")

@@ -101,6 +101,9 @@ def apply_one(opener: OpenTarget, baselines: Baselines, host: Host, kinds: Seque
             if run.plan.compliant:
                 run.after = run.plan
                 return run
+            if audit:  # the intent, before the first write reaches the BMC
+                audit("baseline.apply", host.name, None, None,
+                      f"{len(run.plan.changes)} change(s) planned ({', '.join(kinds)})", "started")
             journal = MemoryJournal()
             try:
                 run.results = apply_host(target, hb, kinds, journal, allow_destructive=allow_destructive,
@@ -112,6 +115,9 @@ def apply_one(opener: OpenTarget, baselines: Baselines, host: Host, kinds: Seque
                         audit(f"baseline.apply.{r.kind}", host.name, r.before, r.after, "; ".join(r.applied) or None,
                               "ok")
             _, run.after = read_and_diff(target, hb, kinds)
+            if audit:
+                audit("baseline.apply", host.name, None, None,
+                      "compliant after apply" if run.after.compliant else "applied; differences remain", "ok")
     except DcopsError as exc:
         run.error = exc
         if audit:

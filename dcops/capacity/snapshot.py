@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,6 +41,8 @@ from dcops.capacity.model import Node, NodeState, Resource, Snapshot, as_fractio
 from dcops.errors import Problem
 
 SNAPSHOT_SCHEMA = "dcops.capacity.snapshot/v1"
+MAX_AMOUNT = 2**53  # total/reserved/used: beyond any real inventory, and exact in a float
+MAX_RATIO = 3.40282e38  # Placement's own maximum allocation ratio
 _FILE_STATES = {NodeState.UP.value, NodeState.DISABLED.value, NodeState.DOWN.value}
 
 
@@ -100,9 +103,15 @@ def read_snapshot(path: str | Path) -> Snapshot:
     except OSError as exc:
         raise SnapshotError(f"{source}: cannot read snapshot: {exc.strerror}") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         problem = Problem(source, exc.lineno, f"not valid JSON: {exc.msg}")
+        raise SnapshotError(str(problem), [problem]) from None
+    except (ValueError, RecursionError) as exc:
+        # NaN/Infinity (Python's json takes them; JSON has no such numbers), an integer of more
+        # than 4,300 digits, or nesting deeper than the stack: input errors, not crashes.
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+        problem = Problem(source, 0, f"not valid JSON: {reason}")
         raise SnapshotError(str(problem), [problem]) from None
     return snapshot_from_json(data, source)
 
@@ -152,6 +161,10 @@ def snapshot_from_json(data: Any, source: str = "<snapshot>") -> Snapshot:
     )
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _when(value: Any) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
@@ -172,7 +185,7 @@ def _node(raw: Any, where: str, bad: Any) -> Node | None:
             bad(f"{where}.{key}", "must be a non-empty string")
             ok = False
     state = raw.get("state", "up")
-    if state not in _FILE_STATES:
+    if not isinstance(state, str) or state not in _FILE_STATES:
         bad(f"{where}.state", f"must be one of {', '.join(sorted(_FILE_STATES))}")
         ok = False
     rack = raw.get("rack")
@@ -196,10 +209,15 @@ def _node(raw: Any, where: str, bad: Any) -> Node | None:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 bad(f"{here}.{key}", "must be a non-negative integer")
                 ok = False
+            elif value > MAX_AMOUNT:
+                # Placement keeps amounts in 32-bit columns; 2**53 leaves every sum exact in a float.
+                bad(f"{here}.{key}", f"{value} is larger than any inventory ({MAX_AMOUNT})")
+                ok = False
             values[key] = value
         ratio = inv.get("allocation_ratio", 1.0)
-        if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or ratio <= 0:
-            bad(f"{here}.allocation_ratio", "must be a positive number")
+        if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or not math.isfinite(ratio) or ratio <= 0 \
+                or ratio > MAX_RATIO:
+            bad(f"{here}.allocation_ratio", f"must be a positive number up to {MAX_RATIO:g} (Placement's maximum)")
             ok = False
             continue
         if ok:

@@ -17,6 +17,10 @@ COLUMNS = [Column("id", "ID"), Column("severity", "SEVERITY"), Column("status", 
            Column("where", "WHERE"), Column("part", "PART"), Column("serial", "SERIAL"), Column("summary", "SUMMARY"),
            Column("opened", "OPENED"), Column("tier", "TIER"), Column("ack", "ACK"), Column("symptoms", "SYMPTOMS")]
 
+# Incident and silence ids: a row id fits in 63 bits; a bigger number is a usage error, not a
+# database overflow (exit 70 before).
+ID = click.IntRange(1, 2**63 - 1)
+
 
 def _where(loc: Any) -> str:
     return "/".join(str(loc[k]) for k in ("site", "room", "rack") if loc.get(k)) + \
@@ -86,7 +90,7 @@ def list_(show_all: bool, since: str | None, host: str | None, severity: str | N
 
 
 @alerts.command()
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=ID)
 @global_options
 def show(incident_id: int) -> None:
     """Everything about one incident: diagnosis, part, warranty, symptoms, log entries, notifications."""
@@ -140,7 +144,7 @@ def _change_open_incidents(action: str, incident_ids: tuple[int, ...], note: str
 
 
 @alerts.command()
-@click.argument("incident_ids", type=int, nargs=-1, required=True)
+@click.argument("incident_ids", type=ID, nargs=-1, required=True)
 @click.option("-m", "--message", "note", metavar="TEXT", help="A note (who is on it, ticket number).")
 @global_options
 def ack(incident_ids: tuple[int, ...], note: str | None) -> None:
@@ -154,7 +158,7 @@ def ack(incident_ids: tuple[int, ...], note: str | None) -> None:
 
 
 @alerts.command()
-@click.argument("incident_ids", type=int, nargs=-1, required=True)
+@click.argument("incident_ids", type=ID, nargs=-1, required=True)
 @click.option("-m", "--message", "note", metavar="TEXT", help="Why (part replaced, false alarm).")
 @global_options
 def resolve(incident_ids: tuple[int, ...], note: str | None) -> None:
@@ -171,7 +175,7 @@ def resolve(incident_ids: tuple[int, ...], note: str | None) -> None:
 
 
 @alerts.command()
-@click.argument("incident_id", type=int, required=False)
+@click.argument("incident_id", type=ID, required=False)
 @click.option("--for", "duration", default="2h", show_default=True, metavar="DURATION")
 @click.option("--host", default="", metavar="GLOB")
 @click.option("--rack", default="", metavar="GLOB")
@@ -204,7 +208,7 @@ def silence(incident_id: int | None, duration: str, host: str, rack: str, part: 
 
 
 @alerts.command()
-@click.argument("silence_id", type=int)
+@click.argument("silence_id", type=ID)
 @global_options
 def unsilence(silence_id: int) -> None:
     """End a silence now."""

@@ -5,16 +5,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
 from dcops.cli.common import emit, global_options, open_state, progress, settings
-from dcops.errors import ExitCode, InvalidInputError, Problem, UsageError
+from dcops.errors import ExitCode, InvalidInputError, UsageError
+from dcops.fileio import write_atomically
 from dcops.models import Host
 from dcops.report import Column, Report, jsonable
 
@@ -246,7 +245,7 @@ def reconcile(book_paths: tuple[str, ...], profiles_path: str | None, baselines_
         if csv_path == "-":
             sys.stdout.write(text)
             raise SystemExit(int(report.exit_code))
-        _write_atomically(Path(csv_path), text)
+        write_atomically(Path(csv_path), text)
     emit(report)
 
 
@@ -282,21 +281,9 @@ def _write_corrected(book: Any, hosts: list[Host], result: Any, snaps: dict[str,
     except InvalidInputError as exc:
         raise InvalidInputError(f"--write-book {path}: the corrected book would not validate "
                                 "(e.g. two servers in one U): fix those rows by hand first", exc.problems) from None
-    _write_atomically(target, text)
+    write_atomically(target, text)
     report.summary["corrections"] = len(applied)
     report.summary["written"] = path
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: cannot write: {exc.strerror or exc}",
-                                [Problem(str(path), 0, f"cannot write: {exc.strerror or exc}")]) from None
 
 
 # ------------------------------------------------------------------ warranty

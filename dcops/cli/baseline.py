@@ -252,8 +252,18 @@ def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, 
     chosen = list(kinds) or list(KIND_NAMES)
     auditor = Auditor()
 
+    intents: dict[str, int] = {}
+
     def audit_fn(action: str, host: str, before: Any, after: Any, details: str | None, result: str) -> None:
-        auditor.record(action, host, result=result, before=before, after=after, details=details)
+        # "started" is the host's intent; every later entry for the host names it, and the final
+        # baseline.apply entry (ok or failed) is its outcome.
+        if result == "started":
+            intents[host] = auditor.start(action, host, before=before, details=details)
+        elif action == "baseline.apply" and host in intents:
+            auditor.finish(intents.pop(host), action, host, result=result, before=before, after=after, details=details)
+        else:
+            auditor.record(action, host, result=result, before=before, after=after, details=details,
+                           intent_id=intents.get(host))
 
     by_name = {h.name: h for h in select_hosts(hosts)}
     try:

@@ -4,15 +4,16 @@ on many hosts in parallel with progress, confirmation and audit records."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import click
 
 from dcops.cli.common import emit, global_options, progress, settings
-from dcops.errors import DcopsError, ExitCode, UsageError
+from dcops.errors import DcopsError, ExitCode, UnreachableError, UsageError
 from dcops.models import Host
 from dcops.observation import ComponentKind, Health, Observation
 from dcops.report import Column, Report
@@ -97,16 +98,62 @@ class Auditor:
         self._lock = threading.Lock()
 
     def record(self, action: str, host: str | None, *, result: str = "ok", before: Any = None,
-               after: Any = None, details: str | None = None) -> None:
+               after: Any = None, details: str | None = None, intent_id: int | None = None) -> None:
         from dcops.store import audit
 
         with self._lock:
-            if self._store is None:
-                from dcops.store import open_store
+            audit.record(self._opened(), action, host=host, result=result, before=before, after=after,
+                         details=details, intent_id=intent_id)
 
-                self._store = open_store(self._url)
-            audit.record(self._store, action, host=host, result=result, before=before, after=after,
+    def start(self, action: str, host: str | None, *, before: Any = None, details: str | None = None) -> int:
+        """Write the intent of an action before it runs (see ``store.audit.start``); returns its id."""
+        from dcops.store import audit
+
+        with self._lock:
+            return int(audit.start(self._opened(), action, host=host, before=before, details=details))
+
+    def finish(self, intent: int, action: str, host: str | None, *, result: str = "ok", before: Any = None,
+               after: Any = None, details: str | None = None) -> None:
+        """Write the outcome of the action ``start`` announced."""
+        from dcops.store import audit
+
+        with self._lock:
+            audit.finish(self._opened(), intent, action, host=host, result=result, before=before, after=after,
                          details=details)
+
+    @contextmanager
+    def intent(self, action: str, host: str | None, *, before: Any = None,
+               details: str | None = None) -> Iterator[Callable[..., None]]:
+        """Audit around an action: "started" now, the outcome when the body calls ``done(result,
+        after=...)``; a body that raises without calling it records "failed" (the BMC refused) or
+        "unknown" (no answer: it may have acted). A crash records nothing more, which ``dcops audit
+        verify`` shows as "started, outcome unknown"."""
+        ident = self.start(action, host, before=before, details=details)
+        finished = False
+
+        def done(result: str = "ok", *, after: Any = None, note: str | None = None) -> None:
+            nonlocal finished
+            self.finish(ident, action, host, result=result, before=before, after=after, details=note or details)
+            finished = True
+
+        try:
+            yield done
+        except UnreachableError as exc:
+            if not finished:
+                self.finish(ident, action, host, result="unknown", before=before,
+                            details=f"no answer, it may have been carried out: {exc}")
+            raise
+        except DcopsError as exc:
+            if not finished:
+                self.finish(ident, action, host, result="failed", before=before, details=str(exc))
+            raise
+
+    def _opened(self) -> Any:
+        if self._store is None:
+            from dcops.store import open_store
+
+            self._store = open_store(self._url)
+        return self._store
 
     def close(self) -> None:
         if self._store is not None:
@@ -179,6 +226,9 @@ def show(hosts: tuple[str, ...], sections: tuple[str, ...], log_limit: int) -> N
                                          "health": comp.health.value})
         if obs.health in (Health.WARNING, Health.CRITICAL):
             report.note(ExitCode.FINDINGS)
+        if obs.unreadable:
+            # Reachable but unusable: the health is not known, and the result is incomplete.
+            report.note(ExitCode.INCOMPLETE, f"error: {obs.host}: health unknown: " + "; ".join(obs.unreadable[:3]))
         for err in obs.errors:
             report.problems.append(f"warning: {obs.host}: could not read {err.what}: {err.reason}")
     note_errors(report, outcomes, "observe")

@@ -89,7 +89,8 @@ def _cloud_options(cloud: str | None, placement_url: str | None, compute_url: st
 
     cfg = settings().section("capacity")
     token_ref = token_ref or cfg.get("token")
-    token = resolve(str(token_ref), what="OpenStack token") if token_ref else None
+    # --token and the config file are the operator's own input: a cmd: there may run.
+    token = resolve(str(token_ref), what="OpenStack token", trusted=True) if token_ref else None
     return CloudOptions(
         cloud=cloud or cfg.get("cloud"),
         placement_url=placement_url or cfg.get("placement_url"),

@@ -21,6 +21,7 @@ from dcops.config import Settings, finish
 from dcops.errors import ExitCode
 from dcops.report import Report
 from dcops.secrets import RedactingFilter, redact
+from dcops.terminal import safe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,7 +45,8 @@ class _StderrHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            sys.stderr.write(self.format(record) + "\n")
+            # Log lines carry BMC text too: escaped and cut like every other terminal output.
+            sys.stderr.write(safe(self.format(record), limit=20_000, lines=True) + "\n")
         except Exception:  # noqa: BLE001 - logging must never raise
             self.handleError(record)
 
@@ -120,7 +122,7 @@ def emit(report: Report, ctx: click.Context | None = None) -> None:
     """Write a report to stdout in the chosen format, its problems to stderr, and end with its code."""
     opts = settings(ctx)
     for problem in report.problems:
-        click.echo(redact(f"dcops: {problem}"), err=True)
+        click.echo(safe(redact(f"dcops: {problem}")), err=True)
     if opts.output == "json":
         click.echo(redact(json.dumps(report.to_json(), indent=2, ensure_ascii=False, sort_keys=False)))
     else:

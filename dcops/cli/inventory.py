@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import click
 
 from dcops.cli.common import emit, global_options, settings
-from dcops.errors import InvalidInputError, Problem, UsageError
+from dcops.errors import InvalidInputError, UsageError
+from dcops.fileio import write_atomically
 from dcops.inventory import Inventory, load_inventory, load_inventory_text, read_inventory
 from dcops.inventory.schema import PATHS, flatten_host, mask_password
 from dcops.inventory.search import DEFAULT_MIN_SCORE, SearchIndex
@@ -222,6 +222,7 @@ def import_book(book_path: str, mapping_path: str, into: str | None, write: bool
     plan = plan_import(rows.hosts, target.hosts, match_by=mapping.match_by, racks=target.racks)
     if plan.problems:
         raise InvalidInputError(f"{book_path}: {len(plan.problems)} problem(s)", plan.problems)
+    _warn_commands(plan.hosts)
     header = (f"Written by `dcops inventory import {book_path} --mapping {mapping_path}`.\n"
               "Canonical form: edit freely, but a later import rewrites the file and drops comments.")
     text = dump_inventory_text(plan.hosts, racks=target.racks, header=header)
@@ -237,9 +238,7 @@ def import_book(book_path: str, mapping_path: str, into: str | None, write: bool
                    err=True)
         raise SystemExit(0)
     if write and into:
-        _write_atomically(Path(into), text)
-        load_inventory(into)  # and the file as written
-        _audit_import(plan, book_path, into)
+        _write_audited(plan, book_path, into, text)
     emit(Report(
         kind="inventory.import",
         items=[{"name": c.name, "action": c.action, "row": c.row,
@@ -250,13 +249,49 @@ def import_book(book_path: str, mapping_path: str, into: str | None, write: bool
     ))
 
 
-def _audit_import(plan: Any, book_path: str, into: str) -> None:
-    """One audit entry per host the import added or changed, with the fields before and after."""
+def _warn_commands(hosts: list[Any]) -> None:
+    """Say which imported hosts' passwords would run a command (a ``cred:NAME`` the operator's
+    config defines as ``cmd:``): the book cannot hold ``cmd:`` itself, but it can choose which
+    configured command runs, and the operator should see that before writing."""
+    from dcops.secrets import runs_command
+
+    settings()  # loads the config file, whose credentials: say which cred:NAME runs a command
+    counts: dict[str, int] = {}
+    for host in hosts:
+        ref = host.bmc.password_ref
+        if ref and runs_command(ref):
+            counts[ref] = counts.get(ref, 0) + 1
+    for ref, n in sorted(counts.items()):
+        click.echo(f"dcops: warning: {n} host(s) use {ref}, which runs a command from your config", err=True)
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def _write_audited(plan: Any, book_path: str, into: str, text: str) -> None:
+    """Rewrite the book with the audit around it: the intent (with the old file's digest) goes to
+    the store before the file changes, so an unusable store stops the write and a crash leaves
+    "started, outcome unknown"; then one entry per host added or changed, and the outcome."""
     from dcops.cli.common import open_state
     from dcops.store import audit
 
+    target = Path(into)
+    counts = f"{plan.count('add')} added, {plan.count('change')} changed"
     store = open_state()
     try:
+        intent = audit.start(store, "inventory.import", before={"sha256": _sha256(target)},
+                             details=f"{book_path} -> {into}: {counts}")
+        try:
+            write_atomically(target, text)
+            load_inventory(into)  # and the file as written
+        except Exception as exc:
+            audit.finish(store, intent, "inventory.import", result="failed",
+                         details=f"{book_path} -> {into}: {exc}")
+            raise
         for change in plan.changes:
             if change.action not in ("add", "change"):
                 continue
@@ -264,21 +299,9 @@ def _audit_import(plan: Any, book_path: str, into: str) -> None:
                 store, f"inventory.import.{change.action}", host=change.name,
                 before={f.field: f.old for f in change.changes} if change.action == "change" else None,
                 after={f.field: f.new for f in change.changes},
-                details=f"{book_path} row {change.row} -> {into}",
+                details=f"{book_path} row {change.row} -> {into}", intent_id=intent,
             )
+        audit.finish(store, intent, "inventory.import", after={"sha256": _sha256(target)},
+                     details=f"{book_path} -> {into}: {counts}")
     finally:
         store.close()
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory, so that a reader
-    never sees half a file. Raises ``InvalidInputError`` when the directory cannot be written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: cannot write: {exc.strerror or exc}",
-                                [Problem(str(path), 0, f"cannot write: {exc.strerror or exc}")]) from None

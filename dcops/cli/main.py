@@ -14,6 +14,7 @@ from dcops import __version__
 from dcops.cli.common import global_options
 from dcops.errors import DcopsError, ExitCode, InvalidInputError
 from dcops.secrets import redact
+from dcops.terminal import safe
 
 # noun -> "module:attribute". Groups load on first use: importing the BMC and cloud clients
 # costs seconds, and `dcops inventory list` should not pay for them.
@@ -70,7 +71,7 @@ def cli() -> None:
 
 
 def _print_error(message: str) -> None:
-    click.echo(redact(f"dcops: error: {message}"), err=True)
+    click.echo(safe(redact(f"dcops: error: {message}")), err=True)
 
 
 def main(argv: list[str] | None = None) -> int:

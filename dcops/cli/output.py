@@ -10,6 +10,7 @@ from rich.table import Table
 
 from dcops.report import Report, jsonable
 from dcops.secrets import redact
+from dcops.terminal import safe
 
 
 def _cell(value: Any) -> str:
@@ -27,15 +28,15 @@ def render_table(report: Report) -> None:
     console = Console(file=sys.stdout, soft_wrap=True, highlight=False,
                       width=None if sys.stdout.isatty() else 200)
     if report.text:
-        console.print(redact(report.text), markup=False)
+        console.print(safe(redact(report.text), limit=200_000, lines=True), markup=False)
     if report.columns:
         table = Table(title=report.title, box=None, pad_edge=False, header_style="bold")
         for column in report.columns:
             table.add_column(column.header, overflow="fold")
         for item in report.items:
-            table.add_row(*(redact(_cell(item.get(c.key))) for c in report.columns))
+            table.add_row(*(safe(redact(_cell(item.get(c.key)))) for c in report.columns))
         if report.items:
             console.print(table)
     if report.summary:
         line = "  ".join(f"{k}={_cell(v)}" for k, v in report.summary.items())
-        console.print(redact(line), markup=False, style="dim" if sys.stdout.isatty() else None)
+        console.print(safe(redact(line)), markup=False, style="dim" if sys.stdout.isatty() else None)

@@ -9,7 +9,7 @@ import click
 
 from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
 from dcops.cli.common import emit, global_options, progress, settings
-from dcops.errors import ApplyError, ExitCode
+from dcops.errors import ApplyError, DcopsError, ExitCode, UnreachableError
 from dcops.models import Host
 from dcops.observation import PowerState
 from dcops.report import Column, Report
@@ -65,30 +65,47 @@ def _change(operation: str, hosts: tuple[str, ...], *, yes: bool, force: bool, t
     target_state = {"on": PowerState.ON, "off": PowerState.OFF}.get(operation)
 
     def act(host: Host) -> dict[str, Any]:
+        action = f"power.{operation}"
         with _open(host) as dev:
             before = dev.power.status()
-            result = "ok"
+            if target_state is not None and before is target_state:
+                auditor.record(action, host.name, result="already", before=before.value, after=before.value)
+                return {"host": host.name, "before": before.value, "after": before.value, "result": "already"}
+            # The intent is in the store before the BMC is asked: a crash from here on leaves
+            # "started, outcome unknown", and an unusable store stops the action.
+            intent = auditor.start(action, host.name, before=before.value)
             try:
-                if target_state is not None and before is target_state:
-                    result = "already"
-                else:
-                    dev.power.request(operation)
-                    if wait and target_state is not None:
-                        state = _wait(dev, target_state, timeout)
-                        if state is not target_state and operation == "off" and force:
-                            dev.power.request("force-off")
-                            state = _wait(dev, target_state, timeout)
-                            result = "forced" if state is target_state else "failed"
-                        elif state is not target_state:
-                            raise ApplyError(f"{host.name}: power {operation}: still {state.value} after "
-                                             f"{timeout:g}s" + ("" if operation != "off" else
-                                                                " (graceful; use --force to force off)"))
-                after = dev.power.status()
-            except ApplyError as exc:
-                auditor.record(f"power.{operation}", host.name, result="failed", before=before.value,
-                               details=str(exc))
+                dev.power.request(operation)
+            except ApplyError as exc:  # the BMC answered and refused: nothing happened
+                auditor.finish(intent, action, host.name, result="failed", before=before.value, details=str(exc))
                 raise
-            auditor.record(f"power.{operation}", host.name, result=result, before=before.value, after=after.value)
+            except UnreachableError as exc:
+                # The request went out and no answer came back: the BMC may have acted on it.
+                return _unverified(auditor, intent, action, host, before, "unknown",
+                                   f"no answer to the request, it may have been carried out: {exc}")
+            # The BMC accepted the request. Whatever happens to the read-back, the action was
+            # done: never report "failed" (a retry would cycle the server a second time).
+            result, stuck = "ok", None
+            try:
+                if wait and target_state is not None:
+                    state = _wait(dev, target_state, timeout)
+                    if state is not target_state and operation == "off" and force:
+                        dev.power.request("force-off")
+                        state = _wait(dev, target_state, timeout)
+                        result = "forced" if state is target_state else "failed"
+                    elif state is not target_state:
+                        result, stuck = "failed", state
+                after = dev.power.status()
+            except DcopsError as exc:
+                return _unverified(auditor, intent, action, host, before, "unverified",
+                                   f"the BMC accepted the request; reading the state back failed: {exc}")
+            if stuck is not None:
+                message = (f"{host.name}: power {operation}: still {stuck.value} after {timeout:g}s"
+                           + ("" if operation != "off" else " (graceful; use --force to force off)"))
+                auditor.finish(intent, action, host.name, result="failed", before=before.value,
+                               after=after.value, details=message)
+                raise ApplyError(message)
+            auditor.finish(intent, action, host.name, result=result, before=before.value, after=after.value)
             return {"host": host.name, "before": before.value, "after": after.value, "result": result}
 
     try:
@@ -100,9 +117,20 @@ def _change(operation: str, hosts: tuple[str, ...], *, yes: bool, force: bool, t
     for o in outcomes:
         report.items.append(o.value if o.value else {"host": o.host.name, "result": "failed",
                                                      "error": str(o.error)})
+        if o.value and o.value["result"] in ("unverified", "unknown"):
+            report.note(ExitCode.INCOMPLETE, f"error: {o.host.name}: power {operation}: {o.value['error']}; "
+                        "check with `dcops power status` before retrying (a retry may act twice)")
     note_errors(report, outcomes, f"power {operation}")
-    report.summary = {"hosts": len(targets), "failed": sum(1 for o in outcomes if o.error)}
+    report.summary = {"hosts": len(targets), "failed": sum(1 for o in outcomes if o.error),
+                      "unverified": sum(1 for o in outcomes if o.value and o.value["result"] in ("unverified", "unknown"))}
     emit(report)
+
+
+def _unverified(auditor: Auditor, intent: int, action: str, host: Host, before: PowerState, result: str,
+                message: str) -> dict[str, Any]:
+    """Record and report an action that was (or may have been) carried out but not confirmed."""
+    auditor.finish(intent, action, host.name, result=result, before=before.value, details=message)
+    return {"host": host.name, "before": before.value, "after": "unknown", "result": result, "error": message}
 
 
 def _wait(dev: Any, target: PowerState, timeout: float) -> PowerState:
@@ -194,15 +222,25 @@ def apply_command(action: str, policy_path: str | None, dry_run: bool, force: bo
             f"at most {policy.global_limit} at once and {policy.per_rack} per rack, "
             f"{policy.pause_seconds:g}s apart" + (" (forcing off after the graceful timeout)" if force else ""), yes)
     auditor = Auditor()
+    intents: dict[str, int] = {}
+
+    def on_start(result: Any) -> None:
+        intents[result.host] = auditor.start(f"power.apply.{action}", result.host, before=result.before)
 
     def on_host(result: Any) -> None:
-        auditor.record(f"power.apply.{action}", result.host, result=result.result, before=result.before,
-                       after=result.after, details=result.message)
-        advance(1, 1 if result.result in ("failed", "straggler") else 0)
+        intent = intents.get(result.host)
+        if intent is None:  # nothing was asked of the BMC (already there, or failed before the request)
+            auditor.record(f"power.apply.{action}", result.host, result=result.result, before=result.before,
+                           after=result.after, details=result.message)
+        else:
+            auditor.finish(intent, f"power.apply.{action}", result.host, result=result.result, before=result.before,
+                           after=result.after, details=result.message)
+        advance(1, 1 if result.result in ("failed", "straggler", "unverified", "unknown") else 0)
 
     try:
         with progress(len(plan.hosts), f"power {action}") as advance:
-            outcome = execute(plan, policy, lambda name: open_bmc(by_name[name]), force=force, on_host=on_host)
+            outcome = execute(plan, policy, lambda name: open_bmc(by_name[name]), force=force, on_host=on_host,
+                              on_start=on_start)
         stragglers = verify(outcome, lambda name: open_bmc(by_name[name]), parallel=settings().parallel)
     finally:
         auditor.close()
@@ -214,6 +252,10 @@ def apply_command(action: str, policy_path: str | None, dry_run: bool, force: bo
                              "after": result.after, "result": result.result, "message": result.message,
                              "seconds": result.seconds})
     for result in stragglers:
+        if result.result in ("unverified", "unknown"):
+            report.note(ExitCode.INCOMPLETE, f"error: {result.host}: power {action}: {result.message}; check with "
+                                             "`dcops power status` before retrying (a retry may act twice)")
+            continue
         report.note(ExitCode.APPLY_FAILED, f"error: {result.host}: did not reach {plan.target}: "
                                            f"{result.message or result.result}")
     for host in outcome.internal_errors:

@@ -21,8 +21,8 @@ DEFAULT_LISTEN = "127.0.0.1:9717"
 
 def _listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise UsageError(f"--listen takes HOST:PORT, got {value!r}")
+    if not sep or not port.isdigit() or len(port) > 5 or int(port) > 65535:
+        raise UsageError(f"--listen takes HOST:PORT with a port 0-65535, got {value!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
@@ -75,7 +75,13 @@ def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
-        runner, bound = await server.start(server.make_app(exposition, healthy=healthy), address, port)
+        try:
+            runner, bound = await server.start(server.make_app(exposition, healthy=healthy), address, port)
+        except (OSError, OverflowError, UnicodeError) as exc:
+            # A port in use, an address not on this machine, a name that does not resolve: the
+            # operator's --listen, not a bug.
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise UsageError(f"--listen {listen}: cannot listen there: {reason}") from None
         click.echo(f"dcops: serving http://{address}:{bound}/metrics"
                    + ("" if engine is None else f"; patrolling {len(hosts)} host(s) every "
                       f"{engine.config.interval:g}s"), err=True)

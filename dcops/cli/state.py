@@ -57,3 +57,25 @@ def migrate() -> None:
     emit(Report(kind="state.migrate", items=[{"id": i} for i in done],
                 columns=[Column("id", "APPLIED NOW")],
                 summary={"url": redacted_url(url), "applied_now": len(done), "applied_total": total}))
+
+
+@state.command("grant")
+@click.argument("role")
+@global_options
+def grant(role: str) -> None:
+    """Let ROLE run dcops against this PostgreSQL store without owning it (run as the owner).
+
+    ROLE gets read/write on the working tables and only SELECT and INSERT on the audit log, so it
+    cannot TRUNCATE, DROP or disable the log's triggers; later migrations extend the grant to the
+    tables they add. Point every other dcops at the store as ROLE.
+    """
+    from dcops.store.roles import grant_runtime
+
+    url = settings().state or ""
+    store = open_store(url)
+    try:
+        grant_runtime(store, role)
+    finally:
+        store.close()
+    emit(Report(kind="state.grant", items=[{"role": role}], columns=[Column("role", "RUNTIME ROLE")],
+                summary={"url": redacted_url(url), "role": role}))

@@ -9,7 +9,6 @@ import click
 
 from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
 from dcops.cli.common import emit, global_options
-from dcops.errors import DcopsError
 from dcops.models import Host
 from dcops.report import Column, Report
 
@@ -63,12 +62,9 @@ def insert(hosts: tuple[str, ...], image: str, yes: bool) -> None:
 
     def act(host: Host) -> Any:
         with open_bmc(host) as dev:
-            try:
+            with auditor.intent("vmedia.insert", host.name, details=image) as done:
                 slot = dev.vmedia.insert(image)
-            except DcopsError as exc:
-                auditor.record("vmedia.insert", host.name, result="failed", details=str(exc))
-                raise
-            auditor.record("vmedia.insert", host.name, after=asdict(slot), details=image)
+                done(after=asdict(slot))
             return [slot]
 
     try:
@@ -90,12 +86,9 @@ def eject(hosts: tuple[str, ...], yes: bool) -> None:
 
     def act(host: Host) -> Any:
         with open_bmc(host) as dev:
-            try:
+            with auditor.intent("vmedia.eject", host.name) as done:
                 ejected = dev.vmedia.eject()
-            except DcopsError as exc:
-                auditor.record("vmedia.eject", host.name, result="failed", details=str(exc))
-                raise
-            auditor.record("vmedia.eject", host.name, before=[asdict(s) for s in ejected])
+                done(after=[asdict(s) for s in ejected], note="ejected")
             return dev.vmedia.slots()
 
     try:

@@ -15,7 +15,7 @@ from typing import Any
 from dcops.errors import Problem
 from dcops.inventory.book import Rack
 from dcops.inventory.loader import check_hosts
-from dcops.inventory.mapping import EXCEL_FORMAT, ImportMapping, group_to_path
+from dcops.inventory.mapping import EXCEL_FORMAT, MATCH_SECONDS, ImportMapping, PatternTimeout, group_to_path
 from dcops.inventory.schema import (
     build_host,
     check_dates_in_order,
@@ -224,10 +224,18 @@ def convert_rows(table: Table, mapping: ImportMapping, *, xlsx: bool) -> BookRow
     if result.problems:
         return result
     for number, cells in table.rows:
-        if any(rule.applies(_text(cells.get(rule.column) or "")) for rule in mapping.skip):
-            result.skipped.append(number)
-            continue
-        host, problems = convert_row(number, cells, mapping, file=table.file, xlsx=xlsx)
+        try:
+            if any(rule.applies(_text(cells.get(rule.column) or "")) for rule in mapping.skip):
+                result.skipped.append(number)
+                continue
+            host, problems = convert_row(number, cells, mapping, file=table.file, xlsx=xlsx)
+        except PatternTimeout as exc:
+            # Stop here: the same pattern would take as long on every further row.
+            result.problems.append(Problem(mapping.file, exc.line, (
+                f"pattern {exc.args[0]!r} took over {MATCH_SECONDS:g}s on row {number} of {table.file} "
+                f"({len(exc.text)} characters): it backtracks catastrophically; rewrite it (e.g. no nested "
+                "quantifiers like (a+)+)")))
+            return result
         result.problems.extend(problems)
         if host is not None:
             result.hosts.append(host)

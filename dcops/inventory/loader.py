@@ -168,7 +168,7 @@ class _FileReader:
             return
         if path == "bmc.password" and plaintext_password(checked):
             if not self.plaintext_ok:
-                self.error(line, "bmc.password is written in plain text: use env:NAME, file:PATH, cmd:COMMAND "
+                self.error(line, "bmc.password is written in plain text: use env:NAME, file:PATH, cred:NAME "
                                  "or prompt (or set insecure_plaintext_passwords: true at the top of the file)")
                 layer.bad.add(path)
                 return

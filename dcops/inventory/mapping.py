@@ -9,10 +9,11 @@ Reading the file is the only I/O here; ``parse_mapping`` is pure.
 from __future__ import annotations
 
 import codecs
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import regex
 
 from dcops.errors import InvalidInputError, Problem
 from dcops.inventory.schema import PATHS, check_value, plaintext_password, unknown_field
@@ -34,12 +35,51 @@ def group_to_path(group: str) -> str:
     return group.replace("__", ".")
 
 
+# A mapping's regular expressions run on every cell of a book of thousands of rows. A pattern that
+# backtracks catastrophically ("(a+)+$" on "aaaa...b") would hang the import for ever, and which
+# patterns do cannot be decided by looking at them; so they run under the ``regex`` package with
+# a time limit per match, far above what an honest pattern needs on one cell (microseconds).
+MATCH_SECONDS = 1.0
+
+
+class PatternTimeout(Exception):
+    """A mapping pattern ran longer than ``MATCH_SECONDS`` on one cell."""
+
+    def __init__(self, pattern: Pattern, text: str) -> None:
+        super().__init__(pattern.pattern)
+        self.line = pattern.line
+        self.text = text
+
+
+class Pattern:
+    """A mapping's regular expression (``regex`` syntax, which is ``re`` syntax plus more), run
+    with a time limit; raises ``PatternTimeout``."""
+
+    def __init__(self, source: str, line: int) -> None:
+        self._compiled = regex.compile(source)
+        self.pattern = source
+        self.line = line
+        self.groupindex = dict(self._compiled.groupindex)
+
+    def fullmatch(self, text: str) -> Any:
+        try:
+            return self._compiled.fullmatch(text, timeout=MATCH_SECONDS)
+        except TimeoutError:
+            raise PatternTimeout(self, text) from None
+
+    def search(self, text: str) -> Any:
+        try:
+            return self._compiled.search(text, timeout=MATCH_SECONDS)
+        except TimeoutError:
+            raise PatternTimeout(self, text) from None
+
+
 @dataclass(frozen=True)
 class Split:
     """Cut ``column`` with ``pattern``; its named groups are field paths."""
 
     column: str
-    pattern: re.Pattern[str]
+    pattern: Pattern
     line: int
 
 
@@ -49,7 +89,7 @@ class SkipRule:
 
     column: str
     equals: tuple[str, ...] = ()
-    matches: re.Pattern[str] | None = None
+    matches: Pattern | None = None
     empty: bool = False
     line: int = 0
 
@@ -128,13 +168,13 @@ class _Reader:
             return None
         return value
 
-    def regex(self, value: Any, line: int) -> re.Pattern[str] | None:
+    def regex(self, value: Any, line: int) -> Pattern | None:
         if not isinstance(value, str):
             self.error(line, "a pattern must be a string (a regular expression)")
             return None
         try:
-            return re.compile(value)
-        except re.error as exc:
+            return Pattern(value, line)
+        except (regex.error, RecursionError, OverflowError) as exc:
             self.error(line, f"bad regular expression: {exc}")
             return None
 
@@ -253,7 +293,7 @@ def parse_mapping(data: Any, file: str) -> tuple[ImportMapping, list[Problem]]:
                 reader.error(block.line_of(key), wrong)
             elif path == "bmc.password" and plaintext_password(checked):
                 reader.error(block.line_of(key), "bmc.password must be a reference (env:NAME, file:PATH, "
-                                                 "cmd:COMMAND or prompt), not a plain password")
+                                                 "cred:NAME or prompt), not a plain password")
             else:
                 target[path] = checked
                 result.lines[f"{section}.{path}"] = block.line_of(key)

@@ -193,7 +193,7 @@ def check_value(path: str, value: Any) -> tuple[Any, str | None]:
     if kind == "password":
         if not isinstance(value, str):
             return None, _must_be_string(path, value)
-        wrong = check_reference(value)
+        wrong = check_reference(value, book=True)
         return (None, f"bmc.password: {wrong}") if wrong else (value, None)
     if kind == "tags":
         if not isinstance(value, list):

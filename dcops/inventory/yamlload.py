@@ -98,9 +98,20 @@ def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
         return loader.construct_scalar(node)  # type: ignore[no-untyped-call]
 
 
+def _construct_int(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+    # Why: an integer of more than 4,300 digits makes int() raise a bare ValueError (Python's
+    # guard against quadratic conversion), which carried no line and ended in exit 70.
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)  # type: ignore[no-untyped-call]
+    except ValueError:
+        raise yaml.constructor.ConstructorError(None, None, "a number too long to be one (over 4,300 digits)",
+                                                node.start_mark) from None
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)  # type: ignore[arg-type]
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)  # type: ignore[arg-type]
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)  # type: ignore[arg-type]
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
@@ -109,7 +120,11 @@ def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     Returns the data (None when it cannot be parsed or the document is empty) and the problems
     found: a syntax error (with its line) or duplicate keys. Raises nothing for bad YAML.
     """
-    loader = _LineLoader(text)
+    try:
+        # The reader checks every character when it is built: a control character is refused here.
+        loader = _LineLoader(text)
+    except yaml.reader.ReaderError as exc:
+        return None, [_reader_problem(text, file, exc)]
     try:
         data = loader.get_single_data()  # type: ignore[no-untyped-call]
     except yaml.MarkedYAMLError as exc:
@@ -117,8 +132,13 @@ def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
         line = mark.line + 1 if mark is not None else 0
         what = exc.problem or exc.context or "syntax error"
         return None, [Problem(file, line, f"not valid YAML: {what}")]
+    except yaml.reader.ReaderError as exc:
+        return None, [_reader_problem(text, file, exc)]
     except yaml.YAMLError as exc:
         return None, [Problem(file, 0, f"not valid YAML: {exc}")]
+    except RecursionError:
+        # PyYAML composes nested collections recursively: thousands of levels exhaust the stack.
+        return None, [Problem(file, 0, "not valid YAML: nested too deeply")]
     finally:
         loader.dispose()  # type: ignore[no-untyped-call]
     problems = [
@@ -126,6 +146,13 @@ def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
         for line, key, first in loader.duplicates
     ]
     return data, problems
+
+
+def _reader_problem(text: str, file: str, exc: yaml.reader.ReaderError) -> Problem:
+    line = text.count("\n", 0, max(0, exc.position)) + 1
+    char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    return Problem(file, line, f"control character U+{ord(char):04X} is not allowed in YAML "
+                               "(remove it, or write it as an escape inside double quotes)")
 
 
 def read_yaml_file(path: Path, file: str | None = None) -> tuple[Any, list[Problem]]:

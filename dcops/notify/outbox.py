@@ -4,7 +4,8 @@ delivery loop that sends what is due, retries with back-off and never forgets (`
 Rows are written in the same transaction as the incident change that causes them, so a crash
 between deciding and sending loses nothing; a row is marked delivered only after the peer
 accepted it, so nothing already delivered is sent again after a restart (except the one row in
-flight at the instant of a SIGKILL: at-least-once).
+flight at the instant of a SIGKILL: at-least-once, once its claim has expired). A row is claimed
+with a lease before it is sent, so deliverers running at once never send it twice.
 
 Alertmanager is different: it forgets alerts it is not told about again, so ``sync_alertmanager``
 re-sends every firing incident each round (``endsAt`` a few rounds ahead); only the *resolution*
@@ -15,7 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
+import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from dcops.notify import render
@@ -73,39 +80,112 @@ def backoff(attempts: int) -> float:
     return min(BACKOFF_MAX, BACKOFF_START * (2 ** max(0, attempts - 1)))
 
 
+def lease_for(receiver: Receiver | None) -> dt.timedelta:
+    """How long a claim on a row holds: well past the longest a send to ``receiver`` can take, so
+    a claim never expires under a delivery still in flight (a second deliverer would send again)."""
+    timeout = receiver.timeout if receiver is not None else 10.0
+    return dt.timedelta(seconds=2 * timeout + 60)
+
+
+def deliverer_id() -> str:
+    """Who claims rows: host, process and a random part (two deliverers of one process differ)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def release_dead_claims(store: Any, now: dt.datetime) -> int:
+    """Release the claims of deliverers on this machine whose process is gone (a SIGKILLed run):
+    their rows need not wait for the lease to run out. Claims of other machines, and of live
+    processes, are left to their lease."""
+    from dcops.store import patrol as pstore
+
+    here = socket.gethostname()[:40]
+    released = 0
+    for owner in pstore.live_claimants(store, now):
+        host, _, rest = owner.partition(":")
+        pid = rest.partition(":")[0]
+        if host != here or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            released += pstore.release_claims(store, owner)
+            log.info("notify: released the claims of %s (the process is gone)", owner)
+        except PermissionError:
+            pass  # alive, another user's
+    return released
+
+
 def deliver_due(store: Any, config: NotifyConfig, now: dt.datetime | None = None, *, limit: int = 200,
-                sender: Callable[[Receiver, str, dict[str, Any]], None] = send) -> dict[str, int]:
-    """Send every due outbox row once; returns counts (delivered, failed, given_up)."""
+                sender: Callable[[Receiver, str, dict[str, Any]], None] = send,
+                deadline: float | None = None, workers: int = 8) -> dict[str, int]:
+    """Send the due outbox rows, each by exactly one deliverer; returns counts (delivered, failed,
+    given_up).
+
+    Rows are claimed one at a time with a lease (``store.patrol.claim_next``) and sent only by the
+    claimant, so two deliverers running at once (a round that outlived its interval, a second
+    process) never send the same row. Each receiver is drained by its own worker: a receiver
+    that hangs holds up its own rows, not the others'. No new row is claimed after ``deadline``
+    (``time.monotonic()``); at most ``limit`` rows per receiver.
+    """
     from dcops.store import patrol as pstore
 
     now = now or dt.datetime.now(dt.UTC)
+    owner = deliverer_id()
+    started = time.monotonic()
     counts = {"delivered": 0, "failed": 0, "given_up": 0}
-    delivered: list[int] = []
-    for item in pstore.due_notifications(store, now, limit):
-        receiver = config.receivers.get(item["receiver"])
-        attempts = int(item["attempts"]) + 1
-        created = pstore.aware(item["created_at"]) or now
-        if receiver is None:
-            pstore.mark_failed(store, item["id"], attempts=attempts, next_at=now, give_up=True, now=now,
-                               error=f"receiver {item['receiver']!r} is no longer configured")
-            counts["given_up"] += 1
-            continue
-        payload = item["payload"]
-        try:
-            sender(receiver, payload["event"], payload["incident"])
-        except DeliveryError as exc:
-            give_up = (now - created).total_seconds() >= config.max_age_seconds
-            pstore.mark_failed(store, item["id"], attempts=attempts, error=str(exc), give_up=give_up, now=now,
-                               next_at=now + dt.timedelta(seconds=backoff(attempts)))
-            log.warning("notify %s: incident %s %s: %s%s", receiver.name, item["incident"], payload["event"], exc,
-                        " (giving up)" if give_up else f" (retry in {backoff(attempts):.0f}s)")
-            counts["given_up" if give_up else "failed"] += 1
-            continue
-        delivered.append(int(item["id"]))
-        # Mark each at once: a SIGKILL after this line must not send it again.
-        pstore.mark_delivered(store, [int(item["id"])], now)
-        counts["delivered"] += 1
+    lock = threading.Lock()
+
+    def count(key: str) -> None:
+        with lock:
+            counts[key] += 1
+
+    def drain(name: str) -> None:
+        receiver = config.receivers.get(name)
+        for _ in range(limit):
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            # The lease runs from the moment of the claim (the round's ``now`` plus the time spent).
+            at = now + dt.timedelta(seconds=time.monotonic() - started)
+            item = pstore.claim_next(store, receiver=name, now=now, owner=owner, until=at + lease_for(receiver))
+            if item is None:
+                return
+            _deliver_one(store, config, receiver, item, now, sender, count)
+
+    release_dead_claims(store, now)
+    names = pstore.due_receivers(store, now)
+    if names:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names))), thread_name_prefix="notify") as pool:
+            for future in [pool.submit(drain, name) for name in names]:
+                future.result()
     return counts
+
+
+def _deliver_one(store: Any, config: NotifyConfig, receiver: Receiver | None, item: dict[str, Any],
+                 now: dt.datetime, sender: Callable[[Receiver, str, dict[str, Any]], None],
+                 count: Callable[[str], None]) -> None:
+    from dcops.store import patrol as pstore
+
+    attempts = int(item["attempts"]) + 1
+    created = pstore.aware(item["created_at"]) or now
+    if receiver is None:
+        pstore.mark_failed(store, item["id"], attempts=attempts, next_at=now, give_up=True, now=now,
+                           error=f"receiver {item['receiver']!r} is no longer configured")
+        count("given_up")
+        return
+    payload = item["payload"]
+    try:
+        sender(receiver, payload["event"], payload["incident"])
+    except DeliveryError as exc:
+        give_up = (now - created).total_seconds() >= config.max_age_seconds
+        pstore.mark_failed(store, item["id"], attempts=attempts, error=str(exc), give_up=give_up, now=now,
+                           next_at=now + dt.timedelta(seconds=backoff(attempts)))
+        log.warning("notify %s: incident %s %s: %s%s", receiver.name, item["incident"], payload["event"], exc,
+                    " (giving up)" if give_up else f" (retry in {backoff(attempts):.0f}s)")
+        count("given_up" if give_up else "failed")
+        return
+    # Mark at once: a SIGKILL after this line must not send it again.
+    pstore.mark_delivered(store, [int(item["id"])], now)
+    count("delivered")
 
 
 def sync_alertmanager(config: NotifyConfig, incidents: Iterable[Incident], now: dt.datetime, *,

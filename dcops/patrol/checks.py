@@ -258,6 +258,12 @@ def check_host(
                             {"bmc_health": rollup.value}))
     if rollup is not Health.UNKNOWN:
         seen.add("system")
+    if obs.unreadable:
+        # Reachable, but what it says about the server cannot be used: not healthy by omission.
+        events.append(Event(host, "bmc:documents", Condition.UNREADABLE,
+                            _severity(policy, Condition.UNREADABLE, Severity.WARNING),
+                            "BMC answers, but the server's health cannot be read: " + "; ".join(obs.unreadable[:3]),
+                            PartInfo(kind="bmc"), {"unreadable": list(obs.unreadable)}))
     for cond in obs.conditions:
         if cond.severity in _HEALTH_SEVERITY:
             ident = cond.message_id or cond.message[:60]

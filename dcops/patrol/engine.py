@@ -168,6 +168,10 @@ class Patrol:
         self._am_sent_at = 0.0
         self.listeners: list[Callable[[RoundSummary], None]] = []
         self._slots: asyncio.Semaphore | None = None
+        # The delivery thread of an earlier round that outlived its interval (a hung receiver):
+        # while it runs, no second one starts (the claims would keep them apart, but threads
+        # would pile up behind the same hung receiver).
+        self._delivering: asyncio.Future[dict[str, int]] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def close(self) -> None:
@@ -449,8 +453,10 @@ class Patrol:
             silences = pstore.active_silences(self.store, now)
         incidents = list(open_incidents)
 
+        budget = max(10.0, self.config.interval)
+
         def work() -> dict[str, int]:
-            counts = outbox.deliver_due(self.store, self.notify, now)
+            counts = outbox.deliver_due(self.store, self.notify, now, deadline=time.monotonic() + budget)
             if self.notify.alertmanagers:
                 hold = max(300.0, 4 * self.config.interval)
                 errors = outbox.sync_alertmanager(self.notify, incidents, now, silences=silences, hold_seconds=hold)
@@ -459,8 +465,14 @@ class Patrol:
 
         if not self.notify.receivers:
             return {}
+        if self._delivering is not None and not self._delivering.done():
+            log.warning("notify: the previous round's delivery is still running (a receiver hangs?); not starting "
+                        "another")
+            return {"busy": 1}
+        self._delivering = asyncio.ensure_future(asyncio.to_thread(work))
         try:
-            return await asyncio.wait_for(asyncio.to_thread(work), timeout=max(10.0, self.config.interval))
+            # shield: the timeout stops our waiting, not the thread (it finishes its sends and marks them).
+            return await asyncio.wait_for(asyncio.shield(self._delivering), timeout=budget)
         except TimeoutError:
             log.warning("notify: delivery did not finish within the round interval; the rest waits in the outbox")
             return {"timeout": 1}

@@ -47,6 +47,7 @@ class Condition(StrEnum):
     RACK_POWER_LOSS = "rack_power_loss"  # most BMCs of a rack went dark in the same round
     LOG = "log"  # a Warning/Critical SEL / log entry that no other incident explains
     ROLLUP = "rollup"  # the system/chassis rollup is bad and no part says why
+    UNREADABLE = "unreadable"  # the BMC answers, but its system/chassis documents are unusable (not JSON, truncated)
 
 
 # Conditions that describe a fact at one time (a log entry): they have no "good" reading, so they

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from dcops.bmc.base import Bmc
-from dcops.errors import DcopsError
+from dcops.errors import DcopsError, UnreachableError
 from dcops.observation import PowerState
 from dcops.power.plan import PowerPlan
 from dcops.power.policy import Policy
@@ -32,9 +32,13 @@ class HostResult:
     wave: int
     before: str = "unknown"
     after: str = "unknown"
-    result: str = "pending"  # ok | already | forced | failed | straggler | skipped
+    result: str = "pending"  # ok | already | forced | failed | straggler | skipped | unverified | unknown
     message: str | None = None
     seconds: float = 0.0
+    # Set once the BMC accepted the power request: from then on a failure is "unverified" (the
+    # action was carried out, its effect not seen), never "failed", so nobody retries it blindly.
+    requested: bool = False
+    sending: bool = False
 
 
 @dataclass
@@ -49,7 +53,7 @@ class Outcome:
     def failed(self) -> list[HostResult]:
         with self.lock:
             results = list(self.results.values())
-        return [r for r in results if r.result in ("failed", "straggler")]
+        return [r for r in results if r.result in ("failed", "straggler", "unverified", "unknown")]
 
     def record(self, result: HostResult) -> None:
         with self.lock:
@@ -67,13 +71,30 @@ def _guarded(result: HostResult, outcome: Outcome, what: str, body: Callable[[],
     """
     try:
         body()
+    except UnreachableError as exc:
+        if result.sending and not result.requested:
+            # The request went out and no answer came back: the BMC may have carried it out.
+            result.result, result.message = "unknown", f"{what}no answer to the power request, it may have been " \
+                                                       f"carried out: {exc}"
+        else:
+            _failed(result, what, exc)
     except DcopsError as exc:
-        result.result, result.message = "failed", f"{what}{exc}"
+        _failed(result, what, exc)
     except Exception as exc:  # noqa: BLE001 - see the docstring: reported as an internal error
         log.exception("%s: internal error", result.host)
         result.result, result.message = "failed", f"{what}internal error: {type(exc).__name__}: {exc}"
         with outcome.lock:
             outcome.internal_errors.append(result.host)
+
+
+def _failed(result: HostResult, what: str, exc: DcopsError) -> None:
+    if result.result in ("unverified", "unknown"):  # the verification read failed too: still not known
+        result.message = f"{result.message}; {what}{exc}"
+    elif result.requested and not what:
+        result.result = "unverified"
+        result.message = f"the BMC accepted the power request; reading the state back failed: {exc}"
+    else:
+        result.result, result.message = "failed", f"{what}{exc}"
 
 
 def too_many_failures(failed: int, planned: int, policy: Policy) -> bool:
@@ -83,16 +104,22 @@ def too_many_failures(failed: int, planned: int, policy: Policy) -> bool:
 
 
 def _switch(bmc: Bmc, target: PowerState, policy: Policy, force: bool, result: HostResult,
-            stop: threading.Event) -> None:
+            stop: threading.Event, on_start: Callable[[HostResult], None] | None = None) -> None:
     started = time.monotonic()
     before = bmc.power.status()
     result.before = before.value
     if before is target:
         result.after, result.result = before.value, "already"
         return
+    if on_start is not None:
+        on_start(result)  # the audit intent, before the BMC is asked
+    result.sending = True
     bmc.power.request("on" if target is PowerState.ON else "off")
+    result.requested = True
     limit = policy.verify_timeout if target is PowerState.ON else policy.graceful_timeout
-    state = _wait(bmc, target, started + limit, policy.poll_seconds, stop)
+    # The host's time to get there runs from the request, not from before the audit intent was
+    # written (that write may wait behind other hosts' on a busy store).
+    state = _wait(bmc, target, time.monotonic() + limit, policy.poll_seconds, stop)
     if state is not target and target is PowerState.OFF and force and not stop.is_set():
         bmc.power.request("force-off")
         state = _wait(bmc, target, time.monotonic() + policy.verify_timeout, policy.poll_seconds, stop)
@@ -115,9 +142,12 @@ def _wait(bmc: Bmc, target: PowerState, until: float, poll: float, stop: threadi
 
 def execute(plan: PowerPlan, policy: Policy, open_bmc: Callable[[str], Bmc], *, force: bool = False,
             parallel: int | None = None, on_host: Callable[[HostResult], None] | None = None,
+            on_start: Callable[[HostResult], None] | None = None,
             on_wave: Callable[[int], None] | None = None, sleep: Callable[[float], bool] | None = None) -> Outcome:
     """Run the plan. ``open_bmc(name)`` gives a Bmc (closed here). ``sleep(seconds)`` pauses between
-    waves and returns False to stop (a Ctrl-C handler); by default an interruptible wait."""
+    waves and returns False to stop (a Ctrl-C handler); by default an interruptible wait.
+    ``on_start(result)`` runs just before a host's power request (the audit intent; if it raises,
+    the host is not switched); ``on_host(result)`` after the host is done."""
     target = TARGETS[plan.target]
     outcome = Outcome(plan)
     stop = threading.Event()
@@ -137,7 +167,7 @@ def execute(plan: PowerPlan, policy: Policy, open_bmc: Callable[[str], Bmc], *, 
 
                 def switch() -> None:
                     with open_bmc(name) as bmc:
-                        _switch(bmc, target, policy, force, result, stop)
+                        _switch(bmc, target, policy, force, result, stop, on_start)
 
                 _guarded(result, outcome, "", switch)
                 result.seconds = round(time.monotonic() - started, 3)
@@ -175,7 +205,9 @@ def verify(outcome: Outcome, open_bmc: Callable[[str], Bmc], parallel: int = 50)
             with open_bmc(result.host) as bmc:
                 state = bmc.power.status()
             result.after = state.value
-            if state is not target and result.result not in ("failed",):
+            if state is target and result.result in ("unverified", "unknown"):
+                result.result, result.message = "ok", "confirmed at verification (the first read-back failed)"
+            elif state is not target and result.result not in ("failed",):
                 result.result = "straggler"
                 result.message = result.message or f"{state.value} at verification"
 

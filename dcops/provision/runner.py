@@ -22,6 +22,7 @@ from dcops.errors import DcopsError, ExitCode
 from dcops.models import Host
 from dcops.provision import steps as step_impl
 from dcops.provision.workflow import STEPS, Decision, HostStatus, Step, StepStatus, Verb, Workflow, decide
+from dcops.store import audit
 from dcops.store import provision as pstore
 from dcops.store.db import Store
 
@@ -248,13 +249,16 @@ class Provisioner:
                     attempt = rec  # interrupted: the same attempt continues and reconciles
                     if step not in (Step.DISCOVER, Step.ACCEPT, Step.POOL, Step.POST_INSTALL, Step.NETWORK):
                         target().tasks.wait_bmc(steady=1)  # it may be rebooting after its own update
+                    # The interrupted run's "started" entry is the intent this attempt closes.
+                    intent = audit.open_intent(self.store, f"provision.{step.value}", host.name)
                     pstore.record_audit(self.store, f"provision.{step.value}", host=host.name, result="resumed",
                                  details=f"attempt {rec.attempt} reconciles with the BMC", run_id=self.run_id)
                 else:
                     attempt = pstore.start_step(self.store, wf, step, self.run_id,
                                                 {"attempt_of": rec.attempt if rec else 0})
-                    pstore.record_audit(self.store, f"provision.{step.value}", host=host.name, result="started",
-                                 details=f"attempt {attempt.attempt}", run_id=self.run_id)
+                    intent = pstore.record_audit(self.store, f"provision.{step.value}", host=host.name,
+                                                 result="started", details=f"attempt {attempt.attempt}",
+                                                 run_id=self.run_id)
                 retry = False
                 journal = pstore.StepJournal(self.store, attempt.attempt_id)
                 ctx = step_impl.StepContext(host, self.baselines, self.options, journal, data, target,
@@ -268,7 +272,7 @@ class Provisioner:
                     pstore.set_host(self.store, host.name, status=HostStatus.FAILED, step=step, error=str(exc),
                                     release=True, data=data)
                     pstore.record_audit(self.store, f"provision.{step.value}", host=host.name, result="failed",
-                                 after=after_fail, details=str(exc), run_id=self.run_id)
+                                 after=after_fail, details=str(exc), run_id=self.run_id, intent_id=intent)
                     status = "unreachable" if exc.exit_code is ExitCode.INCOMPLETE else "failed"
                     return HostOutcome(host.name, status, step.value, str(exc), time.monotonic() - started)
                 # What the step learnt first, then "done": a kill between the two re-runs the step
@@ -279,7 +283,7 @@ class Provisioner:
                 pstore.finish_step(self.store, attempt.attempt_id, StepStatus.DONE, after=after)
                 pstore.record_audit(self.store, f"provision.{step.value}", host=host.name, result="ok",
                              before=after.get("changes") if isinstance(after, dict) else None, after=after,
-                             run_id=self.run_id)
+                             run_id=self.run_id, intent_id=intent)
                 if self.options.until is not None and step is self.options.until and step is not STEPS[-1]:
                     pstore.set_host(self.store, host.name, status=HostStatus.PENDING, release=True)
                     return HostOutcome(host.name, "pending", step.value, f"stopped after {step.value} (--until)",

@@ -283,6 +283,16 @@ def _errors_clear(bmc: Bmc, fault: Fault) -> None:
     bmc.net.error_rate = 0.0
 
 
+def _readback_fails(bmc: Bmc, args: dict[str, str]) -> str:
+    bmc.net.errors_after_reset = _int(args, "status", 503, 500, 599)
+    return ""
+
+
+def _readback_fails_clear(bmc: Bmc, fault: Fault) -> None:
+    bmc.net.errors_after_reset = 0
+    bmc.net.error_rate = 0.0
+
+
 def _malformed(bmc: Bmc, args: dict[str, str]) -> str:
     bmc.net.malformed_rate = _rate(args, 1.0)
     return ""
@@ -375,6 +385,11 @@ FAULT_KINDS: dict[str, FaultKind] = {k.name: k for k in (
     FaultKind("bmc_slow", "the BMC answers slowly", "latency=2s|1-3s|500ms", _slow, _slow_clear),
     FaultKind("bmc_errors", "a share of requests fail with a 5xx", "rate=0.5 status=500|503", _errors,
               _errors_clear),
+    # The BMC carries out the next ComputerSystem.Reset, answers it, then fails every request: what
+    # a client sees when a BMC restarts its web service or (shared-NIC / NC-SI BMCs) loses its link
+    # while the host resets. A client must not call that power action "failed" and retry it.
+    FaultKind("readback_fails", "after the next accepted power reset, every request fails with a 5xx",
+              "status=503|500", _readback_fails, _readback_fails_clear),
     FaultKind("malformed_json", "a share of responses carry broken JSON", "rate=1.0", _malformed,
               _malformed_clear),
     FaultKind("rack_power_loss", "AC power lost: host off, BMC dark until cleared", "", _ac_lost, _ac_clear),

@@ -120,6 +120,7 @@ class NetBehaviour:
     error_rate: float = 0.0
     error_status: int = 500
     malformed_rate: float = 0.0
+    errors_after_reset: int = 0  # readback_fails: the 5xx status every request gets after the next reset
     down: set[str] = field(default_factory=set)  # reasons: fault, reboot, rack
     down_mode: str = "refuse"  # refuse (connection refused) or hang (accept, never answer)
 

@@ -200,6 +200,14 @@ class Bmc:
     # ------------------------------------------------------------------ power
     def reset(self, reset_type: str) -> None:
         """ComputerSystem.Reset. Raises RedfishError for unsupported types and impossible requests."""
+        self._reset(reset_type)
+        if self.net.errors_after_reset:
+            # A ``readback_fails`` fault: the reset was carried out, then the BMC stops serving.
+            self.net.error_rate = 1.0
+            self.net.error_status = self.net.errors_after_reset
+            self.net.errors_after_reset = 0
+
+    def _reset(self, reset_type: str) -> None:
         self.tick()
         fl = self.flavour
         if reset_type not in fl.reset_types and reset_type != "ForceOn":
@@ -254,7 +262,7 @@ class Bmc:
                 gap = self.timings.restart_gap * (3 if reset_type == "PowerCycle" else 1)
                 self._start_power_on(gap, at=now)
         elif reset_type == "PushPowerButton":
-            self.reset("GracefulShutdown" if on else "On")
+            self._reset("GracefulShutdown" if on else "On")
         elif reset_type == "Nmi":
             if on:
                 self.add_sel("nmi")

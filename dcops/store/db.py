@@ -124,7 +124,11 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     kwargs: dict[str, Any] = {"future": True}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # a file where the directory should be, a read-only mount
+                raise StateStoreError(f"state store {redacted_url(url)}: cannot create its directory: "
+                                      f"{exc.strerror or exc}") from None
             parsed = parsed.set(database=str(Path(parsed.database).expanduser()))
     elif parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
@@ -155,7 +159,11 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = getattr(exc, "orig", None) or exc
-        raise StateStoreError(f"state store {redacted_url(url)}: {_first_line(reason)}") from None
+        hint = ""
+        if "permission denied" in str(reason) or "must be owner" in str(reason):
+            # A runtime role (see store/roles.py) cannot apply migrations: that is the owner's job.
+            hint = " (pending schema migrations need the store's owner: run `dcops state migrate` as the owner)"
+        raise StateStoreError(f"state store {redacted_url(url)}: {_first_line(reason)}{hint}") from None
     return store
 
 
@@ -186,4 +194,9 @@ def migrate_store(store: Store) -> list[str]:
             conn.execute(schema.schema_migrations.insert().values(
                 id=migration.id, description=migration.description, applied_at=dt.datetime.now(dt.UTC)))
             applied.append(migration.id)
+        if applied and store.dialect == "postgresql" and inspect(conn).has_table("dcops_runtime_roles"):
+            # Tables a migration added get the runtime role's grants in the same transaction.
+            from dcops.store.roles import apply_grants
+
+            apply_grants(conn)
     return applied

@@ -25,7 +25,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     func,
+    or_,
     select,
     update,
 )
@@ -134,6 +136,9 @@ outbox = Table(
     Column("delivered_at", DateTime(timezone=True)),
     Column("given_up_at", DateTime(timezone=True)),
     Column("last_error", Text),
+    # m0007: who is sending the row, until when (see claim_next).
+    Column("claimed_by", String(100)),
+    Column("claimed_until", DateTime(timezone=True)),
 )
 
 CONVERGE_STATE = "converge"
@@ -330,11 +335,66 @@ def due_notifications(store: Store, now: dt.datetime, limit: int = 200) -> list[
         return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
+def _claimable(now: dt.datetime) -> Any:
+    return and_(outbox.c.delivered_at.is_(None), outbox.c.given_up_at.is_(None),
+                or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now))
+
+
+def due_receivers(store: Store, now: dt.datetime) -> list[str]:
+    """Receivers with rows due now and not claimed by a live deliverer."""
+    stmt = (select(outbox.c.receiver).where(_claimable(now), outbox.c.next_attempt_at <= now)
+            .group_by(outbox.c.receiver).order_by(outbox.c.receiver))
+    with store.connect() as conn:
+        return [str(r[0]) for r in conn.execute(stmt)]
+
+
+def claim_next(store: Store, *, receiver: str, now: dt.datetime, owner: str,
+               until: dt.datetime) -> dict[str, Any] | None:
+    """Claim the oldest due row of ``receiver`` for ``owner`` until ``until``; None when there is
+    none. One atomic UPDATE: on PostgreSQL the candidate is picked ``FOR UPDATE SKIP LOCKED`` (two
+    deliverers take different rows, neither waits), on SQLite the write transaction is exclusive.
+    The WHERE is repeated on the row itself, so a row claimed in between is not taken twice."""
+    due = and_(_claimable(now), outbox.c.next_attempt_at <= now, outbox.c.receiver == receiver)
+    pick = (select(outbox.c.id).where(due).order_by(outbox.c.id).limit(1)
+            .with_for_update(skip_locked=True).scalar_subquery())
+    stmt = (update(outbox).where(outbox.c.id == pick, due)
+            .values(claimed_by=owner, claimed_until=until).returning(*outbox.c))
+    with store.begin() as conn:
+        row = conn.execute(stmt).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def live_claimants(store: Store, now: dt.datetime) -> list[str]:
+    """Who holds unexpired claims on undelivered rows."""
+    stmt = (select(outbox.c.claimed_by).where(outbox.c.delivered_at.is_(None), outbox.c.claimed_until >= now,
+                                              outbox.c.claimed_by.is_not(None)).group_by(outbox.c.claimed_by))
+    with store.connect() as conn:
+        return [str(r[0]) for r in conn.execute(stmt)]
+
+
+def release_claims(store: Store, owner: str) -> int:
+    """Drop the claims of a deliverer known to be dead (its rows are sent by the next one)."""
+    with store.begin() as conn:
+        done = conn.execute(update(outbox).where(outbox.c.claimed_by == owner, outbox.c.delivered_at.is_(None))
+                            .values(claimed_by=None, claimed_until=None))
+    return int(done.rowcount or 0)
+
+
+def claim_row(store: Store, item_id: int, *, now: dt.datetime, owner: str, until: dt.datetime) -> bool:
+    """Claim one given row whatever its back-off (someone asked to send it now); False when it is
+    delivered, given up, or claimed by a live deliverer."""
+    with store.begin() as conn:
+        done = conn.execute(update(outbox).where(outbox.c.id == item_id, _claimable(now))
+                            .values(claimed_by=owner, claimed_until=until))
+    return bool(done.rowcount)
+
+
 def mark_delivered(store: Store, ids: Sequence[int], now: dt.datetime) -> None:
     if not ids:
         return
     with store.begin() as conn:
-        conn.execute(update(outbox).where(outbox.c.id.in_(list(ids))).values(delivered_at=now, last_error=None))
+        conn.execute(update(outbox).where(outbox.c.id.in_(list(ids))).values(
+            delivered_at=now, last_error=None, claimed_by=None, claimed_until=None))
 
 
 def mark_failed(store: Store, item_id: int, *, attempts: int, next_at: dt.datetime, error: str,
@@ -342,7 +402,7 @@ def mark_failed(store: Store, item_id: int, *, attempts: int, next_at: dt.dateti
     with store.begin() as conn:
         conn.execute(update(outbox).where(outbox.c.id == item_id).values(
             attempts=attempts, next_attempt_at=next_at, last_error=error[:2000],
-            given_up_at=now if give_up else None))
+            given_up_at=now if give_up else None, claimed_by=None, claimed_until=None))
 
 
 def outbox_counts(store: Store) -> dict[str, int]:

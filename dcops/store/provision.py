@@ -115,18 +115,18 @@ def _write(store: Store, body: Callable[[Connection], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def record_audit(store: Store, action: str, **kwargs: Any) -> None:
-    """``audit.record`` with the same retry as every other write here."""
+def record_audit(store: Store, action: str, **kwargs: Any) -> int:
+    """``audit.record`` with the same retry as every other write here; returns the entry's id."""
     from dcops.store import audit
 
     for attempt in range(30):
         try:
-            audit.record(store, action, **kwargs)
-            return
+            return audit.record(store, action, **kwargs)
         except (StateStoreError, PoolTimeout) as exc:
             if ("locked" not in str(exc) and not isinstance(exc, PoolTimeout)) or attempt == 29:
                 raise
             time.sleep(0.05 + random.random() * 0.1)
+    raise AssertionError("unreachable")
 
 
 def now() -> dt.datetime:

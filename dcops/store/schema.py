@@ -30,6 +30,20 @@ audit_log = Table(
     Column("after", JSON, nullable=True),
     Column("details", Text, nullable=True),
     Column("run_id", String(64), nullable=True),
+    # m0006: the hash chain (see store/chain.py) and the intent an outcome entry closes.
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), nullable=True, unique=True),
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
+    Column("intent_id", BigInteger().with_variant(Integer, "sqlite"), nullable=True),
+)
+
+# m0006: the last chained entry (one row, id 1), so deleting the newest entries is detected.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("hash", String(64), nullable=False),
 )
 
 capacity_results = Table(

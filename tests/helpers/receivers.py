@@ -59,6 +59,7 @@ class Hook:
     hold: bool = False  # take requests and leave them unanswered (until the receiver stops)
     fail: bool = False  # answer 503 while set
     errcode: int = 0  # WeCom/DingTalk-style refusal in a 200 answer
+    delay: float = 0.0  # a slow receiver: seconds before it answers (the post is kept first)
     _release: threading.Event = field(default_factory=threading.Event)
 
 
@@ -80,6 +81,8 @@ def webhook(port: int | None = None) -> Iterator[Hook]:
                 self._answer(503, b"down for maintenance", "text/plain")
                 return
             hook.received.append((self.path, json.loads(body)))
+            if hook.delay:
+                hook._release.wait(hook.delay)
             answer = {"errcode": hook.errcode, "errmsg": "ok" if not hook.errcode else "refused"}
             self._answer(200, json.dumps(answer).encode(), "application/json")
 

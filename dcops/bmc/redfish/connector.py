@@ -33,11 +33,13 @@ import redfish
 from redfish.rest.v1 import RetriesExhaustedError
 
 from dcops.bmc.redfish.bodies import session_body
+from dcops.bmc.redfish.bounded import BoundedAdapter
 from dcops.bmc.redfish.docs import Doc, FetchError, most_severe_message
+from dcops.bmc.redfish.jsonbody import MAX_BODY, decode
 from dcops.bmc.redfish.keys import ODATA_ETAG, ROOT, SESSIONS
 from dcops.errors import ApplyError, UnreachableError
 from dcops.models import BmcEndpoint
-from dcops.secrets import Secret, redact
+from dcops.secrets import Secret, redact, remember
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,9 @@ def describe_failure(exc: BaseException) -> str:
         names.append(type(seen).__name__)
         seen = seen.__cause__ or seen.__context__
     text = " ".join(names)
-    for needle, words in (("SSL", "TLS handshake or certificate verification failed"),
+    for needle, words in (("DeadlineError", "deadline reached while the BMC was still answering (it drips or hangs)"),
+                          ("BodyLimitError", f"the answer is larger than {MAX_BODY // (1024 * 1024)} MB (refused)"),
+                          ("SSL", "TLS handshake or certificate verification failed"),
                           ("Certificate", "TLS certificate verification failed"),
                           ("ConnectionRefused", "connection refused"),
                           ("ConnectTimeout", "no answer to connect (timeout)"),
@@ -136,10 +140,11 @@ def retry_after(value: str | None, default: float) -> float:
 class Response:
     """What a request answered (status, parsed JSON body, headers)."""
 
-    def __init__(self, status: int, body: Any, headers: dict[str, str]) -> None:
+    def __init__(self, status: int, body: Any, headers: dict[str, str], problem: str | None = None) -> None:
         self.status = status
         self.body = body
         self.headers = {k.lower(): v for k, v in headers.items()}
+        self.problem = problem  # what is wrong with a body that is not JSON (jsonbody.decode)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -211,6 +216,12 @@ class RedfishConnector:
         session = getattr(client, "_session", None)
         if session is not None:
             session.trust_env = False
+            # Bounded reads: a body cap (after decompression) and the operation's deadline, on
+            # every request of this client (see bounded.py).
+            adapter = BoundedAdapter()
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            client._dcops_adapter = adapter
         return client
 
     def _login(self, deadline: float) -> None:
@@ -299,6 +310,9 @@ class RedfishConnector:
         if remaining <= 0:
             raise UnreachableError(f"{self.host}: {method} {path}: deadline of {self.timeouts.deadline:g}s reached")
         timeout = (min(self.timeouts.connect, remaining), min(self.timeouts.read, remaining))
+        adapter = getattr(client, "_dcops_adapter", None)
+        if adapter is not None:
+            adapter.deadline = deadline
         self.requests += 1
         try:
             kwargs: dict[str, Any] = {"headers": headers, "timeout": timeout, "max_retry": 0}
@@ -310,11 +324,9 @@ class RedfishConnector:
                 resp = getattr(client, method.lower())(path, body=body, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the library raises bare Exceptions of many kinds
             raise UnreachableError(f"{self.host}: {method} {path}: {describe_failure(exc)}") from None
-        try:
-            parsed = resp.dict
-        except Exception:  # noqa: BLE001 - empty or non-JSON body
-            parsed = None
-        return Response(resp.status, parsed, dict(resp.getheaders()))
+        raw = resp.read
+        parsed, problem = decode(raw.encode() if isinstance(raw, str) else raw)
+        return Response(resp.status, parsed, dict(resp.getheaders()), problem)
 
     @staticmethod
     def _message(resp: Response) -> str | None:
@@ -350,6 +362,9 @@ class RedfishConnector:
         resp = self.request("GET", path, deadline=deadline)
         if resp.status != 200 or not isinstance(resp.body, dict):
             reason = f"HTTP {resp.status}" + (f": {self._message(resp)}" if self._message(resp) else "")
+            if resp.status == 200:
+                # Not "HTTP 200": the answer came, and it is not a Redfish document.
+                reason = resp.problem or ("empty body" if resp.body is None else "not a JSON object")
             raise FetchError(path, reason, resp.status)
         doc: Doc = resp.body
         etag = resp.header("ETag")
@@ -394,6 +409,7 @@ def client_basic(username: str, password: Secret) -> str:
     import base64
 
     token = base64.b64encode(f"{username}:{password.reveal()}".encode()).decode()
+    remember(token)  # the password in another spelling: scrubbed wherever it shows up
     return f"Basic {token}"
 
 

@@ -141,6 +141,8 @@ class Reader:
     # Ask collections for their members inlined (``$expand=.($levels=1)``): one GET instead of
     # 1 + N. Set from the service root's ProtocolFeaturesSupported; turned off at the first refusal.
     expand: bool = False
+    # Errors reading the documents the health rests on (systems, chassis); set by the read's start.
+    essential: list[str] = field(default_factory=list)
 
     def remember(self, doc: Doc) -> None:
         uri = doc.get(ODATA_ID)

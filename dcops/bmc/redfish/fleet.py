@@ -59,6 +59,7 @@ from dcops.bmc.redfish.docs import (
     normalize,
     run_async,
 )
+from dcops.bmc.redfish.jsonbody import MAX_BODY, decode
 from dcops.bmc.redfish.keys import (
     AUTH_TOKEN,
     EXPAND_ONE_LEVEL,
@@ -84,7 +85,7 @@ from dcops.bmc.visit import LogPosition, Visit, record_order
 from dcops.errors import UnreachableError
 from dcops.models import Host
 from dcops.observation import Health, Observation
-from dcops.secrets import Secret, redact, resolve
+from dcops.secrets import Secret, redact, remember, resolve
 
 ROOT_KEY = normalize(ROOT)
 # Retry a 503 once more when the visit allows it; what is read again after a busy answer.
@@ -150,8 +151,10 @@ class RedfishFleet:
     connection. ``log_limit``: newest log entries read on a first look at a log."""
 
     def __init__(self, *, concurrency: int = 400, read_timeout: float = 15.0, retries: int = 1,
-                 log_limit: int = 50, keepalive: float = 120.0, max_pause: float = 1.0) -> None:
+                 log_limit: int = 50, keepalive: float = 120.0, max_pause: float = 1.0,
+                 max_body: int = MAX_BODY) -> None:
         self.concurrency = concurrency
+        self.max_body = max_body
         self.read_timeout = read_timeout
         self.retries = retries
         self.log_limit = log_limit
@@ -235,7 +238,8 @@ class RedfishFleet:
         self._http = None
 
     # ------------------------------------------------------------------ transport
-    async def _send(self, bmc: BmcState, method: str, path: str, body: Any = None) -> tuple[int, Any, Any]:
+    async def _send(self, bmc: BmcState, method: str, path: str, body: Any = None) -> tuple[int, Any, Any, str | None]:
+        """One request: (status, headers, decoded body, what is wrong with the body or None)."""
         http = self._session()
         assert self._cap is not None
         url = bmc.target.url + path
@@ -246,24 +250,24 @@ class RedfishFleet:
                 try:
                     async with http.request(method, url, data=data, headers=headers,
                                             ssl=self.ssl_for(bmc.target)) as resp:
-                        raw = await resp.read()
+                        raw = await _read_capped(resp, self.max_body)
                         status, resp_headers = resp.status, resp.headers
+                except BodyTooLarge:
+                    raise UnreachableError(f"{bmc.target.host}: {method} {path}: the answer is larger than "
+                                           f"{self.max_body // (1024 * 1024)} MB (refused)") from None
                 except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                     # A dropped keep-alive connection looks like this too: retry once on a new one.
                     if attempt < self.retries and isinstance(exc, aiohttp.ServerDisconnectedError):
                         continue
                     raise UnreachableError(f"{bmc.target.host}: {method} {path}: {_reason(exc)}") from None
-            try:
-                parsed = orjson.loads(raw) if raw else None
-            except orjson.JSONDecodeError:
-                parsed = None
+            parsed, problem = decode(raw)
             # Busy: wait and ask again. Not out of sessions: the login falls back to basic auth.
             if status in BUSY and attempt < self.retries and SESSION_LIMIT not in str(parsed):
                 pause = retry_after(resp_headers.get("Retry-After"), 0.5 * 2 ** attempt)
                 await asyncio.sleep(min(pause, self.max_pause))
                 continue
-            return status, resp_headers, parsed
-        return status, resp_headers, parsed
+            return status, resp_headers, parsed, problem
+        return status, resp_headers, parsed, problem
 
     async def _ensure_login(self, bmc: BmcState, counter: list[int]) -> None:
         """Log in unless logged in; the login is a task of its own that a visit's deadline does
@@ -286,7 +290,7 @@ class RedfishFleet:
                 await self._logout(bmc)
             bmc.headers.pop(AUTH_TOKEN, None)
             bmc.headers.pop("Authorization", None)
-            status, headers, parsed = await self._send(
+            status, headers, parsed, _ = await self._send(
                 bmc, "POST", SESSIONS, session_body(target.username, target.password.reveal()))
         token = headers.get(AUTH_TOKEN) if headers is not None else None
         if status in (200, 201, 204) and token:
@@ -298,6 +302,7 @@ class RedfishFleet:
             # No session service, or its sessions are all taken (by others, or leaked by a BMC
             # that never expired them): read with basic auth, which most BMCs also accept.
             basic = base64.b64encode(f"{target.username}:{target.password.reveal()}".encode()).decode()
+            remember(basic)  # the password in another spelling
             bmc.headers["Authorization"] = f"Basic {basic}"
         else:
             raise LoginRefused(redact(f"{target.host}: login refused: {most_severe_message(parsed) or status}"))
@@ -330,16 +335,19 @@ class RedfishFleet:
         counter[1] += 1
         if self.trace is not None:
             self.trace.setdefault(bmc.target.host, []).append(path)
-        status, _, parsed = await self._send(bmc, "GET", path)
+        status, _, parsed, problem = await self._send(bmc, "GET", path)
         if status == 401:
             # The BMC expired our session (timeout, BMC reboot): log in again once.
             bmc.logged_in, bmc.session_uri = False, None
             await self._ensure_login(bmc, counter)
             counter[0] += 1
-            status, _, parsed = await self._send(bmc, "GET", path)
+            status, _, parsed, problem = await self._send(bmc, "GET", path)
         if status != 200 or not isinstance(parsed, dict):
             message = most_severe_message(parsed)
-            raise FetchError(path, f"HTTP {status}" + (f": {message}" if message else ""), status)
+            reason = f"HTTP {status}" + (f": {message}" if message else "")
+            if status == 200:  # the answer came and is not a Redfish document: say why, not "HTTP 200"
+                reason = problem or ("empty body" if parsed is None else "not a JSON object")
+            raise FetchError(path, reason, status)
         return parsed
 
     # ------------------------------------------------------------------ the read
@@ -550,6 +558,24 @@ def _harvest(doc: Doc, memo: dict[str, Doc]) -> None:
         if isinstance(members, list) and any(isinstance(m, dict) and len(m) == 1 for m in members):
             continue
         memo.setdefault(normalize(uri), value)
+
+
+class BodyTooLarge(Exception):
+    """A response body over the cap (counted after decompression)."""
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, refused past ``limit`` bytes: one BMC's endless or gzip-bomb answer must not
+    take the memory of the process that patrols the whole fleet. aiohttp hands the body over
+    decompressed in pieces, so the cap counts what would be kept."""
+    if resp.content_length is not None and resp.content_length > limit and not resp.headers.get("Content-Encoding"):
+        raise BodyTooLarge
+    buf = bytearray()
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        buf += chunk
+        if len(buf) > limit:
+            raise BodyTooLarge
+    return bytes(buf)
 
 
 def _reason(exc: BaseException) -> str:

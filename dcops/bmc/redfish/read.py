@@ -164,6 +164,7 @@ def read_observation(
         duration_seconds=round(time.monotonic() - started, 6),
         requests=reader.requests,
         redundancy=tuple(redundancy_of(reader, chassis_docs)),
+        unreadable=tuple(reader.essential),
     )
 
 
@@ -174,8 +175,14 @@ def _start(reader: Reader, expand: bool) -> Step[tuple[Doc, list[Doc], list[Doc]
     if not root:
         raise FetchError(ROOT, reader.errors[-1].reason if reader.errors else "no service root")
     reader.expand = expand and expand_supported(root)
+    before = len(reader.errors)
     systems = yield from reader.members(link(root, "Systems"), "systems")
     chassis_docs = yield from reader.members(link(root, "Chassis"), "chassis")
+    # What the server's health rests on: a system or chassis document that is there but cannot be
+    # used (not JSON, truncated, a 5xx, no answer) makes the health unknown (Observation.unreadable),
+    # not OK by omission. A 4xx is the BMC saying the resource is not there (real captures: Huawei
+    # iBMC 3.12 answers 404 for a collection it does not have): that is what it has, not a failure.
+    reader.essential = [f"{e.what}: {e.reason}" for e in reader.errors[before:] if not e.reason.startswith("HTTP 4")]
     return root, systems, chassis_docs
 
 
@@ -304,6 +311,7 @@ def read_health(host: str, *, sensors: bool = True, drill: bool = True, expand: 
         components=tuple(_unique(components)), sensors=tuple(readings), conditions=tuple(conditions),
         errors=tuple(reader.errors), duration_seconds=round(time.monotonic() - started, 6),
         requests=reader.requests, redundancy=tuple(redundancy_of(reader, chassis_docs)),
+        unreadable=tuple(reader.essential),
     )
 
 

@@ -68,7 +68,9 @@ def test_boot_once_cd_with_vmedia_boots_the_image(sim: ThreadedFleet, env: Path,
     assert code == 0 and not any(i["inserted"] for i in out["items"])
     code, out = run(capsys, "audit", "list", "-o", "json")
     actions = sorted({(e["action"], e["result"]) for e in out["items"]})
-    assert actions == [("boot.once", "ok"), ("power.cycle", "ok"), ("vmedia.eject", "ok"), ("vmedia.insert", "ok")]
+    # Each change: its intent ("started") before it, its outcome after.
+    assert actions == [(a, r) for a in ("boot.once", "power.cycle", "vmedia.eject", "vmedia.insert")
+                       for r in ("ok", "started")]
     assert sessions(sim) == 0
 
 
@@ -81,7 +83,8 @@ def test_boot_and_vmedia_refusals_exit_5_and_need_yes(sim: ThreadedFleet, env: P
     code, out = run(capsys, "vmedia", "insert", smc, "-i", inv, "--image", "ftp://nowhere/x.iso", "--yes")
     assert code == 5 and 'BMC said "' in out["_stderr"]
     code, out = run(capsys, "audit", "list", "-o", "json")
-    assert [(e["action"], e["result"]) for e in out["items"]] == [("vmedia.insert", "failed")]
+    assert [(e["action"], e["result"]) for e in out["items"]] == [("vmedia.insert", "failed"),
+                                                                  ("vmedia.insert", "started")]
     assert sessions(sim) == 0
 
 

@@ -125,7 +125,8 @@ def test_power_boot_show_commands_and_audit(env: Path, capsys: pytest.CaptureFix
         code, out = run(capsys, "bmc", "show", "-i", inv, b, "-o", "json")
         assert code == 0 and out["items"][0]["identity"]["serial"]
         code, out = run(capsys, "audit", "list", "-o", "json")
-        assert [(e["action"], e["host"], e["result"]) for e in out["items"]] == [("power.on", a, "ok")]
+        assert [(e["action"], e["host"], e["result"]) for e in out["items"]] == [("power.on", a, "ok"),
+                                                                                 ("power.on", a, "started")]
         assert sessions(sim) == 0
         doc = yaml.safe_load(Path(inv).read_text())
         doc["sites"][0]["rooms"][0]["racks"][0]["hosts"][1]["bmc"]["port"] = 1  # nothing listens there

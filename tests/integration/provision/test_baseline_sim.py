@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dcops.sim.testing import ThreadedFleet
-from dcops.store import open_store
+from dcops.store import audit, open_store
 from dcops.store.baseline import latest_results
 from tests.integration.provision.lab import cli, requests, sim_baselines, write_inventory, writes
 
@@ -93,9 +93,15 @@ def test_apply_brings_every_vendor_to_the_baseline_then_verify_is_clean(
     store = open_store(f"sqlite:///{state}/state.db")
     try:
         rows = latest_results(store)
+        checked = audit.verify(store)
+        applied = [(e.result, e.intent_id is not None) for e in audit.query(store, action="baseline.apply",
+                                                                           host=hosts[0], limit=50)]
     finally:
         store.close()
     assert len(rows) == 12 and all(r["compliant"] for r in rows)
+    # Each host's apply: the intent before the first write, every kind and the outcome naming it.
+    assert checked.intact and checked.unfinished == []
+    assert applied[-1] == ("started", False) and applied[0] == ("ok", True)
 
 
 def test_bios_value_silently_refused_is_reported_not_applied(

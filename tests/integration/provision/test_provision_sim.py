@@ -140,3 +140,10 @@ def test_until_pool_skip_and_abort(fleet4: ThreadedFleet, state: Path, tmp_path:
     code, data, _ = cli(capsys, "provision", "status", "sim-0003", "-i", str(inv), "--steps")
     steps = {s["step"]: s["status"] for s in data["items"][0]["steps"]}
     assert steps["network"] == "skipped" and steps["verify"] == "done"
+    store = open_store(f"sqlite:///{state}/state.db")
+    try:
+        checked = audit.verify(store)
+    finally:
+        store.close()
+    # Every step started has its outcome, across --until stops, skip, abort and resume.
+    assert checked.intact and checked.unfinished == [], [(e.action, e.host) for e in checked.unfinished]

@@ -134,3 +134,61 @@ def test_no_bmc_password_in_any_output(argv: list[str], ok_codes: tuple[int, ...
         assert code in (ok_codes if right_password else (refused_code,)), err
         for secret in (sim_fleet.password, wrong):
             assert secret not in everything, f"password leaked by {' '.join(argv)} ({output})"
+
+
+# -- issue 15, item 5: a password with " and \ (its JSON-escaped form differs) and session tokens --
+
+AWKWARD = 'Aw"k\\ward-Tail-7391'
+
+
+@pytest.fixture(scope="module")
+def awkward_fleet():
+    from dcops.sim.fleet import FleetSpec
+    from dcops.sim.testing import ThreadedFleet
+
+    with ThreadedFleet(FleetSpec(hosts=1, password=AWKWARD), control=False) as fleet:
+        yield fleet
+
+
+@pytest.mark.parametrize("argv", [["bmc", "show", "sim-0001"], ["power", "status", "sim-0001"],
+                                  ["patrol", "run"]], ids=["bmc show", "power status", "patrol run"])
+def test_awkward_password_and_session_tokens_never_shown(argv: list[str], awkward_fleet, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str],
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    import json
+    import logging
+    import re
+
+    monkeypatch.setenv("T_SIM_BMC_PW", AWKWARD)
+    inventory = awkward_fleet.fleet.write_inventory(tmp_path / "fleet.yaml", "env:T_SIM_BMC_PW")
+    with caplog.at_level(logging.DEBUG):
+        code = main(["-i", str(inventory), "--state", f"sqlite:///{tmp_path}/state.db", "-vv", "--debug", *argv])
+    out, err = capsys.readouterr()
+    everything = out + err + caplog.text
+    assert code in (0, 1), err
+    for form in (AWKWARD, json.dumps(AWKWARD)[1:-1], "k\\ward-Tail-7391", "ward-Tail-7391"):
+        assert form not in everything, f"{form!r} leaked by {' '.join(argv)}"
+    tokens = re.findall(r"(?i)x-auth-token['\"]?\s*[:=]\s*['\"]?([^\s'\",}]+)", everything)
+    assert all(t == secrets.MASK for t in tokens), tokens
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("X-Auth-Token: 0123456789abcdef0123", "X-Auth-Token: ********"),
+    ("{'X-Auth-Token': 'abcdef0123456789'}", "{'X-Auth-Token': '********'}"),
+    ("Authorization: Basic cm9vdDpjYWx2aW4=", "Authorization: Basic ********"),
+    ('"authorization": "Bearer eyJhbGciOi.x.y"', '"authorization": "Bearer ********"'),
+    ("login failed for root", "login failed for root"),
+])
+def test_tokens_scrubbed_by_shape(text: str, shown: str) -> None:
+    assert secrets.redact(text) == shown
+
+
+def test_every_form_of_a_password_is_scrubbed() -> None:
+    import json
+    from urllib.parse import quote, quote_plus
+
+    secrets.remember(AWKWARD)
+    for form in (AWKWARD, json.dumps(AWKWARD)[1:-1], repr(AWKWARD)[1:-1], quote(AWKWARD, safe=""),
+                 quote_plus(AWKWARD)):
+        assert secrets.redact(f"body={{password: {form}}}") == f"body={{password: {secrets.MASK}}}", form

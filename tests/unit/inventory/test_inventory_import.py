@@ -127,7 +127,7 @@ split:
         (2, "unknown field 'encodng' (did you mean 'encoding'?)"),
         (5, "unknown host field 'asset.serail' (did you mean 'asset.serial'?)"),
         (8, "vendor is not a date field"),
-        (10, "bmc.password: password must be a reference (env:NAME, file:PATH, cmd:COMMAND or prompt), "
+        (10, "bmc.password: password must be a reference (env:NAME, file:PATH, cred:NAME or prompt), "
              "not the password itself"),
         (12, "unknown group 'rak' (did you mean 'rack'?)"),
     ]

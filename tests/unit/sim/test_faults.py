@@ -155,6 +155,14 @@ def errors(b: Bmc, d: dict[str, Any]) -> None:
     assert reply.status == 503 and reply.headers["Retry-After"] == "30"
 
 
+def readback_fails(b: Bmc, d: dict[str, Any]) -> None:
+    assert respond(b, SimRequest("GET", "/redfish/v1")).status == 200  # nothing yet: it waits for a reset
+    b.reset("ForceRestart")
+    assert b.power in ("On", "PoweringOn", "Off")  # the reset was carried out...
+    reply = respond(b, SimRequest("GET", "/redfish/v1"))
+    assert reply.status == 500  # ...and then the BMC stops serving
+
+
 def bios_refuse(b: Bmc, d: dict[str, Any]) -> None:
     assert b.bios_refused == {"LogicalProc"}
 
@@ -194,6 +202,7 @@ FAULT_CASES: list[tuple[str, dict[str, str], str, Check]] = [
     ("bmc_slow", {"latency": "1-3s"}, "generic-1s", slow),
     ("bmc_errors", {"rate": "1", "status": "503"}, "generic-1s", errors),
     ("malformed_json", {"rate": "1"}, "generic-1s", malformed),
+    ("readback_fails", {"status": "500"}, "generic-1s", readback_fails),
     ("rack_power_loss", {}, "hpe-dl360-gen10p", rack_power),
     ("bios_refuse", {"attribute": "logicalproc"}, "dell-r750", bios_refuse),
     ("task_vanish", {"count": "2"}, "generic-1s", task_vanish),
@@ -228,7 +237,7 @@ def test_fault_applies_and_clears(clock: FakeClock, kind: str, args: dict[str, s
     assert after["storage"]["Status"]["HealthRollup"] == "OK"
     assert not bmc.bios_refused and bmc.vanish_tasks == 0 and bmc.install_poweroff is None
     if kind not in ("bmc_unreachable", "bmc_slow", "bmc_errors", "malformed_json", "bios_refuse", "task_vanish",
-                    "install_poweroff"):  # behaviours, not hardware events: they leave no SEL entry
+                    "install_poweroff", "readback_fails"):  # behaviours, not hardware events: they leave no SEL entry
         assert len(bmc.sel) > sel_before  # the hardware event left a trace
 
 
