@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from dcops.cli.common import emit, global_options, open_state, settings
+from dcops.cli.selection import honours_limit, record_matcher, refuses_limit
 from dcops.errors import ExitCode, UsageError
 from dcops.report import Column, Report
 
@@ -67,6 +68,7 @@ def alerts() -> None:
 @click.option("--severity", type=click.Choice(["info", "warning", "critical", "emergency"]),
               help="At least this severity.")
 @global_options
+@honours_limit
 def list_(show_all: bool, since: str | None, host: str | None, severity: str | None) -> None:
     """Open incidents, most recent first."""
     from dcops.patrol.model import Severity
@@ -78,6 +80,8 @@ def list_(show_all: bool, since: str | None, host: str | None, severity: str | N
     found = pstore.list_incidents(store, status=None if show_all or since else "open", since=when, host=host)
     if severity:
         found = [i for i in found if i.severity.rank >= Severity(severity).rank]
+    keep = record_matcher()
+    found = [i for i in found if keep(i.host, i.location)]
     report = Report("alerts.list", items=[_item(i) for i in found], columns=COLUMNS, title="Incidents")
     report.summary = {"incidents": len(found), "open": sum(1 for i in found if i.is_open)}
     if any(i.is_open for i in found):
@@ -88,6 +92,7 @@ def list_(show_all: bool, since: str | None, host: str | None, severity: str | N
 @alerts.command()
 @click.argument("incident_id", type=int)
 @global_options
+@refuses_limit("it works on incident IDs")
 def show(incident_id: int) -> None:
     """Everything about one incident: diagnosis, part, warranty, symptoms, log entries, notifications."""
     from dcops.notify.render import as_text
@@ -143,6 +148,7 @@ def _change_open_incidents(action: str, incident_ids: tuple[int, ...], note: str
 @click.argument("incident_ids", type=int, nargs=-1, required=True)
 @click.option("-m", "--message", "note", metavar="TEXT", help="A note (who is on it, ticket number).")
 @global_options
+@refuses_limit("it works on incident IDs")
 def ack(incident_ids: tuple[int, ...], note: str | None) -> None:
     """Acknowledge incidents: escalation stops; receivers hear who took it."""
 
@@ -157,6 +163,7 @@ def ack(incident_ids: tuple[int, ...], note: str | None) -> None:
 @click.argument("incident_ids", type=int, nargs=-1, required=True)
 @click.option("-m", "--message", "note", metavar="TEXT", help="Why (part replaced, false alarm).")
 @global_options
+@refuses_limit("it works on incident IDs")
 def resolve(incident_ids: tuple[int, ...], note: str | None) -> None:
     """Resolve incidents by hand (patrol opens a new one if the fault is still there)."""
     from dcops.patrol.model import IncidentStatus
@@ -179,6 +186,7 @@ def resolve(incident_ids: tuple[int, ...], note: str | None) -> None:
 @click.option("--condition", default="", metavar="NAME")
 @click.option("-m", "--message", "reason", default="", metavar="TEXT")
 @global_options
+@refuses_limit("choose what to silence with --host, --rack, --part or --condition")
 def silence(incident_id: int | None, duration: str, host: str, rack: str, part: str, condition: str,
             reason: str) -> None:
     """Mute notifications of one incident or of matching ones (maintenance) for a while."""
@@ -206,6 +214,7 @@ def silence(incident_id: int | None, duration: str, host: str, rack: str, part: 
 @alerts.command()
 @click.argument("silence_id", type=int)
 @global_options
+@refuses_limit("it works on a silence ID")
 def unsilence(silence_id: int) -> None:
     """End a silence now."""
     from dcops.store import patrol as pstore

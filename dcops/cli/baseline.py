@@ -11,6 +11,7 @@ import click
 
 from dcops.cli.bmc import Auditor, confirm, run_on_hosts, select_hosts
 from dcops.cli.common import emit, global_options, settings
+from dcops.cli.selection import honours_limit
 from dcops.errors import ExitCode
 from dcops.report import Column, Report
 
@@ -170,6 +171,7 @@ def _junit(path: str | None, suite: str, runs: Sequence[Any]) -> None:
 @poll_option
 @click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML here (for CI systems).")
 @global_options
+@honours_limit
 def plan_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, ...], poll: float,
                  junit_path: str | None) -> None:
     """Show every difference between HOSTS and their profile's baselines, and the reboots needed.
@@ -190,6 +192,7 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, .
 @click.option("--store/--no-store", "store_results", default=True, show_default=True,
               help="Keep the results in the state store (the exporter publishes them).")
 @global_options
+@honours_limit
 def verify_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, ...], poll: float,
                    junit_path: str | None, store_results: bool) -> None:
     """Read-only compliance scan of HOSTS (for a nightly job); results are stored for `dcops serve`."""
@@ -220,6 +223,7 @@ def verify_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str,
 @click.option("--graceful/--force-reset", default=True, show_default=True,
               help="Graceful restart for BIOS changes (falls back to a hard reset only where unsupported).")
 @global_options
+@honours_limit
 def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, ...], poll: float, yes: bool,
                   allow_data_loss: bool, allow_foreign_pending: bool, graceful: bool) -> None:
     """Bring HOSTS to their baselines: firmware, then BIOS, then RAID; each verified from a re-read.

@@ -12,35 +12,11 @@ from typing import Any
 import click
 
 from dcops.cli.common import emit, global_options, progress, settings
+from dcops.cli.selection import honours_limit, select_hosts
 from dcops.errors import DcopsError, ExitCode, UsageError
 from dcops.models import Host
 from dcops.observation import ComponentKind, Health, Observation
 from dcops.report import Column, Report
-
-
-def select_hosts(names: Sequence[str]) -> list[Host]:
-    """Hosts named on the command line (names or globs) and/or chosen by ``--limit``."""
-    from dcops.inventory import load_inventory
-
-    opts = settings()
-    if not names and not opts.limit:
-        raise UsageError("name the hosts (or use --limit rack=A01, role=db, ...)")
-    inv = load_inventory(opts.inventory)
-    chosen: dict[str, Host] = {}
-    for name in names:
-        if any(ch in name for ch in "*?[=,"):
-            for host in inv.select([name]):
-                chosen.setdefault(host.name, host)
-        else:
-            host = inv.get(name)  # UsageError with close names when unknown
-            chosen.setdefault(host.name, host)
-    if opts.limit:
-        limited = {h.name for h in inv.select(opts.limit)}
-        pool = chosen.values() if names else inv.select(opts.limit)
-        chosen = {h.name: h for h in pool if h.name in limited}
-    if not chosen:
-        raise UsageError("no host matches")
-    return list(chosen.values())
 
 
 @dataclass
@@ -140,6 +116,7 @@ SECTION_CHOICES = ("components", "sensors", "firmware", "logs")
 @click.option("--logs", "log_limit", type=click.IntRange(0, 10000), default=20, show_default=True,
               help="Newest log entries to read.")
 @global_options
+@honours_limit
 def show(hosts: tuple[str, ...], sections: tuple[str, ...], log_limit: int) -> None:
     """Show the observation of HOSTS: identity, parts, sensors, firmware, what could not be read.
 

@@ -8,6 +8,7 @@ import click
 
 from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
 from dcops.cli.common import emit, global_options
+from dcops.cli.selection import honours_limit
 from dcops.errors import DcopsError
 from dcops.models import Host
 from dcops.report import Column, Report
@@ -19,6 +20,7 @@ from dcops.report import Column, Report
               help="Boot from this device on the next boot only.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask.")
 @global_options
+@honours_limit
 def boot(hosts: tuple[str, ...], target: str, yes: bool) -> None:
     """Set a one-time boot override on HOSTS (takes effect at the next power on or reset)."""
     from dcops.bmc.select import open_bmc

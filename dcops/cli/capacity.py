@@ -23,6 +23,7 @@ from dcops.capacity.results import AzResult, CapacityResult, ClassResult, LossRe
 from dcops.capacity.units import format_amount, format_ratio, parse_size
 from dcops.capacity.whatif import add_nodes, fail_nodes, node_spec, remove_nodes
 from dcops.cli.common import emit, global_options, settings
+from dcops.cli.selection import refuses_limit
 from dcops.errors import ExitCode, UsageError
 from dcops.report import Column, Report
 from dcops.secrets import redact
@@ -336,6 +337,7 @@ def capacity() -> None:
 @click.option("--fail", multiple=True, metavar="SELECTOR",
               help="What-if: assume failed: rack=A03, host=NAME or NAME (repeatable).")
 @global_options
+@refuses_limit("capacity is judged over whole AZs; choose them with --az, and what-if failures with --fail")
 def check(cloud: str | None, placement_url: str | None, compute_url: str | None, token_ref: str | None,
           insecure: bool, from_file: str | None, azs: tuple[str, ...], q: str | None, require: str | None,
           add: int, add_rack: str | None, node_memory: str | None, node_vcpus: int | None,
@@ -378,6 +380,7 @@ RACK_COLUMNS = [
 @_source_options()
 @_policy_options
 @global_options
+@refuses_limit("capacity is judged over whole AZs; choose them with --az, and what-if failures with --fail")
 def racks(cloud: str | None, placement_url: str | None, compute_url: str | None, token_ref: str | None,
           insecure: bool, from_file: str | None, azs: tuple[str, ...], q: str | None, require: str | None) -> None:
     """Per rack: what it carries, and whether its AZ survives losing it (exit 1 when a rack
@@ -419,6 +422,7 @@ def racks(cloud: str | None, placement_url: str | None, compute_url: str | None,
 @_source_options(from_file=False)
 @_without_output_option
 @global_options
+@refuses_limit("capacity is judged over whole AZs; choose them with --az, and what-if failures with --fail")
 def snapshot(out: str, cloud: str | None, placement_url: str | None, compute_url: str | None,
              token_ref: str | None, insecure: bool) -> None:
     """Read the cloud (and racks from the inventory) into a snapshot file for review and for

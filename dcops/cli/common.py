@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
+from dcops.cli.selection import check_limit
 from dcops.config import Settings, finish
 from dcops.errors import ExitCode
 from dcops.report import Report
@@ -67,7 +68,8 @@ def configure_logging(verbose: int, debug: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
-def _raw(ctx: click.Context) -> Settings:
+def raw_settings(ctx: click.Context) -> Settings:
+    """The settings as given so far (not completed from env/config): for option callbacks."""
     root = ctx.find_root()
     if root.obj is None:
         root.obj = Settings()
@@ -78,7 +80,7 @@ def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         if value is None or value == () or value is False or (name == "verbose" and value == 0):
             return
-        obj = _raw(ctx)
+        obj = raw_settings(ctx)
         if name in ("inventory", "limit"):
             getattr(obj, name).extend(value)
         elif name == "verbose":
@@ -103,13 +105,18 @@ def global_options(func: F) -> F:
                      callback=_store("output"), help="Result format on stdout."),
         click.option("-l", "--limit", multiple=True, metavar="SELECTOR", expose_value=False,
                      callback=_store("limit"),
-                     help="Select hosts: names, globs, rack=A01, room=, site=, az=, role=, tag=; comma = and, repeat = or."),
+                     help="Narrow to hosts matching an Ansible-style pattern: 'a,b' or 'a:b' = either, "
+                          "':&x' = and x, ':!x' = but not x; terms are names, globs, ~regex or key=value "
+                          "(rack=, room=, site=, az=, role=, tag=, ...). Repeat = or."),
         click.option("--parallel", type=click.IntRange(1, 10000), expose_value=False, callback=_store("parallel"),
                      help="How many hosts to work on at once."),
         click.option("-v", "--verbose", count=True, expose_value=False, callback=_store("verbose"),
                      help="More detail on stderr (repeat for more)."),
         click.option("--debug", is_flag=True, expose_value=False, callback=_store("debug"),
                      help="Debug logging and tracebacks on errors."),
+        # Never given: its callback runs after every given option, so it sees the final --limit
+        # and refuses it on a command that does not honour it (dcops.cli.selection).
+        click.option("--check-limit", is_flag=True, hidden=True, expose_value=False, callback=check_limit),
     ]
     for option in reversed(options):
         func = option(func)

@@ -10,8 +10,9 @@ from typing import Any
 import click
 
 from dcops.cli.common import emit, global_options, settings
+from dcops.cli.selection import honours_limit, limit_hosts, refuses_limit, warn_unmatched
 from dcops.errors import InvalidInputError, Problem, UsageError
-from dcops.inventory import Inventory, load_inventory, load_inventory_text, read_inventory
+from dcops.inventory import Inventory, load_inventory, load_inventory_text, parse_selectors, read_inventory
 from dcops.inventory.schema import PATHS, flatten_host, mask_password
 from dcops.inventory.search import DEFAULT_MIN_SCORE, SearchIndex
 from dcops.models import Host
@@ -82,20 +83,22 @@ def validate(paths: tuple[str, ...]) -> None:
 @inventory.command(name="list")
 @click.argument("selectors", nargs=-1, metavar="[SELECTOR]...")
 @global_options
+@honours_limit
 def list_hosts(selectors: tuple[str, ...]) -> None:
     """List hosts, all or those matching SELECTORs (and --limit).
 
     \b
-    A selector is a name or glob (trade-*) or key=value with key one of name, rack, room,
-    site, az, role, tag, profile, vendor, model; values may be globs; comma = and;
-    several selectors = or; !atom negates. Example: dcops inventory list 'rack=A0*,role=db'
+    A SELECTOR is an Ansible-style host pattern: terms joined by ',' or ':' (either),
+    ':&' (and) or ':!' (but not); a term is a name, glob (trade-*), ~regex, all, or
+    key=value with key one of name, rack, room, site, az, role, tag, profile, vendor,
+    model (values may be globs). Several SELECTORs = or.
+    Example: dcops inventory list 'rack=A0*:&role=db:!tag=canary' web-01
     """
     book = load_book()
     hosts = book.select(list(selectors)) if selectors else list(book.hosts)
-    limit = settings().limit
-    if limit:
-        chosen = {h.name for h in book.select(limit)}
-        hosts = [h for h in hosts if h.name in chosen]
+    if selectors:
+        warn_unmatched(parse_selectors(list(selectors)), book.hosts)
+    hosts = limit_hosts(hosts, book.hosts)
     emit(Report(
         kind="inventory.hosts",
         items=[host_item(h) for h in hosts],
@@ -128,6 +131,7 @@ def _field_rows(book: Inventory, host: Host) -> list[dict[str, Any]]:
 @inventory.command()
 @click.argument("name", metavar="HOST")
 @global_options
+@refuses_limit("it shows one HOST: name it")
 def show(name: str) -> None:
     """Show every field of HOST, where it was defined (FILE:LINE) and what was inherited."""
     book = load_book()
@@ -149,6 +153,7 @@ def show(name: str) -> None:
 @click.option("--min-score", type=click.FloatRange(0, 100), default=DEFAULT_MIN_SCORE, show_default=True,
               help="Every word of the query must match some field at least this well (0-100).")
 @global_options
+@honours_limit
 def search(query: tuple[str, ...], limit_results: int, min_score: float) -> None:
     """Find hosts by name, serial, asset tag, BMC address, vendor, model or location, with typos,
     and by the serial of any part collected over the BMCs (dcops assets collect).
@@ -157,7 +162,7 @@ def search(query: tuple[str, ...], limit_results: int, min_score: float) -> None
     Example: dcops inventory search r750 a03   (Dell R750s in rack A03; "r75o a3" works too)
     """
     book = load_book()
-    hosts = book.select(settings().limit) if settings().limit else list(book.hosts)
+    hosts = limit_hosts(book.hosts)
     text = " ".join(query)
     hits = SearchIndex(hosts, extra=_part_serials()).search(text, min_score=min_score, limit=limit_results)
     items = []

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from dcops.cli.common import emit, global_options, open_state, settings
+from dcops.cli.selection import honours_limit, limit_hosts, record_matcher
 from dcops.errors import ExitCode, UsageError
 from dcops.models import Host
 from dcops.report import Column, Report
@@ -124,6 +125,7 @@ def patrol() -> None:
 @click.option("--open-after", type=click.IntRange(1, 100), help="Bad rounds before an incident opens.")
 @click.option("--close-after", type=click.IntRange(1, 100), help="Good rounds before it resolves.")
 @global_options
+@honours_limit
 def run(hosts: tuple[str, ...], show_all: bool, open_after: int | None, close_after: int | None) -> None:
     """One patrol round over HOSTS (default: the whole inventory)."""
     targets = patrol_hosts(hosts)
@@ -145,6 +147,7 @@ def run(hosts: tuple[str, ...], show_all: bool, open_after: int | None, close_af
 @click.option("--interval", metavar="DURATION", help="Time between round starts (default: config, else 60s).")
 @click.option("--rounds", type=click.IntRange(1), help="Stop after this many rounds.")
 @global_options
+@honours_limit
 def watch(hosts: tuple[str, ...], interval: str | None, rounds: int | None) -> None:
     """Patrol every minute until stopped (Ctrl-C / SIGTERM end it cleanly)."""
     targets = patrol_hosts(hosts)
@@ -188,6 +191,7 @@ def watch(hosts: tuple[str, ...], interval: str | None, rounds: int | None) -> N
 @click.option("--stale-after", default="10m", show_default=True, metavar="DURATION",
               help="A BMC with no successful read for this long counts as stale.")
 @global_options
+@honours_limit
 def report(since: str, fmt: str, path: str | None, stale_after: str) -> None:
     """The daily patrol report: coverage, incidents with time to detect and resolve, top faulty
     parts, warranties expiring within 90/30 days, by site/room/rack."""
@@ -196,11 +200,14 @@ def report(since: str, fmt: str, path: str | None, stale_after: str) -> None:
     from dcops.timeparse import parse_duration
 
     opts = settings()
-    hosts = list(load_inventory(opts.inventory).hosts) if opts.inventory else []
+    hosts = limit_hosts(load_inventory(opts.inventory).hosts) if opts.inventory else []
     now = dt.datetime.now(dt.UTC)
     data = build_report(open_state(), hosts, now - parse_duration(since), now,
-                        stale_after=parse_duration(stale_after).total_seconds())
-    if fmt == "json":
+                        stale_after=parse_duration(stale_after).total_seconds(),
+                        keep=record_matcher() if opts.limit else None)
+    if fmt == "json" or opts.output == "json":
+        # --format json and -o json are the same envelope (kind patrol.report).
+        opts.output = "json"
         result = Report("patrol.report", items=data["incidents"], summary=data["summary"])
         if path:
             import json

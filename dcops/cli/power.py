@@ -9,6 +9,7 @@ import click
 
 from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
 from dcops.cli.common import emit, global_options, progress, settings
+from dcops.cli.selection import honours_limit
 from dcops.errors import ApplyError, ExitCode
 from dcops.models import Host
 from dcops.observation import PowerState
@@ -30,6 +31,7 @@ def _open(host: Host) -> Any:
 @power.command("status")
 @click.argument("hosts", nargs=-1)
 @global_options
+@honours_limit
 def status(hosts: tuple[str, ...]) -> None:
     """Show the power state of HOSTS."""
     targets = select_hosts(hosts)
@@ -122,6 +124,7 @@ def _change_command(operation: str, doc: str) -> click.Command:
                   help="Seconds to wait for the new state.")
     @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the state is reached.")
     @global_options
+    @honours_limit
     def command(hosts: tuple[str, ...], yes: bool, force: bool, timeout: float, wait: bool) -> None:
         _change(operation, hosts, yes=yes, force=force, timeout=timeout, wait=wait)
 
@@ -168,6 +171,7 @@ ACTION = click.Choice(["open", "close"])
 @click.argument("action", type=ACTION)
 @click.option("--policy", "policy_path", metavar="PATH", help="Power policy file (default: the shipped example).")
 @global_options
+@honours_limit
 def plan_command(action: str, policy_path: str | None) -> None:
     """Show the waves that `power apply ACTION` would run for the hosts chosen by --limit."""
     _, plan, _ = _plan(action, policy_path)
@@ -181,6 +185,7 @@ def plan_command(action: str, policy_path: str | None) -> None:
 @click.option("--force", is_flag=True, help="close: force off hosts whose graceful shutdown times out.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask.")
 @global_options
+@honours_limit
 def apply_command(action: str, policy_path: str | None, dry_run: bool, force: bool, yes: bool) -> None:
     """Power the hosts chosen by --limit on (open) or off (close) in waves, verify, report stragglers."""
     from dcops.bmc.select import open_bmc

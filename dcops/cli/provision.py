@@ -11,6 +11,7 @@ import click
 from dcops.cli.baseline import baselines_option, poll_option
 from dcops.cli.bmc import confirm, run_on_hosts, select_hosts
 from dcops.cli.common import emit, global_options, open_state, progress, settings
+from dcops.cli.selection import honours_limit, limit_hosts
 from dcops.errors import ExitCode, UsageError
 from dcops.models import Host
 from dcops.report import Column, Report
@@ -85,10 +86,7 @@ def _stored_hosts(statuses: set[str]) -> list[Host]:
     inv = load_inventory(settings().inventory)
     wanted = {name for name, row in rows.items() if row["status"] in statuses}
     hosts = [h for h in inv.hosts if h.name in wanted]
-    if settings().limit:
-        limited = {h.name for h in inv.select(settings().limit)}
-        hosts = [h for h in hosts if h.name in limited]
-    return hosts
+    return limit_hosts(hosts, inv.hosts)
 
 
 def _hosts(names: tuple[str, ...], default_statuses: set[str] | None = None) -> list[Host]:
@@ -161,6 +159,7 @@ def provision() -> None:
 @click.option("--force", is_flag=True, help="Plan re-provisioning delivered hosts.")
 @click.option("--offline", is_flag=True, help="Do not read the BMCs (steps only).")
 @global_options
+@honours_limit
 def plan_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, until: str | None, force: bool,
                  offline: bool) -> None:
     """Dry run: the steps each host would go through, its acceptance verdicts and baseline differences."""
@@ -237,6 +236,7 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, until:
 @click.option("--until", type=STEP, help="Stop after this step (e.g. pool: accept into the pool only).")
 @click.option("--force", is_flag=True, help="Re-provision hosts already delivered (wipes them).")
 @global_options
+@honours_limit
 def run_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None, playbooks_dir: str,
                 ansible_connection: str | None, playbook_vars: tuple[str, ...], wait_limit: float | None, yes: bool,
                 until: str | None, force: bool) -> None:
@@ -254,6 +254,7 @@ def run_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rac
 @click.argument("hosts", nargs=-1)
 @run_options
 @global_options
+@honours_limit
 def resume_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None,
                    playbooks_dir: str, ansible_connection: str | None, playbook_vars: tuple[str, ...],
                    wait_limit: float | None, yes: bool) -> None:
@@ -270,6 +271,7 @@ def resume_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_
 @click.argument("hosts", nargs=-1)
 @run_options
 @global_options
+@honours_limit
 def retry_command(step: str, hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None,
                   playbooks_dir: str, ansible_connection: str | None, playbook_vars: tuple[str, ...],
                   wait_limit: float | None, yes: bool) -> None:
@@ -286,6 +288,7 @@ def retry_command(step: str, hosts: tuple[str, ...], baselines_dir: str, poll: f
 @baselines_option
 @click.option("--reason", required=True, help="Why (recorded in the audit log).")
 @global_options
+@honours_limit
 def skip_command(step: str, hosts: tuple[str, ...], baselines_dir: str, reason: str) -> None:
     """Mark STEP skipped on HOSTS with a reason; `resume` then goes on after it."""
     from dcops.provision.steps import Options
@@ -298,6 +301,7 @@ def skip_command(step: str, hosts: tuple[str, ...], baselines_dir: str, reason: 
 @baselines_option
 @click.option("--reason", help="Why (recorded in the audit log).")
 @global_options
+@honours_limit
 def abort_command(hosts: tuple[str, ...], baselines_dir: str, reason: str | None) -> None:
     """Stop the workflows of HOSTS (a running process stops before its next step)."""
     from dcops.provision.steps import Options
@@ -309,6 +313,7 @@ def abort_command(hosts: tuple[str, ...], baselines_dir: str, reason: str | None
 @click.argument("hosts", nargs=-1)
 @click.option("--steps", "show_steps", is_flag=True, help="Every step attempt of each host.")
 @global_options
+@honours_limit
 def status_command(hosts: tuple[str, ...], show_steps: bool) -> None:
     """Where each host's workflow is (all stored hosts when none is named)."""
     from dcops.provision.workflow import Step

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from dcops.cli.common import global_options, open_state, settings
+from dcops.cli.selection import honours_limit
 from dcops.errors import ExitCode, UsageError
 
 log = logging.getLogger("dcops.serve")
@@ -33,6 +34,7 @@ def _listen(value: str) -> tuple[str, int]:
 @click.option("--interval", metavar="DURATION", help="Patrol interval (default: config, else 60s).")
 @click.option("--rounds", type=click.IntRange(1), help="Stop after this many rounds (tests, drills).")
 @global_options
+@honours_limit
 def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None) -> None:
     """Patrol every minute, notify, and serve /metrics (a scrape reads stored results only)."""
     from dcops.cli.patrol import build_patrol, patrol_hosts

@@ -9,6 +9,7 @@ import click
 
 from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
 from dcops.cli.common import emit, global_options
+from dcops.cli.selection import honours_limit
 from dcops.errors import DcopsError
 from dcops.models import Host
 from dcops.report import Column, Report
@@ -38,6 +39,7 @@ def _run(kind: str, hosts: tuple[str, ...], action: Any, what: str) -> None:
 @vmedia.command("status")
 @click.argument("hosts", nargs=-1)
 @global_options
+@honours_limit
 def status(hosts: tuple[str, ...]) -> None:
     """Show the virtual media slots of HOSTS."""
     from dcops.bmc.select import open_bmc
@@ -54,6 +56,7 @@ def status(hosts: tuple[str, ...]) -> None:
 @click.option("--image", required=True, metavar="URL", help="Image URL the BMC can fetch (http/https).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask.")
 @global_options
+@honours_limit
 def insert(hosts: tuple[str, ...], image: str, yes: bool) -> None:
     """Insert IMAGE into the CD slot of HOSTS."""
     from dcops.bmc.select import open_bmc
@@ -81,6 +84,7 @@ def insert(hosts: tuple[str, ...], image: str, yes: bool) -> None:
 @click.argument("hosts", nargs=-1)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask.")
 @global_options
+@honours_limit
 def eject(hosts: tuple[str, ...], yes: bool) -> None:
     """Eject every inserted image on HOSTS."""
     from dcops.bmc.select import open_bmc

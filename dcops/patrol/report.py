@@ -8,7 +8,7 @@ import datetime as dt
 import html
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from dcops.models import Host
@@ -34,10 +34,14 @@ def _minutes(delta: dt.timedelta | None) -> float | None:
 
 
 def build_report(store: Any, hosts: Sequence[Host], since: dt.datetime, now: dt.datetime, *,
-                 stale_after: float = 600.0) -> dict[str, Any]:
+                 stale_after: float = 600.0,
+                 keep: Callable[[str | None, Mapping[str, Any]], bool] | None = None) -> dict[str, Any]:
+    """The report's data. ``keep(host, location)`` narrows stored hosts and incidents (--limit)."""
     from dcops.store import patrol as pstore
 
     rows = pstore.host_rows(store)
+    if keep is not None:
+        rows = {n: r for n, r in rows.items() if keep(n, {})}
     book = {h.name: h for h in hosts}
     names = set(book) or set(rows)
     rounds = pstore.rounds_since(store, since)
@@ -47,7 +51,8 @@ def build_report(store: Any, hosts: Sequence[Host], since: dt.datetime, now: dt.
              or (now - rows[n]["last_success_at"]).total_seconds() > stale_after)}
     never = names - set(rows)
     incidents = [i for i in pstore.list_incidents(store, status=None, since=since, limit=100_000)
-                 if i.opened_at >= since or (i.resolved_at and i.resolved_at >= since) or i.is_open]
+                 if (i.opened_at >= since or (i.resolved_at and i.resolved_at >= since) or i.is_open)
+                 and (keep is None or keep(i.host, i.location))]
     items: list[dict[str, Any]] = []
     for i in sorted(incidents, key=lambda x: x.opened_at):
         detect = i.opened_at - _earliest_sign(i)
