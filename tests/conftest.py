@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from dcops import secrets
+from dcops.report import Report
 from tests.helpers import postgres
+from tests.helpers.contract import check_envelope
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +20,20 @@ def _forget_secrets() -> Iterator[None]:
     secrets.forget_all()
     yield
     secrets.forget_all()
+
+
+@pytest.fixture(autouse=True)
+def _json_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every JSON envelope a test makes a command print is checked against docs/schemas/ (and for
+    times without a zone): the schemas are proved on every JSON output in the suite."""
+    original = Report.to_json
+
+    def checked(self: Report) -> dict:  # type: ignore[type-arg]
+        doc = original(self)
+        check_envelope(doc)
+        return doc
+
+    monkeypatch.setattr(Report, "to_json", checked)
 
 
 @pytest.fixture(autouse=True)

@@ -10,13 +10,14 @@ from typing import Any
 import click
 
 from dcops.cli.common import emit, global_options, open_state, settings
+from dcops.cli.output import short_time, stored_time
 from dcops.cli.selection import honours_limit, record_matcher, refuses_limit
 from dcops.errors import ExitCode, UsageError
 from dcops.report import Column, Report
 
 COLUMNS = [Column("id", "ID"), Column("severity", "SEVERITY"), Column("status", "STATUS"), Column("host", "HOST"),
            Column("where", "WHERE"), Column("part", "PART"), Column("serial", "SERIAL"), Column("summary", "SUMMARY"),
-           Column("opened", "OPENED"), Column("tier", "TIER"), Column("ack", "ACK"), Column("symptoms", "SYMPTOMS")]
+           Column("opened", "OPENED", short_time), Column("tier", "TIER"), Column("ack", "ACK"), Column("symptoms", "SYMPTOMS")]
 
 
 def _where(loc: Any) -> str:
@@ -28,7 +29,7 @@ def _item(incident: Any) -> dict[str, Any]:
     return {"id": incident.id, "severity": incident.severity.value, "status": incident.status.value,
             "host": incident.host, "where": _where(incident.location),
             "part": f"{incident.info.kind} {incident.info.location or ''}".strip(), "serial": incident.info.serial,
-            "summary": incident.summary, "opened": incident.opened_at.astimezone().strftime("%m-%d %H:%M"),
+            "summary": incident.summary, "opened": incident.opened_at,
             "tier": incident.tier, "ack": incident.acked_by, "symptoms": len(incident.children),
             "incident": incident.to_json()}
 
@@ -102,7 +103,7 @@ def show(incident_id: int) -> None:
     incident = _get(store, incident_id)
     body = incident.to_json()
     deliveries = [{"receiver": o["receiver"], "event": o["kind"], "attempts": o["attempts"],
-                   "delivered_at": o["delivered_at"], "last_error": o["last_error"]}
+                   "delivered_at": stored_time(o["delivered_at"]), "last_error": o["last_error"]}
                   for o in pstore.outbox_items(store, incident_id)]
     report = Report("alerts.show", items=[{**body, "notifications": deliveries}])
     if settings().output != "json":
@@ -236,10 +237,10 @@ def outbox_(deliver: bool) -> None:
     if deliver:
         outbox.deliver_due(store, _notify_config())
     items = [{"id": o["id"], "incident": o["incident"], "receiver": o["receiver"], "event": o["kind"],
-              "attempts": o["attempts"], "next": str(o["next_attempt_at"])[:19], "error": o["last_error"],
+              "attempts": o["attempts"], "next": stored_time(o["next_attempt_at"]), "error": o["last_error"],
               "state": "given up" if o["given_up_at"] else "pending"}
              for o in pstore.outbox_items(store) if not o["delivered_at"]]
     report = Report("alerts.outbox", items=items, summary=pstore.outbox_counts(store), columns=[
         Column("id", "ID"), Column("incident", "INCIDENT"), Column("receiver", "RECEIVER"), Column("event", "EVENT"),
-        Column("attempts", "ATTEMPTS"), Column("next", "NEXT"), Column("state", "STATE"), Column("error", "ERROR")])
+        Column("attempts", "ATTEMPTS"), Column("next", "NEXT", short_time), Column("state", "STATE"), Column("error", "ERROR")])
     emit(report)

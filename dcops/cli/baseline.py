@@ -96,9 +96,11 @@ def _change_rows(runs: Sequence[Any]) -> list[dict[str, Any]]:
 def _host_item(run: Any) -> dict[str, Any]:
     from dcops.report import jsonable
 
-    item: dict[str, Any] = {"host": run.host, "profile": run.profile}
+    item: dict[str, Any] = {"host": run.host, "profile": run.profile, "error": None}
     if run.error is not None:
-        item.update({"error": str(run.error), "compliant": None})
+        # An unreachable host keeps the item's shape: same keys, unknown values, the error.
+        item.update({"error": str(run.error), "compliant": None, "baselines": {}, "reboots": None,
+                     "destructive": None, "changes": [], "problems": [], "unverified": [], "differences": {}})
         return item
     plan = run.plan
     item.update({

@@ -3,6 +3,7 @@ on many hosts in parallel with progress, confirmation and audit records."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -14,7 +15,7 @@ import click
 from dcops.cli.common import emit, global_options, progress, settings
 from dcops.cli.selection import honours_limit, select_hosts
 from dcops.errors import DcopsError, ExitCode, UsageError
-from dcops.models import Host
+from dcops.models import Host, Protocol
 from dcops.observation import ComponentKind, Health, Observation
 from dcops.report import Column, Report
 
@@ -143,10 +144,15 @@ def show(hosts: tuple[str, ...], sections: tuple[str, ...], log_limit: int) -> N
     for outcome in outcomes:
         obs: Observation | None = outcome.value
         if obs is None:
+            if settings().output == "json":
+                # An unreachable host keeps the item's shape: an empty observation and the error.
+                empty = Observation(outcome.host.name, dt.datetime.now(dt.UTC), Protocol(outcome.host.bmc.protocol).value)
+                report.items.append({**empty.to_json(), "reachable": False,
+                                     "error": str(outcome.error) if outcome.error else None})
             continue
         observed += 1
         if settings().output == "json":
-            report.items.append(obs.to_json())
+            report.items.append({**obs.to_json(), "reachable": True, "error": None})
         else:
             texts.append(_describe(obs))
             for comp in obs.components:

@@ -40,15 +40,17 @@ def boot(hosts: tuple[str, ...], target: str, yes: bool) -> None:
                 raise
             after = dev.boot.get()
             auditor.record("boot.once", host.name, before=list(before), after=list(after), details=target)
-            return {"host": host.name, "before": before[0], "after": after[0], "enabled": after[1]}
+            return {"host": host.name, "before": before[0], "after": after[0], "enabled": after[1], "error": None}
 
     try:
         outcomes = run_on_hosts(targets, act, f"boot {target}")
     finally:
         auditor.close()
-    report = Report(kind="boot.once", columns=[Column("host", "HOST"), Column("before", "BEFORE"),
+    report = Report(kind="boot", columns=[Column("host", "HOST"), Column("before", "BEFORE"),
                                                Column("after", "AFTER"), Column("enabled", "ENABLED")])
-    report.items = [o.value or {"host": o.host.name, "error": str(o.error)} for o in outcomes]
+    # An unreachable host keeps the item's shape: same keys, unknown values, the error.
+    report.items = [o.value or {"host": o.host.name, "before": None, "after": None, "enabled": None,
+                                "error": str(o.error)} for o in outcomes]
     note_errors(report, outcomes, "boot")
     report.summary = {"hosts": len(targets), "failed": sum(1 for o in outcomes if o.error)}
     emit(report)

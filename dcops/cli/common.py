@@ -91,6 +91,18 @@ def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     return callback
 
 
+def _after_parse(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if isinstance(ctx.command, click.Group) or ctx.resilient_parsing:
+        return
+    raw_settings(ctx).command = " ".join(ctx.command_path.split()[1:]) or ctx.command_path
+    check_limit(ctx, param, value)
+
+
+def kind_of(command: str) -> str:
+    """The JSON ``kind`` of a command path: ``power status`` -> ``power.status``."""
+    return ".".join(command.split())
+
+
 def global_options(func: F) -> F:
     """Attach the global options to a command or group."""
     options = [
@@ -116,7 +128,7 @@ def global_options(func: F) -> F:
                      help="Debug logging and tracebacks on errors."),
         # Never given: its callback runs after every given option, so it sees the final --limit
         # and refuses it on a command that does not honour it (dcops.cli.selection).
-        click.option("--check-limit", is_flag=True, hidden=True, expose_value=False, callback=check_limit),
+        click.option("--after-parse", is_flag=True, hidden=True, expose_value=False, callback=_after_parse),
     ]
     for option in reversed(options):
         func = option(func)

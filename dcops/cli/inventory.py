@@ -100,7 +100,7 @@ def list_hosts(selectors: tuple[str, ...]) -> None:
         warn_unmatched(parse_selectors(list(selectors)), book.hosts)
     hosts = limit_hosts(hosts, book.hosts)
     emit(Report(
-        kind="inventory.hosts",
+        kind="inventory.list",
         items=[host_item(h) for h in hosts],
         columns=[Column("name", "NAME"), Column("bmc_url", "BMC"), Column("protocol", "PROTOCOL"),
                  Column("place", "LOCATION"), Column("az", "AZ"), Column("role", "ROLE"), Column("model", "MODEL"),
@@ -137,7 +137,7 @@ def show(name: str) -> None:
     book = load_book()
     host = book.get(name)
     emit(Report(
-        kind="inventory.host",
+        kind="inventory.show",
         items=_field_rows(book, host),
         columns=[Column("field", "FIELD"), Column("value", "VALUE"), Column("level", "FROM"),
                  Column("source", "DEFINED AT")],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import signal
 import sys
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from dcops.cli.selection import honours_limit, limit_hosts, record_matcher
 from dcops.errors import ExitCode, UsageError
 from dcops.models import Host
 from dcops.report import Column, Report
+from dcops.secrets import redact
 
 
 def patrol_hosts(names: Sequence[str]) -> list[Host]:
@@ -154,6 +156,16 @@ def watch(hosts: tuple[str, ...], interval: str | None, rounds: int | None) -> N
     store = open_state()
     engine = build_patrol(targets, store, _overrides(None, None, interval))
     by_name = {h.name: h for h in targets}
+    as_json = settings().output == "json"
+
+    def show_json(summary: Any) -> None:
+        # One envelope per round, one line each (JSON Lines), as `kubectl get -w -o json` streams.
+        report = round_report(summary, by_name, kind="patrol.watch")
+        report.summary.update({
+            "finished_at": summary.finished_at, "opened_ids": [i.id for i in summary.result.opened],
+            "resolved_ids": [i.id for i in summary.result.resolved]})
+        click.echo(redact(json.dumps(report.to_json(), ensure_ascii=False)))
+        sys.stdout.flush()
 
     def show(summary: Any) -> None:
         stamp = summary.finished_at.astimezone().strftime("%H:%M:%S")
@@ -166,8 +178,7 @@ def watch(hosts: tuple[str, ...], interval: str | None, rounds: int | None) -> N
             click.echo(f"  DONE #{incident.id} {incident.host}: {incident.summary}")
         sys.stdout.flush()
 
-    engine.listeners.append(show)
-    del by_name
+    engine.listeners.append(show_json if as_json else show)
 
     async def loop() -> None:
         stop = asyncio.Event()

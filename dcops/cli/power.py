@@ -91,7 +91,7 @@ def _change(operation: str, hosts: tuple[str, ...], *, yes: bool, force: bool, t
                                details=str(exc))
                 raise
             auditor.record(f"power.{operation}", host.name, result=result, before=before.value, after=after.value)
-            return {"host": host.name, "before": before.value, "after": after.value, "result": result}
+            return {"host": host.name, "before": before.value, "after": after.value, "result": result, "error": None}
 
     try:
         outcomes = run_on_hosts(targets, act, f"power {operation}")
@@ -100,8 +100,9 @@ def _change(operation: str, hosts: tuple[str, ...], *, yes: bool, force: bool, t
     report = Report(kind=f"power.{operation}", columns=[Column("host", "HOST"), Column("before", "BEFORE"),
                                                          Column("after", "AFTER"), Column("result", "RESULT")])
     for o in outcomes:
-        report.items.append(o.value if o.value else {"host": o.host.name, "result": "failed",
-                                                     "error": str(o.error)})
+        # An unreachable host keeps the item's shape: same keys, unknown values, the error.
+        report.items.append(o.value if o.value else {"host": o.host.name, "before": None, "after": None,
+                                                     "result": "failed", "error": str(o.error)})
     note_errors(report, outcomes, f"power {operation}")
     report.summary = {"hosts": len(targets), "failed": sum(1 for o in outcomes if o.error)}
     emit(report)

@@ -30,7 +30,11 @@ def _run(kind: str, hosts: tuple[str, ...], action: Any, what: str) -> None:
     for o in outcomes:
         for slot in o.value or []:
             report.items.append({"host": o.host.name, "slot": slot.id, "inserted": slot.inserted,
-                                 "image": slot.image, "media_types": list(slot.media_types)})
+                                 "image": slot.image, "media_types": list(slot.media_types), "error": None})
+        if o.error is not None:
+            # An unreachable host still has its item: same keys, unknown values, the error.
+            report.items.append({"host": o.host.name, "slot": None, "inserted": None, "image": None,
+                                 "media_types": [], "error": str(o.error)})
     note_errors(report, outcomes, what)
     report.summary = {"hosts": len(targets), "failed": sum(1 for o in outcomes if o.error)}
     emit(report)

@@ -86,7 +86,7 @@ def test_list_with_global_limit_and_json(capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = run(capsys, "-i", SITE, "inventory", "list", "--limit", "az=az3:&role=db", "-o", "json")
     assert code == 0
     body = json.loads(out)
-    assert body["kind"] == "inventory.hosts" and body["summary"] == {"hosts": 2, "total": 47}
+    assert body["kind"] == "inventory.list" and body["summary"] == {"hosts": 2, "total": 47}
     item = body["items"][0]
     assert item["name"] == "dr-db-01"
     assert item["bmc"]["address"] == "10.21.1.15" and item["bmc"]["password_ref"] == "env:DCOPS_BMC_PASSWORD"
