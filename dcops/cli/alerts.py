@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from dcops.cli.common import emit, global_options, open_state, settings
+from dcops.cli.common import emit, global_options, open_state, settings, structured_output
 from dcops.cli.output import short_time, stored_time
 from dcops.cli.selection import honours_limit, record_matcher, refuses_limit
 from dcops.errors import ExitCode, UsageError
@@ -106,7 +106,7 @@ def show(incident_id: int) -> None:
                    "delivered_at": stored_time(o["delivered_at"]), "last_error": o["last_error"]}
                   for o in pstore.outbox_items(store, incident_id)]
     report = Report("alerts.show", items=[{**body, "notifications": deliveries}])
-    if settings().output != "json":
+    if not structured_output():
         report.items = []
         report.text = as_text("opened" if incident.is_open else "resolved", body) + "\n" + (
             "\nnotifications:\n" + "\n".join(f"  {d['receiver']} {d['event']}: "

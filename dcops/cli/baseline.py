@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from dcops.cli.bmc import Auditor, confirm, run_on_hosts, select_hosts
-from dcops.cli.common import emit, global_options, settings
+from dcops.cli.common import emit, global_options, structured_output
 from dcops.cli.selection import honours_limit
 from dcops.errors import ExitCode
 from dcops.report import Column, Report
@@ -132,7 +132,7 @@ def _plan_runs(baselines_dir: str, hosts: tuple[str, ...], kinds: tuple[str, ...
 
 
 def _report(kind: str, runs: Sequence[Any], *, verb: str) -> Report:
-    json_out = settings().output == "json"
+    json_out = structured_output()
     report = Report(kind=kind, columns=_columns())
     report.items = [_host_item(r) for r in runs] if json_out else _change_rows(runs)
     for run in runs:
@@ -241,7 +241,7 @@ def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, 
         emit(plan_report)
     from dcops.cli.output import render_table
 
-    if settings().output != "json":
+    if not structured_output():
         click.echo("dcops: the plan:", err=True)
         import contextlib
         import sys

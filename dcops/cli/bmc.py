@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from dcops.cli.common import emit, global_options, progress, settings
+from dcops.cli.common import emit, global_options, progress, settings, structured_output
 from dcops.cli.selection import honours_limit, select_hosts
 from dcops.errors import DcopsError, ExitCode, UsageError
 from dcops.models import Host, Protocol
@@ -144,14 +144,14 @@ def show(hosts: tuple[str, ...], sections: tuple[str, ...], log_limit: int) -> N
     for outcome in outcomes:
         obs: Observation | None = outcome.value
         if obs is None:
-            if settings().output == "json":
+            if structured_output():
                 # An unreachable host keeps the item's shape: an empty observation and the error.
                 empty = Observation(outcome.host.name, dt.datetime.now(dt.UTC), Protocol(outcome.host.bmc.protocol).value)
                 report.items.append({**empty.to_json(), "reachable": False,
                                      "error": str(outcome.error) if outcome.error else None})
             continue
         observed += 1
-        if settings().output == "json":
+        if structured_output():
             report.items.append({**obs.to_json(), "reachable": True, "error": None})
         else:
             texts.append(_describe(obs))

@@ -22,7 +22,7 @@ from dcops.capacity.policy import Policy, build_policy
 from dcops.capacity.results import AzResult, CapacityResult, ClassResult, LossResult
 from dcops.capacity.units import format_amount, format_ratio, parse_size
 from dcops.capacity.whatif import add_nodes, fail_nodes, node_spec, remove_nodes
-from dcops.cli.common import emit, global_options, settings
+from dcops.cli.common import emit, global_options, settings, structured_output
 from dcops.cli.selection import refuses_limit
 from dcops.errors import ExitCode, UsageError
 from dcops.report import Column, Report
@@ -355,7 +355,7 @@ def check(cloud: str | None, placement_url: str | None, compute_url: str | None,
         # Only a check of the whole cloud as it is becomes "the latest result" the exporter
         # publishes: a what-if or a subset of AZs would show hypothetical or partial figures.
         _save(result)
-    emit(check_report(result, policy, racks_from, settings().output == "json"))
+    emit(check_report(result, policy, racks_from, structured_output()))
 
 
 def _save(result: CapacityResult) -> None:
@@ -387,7 +387,7 @@ def racks(cloud: str | None, placement_url: str | None, compute_url: str | None,
     cannot be lost)."""
     result, policy, racks_from = _run_check(
         from_file, (cloud, placement_url, compute_url, token_ref, insecure), azs, q, require)
-    as_json = settings().output == "json"
+    as_json = structured_output()
     items = []
     lost = 0
     for az in result.azs:

@@ -83,6 +83,8 @@ def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
         obj = raw_settings(ctx)
         if name in ("inventory", "limit"):
             getattr(obj, name).extend(value)
+        elif name == "columns":
+            obj.columns = [c.strip() for c in value.split(",") if c.strip()]
         elif name == "verbose":
             obj.verbose += value
         else:
@@ -113,8 +115,12 @@ def global_options(func: F) -> F:
                      help="Config file. Default: $DCOPS_CONFIG or ~/.config/dcops/config.yaml."),
         click.option("--state", metavar="URL", expose_value=False, callback=_store("state"),
                      help="State store: sqlite:///PATH or postgresql://... Default: $DCOPS_STATE or ~/.local/state/dcops/dcops.db."),
-        click.option("-o", "--output", type=click.Choice(["table", "json"]), expose_value=False,
-                     callback=_store("output"), help="Result format on stdout."),
+        click.option("-o", "--output", type=click.Choice(["table", "wide", "json", "yaml", "csv"]),
+                     expose_value=False, callback=_store("output"),
+                     help="Result format on stdout: table (fits the terminal), wide (every field, uncut), "
+                          "json or yaml (the documented contract, docs/output.md), csv."),
+        click.option("--columns", metavar="LIST", expose_value=False, callback=_store("columns"),
+                     help="Columns to show in table, wide and csv output, comma-separated (e.g. host,power)."),
         click.option("-l", "--limit", multiple=True, metavar="SELECTOR", expose_value=False,
                      callback=_store("limit"),
                      help="Narrow to hosts matching an Ansible-style pattern: 'a,b' or 'a:b' = either, "
@@ -135,17 +141,34 @@ def global_options(func: F) -> F:
     return func
 
 
-def emit(report: Report, ctx: click.Context | None = None) -> None:
-    """Write a report to stdout in the chosen format, its problems to stderr, and end with its code."""
+def structured_output() -> bool:
+    """True for json and yaml: items take the documented machine shape, not a table's rows."""
+    from dcops.cli.output import STRUCTURED
+
+    return settings().output in STRUCTURED
+
+
+def render(report: Report, ctx: click.Context | None = None) -> None:
+    """Write a report to stdout in the chosen format (no exit)."""
     opts = settings(ctx)
-    for problem in report.problems:
-        click.echo(redact(f"dcops: {problem}"), err=True)
     if opts.output == "json":
         click.echo(redact(json.dumps(report.to_json(), indent=2, ensure_ascii=False, sort_keys=False)))
-    else:
-        from dcops.cli.output import render_table
+        return
+    from dcops.cli import output
 
-        render_table(report)
+    if opts.output == "yaml":
+        output.render_yaml(report)
+    elif opts.output == "csv":
+        output.render_csv(report, opts.columns)
+    else:
+        output.render_table(report, wide=opts.output == "wide", columns=opts.columns)
+
+
+def emit(report: Report, ctx: click.Context | None = None) -> None:
+    """Write a report to stdout in the chosen format, its problems to stderr, and end with its code."""
+    for problem in report.problems:
+        click.echo(redact(f"dcops: {problem}"), err=True)
+    render(report, ctx)
     raise SystemExit(int(report.exit_code))
 
 
@@ -159,12 +182,15 @@ def progress(total: int, description: str) -> Iterator[Callable[[int, int], None
 
         yield quiet
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     failures = 0
+    # On stderr: stdout carries results only, and a bar there would vanish (or pollute the file)
+    # when stdout is redirected.
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
-                  transient=True) as bar:
+                  console=Console(file=sys.stderr), transient=True) as bar:
         task = bar.add_task(description, total=total, failed=0)
 
         def advance(done: int = 1, failed: int = 0) -> None:

@@ -80,13 +80,18 @@ def _print_error(message: str, problems: list[str] | None = None) -> None:
 def _print_envelope(obj: Settings, code: int, problems: list[str]) -> None:
     """A command that failed before printing its result still prints its JSON envelope (no items,
     the problems, the exit code) when JSON was asked for: CI parses stdout either way."""
-    if obj.output != "json" or not obj.command or not problems:
+    if obj.output not in ("json", "yaml") or not obj.command or not problems:
         return
     from dcops.cli.common import kind_of
     from dcops.report import Report
 
     report = Report(kind=kind_of(obj.command), problems=problems, exit_code=ExitCode(code))
-    click.echo(redact(json.dumps(report.to_json(), indent=2, ensure_ascii=False)))
+    if obj.output == "yaml":
+        import yaml
+
+        click.echo(redact(yaml.safe_dump(report.to_json(), sort_keys=False)), nl=False)
+    else:
+        click.echo(redact(json.dumps(report.to_json(), indent=2, ensure_ascii=False)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from dcops.cli.common import emit, global_options, open_state, settings
+from dcops.cli.common import emit, global_options, open_state, progress, settings, structured_output
 from dcops.cli.selection import honours_limit, limit_hosts, record_matcher
 from dcops.errors import ExitCode, UsageError
 from dcops.models import Host
@@ -140,7 +140,9 @@ def run(hosts: tuple[str, ...], show_all: bool, open_after: int | None, close_af
         finally:
             await engine.close()
 
-    summary = asyncio.run(once())
+    with progress(len(targets), "patrol round") as advance:
+        engine.visit_listeners.append(lambda _host, ok: advance(1, 0 if ok else 1))
+        summary = asyncio.run(once())
     emit(round_report(summary, {h.name: h for h in targets}, show_all=show_all))
 
 
@@ -156,15 +158,21 @@ def watch(hosts: tuple[str, ...], interval: str | None, rounds: int | None) -> N
     store = open_state()
     engine = build_patrol(targets, store, _overrides(None, None, interval))
     by_name = {h.name: h for h in targets}
-    as_json = settings().output == "json"
+    output = settings().output
 
     def show_json(summary: Any) -> None:
-        # One envelope per round, one line each (JSON Lines), as `kubectl get -w -o json` streams.
+        # One envelope per round, one line each (JSON Lines), as `kubectl get -w -o json` streams;
+        # with -o yaml, one YAML document per round.
         report = round_report(summary, by_name, kind="patrol.watch")
         report.summary.update({
             "finished_at": summary.finished_at, "opened_ids": [i.id for i in summary.result.opened],
             "resolved_ids": [i.id for i in summary.result.resolved]})
-        click.echo(redact(json.dumps(report.to_json(), ensure_ascii=False)))
+        if output == "yaml":
+            import yaml
+
+            click.echo("---\n" + redact(yaml.safe_dump(report.to_json(), sort_keys=False)), nl=False)
+        else:
+            click.echo(redact(json.dumps(report.to_json(), ensure_ascii=False)))
         sys.stdout.flush()
 
     def show(summary: Any) -> None:
@@ -178,7 +186,7 @@ def watch(hosts: tuple[str, ...], interval: str | None, rounds: int | None) -> N
             click.echo(f"  DONE #{incident.id} {incident.host}: {incident.summary}")
         sys.stdout.flush()
 
-    engine.listeners.append(show_json if as_json else show)
+    engine.listeners.append(show_json if output in ("json", "yaml") else show)
 
     async def loop() -> None:
         stop = asyncio.Event()
@@ -216,9 +224,9 @@ def report(since: str, fmt: str, path: str | None, stale_after: str) -> None:
     data = build_report(open_state(), hosts, now - parse_duration(since), now,
                         stale_after=parse_duration(stale_after).total_seconds(),
                         keep=record_matcher() if opts.limit else None)
-    if fmt == "json" or opts.output == "json":
+    if fmt == "json" or structured_output():
         # --format json and -o json are the same envelope (kind patrol.report).
-        opts.output = "json"
+        opts.output = opts.output if structured_output() else "json"
         result = Report("patrol.report", items=data["incidents"], summary=data["summary"])
         if path:
             import json

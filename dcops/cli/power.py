@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
-from dcops.cli.common import emit, global_options, progress, settings
+from dcops.cli.common import emit, global_options, progress, settings, structured_output
 from dcops.cli.selection import honours_limit
 from dcops.errors import ApplyError, ExitCode
 from dcops.models import Host
@@ -158,7 +158,7 @@ def _plan_report(plan: Any, kind: str) -> Report:
     for wave in plan.waves:
         report.items.append({"wave": wave.index, "stage": wave.stage, "count": len(wave.hosts),
                              "racks": max((n for _, n in wave.racks), default=0),
-                             "hosts": list(wave.hosts) if settings().output == "json"
+                             "hosts": list(wave.hosts) if structured_output()
                              else ", ".join(wave.hosts[:6]) + (" ..." if len(wave.hosts) > 6 else "")})
     report.summary = {"action": plan.action, "target": plan.target, "waves": len(plan.waves),
                       "hosts": len(plan.hosts), "pause_seconds": plan.pause_seconds}
