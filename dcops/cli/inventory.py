@@ -17,6 +17,7 @@ from dcops.inventory.schema import PATHS, flatten_host, mask_password
 from dcops.inventory.search import DEFAULT_MIN_SCORE, SearchIndex
 from dcops.models import Host
 from dcops.report import Column, Report, jsonable
+from dcops.secrets import redact
 
 NO_INVENTORY = "no inventory given: use -i PATH or set DCOPS_INVENTORY"
 
@@ -195,6 +196,40 @@ def _part_serials() -> list[tuple[str, str, str]]:
         return part_search_records(store)
     finally:
         store.close()
+
+
+@inventory.command(name="ansible")
+@click.option("--list", "list_all", is_flag=True, help="Every host and group (the default).")
+@click.option("--host", "host_name", metavar="HOST", help="One host's variables (the script protocol's --host).")
+@click.option("--script", is_flag=True,
+              help="Answer in the dynamic-inventory script protocol (groups with host lists and _meta), "
+                   "for an executable wrapper given to ansible -i; default: Ansible's YAML inventory "
+                   "structure, what ansible-inventory -i FILE and -i <(...) read.")
+@global_options
+@honours_limit
+def ansible_inventory(list_all: bool, host_name: str | None, script: bool) -> None:
+    """The book (or --limit) as an Ansible inventory, in JSON on stdout.
+
+    \b
+    Groups: site_<site> > room_<site>_<room> > rack_<site>_<room>_<rack>, and role_<role>,
+    tag_<tag>, az_<az>; host variables dcops_bmc_address, dcops_rack, dcops_role, ... (never a
+    password). Examples:
+      ansible-inventory -i <(dcops -i site.yaml inventory ansible --list) --graph
+      ansible -i <(dcops -i site.yaml inventory ansible) 'rack_sh1_r101_A01:&role_db' -m ping
+    """
+    import json
+
+    from dcops.inventory.ansible_export import host_vars, script_inventory, yaml_inventory
+
+    if list_all and host_name:
+        raise UsageError("--list and --host: give one")
+    book = load_book()
+    hosts = limit_hosts(book.hosts)
+    if host_name:
+        body: Any = host_vars(book.get(host_name))
+    else:
+        body = script_inventory(hosts) if script else yaml_inventory(hosts)
+    click.echo(redact(json.dumps(body, indent=2, ensure_ascii=False)))
 
 
 @inventory.command(name="import")
