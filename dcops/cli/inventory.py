@@ -232,10 +232,36 @@ def ansible_inventory(list_all: bool, host_name: str | None, script: bool) -> No
     click.echo(redact(json.dumps(body, indent=2, ensure_ascii=False)))
 
 
+SHIPPED_MAPPINGS = {"netbox": "netbox-devices.yaml"}
+
+
+@inventory.command(name="export")
+@click.option("--format", "fmt", type=click.Choice(["netbox"]), default="netbox", show_default=True,
+              help="netbox: NetBox's device bulk-import CSV (Devices > Import).")
+@click.option("--out", "out", default="-", show_default=True, metavar="FILE", help="Where to write (- for stdout).")
+@global_options
+@honours_limit
+def export_book(fmt: str, out: str) -> None:
+    """The book (or --limit) in another tool's format. NetBox: the columns of its device import,
+    with the BMC address, protocol, AZ and profile as custom fields (cf_bmc_address, cf_bmc_protocol,
+    cf_az, cf_dcops_profile; create them in NetBox first). Read it back with
+    `dcops inventory import FILE --mapping netbox`."""
+    from dcops.inventory.netbox import netbox_csv
+
+    book = load_book()
+    text = netbox_csv(limit_hosts(book.hosts))
+    if out == "-":
+        click.echo(text, nl=False)
+    else:
+        _write_atomically(Path(out), text)
+        click.echo(f"dcops: wrote {out}: {text.count(chr(10)) - 1} device(s)", err=True)
+
+
 @inventory.command(name="import")
 @click.argument("book_path", metavar="BOOK", type=click.Path(dir_okay=False))
 @click.option("--mapping", "mapping_path", required=True, type=click.Path(dir_okay=False), metavar="MAP.yaml",
-              help="How the book's columns become host fields (see docs/inventory.md).")
+              help="How the book's columns become host fields (see docs/inventory.md); `netbox` for a NetBox "
+                   "device CSV (shipped mapping).")
 @click.option("--into", "into", type=click.Path(dir_okay=False), metavar="PATH",
               help="The inventory file to merge into (its hosts not in the book are kept).")
 @click.option("--write/--dry-run", default=False,
@@ -253,6 +279,8 @@ def import_book(book_path: str, mapping_path: str, into: str | None, write: bool
     from dcops.inventory.mapping import load_mapping
     from dcops.inventory.tabular import book_format, read_table
 
+    if mapping_path in SHIPPED_MAPPINGS:
+        mapping_path = str(Path(__file__).resolve().parents[1] / "inventory" / "mappings" / SHIPPED_MAPPINGS[mapping_path])
     mapping = load_mapping(mapping_path)
     table = read_table(book_path, mapping)
     rows = convert_rows(table, mapping, xlsx=book_format(Path(book_path), mapping) == "xlsx")

@@ -25,7 +25,7 @@ SITE = str(REPO / "inventories" / "site.yaml")
 # The commands that narrow their hosts by --limit; every other command refuses it.
 HONOURING = {
     "alerts list", "assets collect", "assets reconcile", "assets search", "assets warranty", "audit list",
-    "baseline apply", "baseline plan", "baseline verify", "bmc show", "boot", "inventory ansible",
+    "baseline apply", "baseline plan", "baseline verify", "bmc show", "boot", "inventory ansible", "inventory export",
     "inventory list", "inventory search", "patrol report", "patrol run", "patrol watch", "power apply",
     "power cycle", "power off", "power on", "power plan", "power reset", "power status", "provision abort",
     "provision plan", "provision resume", "provision retry", "provision run", "provision skip",
