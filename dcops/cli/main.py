@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 import traceback
 from typing import Any
@@ -38,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "assets": "dcops.cli.assets:assets",
     "baseline": "dcops.cli.baseline:baseline",
     "provision": "dcops.cli.provision:provision",
+    "help": "dcops.cli.help:help_command",
 }
 
 
@@ -69,6 +71,21 @@ def cli() -> None:
     Results go to stdout (--output table|json); one-line errors go to stderr.
     Exit codes: see `dcops help exit-codes` or docs/exit-codes.md.
     """
+
+
+def _suggest_command(exc: click.UsageError) -> None:
+    """``No such command 'invetory'.`` gets ``Did you mean 'inventory'?``: click suggests only
+    among commands already loaded, and the root group loads its commands lazily."""
+    import difflib
+
+    found = re.match(r"No such command '(.+)'\.$", exc.message)
+    if not found or exc.ctx is None or not isinstance(exc.ctx.command, click.Group) \
+            or getattr(exc, "possibilities", None):  # click >= 8.4 suggests from loaded commands itself
+        return
+    names = exc.ctx.command.list_commands(exc.ctx)
+    close = difflib.get_close_matches(found.group(1), names, n=3, cutoff=0.6)
+    if close:
+        exc.message += " Did you mean " + " or ".join(repr(c) for c in close) + "?"
 
 
 def _print_error(message: str, problems: list[str] | None = None) -> None:
@@ -108,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.UsageError as exc:
+        _suggest_command(exc)
         exc.show()
         problems.append(f"error: {exc.format_message()}")
         code = ExitCode.USAGE

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 import time
@@ -77,7 +78,14 @@ def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
-        runner, bound = await server.start(server.make_app(exposition, healthy=healthy), address, port)
+        try:
+            runner, bound = await server.start(server.make_app(exposition, healthy=healthy), address, port)
+        except OSError as exc:
+            if engine is not None:
+                await engine.close()
+            reason = "address already in use (another dcops serve?)" if exc.errno == errno.EADDRINUSE \
+                else exc.strerror or str(exc)
+            raise UsageError(f"--listen {listen}: cannot listen: {reason}") from exc
         click.echo(f"dcops: serving http://{address}:{bound}/metrics"
                    + ("" if engine is None else f"; patrolling {len(hosts)} host(s) every "
                       f"{engine.config.interval:g}s"), err=True)

@@ -30,7 +30,6 @@ from dcops.inventory import load_inventory
 from dcops.notify.config import load_notify_config
 from dcops.patrol.config import load_patrol_config
 from dcops.patrol.engine import Patrol
-from dcops.patrol.enrich import host_location
 from dcops.store import open_store
 from dcops.store import patrol as pstore
 from tests.helpers.simfleet import PASSWORD, fleet

@@ -27,7 +27,7 @@ NETBOX_STATUSES = {"offline", "active", "planned", "staged", "failed", "inventor
 
 def test_the_header_is_netboxs_import_header() -> None:
     assert {c for c in COLUMNS if not c.startswith("cf_")} <= NETBOX_DEVICE_IMPORT_FIELDS
-    assert NETBOX_REQUIRED <= set(COLUMNS)
+    assert set(COLUMNS) >= NETBOX_REQUIRED
 
 
 def test_round_trip_through_netbox_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str],
