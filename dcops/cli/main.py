@@ -73,7 +73,7 @@ def cli() -> None:
     """
 
 
-def _suggest_command(exc: click.UsageError) -> None:
+def _suggest_command(exc: click.UsageError) -> click.UsageError:
     """``No such command 'invetory'.`` gets ``Did you mean 'inventory'?``: click suggests only
     among commands already loaded, and the root group loads its commands lazily."""
     import difflib
@@ -81,11 +81,12 @@ def _suggest_command(exc: click.UsageError) -> None:
     found = re.match(r"No such command '(.+)'\.$", exc.message)
     if not found or exc.ctx is None or not isinstance(exc.ctx.command, click.Group) \
             or getattr(exc, "possibilities", None):  # click >= 8.4 suggests from loaded commands itself
-        return
+        return exc
     names = exc.ctx.command.list_commands(exc.ctx)
     close = difflib.get_close_matches(found.group(1), names, n=3, cutoff=0.6)
-    if close:
-        exc.message += " Did you mean " + " or ".join(repr(c) for c in close) + "?"
+    if not close:
+        return exc
+    return click.UsageError(f"{exc.message} Did you mean " + " or ".join(repr(c) for c in close) + "?", exc.ctx)
 
 
 def _print_error(message: str, problems: list[str] | None = None) -> None:
@@ -125,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.UsageError as exc:
-        _suggest_command(exc)
-        exc.show()
+        _suggest_command(exc).show()
         problems.append(f"error: {exc.format_message()}")
         code = ExitCode.USAGE
     except click.ClickException as exc:
