@@ -277,7 +277,17 @@ def _write_corrected(book: Any, hosts: list[Host], result: Any, snaps: dict[str,
               "kept because the book owns the field.\n"
               + "\n".join(f"  {c.host}: {c.field}: {c.old} -> {c.new}" + ("" if c.applied else " (not applied)")
                           for c in corrections))
-    text = dump_inventory_text(corrected, racks=book.racks, header=header)
+    text = None
+    if len(book.files) == 1 and len(hosts) == len(book.hosts):
+        # The whole book in one file: edit a copy of it in place, so the operators' comments,
+        # order and layout survive; the corrections are listed on top.
+        from dcops.inventory.roundtrip import rewrite_book
+
+        edited = rewrite_book(Path(book.files[0]).read_text(encoding="utf-8"), path, list(book.hosts), corrected)
+        if edited is not None:
+            text = "".join(f"# {line}\n" for line in header.splitlines()) + edited
+    if text is None:
+        text = dump_inventory_text(corrected, racks=book.racks, header=header)
     try:
         load_inventory_text(text, path)  # prove the result validates before it goes anywhere
     except InvalidInputError as exc:

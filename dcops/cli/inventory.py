@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from dcops.cli.bookwrite import book_text
 from dcops.cli.common import emit, global_options, settings
 from dcops.cli.selection import honours_limit, limit_hosts, refuses_limit, warn_unmatched
 from dcops.errors import InvalidInputError, Problem, UsageError
@@ -271,8 +272,9 @@ def import_book(book_path: str, mapping_path: str, into: str | None, write: bool
     """Import a legacy asset book (CSV or XLSX) into the inventory format.
 
     By default (--dry-run) shows what would change: hosts added, fields changed (old -> new),
-    hosts only in the target; nothing is written. With --write, writes the merged inventory
-    (canonical form: comments of the target are not kept) and re-loads it to prove it validates.
+    hosts only in the target; nothing is written. With --write, writes the merged inventory and
+    re-loads it to prove it validates: an existing --into file is edited in place (its comments,
+    order and layout kept) unless a host moves between racks or loses an inherited value.
     """
     from dcops.inventory.dump import dump_inventory_text
     from dcops.inventory.importer import convert_rows, plan_import, render_plan
@@ -291,8 +293,9 @@ def import_book(book_path: str, mapping_path: str, into: str | None, write: bool
     if plan.problems:
         raise InvalidInputError(f"{book_path}: {len(plan.problems)} problem(s)", plan.problems)
     header = (f"Written by `dcops inventory import {book_path} --mapping {mapping_path}`.\n"
-              "Canonical form: edit freely, but a later import rewrites the file and drops comments.")
-    text = dump_inventory_text(plan.hosts, racks=target.racks, header=header)
+              "Edit freely: a later import edits the changed hosts in place and keeps comments.")
+    text = book_text(Path(into) if into else None, target.hosts, plan.hosts,
+                     lambda: dump_inventory_text(plan.hosts, racks=target.racks, header=header))
     load_inventory_text(text, into or "<stdout>")  # prove the result validates before it goes anywhere
     summary = {
         "book": book_path, "rows": rows.rows, "skipped": len(rows.skipped), "added": plan.count("add"),
