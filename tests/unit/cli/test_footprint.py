@@ -11,16 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dcops.cli.main import main
 from dcops.errors import EXIT_CODE_MEANINGS, MissingExtraError
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.helpers.cli import REPO, run
 
 
 def test_a_missing_openstack_extra_is_named(capsys: pytest.CaptureFixture[str],

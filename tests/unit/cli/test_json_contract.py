@@ -8,46 +8,19 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import click
 import pytest
 
 from dcops.cli.common import kind_of
-from dcops.cli.main import cli, main
 from dcops.report import SCHEMA_VERSION, Report
 from dcops.store import open_store
 from dcops.store import patrol as pstore
+from tests.helpers.cli import REPO, SITE, leaf_commands, run
 from tests.helpers.contract import SCHEMAS, ContractError, check_envelope, validator
 from tests.integration.patrol.helpers import psu_incident
 
-REPO = Path(__file__).resolve().parents[3]
-SITE = str(REPO / "inventories" / "site.yaml")
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _leaf_paths() -> list[str]:
-    paths: list[str] = []
-
-    def walk(group: click.Group, prefix: str, ctx: click.Context) -> None:
-        for name in group.list_commands(ctx):
-            command = group.get_command(ctx, name)
-            assert command is not None
-            path = f"{prefix} {name}".strip()
-            if isinstance(command, click.Group):
-                walk(command, path, click.Context(command, parent=ctx, info_name=name))
-            else:
-                paths.append(path)
-
-    walk(cli, "", click.Context(cli))
-    return paths
-
 
 def test_every_command_has_a_schema_and_every_schema_is_valid_and_documented() -> None:
-    kinds = {kind_of(p) for p in _leaf_paths()}
+    kinds = {kind_of(p) for p, _ in leaf_commands()}
     files = {p.name.removesuffix(".schema.json") for p in SCHEMAS.glob("*.schema.json")} - {"envelope"}
     assert kinds - files == set(), "commands whose failure envelope has no schema"
     documented = (REPO / "docs" / "output.md").read_text()

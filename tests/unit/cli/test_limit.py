@@ -12,15 +12,13 @@ import click
 import pytest
 
 from dcops.cli.common import raw_settings
-from dcops.cli.main import cli, main
+from dcops.cli.main import cli
 from dcops.cli.selection import check_limit
 from dcops.store import open_store
 from dcops.store import patrol as pstore
 from dcops.store.audit import record
+from tests.helpers.cli import SITE, leaf_commands, run
 from tests.integration.patrol.helpers import psu_incident
-
-REPO = Path(__file__).resolve().parents[3]
-SITE = str(REPO / "inventories" / "site.yaml")
 
 # The commands that narrow their hosts by --limit; every other command refuses it.
 HONOURING = {
@@ -31,30 +29,6 @@ HONOURING = {
     "provision plan", "provision resume", "provision retry", "provision run", "provision skip",
     "provision status", "serve", "vmedia eject", "vmedia insert", "vmedia status",
 }
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _leaves() -> list[tuple[str, click.Command]]:
-    found: list[tuple[str, click.Command]] = []
-    root = click.Context(cli)
-
-    def walk(group: click.Group, prefix: str, ctx: click.Context) -> None:
-        for name in group.list_commands(ctx):
-            command = group.get_command(ctx, name)
-            assert command is not None
-            path = f"{prefix} {name}".strip()
-            if isinstance(command, click.Group):
-                walk(command, path, click.Context(command, parent=ctx, info_name=name))
-            else:
-                found.append((path, command))
-
-    walk(cli, "", root)
-    return found
 
 
 def _refuses(path: str, command: click.Command) -> str | None:
@@ -69,7 +43,7 @@ def _refuses(path: str, command: click.Command) -> str | None:
 
 
 def test_every_command_either_honours_or_refuses_the_limit() -> None:
-    leaves = _leaves()
+    leaves = leaf_commands()
     assert len(leaves) > 50
     honouring = {path for path, command in leaves if _refuses(path, command) is None}
     assert honouring == HONOURING

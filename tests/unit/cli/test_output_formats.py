@@ -7,22 +7,12 @@ import csv
 import io
 import json
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from dcops.cli.common import progress
-from dcops.cli.main import main
-
-REPO = Path(__file__).resolve().parents[3]
-SITE = str(REPO / "inventories" / "site.yaml")
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.helpers.cli import SITE, run
 
 
 def test_yaml_is_the_json_envelope(capsys: pytest.CaptureFixture[str]) -> None:
