@@ -51,11 +51,28 @@ def check_limit(ctx: click.Context, _param: click.Parameter, _value: Any) -> Non
 
 
 def limit_selector() -> Any:
-    """The parsed ``--limit`` patterns (a falsy Selector when none were given)."""
+    """The parsed ``--limit`` patterns (a falsy Selector when none were given). ``@FILE`` reads
+    host names or patterns from FILE, one a line (Ansible's ``--limit @site.retry``).
+
+    Raises UsageError for a malformed pattern or an unreadable file."""
     from dcops.cli.common import settings
     from dcops.inventory import parse_selectors
 
-    return parse_selectors(settings().limit)
+    return parse_selectors([_expand(text) for text in settings().limit])
+
+
+def _expand(text: str) -> str:
+    if not text.startswith("@"):
+        return text
+    path = text[1:]
+    try:
+        with open(path, encoding="utf-8") as stream:
+            lines = [line.strip() for line in stream if line.strip() and not line.lstrip().startswith("#")]
+    except OSError as exc:
+        raise UsageError(f"--limit @{path}: cannot read: {exc.strerror or exc}") from exc
+    if not lines:
+        raise UsageError(f"--limit @{path}: the file names no host")
+    return ",".join(lines)
 
 
 def warn_unmatched(selector: Any, book: Sequence[Host]) -> None:

@@ -122,3 +122,13 @@ def test_alerts_list_and_patrol_report_honour_the_limit(capsys: pytest.CaptureFi
     body = json.loads(out)
     assert [i["host"] for i in body["items"]] == ["web-01"]
     assert body["summary"]["hosts"] == 6  # the hosts of rack A02
+
+
+def test_limit_from_a_file_like_ansible_retry_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    retry = tmp_path / "site.retry"
+    retry.write_text("trade-db-01\n# a comment\n\nweb-0*:!web-03\n")
+    code, out, err = run(capsys, "-i", SITE, "inventory", "list", "-l", f"@{retry}", "-o", "json")
+    assert (code, err) == (0, "")
+    assert [h["name"] for h in json.loads(out)["items"]] == ["trade-db-01", "web-01", "web-02", "web-04", "web-05"]
+    code, _, err = run(capsys, "-i", SITE, "inventory", "list", "-l", f"@{tmp_path}/missing.retry")
+    assert code == 2 and "cannot read" in err
