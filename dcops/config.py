@@ -38,6 +38,8 @@ class Settings:
     verbose: int = 0
     debug: bool = False
     file_config: dict[str, Any] = field(default_factory=dict)
+    command: str | None = None  # the subcommand being run ("power status"), once parsed
+    columns: list[str] = field(default_factory=list)  # --columns
 
     def section(self, name: str) -> dict[str, Any]:
         """A config-file section (empty when absent)."""

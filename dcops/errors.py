@@ -83,6 +83,14 @@ class UsageError(DcopsError):
     exit_code = ExitCode.USAGE
 
 
+class MissingExtraError(UsageError):
+    """A command needs an optional part of dcops that is not installed (``dcops[openstack]``...)."""
+
+    def __init__(self, what: str, extra: str, module: str) -> None:
+        super().__init__(f"{what} needs the '{extra}' extra ({module} is not installed): "
+                         f"pip install 'dcops[{extra}]'")
+
+
 class InvalidInputError(DcopsError):
     """An input file (inventory, baseline, config, mapping) fails validation.
 

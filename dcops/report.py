@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from dcops.errors import ExitCode, worst
 
+# The version of the JSON contract (docs/output.md, docs/schemas/). Fields are added within a
+# version; renaming or removing one, or changing its type, raises it.
+SCHEMA_VERSION = 1
+
 
 @dataclass(frozen=True)
 class Column:
-    """A table column: the item key it shows and its header."""
+    """A table column: the item key it shows, its header, and how a person reads the value (JSON
+    keeps the value itself: an ISO 8601 time stays one, the table may show ``12-07 06:45``)."""
 
     key: str
     header: str
+    fmt: Callable[[Any], str] | None = None
 
 
 @dataclass
@@ -49,7 +55,8 @@ class Report:
             self.problems.append(problem)
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"kind": self.kind, "items": jsonable(self.items), "summary": jsonable(self.summary)}
+        body: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "kind": self.kind, "items": jsonable(self.items),
+                                "summary": jsonable(self.summary)}
         if self.problems:
             body["problems"] = list(self.problems)
         body["exit_code"] = int(self.exit_code)

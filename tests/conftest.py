@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from dcops import secrets
+from dcops.report import Report
 from tests.helpers import loopback, postgres
+from tests.helpers.contract import check_envelope
 
 # The loopback guard (tests/helpers/loopback.py): in this process from the first import on, and in
 # every Python subprocess a test starts (sitecustomize on PYTHONPATH). Violations are also logged,
@@ -54,6 +56,20 @@ def _forget_secrets() -> Iterator[None]:
     secrets.forget_all()
     yield
     secrets.forget_all()
+
+
+@pytest.fixture(autouse=True)
+def _json_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every JSON envelope a test makes a command print is checked against docs/schemas/ (and for
+    times without a zone): the schemas are proved on every JSON output in the suite."""
+    original = Report.to_json
+
+    def checked(self: Report) -> dict:  # type: ignore[type-arg]
+        doc = original(self)
+        check_envelope(doc)
+        return doc
+
+    monkeypatch.setattr(Report, "to_json", checked)
 
 
 @pytest.fixture(autouse=True)

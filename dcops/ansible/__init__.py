@@ -72,7 +72,12 @@ def run_playbook(playbook: str | Path, *, hosts: Mapping[str, Mapping[str, Any]]
     host. Raises InvalidInputError when the playbook does not exist, ApplyError when ansible-runner
     itself cannot start; a failing playbook is a result with ``ok`` False, not an exception.
     """
-    import ansible_runner  # the one import of it
+    try:
+        import ansible_runner  # the one import of it
+    except ImportError as exc:  # an install without dcops[provision]
+        from dcops.errors import MissingExtraError
+
+        raise MissingExtraError("running playbooks", "provision", "ansible-runner") from exc
 
     path = Path(playbook).resolve()
     if not path.is_file():

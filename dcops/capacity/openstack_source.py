@@ -21,9 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import openstack
-import openstack.exceptions as os_exc
-from keystoneauth1 import exceptions as ks_exc
+from dcops.errors import MissingExtraError
+
+try:
+    import openstack
+    import openstack.exceptions as os_exc
+    from keystoneauth1 import exceptions as ks_exc
+except ImportError as exc:  # an install without dcops[openstack]: --from-file still works
+    raise MissingExtraError("reading an OpenStack cloud", "openstack", "openstacksdk") from exc
 
 from dcops import __version__
 from dcops.capacity.cloud import (

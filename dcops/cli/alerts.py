@@ -9,13 +9,15 @@ from typing import Any
 
 import click
 
-from dcops.cli.common import emit, global_options, open_state, settings
+from dcops.cli.common import emit, global_options, open_state, settings, structured_output
+from dcops.cli.output import short_time, stored_time
+from dcops.cli.selection import honours_limit, record_matcher, refuses_limit
 from dcops.errors import ExitCode, UsageError
 from dcops.report import Column, Report
 
 COLUMNS = [Column("id", "ID"), Column("severity", "SEVERITY"), Column("status", "STATUS"), Column("host", "HOST"),
            Column("where", "WHERE"), Column("part", "PART"), Column("serial", "SERIAL"), Column("summary", "SUMMARY"),
-           Column("opened", "OPENED"), Column("tier", "TIER"), Column("ack", "ACK"), Column("symptoms", "SYMPTOMS")]
+           Column("opened", "OPENED", short_time), Column("tier", "TIER"), Column("ack", "ACK"), Column("symptoms", "SYMPTOMS")]
 
 # Incident and silence ids: a row id fits in 63 bits; a bigger number is a usage error, not a
 # database overflow (exit 70 before).
@@ -31,7 +33,7 @@ def _item(incident: Any) -> dict[str, Any]:
     return {"id": incident.id, "severity": incident.severity.value, "status": incident.status.value,
             "host": incident.host, "where": _where(incident.location),
             "part": f"{incident.info.kind} {incident.info.location or ''}".strip(), "serial": incident.info.serial,
-            "summary": incident.summary, "opened": incident.opened_at.astimezone().strftime("%m-%d %H:%M"),
+            "summary": incident.summary, "opened": incident.opened_at,
             "tier": incident.tier, "ack": incident.acked_by, "symptoms": len(incident.children),
             "incident": incident.to_json()}
 
@@ -71,6 +73,7 @@ def alerts() -> None:
 @click.option("--severity", type=click.Choice(["info", "warning", "critical", "emergency"]),
               help="At least this severity.")
 @global_options
+@honours_limit
 def list_(show_all: bool, since: str | None, host: str | None, severity: str | None) -> None:
     """Open incidents, most recent first."""
     from dcops.patrol.model import Severity
@@ -82,6 +85,8 @@ def list_(show_all: bool, since: str | None, host: str | None, severity: str | N
     found = pstore.list_incidents(store, status=None if show_all or since else "open", since=when, host=host)
     if severity:
         found = [i for i in found if i.severity.rank >= Severity(severity).rank]
+    keep = record_matcher()
+    found = [i for i in found if keep(i.host, i.location)]
     report = Report("alerts.list", items=[_item(i) for i in found], columns=COLUMNS, title="Incidents")
     report.summary = {"incidents": len(found), "open": sum(1 for i in found if i.is_open)}
     if any(i.is_open for i in found):
@@ -92,6 +97,7 @@ def list_(show_all: bool, since: str | None, host: str | None, severity: str | N
 @alerts.command()
 @click.argument("incident_id", type=ID)
 @global_options
+@refuses_limit("it works on incident IDs")
 def show(incident_id: int) -> None:
     """Everything about one incident: diagnosis, part, warranty, symptoms, log entries, notifications."""
     from dcops.notify.render import as_text
@@ -101,10 +107,10 @@ def show(incident_id: int) -> None:
     incident = _get(store, incident_id)
     body = incident.to_json()
     deliveries = [{"receiver": o["receiver"], "event": o["kind"], "attempts": o["attempts"],
-                   "delivered_at": o["delivered_at"], "last_error": o["last_error"]}
+                   "delivered_at": stored_time(o["delivered_at"]), "last_error": o["last_error"]}
                   for o in pstore.outbox_items(store, incident_id)]
     report = Report("alerts.show", items=[{**body, "notifications": deliveries}])
-    if settings().output != "json":
+    if not structured_output():
         report.items = []
         report.text = as_text("opened" if incident.is_open else "resolved", body) + "\n" + (
             "\nnotifications:\n" + "\n".join(f"  {d['receiver']} {d['event']}: "
@@ -147,6 +153,7 @@ def _change_open_incidents(action: str, incident_ids: tuple[int, ...], note: str
 @click.argument("incident_ids", type=ID, nargs=-1, required=True)
 @click.option("-m", "--message", "note", metavar="TEXT", help="A note (who is on it, ticket number).")
 @global_options
+@refuses_limit("it works on incident IDs")
 def ack(incident_ids: tuple[int, ...], note: str | None) -> None:
     """Acknowledge incidents: escalation stops; receivers hear who took it."""
 
@@ -161,6 +168,7 @@ def ack(incident_ids: tuple[int, ...], note: str | None) -> None:
 @click.argument("incident_ids", type=ID, nargs=-1, required=True)
 @click.option("-m", "--message", "note", metavar="TEXT", help="Why (part replaced, false alarm).")
 @global_options
+@refuses_limit("it works on incident IDs")
 def resolve(incident_ids: tuple[int, ...], note: str | None) -> None:
     """Resolve incidents by hand (patrol opens a new one if the fault is still there)."""
     from dcops.patrol.model import IncidentStatus
@@ -183,6 +191,7 @@ def resolve(incident_ids: tuple[int, ...], note: str | None) -> None:
 @click.option("--condition", default="", metavar="NAME")
 @click.option("-m", "--message", "reason", default="", metavar="TEXT")
 @global_options
+@refuses_limit("choose what to silence with --host, --rack, --part or --condition")
 def silence(incident_id: int | None, duration: str, host: str, rack: str, part: str, condition: str,
             reason: str) -> None:
     """Mute notifications of one incident or of matching ones (maintenance) for a while."""
@@ -210,6 +219,7 @@ def silence(incident_id: int | None, duration: str, host: str, rack: str, part: 
 @alerts.command()
 @click.argument("silence_id", type=ID)
 @global_options
+@refuses_limit("it works on a silence ID")
 def unsilence(silence_id: int) -> None:
     """End a silence now."""
     from dcops.store import patrol as pstore
@@ -231,10 +241,10 @@ def outbox_(deliver: bool) -> None:
     if deliver:
         outbox.deliver_due(store, _notify_config())
     items = [{"id": o["id"], "incident": o["incident"], "receiver": o["receiver"], "event": o["kind"],
-              "attempts": o["attempts"], "next": str(o["next_attempt_at"])[:19], "error": o["last_error"],
+              "attempts": o["attempts"], "next": stored_time(o["next_attempt_at"]), "error": o["last_error"],
               "state": "given up" if o["given_up_at"] else "pending"}
              for o in pstore.outbox_items(store) if not o["delivered_at"]]
     report = Report("alerts.outbox", items=items, summary=pstore.outbox_counts(store), columns=[
         Column("id", "ID"), Column("incident", "INCIDENT"), Column("receiver", "RECEIVER"), Column("event", "EVENT"),
-        Column("attempts", "ATTEMPTS"), Column("next", "NEXT"), Column("state", "STATE"), Column("error", "ERROR")])
+        Column("attempts", "ATTEMPTS"), Column("next", "NEXT", short_time), Column("state", "STATE"), Column("error", "ERROR")])
     emit(report)

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from dcops.cli.common import emit, global_options, open_state, progress, settings
+from dcops.cli.selection import honours_limit, limit_hosts, refuses_limit
 from dcops.errors import ExitCode, InvalidInputError, UsageError
 from dcops.fileio import write_atomically
 from dcops.models import Host
@@ -29,11 +30,7 @@ def _book(paths: tuple[str, ...] = ()) -> Any:
 
 def _selected(book: Any, selectors: tuple[str, ...] = ()) -> list[Host]:
     hosts = book.select(list(selectors)) if selectors else list(book.hosts)
-    limit = settings().limit
-    if limit:
-        chosen = {h.name for h in book.select(limit)}
-        hosts = [h for h in hosts if h.name in chosen]
-    return hosts
+    return limit_hosts(hosts, book.hosts)
 
 
 @click.group()
@@ -50,6 +47,7 @@ def assets() -> None:
 @click.option("--deadline", type=click.FloatRange(1, 3600), default=120.0, show_default=True,
               help="Seconds one BMC may take for the whole read.")
 @global_options
+@honours_limit
 def collect(selectors: tuple[str, ...], deadline: float) -> None:
     """Read every selected server's inventory over its BMC and store it as a snapshot.
 
@@ -105,6 +103,7 @@ def collect(selectors: tuple[str, ...], deadline: float) -> None:
 @assets.command()
 @click.argument("host", metavar="HOST")
 @global_options
+@refuses_limit("it shows one HOST: name it")
 def show(host: str) -> None:
     """The parts of HOST as last collected: kind, slot, serial, model, firmware."""
     from dcops.assets.model import size_text
@@ -132,6 +131,7 @@ def show(host: str) -> None:
 @assets.command()
 @click.argument("target", metavar="HOST|SERIAL")
 @global_options
+@refuses_limit("it shows one host or part: name it")
 def history(target: str) -> None:
     """Part history of a server (what appeared, disappeared, was replaced, moved in or out) or of
     a part serial (where it has been and where it is now)."""
@@ -189,6 +189,7 @@ CSV_FIELDS = ["kind", "host", "observed", "field", "book", "found", "matched_by"
 @click.option("--max-age", metavar="DURATION",
               help="Snapshots older than this (e.g. 30d) are reported as stale, not compared.")
 @global_options
+@honours_limit
 def reconcile(book_paths: tuple[str, ...], profiles_path: str | None, baselines_dir: str | None,
               csv_path: str | None, write_book: str | None, own: tuple[str, ...], junk: tuple[str, ...],
               max_age: str | None) -> None:
@@ -275,7 +276,17 @@ def _write_corrected(book: Any, hosts: list[Host], result: Any, snaps: dict[str,
               "kept because the book owns the field.\n"
               + "\n".join(f"  {c.host}: {c.field}: {c.old} -> {c.new}" + ("" if c.applied else " (not applied)")
                           for c in corrections))
-    text = dump_inventory_text(corrected, racks=book.racks, header=header)
+    text = None
+    if len(book.files) == 1 and len(hosts) == len(book.hosts):
+        # The whole book in one file: edit a copy of it in place, so the operators' comments,
+        # order and layout survive; the corrections are listed on top.
+        from dcops.inventory.roundtrip import rewrite_book
+
+        edited = rewrite_book(Path(book.files[0]).read_text(encoding="utf-8"), path, list(book.hosts), corrected)
+        if edited is not None:
+            text = "".join(f"# {line}\n" for line in header.splitlines()) + edited
+    if text is None:
+        text = dump_inventory_text(corrected, racks=book.racks, header=header)
     try:
         load_inventory_text(text, path)  # prove the result validates before it goes anywhere
     except InvalidInputError as exc:
@@ -301,6 +312,7 @@ def _write_corrected(book: Any, hosts: list[Host], result: Any, snaps: dict[str,
               help="Reminder thresholds in days left.")
 @click.option("--today", "today_text", metavar="YYYY-MM-DD", hidden=True)
 @global_options
+@honours_limit
 def warranty(within: str, show_all: bool, by: str, remind: bool, thresholds: str, today_text: str | None) -> None:
     """Days of warranty left per server (from the book), grouped by supplier and contract; exit 1
     when some have expired or end within --within."""
@@ -377,6 +389,7 @@ def _remind(report: Report, rows: list[Any], levels: tuple[int, ...]) -> None:
 @click.option("--limit-results", "-n", type=click.IntRange(1, None), default=20, show_default=True)
 @click.option("--min-score", type=click.FloatRange(0, 100), default=75.0, show_default=True)
 @global_options
+@honours_limit
 def search(query: tuple[str, ...], limit_results: int, min_score: float) -> None:
     """`dcops inventory search` that also knows part serials (DIMMs, drives, ...), mainboard and
     chassis serials and UUIDs from the last collection: find the server holding DIMM serial X."""

@@ -7,6 +7,7 @@ import datetime as dt
 import click
 
 from dcops.cli.common import emit, global_options, open_state
+from dcops.cli.selection import honours_limit, record_matcher
 from dcops.report import Column, Report
 from dcops.store.audit import query
 from dcops.timeparse import parse_duration
@@ -24,12 +25,21 @@ def audit() -> None:
 @click.option("--since", help="Only entries newer than this (e.g. 24h, 7d).")
 @click.option("--rows", type=click.IntRange(1, 100000), default=100, show_default=True, help="At most this many entries.")
 @global_options
+@honours_limit
 def list_entries(host: str | None, action: str | None, since: str | None, rows: int) -> None:
     """List audit entries, newest first."""
     after = dt.datetime.now(dt.UTC) - parse_duration(since) if since else None
+    keep = record_matcher()
     store = open_state()
     try:
-        entries = query(store, host=host, action=action, since=after, limit=rows)
+        # --limit is judged here, not in SQL: read more until `rows` entries pass or the log ends.
+        fetch = rows
+        while True:
+            found = query(store, host=host, action=action, since=after, limit=fetch)
+            entries = [e for e in found if keep(e.host, None)][:rows]
+            if len(entries) >= rows or len(found) < fetch:
+                break
+            fetch *= 4
     finally:
         store.close()
     items = [{"id": e.id, "at": e.at, "actor": e.actor, "host": e.host, "action": e.action, "result": e.result,

@@ -10,7 +10,8 @@ from typing import Any
 import click
 
 from dcops.cli.bmc import Auditor, confirm, run_on_hosts, select_hosts
-from dcops.cli.common import emit, global_options, settings
+from dcops.cli.common import emit, global_options, structured_output
+from dcops.cli.selection import honours_limit
 from dcops.errors import ExitCode
 from dcops.report import Column, Report
 
@@ -95,9 +96,11 @@ def _change_rows(runs: Sequence[Any]) -> list[dict[str, Any]]:
 def _host_item(run: Any) -> dict[str, Any]:
     from dcops.report import jsonable
 
-    item: dict[str, Any] = {"host": run.host, "profile": run.profile}
+    item: dict[str, Any] = {"host": run.host, "profile": run.profile, "error": None}
     if run.error is not None:
-        item.update({"error": str(run.error), "compliant": None})
+        # An unreachable host keeps the item's shape: same keys, unknown values, the error.
+        item.update({"error": str(run.error), "compliant": None, "baselines": {}, "reboots": None,
+                     "destructive": None, "changes": [], "problems": [], "unverified": [], "differences": {}})
         return item
     plan = run.plan
     item.update({
@@ -129,7 +132,7 @@ def _plan_runs(baselines_dir: str, hosts: tuple[str, ...], kinds: tuple[str, ...
 
 
 def _report(kind: str, runs: Sequence[Any], *, verb: str) -> Report:
-    json_out = settings().output == "json"
+    json_out = structured_output()
     report = Report(kind=kind, columns=_columns())
     report.items = [_host_item(r) for r in runs] if json_out else _change_rows(runs)
     for run in runs:
@@ -170,6 +173,7 @@ def _junit(path: str | None, suite: str, runs: Sequence[Any]) -> None:
 @poll_option
 @click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML here (for CI systems).")
 @global_options
+@honours_limit
 def plan_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, ...], poll: float,
                  junit_path: str | None) -> None:
     """Show every difference between HOSTS and their profile's baselines, and the reboots needed.
@@ -190,6 +194,7 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, .
 @click.option("--store/--no-store", "store_results", default=True, show_default=True,
               help="Keep the results in the state store (the exporter publishes them).")
 @global_options
+@honours_limit
 def verify_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, ...], poll: float,
                    junit_path: str | None, store_results: bool) -> None:
     """Read-only compliance scan of HOSTS (for a nightly job); results are stored for `dcops serve`."""
@@ -220,6 +225,7 @@ def verify_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str,
 @click.option("--graceful/--force-reset", default=True, show_default=True,
               help="Graceful restart for BIOS changes (falls back to a hard reset only where unsupported).")
 @global_options
+@honours_limit
 def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, ...], poll: float, yes: bool,
                   allow_data_loss: bool, allow_foreign_pending: bool, graceful: bool) -> None:
     """Bring HOSTS to their baselines: firmware, then BIOS, then RAID; each verified from a re-read.
@@ -235,7 +241,7 @@ def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, 
         emit(plan_report)
     from dcops.cli.output import render_table
 
-    if settings().output != "json":
+    if not structured_output():
         click.echo("dcops: the plan:", err=True)
         import contextlib
         import sys

@@ -1,8 +1,9 @@
-"""``dcops bmc show``, and what the BMC command groups share: host selection, running an action
+"""``dcops bmc show|get``, and what the BMC command groups share: host selection, running an action
 on many hosts in parallel with progress, confirmation and audit records."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -12,36 +13,14 @@ from typing import Any
 
 import click
 
-from dcops.cli.common import emit, global_options, progress, settings
+from dcops.cli.adhoc import adhoc_host, adhoc_options
+from dcops.cli.common import emit, global_options, progress, settings, structured_output
+from dcops.cli.selection import honours_limit, refuses_limit, select_hosts
 from dcops.errors import DcopsError, ExitCode, UnreachableError, UsageError
-from dcops.models import Host
+from dcops.models import Host, Protocol
 from dcops.observation import ComponentKind, Health, Observation
 from dcops.report import Column, Report
-
-
-def select_hosts(names: Sequence[str]) -> list[Host]:
-    """Hosts named on the command line (names or globs) and/or chosen by ``--limit``."""
-    from dcops.inventory import load_inventory
-
-    opts = settings()
-    if not names and not opts.limit:
-        raise UsageError("name the hosts (or use --limit rack=A01, role=db, ...)")
-    inv = load_inventory(opts.inventory)
-    chosen: dict[str, Host] = {}
-    for name in names:
-        if any(ch in name for ch in "*?[=,"):
-            for host in inv.select([name]):
-                chosen.setdefault(host.name, host)
-        else:
-            host = inv.get(name)  # UsageError with close names when unknown
-            chosen.setdefault(host.name, host)
-    if opts.limit:
-        limited = {h.name for h in inv.select(opts.limit)}
-        pool = chosen.values() if names else inv.select(opts.limit)
-        chosen = {h.name: h for h in pool if h.name in limited}
-    if not chosen:
-        raise UsageError("no host matches")
-    return list(chosen.values())
+from dcops.secrets import redact
 
 
 @dataclass
@@ -180,21 +159,35 @@ def bmc() -> None:
 SECTION_CHOICES = ("components", "sensors", "firmware", "logs")
 
 
+def _targets(hosts: Sequence[str], adhoc: dict[str, Any]) -> list[Host]:
+    """The book's hosts named or chosen by --limit, or the one ad-hoc --bmc target."""
+    target = adhoc_host(*(adhoc[k] for k in ("adhoc_bmc", "adhoc_user", "adhoc_password_ref", "adhoc_protocol",
+                                              "adhoc_insecure")))
+    if target is None:
+        return select_hosts(hosts)
+    if hosts or settings().limit:
+        raise UsageError("--bmc names the target: drop the HOST arguments and -l")
+    return [target]
+
+
 @bmc.command("show")
 @click.argument("hosts", nargs=-1)
 @click.option("--section", "sections", multiple=True, type=click.Choice(SECTION_CHOICES),
               help="Read only these parts (repeatable). Default: all.")
 @click.option("--logs", "log_limit", type=click.IntRange(0, 10000), default=20, show_default=True,
               help="Newest log entries to read.")
+@adhoc_options
 @global_options
-def show(hosts: tuple[str, ...], sections: tuple[str, ...], log_limit: int) -> None:
+@honours_limit
+def show(hosts: tuple[str, ...], sections: tuple[str, ...], log_limit: int, **adhoc: Any) -> None:
     """Show the observation of HOSTS: identity, parts, sensors, firmware, what could not be read.
+    Or of a BMC not in the book: --bmc ADDRESS --user U --password-ref env:X.
 
     Exit 1 when the hardware is unhealthy, 4 when a BMC could not be read.
     """
     from dcops.bmc.select import open_bmc
 
-    targets = select_hosts(hosts)
+    targets = _targets(hosts, adhoc)
     wanted = set(sections or SECTION_CHOICES)
     if log_limit == 0:
         wanted.discard("logs")
@@ -213,10 +206,15 @@ def show(hosts: tuple[str, ...], sections: tuple[str, ...], log_limit: int) -> N
     for outcome in outcomes:
         obs: Observation | None = outcome.value
         if obs is None:
+            if structured_output():
+                # An unreachable host keeps the item's shape: an empty observation and the error.
+                empty = Observation(outcome.host.name, dt.datetime.now(dt.UTC), Protocol(outcome.host.bmc.protocol).value)
+                report.items.append({**empty.to_json(), "reachable": False,
+                                     "error": str(outcome.error) if outcome.error else None})
             continue
         observed += 1
-        if settings().output == "json":
-            report.items.append(obs.to_json())
+        if structured_output():
+            report.items.append({**obs.to_json(), "reachable": True, "error": None})
         else:
             texts.append(_describe(obs))
             for comp in obs.components:
@@ -255,3 +253,50 @@ def _describe(obs: Observation) -> str:
     for entry in obs.log_entries[-5:]:
         lines.append(f"  log {entry.created or '-'} [{entry.severity.value}] {entry.message}")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- dcops bmc get
+
+
+@bmc.command("get")
+@click.argument("path")
+@click.argument("host", required=False)
+@adhoc_options
+@global_options
+@refuses_limit("it reads one BMC: name the HOST or give --bmc")
+def get(path: str, host: str | None, **adhoc: Any) -> None:
+    """GET one Redfish resource and print its JSON, like `redfishtool raw GET`: the same session
+    handling, retries and TLS settings as every other dcops read. PATH is absolute
+    (/redfish/v1/Systems/1) or relative to /redfish/v1/ (Systems/1).
+
+    \b
+    dcops bmc get Systems/1 trade-db-01
+    dcops bmc get /redfish/v1/Managers --bmc 10.0.0.5 --user root --password-ref env:BMC_PW
+    Exit 0 on 2xx; 2 when the BMC answers 4xx (no such resource, not allowed); 4 on 5xx or no answer.
+    """
+    import json
+
+    from dcops.bmc.redfish.connector import connect
+    from dcops.bmc.redfish.docs import most_severe_message
+    from dcops.secrets import resolve
+
+    if not host and not adhoc.get("adhoc_bmc"):
+        raise UsageError("name the HOST (or give --bmc ADDRESS)")
+    targets = _targets((host,) if host else (), adhoc)
+    if len(targets) != 1:
+        raise UsageError(f"{host}: names {len(targets)} hosts; bmc get reads one")
+    target = targets[0]
+    if not path.startswith("/"):
+        path = "/redfish/v1/" + path
+    password = resolve(target.bmc.password_ref or "prompt", what=f"{target.name}: BMC password")
+    with connect(target.name, target.bmc, password) as conn:
+        resp = conn.request("GET", path)
+    if resp.body is not None:
+        text = json.dumps(resp.body, indent=2, ensure_ascii=False) if not isinstance(resp.body, str) else resp.body
+        click.echo(redact(text))
+    if resp.status < 300:
+        raise SystemExit(int(ExitCode.OK))
+    message = most_severe_message(resp.body)
+    click.echo(redact(f"dcops: error: {target.name}: GET {path}: HTTP {resp.status}"
+                      + (f": {message}" if message else "")), err=True)
+    raise SystemExit(int(ExitCode.USAGE if resp.status < 500 else ExitCode.INCOMPLETE))

@@ -8,6 +8,7 @@ import click
 
 from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
 from dcops.cli.common import emit, global_options
+from dcops.cli.selection import honours_limit
 from dcops.errors import DcopsError
 from dcops.models import Host
 from dcops.report import Column, Report
@@ -19,6 +20,7 @@ from dcops.report import Column, Report
               help="Boot from this device on the next boot only.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask.")
 @global_options
+@honours_limit
 def boot(hosts: tuple[str, ...], target: str, yes: bool) -> None:
     """Set a one-time boot override on HOSTS (takes effect at the next power on or reset)."""
     from dcops.bmc.select import open_bmc
@@ -40,15 +42,17 @@ def boot(hosts: tuple[str, ...], target: str, yes: bool) -> None:
                     done("unverified", note=f"{target}: accepted; reading it back failed: {exc}")
                     raise
                 done(after=list(after))
-            return {"host": host.name, "before": before[0], "after": after[0], "enabled": after[1]}
+            return {"host": host.name, "before": before[0], "after": after[0], "enabled": after[1], "error": None}
 
     try:
         outcomes = run_on_hosts(targets, act, f"boot {target}")
     finally:
         auditor.close()
-    report = Report(kind="boot.once", columns=[Column("host", "HOST"), Column("before", "BEFORE"),
+    report = Report(kind="boot", columns=[Column("host", "HOST"), Column("before", "BEFORE"),
                                                Column("after", "AFTER"), Column("enabled", "ENABLED")])
-    report.items = [o.value or {"host": o.host.name, "error": str(o.error)} for o in outcomes]
+    # An unreachable host keeps the item's shape: same keys, unknown values, the error.
+    report.items = [o.value or {"host": o.host.name, "before": None, "after": None, "enabled": None,
+                                "error": str(o.error)} for o in outcomes]
     note_errors(report, outcomes, "boot")
     report.summary = {"hosts": len(targets), "failed": sum(1 for o in outcomes if o.error)}
     emit(report)

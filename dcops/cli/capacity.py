@@ -22,7 +22,8 @@ from dcops.capacity.policy import Policy, build_policy
 from dcops.capacity.results import AzResult, CapacityResult, ClassResult, LossResult
 from dcops.capacity.units import format_amount, format_ratio, parse_size
 from dcops.capacity.whatif import add_nodes, fail_nodes, node_spec, remove_nodes
-from dcops.cli.common import emit, global_options, settings
+from dcops.cli.common import emit, global_options, settings, structured_output
+from dcops.cli.selection import refuses_limit
 from dcops.errors import ExitCode, UsageError
 from dcops.report import Column, Report
 from dcops.secrets import redact
@@ -337,6 +338,7 @@ def capacity() -> None:
 @click.option("--fail", multiple=True, metavar="SELECTOR",
               help="What-if: assume failed: rack=A03, host=NAME or NAME (repeatable).")
 @global_options
+@refuses_limit("capacity is judged over whole AZs; choose them with --az, and what-if failures with --fail")
 def check(cloud: str | None, placement_url: str | None, compute_url: str | None, token_ref: str | None,
           insecure: bool, from_file: str | None, azs: tuple[str, ...], q: str | None, require: str | None,
           add: int, add_rack: str | None, node_memory: str | None, node_vcpus: int | None,
@@ -354,7 +356,7 @@ def check(cloud: str | None, placement_url: str | None, compute_url: str | None,
         # Only a check of the whole cloud as it is becomes "the latest result" the exporter
         # publishes: a what-if or a subset of AZs would show hypothetical or partial figures.
         _save(result)
-    emit(check_report(result, policy, racks_from, settings().output == "json"))
+    emit(check_report(result, policy, racks_from, structured_output()))
 
 
 def _save(result: CapacityResult) -> None:
@@ -379,13 +381,14 @@ RACK_COLUMNS = [
 @_source_options()
 @_policy_options
 @global_options
+@refuses_limit("capacity is judged over whole AZs; choose them with --az, and what-if failures with --fail")
 def racks(cloud: str | None, placement_url: str | None, compute_url: str | None, token_ref: str | None,
           insecure: bool, from_file: str | None, azs: tuple[str, ...], q: str | None, require: str | None) -> None:
     """Per rack: what it carries, and whether its AZ survives losing it (exit 1 when a rack
     cannot be lost)."""
     result, policy, racks_from = _run_check(
         from_file, (cloud, placement_url, compute_url, token_ref, insecure), azs, q, require)
-    as_json = settings().output == "json"
+    as_json = structured_output()
     items = []
     lost = 0
     for az in result.azs:
@@ -420,6 +423,7 @@ def racks(cloud: str | None, placement_url: str | None, compute_url: str | None,
 @_source_options(from_file=False)
 @_without_output_option
 @global_options
+@refuses_limit("capacity is judged over whole AZs; choose them with --az, and what-if failures with --fail")
 def snapshot(out: str, cloud: str | None, placement_url: str | None, compute_url: str | None,
              token_ref: str | None, insecure: bool) -> None:
     """Read the cloud (and racks from the inventory) into a snapshot file for review and for

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
+from dcops.cli.selection import check_limit
 from dcops.config import Settings, finish
 from dcops.errors import ExitCode
 from dcops.report import Report
@@ -69,7 +70,8 @@ def configure_logging(verbose: int, debug: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
-def _raw(ctx: click.Context) -> Settings:
+def raw_settings(ctx: click.Context) -> Settings:
+    """The settings as given so far (not completed from env/config): for option callbacks."""
     root = ctx.find_root()
     if root.obj is None:
         root.obj = Settings()
@@ -80,15 +82,29 @@ def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         if value is None or value == () or value is False or (name == "verbose" and value == 0):
             return
-        obj = _raw(ctx)
+        obj = raw_settings(ctx)
         if name in ("inventory", "limit"):
             getattr(obj, name).extend(value)
+        elif name == "columns":
+            obj.columns = [c.strip() for c in value.split(",") if c.strip()]
         elif name == "verbose":
             obj.verbose += value
         else:
             setattr(obj, name, value)
 
     return callback
+
+
+def _after_parse(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if isinstance(ctx.command, click.Group) or ctx.resilient_parsing:
+        return
+    raw_settings(ctx).command = " ".join(ctx.command_path.split()[1:]) or ctx.command_path
+    check_limit(ctx, param, value)
+
+
+def kind_of(command: str) -> str:
+    """The JSON ``kind`` of a command path: ``power status`` -> ``power.status``."""
+    return ".".join(command.split())
 
 
 def global_options(func: F) -> F:
@@ -101,34 +117,60 @@ def global_options(func: F) -> F:
                      help="Config file. Default: $DCOPS_CONFIG or ~/.config/dcops/config.yaml."),
         click.option("--state", metavar="URL", expose_value=False, callback=_store("state"),
                      help="State store: sqlite:///PATH or postgresql://... Default: $DCOPS_STATE or ~/.local/state/dcops/dcops.db."),
-        click.option("-o", "--output", type=click.Choice(["table", "json"]), expose_value=False,
-                     callback=_store("output"), help="Result format on stdout."),
+        click.option("-o", "--output", type=click.Choice(["table", "wide", "json", "yaml", "csv"]),
+                     expose_value=False, callback=_store("output"),
+                     help="Result format on stdout: table (fits the terminal), wide (every field, uncut), "
+                          "json or yaml (the documented contract, docs/output.md), csv."),
+        click.option("--columns", metavar="LIST", expose_value=False, callback=_store("columns"),
+                     help="Columns to show in table, wide and csv output, comma-separated (e.g. host,power)."),
         click.option("-l", "--limit", multiple=True, metavar="SELECTOR", expose_value=False,
                      callback=_store("limit"),
-                     help="Select hosts: names, globs, rack=A01, room=, site=, az=, role=, tag=; comma = and, repeat = or."),
+                     help="Narrow to hosts matching an Ansible-style pattern: 'a,b' or 'a:b' = either, "
+                          "':&x' = and x, ':!x' = but not x; terms are names, globs, ~regex or key=value "
+                          "(rack=, room=, site=, az=, role=, tag=, ...). Repeat = or."),
         click.option("--parallel", type=click.IntRange(1, 10000), expose_value=False, callback=_store("parallel"),
                      help="How many hosts to work on at once."),
         click.option("-v", "--verbose", count=True, expose_value=False, callback=_store("verbose"),
                      help="More detail on stderr (repeat for more)."),
         click.option("--debug", is_flag=True, expose_value=False, callback=_store("debug"),
                      help="Debug logging and tracebacks on errors."),
+        # Never given: its callback runs after every given option, so it sees the final --limit
+        # and refuses it on a command that does not honour it (dcops.cli.selection).
+        click.option("--after-parse", is_flag=True, hidden=True, expose_value=False, callback=_after_parse),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def emit(report: Report, ctx: click.Context | None = None) -> None:
-    """Write a report to stdout in the chosen format, its problems to stderr, and end with its code."""
+def structured_output() -> bool:
+    """True for json and yaml: items take the documented machine shape, not a table's rows."""
+    from dcops.cli.output import STRUCTURED
+
+    return settings().output in STRUCTURED
+
+
+def render(report: Report, ctx: click.Context | None = None) -> None:
+    """Write a report to stdout in the chosen format (no exit)."""
     opts = settings(ctx)
-    for problem in report.problems:
-        click.echo(safe(redact(f"dcops: {problem}")), err=True)
     if opts.output == "json":
         click.echo(redact(json.dumps(report.to_json(), indent=2, ensure_ascii=False, sort_keys=False)))
-    else:
-        from dcops.cli.output import render_table
+        return
+    from dcops.cli import output
 
-        render_table(report)
+    if opts.output == "yaml":
+        output.render_yaml(report)
+    elif opts.output == "csv":
+        output.render_csv(report, opts.columns)
+    else:
+        output.render_table(report, wide=opts.output == "wide", columns=opts.columns)
+
+
+def emit(report: Report, ctx: click.Context | None = None) -> None:
+    """Write a report to stdout in the chosen format, its problems to stderr, and end with its code."""
+    for problem in report.problems:
+        click.echo(safe(redact(f"dcops: {problem}")), err=True)
+    render(report, ctx)
     raise SystemExit(int(report.exit_code))
 
 
@@ -142,12 +184,15 @@ def progress(total: int, description: str) -> Iterator[Callable[[int, int], None
 
         yield quiet
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     failures = 0
+    # On stderr: stdout carries results only, and a bar there would vanish (or pollute the file)
+    # when stdout is redirected.
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
-                  transient=True) as bar:
+                  console=Console(file=sys.stderr), transient=True) as bar:
         task = bar.add_task(description, total=total, failed=0)
 
         def advance(done: int = 1, failed: int = 0) -> None:

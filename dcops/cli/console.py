@@ -6,12 +6,14 @@ import click
 
 from dcops.cli.bmc import Auditor, select_hosts
 from dcops.cli.common import global_options
+from dcops.cli.selection import refuses_limit
 from dcops.errors import UsageError
 
 
 @click.command()
 @click.argument("host")
 @global_options
+@refuses_limit("it attaches to one HOST: name it")
 def console(host: str) -> None:
     """Attach to HOST's serial console (IPMI SOL; leave with ~. ). Opening and closing are audited."""
     from dcops.bmc.select import open_bmc

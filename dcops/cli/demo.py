@@ -107,9 +107,9 @@ def _report(summary: Any, hosts: list[Any], work: Path) -> Report:
                       "incidents": len(summary.open_incidents), "round_seconds": round(summary.duration, 2),
                       "requests": summary.requests}
     report.exit_code = ExitCode.OK
-    from dcops.cli.common import settings
+    from dcops.cli.common import structured_output
 
-    if settings().output == "json":  # the JSON form lists the incidents themselves
+    if structured_output():  # the JSON form lists the incidents themselves
         report.items = [i.to_json() for i in summary.open_incidents]
         report.summary["racks"] = items
     del work

@@ -8,14 +8,17 @@ from typing import Any
 
 import click
 
+from dcops.cli.bookwrite import book_text
 from dcops.cli.common import emit, global_options, settings
+from dcops.cli.selection import honours_limit, limit_hosts, refuses_limit, warn_unmatched
 from dcops.errors import InvalidInputError, UsageError
 from dcops.fileio import write_atomically
-from dcops.inventory import Inventory, load_inventory, load_inventory_text, read_inventory
+from dcops.inventory import Inventory, load_inventory, load_inventory_text, parse_selectors, read_inventory
 from dcops.inventory.schema import PATHS, flatten_host, mask_password
 from dcops.inventory.search import DEFAULT_MIN_SCORE, SearchIndex
 from dcops.models import Host
 from dcops.report import Column, Report, jsonable
+from dcops.secrets import redact
 
 NO_INVENTORY = "no inventory given: use -i PATH or set DCOPS_INVENTORY"
 
@@ -82,22 +85,24 @@ def validate(paths: tuple[str, ...]) -> None:
 @inventory.command(name="list")
 @click.argument("selectors", nargs=-1, metavar="[SELECTOR]...")
 @global_options
+@honours_limit
 def list_hosts(selectors: tuple[str, ...]) -> None:
     """List hosts, all or those matching SELECTORs (and --limit).
 
     \b
-    A selector is a name or glob (trade-*) or key=value with key one of name, rack, room,
-    site, az, role, tag, profile, vendor, model; values may be globs; comma = and;
-    several selectors = or; !atom negates. Example: dcops inventory list 'rack=A0*,role=db'
+    A SELECTOR is an Ansible-style host pattern: terms joined by ',' or ':' (either),
+    ':&' (and) or ':!' (but not); a term is a name, glob (trade-*), ~regex, all, or
+    key=value with key one of name, rack, room, site, az, role, tag, profile, vendor,
+    model (values may be globs). Several SELECTORs = or.
+    Example: dcops inventory list 'rack=A0*:&role=db:!tag=canary' web-01
     """
     book = load_book()
     hosts = book.select(list(selectors)) if selectors else list(book.hosts)
-    limit = settings().limit
-    if limit:
-        chosen = {h.name for h in book.select(limit)}
-        hosts = [h for h in hosts if h.name in chosen]
+    if selectors:
+        warn_unmatched(parse_selectors(list(selectors)), book.hosts)
+    hosts = limit_hosts(hosts, book.hosts)
     emit(Report(
-        kind="inventory.hosts",
+        kind="inventory.list",
         items=[host_item(h) for h in hosts],
         columns=[Column("name", "NAME"), Column("bmc_url", "BMC"), Column("protocol", "PROTOCOL"),
                  Column("place", "LOCATION"), Column("az", "AZ"), Column("role", "ROLE"), Column("model", "MODEL"),
@@ -128,12 +133,13 @@ def _field_rows(book: Inventory, host: Host) -> list[dict[str, Any]]:
 @inventory.command()
 @click.argument("name", metavar="HOST")
 @global_options
+@refuses_limit("it shows one HOST: name it")
 def show(name: str) -> None:
     """Show every field of HOST, where it was defined (FILE:LINE) and what was inherited."""
     book = load_book()
     host = book.get(name)
     emit(Report(
-        kind="inventory.host",
+        kind="inventory.show",
         items=_field_rows(book, host),
         columns=[Column("field", "FIELD"), Column("value", "VALUE"), Column("level", "FROM"),
                  Column("source", "DEFINED AT")],
@@ -149,6 +155,7 @@ def show(name: str) -> None:
 @click.option("--min-score", type=click.FloatRange(0, 100), default=DEFAULT_MIN_SCORE, show_default=True,
               help="Every word of the query must match some field at least this well (0-100).")
 @global_options
+@honours_limit
 def search(query: tuple[str, ...], limit_results: int, min_score: float) -> None:
     """Find hosts by name, serial, asset tag, BMC address, vendor, model or location, with typos,
     and by the serial of any part collected over the BMCs (dcops assets collect).
@@ -157,7 +164,7 @@ def search(query: tuple[str, ...], limit_results: int, min_score: float) -> None
     Example: dcops inventory search r750 a03   (Dell R750s in rack A03; "r75o a3" works too)
     """
     book = load_book()
-    hosts = book.select(settings().limit) if settings().limit else list(book.hosts)
+    hosts = limit_hosts(book.hosts)
     text = " ".join(query)
     hits = SearchIndex(hosts, extra=_part_serials()).search(text, min_score=min_score, limit=limit_results)
     items = []
@@ -192,10 +199,70 @@ def _part_serials() -> list[tuple[str, str, str]]:
         store.close()
 
 
+@inventory.command(name="ansible")
+@click.option("--list", "list_all", is_flag=True, help="Every host and group (the default).")
+@click.option("--host", "host_name", metavar="HOST", help="One host's variables (the script protocol's --host).")
+@click.option("--script", is_flag=True,
+              help="Answer in the dynamic-inventory script protocol (groups with host lists and _meta), "
+                   "for an executable wrapper given to ansible -i; default: Ansible's YAML inventory "
+                   "structure, what ansible-inventory -i FILE and -i <(...) read.")
+@global_options
+@honours_limit
+def ansible_inventory(list_all: bool, host_name: str | None, script: bool) -> None:
+    """The book (or --limit) as an Ansible inventory, in JSON on stdout.
+
+    \b
+    Groups: site_<site> > room_<site>_<room> > rack_<site>_<room>_<rack>, and role_<role>,
+    tag_<tag>, az_<az>; host variables dcops_bmc_address, dcops_rack, dcops_role, ... (never a
+    password). Examples:
+      ansible-inventory -i <(dcops -i site.yaml inventory ansible --list) --graph
+      ansible -i <(dcops -i site.yaml inventory ansible) 'rack_sh1_r101_A01:&role_db' -m ping
+    """
+    import json
+
+    from dcops.inventory.ansible_export import host_vars, script_inventory, yaml_inventory
+
+    if list_all and host_name:
+        raise UsageError("--list and --host: give one")
+    book = load_book()
+    hosts = limit_hosts(book.hosts)
+    if host_name:
+        body: Any = host_vars(book.get(host_name))
+    else:
+        body = script_inventory(hosts) if script else yaml_inventory(hosts)
+    click.echo(redact(json.dumps(body, indent=2, ensure_ascii=False)))
+
+
+SHIPPED_MAPPINGS = {"netbox": "netbox-devices.yaml"}
+
+
+@inventory.command(name="export")
+@click.option("--format", "fmt", type=click.Choice(["netbox"]), default="netbox", show_default=True,
+              help="netbox: NetBox's device bulk-import CSV (Devices > Import).")
+@click.option("--out", "out", default="-", show_default=True, metavar="FILE", help="Where to write (- for stdout).")
+@global_options
+@honours_limit
+def export_book(fmt: str, out: str) -> None:
+    """The book (or --limit) in another tool's format. NetBox: the columns of its device import,
+    with the BMC address, protocol, AZ and profile as custom fields (cf_bmc_address, cf_bmc_protocol,
+    cf_az, cf_dcops_profile; create them in NetBox first). Read it back with
+    `dcops inventory import FILE --mapping netbox`."""
+    from dcops.inventory.netbox import netbox_csv
+
+    book = load_book()
+    text = netbox_csv(limit_hosts(book.hosts))
+    if out == "-":
+        click.echo(text, nl=False)
+    else:
+        write_atomically(Path(out), text)
+        click.echo(f"dcops: wrote {out}: {text.count(chr(10)) - 1} device(s)", err=True)
+
+
 @inventory.command(name="import")
 @click.argument("book_path", metavar="BOOK", type=click.Path(dir_okay=False))
 @click.option("--mapping", "mapping_path", required=True, type=click.Path(dir_okay=False), metavar="MAP.yaml",
-              help="How the book's columns become host fields (see docs/inventory.md).")
+              help="How the book's columns become host fields (see docs/inventory.md); `netbox` for a NetBox "
+                   "device CSV (shipped mapping).")
 @click.option("--into", "into", type=click.Path(dir_okay=False), metavar="PATH",
               help="The inventory file to merge into (its hosts not in the book are kept).")
 @click.option("--write/--dry-run", default=False,
@@ -205,14 +272,17 @@ def import_book(book_path: str, mapping_path: str, into: str | None, write: bool
     """Import a legacy asset book (CSV or XLSX) into the inventory format.
 
     By default (--dry-run) shows what would change: hosts added, fields changed (old -> new),
-    hosts only in the target; nothing is written. With --write, writes the merged inventory
-    (canonical form: comments of the target are not kept) and re-loads it to prove it validates.
+    hosts only in the target; nothing is written. With --write, writes the merged inventory and
+    re-loads it to prove it validates: an existing --into file is edited in place (its comments,
+    order and layout kept) unless a host moves between racks or loses an inherited value.
     """
     from dcops.inventory.dump import dump_inventory_text
     from dcops.inventory.importer import convert_rows, plan_import, render_plan
     from dcops.inventory.mapping import load_mapping
     from dcops.inventory.tabular import book_format, read_table
 
+    if mapping_path in SHIPPED_MAPPINGS:
+        mapping_path = str(Path(__file__).resolve().parents[1] / "inventory" / "mappings" / SHIPPED_MAPPINGS[mapping_path])
     mapping = load_mapping(mapping_path)
     table = read_table(book_path, mapping)
     rows = convert_rows(table, mapping, xlsx=book_format(Path(book_path), mapping) == "xlsx")
@@ -224,8 +294,9 @@ def import_book(book_path: str, mapping_path: str, into: str | None, write: bool
         raise InvalidInputError(f"{book_path}: {len(plan.problems)} problem(s)", plan.problems)
     _warn_commands(plan.hosts)
     header = (f"Written by `dcops inventory import {book_path} --mapping {mapping_path}`.\n"
-              "Canonical form: edit freely, but a later import rewrites the file and drops comments.")
-    text = dump_inventory_text(plan.hosts, racks=target.racks, header=header)
+              "Edit freely: a later import edits the changed hosts in place and keeps comments.")
+    text = book_text(Path(into) if into else None, target.hosts, plan.hosts,
+                     lambda: dump_inventory_text(plan.hosts, racks=target.racks, header=header))
     load_inventory_text(text, into or "<stdout>")  # prove the result validates before it goes anywhere
     summary = {
         "book": book_path, "rows": rows.rows, "skipped": len(rows.skipped), "added": plan.count("add"),

@@ -4,6 +4,8 @@ become exit codes and one-line messages."""
 from __future__ import annotations
 
 import importlib
+import json
+import re
 import sys
 import traceback
 from typing import Any
@@ -12,6 +14,7 @@ import click
 
 from dcops import __version__
 from dcops.cli.common import global_options
+from dcops.config import Settings
 from dcops.errors import DcopsError, ExitCode, InvalidInputError
 from dcops.secrets import redact
 from dcops.terminal import safe
@@ -37,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "assets": "dcops.cli.assets:assets",
     "baseline": "dcops.cli.baseline:baseline",
     "provision": "dcops.cli.provision:provision",
+    "help": "dcops.cli.help:help_command",
 }
 
 
@@ -70,48 +74,87 @@ def cli() -> None:
     """
 
 
-def _print_error(message: str) -> None:
+def _suggest_command(exc: click.UsageError) -> click.UsageError:
+    """``No such command 'invetory'.`` gets ``Did you mean 'inventory'?``: click suggests only
+    among commands already loaded, and the root group loads its commands lazily."""
+    import difflib
+
+    found = re.match(r"No such command '(.+)'\.$", exc.message)
+    if not found or exc.ctx is None or not isinstance(exc.ctx.command, click.Group) \
+            or getattr(exc, "possibilities", None):  # click >= 8.4 suggests from loaded commands itself
+        return exc
+    names = exc.ctx.command.list_commands(exc.ctx)
+    close = difflib.get_close_matches(found.group(1), names, n=3, cutoff=0.6)
+    if not close:
+        return exc
+    return click.UsageError(f"{exc.message} Did you mean " + " or ".join(repr(c) for c in close) + "?", exc.ctx)
+
+
+def _print_error(message: str, problems: list[str] | None = None) -> None:
     click.echo(safe(redact(f"dcops: error: {message}")), err=True)
+    if problems is not None:
+        problems.append(f"error: {message}")
+
+
+def _print_envelope(obj: Settings, code: int, problems: list[str]) -> None:
+    """A command that failed before printing its result still prints its JSON envelope (no items,
+    the problems, the exit code) when JSON was asked for: CI parses stdout either way."""
+    if obj.output not in ("json", "yaml") or not obj.command or not problems:
+        return
+    from dcops.cli.common import kind_of
+    from dcops.report import Report
+
+    report = Report(kind=kind_of(obj.command), problems=problems, exit_code=ExitCode(code))
+    if obj.output == "yaml":
+        import yaml
+
+        click.echo(redact(yaml.safe_dump(report.to_json(), sort_keys=False)), nl=False)
+    else:
+        click.echo(redact(json.dumps(report.to_json(), indent=2, ensure_ascii=False)))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns (and exits with) the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    obj = Settings()
+    problems: list[str] = []
     try:
-        result: Any = cli.main(args=args, prog_name="dcops", standalone_mode=False)
+        result: Any = cli.main(args=args, prog_name="dcops", standalone_mode=False, obj=obj)
         code = int(result) if isinstance(result, int) else 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.UsageError as exc:
-        exc.show()
+        _suggest_command(exc).show()
+        problems.append(f"error: {exc.format_message()}")
         code = ExitCode.USAGE
     except click.ClickException as exc:
-        _print_error(exc.format_message())
+        _print_error(exc.format_message(), problems)
         code = ExitCode.USAGE
     except (click.Abort, KeyboardInterrupt):
-        _print_error("interrupted")
+        _print_error("interrupted", problems)
         code = ExitCode.INTERRUPTED
     except InvalidInputError as exc:
         if exc.problems:
             for problem in exc.problems:
-                _print_error(str(problem))
+                _print_error(str(problem), problems)
         else:
-            _print_error(str(exc))
+            _print_error(str(exc), problems)
         code = exc.exit_code
     except DcopsError as exc:
-        _print_error(str(exc))
+        _print_error(str(exc), problems)
         if debug:
             click.echo(redact(traceback.format_exc()), err=True)
         code = exc.exit_code
     except Exception as exc:  # noqa: BLE001 - the one broad catch: a bug must still end cleanly
         _print_error(f"internal error: {type(exc).__name__}: {exc}"
-                     + ("" if debug else " (run with --debug for the traceback)"))
+                     + ("" if debug else " (run with --debug for the traceback)"), problems)
         if debug:
             click.echo(redact(traceback.format_exc()), err=True)
         code = ExitCode.INTERNAL
+    _print_envelope(obj, int(code), problems)
     sys.stdout.flush()
     return int(code)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import signal
 import sys
 from collections.abc import Sequence
@@ -13,10 +14,12 @@ from typing import Any
 
 import click
 
-from dcops.cli.common import emit, global_options, open_state, settings
+from dcops.cli.common import emit, global_options, open_state, progress, settings, structured_output
+from dcops.cli.selection import honours_limit, limit_hosts, record_matcher
 from dcops.errors import ExitCode, UsageError
 from dcops.models import Host
 from dcops.report import Column, Report
+from dcops.secrets import redact
 
 
 def patrol_hosts(names: Sequence[str]) -> list[Host]:
@@ -124,6 +127,7 @@ def patrol() -> None:
 @click.option("--open-after", type=click.IntRange(1, 100), help="Bad rounds before an incident opens.")
 @click.option("--close-after", type=click.IntRange(1, 100), help="Good rounds before it resolves.")
 @global_options
+@honours_limit
 def run(hosts: tuple[str, ...], show_all: bool, open_after: int | None, close_after: int | None) -> None:
     """One patrol round over HOSTS (default: the whole inventory)."""
     targets = patrol_hosts(hosts)
@@ -136,7 +140,9 @@ def run(hosts: tuple[str, ...], show_all: bool, open_after: int | None, close_af
         finally:
             await engine.close()
 
-    summary = asyncio.run(once())
+    with progress(len(targets), "patrol round") as advance:
+        engine.visit_listeners.append(lambda _host, ok: advance(1, 0 if ok else 1))
+        summary = asyncio.run(once())
     emit(round_report(summary, {h.name: h for h in targets}, show_all=show_all))
 
 
@@ -145,12 +151,29 @@ def run(hosts: tuple[str, ...], show_all: bool, open_after: int | None, close_af
 @click.option("--interval", metavar="DURATION", help="Time between round starts (default: config, else 60s).")
 @click.option("--rounds", type=click.IntRange(1), help="Stop after this many rounds.")
 @global_options
+@honours_limit
 def watch(hosts: tuple[str, ...], interval: str | None, rounds: int | None) -> None:
     """Patrol every minute until stopped (Ctrl-C / SIGTERM end it cleanly)."""
     targets = patrol_hosts(hosts)
     store = open_state()
     engine = build_patrol(targets, store, _overrides(None, None, interval))
     by_name = {h.name: h for h in targets}
+    output = settings().output
+
+    def show_json(summary: Any) -> None:
+        # One envelope per round, one line each (JSON Lines), as `kubectl get -w -o json` streams;
+        # with -o yaml, one YAML document per round.
+        report = round_report(summary, by_name, kind="patrol.watch")
+        report.summary.update({
+            "finished_at": summary.finished_at, "opened_ids": [i.id for i in summary.result.opened],
+            "resolved_ids": [i.id for i in summary.result.resolved]})
+        if output == "yaml":
+            import yaml
+
+            click.echo("---\n" + redact(yaml.safe_dump(report.to_json(), sort_keys=False)), nl=False)
+        else:
+            click.echo(redact(json.dumps(report.to_json(), ensure_ascii=False)))
+        sys.stdout.flush()
 
     def show(summary: Any) -> None:
         stamp = summary.finished_at.astimezone().strftime("%H:%M:%S")
@@ -163,8 +186,7 @@ def watch(hosts: tuple[str, ...], interval: str | None, rounds: int | None) -> N
             click.echo(f"  DONE #{incident.id} {incident.host}: {incident.summary}")
         sys.stdout.flush()
 
-    engine.listeners.append(show)
-    del by_name
+    engine.listeners.append(show_json if output in ("json", "yaml") else show)
 
     async def loop() -> None:
         stop = asyncio.Event()
@@ -188,6 +210,7 @@ def watch(hosts: tuple[str, ...], interval: str | None, rounds: int | None) -> N
 @click.option("--stale-after", default="10m", show_default=True, metavar="DURATION",
               help="A BMC with no successful read for this long counts as stale.")
 @global_options
+@honours_limit
 def report(since: str, fmt: str, path: str | None, stale_after: str) -> None:
     """The daily patrol report: coverage, incidents with time to detect and resolve, top faulty
     parts, warranties expiring within 90/30 days, by site/room/rack."""
@@ -196,11 +219,14 @@ def report(since: str, fmt: str, path: str | None, stale_after: str) -> None:
     from dcops.timeparse import parse_duration
 
     opts = settings()
-    hosts = list(load_inventory(opts.inventory).hosts) if opts.inventory else []
+    hosts = limit_hosts(load_inventory(opts.inventory).hosts) if opts.inventory else []
     now = dt.datetime.now(dt.UTC)
     data = build_report(open_state(), hosts, now - parse_duration(since), now,
-                        stale_after=parse_duration(stale_after).total_seconds())
-    if fmt == "json":
+                        stale_after=parse_duration(stale_after).total_seconds(),
+                        keep=record_matcher() if opts.limit else None)
+    if fmt == "json" or structured_output():
+        # --format json and -o json are the same envelope (kind patrol.report).
+        opts.output = opts.output if structured_output() else "json"
         result = Report("patrol.report", items=data["incidents"], summary=data["summary"])
         if path:
             import json

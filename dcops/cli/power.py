@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
-from dcops.cli.common import emit, global_options, progress, settings
+from dcops.cli.common import emit, global_options, progress, settings, structured_output
+from dcops.cli.selection import honours_limit
 from dcops.errors import ApplyError, DcopsError, ExitCode, UnreachableError
 from dcops.models import Host
 from dcops.observation import PowerState
@@ -30,6 +31,7 @@ def _open(host: Host) -> Any:
 @power.command("status")
 @click.argument("hosts", nargs=-1)
 @global_options
+@honours_limit
 def status(hosts: tuple[str, ...]) -> None:
     """Show the power state of HOSTS."""
     targets = select_hosts(hosts)
@@ -106,7 +108,7 @@ def _change(operation: str, hosts: tuple[str, ...], *, yes: bool, force: bool, t
                                after=after.value, details=message)
                 raise ApplyError(message)
             auditor.finish(intent, action, host.name, result=result, before=before.value, after=after.value)
-            return {"host": host.name, "before": before.value, "after": after.value, "result": result}
+            return {"host": host.name, "before": before.value, "after": after.value, "result": result, "error": None}
 
     try:
         outcomes = run_on_hosts(targets, act, f"power {operation}")
@@ -115,8 +117,9 @@ def _change(operation: str, hosts: tuple[str, ...], *, yes: bool, force: bool, t
     report = Report(kind=f"power.{operation}", columns=[Column("host", "HOST"), Column("before", "BEFORE"),
                                                          Column("after", "AFTER"), Column("result", "RESULT")])
     for o in outcomes:
-        report.items.append(o.value if o.value else {"host": o.host.name, "result": "failed",
-                                                     "error": str(o.error)})
+        # An unreachable host keeps the item's shape: same keys, unknown values, the error.
+        report.items.append(o.value if o.value else {"host": o.host.name, "before": None, "after": None,
+                                                     "result": "failed", "error": str(o.error)})
         if o.value and o.value["result"] in ("unverified", "unknown"):
             report.note(ExitCode.INCOMPLETE, f"error: {o.host.name}: power {operation}: {o.value['error']}; "
                         "check with `dcops power status` before retrying (a retry may act twice)")
@@ -150,6 +153,7 @@ def _change_command(operation: str, doc: str) -> click.Command:
                   help="Seconds to wait for the new state.")
     @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the state is reached.")
     @global_options
+    @honours_limit
     def command(hosts: tuple[str, ...], yes: bool, force: bool, timeout: float, wait: bool) -> None:
         _change(operation, hosts, yes=yes, force=force, timeout=timeout, wait=wait)
 
@@ -182,7 +186,7 @@ def _plan_report(plan: Any, kind: str) -> Report:
     for wave in plan.waves:
         report.items.append({"wave": wave.index, "stage": wave.stage, "count": len(wave.hosts),
                              "racks": max((n for _, n in wave.racks), default=0),
-                             "hosts": list(wave.hosts) if settings().output == "json"
+                             "hosts": list(wave.hosts) if structured_output()
                              else ", ".join(wave.hosts[:6]) + (" ..." if len(wave.hosts) > 6 else "")})
     report.summary = {"action": plan.action, "target": plan.target, "waves": len(plan.waves),
                       "hosts": len(plan.hosts), "pause_seconds": plan.pause_seconds}
@@ -196,6 +200,7 @@ ACTION = click.Choice(["open", "close"])
 @click.argument("action", type=ACTION)
 @click.option("--policy", "policy_path", metavar="PATH", help="Power policy file (default: the shipped example).")
 @global_options
+@honours_limit
 def plan_command(action: str, policy_path: str | None) -> None:
     """Show the waves that `power apply ACTION` would run for the hosts chosen by --limit."""
     _, plan, _ = _plan(action, policy_path)
@@ -209,6 +214,7 @@ def plan_command(action: str, policy_path: str | None) -> None:
 @click.option("--force", is_flag=True, help="close: force off hosts whose graceful shutdown times out.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask.")
 @global_options
+@honours_limit
 def apply_command(action: str, policy_path: str | None, dry_run: bool, force: bool, yes: bool) -> None:
     """Power the hosts chosen by --limit on (open) or off (close) in waves, verify, report stragglers."""
     from dcops.bmc.select import open_bmc

@@ -11,6 +11,8 @@ import click
 from dcops.cli.baseline import baselines_option, poll_option
 from dcops.cli.bmc import confirm, run_on_hosts, select_hosts
 from dcops.cli.common import emit, global_options, open_state, progress, settings
+from dcops.cli.output import stored_time
+from dcops.cli.selection import honours_limit, limit_hosts
 from dcops.errors import ExitCode, UsageError
 from dcops.models import Host
 from dcops.report import Column, Report
@@ -85,10 +87,7 @@ def _stored_hosts(statuses: set[str]) -> list[Host]:
     inv = load_inventory(settings().inventory)
     wanted = {name for name, row in rows.items() if row["status"] in statuses}
     hosts = [h for h in inv.hosts if h.name in wanted]
-    if settings().limit:
-        limited = {h.name for h in inv.select(settings().limit)}
-        hosts = [h for h in hosts if h.name in limited]
-    return hosts
+    return limit_hosts(hosts, inv.hosts)
 
 
 def _hosts(names: tuple[str, ...], default_statuses: set[str] | None = None) -> list[Host]:
@@ -153,6 +152,13 @@ def provision() -> None:
     production network, delivered. Persisted per host: resume, retry, skip, abort."""
 
 
+def _plan_item(host: str) -> dict[str, Any]:
+    """Every key of a ``provision.plan`` item: a host refused, read offline or unreachable has the
+    same keys as one fully read, with unknown values (JSON readers need not test for keys)."""
+    return {"host": host, "status": None, "decision": None, "reason": None, "steps": [], "profile": None,
+            "accepted": None, "acceptance": [], "changes": None, "problems": [], "reboots": None, "error": None}
+
+
 @provision.command("plan")
 @click.argument("hosts", nargs=-1)
 @baselines_option
@@ -161,6 +167,7 @@ def provision() -> None:
 @click.option("--force", is_flag=True, help="Plan re-provisioning delivered hosts.")
 @click.option("--offline", is_flag=True, help="Do not read the BMCs (steps only).")
 @global_options
+@honours_limit
 def plan_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, until: str | None, force: bool,
                  offline: bool) -> None:
     """Dry run: the steps each host would go through, its acceptance verdicts and baseline differences."""
@@ -186,7 +193,7 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, until:
         wf = workflows.get(host.name)
         decision = decide(wf, Verb.RUN, force=force)
         steps = plan_steps(wf, until=Step(until) if until else None, force=force)
-        item: dict[str, Any] = {"host": host.name, "status": wf.status.value if wf else "new",
+        item: dict[str, Any] = {**_plan_item(host.name), "status": wf.status.value if wf else "new",
                                 "decision": decision.action, "reason": decision.reason or None,
                                 "steps": [{"step": s.value, "what": w} for s, w in steps]}
         if offline or decision.action == "refuse":
@@ -210,12 +217,13 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, until:
         Column("reason", "NOTE")])
     for o in outcomes:
         if o.error is not None:
-            report.items.append({"host": o.host.name, "error": str(o.error), "reason": str(o.error)})
+            report.items.append({**_plan_item(o.host.name), "error": str(o.error), "reason": str(o.error),
+                                 "work": "", "changes_n": None})
             report.note(o.error.exit_code, f"error: {o.host.name}: provision plan: {o.error}")
             continue
         item = o.value
         item["work"] = ",".join(s["step"] for s in item["steps"] if s["what"] in ("run", "resume"))
-        item["changes_n"] = sum(len(v) for v in (item.get("changes") or {}).values()) if "changes" in item else None
+        item["changes_n"] = sum(len(v) for v in item["changes"].values()) if item["changes"] is not None else None
         if item.get("accepted") is False:
             failed = [v for v in item["acceptance"] if v["verdict"] != "ok"]
             item["reason"] = "; ".join(f"{v['field']}: {v['verdict']}" for v in failed)
@@ -237,6 +245,7 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, until:
 @click.option("--until", type=STEP, help="Stop after this step (e.g. pool: accept into the pool only).")
 @click.option("--force", is_flag=True, help="Re-provision hosts already delivered (wipes them).")
 @global_options
+@honours_limit
 def run_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None, playbooks_dir: str,
                 ansible_connection: str | None, playbook_vars: tuple[str, ...], wait_limit: float | None, yes: bool,
                 until: str | None, force: bool) -> None:
@@ -254,6 +263,7 @@ def run_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rac
 @click.argument("hosts", nargs=-1)
 @run_options
 @global_options
+@honours_limit
 def resume_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None,
                    playbooks_dir: str, ansible_connection: str | None, playbook_vars: tuple[str, ...],
                    wait_limit: float | None, yes: bool) -> None:
@@ -270,6 +280,7 @@ def resume_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_
 @click.argument("hosts", nargs=-1)
 @run_options
 @global_options
+@honours_limit
 def retry_command(step: str, hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None,
                   playbooks_dir: str, ansible_connection: str | None, playbook_vars: tuple[str, ...],
                   wait_limit: float | None, yes: bool) -> None:
@@ -286,6 +297,7 @@ def retry_command(step: str, hosts: tuple[str, ...], baselines_dir: str, poll: f
 @baselines_option
 @click.option("--reason", required=True, help="Why (recorded in the audit log).")
 @global_options
+@honours_limit
 def skip_command(step: str, hosts: tuple[str, ...], baselines_dir: str, reason: str) -> None:
     """Mark STEP skipped on HOSTS with a reason; `resume` then goes on after it."""
     from dcops.provision.steps import Options
@@ -298,6 +310,7 @@ def skip_command(step: str, hosts: tuple[str, ...], baselines_dir: str, reason: 
 @baselines_option
 @click.option("--reason", help="Why (recorded in the audit log).")
 @global_options
+@honours_limit
 def abort_command(hosts: tuple[str, ...], baselines_dir: str, reason: str | None) -> None:
     """Stop the workflows of HOSTS (a running process stops before its next step)."""
     from dcops.provision.steps import Options
@@ -309,6 +322,7 @@ def abort_command(hosts: tuple[str, ...], baselines_dir: str, reason: str | None
 @click.argument("hosts", nargs=-1)
 @click.option("--steps", "show_steps", is_flag=True, help="Every step attempt of each host.")
 @global_options
+@honours_limit
 def status_command(hosts: tuple[str, ...], show_steps: bool) -> None:
     """Where each host's workflow is (all stored hosts when none is named)."""
     from dcops.provision.workflow import Step
@@ -331,12 +345,12 @@ def status_command(hosts: tuple[str, ...], show_steps: bool) -> None:
         wf = workflows.get(name)
         done = sum(1 for s in Step if wf is not None and wf.finished(s))
         item = {"host": name, "status": row["status"], "step": row["step"], "profile": row["profile"],
-                "done": f"{done}/{len(STEP_NAMES)}", "updated_at": row["updated_at"], "error": row["error"],
-                "delivered_at": row["delivered_at"], "workflow": row["workflow_id"]}
+                "done": f"{done}/{len(STEP_NAMES)}", "updated_at": stored_time(row["updated_at"]),
+                "error": row["error"], "delivered_at": stored_time(row["delivered_at"]), "workflow": row["workflow_id"]}
         if show_steps:
             item["steps"] = [{"step": s["step"], "attempt": s["attempt"], "status": s["status"],
-                              "started_at": s["started_at"], "finished_at": s["finished_at"], "error": s["error"],
-                              "reason": s["reason"]} for s in step_rows.get(name, [])]
+                              "started_at": stored_time(s["started_at"]), "finished_at": stored_time(s["finished_at"]),
+                              "error": s["error"], "reason": s["reason"]} for s in step_rows.get(name, [])]
         report.items.append(item)
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     report.summary = {"hosts": len(rows), **counts}

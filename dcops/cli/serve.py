@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 import time
@@ -13,6 +14,7 @@ from typing import Any
 import click
 
 from dcops.cli.common import global_options, open_state, settings
+from dcops.cli.selection import honours_limit
 from dcops.errors import ExitCode, UsageError
 
 log = logging.getLogger("dcops.serve")
@@ -33,6 +35,7 @@ def _listen(value: str) -> tuple[str, int]:
 @click.option("--interval", metavar="DURATION", help="Patrol interval (default: config, else 60s).")
 @click.option("--rounds", type=click.IntRange(1), help="Stop after this many rounds (tests, drills).")
 @global_options
+@honours_limit
 def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None) -> None:
     """Patrol every minute, notify, and serve /metrics (a scrape reads stored results only)."""
     from dcops.cli.patrol import build_patrol, patrol_hosts
@@ -80,7 +83,12 @@ def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None
         except (OSError, OverflowError, UnicodeError) as exc:
             # A port in use, an address not on this machine, a name that does not resolve: the
             # operator's --listen, not a bug.
-            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            if engine is not None:
+                await engine.close()
+            if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+                reason = "address already in use (another dcops serve?)"
+            else:
+                reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise UsageError(f"--listen {listen}: cannot listen there: {reason}") from None
         click.echo(f"dcops: serving http://{address}:{bound}/metrics"
                    + ("" if engine is None else f"; patrolling {len(hosts)} host(s) every "

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from dcops.cli.common import emit, global_options
+from dcops.cli.common import emit, global_options, structured_output
 from dcops.errors import ExitCode, UsageError
 from dcops.report import Column, Report
 
@@ -149,7 +149,7 @@ def up(hosts: int, profiles: tuple[str, ...], racks: int | None, latency: str, t
 
     def ready(fleet: Any, state: dict[str, Any]) -> None:
         report = _up_report(state, fleet.host_rows())
-        if len(report.items) > TABLE_LIMIT and not _json_output():
+        if len(report.items) > TABLE_LIMIT and not structured_output():
             report.text = f"{len(report.items)} BMCs; the first {TABLE_LIMIT} (all in {directory}/hosts.json):"
             report.items = report.items[:TABLE_LIMIT]
         _print(report)
@@ -161,22 +161,11 @@ def up(hosts: int, profiles: tuple[str, ...], racks: int | None, latency: str, t
     raise SystemExit(int(ExitCode.OK))
 
 
-def _json_output() -> bool:
-    from dcops.cli.common import settings
-
-    return settings().output == "json"
-
-
 def _print(report: Report) -> None:
     """Render without exiting (the foreground fleet keeps running)."""
-    import json
+    from dcops.cli.common import render
 
-    from dcops.cli.output import render_table
-
-    if _json_output():
-        click.echo(json.dumps(report.to_json(), indent=2, default=str))
-    else:
-        render_table(report)
+    render(report)
     sys.stdout.flush()
 
 
@@ -224,7 +213,7 @@ def status(host: str | None, state_dir: str | None) -> None:
     hosts = client.get("/v1/hosts")["items"]
     report = Report("sim.status", items=hosts, columns=_host_columns() + [
         Column("power", "POWER"), Column("health", "HEALTH"), Column("faults", "FAULTS")], summary=data)
-    if len(hosts) > TABLE_LIMIT and not _json_output():
+    if len(hosts) > TABLE_LIMIT and not structured_output():
         active = [h for h in hosts if h.get("faults") or h.get("reachable") is False]
         report.items = (active or hosts)[:TABLE_LIMIT]
         report.text = f"{len(hosts)} BMCs; showing {len(report.items)} ({'faulted' if active else 'first'})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from dcops.cli.common import emit, global_options, settings
+from dcops.cli.output import stored_time
 from dcops.report import Column, Report
 from dcops.store import open_store, redacted_url
 from dcops.store.migrations import MIGRATIONS
@@ -27,10 +28,10 @@ def info() -> None:
     finally:
         store.close()
     items = [{"id": m.id, "description": m.description,
-              "applied_at": applied[m.id]["applied_at"] if m.id in applied else None}
+              "applied_at": stored_time(applied[m.id]["applied_at"]) if m.id in applied else None}
              for m in MIGRATIONS]
     unknown = sorted(set(applied) - {m.id for m in MIGRATIONS})
-    items += [{"id": i, "description": "unknown to this dcops (newer)", "applied_at": applied[i]["applied_at"]}
+    items += [{"id": i, "description": "unknown to this dcops (newer)", "applied_at": stored_time(applied[i]["applied_at"])}
               for i in unknown]
     emit(Report(
         kind="state.info",

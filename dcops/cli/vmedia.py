@@ -9,6 +9,7 @@ import click
 
 from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
 from dcops.cli.common import emit, global_options
+from dcops.cli.selection import honours_limit
 from dcops.models import Host
 from dcops.report import Column, Report
 
@@ -28,7 +29,11 @@ def _run(kind: str, hosts: tuple[str, ...], action: Any, what: str) -> None:
     for o in outcomes:
         for slot in o.value or []:
             report.items.append({"host": o.host.name, "slot": slot.id, "inserted": slot.inserted,
-                                 "image": slot.image, "media_types": list(slot.media_types)})
+                                 "image": slot.image, "media_types": list(slot.media_types), "error": None})
+        if o.error is not None:
+            # An unreachable host still has its item: same keys, unknown values, the error.
+            report.items.append({"host": o.host.name, "slot": None, "inserted": None, "image": None,
+                                 "media_types": [], "error": str(o.error)})
     note_errors(report, outcomes, what)
     report.summary = {"hosts": len(targets), "failed": sum(1 for o in outcomes if o.error)}
     emit(report)
@@ -37,6 +42,7 @@ def _run(kind: str, hosts: tuple[str, ...], action: Any, what: str) -> None:
 @vmedia.command("status")
 @click.argument("hosts", nargs=-1)
 @global_options
+@honours_limit
 def status(hosts: tuple[str, ...]) -> None:
     """Show the virtual media slots of HOSTS."""
     from dcops.bmc.select import open_bmc
@@ -53,6 +59,7 @@ def status(hosts: tuple[str, ...]) -> None:
 @click.option("--image", required=True, metavar="URL", help="Image URL the BMC can fetch (http/https).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask.")
 @global_options
+@honours_limit
 def insert(hosts: tuple[str, ...], image: str, yes: bool) -> None:
     """Insert IMAGE into the CD slot of HOSTS."""
     from dcops.bmc.select import open_bmc
@@ -77,6 +84,7 @@ def insert(hosts: tuple[str, ...], image: str, yes: bool) -> None:
 @click.argument("hosts", nargs=-1)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask.")
 @global_options
+@honours_limit
 def eject(hosts: tuple[str, ...], yes: bool) -> None:
     """Eject every inserted image on HOSTS."""
     from dcops.bmc.select import open_bmc

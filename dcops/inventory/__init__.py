@@ -7,7 +7,7 @@ Public API::
     inv = load_inventory(["inventories/site.yaml", "some/dir"])  # raises InvalidInputError
     inv.hosts                      # tuple[Host, ...] in file order
     inv.get("trade-db-01")         # Host, or UsageError suggesting close names
-    inv.select(["rack=A01,role=db", "web-*"])   # AND within a string, OR across strings
+    inv.select(["rack=A01:&role=db", "web-*"])  # Ansible-style patterns, OR across strings
     inv.warnings                   # list[Problem]
     dump_inventory(hosts, "out.yaml")            # writes a file load_inventory reads back
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import logging
 import time
@@ -167,6 +168,8 @@ class Patrol:
         self.rounds = 0
         self._am_sent_at = 0.0
         self.listeners: list[Callable[[RoundSummary], None]] = []
+        # Called with (host, read ok) as each host's read of a round ends: progress on a terminal.
+        self.visit_listeners: list[Callable[[str, bool], None]] = []
         self._slots: asyncio.Semaphore | None = None
         # The delivery thread of an earlier round that outlived its interval (a hung receiver):
         # while it runs, no second one starts (the claims would keep them apart, but threads
@@ -291,6 +294,8 @@ class Patrol:
         epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
         order = sorted(hosts, key=lambda h: _aware((rows.get(h.name) or {}).get("observed_at")) or epoch)
         tasks = {asyncio.ensure_future(self._visit(h, rows.get(h.name), tiers[h.name])): h.name for h in order}
+        for task, name in tasks.items():
+            task.add_done_callback(functools.partial(self._visited, name))
         results: dict[str, tuple[Visit | None, str]] = {}
         if not tasks:
             return results
@@ -310,6 +315,11 @@ class Patrol:
             else:
                 results[name] = (None, tiers[name])
         return results
+
+    def _visited(self, name: str, task: asyncio.Future[Visit]) -> None:
+        ok = not task.cancelled() and task.exception() is None and task.result().error is None
+        for listener in self.visit_listeners:
+            listener(name, ok)
 
     def _operator_actions(self, now: dt.datetime) -> dict[str, str]:
         from dcops.store import audit

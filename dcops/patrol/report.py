@@ -8,7 +8,7 @@ import datetime as dt
 import html
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from dcops.models import Host
@@ -34,10 +34,14 @@ def _minutes(delta: dt.timedelta | None) -> float | None:
 
 
 def build_report(store: Any, hosts: Sequence[Host], since: dt.datetime, now: dt.datetime, *,
-                 stale_after: float = 600.0) -> dict[str, Any]:
+                 stale_after: float = 600.0,
+                 keep: Callable[[str | None, Mapping[str, Any]], bool] | None = None) -> dict[str, Any]:
+    """The report's data. ``keep(host, location)`` narrows stored hosts and incidents (--limit)."""
     from dcops.store import patrol as pstore
 
     rows = pstore.host_rows(store)
+    if keep is not None:
+        rows = {n: r for n, r in rows.items() if keep(n, {})}
     book = {h.name: h for h in hosts}
     names = set(book) or set(rows)
     rounds = pstore.rounds_since(store, since)
@@ -47,7 +51,8 @@ def build_report(store: Any, hosts: Sequence[Host], since: dt.datetime, now: dt.
              or (now - rows[n]["last_success_at"]).total_seconds() > stale_after)}
     never = names - set(rows)
     incidents = [i for i in pstore.list_incidents(store, status=None, since=since, limit=100_000)
-                 if i.opened_at >= since or (i.resolved_at and i.resolved_at >= since) or i.is_open]
+                 if (i.opened_at >= since or (i.resolved_at and i.resolved_at >= since) or i.is_open)
+                 and (keep is None or keep(i.host, i.location))]
     items: list[dict[str, Any]] = []
     for i in sorted(incidents, key=lambda x: x.opened_at):
         detect = i.opened_at - _earliest_sign(i)
@@ -66,14 +71,23 @@ def build_report(store: Any, hosts: Sequence[Host], since: dt.datetime, now: dt.
     parts = Counter((i.info.kind, i.info.model or "?") for i in incidents
                     if i.info.kind not in ("rack", "bmc", "system", "condition"))
     warranty: list[dict[str, Any]] = []
+    expired: list[dict[str, Any]] = []
     for h in hosts:
         left = h.asset.warranty_days_left(now.date())
         if left is not None and left <= 90:
-            warranty.append({"host": h.name, "site": h.location.site, "room": h.location.room,
-                             "rack": h.location.rack, "end": h.asset.warranty_end.isoformat()
-                             if h.asset.warranty_end else None, "days_left": left, "contract": h.asset.contract,
-                             "service_provider": h.asset.service_provider})
+            # Expired and expiring apart: one needs a renewal decision, the other a spare bought.
+            (expired if left < 0 else warranty).append({
+                "host": h.name, "site": h.location.site, "room": h.location.room, "rack": h.location.rack,
+                "end": h.asset.warranty_end.isoformat() if h.asset.warranty_end else None, "days_left": left,
+                "contract": h.asset.contract, "service_provider": h.asset.service_provider})
     warranty.sort(key=lambda w: w["days_left"])
+    expired.sort(key=lambda w: w["days_left"])
+    severities = ("emergency", "critical", "warning", "info")
+    by_severity = {sev: {"opened": sum(1 for x in opened if x["severity"] == sev),
+                         "open": sum(1 for i in incidents if i.is_open and i.severity.value == sev)}
+                   for sev in severities}
+    by_role = _breakdown(book, names, unreachable, items, lambda h: h.role)
+    by_use = _breakdown(book, names, unreachable, items, lambda h: h.asset.use)
     by_place: dict[str, dict[str, int]] = {}
     for name in names:
         entry = book.get(name)
@@ -95,12 +109,42 @@ def build_report(store: Any, hosts: Sequence[Host], since: dt.datetime, now: dt.
         "incidents_open": sum(1 for i in incidents if i.is_open),
         "median_detect_minutes": statistics.median(detects) if detects else None,
         "median_resolve_minutes": statistics.median(resolves) if resolves else None,
+        "warranty_expired": len(expired),
         "warranty_expiring_90d": len(warranty), "warranty_expiring_30d": sum(1 for w in warranty if w["days_left"] <= 30),
+        "incidents_by_severity": by_severity,
     }
     return {"summary": summary, "incidents": items,
             "top_parts": [{"kind": k, "model": m, "incidents": n} for (k, m), n in parts.most_common(10)],
-            "warranty": warranty, "by_place": dict(sorted(by_place.items())),
+            "warranty": warranty, "warranty_expired": expired, "by_place": dict(sorted(by_place.items())),
+            "by_role": by_role, "by_use": by_use,
             "unreachable_hosts": sorted(unreachable), "stale_hosts": sorted(stale)}
+
+
+def _breakdown(book: Mapping[str, Host], names: set[str], unreachable: set[str], items: Sequence[Mapping[str, Any]],
+               key: Callable[[Host], str | None]) -> dict[str, dict[str, int]]:
+    """hosts, unreachable and incidents per value of ``key`` (role, business use); ``?`` when unset."""
+    out: dict[str, dict[str, int]] = {}
+    for name in names:
+        entry = book.get(name)
+        group = out.setdefault((key(entry) if entry else None) or "?", {"hosts": 0, "unreachable": 0, "incidents": 0})
+        group["hosts"] += 1
+        group["unreachable"] += name in unreachable
+    for x in items:
+        entry = book.get(x["host"]) if x.get("host") else None
+        if entry is not None:
+            out.setdefault(key(entry) or "?", {"hosts": 0, "unreachable": 0, "incidents": 0})["incidents"] += 1
+    return dict(sorted(out.items()))
+
+
+def _figure(value: Any, unit: str = "") -> str:
+    """A figure for prose: never "None"."""
+    if value is None:
+        return "n/a"
+    return f"{value}{unit}"
+
+
+def _cut(text: Any, width: int) -> Any:
+    return text if not isinstance(text, str) or len(text) <= width else text[: width - 1] + "…"
 
 
 def _md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -114,30 +158,42 @@ def _md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str
 
 def render_markdown(data: dict[str, Any]) -> str:
     s = data["summary"]
+    severity = s.get("incidents_by_severity") or {}
     lines = [f"# dcops patrol report {s['since'][:16]} – {s['until'][:16]} UTC", "",
              "## Coverage", "",
              f"{s['patrolled']}/{s['hosts']} BMCs patrolled in {s['rounds']} rounds "
-             f"(average round {s['avg_round_seconds']} s); {s['reachable']} answering, {s['unreachable']} unreachable, "
-             f"{s['stale']} stale, {s['never_patrolled']} never patrolled.", "",
+             f"(average round {_figure(s['avg_round_seconds'], ' s')}); {s['reachable']} answering, "
+             f"{s['unreachable']} unreachable, {s['stale']} stale, {s['never_patrolled']} never patrolled.", "",
              "## Incidents", "",
              f"{s['incidents_opened']} opened, {s['incidents_resolved']} resolved, {s['incidents_open']} open; "
-             f"median time to detect {s['median_detect_minutes']} min, to resolve {s['median_resolve_minutes']} min.", ""]
-    lines += _md_table(["#", "severity", "host", "location", "part", "model", "serial", "summary", "opened", "detect min",
-                        "resolve min", "status"],
+             f"median time to detect {_figure(s['median_detect_minutes'], ' min')}, "
+             f"to resolve {_figure(s['median_resolve_minutes'], ' min')}.", ""]
+    lines += _md_table(["severity", "opened", "open now"],
+                       [[sev, v["opened"], v["open"]] for sev, v in severity.items()])
+    lines += [""]
+    # Eight columns: the table stays readable in a terminal and a mail client (model and the times
+    # to detect and resolve are in the JSON form).
+    lines += _md_table(["#", "severity", "host", "where", "part", "serial", "summary", "status"],
                        [[x["id"], x["severity"], x["host"], "/".join(str(x[k]) for k in ("site", "room", "rack")
                                                                       if x.get(k)) + (f" U{x['u']}" if x.get("u") else ""),
-                         x["part"], x["model"], x["serial"], x["summary"], x["opened_at"][:16], x["detect_minutes"],
-                         x["resolve_minutes"], x["status"]] for x in data["incidents"]])
+                         x["part"], x["serial"], _cut(x["summary"], 60), x["status"]] for x in data["incidents"]])
     lines += ["", "## Top faulty parts", ""]
     lines += _md_table(["part", "model", "incidents"], [[p["kind"], p["model"], p["incidents"]] for p in data["top_parts"]])
+    expired = data.get("warranty_expired") or []
+    lines += ["", f"## Warranty expired ({len(expired)})", ""]
+    lines += _md_table(["host", "location", "ended", "days ago", "contract", "service provider"],
+                       [[w["host"], "/".join(str(w[k]) for k in ("site", "room", "rack") if w.get(k)), w["end"],
+                         -w["days_left"], w["contract"], w["service_provider"]] for w in expired])
     lines += ["", f"## Warranty expiring within 90 days ({s['warranty_expiring_90d']}, "
                   f"{s['warranty_expiring_30d']} within 30)", ""]
     lines += _md_table(["host", "location", "ends", "days left", "contract", "service provider"],
                        [[w["host"], "/".join(str(w[k]) for k in ("site", "room", "rack") if w.get(k)), w["end"],
                          w["days_left"], w["contract"], w["service_provider"]] for w in data["warranty"]])
-    lines += ["", "## By site/room/rack", ""]
-    lines += _md_table(["place", "hosts", "unreachable", "incidents"],
-                       [[k, v["hosts"], v["unreachable"], v["incidents"]] for k, v in data["by_place"].items()])
+    for title, key, first in (("By role", "by_role", "role"), ("By business use", "by_use", "use"),
+                              ("By site/room/rack", "by_place", "place")):
+        lines += ["", f"## {title}", ""]
+        lines += _md_table([first, "hosts", "unreachable", "incidents"],
+                           [[k, v["hosts"], v["unreachable"], v["incidents"]] for k, v in (data.get(key) or {}).items()])
     return "\n".join(lines) + "\n"
 
 

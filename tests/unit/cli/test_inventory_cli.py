@@ -74,7 +74,7 @@ def test_validate_warnings_go_to_stderr_and_exit_0(capsys: pytest.CaptureFixture
 
 
 def test_list_table_and_selectors(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "-i", SITE, "inventory", "list", "rack=A03,role=db", "web-01")
+    code, out, err = run(capsys, "-i", SITE, "inventory", "list", "rack=A03:&role=db", "web-01")
     assert code == 0 and err == ""
     header = out.splitlines()[0].split()
     assert header[:4] == ["NAME", "BMC", "PROTOCOL", "LOCATION"] and "SERIAL" in header
@@ -83,10 +83,10 @@ def test_list_table_and_selectors(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_list_with_global_limit_and_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "-i", SITE, "inventory", "list", "--limit", "az=az3,role=db", "-o", "json")
+    code, out, _ = run(capsys, "-i", SITE, "inventory", "list", "--limit", "az=az3:&role=db", "-o", "json")
     assert code == 0
     body = json.loads(out)
-    assert body["kind"] == "inventory.hosts" and body["summary"] == {"hosts": 2, "total": 47}
+    assert body["kind"] == "inventory.list" and body["summary"] == {"hosts": 2, "total": 47}
     item = body["items"][0]
     assert item["name"] == "dr-db-01"
     assert item["bmc"]["address"] == "198.51.100.25" and item["bmc"]["password_ref"] == "env:DCOPS_BMC_PASSWORD"

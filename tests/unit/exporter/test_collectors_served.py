@@ -141,7 +141,8 @@ def test_dcops_serve_metrics_has_every_subsystem_and_passes_promtool(tmp_path: P
     assert 'dcops_assets_discrepancies{kind="missing"} 2.0' in body
     assert 'dcops_baseline_compliant{host="h00001",kind="bios"} 0.0' in body
     assert 'dcops_provision_host_info{host="h00002",profile="dell-r750",status="pending",step=""} 1.0' in body
-    assert 'dcops_bmc_up{host="h00001",site="sh1",rack="A01",az=""} 1.0' in body  # labelled from the book
+    assert 'dcops_bmc_up{host="h00001"} 1.0' in body
+    assert 'dcops_host_info{host="h00001",site="sh1",room="' in body  # where it stands: from the book, on _info
     remaining = re.search(r'dcops_assets_warranty_remaining_seconds\{host="h00000"\} (\S+)', body)
     assert remaining and float(remaining.group(1)) == pytest.approx(
         (dt.date(2031, 4, 30) - dt.date.today()).days * 86400)

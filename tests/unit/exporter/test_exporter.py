@@ -53,9 +53,9 @@ def test_exposition_is_valid_and_carries_the_patrol_metrics(tmp_path: Path) -> N
     store = open_store(f"sqlite:///{tmp_path}/s.db")
     _fill(store, 20)
     body = server.Exposition(registry.discover(store)).render().decode()
-    assert 'dcops_bmc_up{host="h00000",site="",rack="",az=""} 0.0' in body
+    assert 'dcops_bmc_up{host="h00000"} 0.0' in body
     assert 'dcops_sensor_temperature_celsius{host="h00001",sensor="Inlet Temp"} 24.0' in body
-    assert 'dcops_part_info{host="h00001",component="psu",part_id="1:PSU0",serial="S0psu"' in body
+    assert 'dcops_part_health{host="h00001",component="psu",part_id="1:PSU0"} 0.0' in body
     assert 'dcops_incidents_open{severity="critical",condition="health"} 1.0' in body
     assert "dcops_patrol_collector_success 1.0" in body and "dcops_capacity_collector_success 1.0" in body
     promtool = shutil.which("promtool")
