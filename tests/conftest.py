@@ -12,7 +12,7 @@ import pytest
 
 from dcops import secrets
 from dcops.report import Report
-from tests.helpers import loopback, postgres
+from tests.helpers import loopback, postgres, timing
 from tests.helpers.contract import check_envelope
 
 # The loopback guard (tests/helpers/loopback.py): in this process from the first import on, and in
@@ -108,3 +108,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> str
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/state.db"
     return str(request.getfixturevalue("postgres_url"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A ``timeout`` mark is a backstop against a hang, not a speed check (benchmarks measure
+    speed): scaled by ``timing.BACKSTOP`` so a test that is merely slow on a busy machine is not
+    killed, while a hung one still is."""
+    for item in items:
+        mark = item.get_closest_marker("timeout")
+        if mark is not None and mark.args:
+            item.add_marker(pytest.mark.timeout(float(mark.args[0]) * timing.BACKSTOP), append=False)

@@ -16,3 +16,6 @@ PATIENT = float(os.environ.get("DCOPS_TEST_PATIENCE", "120"))
 
 ROUND = PATIENT * 2.5
 """A patrol round deadline that fits a few patient visits."""
+
+BACKSTOP = float(os.environ.get("DCOPS_TEST_BACKSTOP", "4"))
+"""How much longer than its ``timeout`` mark a test may run before pytest-timeout kills it."""

@@ -19,6 +19,7 @@ from dcops.sim.faults import apply_fault
 from dcops.sim.fleet import FleetSpec
 from dcops.sim.state import Timings
 from dcops.sim.testing import ThreadedFleet
+from tests.helpers.timing import PATIENT
 
 CSDL = Path(__file__).resolve().parents[2] / "fixtures" / "redfish-csdl" / "csdl-2025.4.tar.xz"
 FLAVOUR_PROFILES = ["dell-r750", "hpe-dl360-gen10p", "lenovo-sr650v2", "supermicro-x13", "generic-1s"]
@@ -41,7 +42,7 @@ def run_validator(url: str, password: str, schema_dir: Path, logdir: Path) -> tu
     done = subprocess.run([str(exe), "--ip", url, "-u", "admin", "-p", password, "--schema_directory",
                            str(schema_dir), "--logdir", str(logdir), "--skipschema",
                            "--collectionlimit", "LogEntry", "8", "Memory", "8", "Sensor", "8"],
-                          capture_output=True, text=True, timeout=55, check=False)
+                          capture_output=True, text=True, timeout=PATIENT * 3, check=False)
     match = SUMMARY.search(done.stdout)
     assert match, done.stdout[-2000:] + done.stderr[-2000:]
     passed, warned, failed, _ = (int(g) for g in match.groups())
@@ -53,7 +54,7 @@ def run_validator(url: str, password: str, schema_dir: Path, logdir: Path) -> tu
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(int(PATIENT * 3 + 120))
 @pytest.mark.parametrize("profile", FLAVOUR_PROFILES)
 def test_service_validator_reports_no_failures(profile: str, schema_dir: Path, tmp_path: Path) -> None:
     timings = Timings.preset("demo").with_overrides({"task": 120.0, "rebuild": 120.0})
