@@ -61,7 +61,7 @@ def test_the_script_protocol_through_an_executable_wrapper(tmp_path: Path) -> No
     wrapper.chmod(0o755)
     data = _listing(str(wrapper))
     hostvars = data["_meta"]["hostvars"]
-    assert hostvars["trade-db-01"]["dcops_bmc_address"] == "10.11.1.14"
+    assert hostvars["trade-db-01"]["dcops_bmc_address"] == "192.0.2.24"
     assert hostvars["trade-db-01"]["dcops_rack"] == "A01" and hostvars["trade-db-01"]["dcops_role"] == "db"
     assert "dr-db-01" not in hostvars and "lab-03" not in hostvars  # --limit narrowed the book
     assert data["rack_sh1_r101_A01"]["hosts"][:2] == ["trade-gw-01", "trade-gw-02"]

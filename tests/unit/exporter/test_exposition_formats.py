@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 from dcops import __version__
 from dcops.exporter import registry, server
 from dcops.exporter.collectors.patrol import render
+from dcops.patrol.model import Condition, Severity
 from dcops.store import open_store
 from tests.unit.exporter.test_exporter import _fill
 
@@ -76,7 +77,7 @@ def test_open_incidents_sum_once(url: str) -> None:
     assert sum(s.value for s in family.samples) == 1  # one open incident (_fill opens one)
     assert {s.labels["condition"] for s in family.samples} >= {"health", "rack_power_loss"}
     assert "any" not in {s.labels["condition"] for s in family.samples}
-    assert len(family.samples) == 4 * 12  # every severity x condition, 0 when none
+    assert len(family.samples) == len(Severity) * len(Condition)  # every severity x condition, 0 when none
 
 
 def _row(host: str, parts: list[dict[str, str]]) -> dict[str, object]:

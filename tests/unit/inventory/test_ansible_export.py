@@ -28,7 +28,7 @@ def test_groups_nest_by_place_and_flat_by_role_tag_az() -> None:
     tree = yaml_inventory(list(book.hosts))["all"]
     assert tree["children"]["site_sh1"]["children"]["room_sh1_r201"]["children"]["rack_sh1_r201_C01"]["hosts"] \
         == {"comp-07": None, "comp-08": None, "comp-09": None, "comp-10": None, "dr-db-01": None, "dr-db-02": None}
-    assert tree["hosts"]["dr-db-01"]["dcops_bmc_address"] == "10.21.1.15"
+    assert tree["hosts"]["dr-db-01"]["dcops_bmc_address"] == "198.51.100.25"
     script = script_inventory(list(book.hosts))
     assert script["site_sh1"]["children"] == ["room_sh1_r101", "room_sh1_r102", "room_sh1_r201"]
     assert "lab-03" in script["site_lab"]["hosts"]

@@ -59,4 +59,4 @@ def test_export_honours_the_limit(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-i", str(SITE), "inventory", "export", "-l", "rack=A01:&role=db"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [r["name"] for r in rows] == ["trade-db-01", "trade-db-02"]
-    assert rows[0]["cf_bmc_address"] == "10.11.1.14" and rows[0]["tags"] == "prod,oracle"
+    assert rows[0]["cf_bmc_address"] == "192.0.2.24" and rows[0]["tags"] == "prod,oracle"
