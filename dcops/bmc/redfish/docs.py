@@ -19,9 +19,11 @@ from dcops.bmc.redfish.keys import (
     HEALTH,
     MAX_PAGES,
     MEMBERS,
+    MEMBERS_COUNT,
     NEXT_LINK,
     ODATA_ETAG,
     ODATA_ID,
+    ODATA_TYPE,
     POWER,
 )
 from dcops.errors import DcopsError, ExitCode
@@ -59,6 +61,16 @@ def normalize(uri: str) -> str:
     if path.startswith(("http://", "https://")):
         path = "/" + path.split("://", 1)[1].partition("/")[2]
     return path.rstrip("/").lower() or "/"
+
+
+def cache_key(uri: str) -> str:
+    """Cache key of a request: ``normalize``d path plus its query string, kept as sent.
+
+    Pages of one collection differ only in the query (``Members@odata.nextLink`` is
+    ``...?$skip=75``): a key without it hands page 1 back for every page."""
+    base = uri.split("#", 1)[0]
+    query = base.split("?", 1)[1] if "?" in base else ""
+    return normalize(base) + (f"?{query}" if query else "")
 
 
 def link(doc: Doc | None, key: str) -> str | None:
@@ -131,6 +143,28 @@ def power_state(value: object) -> PowerState:
 
 
 
+def is_error_body(doc: object) -> bool:
+    """A body that is an error, whatever status it came with: top-level ``error`` (the Redfish
+    error response, DSP0266 "Error responses"), or an object that names neither ``@odata.id``
+    nor ``@odata.type`` where a resource was asked for. Every Redfish resource carries both.
+
+    Quirk (HPE Cray EX nC, Redfish 1.2.0): a link the service does not implement
+    (``/Chassis/Mezz0/Power``) answers 200 with a ``ResourceMissingAtURI`` error body; read as a
+    document it was a power resource with no supplies. Captures made with the DMTF mockup creator
+    keep such bodies as documents too."""
+    if not isinstance(doc, dict):
+        return True
+    if isinstance(doc.get("error"), dict):
+        return True
+    return ODATA_ID not in doc and ODATA_TYPE not in doc
+
+
+def error_reason(doc: object) -> str:
+    """Why an error body is one, in the BMC's own words where it gave some."""
+    said = most_severe_message(doc)
+    return f"error body: {said}" if said else "not a Redfish resource (no @odata.id or @odata.type)"
+
+
 @dataclass
 class Reader:
     """State of one read: a cache keyed by ``normalize``d URI and what could not be read."""
@@ -151,7 +185,7 @@ class Reader:
         """Read one resource; None (and an entry in ``errors``) when it cannot be read."""
         if not uri:
             return None
-        key = normalize(uri)
+        key = cache_key(uri)
         if key in self.cache:
             return self.cache[key]
         try:
@@ -164,27 +198,60 @@ class Reader:
         if not isinstance(doc, dict):
             self.errors.append(ReadError(what or uri, "not a JSON object"))
             return None
+        if is_error_body(doc):
+            # An error served as a document is a failed read of that link, never a part.
+            self.errors.append(ReadError(what or uri, error_reason(doc)))
+            self.cache[key] = {}
+            return None
         self.cache[key] = doc
         return doc
 
     def members(self, uri: str | None, what: str | None = None) -> Step[list[Doc]]:
         """The member documents of a collection: inlined ones as given, linked ones fetched,
-        following ``Members@odata.nextLink`` pages. Unreadable members are skipped (and recorded)."""
+        each distinct member once, following every ``Members@odata.nextLink`` page with its
+        query string. Unreadable members are skipped (and recorded).
+
+        Redfish spec (DSP0266, "Collection resources"): a service that pages adds
+        ``Members@odata.nextLink``; ``Members@odata.count`` is the size of the whole collection.
+        When a page says more members exist than were listed and gives no next link, the rest is
+        asked for with ``$skip`` (what sushy and gofish do); a page seen before ends the walk
+        (a BMC whose next link points back at itself), as does ``MAX_PAGES``. The caller's visit
+        deadline bounds the whole walk."""
         result: list[Doc] = []
+        seen_members: set[str] = set()
+        seen_pages: set[str] = set()
+        listed = 0  # distinct members listed so far, readable or not
         page_uri = uri
+        total: int | None = None
+        guessed = False  # this page was asked for with $skip because the count said more
         for number_ in range(MAX_PAGES):
+            if not page_uri or cache_key(page_uri) in seen_pages:
+                break
+            seen_pages.add(cache_key(page_uri))
             page = None
-            if number_ == 0 and self.expand and page_uri and "?" not in page_uri \
+            if number_ == 0 and self.expand and "?" not in page_uri \
                     and normalize(page_uri) not in self.cache:
                 page = yield from self._expanded(page_uri)
             if page is None:
-                page = yield from self.get(page_uri, what)
+                if guessed:
+                    page = yield from self._quiet(page_uri)
+                else:
+                    page = yield from self.get(page_uri, what if number_ == 0 else f"{what or uri} ({page_uri})")
             if not page:
                 break
+            if number_ == 0 and isinstance(page.get(MEMBERS_COUNT), int):
+                total = page[MEMBERS_COUNT]
+            new = 0
             for member in page.get(MEMBERS) or []:
                 if not isinstance(member, dict):
                     continue
                 target = member.get(ODATA_ID)
+                if isinstance(target, str) and "#" not in target:
+                    # A collection that lists the same link twice (or pages that overlap) is one read.
+                    if normalize(target) in seen_members:
+                        continue
+                    seen_members.add(normalize(target))
+                new += 1
                 if len(member) > 1 or not isinstance(target, str):
                     # Inlined member ($expand, or a BMC that never links): use it as it is.
                     self.remember(member)
@@ -193,11 +260,30 @@ class Reader:
                 doc = yield from self.get(target)
                 if doc:
                     result.append(doc)
-            page_uri = page.get(NEXT_LINK) if isinstance(page.get(NEXT_LINK), str) else None
-            if not page_uri:
-                break
+            listed += new
+            next_link = page.get(NEXT_LINK)
+            page_uri = next_link if isinstance(next_link, str) and next_link else None
+            guessed = False
+            if page_uri is None and uri and new and total is not None and listed < total:
+                # The count says more and there is no next link: ask for the rest with $skip (the
+                # Redfish paging query; sushy and gofish do the same). Refused or ignored: done.
+                page_uri, guessed = f"{uri.split('?', 1)[0]}?$skip={listed}", True
         return result
 
+    def _quiet(self, uri: str) -> Step[Doc | None]:
+        """A page asked for on a guess: a refusal is no read error, only the end of the walk."""
+        key = cache_key(uri)
+        if key in self.cache:
+            return self.cache[key]
+        try:
+            self.requests += 1
+            doc = yield uri
+        except FetchError:
+            return None
+        if isinstance(doc, dict) and not is_error_body(doc):
+            self.cache[key] = doc
+            return doc
+        return None
 
     def _expanded(self, uri: str) -> Step[Doc | None]:
         """The collection with its members inlined; None when the BMC refuses (then no more asking)."""
@@ -212,7 +298,7 @@ class Reader:
             self.errors.append(ReadError(uri, exc.reason))
             self.cache[normalize(uri)] = {}
             return {}
-        if not isinstance(doc, dict):
+        if not isinstance(doc, dict) or is_error_body(doc):
             return None
         self.cache[normalize(uri)] = doc
         return doc
