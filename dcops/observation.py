@@ -58,6 +58,7 @@ class ComponentKind(StrEnum):
     GPU = "gpu"
     ACCELERATOR = "accelerator"  # FPGA, DSP, other processors that are not CPU or GPU
     DIMM = "dimm"
+    DEVICE_MEMORY = "device_memory"  # memory of a GPU/accelerator (HBM, GDDR, a GPU's DRAM): never a DIMM
     STORAGE_CONTROLLER = "storage_controller"
     DRIVE = "drive"
     VOLUME = "volume"
@@ -66,6 +67,7 @@ class ComponentKind(StrEnum):
     FAN = "fan"
     ASSEMBLY = "assembly"
     MANAGER = "manager"  # the BMC itself
+    PCIE_DEVICE = "pcie_device"  # a PCIe device as the BMC lists it (its health; the part itself is a NIC, GPU...)
 
 
 class SensorKind(StrEnum):
@@ -81,6 +83,7 @@ class SensorKind(StrEnum):
     AIRFLOW = "airflow"
     PRESSURE = "pressure"
     LIQUID = "liquid"
+    LEAK = "leak"  # a leak detector (state only: its health says whether it detects a leak)
     DISCRETE = "discrete"  # a state sensor with no numeric reading
     OTHER = "other"
 
@@ -146,10 +149,72 @@ class Sensor:
     state: str | None = None
     component: str | None = None  # the part it measures (PhysicalContext or related item), when known
     source: str | None = None
+    # Why thresholds the BMC gave were set aside, or why a crossing is not an alarm (the BMC's own
+    # verdict disagrees): for people reading the observation.
+    note: str | None = None
 
     @property
     def key(self) -> str:
         return f"{self.chassis}:{self.kind.value}:{self.name}"
+
+
+# Threshold names from the most to the least severe, per direction.
+UPPER = ("upper_fatal", "upper_critical", "upper_caution")
+LOWER = ("lower_fatal", "lower_critical", "lower_caution")
+# Values BMCs put where no threshold is set: -1 and all-ones of 8, 16, 32 and 64 bits (IPMI SDR
+# "no threshold" bytes, unset registers), and their signed maxima.
+PLACEHOLDER_LIMITS = frozenset({-1.0, 255.0, 65535.0, 4294967295.0, 18446744073709551615.0, 127.0, -128.0,
+                                32767.0, -32768.0, 2147483647.0, -2147483648.0})
+# Units of cumulative counters: thresholds on them are meaningless (a counter only grows).
+COUNTER_UNITS = frozenset({"j", "kj", "mj", "wh", "kwh", "kw.h", "mwh", "kw·h"})
+
+
+def placeholder_limits(thresholds: Thresholds, reading: float | None, kind: SensorKind, units: str | None,
+                       health: Health, counter: bool = False) -> tuple[Thresholds, str | None]:
+    """``thresholds`` without the values that are no thresholds, and a note saying what went.
+
+    Set aside (issue 12, seen on HPE iLO 7 and NVIDIA DGX): all-ones and -1 sentinels
+    (``PLACEHOLDER_LIMITS``); an upper threshold of 0 or less; every threshold of a cumulative
+    counter (energy in J/kWh, ``counter``: the BMC marks it with ``SensorResetTime``); every
+    threshold of a sensor that reads exactly 0 while the BMC says OK (an unpopulated sensor
+    whose thresholds are zero-filled)."""
+    values = {name: getattr(thresholds, name) for name in (*LOWER, *UPPER)}
+    if all(v is None for v in values.values()):
+        return thresholds, None
+    why: list[str] = []
+    if kind is SensorKind.ENERGY or counter or (units or "").strip().lower() in COUNTER_UNITS:
+        return Thresholds(), "thresholds ignored: a cumulative counter (energy) only grows"
+    if reading == 0 and health is Health.OK:
+        return Thresholds(), "thresholds ignored: reads 0 and the BMC reports OK (unpopulated)"
+    for name, value in values.items():
+        if value is None:
+            continue
+        if value in PLACEHOLDER_LIMITS or (name.startswith("upper") and value <= 0):
+            values[name] = None
+            why.append(f"{name.replace('_', ' ')} {value:g}")
+    if not why:
+        return thresholds, None
+    return Thresholds(**values), "placeholder thresholds ignored: " + ", ".join(why)
+
+
+def crossing(sensor: Sensor) -> tuple[str, float] | None:
+    """The most severe threshold the reading is past, as (name, limit); None when within all.
+    A reading equal to a lower threshold counts only when that threshold is above 0; a fan
+    reading 0 at a lower threshold of 0 counts when the BMC does not call it OK (stopped)."""
+    t, reading = sensor.thresholds, sensor.reading
+    if reading is None:
+        return None
+    for name in UPPER:
+        limit = getattr(t, name)
+        if limit is not None and reading >= limit:
+            return name, limit
+    for name in LOWER:
+        limit = getattr(t, name)
+        if limit is not None and (reading < limit or (reading == limit and limit > 0)
+                                  or (reading == 0 and sensor.kind is SensorKind.FAN and limit == 0
+                                      and sensor.health is not Health.OK)):
+            return name, limit
+    return None
 
 
 @dataclass(frozen=True)
@@ -337,11 +402,20 @@ JUNK_SERIALS = frozenset({
 })
 
 
-def clean_serial(value: object) -> str | None:
-    """A serial number, or None when ``value`` is absent or a known placeholder."""
+def clean_serial(value: object, field: str = "SerialNumber") -> str | None:
+    """A serial number, or None when ``value`` is absent or a known placeholder: blank, all
+    zeros or all F (also as hex, ``0x0000000000000000``), or the name of its own field
+    (``"SerialNumber"``, ``"Serial Number"``: a template nobody filled in)."""
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if text.lower() in JUNK_SERIALS or set(text) <= {"0", " "} or set(text.lower()) <= {"f", " "}:
+    lowered = text.lower()
+    if lowered in JUNK_SERIALS or set(text) <= {"0", " "} or set(lowered) <= {"f", " "}:
+        return None
+    digits = lowered[2:] if lowered.startswith("0x") else lowered
+    if not digits or set(digits) <= {"0"} or set(digits) <= {"f"}:
+        return None
+    squashed = "".join(ch for ch in lowered if ch.isalnum())
+    if squashed in {"".join(ch for ch in field.lower() if ch.isalnum()), "serialnumber", "serial", "sn"}:
         return None
     return text

@@ -26,6 +26,7 @@ from dcops.observation import (
     PowerState,
     Sensor,
     SensorKind,
+    crossing,
 )
 from dcops.patrol.model import (
     Condition,
@@ -41,7 +42,9 @@ from dcops.patrol.model import (
 # Parts whose health is only a rollup of other parts: a bad chassis says "something in me is
 # bad". They raise an event (so a problem nobody else explains is still seen) that converge
 # hides behind any specific one.
-ROLLUP_KINDS = frozenset({ComponentKind.CHASSIS, ComponentKind.ASSEMBLY})
+# A PCIe device's health is the health of the NIC/GPU/drive it is: specific events of that part
+# win; when none exists (a NIC warning only the PCIe view reports) it still opens one.
+ROLLUP_KINDS = frozenset({ComponentKind.CHASSIS, ComponentKind.ASSEMBLY, ComponentKind.PCIE_DEVICE})
 # Log entries (SEL SensorType / message words) -> the kind of part they are about.
 _LOG_KINDS: tuple[tuple[str, str], ...] = (
     ("power supply", "psu"), ("power unit", "psu"), ("psu", "psu"), ("processor", "cpu"), ("cpu", "cpu"),
@@ -108,7 +111,8 @@ def _severity(policy: Policy, condition: Condition, default: Severity) -> Severi
 def check_sensor(host: str, sensor: Sensor, policy: Policy) -> Event | None:
     """A reading compared with its thresholds (fatal -> emergency, critical -> critical, caution ->
     warning); without a usable threshold, the BMC's own verdict on the sensor. None when fine or
-    unknown (no reading and no verdict)."""
+    unknown (no reading and no verdict), and when the BMC calls the sensor OK although the
+    reading is past a threshold: dcops never pages on its own verdict against the BMC's."""
     t = sensor.thresholds
     reading = sensor.reading
     units = sensor.units or ""
@@ -128,22 +132,19 @@ def check_sensor(host: str, sensor: Sensor, policy: Policy) -> Event | None:
                      "bmc_health": sensor.health.value}
         return Event(host, part, condition, _severity(policy, condition, severity), summary, info, diagnosis)
 
-    if reading is not None:
-        upper = (("upper_fatal", t.upper_fatal, Severity.EMERGENCY), ("upper_critical", t.upper_critical,
-                 Severity.CRITICAL), ("upper_caution", t.upper_caution, Severity.WARNING))
-        lower = (("lower_fatal", t.lower_fatal, Severity.EMERGENCY), ("lower_critical", t.lower_critical,
-                 Severity.CRITICAL), ("lower_caution", t.lower_caution, Severity.WARNING))
-        for name, limit, severity in upper:
-            if limit is not None and reading >= limit:
-                return event(Condition.SENSOR_HIGH, severity, name, limit)
-        for name, limit, severity in lower:
-            # A fan at 0 RPM with a lower threshold of 0 is "stopped", not "fine".
-            if limit is not None and (reading < limit or (reading == limit and limit > 0)
-                                      or (reading == 0 and sensor.kind is SensorKind.FAN and limit == 0
-                                          and sensor.health is not Health.OK)):
-                return event(Condition.SENSOR_LOW, severity, name, limit)
-        if not t.is_empty() and sensor.health is Health.OK:
+    crossed = crossing(sensor)
+    if crossed is not None:
+        if sensor.health is Health.OK:
+            # The BMC's own verdict is OK: our reading of its thresholds alone never pages (the
+            # reader puts why in ``sensor.note``). Placeholder thresholds were set aside already.
             return None
+        name, limit = crossed
+        high = name.startswith("upper")
+        severity = {"fatal": Severity.EMERGENCY, "critical": Severity.CRITICAL}.get(name.split("_", 1)[1],
+                                                                                   Severity.WARNING)
+        return event(Condition.SENSOR_HIGH if high else Condition.SENSOR_LOW, severity, name, limit)
+    if reading is not None and not t.is_empty() and sensor.health is Health.OK:
+        return None
     if sensor.health in _HEALTH_SEVERITY:
         return event(Condition.SENSOR_HEALTH, _HEALTH_SEVERITY[sensor.health], None, None)
     return None
@@ -170,7 +171,10 @@ def check_component(host: str, comp: Component, policy: Policy) -> list[Event]:
                             {"bmc_health": comp.health.value, "state": comp.state,
                              **({"media_life_left_percent": life} if life is not None else {})}))
     if comp.health in _HEALTH_SEVERITY:
-        condition = Condition.ROLLUP if comp.kind in ROLLUP_KINDS else Condition.HEALTH
+        # A controller whose ill health is its drive's (``extra.health_from``, NVMe) is a rollup:
+        # one fault, one incident -- the drive's.
+        rolled = comp.kind in ROLLUP_KINDS or bool(comp.extra.get("health_from"))
+        condition = Condition.ROLLUP if rolled else Condition.HEALTH
         severity = _HEALTH_SEVERITY[comp.health]
         what = "health rollup" if condition is Condition.ROLLUP else "health"
         events.append(Event(host, part, condition, _severity(policy, condition, severity),
@@ -252,6 +256,13 @@ def check_host(
             continue
         seen.add(component_part(comp))
         events.extend(check_component(host, comp, policy))
+    no_system = next((e for e in obs.errors if e.what in ("systems", "bmc.system")), None)
+    if no_system is not None and obs.identity.system_id is None:
+        # Nothing said about the server itself: its health is unknown, never "ok" (issue 12).
+        scopes.discard(Scope.COMPONENTS)
+        events.append(Event(host, "system", Condition.ROLLUP, Severity.WARNING,
+                            f"system health unknown: {no_system.reason}", PartInfo(kind="system"),
+                            {"bmc_health": Health.UNKNOWN.value, "error": no_system.reason}))
     if rollup in _HEALTH_SEVERITY:
         events.append(Event(host, "system", Condition.ROLLUP, _HEALTH_SEVERITY[rollup],
                             f"system health rollup {rollup.value}", PartInfo(kind="system"),
