@@ -11,6 +11,7 @@ it) is decided later, by ``converge``, which sees all hosts of a round at once.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fnmatch
 import re
@@ -150,13 +151,21 @@ def check_sensor(host: str, sensor: Sensor, policy: Policy) -> Event | None:
     return None
 
 
+def _source_key(uri: str) -> str:
+    """A Redfish URI as a key: case and a trailing slash do not matter (HPE iLO)."""
+    return uri.split("?", 1)[0].rstrip("/").lower()
+
+
 def _fmt(value: float | None) -> str:
     if value is None:
         return "?"
     return f"{value:g}"
 
 
-def check_component(host: str, comp: Component, policy: Policy) -> list[Event]:
+def check_component(host: str, comp: Component, policy: Policy, *, origin: bool = False) -> list[Event]:
+    """Events of one part: its predictive failure and its health. ``origin``: the BMC names this
+    part as the origin of a current condition (``Status.Conditions[].OriginOfCondition``), so
+    even a chassis's bad health is its own fault, not a rollup of others'."""
     events: list[Event] = []
     info = part_info(comp)
     part = component_part(comp)
@@ -173,7 +182,7 @@ def check_component(host: str, comp: Component, policy: Policy) -> list[Event]:
     if comp.health in _HEALTH_SEVERITY:
         # A controller whose ill health is its drive's (``extra.health_from``, NVMe) is a rollup:
         # one fault, one incident -- the drive's.
-        rolled = comp.kind in ROLLUP_KINDS or bool(comp.extra.get("health_from"))
+        rolled = (comp.kind in ROLLUP_KINDS and not origin) or bool(comp.extra.get("health_from"))
         condition = Condition.ROLLUP if rolled else Condition.HEALTH
         severity = _HEALTH_SEVERITY[comp.health]
         what = "health rollup" if condition is Condition.ROLLUP else "health"
@@ -251,11 +260,23 @@ def check_host(
     if components_read or rollup is Health.OK:
         # Every part's health is known: read one by one, or implied by an OK system rollup.
         scopes.add(Scope.COMPONENTS)
+    # One fault, one incident: a condition, a sensor or a part the BMC reports twice (a chassis
+    # condition naming a sensor as its origin; a legacy Thermal fan that is a part and a
+    # reading) lands on the part it is about, so converge makes one incident of it.
+    part_of_source: dict[str, str] = {}
+    for comp in obs.components:
+        if comp.source:
+            part_of_source.setdefault(_source_key(comp.source), component_part(comp))
+    for sensor in obs.sensors:
+        if sensor.source:
+            part_of_source.setdefault(_source_key(sensor.source), sensor_part(sensor))
+    origins = {_source_key(c.origin) for c in obs.conditions if c.origin and c.severity in _HEALTH_SEVERITY}
     for comp in obs.components:
         if comp.health is Health.UNKNOWN and not comp.extra.get("FailurePredicted"):
             continue
         seen.add(component_part(comp))
-        events.extend(check_component(host, comp, policy))
+        events.extend(check_component(host, comp, policy,
+                                      origin=bool(comp.source) and _source_key(comp.source or "") in origins))
     no_system = next((e for e in obs.errors if e.what in ("systems", "bmc.system")), None)
     if no_system is not None and obs.identity.system_id is None:
         # Nothing said about the server itself: its health is unknown, never "ok" (issue 12).
@@ -272,7 +293,11 @@ def check_host(
     for cond in obs.conditions:
         if cond.severity in _HEALTH_SEVERITY:
             ident = cond.message_id or cond.message[:60]
-            events.append(Event(host, f"condition:{ident}", Condition.ROLLUP, _HEALTH_SEVERITY[cond.severity],
+            where = part_of_source.get(_source_key(cond.origin)) if cond.origin else None
+            if where is None and cond.origin:
+                where = f"condition:{_source_key(cond.origin)}:{ident}"
+            events.append(Event(host, where or f"condition:{ident}", Condition.ROLLUP,
+                                _HEALTH_SEVERITY[cond.severity],
                                 f"BMC condition: {cond.message}", PartInfo(kind="condition", location=cond.origin),
                                 {"message": cond.message, "message_id": cond.message_id,
                                  "since": cond.timestamp, "origin": cond.origin}))
@@ -288,6 +313,9 @@ def check_host(
         seen.add(sensor_part(sensor))
         found = check_sensor(host, sensor, policy)
         if found is not None:
+            same = part_of_source.get(_source_key(sensor.source)) if sensor.source else None
+            if same is not None and same != found.part:
+                found = dataclasses.replace(found, part=same)  # the part's own reading: one incident
             events.append(found)
 
     # ---- logs (only entries new since the cursor arrive here)
