@@ -43,9 +43,7 @@ from dcops.patrol.model import (
 # Parts whose health is only a rollup of other parts: a bad chassis says "something in me is
 # bad". They raise an event (so a problem nobody else explains is still seen) that converge
 # hides behind any specific one.
-# A PCIe device's health is the health of the NIC/GPU/drive it is: specific events of that part
-# win; when none exists (a NIC warning only the PCIe view reports) it still opens one.
-ROLLUP_KINDS = frozenset({ComponentKind.CHASSIS, ComponentKind.ASSEMBLY, ComponentKind.PCIE_DEVICE})
+ROLLUP_KINDS = frozenset({ComponentKind.CHASSIS, ComponentKind.ASSEMBLY})
 # Log entries (SEL SensorType / message words) -> the kind of part they are about.
 _LOG_KINDS: tuple[tuple[str, str], ...] = (
     ("power supply", "psu"), ("power unit", "psu"), ("psu", "psu"), ("processor", "cpu"), ("cpu", "cpu"),

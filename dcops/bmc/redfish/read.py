@@ -835,10 +835,13 @@ def _drives(views: list[tuple[Doc, str, str]], quirks: Any) -> list[Component]:
 
 
 def _storage_rollups(components: list[Component]) -> list[Component]:
-    """A storage controller whose ill health comes from a drive of its own: its events are a
-    rollup of the drive's (one fault, one incident). NVMe makes this common: each drive has its
-    own controller, and the controller's Status rolls the drive's failure up (Dell iDRAC,
-    Lenovo XCC, NVIDIA OpenBMC). ``extra.health_from`` names the drive."""
+    """Parts whose ill health is another part's (one fault, one incident; ``extra.health_from``
+    names that part, and patrol makes the event a rollup of it):
+
+    * a storage controller whose drive failed: NVMe makes this common, each drive has its own
+      controller and the controller's Status rolls the drive's failure up (Dell iDRAC, Lenovo
+      XCC, NVIDIA OpenBMC);
+    * a PCIe device that is a part reporting its own ill health (same serial or name)."""
     bad_drives = {normalize(c.source): c for c in components if c.kind is ComponentKind.DRIVE and c.source
                   and c.health in (Health.WARNING, Health.CRITICAL)}
     result = []
@@ -851,6 +854,15 @@ def _storage_rollups(components: list[Component]) -> list[Component]:
                     and any(d.health.severity >= comp.health.severity for d in culprits):
                 extra["health_from"] = culprits[0].location
             comp = dataclasses.replace(comp, extra=extra)
+        elif comp.kind is ComponentKind.PCIE_DEVICE and comp.health in (Health.WARNING, Health.CRITICAL):
+            # The PCIe view of a part that reports its own ill health (a GPU's Processor, a NIC's
+            # adapter, a drive: the same serial or name) is that part's fault, not another one.
+            twin = next((c for c in components if c.kind is not ComponentKind.PCIE_DEVICE
+                         and c.health.severity >= comp.health.severity and c.health is not Health.UNKNOWN
+                         and ((comp.serial and c.serial == comp.serial) or (comp.name and c.name == comp.name))),
+                        None)
+            if twin is not None:
+                comp = dataclasses.replace(comp, extra={**comp.extra, "health_from": twin.location})
         result.append(comp)
     return result
 
