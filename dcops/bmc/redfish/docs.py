@@ -181,8 +181,9 @@ class Reader:
         if isinstance(uri, str) and "#" not in uri:
             self.cache.setdefault(normalize(uri), doc)
 
-    def get(self, uri: str | None, what: str | None = None) -> Step[Doc | None]:
-        """Read one resource; None (and an entry in ``errors``) when it cannot be read."""
+    def get(self, uri: str | None, what: str | None = None, *, quiet: bool = False) -> Step[Doc | None]:
+        """Read one resource; None (and an entry in ``errors``) when it cannot be read.
+        ``quiet``: a read on a guess (a page asked for with ``$skip``): failing is no read error."""
         if not uri:
             return None
         key = cache_key(uri)
@@ -192,15 +193,18 @@ class Reader:
             self.requests += 1
             doc = yield uri
         except FetchError as exc:
-            self.errors.append(ReadError(what or uri, exc.reason))
+            if not quiet:
+                self.errors.append(ReadError(what or uri, exc.reason))
             self.cache[key] = {}
             return None
         if not isinstance(doc, dict):
-            self.errors.append(ReadError(what or uri, "not a JSON object"))
+            if not quiet:
+                self.errors.append(ReadError(what or uri, "not a JSON object"))
             return None
         if is_error_body(doc):
             # An error served as a document is a failed read of that link, never a part.
-            self.errors.append(ReadError(what or uri, error_reason(doc)))
+            if not quiet:
+                self.errors.append(ReadError(what or uri, error_reason(doc)))
             self.cache[key] = {}
             return None
         self.cache[key] = doc
@@ -233,10 +237,8 @@ class Reader:
                     and normalize(page_uri) not in self.cache:
                 page = yield from self._expanded(page_uri)
             if page is None:
-                if guessed:
-                    page = yield from self._quiet(page_uri)
-                else:
-                    page = yield from self.get(page_uri, what if number_ == 0 else f"{what or uri} ({page_uri})")
+                page = yield from self.get(page_uri, what if number_ == 0 else f"{what or uri} ({page_uri})",
+                                           quiet=guessed)
             if not page:
                 break
             if number_ == 0 and isinstance(page.get(MEMBERS_COUNT), int):
@@ -269,21 +271,6 @@ class Reader:
                 # Redfish paging query; sushy and gofish do the same). Refused or ignored: done.
                 page_uri, guessed = f"{uri.split('?', 1)[0]}?$skip={listed}", True
         return result
-
-    def _quiet(self, uri: str) -> Step[Doc | None]:
-        """A page asked for on a guess: a refusal is no read error, only the end of the walk."""
-        key = cache_key(uri)
-        if key in self.cache:
-            return self.cache[key]
-        try:
-            self.requests += 1
-            doc = yield uri
-        except FetchError:
-            return None
-        if isinstance(doc, dict) and not is_error_body(doc):
-            self.cache[key] = doc
-            return doc
-        return None
 
     def _expanded(self, uri: str) -> Step[Doc | None]:
         """The collection with its members inlined; None when the BMC refuses (then no more asking)."""

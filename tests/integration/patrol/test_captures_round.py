@@ -30,18 +30,15 @@ The faults below were read from the capture files by hand (SOURCES.md notes them
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dcops.models import BmcEndpoint, Host, Location, Protocol
-from dcops.patrol.config import load_patrol_config
-from dcops.patrol.engine import Patrol
 from dcops.sim.fleet import FleetSpec
 from dcops.sim.testing import ThreadedFleet
-from dcops.store import open_store
+from tests.integration.patrol.helpers import one_round
 
 pytestmark = [pytest.mark.timeout(300)]
 
@@ -78,14 +75,7 @@ def test_one_round_opens_one_incident_per_real_fault_and_none_on_healthy_capture
                                              password_ref=f"env:{PASSWORD_ENV}"),
                   location=Location(site="lab", room="r1", rack=f"R{n:02d}", u=1))
              for n, (name, bmc) in enumerate(zip(CAPTURES, replay.fleet.replays, strict=True))]
-    store = open_store(f"sqlite:///{tmp_path}/captures.db")
-    engine = Patrol(store, hosts, load_patrol_config({"open_after": 1, "bmc_deadline": "60s"}))
-    loop = asyncio.new_event_loop()
-    try:
-        summary = loop.run_until_complete(engine.round())
-    finally:
-        loop.run_until_complete(engine.close())
-        loop.close()
+    summary = one_round(hosts, tmp_path / "captures.db", open_after=1, bmc_deadline="60s")
     assert summary.unreachable == 0, [h.error for h in summary.hosts if h.error]
     opened: dict[str, list[str]] = {}
     for incident in summary.result.opened:

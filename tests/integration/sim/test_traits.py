@@ -115,23 +115,14 @@ def test_the_host_system_is_what_power_and_boot_aim_at(traited: ThreadedFleet) -
 
 def test_patrol_round_over_a_traited_fleet_opens_nothing(traited: ThreadedFleet, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from dcops.patrol.config import load_patrol_config
-    from dcops.patrol.engine import Patrol
-    from dcops.store import open_store
+    from tests.integration.patrol.helpers import one_round
 
     monkeypatch.setenv("TRAIT_PW", traited.password)
     hosts = [Host(name=f"t{n}", bmc=BmcEndpoint(address="127.0.0.1", port=traited.port(n), scheme="http",
                                                  protocol=Protocol.REDFISH, username=traited.username,
                                                  password_ref="env:TRAIT_PW"),
                   location=Location(site="lab", room="r1", rack="T01", u=n + 1)) for n in range(len(PROFILES))]
-    engine = Patrol(open_store(f"sqlite:///{tmp_path}/t.db"), hosts,
-                    load_patrol_config({"open_after": 1, "bmc_deadline": "60s"}))
-    loop = asyncio.new_event_loop()
-    try:
-        summary = loop.run_until_complete(engine.round())
-    finally:
-        loop.run_until_complete(engine.close())
-        loop.close()
+    summary = one_round(hosts, tmp_path / "t.db", open_after=1, bmc_deadline="60s")
     assert summary.unreachable == 0, [h.error for h in summary.hosts if h.error]
     assert not summary.result.opened, [i.summary for i in summary.result.opened]
 
