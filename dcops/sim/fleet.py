@@ -335,7 +335,9 @@ class Fleet:
         serial = identity.serial(spec.seed, host.index, "system", p.flavour.serial_length, p.flavour.serial_prefix)
         return {
             "name": host.name, "u": host.u, "u_height": p.u_height, "bmc": bmc, "vendor": p.vendor,
-            "model": p.model, "profile": p.name, "role": host.role, "tags": ["sim", p.flavour.name],
+            # A traited profile ("dell-r750+leak-detector") is its base profile in the book: a
+            # book's profile is a name; the traits are the simulator's business.
+            "model": p.model, "profile": p.name.split("+", 1)[0], "role": host.role, "tags": ["sim", p.flavour.name],
             "asset": {
                 "serial": serial, "asset_tag": f"AT{host.index + 1:06d}", "purchase_date": purchase,
                 "warranty_end": warranty_end,
