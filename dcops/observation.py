@@ -297,6 +297,11 @@ class Redundancy:
         return self.health in (Health.WARNING, Health.CRITICAL)
 
 
+# ``ReadError.what`` of a read that found no computer system to speak for (none listed or
+# readable, or the book's ``bmc.system`` names none): the server's health is then unknown.
+NO_SYSTEM_READ = frozenset({"systems", "bmc.system"})
+
+
 @dataclass(frozen=True)
 class ReadError:
     """Something that could not be read, and why (dangling link, 404, timeout, unsupported)."""
@@ -330,8 +335,11 @@ class Observation:
 
     @property
     def health(self) -> Health:
-        """The worst of the system rollup, every component, sensor and current condition."""
+        """The worst of the system rollup, every component, sensor and current condition;
+        at least UNKNOWN when no computer system could be read (never "ok" then)."""
         values: list[Health] = [self.identity.health] if self.identity.health is not Health.UNKNOWN else []
+        if any(e.what in NO_SYSTEM_READ for e in self.errors):
+            values.append(Health.UNKNOWN)
         values += [c.health for c in self.components if c.health is not Health.UNKNOWN]
         values += [s.health for s in self.sensors if s.health is not Health.UNKNOWN]
         values += [c.severity for c in self.conditions]

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dcops.observation import (
+    NO_SYSTEM_READ,
     Component,
     ComponentKind,
     Health,
@@ -275,7 +276,7 @@ def check_host(
         seen.add(component_part(comp))
         events.extend(check_component(host, comp, policy,
                                       origin=bool(comp.source) and _source_key(comp.source or "") in origins))
-    no_system = next((e for e in obs.errors if e.what in ("systems", "bmc.system")), None)
+    no_system = next((e for e in obs.errors if e.what in NO_SYSTEM_READ), None)
     if no_system is not None and obs.identity.system_id is None:
         # Nothing said about the server itself: its health is unknown, never "ok" (issue 12).
         scopes.discard(Scope.COMPONENTS)

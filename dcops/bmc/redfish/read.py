@@ -452,7 +452,7 @@ def _identity(root: Doc, system: Doc, manager: Doc, chassis_docs: list[Doc], qui
         sku=clean_serial(text(system, "SKU")),
         serial=clean_serial(raw_serial),
         raw_serial=raw_serial,
-        uuid=text(system, "UUID") or text(root, "UUID"),
+        uuid=_uuid(text(system, "UUID")) or _uuid(text(root, "UUID")),
         part_number=text(system, "PartNumber"),
         asset_tag=text(system, "AssetTag"),
         bios_version=text(system, "BiosVersion"),
@@ -477,6 +477,12 @@ def _identity(root: Doc, system: Doc, manager: Doc, chassis_docs: list[Doc], qui
                 manufacturer=fixed.manufacturer or text(box, "Manufacturer"),
                 model=fixed.model or text(box, "Model"))
     return fixed
+
+
+def _uuid(value: str | None) -> str | None:
+    """A UUID, or None for the all-zeros / all-F placeholder some BMCs report before POST."""
+    digits = (value or "").replace("-", "").lower()
+    return None if not digits or set(digits) <= {"0"} or set(digits) <= {"f"} else value
 
 
 def _conditions(doc: Doc) -> list[Condition]:
@@ -551,7 +557,7 @@ def _system_parts(reader: Reader, system: Doc, chassis: str, quirks: Any, drives
     ``companion``: a system that is not the host (a GPU baseboard): memory there without a
     capacity is the accelerators' own."""
     parts: list[Component] = []
-    accelerators: set[str] = set()
+    accelerators: set[str] = set()  # URIs of GPU/accelerator processors and of the memory they list
     for doc in (yield from reader.members(link(system, "Processors"), "processors")):
         if is_absent(doc):
             continue
@@ -563,6 +569,8 @@ def _system_parts(reader: Reader, system: Doc, chassis: str, quirks: Any, drives
             kind = ComponentKind.ACCELERATOR
         if kind is not ComponentKind.CPU:
             accelerators.add(normalize(str(doc.get(ODATA_ID) or "")))
+            # Processor.Memory / Links.Memory: the memory this GPU owns (its HBM).
+            accelerators.update(normalize(u) for u in [*links_of(doc, "Memory"), *links_of(doc.get("Links"), "Memory")])
         cores = doc.get("TotalCores")
         parts.append(_component(kind, doc, chassis, quirks, speed=number(doc, "MaxSpeedMHz"),
                                 cores=cores if isinstance(cores, int) else None))
@@ -599,7 +607,7 @@ def memory_kind(doc: Doc, accelerators: set[str], companion: bool) -> ComponentK
     if owners and owners <= accelerators:
         return ComponentKind.DEVICE_MEMORY
     uri = normalize(str(doc.get(ODATA_ID) or ""))
-    if any(uri.startswith(acc + "/") for acc in accelerators):
+    if uri in accelerators or any(uri.startswith(acc + "/") for acc in accelerators):
         return ComponentKind.DEVICE_MEMORY
     if companion:
         return ComponentKind.DEVICE_MEMORY

@@ -241,6 +241,7 @@ def test_no_system_at_all_is_health_unknown_and_patrol_says_so() -> None:
     obs = observe(docs)
     assert obs.identity.system_id is None and obs.identity.health is Health.UNKNOWN
     assert any(e.what == "systems" for e in obs.errors)
+    assert obs.health is Health.UNKNOWN  # the chassis says OK; the server is still unknown
     check = check_host("h", obs, HostMemory(), obs.taken_at, Policy(), sections=("components",))
     [event] = check.events
     assert event.part == "system" and "health unknown" in event.summary
