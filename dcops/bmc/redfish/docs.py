@@ -73,6 +73,17 @@ def cache_key(uri: str) -> str:
     return normalize(base) + (f"?{query}" if query else "")
 
 
+def next_page(current: str, next_link: str) -> str:
+    """The path to ask for the next page: ``Members@odata.nextLink`` as given when it is a path,
+    without scheme and host when it is a full URL, and against the current page's path when it is
+    only a query (``?$skip=75``: seen on some OpenBMC builds)."""
+    if next_link.startswith(("http://", "https://")):
+        return "/" + next_link.split("://", 1)[1].partition("/")[2]
+    if next_link.startswith("?"):
+        return current.split("?", 1)[0] + next_link
+    return next_link
+
+
 def link(doc: Doc | None, key: str) -> str | None:
     """The ``@odata.id`` of ``doc[key]`` (None when absent or malformed)."""
     if not isinstance(doc, dict):
@@ -264,7 +275,7 @@ class Reader:
                     result.append(doc)
             listed += new
             next_link = page.get(NEXT_LINK)
-            page_uri = next_link if isinstance(next_link, str) and next_link else None
+            page_uri = next_page(page_uri, next_link) if isinstance(next_link, str) and next_link else None
             guessed = False
             if page_uri is None and uri and new and total is not None and listed < total:
                 # The count says more and there is no next link: ask for the rest with $skip (the

@@ -128,3 +128,26 @@ def test_dell_capture_pages_its_oem_sensors_at_50() -> None:
     assert len(docs[cache_key(uri + "?$skip=50")]["Members"]) == 27
     got = run_sync(Reader().members(uri), fetcher(docs))
     assert len(got) == 77 and len({d["@odata.id"] for d in got}) == 77
+
+
+@pytest.mark.parametrize("style", ["path", "url", "query"])
+def test_next_links_as_full_urls_or_bare_queries(style: str) -> None:
+    docs = with_sensors(5)
+    asked: list[str] = []
+
+    def fetch(path: str) -> Doc:
+        asked.append(path)
+        doc = docs[normalize(path)]
+        if "Members" not in doc:
+            return doc
+        page = paged(doc, path, 2)
+        link = page.get("Members@odata.nextLink")
+        if link and style == "url":
+            page["Members@odata.nextLink"] = f"https://10.0.0.5{link}"
+        elif link and style == "query":
+            page["Members@odata.nextLink"] = "?" + link.split("?", 1)[1]
+        return page
+
+    got = run_sync(Reader().members("/redfish/v1/Chassis/1/Sensors"), fetch)
+    assert sorted(d["Id"] for d in got) == [f"T{n}" for n in range(5)]
+    assert all(p.startswith("/redfish/v1/") for p in asked)
