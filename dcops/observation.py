@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -100,7 +100,8 @@ class Thresholds:
     upper_fatal: float | None = None
 
     def is_empty(self) -> bool:
-        return all(getattr(self, f.name) is None for f in fields(self))
+        return (self.lower_fatal is None and self.lower_critical is None and self.lower_caution is None
+                and self.upper_caution is None and self.upper_critical is None and self.upper_fatal is None)
 
 
 @dataclass(frozen=True)
@@ -178,30 +179,31 @@ def placeholder_limits(thresholds: Thresholds, reading: float | None, kind: Sens
     counter (energy in J/kWh, ``counter``: the BMC marks it with ``SensorResetTime``); every
     threshold of a sensor that reads exactly 0 while the BMC says OK (an unpopulated sensor
     whose thresholds are zero-filled)."""
-    values = {name: getattr(thresholds, name) for name in (*LOWER, *UPPER)}
-    if all(v is None for v in values.values()):
+    if thresholds.is_empty():
         return thresholds, None
-    why: list[str] = []
     if kind is SensorKind.ENERGY or counter or (units or "").strip().lower() in COUNTER_UNITS:
         return Thresholds(), "thresholds ignored: a cumulative counter (energy) only grows"
     if reading == 0 and health is Health.OK:
         return Thresholds(), "thresholds ignored: reads 0 and the BMC reports OK (unpopulated)"
-    for name, value in values.items():
-        if value is None:
-            continue
-        if value in PLACEHOLDER_LIMITS or (name.startswith("upper") and value <= 0):
-            values[name] = None
-            why.append(f"{name.replace('_', ' ')} {value:g}")
-    if not why:
+    bad = [(name, value) for name in (*LOWER, *UPPER) if (value := getattr(thresholds, name)) is not None
+           and (value in PLACEHOLDER_LIMITS or (value <= 0 and name in UPPER))]
+    if not bad:
         return thresholds, None
-    return Thresholds(**values), "placeholder thresholds ignored: " + ", ".join(why)
+    kept = {name: None if any(name == b for b, _ in bad) else getattr(thresholds, name) for name in (*LOWER, *UPPER)}
+    why = ", ".join(f"{name.replace('_', ' ')} {value:g}" for name, value in bad)
+    return Thresholds(**kept), f"placeholder thresholds ignored: {why}"
 
 
 def crossing(sensor: Sensor) -> tuple[str, float] | None:
     """The most severe threshold the reading is past, as (name, limit); None when within all.
     A reading equal to a lower threshold counts only when that threshold is above 0; a fan
     reading 0 at a lower threshold of 0 counts when the BMC does not call it OK (stopped)."""
-    t, reading = sensor.thresholds, sensor.reading
+    return crossing_of(sensor.thresholds, sensor.reading, sensor.kind, sensor.health)
+
+
+def crossing_of(t: Thresholds, reading: float | None, kind: SensorKind,
+                health: Health) -> tuple[str, float] | None:
+    """``crossing`` from the parts of a sensor, before it is built."""
     if reading is None:
         return None
     for name in UPPER:
@@ -211,8 +213,8 @@ def crossing(sensor: Sensor) -> tuple[str, float] | None:
     for name in LOWER:
         limit = getattr(t, name)
         if limit is not None and (reading < limit or (reading == limit and limit > 0)
-                                  or (reading == 0 and sensor.kind is SensorKind.FAN and limit == 0
-                                      and sensor.health is not Health.OK)):
+                                  or (reading == 0 and kind is SensorKind.FAN and limit == 0
+                                      and health is not Health.OK)):
             return name, limit
     return None
 

@@ -57,6 +57,8 @@ def normalize(uri: str) -> str:
     Quirk (HPE iLO 5/6): links mix case (``/redfish/v1/systems/1/``) and carry trailing slashes,
     so the same resource arrives under several spellings.
     """
+    if "#" not in uri and "?" not in uri and not uri.startswith("http"):
+        return uri.rstrip("/").lower() or "/"  # the common case, on every read of every member
     path = uri.split("#", 1)[0].split("?", 1)[0]
     if path.startswith(("http://", "https://")):
         path = "/" + path.split("://", 1)[1].partition("/")[2]
@@ -68,6 +70,8 @@ def cache_key(uri: str) -> str:
 
     Pages of one collection differ only in the query (``Members@odata.nextLink`` is
     ``...?$skip=75``): a key without it hands page 1 back for every page."""
+    if "?" not in uri:
+        return normalize(uri)
     base = uri.split("#", 1)[0]
     query = base.split("?", 1)[1] if "?" in base else ""
     return normalize(base) + (f"?{query}" if query else "")

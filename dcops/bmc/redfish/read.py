@@ -78,7 +78,7 @@ from dcops.observation import (
     SensorKind,
     Thresholds,
     clean_serial,
-    crossing,
+    crossing_of,
     placeholder_limits,
     worst_health,
 )
@@ -878,33 +878,36 @@ def _storage_rollups(components: list[Component]) -> list[Component]:
 def _legacy_sensor(kind: SensorKind, doc: Doc, chassis: str, reading_key: str, units: str,
                    name_key: str = "Name") -> Sensor:
     values = {k: number(doc, v) for k, v in LEGACY_THRESHOLDS.items()}
-    return _judged(Sensor(
+    reading, health = number(doc, reading_key), health_of(doc)
+    limits, note = _judged(Thresholds(**values), reading, kind, units, health)
+    return Sensor(
         kind=kind,
         name=text(doc, "Name") or text(doc, name_key) or text(doc, "MemberId") or "?",
         chassis=chassis,
-        reading=number(doc, reading_key),
+        reading=reading,
         units=units,
-        thresholds=Thresholds(**values),
-        health=health_of(doc),
+        thresholds=limits,
+        health=health,
         state=state_of(doc),
         component=text(doc, "PhysicalContext"),
         source=text(doc, ODATA_ID),
-    ))
+        note=note,
+    )
 
 
-def _judged(sensor: Sensor, counter: bool = False) -> Sensor:
-    """The sensor with placeholder thresholds set aside (``observation.placeholder_limits``), and
-    a note when the reading is past a threshold the BMC itself does not call a problem: patrol
-    does not page on its own verdict against the BMC's OK."""
-    limits, note = placeholder_limits(sensor.thresholds, sensor.reading, sensor.kind, sensor.units,
-                                      sensor.health, counter)
-    sensor = dataclasses.replace(sensor, thresholds=limits, note=note)
-    crossed = crossing(sensor)
-    if crossed and sensor.health is Health.OK:
-        name, limit = crossed
-        said = f"reading {sensor.reading:g} is past {name.replace('_', ' ')} {limit:g} but the BMC reports OK"
-        sensor = dataclasses.replace(sensor, note=f"{note}; {said}" if note else said)
-    return sensor
+def _judged(limits: Thresholds, reading: float | None, kind: SensorKind, units: str | None, health: Health,
+            counter: bool = False) -> tuple[Thresholds, str | None]:
+    """A sensor's thresholds with the placeholders set aside (``observation.placeholder_limits``),
+    and its note: what was set aside, and whether the reading is past a threshold the BMC itself
+    does not call a problem (patrol does not page on its own verdict against the BMC's OK)."""
+    limits, note = placeholder_limits(limits, reading, kind, units, health, counter)
+    if health is Health.OK and reading is not None:
+        crossed = crossing_of(limits, reading, kind, health)
+        if crossed:
+            name, limit = crossed
+            said = f"reading {reading:g} is past {name.replace('_', ' ')} {limit:g} but the BMC reports OK"
+            note = f"{note}; {said}" if note else said
+    return limits, note
 
 
 def sensor_kind(doc: Doc) -> SensorKind:
@@ -923,18 +926,22 @@ def _sensor(doc: Doc, chassis: str, quirks: Any) -> Sensor:
     values = {k: number(limits.get(v), "Reading") for k, v in SENSOR_THRESHOLDS.items()}
     # SensorResetTime: the reading counts from a reset (a cumulative counter, Sensor.v1_x).
     counter = "SensorResetTime" in doc or str(doc.get("ReadingType") or "").lower().startswith("energy")
-    return _judged(Sensor(
+    reading, health = number(doc, "Reading"), health_of(doc)
+    units = quirks.sensor_units(doc) or text(doc, "ReadingUnits")
+    bounds, note = _judged(Thresholds(**values), reading, kind, units, health, counter)
+    return Sensor(
         kind=kind,
         name=text(doc, "Name") or text(doc, "Id") or "?",
         chassis=chassis,
-        reading=number(doc, "Reading"),
-        units=quirks.sensor_units(doc) or text(doc, "ReadingUnits"),
-        thresholds=Thresholds(**values),
-        health=health_of(doc),
+        reading=reading,
+        units=units,
+        thresholds=bounds,
+        health=health,
         state=state_of(doc),
         component=text(doc, "PhysicalContext"),
         source=text(doc, ODATA_ID),
-    ), counter)
+        note=note,
+    )
 
 
 def _firmware(doc: Doc, quirks: Any) -> FirmwareItem:
