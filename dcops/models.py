@@ -44,6 +44,9 @@ class BmcEndpoint:
     password_ref: str = ""
     verify_tls: bool = True
     ca_bundle: str | None = None
+    # The Redfish ComputerSystem Id that is this host, where the BMC serves several (a multi-node
+    # blade's Node1, a tray whose GPU baseboard is a system too); None: chosen by evidence.
+    system: str | None = None
 
     def url(self) -> str:
         """Base URL of the BMC's web service, e.g. ``https://10.0.0.5`` or ``http://127.0.0.1:8001``."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -58,6 +58,7 @@ class ComponentKind(StrEnum):
     GPU = "gpu"
     ACCELERATOR = "accelerator"  # FPGA, DSP, other processors that are not CPU or GPU
     DIMM = "dimm"
+    DEVICE_MEMORY = "device_memory"  # memory of a GPU/accelerator (HBM, GDDR, a GPU's DRAM): never a DIMM
     STORAGE_CONTROLLER = "storage_controller"
     DRIVE = "drive"
     VOLUME = "volume"
@@ -66,6 +67,7 @@ class ComponentKind(StrEnum):
     FAN = "fan"
     ASSEMBLY = "assembly"
     MANAGER = "manager"  # the BMC itself
+    PCIE_DEVICE = "pcie_device"  # a PCIe device as the BMC lists it (its health; the part itself is a NIC, GPU...)
 
 
 class SensorKind(StrEnum):
@@ -81,6 +83,7 @@ class SensorKind(StrEnum):
     AIRFLOW = "airflow"
     PRESSURE = "pressure"
     LIQUID = "liquid"
+    LEAK = "leak"  # a leak detector (state only: its health says whether it detects a leak)
     DISCRETE = "discrete"  # a state sensor with no numeric reading
     OTHER = "other"
 
@@ -97,7 +100,8 @@ class Thresholds:
     upper_fatal: float | None = None
 
     def is_empty(self) -> bool:
-        return all(getattr(self, f.name) is None for f in fields(self))
+        return (self.lower_fatal is None and self.lower_critical is None and self.lower_caution is None
+                and self.upper_caution is None and self.upper_critical is None and self.upper_fatal is None)
 
 
 @dataclass(frozen=True)
@@ -146,10 +150,73 @@ class Sensor:
     state: str | None = None
     component: str | None = None  # the part it measures (PhysicalContext or related item), when known
     source: str | None = None
+    # Why thresholds the BMC gave were set aside, or why a crossing is not an alarm (the BMC's own
+    # verdict disagrees): for people reading the observation.
+    note: str | None = None
 
     @property
     def key(self) -> str:
         return f"{self.chassis}:{self.kind.value}:{self.name}"
+
+
+# Threshold names from the most to the least severe, per direction.
+UPPER = ("upper_fatal", "upper_critical", "upper_caution")
+LOWER = ("lower_fatal", "lower_critical", "lower_caution")
+# Values BMCs put where no threshold is set: -1 and all-ones of 8, 16, 32 and 64 bits (IPMI SDR
+# "no threshold" bytes, unset registers), and their signed maxima.
+PLACEHOLDER_LIMITS = frozenset({-1.0, 255.0, 65535.0, 4294967295.0, 18446744073709551615.0, 127.0, -128.0,
+                                32767.0, -32768.0, 2147483647.0, -2147483648.0})
+# Units of cumulative counters: thresholds on them are meaningless (a counter only grows).
+COUNTER_UNITS = frozenset({"j", "kj", "mj", "wh", "kwh", "kw.h", "mwh", "kw·h"})
+
+
+def placeholder_limits(thresholds: Thresholds, reading: float | None, kind: SensorKind, units: str | None,
+                       health: Health, counter: bool = False) -> tuple[Thresholds, str | None]:
+    """``thresholds`` without the values that are no thresholds, and a note saying what went.
+
+    Set aside (issue 12, seen on HPE iLO 7 and NVIDIA DGX): all-ones and -1 sentinels
+    (``PLACEHOLDER_LIMITS``); an upper threshold of 0 or less; every threshold of a cumulative
+    counter (energy in J/kWh, ``counter``: the BMC marks it with ``SensorResetTime``); every
+    threshold of a sensor that reads exactly 0 while the BMC says OK (an unpopulated sensor
+    whose thresholds are zero-filled)."""
+    if thresholds.is_empty():
+        return thresholds, None
+    if kind is SensorKind.ENERGY or counter or (units or "").strip().lower() in COUNTER_UNITS:
+        return Thresholds(), "thresholds ignored: a cumulative counter (energy) only grows"
+    if reading == 0 and health is Health.OK:
+        return Thresholds(), "thresholds ignored: reads 0 and the BMC reports OK (unpopulated)"
+    bad = [(name, value) for name in (*LOWER, *UPPER) if (value := getattr(thresholds, name)) is not None
+           and (value in PLACEHOLDER_LIMITS or (value <= 0 and name in UPPER))]
+    if not bad:
+        return thresholds, None
+    kept = {name: None if any(name == b for b, _ in bad) else getattr(thresholds, name) for name in (*LOWER, *UPPER)}
+    why = ", ".join(f"{name.replace('_', ' ')} {value:g}" for name, value in bad)
+    return Thresholds(**kept), f"placeholder thresholds ignored: {why}"
+
+
+def crossing(sensor: Sensor) -> tuple[str, float] | None:
+    """The most severe threshold the reading is past, as (name, limit); None when within all.
+    A reading equal to a lower threshold counts only when that threshold is above 0; a fan
+    reading 0 at a lower threshold of 0 counts when the BMC does not call it OK (stopped)."""
+    return crossing_of(sensor.thresholds, sensor.reading, sensor.kind, sensor.health)
+
+
+def crossing_of(t: Thresholds, reading: float | None, kind: SensorKind,
+                health: Health) -> tuple[str, float] | None:
+    """``crossing`` from the parts of a sensor, before it is built."""
+    if reading is None:
+        return None
+    for name in UPPER:
+        limit = getattr(t, name)
+        if limit is not None and reading >= limit:
+            return name, limit
+    for name in LOWER:
+        limit = getattr(t, name)
+        if limit is not None and (reading < limit or (reading == limit and limit > 0)
+                                  or (reading == 0 and kind is SensorKind.FAN and limit == 0
+                                      and health is not Health.OK)):
+            return name, limit
+    return None
 
 
 @dataclass(frozen=True)
@@ -232,6 +299,11 @@ class Redundancy:
         return self.health in (Health.WARNING, Health.CRITICAL)
 
 
+# ``ReadError.what`` of a read that found no computer system to speak for (none listed or
+# readable, or the book's ``bmc.system`` names none): the server's health is then unknown.
+NO_SYSTEM_READ = frozenset({"systems", "bmc.system"})
+
+
 @dataclass(frozen=True)
 class ReadError:
     """Something that could not be read, and why (dangling link, 404, timeout, unsupported)."""
@@ -269,10 +341,11 @@ class Observation:
     @property
     def health(self) -> Health:
         """The worst of the system rollup, every component, sensor and current condition;
-        UNKNOWN when a system or chassis document could not be read (a missing verdict is not OK)."""
-        if self.unreadable:
-            return Health.UNKNOWN
+        at least UNKNOWN when no computer system could be read, or a system or chassis document was
+        unusable (a missing verdict is never "ok"; a part that does say Critical still wins)."""
         values: list[Health] = [self.identity.health] if self.identity.health is not Health.UNKNOWN else []
+        if self.unreadable or any(e.what in NO_SYSTEM_READ for e in self.errors):
+            values.append(Health.UNKNOWN)
         values += [c.health for c in self.components if c.health is not Health.UNKNOWN]
         values += [s.health for s in self.sensors if s.health is not Health.UNKNOWN]
         values += [c.severity for c in self.conditions]
@@ -344,11 +417,20 @@ JUNK_SERIALS = frozenset({
 })
 
 
-def clean_serial(value: object) -> str | None:
-    """A serial number, or None when ``value`` is absent or a known placeholder."""
+def clean_serial(value: object, field: str = "SerialNumber") -> str | None:
+    """A serial number, or None when ``value`` is absent or a known placeholder: blank, all
+    zeros or all F (also as hex, ``0x0000000000000000``), or the name of its own field
+    (``"SerialNumber"``, ``"Serial Number"``: a template nobody filled in)."""
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if text.lower() in JUNK_SERIALS or set(text) <= {"0", " "} or set(text.lower()) <= {"f", " "}:
+    lowered = text.lower()
+    if lowered in JUNK_SERIALS or set(text) <= {"0", " "} or set(lowered) <= {"f", " "}:
+        return None
+    digits = lowered[2:] if lowered.startswith("0x") else lowered
+    if not digits or set(digits) <= {"0"} or set(digits) <= {"f"}:
+        return None
+    squashed = "".join(ch for ch in lowered if ch.isalnum())
+    if squashed in {"".join(ch for ch in field.lower() if ch.isalnum()), "serialnumber", "serial", "sn"}:
         return None
     return text

@@ -27,7 +27,7 @@ from dcops.assets.model import AssetSnapshot, snapshot_from_observation
 from dcops.assets.reconcile import bmc_key
 from dcops.errors import DcopsError, UnreachableError
 from dcops.models import Host, Protocol
-from dcops.observation import Observation
+from dcops.observation import NO_SYSTEM_READ, Observation
 from dcops.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,13 @@ class Outcome:
 
 def _snapshot(host: Host, obs: Observation) -> AssetSnapshot:
     return snapshot_from_observation(obs, bmc=bmc_key(host.bmc.address, host.bmc.port, host.bmc.scheme))
+
+
+def no_system(obs: Observation) -> str | None:
+    """Why a Redfish observation holds no server (no system readable, or ``bmc.system`` names
+    none); None when it does."""
+    found = next((e for e in obs.errors if e.what in NO_SYSTEM_READ), None)
+    return f"{found.what}: {found.reason}" if found is not None and obs.identity.system_id is None else None
 
 
 def collect_ipmi(host: Host) -> AssetSnapshot:
@@ -76,6 +83,9 @@ def collect_redfish(host: Host, *, timeouts: Any = None) -> AssetSnapshot:
         obs = bmc.inventory.observe(SECTIONS)
     if obs.unreadable:  # answered, but not with its system/chassis: no snapshot of nothing
         raise UnreachableError(f"{host.name}: the BMC's inventory cannot be read: " + "; ".join(obs.unreadable[:3]))
+    missing = no_system(obs)
+    if missing is not None:
+        raise UnreachableError(f"{host.name}: {missing}")
     return _snapshot(host, obs)
 
 
@@ -146,11 +156,16 @@ async def collect_fleet_async(hosts: Sequence[Host], *, concurrency: int = 200, 
 
     def done(result: aio.Result) -> None:
         host = by_name[result.host]
+        missing = no_system(result.observation) if result.observation is not None else None
         if result.observation is not None and result.observation.unreadable:
             # The BMC answered, but not with its system/chassis: a snapshot of nothing would read
             # as every part removed. That host's collection failed; its last snapshot stands.
             finish(Outcome(host.name, None, f"{host.name}: the BMC's inventory cannot be read: "
-                           + "; ".join(result.observation.unreadable[:3]), result.seconds))
+                           + "; ".join(result.observation.unreadable[:3]), result.seconds,
+                           result.observation.requests))
+        elif result.observation is not None and missing is not None:
+            # A snapshot without the server in it would record every part as gone: a failure.
+            finish(Outcome(host.name, None, f"{host.name}: {missing}", result.seconds, result.observation.requests))
         elif result.observation is not None:
             finish(Outcome(host.name, _snapshot(host, result.observation), None, result.seconds,
                            result.observation.requests))

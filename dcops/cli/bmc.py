@@ -241,7 +241,8 @@ def _describe(obs: Observation) -> str:
         f"{obs.host}: {ident.manufacturer or '?'} {ident.model or '?'}  serial {ident.serial or '-'}"
         + (f"  tag {ident.sku}" if ident.sku else "") + f"  power {ident.power_state.value}  health {obs.health.value}",
         f"  BIOS {ident.bios_version or '-'}  BMC {ident.bmc_version or '-'}  UUID {ident.uuid or '-'}  "
-        f"via {obs.protocol} ({obs.requests} requests, {obs.duration_seconds or 0:.2f}s)",
+        f"via {obs.protocol} ({obs.requests} requests, {obs.duration_seconds or 0:.2f}s)"
+        + (f"  system {ident.system_id}" if ident.system_id else ""),
     ]
     counts = {k: v for k, v in obs.counts().items() if v}
     lines.append("  " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -80,6 +80,13 @@ def _up_report(state: dict[str, Any], rows: list[dict[str, Any]]) -> Report:
               help="The port every BMC uses in ip mode (default 8080, or 8443 with --tls).")
 @click.option("--mockup", "mockups", multiple=True, metavar="DIR",
               help="Also serve a captured mockup tree (directory or .tar.gz, tall or short form) as a BMC.")
+@click.option("--trait", "traits", multiple=True, metavar="NAME",
+              help="Serve a real-service trait on every simulated host (repeatable): gpu-baseboard, "
+                   "duplicate-drive-views, placeholder-thresholds, energy-counters, leak-detector, "
+                   "pcie-nic-health, error-body (docs/sim.md).")
+@click.option("--page-size", type=click.IntRange(0, 100_000), default=0, show_default=True,
+              help="Serve every collection in pages of N members with Members@odata.nextLink (0: no paging); "
+                   "replayed mockups too.")
 @click.option("--control-port", type=click.IntRange(0, 65535), default=0, help="Port of the control API.")
 @click.option("--request-log", type=click.IntRange(0, 100_000), default=128, show_default=True,
               help="Requests remembered per BMC for the control API.")
@@ -87,7 +94,8 @@ def _up_report(state: dict[str, Any], rows: list[dict[str, Any]]) -> Report:
 def up(hosts: int, profiles: tuple[str, ...], racks: int | None, latency: str, tls: bool,
        inventory_path: str | None, background: bool, state_dir: str | None, seed: int, username: str,
        timing_preset: str, timing_overrides: tuple[str, ...], address_mode: str, base_port: int,
-       shared_port: int | None, mockups: tuple[str, ...], control_port: int, request_log: int) -> None:
+       shared_port: int | None, mockups: tuple[str, ...], traits: tuple[str, ...], page_size: int,
+       control_port: int, request_log: int) -> None:
     """Start a fleet of simulated BMCs and write its inventory."""
     from dcops.sim.faults import parse_latency, parse_seconds
     from dcops.sim.fleet import FleetSpec
@@ -115,13 +123,18 @@ def up(hosts: int, profiles: tuple[str, ...], racks: int | None, latency: str, t
         timings = Timings.preset(timing_preset).with_overrides(overrides)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    from dcops.sim.traits import with_traits
+
+    for name in profiles or DEFAULT_PROFILES[:1]:
+        with_traits(get_profile(name), traits, page_size)  # unknown traits: a usage error now
     for mockup in mockups:
         if not Path(mockup).exists():
             raise UsageError(f"--mockup {mockup}: no such directory or archive")
     spec = FleetSpec(hosts=hosts, profiles=profiles or DEFAULT_PROFILES, racks=racks, seed=seed,
                      latency=parse_latency(latency), tls=tls, address_mode=address_mode, base_port=base_port,
                      port=shared_port, username=username, timings=timings, request_log=request_log,
-                     mockups=tuple(str(Path(m).resolve()) for m in mockups))
+                     mockups=tuple(str(Path(m).resolve()) for m in mockups), traits=tuple(traits),
+                     page_size=page_size)
     inventory = Path(inventory_path).resolve() if inventory_path else None
 
     if background:
@@ -134,6 +147,10 @@ def up(hosts: int, profiles: tuple[str, ...], racks: int | None, latency: str, t
             argv += ["--timing", item]
         for mockup in spec.mockups:
             argv += ["--mockup", mockup]
+        for trait in traits:
+            argv += ["--trait", trait]
+        if page_size:
+            argv += ["--page-size", str(page_size)]
         if racks:
             argv += ["--racks", str(racks)]
         if tls:

@@ -368,18 +368,19 @@ def check_hosts(hosts: Sequence[Host], racks: Sequence[Rack]) -> tuple[list[Prob
         problems.append(Problem(host.source.file, host.source.line, message))
 
     names: dict[str, Host] = {}
-    endpoints: dict[tuple[str, int], Host] = {}
+    endpoints: dict[tuple[str, int, str], Host] = {}
     for host in hosts:
         first = names.setdefault(host.name, host)
         if first is not host:
             at(host, f"duplicate host name '{host.name}' (also at {first.source})")
         bmc = host.bmc
         port = bmc.port or (443 if bmc.scheme == "https" else 80)
-        endpoint = (bmc.address.lower(), port)
+        # Nodes of one multi-node blade share a BMC: each pins its own system (bmc.system).
+        endpoint = (bmc.address.lower(), port, (bmc.system or "").lower())
         other = endpoints.setdefault(endpoint, host)
         if other is not host:
             at(host, f"host '{host.name}': BMC {bmc.address} port {port} is also used by host "
-                     f"'{other.name}' ({other.source})")
+                     f"'{other.name}' ({other.source}); nodes of one BMC each pin their bmc.system")
 
     by_key: dict[tuple[str | None, str | None, str], Rack] = {}
     for rack in racks:

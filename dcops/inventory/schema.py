@@ -20,6 +20,7 @@ from dcops.secrets import check_reference, scheme_of
 
 BMC_FIELDS: tuple[str, ...] = (
     "address", "port", "ipmi_port", "scheme", "protocol", "username", "password", "verify_tls", "ca_bundle",
+    "system",
 )
 ASSET_FIELDS: tuple[str, ...] = (
     "serial", "asset_tag", "purchase_date", "warranty_end", "contract", "supplier",
@@ -53,6 +54,7 @@ _KIND: dict[str, str] = {
     "tags": "tags",
     "bmc.address": "address", "bmc.port": "port", "bmc.ipmi_port": "port", "bmc.scheme": "scheme", "bmc.protocol": "protocol",
     "bmc.username": "text", "bmc.password": "password", "bmc.verify_tls": "bool", "bmc.ca_bundle": "text",
+    "bmc.system": "text",
     "asset.serial": "text", "asset.asset_tag": "text", "asset.purchase_date": "date",
     "asset.warranty_end": "date", "asset.contract": "text", "asset.supplier": "text",
     "asset.service_provider": "text", "asset.use": "text", "asset.notes": "text",
@@ -234,6 +236,7 @@ def build_host(values: Mapping[str, Any], source: SourceRef | None = None) -> Ho
         password_ref=get("bmc.password") or "",
         verify_tls=get("bmc.verify_tls", True),
         ca_bundle=get("bmc.ca_bundle"),
+        system=get("bmc.system"),
     )
     location = Location(site=get("site"), room=get("room"), rack=get("rack"), u=get("u"),
                         u_height=get("u_height") or 1)
@@ -260,6 +263,7 @@ def flatten_host(host: Host, *, keep_defaults: bool = False) -> dict[str, Any]:
         "bmc.protocol": bmc.protocol if bmc.protocol != Protocol.AUTO else None,
         "bmc.username": bmc.username or None, "bmc.password": bmc.password_ref or None,
         "bmc.verify_tls": False if not bmc.verify_tls else None, "bmc.ca_bundle": bmc.ca_bundle,
+        "bmc.system": bmc.system,
     }
     for name in ASSET_FIELDS:
         values[f"asset.{name}"] = getattr(asset, name)

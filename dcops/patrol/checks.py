@@ -11,6 +11,7 @@ it) is decided later, by ``converge``, which sees all hosts of a round at once.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fnmatch
 import re
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dcops.observation import (
+    NO_SYSTEM_READ,
     Component,
     ComponentKind,
     Health,
@@ -26,6 +28,7 @@ from dcops.observation import (
     PowerState,
     Sensor,
     SensorKind,
+    crossing,
 )
 from dcops.patrol.model import (
     Condition,
@@ -108,7 +111,8 @@ def _severity(policy: Policy, condition: Condition, default: Severity) -> Severi
 def check_sensor(host: str, sensor: Sensor, policy: Policy) -> Event | None:
     """A reading compared with its thresholds (fatal -> emergency, critical -> critical, caution ->
     warning); without a usable threshold, the BMC's own verdict on the sensor. None when fine or
-    unknown (no reading and no verdict)."""
+    unknown (no reading and no verdict), and when the BMC calls the sensor OK although the
+    reading is past a threshold: dcops never pages on its own verdict against the BMC's."""
     t = sensor.thresholds
     reading = sensor.reading
     units = sensor.units or ""
@@ -128,25 +132,27 @@ def check_sensor(host: str, sensor: Sensor, policy: Policy) -> Event | None:
                      "bmc_health": sensor.health.value}
         return Event(host, part, condition, _severity(policy, condition, severity), summary, info, diagnosis)
 
-    if reading is not None:
-        upper = (("upper_fatal", t.upper_fatal, Severity.EMERGENCY), ("upper_critical", t.upper_critical,
-                 Severity.CRITICAL), ("upper_caution", t.upper_caution, Severity.WARNING))
-        lower = (("lower_fatal", t.lower_fatal, Severity.EMERGENCY), ("lower_critical", t.lower_critical,
-                 Severity.CRITICAL), ("lower_caution", t.lower_caution, Severity.WARNING))
-        for name, limit, severity in upper:
-            if limit is not None and reading >= limit:
-                return event(Condition.SENSOR_HIGH, severity, name, limit)
-        for name, limit, severity in lower:
-            # A fan at 0 RPM with a lower threshold of 0 is "stopped", not "fine".
-            if limit is not None and (reading < limit or (reading == limit and limit > 0)
-                                      or (reading == 0 and sensor.kind is SensorKind.FAN and limit == 0
-                                          and sensor.health is not Health.OK)):
-                return event(Condition.SENSOR_LOW, severity, name, limit)
-        if not t.is_empty() and sensor.health is Health.OK:
+    crossed = crossing(sensor)
+    if crossed is not None:
+        if sensor.health is Health.OK:
+            # The BMC's own verdict is OK: our reading of its thresholds alone never pages (the
+            # reader puts why in ``sensor.note``). Placeholder thresholds were set aside already.
             return None
+        name, limit = crossed
+        high = name.startswith("upper")
+        severity = {"fatal": Severity.EMERGENCY, "critical": Severity.CRITICAL}.get(name.split("_", 1)[1],
+                                                                                   Severity.WARNING)
+        return event(Condition.SENSOR_HIGH if high else Condition.SENSOR_LOW, severity, name, limit)
+    if reading is not None and not t.is_empty() and sensor.health is Health.OK:
+        return None
     if sensor.health in _HEALTH_SEVERITY:
         return event(Condition.SENSOR_HEALTH, _HEALTH_SEVERITY[sensor.health], None, None)
     return None
+
+
+def _source_key(uri: str) -> str:
+    """A Redfish URI as a key: case and a trailing slash do not matter (HPE iLO)."""
+    return uri.split("?", 1)[0].rstrip("/").lower()
 
 
 def _fmt(value: float | None) -> str:
@@ -155,7 +161,10 @@ def _fmt(value: float | None) -> str:
     return f"{value:g}"
 
 
-def check_component(host: str, comp: Component, policy: Policy) -> list[Event]:
+def check_component(host: str, comp: Component, policy: Policy, *, origin: bool = False) -> list[Event]:
+    """Events of one part: its predictive failure and its health. ``origin``: the BMC names this
+    part as the origin of a current condition (``Status.Conditions[].OriginOfCondition``), so
+    even a chassis's bad health is its own fault, not a rollup of others'."""
     events: list[Event] = []
     info = part_info(comp)
     part = component_part(comp)
@@ -170,7 +179,10 @@ def check_component(host: str, comp: Component, policy: Policy) -> list[Event]:
                             {"bmc_health": comp.health.value, "state": comp.state,
                              **({"media_life_left_percent": life} if life is not None else {})}))
     if comp.health in _HEALTH_SEVERITY:
-        condition = Condition.ROLLUP if comp.kind in ROLLUP_KINDS else Condition.HEALTH
+        # A controller whose ill health is its drive's (``extra.health_from``, NVMe) is a rollup:
+        # one fault, one incident -- the drive's.
+        rolled = (comp.kind in ROLLUP_KINDS and not origin) or bool(comp.extra.get("health_from"))
+        condition = Condition.ROLLUP if rolled else Condition.HEALTH
         severity = _HEALTH_SEVERITY[comp.health]
         what = "health rollup" if condition is Condition.ROLLUP else "health"
         events.append(Event(host, part, condition, _severity(policy, condition, severity),
@@ -247,11 +259,30 @@ def check_host(
     if components_read or rollup is Health.OK:
         # Every part's health is known: read one by one, or implied by an OK system rollup.
         scopes.add(Scope.COMPONENTS)
+    # One fault, one incident: a condition, a sensor or a part the BMC reports twice (a chassis
+    # condition naming a sensor as its origin; a legacy Thermal fan that is a part and a
+    # reading) lands on the part it is about, so converge makes one incident of it.
+    part_of_source: dict[str, str] = {}
+    for comp in obs.components:
+        if comp.source:
+            part_of_source.setdefault(_source_key(comp.source), component_part(comp))
+    for sensor in obs.sensors:
+        if sensor.source:
+            part_of_source.setdefault(_source_key(sensor.source), sensor_part(sensor))
+    origins = {_source_key(c.origin) for c in obs.conditions if c.origin and c.severity in _HEALTH_SEVERITY}
     for comp in obs.components:
         if comp.health is Health.UNKNOWN and not comp.extra.get("FailurePredicted"):
             continue
         seen.add(component_part(comp))
-        events.extend(check_component(host, comp, policy))
+        events.extend(check_component(host, comp, policy,
+                                      origin=bool(comp.source) and _source_key(comp.source or "") in origins))
+    no_system = next((e for e in obs.errors if e.what in NO_SYSTEM_READ), None)
+    if no_system is not None and obs.identity.system_id is None:
+        # Nothing said about the server itself: its health is unknown, never "ok" (issue 12).
+        scopes.discard(Scope.COMPONENTS)
+        events.append(Event(host, "system", Condition.ROLLUP, Severity.WARNING,
+                            f"system health unknown: {no_system.reason}", PartInfo(kind="system"),
+                            {"bmc_health": Health.UNKNOWN.value, "error": no_system.reason}))
     if rollup in _HEALTH_SEVERITY:
         events.append(Event(host, "system", Condition.ROLLUP, _HEALTH_SEVERITY[rollup],
                             f"system health rollup {rollup.value}", PartInfo(kind="system"),
@@ -267,7 +298,11 @@ def check_host(
     for cond in obs.conditions:
         if cond.severity in _HEALTH_SEVERITY:
             ident = cond.message_id or cond.message[:60]
-            events.append(Event(host, f"condition:{ident}", Condition.ROLLUP, _HEALTH_SEVERITY[cond.severity],
+            where = part_of_source.get(_source_key(cond.origin)) if cond.origin else None
+            if where is None and cond.origin:
+                where = f"condition:{_source_key(cond.origin)}:{ident}"
+            events.append(Event(host, where or f"condition:{ident}", Condition.ROLLUP,
+                                _HEALTH_SEVERITY[cond.severity],
                                 f"BMC condition: {cond.message}", PartInfo(kind="condition", location=cond.origin),
                                 {"message": cond.message, "message_id": cond.message_id,
                                  "since": cond.timestamp, "origin": cond.origin}))
@@ -283,6 +318,9 @@ def check_host(
         seen.add(sensor_part(sensor))
         found = check_sensor(host, sensor, policy)
         if found is not None:
+            same = part_of_source.get(_source_key(sensor.source)) if sensor.source else None
+            if same is not None and same != found.part:
+                found = dataclasses.replace(found, part=same)  # the part's own reading: one incident
             events.append(found)
 
     # ---- logs (only entries new since the cursor arrive here)

@@ -351,6 +351,34 @@ def _install_poweroff_clear(bmc: Bmc, fault: Fault) -> None:
     bmc.install_poweroff = None
 
 
+def _leak(bmc: Bmc, args: dict[str, str]) -> str:
+    from dcops.sim.traits import LEAK_DETECTORS
+
+    if "leak-detector" not in bmc.profile.traits:
+        raise UsageError(f"{bmc.name}: no leak detectors (start the simulator with --trait leak-detector)")
+    name = args.get("detector", LEAK_DETECTORS[0])
+    if name not in LEAK_DETECTORS:
+        raise UsageError(f"{bmc.name}: no leak detector {name!r}; known: {', '.join(LEAK_DETECTORS)}")
+    bmc.health[f"leak:{name}"] = "Critical"
+    return name
+
+
+def _leak_clear(bmc: Bmc, fault: Fault) -> None:
+    bmc.health.pop(f"leak:{fault.target}", None)
+
+
+def _pcie_nic(bmc: Bmc, args: dict[str, str]) -> str:
+    if "pcie-nic-health" not in bmc.profile.traits:
+        raise UsageError(f"{bmc.name}: no PCIe devices (start the simulator with --trait pcie-nic-health)")
+    n = _int(args, "nic", 1, 1, len(bmc.profile.nics))
+    bmc.health[f"pcie_nic:{n}"] = "Warning"
+    return str(n)
+
+
+def _pcie_nic_clear(bmc: Bmc, fault: Fault) -> None:
+    bmc.health.pop(f"pcie_nic:{fault.target}", None)
+
+
 @dataclass(frozen=True)
 class FaultKind:
     name: str
@@ -397,6 +425,10 @@ FAULT_KINDS: dict[str, FaultKind] = {k.name: k for k in (
               "fails)", "attribute=NAME", _bios_refuse, _bios_refuse_clear),
     FaultKind("task_vanish", "the next firmware/volume task monitor disappears (404); the operation completes",
               "count=1", _task_vanish, _task_vanish_clear),
+    FaultKind("leak", "a cold-plate leak detector turns Critical; LeakDetection and the chassis stay OK "
+              "(needs --trait leak-detector)", "detector=ColdPlate_0|ColdPlate_1", _leak, _leak_clear),
+    FaultKind("pcie_nic", "a NIC's PCIeFunction reports Warning; nothing else does (needs --trait pcie-nic-health)",
+              "nic=N", _pcie_nic, _pcie_nic_clear),
     FaultKind("install_poweroff", "an OS install booted from virtual media powers the host off when done",
               "duration=S (default: the install timing)", _install_poweroff, _install_poweroff_clear),
 )}

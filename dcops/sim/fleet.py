@@ -62,6 +62,8 @@ class FleetSpec:
     request_log: int = 128
     site: str = "sim-dc1"
     mockups: tuple[str, ...] = ()  # mockup directories served as extra BMCs (replay)
+    traits: tuple[str, ...] = ()  # real-service traits every simulated host serves (dcops.sim.traits)
+    page_size: int = 0  # > 0: every collection (replays included) is served in pages of this size
 
     def rack_count(self) -> int:
         return self.racks if self.racks else max(1, math.ceil(self.hosts / HOSTS_PER_RACK))
@@ -104,7 +106,10 @@ def layout(spec: FleetSpec) -> list[HostSpec]:
 
     if spec.hosts < 0:
         raise UsageError("--hosts must be >= 0")
-    profiles = [get_profile(p) for p in spec.profiles] or [get_profile(DEFAULT_PROFILES[0])]
+    from dcops.sim.traits import with_traits
+
+    profiles = [with_traits(get_profile(p), spec.traits, spec.page_size)
+                for p in spec.profiles or DEFAULT_PROFILES[:1]]
     racks = spec.rack_count()
     per_rack = max(1, math.ceil(spec.hosts / racks)) if spec.hosts else 0
     azs = min(3, racks)
@@ -228,7 +233,7 @@ class Fleet:
             host.port = bound[1]
             self.by_addr[bound] = host.index
         for n, directory in enumerate(spec.mockups):
-            replay = ReplayBmc(directory, self.credentials, name=f"replay-{n + 1}")
+            replay = ReplayBmc(directory, self.credentials, name=f"replay-{n + 1}", page_size=spec.page_size)
             self.replays.append(replay)
             bound = await picker.listen(self.server, spec.bind)
             replay.port = bound[1]
@@ -330,7 +335,9 @@ class Fleet:
         serial = identity.serial(spec.seed, host.index, "system", p.flavour.serial_length, p.flavour.serial_prefix)
         return {
             "name": host.name, "u": host.u, "u_height": p.u_height, "bmc": bmc, "vendor": p.vendor,
-            "model": p.model, "profile": p.name, "role": host.role, "tags": ["sim", p.flavour.name],
+            # A traited profile ("dell-r750+leak-detector") is its base profile in the book: a
+            # book's profile is a name; the traits are the simulator's business.
+            "model": p.model, "profile": p.name.split("+", 1)[0], "role": host.role, "tags": ["sim", p.flavour.name],
             "asset": {
                 "serial": serial, "asset_tag": f"AT{host.index + 1:06d}", "purchase_date": purchase,
                 "warranty_end": warranty_end,

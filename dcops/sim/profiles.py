@@ -180,6 +180,8 @@ class HardwareProfile:
     load_watts: int = 420
     hot_spares: tuple[int, ...] = ()
     extra_firmware: tuple[tuple[str, str, str], ...] = field(default=())  # (key, name, version)
+    traits: frozenset[str] = frozenset()  # real-service traits served on top (dcops.sim.traits)
+    page_size: int = 0  # > 0: collections are served in pages of this many members
 
     @property
     def vendor(self) -> str:
@@ -440,7 +442,15 @@ DEFAULT_PROFILES: tuple[str, ...] = ("dell-r750", "hpe-dl360-gen10p", "lenovo-sr
 
 
 def get_profile(name: str) -> HardwareProfile:
-    """The profile called ``name`` (a profile or flavour name); raises KeyError listing the known ones."""
+    """The profile called ``name`` (a profile or flavour name); raises KeyError listing the known ones.
+    ``name+trait+...`` (and ``+pageN``) is that profile serving real-service traits (``dcops.sim.traits``)."""
+    if "+" in name:
+        from dcops.sim.traits import with_traits
+
+        base, *extra = name.split("+")
+        pages = [int(t[4:]) for t in extra if t.startswith("page") and t[4:].isdigit()]
+        return with_traits(get_profile(base), [t for t in extra if not (t.startswith("page") and t[4:].isdigit())],
+                           pages[-1] if pages else 0)
     if name in PROFILES:
         return PROFILES[name]
     for profile in PROFILES.values():  # a flavour name picks its first profile

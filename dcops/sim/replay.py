@@ -5,6 +5,11 @@ Accepts a directory in tall form (``<dir>/redfish/v1/.../index.json``) or short 
 case-insensitively and ignore a trailing slash (HPE captures link ``/redfish/v1/systems/1/bios/``
 to a directory called ``Systems/1/bios``). Reads only, plus sessions and basic auth so that
 clients can log in as they would on the real BMC.
+
+Paging: a capture pages where the BMC paged. The DMTF mockup creator stores a page it followed
+under its query (Dell iDRAC9 6.00: ``DellSensors?$skip=50/index.json`` beside ``DellSensors``):
+``GET ...?$skip=50`` answers that page. With ``page_size`` every collection is served in pages of
+that size as well (``Members@odata.nextLink`` ``?$skip=N``), as a paging BMC would.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ class ReplayBmc:
     """A BMC that answers from a capture."""
 
     def __init__(self, source: str | Path, credentials: Credentials = DEFAULT_CREDENTIALS,
-                 name: str = "replay", request_log: int = 128) -> None:
+                 name: str = "replay", request_log: int = 128, page_size: int = 0) -> None:
+        self.page_size = page_size
         self.directory = str(source)
         self.name = name
         self.credentials = credentials
@@ -124,10 +130,34 @@ class ReplayBmc:
             return Reply(404, _error("ResourceMissingAtURI"), json_headers, who or "-")
         if method not in ("GET", "HEAD"):
             return Reply(405, _error("OperationNotAllowed"), {**json_headers, "Allow": "GET, HEAD"}, who or "-")
-        raw = self._files.get(key)
+        query = "&".join(f"{k}={v}" for k, v in req.query.items())
+        raw = self._files.get(f"{key}?{query}".lower()) if query else None  # a page the capture holds
+        if raw is None:
+            raw = self._files.get(key)
         if raw is None:
             return Reply(404, _error("ResourceMissingAtURI"), json_headers, who or "-")
+        if self.page_size and not (query and f"{key}?{query}".lower() in self._files):
+            raw = self._paged(raw, req)
         return Reply(200, b"" if method == "HEAD" else raw, json_headers, who or "-")
+
+    def _paged(self, raw: bytes, req: SimRequest) -> bytes:
+        """A collection served a page at a time (``page_size``), the capture's own pages aside."""
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return raw
+        members = doc.get("Members") if isinstance(doc, dict) else None
+        if not isinstance(members, list) or "Members@odata.nextLink" in doc:
+            return raw
+        try:
+            skip = max(0, int(req.query.get("$skip", "0")))
+        except ValueError:
+            skip = 0
+        size = self.page_size
+        out = {**doc, "Members": members[skip: skip + size], "Members@odata.count": len(members)}
+        if skip + size < len(members):
+            out["Members@odata.nextLink"] = f"{req.path}?$skip={skip + size}"
+        return orjson.dumps(out)
 
     def _who(self, req: SimRequest) -> str | None:
         token = req.header("X-Auth-Token")

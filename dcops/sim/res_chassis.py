@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dcops.sim import identity
+from dcops.sim import identity, traits
 from dcops.sim.profiles import HardwareProfile, TempSpec, fan_id, nic_id, psu_id, psu_name, sensor_id
 from dcops.sim.resources import Ctx, Doc, Node, link, status
 
@@ -78,6 +78,7 @@ def r_chassis(c: Ctx) -> Doc:
         body["ThermalSubsystem"] = link(f"{P.chassis}/ThermalSubsystem")
         body["PowerSubsystem"] = link(f"{P.chassis}/PowerSubsystem")
         body["Sensors"] = link(f"{P.chassis}/Sensors")
+    traits.chassis_links(c, body)
     if b.rack:
         body["Location"] = {"Placement": {"Rack": b.rack}}
         if b.u:
@@ -198,8 +199,8 @@ def sensor_specs(c: Ctx) -> list[tuple[str, str, str, str, str, Any]]:
 
 
 def r_sensors(c: Ctx) -> Doc:
-    return c.collection("Sensor", f"{c.P.chassis}/Sensors", "Sensors",
-                        [f"{c.P.chassis}/Sensors/{sid}" for sid, *_ in sensor_specs(c)])
+    ids = [sid for sid, *_ in sensor_specs(c)] + traits.extra_sensor_ids(c)
+    return c.collection("Sensor", f"{c.P.chassis}/Sensors", "Sensors", [f"{c.P.chassis}/Sensors/{sid}" for sid in ids])
 
 
 def r_sensor(c: Ctx, sid: str) -> Doc | None:
@@ -232,8 +233,10 @@ def r_sensor(c: Ctx, sid: str) -> Doc | None:
 
 def r_thermal_subsystem(c: Ctx) -> Doc:
     path = f"{c.P.chassis}/ThermalSubsystem"
-    return c.doc("ThermalSubsystem", path, {"Id": "ThermalSubsystem", "Name": "Thermal Subsystem",
-                                            "Fans": link(f"{path}/Fans"), "Status": status(_thermal_health(c))})
+    body: Doc = {"Id": "ThermalSubsystem", "Name": "Thermal Subsystem", "Fans": link(f"{path}/Fans"),
+                 "Status": status(_thermal_health(c))}
+    traits.thermal_subsystem_links(c, body)
+    return c.doc("ThermalSubsystem", path, body)
 
 
 def r_fans(c: Ctx) -> Doc:

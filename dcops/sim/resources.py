@@ -46,6 +46,7 @@ V = {
     "SessionService": "v1_1_8", "Session": "v1_6_0", "AccountService": "v1_13_0", "ManagerAccount": "v1_10_0",
     "UpdateService": "v1_11_0", "SoftwareInventory": "v1_9_0", "TaskService": "v1_2_0", "Task": "v1_7_0",
     "MessageRegistryFile": "v1_1_3", "ActionInfo": "v1_3_0",
+    "PCIeDevice": "v1_21_0", "PCIeFunction": "v1_7_0", "LeakDetection": "v1_2_0", "LeakDetector": "v1_6_0",
 }
 
 
@@ -191,7 +192,9 @@ def status(health: str = "OK", state: str = "Enabled", rollup: str | None = None
 # Systems
 
 def r_systems(c: Ctx) -> Doc:
-    return c.collection("ComputerSystem", c.P.systems, "Computer System Collection", [c.P.system])
+    from dcops.sim.traits import system_members
+
+    return c.collection("ComputerSystem", c.P.systems, "Computer System Collection", system_members(c))
 
 
 def r_system(c: Ctx) -> Doc:
@@ -583,7 +586,7 @@ def tree_for(profile: HardwareProfile) -> Tree:
 
 
 def _build_tree(profile: HardwareProfile) -> Tree:
-    from dcops.sim import res_chassis, res_services, writes
+    from dcops.sim import res_chassis, res_services, traits, writes
 
     paths = Paths(profile)
     tree = Tree(paths)
@@ -636,6 +639,7 @@ def _build_tree(profile: HardwareProfile) -> Tree:
             tree.add(f"{P.vmedia}/{vid}/InsertMediaActionInfo", Node(r_insert_action_info, (vid,)))
     res_chassis.add_to_tree(tree, profile)
     res_services.add_to_tree(tree, profile)
+    traits.add_to_tree(tree, profile)
     return tree
 
 

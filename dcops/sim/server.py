@@ -240,6 +240,14 @@ def _get(bmc: Bmc, tree: Any, node: Node, ctx: Ctx, req: SimRequest, who: str, h
         rest = {k: v for k, v in req.query.items() if k not in ("$top", "$skip")}
         if rest:
             doc = apply_query(bmc, tree, ctx, node, doc, SimRequest(req.method, req.path, rest, req.headers))
+    elif node.collection and bmc.profile.page_size:
+        # Trait page-size: server-driven paging of every collection, as many BMCs do: at most N
+        # members and a next link ``?$skip=N`` (other query options kept), whatever $top says.
+        rest = {k: v for k, v in req.query.items() if k not in ("$top", "$skip")}
+        if rest:
+            doc = apply_query(bmc, tree, ctx, node, doc, SimRequest(req.method, req.path, rest, req.headers))
+        doc = _page(doc, req, {"$skip": req.query.get("$skip", "0"), "$top": str(bmc.profile.page_size)},
+                    keep=rest)
     elif req.query:
         doc = apply_query(bmc, tree, ctx, node, doc, req)
     body = orjson.dumps(doc)
@@ -338,7 +346,9 @@ def _expand(bmc: Bmc, tree: Any, ctx: Ctx, doc: Doc, mode: str, levels: int) -> 
     return out
 
 
-def _page(doc: Doc, req: SimRequest, query: Mapping[str, str]) -> Doc:
+def _page(doc: Doc, req: SimRequest, query: Mapping[str, str], keep: Mapping[str, str] | None = None) -> Doc:
+    """One page of a collection; ``keep``: server-driven paging, whose next link carries
+    ``$skip`` and the other query options (not ``$top``)."""
     members = doc.get("Members", [])
     try:
         skip = int(query.get("$skip", "0"))
@@ -352,7 +362,12 @@ def _page(doc: Doc, req: SimRequest, query: Mapping[str, str]) -> Doc:
     out = dict(doc)
     out["Members"] = page
     if top is not None and skip + top < len(members):
-        out["Members@odata.nextLink"] = f"{req.path}?$skip={skip + top}&$top={top}"
+        if keep is not None:
+            options = "".join(f"{k}={v}&" for k, v in keep.items())
+            out["Members@odata.nextLink"] = f"{req.path}?{options}$skip={skip + top}"
+            out["Members@odata.count"] = len(members)
+        else:
+            out["Members@odata.nextLink"] = f"{req.path}?$skip={skip + top}&$top={top}"
     return out
 
 

@@ -6,6 +6,8 @@ ipmi_sim BMCs through pyghmi with kept sessions.
 
     .venv/bin/python -m tests.bench.bench_patrol                       # 10,000 BMCs, 24 ipmi_sim
     .venv/bin/python -m tests.bench.bench_patrol --hosts 1000 --ipmi 0 --json
+    .venv/bin/python -m tests.bench.bench_patrol --hosts 1000 --ipmi 0 --page-size 75 \
+        --trait gpu-baseboard --trait leak-detector --trait energy-counters   # real-service traits
 
 Rounds: round 1 is cold (TLS handshakes, logins, discovery of each BMC's resource tree); rounds 2+
 are the steady state the minute cadence runs in (kept sessions and connections, cached structure,
@@ -36,9 +38,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 
 
-def start_sim(directory: Path, hosts: int, latency: str, seed: int = 1) -> dict[str, Any]:
+def start_sim(directory: Path, hosts: int, latency: str, seed: int = 1, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     argv = [sys.executable, "-m", "dcops", "sim", "up", "--hosts", str(hosts), "--tls", "--latency", latency,
-            "--timings", "fast", "--background", "--dir", str(directory), "--seed", str(seed), "--output", "json"]
+            "--timings", "fast", "--background", "--dir", str(directory), "--seed", str(seed), "--output", "json",
+            *extra]
     result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=900)
     if result.returncode != 0:
         raise SystemExit(f"dcops sim up failed: {result.stderr[-2000:]}")
@@ -70,7 +73,7 @@ def sims_needed(hosts: int) -> int:
     return -(-hosts // per_sim)
 
 
-def start_sims(base: Path, hosts: int, latency: str, count: int) -> list[Any]:
+def start_sims(base: Path, hosts: int, latency: str, count: int, extra: tuple[str, ...] = ()) -> list[Any]:
     """``count`` simulators sharing ``hosts``; the book of all (hosts of simulator k > 0 renamed
     ``s<k>-...``: each simulator names its hosts sim-0001, ...)."""
     import dataclasses
@@ -81,7 +84,7 @@ def start_sims(base: Path, hosts: int, latency: str, count: int) -> list[Any]:
     share = -(-hosts // count)
     for k in range(count):
         n = min(share, hosts - k * share)
-        state = start_sim(base / f"sim{k}", n, latency, seed=k + 1)
+        state = start_sim(base / f"sim{k}", n, latency, seed=k + 1, extra=extra)
         for host in load_inventory([Path(state["inventory"])]).hosts:
             book.append(dataclasses.replace(host, name=f"s{k}-{host.name}") if k else host)
     return book
@@ -204,14 +207,19 @@ def main() -> None:
     parser.add_argument("--ipmi", type=int, default=24, help="ipmi_sim BMCs (0: skip)")
     parser.add_argument("--sims", type=int, default=0,
                         help="simulator processes (0: as many as the open-files hard limit needs)")
+    parser.add_argument("--trait", action="append", default=[], help="a real-service trait of dcops sim (repeatable)")
+    parser.add_argument("--page-size", type=int, default=0, help="the simulator pages every collection at N")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    extra = tuple(a for t in args.trait for a in ("--trait", t)) + \
+        (("--page-size", str(args.page_size)) if args.page_size else ())
     sim_dir = Path(tempfile.mkdtemp(prefix="dcops-bench-sim-"))
     sims = args.sims or sims_needed(args.hosts)
-    report: dict[str, Any] = {"hosts": args.hosts, "latency": args.latency, "tls": True, "simulators": sims}
+    report: dict[str, Any] = {"hosts": args.hosts, "latency": args.latency, "tls": True, "simulators": sims,
+                              "traits": args.trait, "page_size": args.page_size}
     try:
         t0 = time.monotonic()
-        book = start_sims(sim_dir, args.hosts, args.latency, sims)
+        book = start_sims(sim_dir, args.hosts, args.latency, sims, extra)
         report["sim_start_s"] = round(time.monotonic() - t0, 1)
         with tempfile.TemporaryDirectory() as tmp:
             result = patrol_rounds(book, f"sqlite:///{tmp}/bench.db", args.rounds, args.concurrency)
@@ -232,7 +240,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"patrol, {args.hosts} BMCs, HTTPS, {args.latency} per request ({sims} simulator process(es)):")
+    traits = f", traits {', '.join(args.trait)}" if args.trait else ""
+    pages = f", pages of {args.page_size}" if args.page_size else ""
+    print(f"patrol, {args.hosts} BMCs, HTTPS, {args.latency} per request ({sims} simulator process(es)){traits}{pages}:")
     for r in report["patrol"]:
         print(f"  round {r['round']}{' (cold)' if r['round'] == 1 else ''}: {r['wall_s']:6.2f} s wall, {r['cpu_s']:6.2f} s CPU = {r['cpu_ms_per_bmc']:.3f} ms "
               f"CPU/BMC, {r['requests_per_bmc']} requests/BMC, {r['unreachable']} unreachable, {r['missed']} missed")

@@ -19,9 +19,11 @@ from dcops.bmc.redfish.keys import (
     HEALTH,
     MAX_PAGES,
     MEMBERS,
+    MEMBERS_COUNT,
     NEXT_LINK,
     ODATA_ETAG,
     ODATA_ID,
+    ODATA_TYPE,
     POWER,
 )
 from dcops.errors import DcopsError, ExitCode
@@ -55,10 +57,35 @@ def normalize(uri: str) -> str:
     Quirk (HPE iLO 5/6): links mix case (``/redfish/v1/systems/1/``) and carry trailing slashes,
     so the same resource arrives under several spellings.
     """
+    if "#" not in uri and "?" not in uri and not uri.startswith("http"):
+        return uri.rstrip("/").lower() or "/"  # the common case, on every read of every member
     path = uri.split("#", 1)[0].split("?", 1)[0]
     if path.startswith(("http://", "https://")):
         path = "/" + path.split("://", 1)[1].partition("/")[2]
     return path.rstrip("/").lower() or "/"
+
+
+def cache_key(uri: str) -> str:
+    """Cache key of a request: ``normalize``d path plus its query string, kept as sent.
+
+    Pages of one collection differ only in the query (``Members@odata.nextLink`` is
+    ``...?$skip=75``): a key without it hands page 1 back for every page."""
+    if "?" not in uri:
+        return normalize(uri)
+    base = uri.split("#", 1)[0]
+    query = base.split("?", 1)[1] if "?" in base else ""
+    return normalize(base) + (f"?{query}" if query else "")
+
+
+def next_page(current: str, next_link: str) -> str:
+    """The path to ask for the next page: ``Members@odata.nextLink`` as given when it is a path,
+    without scheme and host when it is a full URL, and against the current page's path when it is
+    only a query (``?$skip=75``: seen on some OpenBMC builds)."""
+    if next_link.startswith(("http://", "https://")):
+        return "/" + next_link.split("://", 1)[1].partition("/")[2]
+    if next_link.startswith("?"):
+        return current.split("?", 1)[0] + next_link
+    return next_link
 
 
 def link(doc: Doc | None, key: str) -> str | None:
@@ -131,6 +158,28 @@ def power_state(value: object) -> PowerState:
 
 
 
+def is_error_body(doc: object) -> bool:
+    """A body that is an error, whatever status it came with: top-level ``error`` (the Redfish
+    error response, DSP0266 "Error responses"), or an object that names neither ``@odata.id``
+    nor ``@odata.type`` where a resource was asked for. Every Redfish resource carries both.
+
+    Quirk (HPE Cray EX nC, Redfish 1.2.0): a link the service does not implement
+    (``/Chassis/Mezz0/Power``) answers 200 with a ``ResourceMissingAtURI`` error body; read as a
+    document it was a power resource with no supplies. Captures made with the DMTF mockup creator
+    keep such bodies as documents too."""
+    if not isinstance(doc, dict):
+        return True
+    if isinstance(doc.get("error"), dict):
+        return True
+    return ODATA_ID not in doc and ODATA_TYPE not in doc
+
+
+def error_reason(doc: object) -> str:
+    """Why an error body is one, in the BMC's own words where it gave some."""
+    said = most_severe_message(doc)
+    return f"error body: {said}" if said else "not a Redfish resource (no @odata.id or @odata.type)"
+
+
 @dataclass
 class Reader:
     """State of one read: a cache keyed by ``normalize``d URI and what could not be read."""
@@ -149,44 +198,79 @@ class Reader:
         if isinstance(uri, str) and "#" not in uri:
             self.cache.setdefault(normalize(uri), doc)
 
-    def get(self, uri: str | None, what: str | None = None) -> Step[Doc | None]:
-        """Read one resource; None (and an entry in ``errors``) when it cannot be read."""
+    def get(self, uri: str | None, what: str | None = None, *, quiet: bool = False) -> Step[Doc | None]:
+        """Read one resource; None (and an entry in ``errors``) when it cannot be read.
+        ``quiet``: a read on a guess (a page asked for with ``$skip``): failing is no read error."""
         if not uri:
             return None
-        key = normalize(uri)
+        key = cache_key(uri)
         if key in self.cache:
             return self.cache[key]
         try:
             self.requests += 1
             doc = yield uri
         except FetchError as exc:
-            self.errors.append(ReadError(what or uri, exc.reason))
+            if not quiet:
+                self.errors.append(ReadError(what or uri, exc.reason))
             self.cache[key] = {}
             return None
         if not isinstance(doc, dict):
-            self.errors.append(ReadError(what or uri, "not a JSON object"))
+            if not quiet:
+                self.errors.append(ReadError(what or uri, "not a JSON object"))
+            return None
+        if is_error_body(doc):
+            # An error served as a document is a failed read of that link, never a part.
+            if not quiet:
+                self.errors.append(ReadError(what or uri, error_reason(doc)))
+            self.cache[key] = {}
             return None
         self.cache[key] = doc
         return doc
 
     def members(self, uri: str | None, what: str | None = None) -> Step[list[Doc]]:
         """The member documents of a collection: inlined ones as given, linked ones fetched,
-        following ``Members@odata.nextLink`` pages. Unreadable members are skipped (and recorded)."""
+        each distinct member once, following every ``Members@odata.nextLink`` page with its
+        query string. Unreadable members are skipped (and recorded).
+
+        Redfish spec (DSP0266, "Collection resources"): a service that pages adds
+        ``Members@odata.nextLink``; ``Members@odata.count`` is the size of the whole collection.
+        When a page says more members exist than were listed and gives no next link, the rest is
+        asked for with ``$skip`` (what sushy and gofish do); a page seen before ends the walk
+        (a BMC whose next link points back at itself), as does ``MAX_PAGES``. The caller's visit
+        deadline bounds the whole walk."""
         result: list[Doc] = []
+        seen_members: set[str] = set()
+        seen_pages: set[str] = set()
+        listed = 0  # distinct members listed so far, readable or not
         page_uri = uri
+        total: int | None = None
+        guessed = False  # this page was asked for with $skip because the count said more
         for number_ in range(MAX_PAGES):
+            if not page_uri or cache_key(page_uri) in seen_pages:
+                break
+            seen_pages.add(cache_key(page_uri))
             page = None
-            if number_ == 0 and self.expand and page_uri and "?" not in page_uri \
+            if number_ == 0 and self.expand and "?" not in page_uri \
                     and normalize(page_uri) not in self.cache:
                 page = yield from self._expanded(page_uri)
             if page is None:
-                page = yield from self.get(page_uri, what)
+                page = yield from self.get(page_uri, what if number_ == 0 else f"{what or uri} ({page_uri})",
+                                           quiet=guessed)
             if not page:
                 break
+            if number_ == 0 and isinstance(page.get(MEMBERS_COUNT), int):
+                total = page[MEMBERS_COUNT]
+            new = 0
             for member in page.get(MEMBERS) or []:
                 if not isinstance(member, dict):
                     continue
                 target = member.get(ODATA_ID)
+                if isinstance(target, str) and "#" not in target:
+                    # A collection that lists the same link twice (or pages that overlap) is one read.
+                    if normalize(target) in seen_members:
+                        continue
+                    seen_members.add(normalize(target))
+                new += 1
                 if len(member) > 1 or not isinstance(target, str):
                     # Inlined member ($expand, or a BMC that never links): use it as it is.
                     self.remember(member)
@@ -195,11 +279,15 @@ class Reader:
                 doc = yield from self.get(target)
                 if doc:
                     result.append(doc)
-            page_uri = page.get(NEXT_LINK) if isinstance(page.get(NEXT_LINK), str) else None
-            if not page_uri:
-                break
+            listed += new
+            next_link = page.get(NEXT_LINK)
+            page_uri = next_page(page_uri, next_link) if isinstance(next_link, str) and next_link else None
+            guessed = False
+            if page_uri is None and uri and new and total is not None and listed < total:
+                # The count says more and there is no next link: ask for the rest with $skip (the
+                # Redfish paging query; sushy and gofish do the same). Refused or ignored: done.
+                page_uri, guessed = f"{uri.split('?', 1)[0]}?$skip={listed}", True
         return result
-
 
     def _expanded(self, uri: str) -> Step[Doc | None]:
         """The collection with its members inlined; None when the BMC refuses (then no more asking)."""
@@ -214,7 +302,7 @@ class Reader:
             self.errors.append(ReadError(uri, exc.reason))
             self.cache[normalize(uri)] = {}
             return {}
-        if not isinstance(doc, dict):
+        if not isinstance(doc, dict) or is_error_body(doc):
             return None
         self.cache[normalize(uri)] = doc
         return doc

@@ -212,7 +212,8 @@ class RedfishInventory(base.InventoryInterface):
         self.host = host
 
     def observe(self, sections: Iterable[str] | None = None) -> Observation:
-        step = resources.read_observation(self.host, sections=resources.SECTIONS if sections is None else sections)
+        step = resources.read_observation(self.host, sections=resources.SECTIONS if sections is None else sections,
+                                          system=self.s.pin())
         return run_sync(step, self.s.fetch)
 
     def identity(self) -> Identity:
@@ -228,7 +229,7 @@ class RedfishHealth(base.HealthInterface):
         self.host = host
 
     def health(self) -> Observation:
-        return run_sync(resources.read_health(self.host), self.s.fetch)
+        return run_sync(resources.read_health(self.host, system=self.s.pin()), self.s.fetch)
 
 
 class RedfishLogs(base.LogsInterface):
@@ -239,7 +240,8 @@ class RedfishLogs(base.LogsInterface):
         self.host = host
 
     def entries(self, limit: int = 50) -> list[LogEntry]:
-        obs = run_sync(resources.read_observation(self.host, sections={"logs"}, log_limit=limit), self.s.fetch)
+        obs = run_sync(resources.read_observation(self.host, sections={"logs"}, log_limit=limit,
+                                                  system=self.s.pin()), self.s.fetch)
         return list(obs.log_entries)
 
 

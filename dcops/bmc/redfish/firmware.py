@@ -60,7 +60,7 @@ class RedfishFirmware(base.FirmwareInterface):
         self.clock = clock or Clock()
 
     def inventory(self) -> list[FirmwareItem]:
-        obs = run_sync(read_observation(self.host, sections={"firmware"}, log_limit=0), self.s.fetch)
+        obs = run_sync(read_observation(self.host, sections={"firmware"}, log_limit=0, system=self.s.pin()), self.s.fetch)
         return list(obs.firmware)
 
     def _service(self) -> Doc:

@@ -102,13 +102,15 @@ class Target:
     password: Secret
     verify_tls: bool = True
     ca_bundle: str | None = None
+    system: str | None = None  # the book's pin of the host system (bmc.system)
 
     @classmethod
     def of(cls, host: Host, password: Secret | None = None) -> Target:
         """The target of a book host (the password reference resolved unless given)."""
         secret = password if password is not None else \
             resolve(host.bmc.password_ref, what=f"{host.name}: BMC password")
-        return cls(host.name, host.bmc.url(), host.bmc.username, secret, host.bmc.verify_tls, host.bmc.ca_bundle)
+        return cls(host.name, host.bmc.url(), host.bmc.username, secret, host.bmc.verify_tls, host.bmc.ca_bundle,
+                   host.bmc.system)
 
 
 class LoginRefused(UnreachableError):
@@ -467,7 +469,8 @@ class RedfishFleet:
                     fetch = self._fetcher(bmc, counter, {}, root_status)
                     if on_document is not None:
                         fetch = _tapped(fetch, on_document)
-                    obs, drilled = await self._read(target.host, fetch, wanted, health, drill, expand)
+                    obs, drilled = await self._read(target.host, fetch, wanted, health, drill, expand,
+                                                    target.system)
             except TimeoutError:
                 return Visit(target.host, None, f"{target.host}: no complete answer within {deadline:g}s",
                              time.monotonic() - started, counter[0], no_redfish=True)
@@ -492,14 +495,14 @@ class RedfishFleet:
                      bmc.log.copy() if reads_log else None, baseline)
 
     async def _read(self, host: str, fetch: Callable[[str], Any], wanted: tuple[str, ...], health: bool,
-                    drill: bool, expand: bool) -> tuple[Observation, bool]:
+                    drill: bool, expand: bool, system: str | None = None) -> tuple[Observation, bool]:
         if health:
-            return await run_async(read_health(host, expand=expand, drill=drill), fetch), False
-        obs = await run_async(read_observation(host, sections=wanted, log_limit=self.log_limit, expand=expand),
-                              fetch)
+            return await run_async(read_health(host, expand=expand, drill=drill, system=system), fetch), False
+        obs = await run_async(read_observation(host, sections=wanted, log_limit=self.log_limit, expand=expand,
+                                               system=system), fetch)
         if drill and "components" not in wanted and obs.identity.health in (Health.WARNING, Health.CRITICAL):
-            parts = await run_async(read_observation(host, sections=("components",), log_limit=0, expand=expand),
-                                    fetch)
+            parts = await run_async(read_observation(host, sections=("components",), log_limit=0, expand=expand,
+                                                     system=system), fetch)
             obs = dataclasses.replace(obs, components=parts.components,
                                       conditions=tuple(dict.fromkeys(obs.conditions + parts.conditions)),
                                       redundancy=obs.redundancy or parts.redundancy,

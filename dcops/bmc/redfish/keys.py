@@ -25,7 +25,7 @@ SUPPORTED_APPLY_TIMES = "SupportedApplyTimes"
 SETTINGS_APPLY_TIME = "@Redfish.SettingsApplyTime"  # in a PATCH body: when to apply it
 OPERATION_APPLY_TIME = "@Redfish.OperationApplyTime"  # in a create/delete body (volumes)
 ALLOWABLE = "@Redfish.AllowableValues"
-MAX_PAGES = 50  # a BMC that pages forever must not hold a read forever
+MAX_PAGES = 1000  # pages of one collection: a BMC that pages forever must not hold a read forever
 EXPAND_ONE_LEVEL = "$expand=.($levels=1)"
 
 SECTIONS = frozenset({"components", "sensors", "firmware", "logs"})

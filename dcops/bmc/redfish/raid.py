@@ -83,7 +83,7 @@ class RedfishRaid(base.RaidInterface):
 
     # ------------------------------------------------------------------ reading
     def volumes(self) -> list[Mapping[str, Any]]:
-        obs = run_sync(read_observation(self.host, sections={"components"}, log_limit=0), self.s.fetch)
+        obs = run_sync(read_observation(self.host, sections={"components"}, log_limit=0, system=self.s.pin()), self.s.fetch)
         return [{"location": c.location, "capacity_bytes": c.capacity_bytes, **c.extra}
                 for c in obs.components if c.kind.value == "volume"]
 

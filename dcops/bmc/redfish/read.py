@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from dcops.bmc.redfish import systems
 from dcops.bmc.redfish.docs import (
     Doc,
     FetchError,
@@ -77,35 +78,31 @@ from dcops.observation import (
     SensorKind,
     Thresholds,
     clean_serial,
+    crossing_of,
+    placeholder_limits,
+    worst_health,
 )
 
 
 def read_observation(
     host: str, *, sections: Iterable[str] = SECTIONS, log_limit: int = 20, expand: bool = False,
+    system: str | None = None,
 ) -> Step[Observation]:
     """Read a server into an ``Observation``. Only an unreadable service root is fatal (FetchError).
 
     ``expand``: read collections with ``$expand=.($levels=1)`` when the service root advertises
-    it (ProtocolFeaturesSupported.ExpandQuery), falling back to member GETs at the first refusal."""
-    from dcops.bmc.redfish import oem
-
+    it (ProtocolFeaturesSupported.ExpandQuery), falling back to member GETs at the first refusal.
+    ``system``: the book's pin of the host system (``bmc.system``), else it is chosen by evidence
+    (``systems.choose``)."""
     wanted = set(sections)
     started = time.monotonic()
     taken_at = dt.datetime.now(dt.UTC)
     reader = Reader()
-    root, systems, chassis_docs = yield from _start(reader, expand)
-    managers = yield from reader.members(link(root, "Managers"), "managers")
-    # A BMC whose Systems or Chassis collection cannot be read may still link its servers and
-    # chassis from the manager (ManagerForServers/ManagerForChassis): read those rather than nothing.
-    if not systems:
-        systems = yield from _linked(reader, managers, "ManagerForServers")
-    if not chassis_docs:
-        chassis_docs = yield from _linked(reader, managers, "ManagerForChassis")
-    systems.sort(key=lambda d: str(d.get("Id", "")))
-    quirks = oem.detect(root, systems[0] if systems else None)
-    system = systems[0] if systems else {}
-    manager = managers[0] if managers else {}
-    first_chassis = _system_chassis_id(system, chassis_docs)
+    scene = yield from _open(reader, expand, system, managers=True)
+    root, managers, chassis_docs, quirks = scene.root, scene.managers, scene.chassis, scene.quirks
+    system_doc = scene.choice.host or {}
+    manager = systems.manager_of(system_doc, managers)
+    first_chassis = systems.chassis_of(system_doc, chassis_docs)
 
     components: list[Component] = []
     sensors: list[Sensor] = []
@@ -114,9 +111,10 @@ def read_observation(
     entries: list[LogEntry] = []
     cursor: str | None = None
 
-    identity = _identity(root, system, manager, chassis_docs, quirks)
-    for doc in [*systems, *chassis_docs]:
+    identity = _identity(root, system_doc, manager, chassis_docs, quirks)
+    for doc in [*scene.choice.read, *chassis_docs]:
         conditions.extend(_conditions(doc))
+    drives: list[tuple[Doc, str, str]] = []
     if "components" in wanted:
         for chassis in chassis_docs:
             place = placement_of(chassis, quirks)
@@ -128,16 +126,14 @@ def read_observation(
             components.append(_component(ComponentKind.MANAGER, mgr, first_chassis, quirks,
                                          location=str(mgr.get("Id") or ""), firmware_key="FirmwareVersion",
                                          extra={"mac_address": mac} if mac else {}))
-        for sys_doc in systems:
-            chassis_id = _system_chassis_id(sys_doc, chassis_docs)
-            components.extend((yield from _system_parts(reader, sys_doc, chassis_id, quirks)))
+        components.extend((yield from _systems_parts(reader, scene, quirks, drives)))
     if "components" in wanted or "sensors" in wanted:
-        seen_drives = {c.source and normalize(c.source) for c in components if c.kind is ComponentKind.DRIVE}
         for chassis in chassis_docs:
-            parts, readings = yield from _chassis_parts(reader, chassis, quirks, seen_drives, wanted)
+            parts, readings = yield from _chassis_parts(reader, chassis, quirks, drives, wanted)
             components.extend(parts)
             sensors.extend(readings)
     if "components" in wanted:
+        components.extend(_drives(drives, quirks))
         components = _with_mainboard(components, chassis_docs, first_chassis, quirks)
     if "firmware" in wanted:
         update = yield from reader.get(link(root, "UpdateService"), "update service")
@@ -147,14 +143,14 @@ def read_observation(
         for doc in (yield from reader.members(inventory_uri, "firmware inventory")):
             firmware.append(_firmware(doc, quirks))
     if "logs" in wanted and log_limit > 0:
-        entries, cursor = yield from _logs(reader, system, manager, log_limit, quirks)
+        entries, cursor = yield from _logs(reader, system_doc, manager, log_limit, quirks)
 
     return Observation(
         host=host,
         taken_at=taken_at,
         protocol="redfish",
         identity=identity,
-        components=tuple(_unique(components)),
+        components=tuple(_unique(_storage_rollups(components))),
         sensors=tuple(sensors),
         firmware=tuple(firmware),
         conditions=tuple(conditions),
@@ -168,22 +164,83 @@ def read_observation(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Scene:
+    """What every read starts from: the service root, the managers (when read), the host system
+    chosen among the systems (with its companions), the chassis that are this host's, quirks."""
+
+    root: Doc
+    managers: list[Doc]
+    choice: systems.Choice
+    chassis: list[Doc]
+    quirks: Any
+
+
+def _open(reader: Reader, expand: bool, pin: str | None, *, managers: bool) -> Step[Scene]:
+    """The opening step of every read: root, systems, chassis, the host system chosen by
+    evidence (managers read when needed for that), the chassis of other hosts left out.
+
+    A service whose Systems collection is missing or unreadable may still link its systems from
+    the managers (``ManagerForServers``) or the chassis (``Links.ComputerSystems``): read those."""
+    from dcops.bmc.redfish import oem
+
+    root, system_docs, chassis_docs = yield from _start(reader, expand)
+    manager_docs: list[Doc] = []
+    if managers or len(system_docs) > 1 or not system_docs:
+        manager_docs = yield from reader.members(link(root, "Managers"), "managers")
+    if not system_docs:
+        system_docs = yield from _linked(reader, manager_docs, "ManagerForServers")
+    if not chassis_docs:
+        chassis_docs = yield from _linked(reader, manager_docs, "ManagerForChassis")
+    if not system_docs:
+        system_docs = yield from _linked(reader, chassis_docs, "ComputerSystems")
+    choice = systems.choose(system_docs, manager_docs, pin)
+    if choice.error:
+        reader.errors.append(ReadError("bmc.system", choice.error))
+    elif choice.host is None:
+        reader.errors.append(ReadError("systems", "no computer system could be read: health unknown"))
+    foreign = systems.foreign_chassis(choice, chassis_docs)
+    chassis_docs = [c for c in chassis_docs if normalize(str(c.get(ODATA_ID) or "")) not in foreign]
+    quirks = oem.detect(root, choice.host)
+    return Scene(root, manager_docs, choice, chassis_docs, quirks)
+
+
 def _start(reader: Reader, expand: bool) -> Step[tuple[Doc, list[Doc], list[Doc]]]:
-    """Where every read begins: the service root (raises ``FetchError`` without one), whether to
-    use ``$expand``, and the systems and chassis."""
+    """The service root (raises ``FetchError`` without one), whether to use ``$expand``, and the
+    systems and chassis."""
     root = yield from reader.get(ROOT, "service root")
     if not root:
         raise FetchError(ROOT, reader.errors[-1].reason if reader.errors else "no service root")
     reader.expand = expand and expand_supported(root)
     before = len(reader.errors)
-    systems = yield from reader.members(link(root, "Systems"), "systems")
+    system_docs = yield from reader.members(link(root, "Systems"), "systems")
     chassis_docs = yield from reader.members(link(root, "Chassis"), "chassis")
     # What the server's health rests on: a system or chassis document that is there but cannot be
     # used (not JSON, truncated, a 5xx, no answer) makes the health unknown (Observation.unreadable),
     # not OK by omission. A 4xx is the BMC saying the resource is not there (real captures: Huawei
     # iBMC 3.12 answers 404 for a collection it does not have): that is what it has, not a failure.
     reader.essential = [f"{e.what}: {e.reason}" for e in reader.errors[before:] if not e.reason.startswith("HTTP 4")]
-    return root, systems, chassis_docs
+    return root, system_docs, chassis_docs
+
+
+def _systems_parts(reader: Reader, scene: Scene, quirks: Any,
+                   drives: list[tuple[Doc, str, str]]) -> Step[list[Component]]:
+    """The parts of the host system and its companions (a GPU baseboard's GPUs are the server's).
+    A part two systems both list -- the same serial, or the same kind at the same location -- is
+    one part (NVIDIA GB200: ``System_0`` and ``HGX_Baseboard_0`` both list CPU_0)."""
+    parts: list[Component] = []
+    serials: set[str] = set()  # of the systems before this one
+    places: set[tuple[str, str, str]] = set()
+    for index, sys_doc in enumerate(scene.choice.read):
+        chassis_id = systems.chassis_of(sys_doc, scene.chassis)
+        found = yield from _system_parts(reader, sys_doc, chassis_id, quirks, drives,
+                                         companion=index > 0)
+        kept = [c for c in found if not ((c.serial and c.serial in serials)
+                                         or (c.kind.value, c.chassis, c.location) in places)]
+        serials.update(c.serial for c in kept if c.serial)
+        places.update((c.kind.value, c.chassis, c.location) for c in kept)
+        parts.extend(kept)
+    return parts
 
 
 def _manager_mac(reader: Reader, manager: Doc) -> Step[str | None]:
@@ -274,42 +331,40 @@ def _linked(reader: Reader, docs: list[Doc], key: str) -> Step[list[Doc]]:
     return result
 
 
-def read_health(host: str, *, sensors: bool = True, drill: bool = True, expand: bool = True) -> Step[Observation]:
+def read_health(host: str, *, sensors: bool = True, drill: bool = True, expand: bool = True,
+                system: str | None = None) -> Step[Observation]:
     """The cheap patrol read: power state, ``Status.Health``/``HealthRollup`` and conditions of
-    the systems and chassis, and (``sensors``) their sensor readings -- about five documents for a
-    healthy BMC that supports ``$expand`` (service root, Systems and Chassis expanded, the Sensors
-    collection expanded or Thermal + Power), seven without. Managers are not read (identity has
-    no BMC model/version). Only when a rollup is not OK (``drill``) are the parts read, so the
-    observation names the failed component."""
-    from dcops.bmc.redfish import oem
-
+    the host system (and its companions) and the chassis, and (``sensors``) their sensor
+    readings -- about five documents for a healthy BMC that supports ``$expand`` (service root,
+    Systems and Chassis expanded, the Sensors collection expanded or Thermal + Power), seven
+    without. Managers are read only when there are several systems to choose from. Only when a
+    rollup is not OK (``drill``) are the parts read, so the observation names the failed
+    component. ``system``: the book's pin of the host system."""
     started = time.monotonic()
     taken_at = dt.datetime.now(dt.UTC)
     reader = Reader()
-    root, systems, chassis_docs = yield from _start(reader, expand)
-    systems.sort(key=lambda d: str(d.get("Id", "")))
-    quirks = oem.detect(root, systems[0] if systems else None)
-    system = systems[0] if systems else {}
-    identity = _identity(root, system, {}, chassis_docs, quirks)
-    conditions = [c for doc in [*systems, *chassis_docs] for c in _conditions(doc)]
+    scene = yield from _open(reader, expand, system, managers=False)
+    root, chassis_docs, quirks = scene.root, scene.chassis, scene.quirks
+    identity = _identity(root, scene.choice.host or {}, {}, chassis_docs, quirks)
+    conditions = [c for doc in [*scene.choice.read, *chassis_docs] for c in _conditions(doc)]
     readings: list[Sensor] = []
     components: list[Component] = []
     if sensors:
         for chassis in chassis_docs:
             readings.extend((yield from _chassis_sensors(reader, chassis, quirks)))
-    rollups = [health_of(d, rollup=True) for d in [*systems, *chassis_docs]]
+    rollups = [health_of(d, rollup=True) for d in [*scene.choice.read, *chassis_docs]]
     if drill and any(h in (Health.WARNING, Health.CRITICAL) for h in rollups):
-        for sys_doc in systems:
-            chassis_id = _system_chassis_id(sys_doc, chassis_docs)
-            components.extend((yield from _system_parts(reader, sys_doc, chassis_id, quirks)))
-        seen = {c.source and normalize(c.source) for c in components if c.kind is ComponentKind.DRIVE}
+        drives: list[tuple[Doc, str, str]] = []
+        components.extend((yield from _systems_parts(reader, scene, quirks, drives)))
         for chassis in chassis_docs:
-            parts, _ = yield from _chassis_parts(reader, chassis, quirks, seen, {"components"})
+            parts, _ = yield from _chassis_parts(reader, chassis, quirks, drives, {"components"})
             components.extend(parts)
+        components.extend(_drives(drives, quirks))
     return Observation(
         host=host, taken_at=taken_at, protocol="redfish", identity=identity,
-        components=tuple(_unique(components)), sensors=tuple(readings), conditions=tuple(conditions),
-        errors=tuple(reader.errors), duration_seconds=round(time.monotonic() - started, 6),
+        components=tuple(_unique(_storage_rollups(components))), sensors=tuple(readings),
+        conditions=tuple(conditions), errors=tuple(reader.errors),
+        duration_seconds=round(time.monotonic() - started, 6),
         requests=reader.requests, redundancy=tuple(redundancy_of(reader, chassis_docs)),
         unreadable=tuple(reader.essential),
     )
@@ -364,10 +419,12 @@ def _chassis_sensors(reader: Reader, chassis: Doc, quirks: Any) -> Step[list[Sen
     cid = str(chassis.get("Id") or last_segment(str(chassis.get(ODATA_ID, ""))))
     if link(chassis, "Sensors"):
         docs = yield from reader.members(link(chassis, "Sensors"), f"{cid} sensors")
-        return [_sensor(d, cid, quirks) for d in docs if not is_absent(d)]
+        tsub = (yield from reader.get(link(chassis, "ThermalSubsystem"))) if link(chassis, "ThermalSubsystem") else None
+        leaks = yield from _leak_detectors(reader, tsub, cid)
+        return [_sensor(d, cid, quirks) for d in docs if not is_absent(d)] + leaks
     if not (link(chassis, "Thermal") or link(chassis, "Power")):
         return []
-    _, readings = yield from _chassis_parts(reader, chassis, quirks, set(), {"sensors"})
+    _, readings = yield from _chassis_parts(reader, chassis, quirks, [], {"sensors"})
     return readings
 
 
@@ -390,13 +447,6 @@ def _unique(components: list[Component]) -> list[Component]:
     return result
 
 
-def _system_chassis_id(system: Doc, chassis_docs: list[Doc]) -> str:
-    linked = links_of(system.get("Links") if system else None, "Chassis")
-    if linked:
-        return last_segment(linked[0])
-    return str(chassis_docs[0].get("Id") or "") if chassis_docs else ""
-
-
 def identity_of(root: Doc, system: Doc, manager: Doc, chassis_docs: list[Doc], quirks: Any) -> Identity:
     """The server's identity from the service root, its system, manager and chassis documents."""
     return _identity(root, system, manager, chassis_docs, quirks)
@@ -410,7 +460,7 @@ def _identity(root: Doc, system: Doc, manager: Doc, chassis_docs: list[Doc], qui
         sku=clean_serial(text(system, "SKU")),
         serial=clean_serial(raw_serial),
         raw_serial=raw_serial,
-        uuid=text(system, "UUID") or text(root, "UUID"),
+        uuid=_uuid(text(system, "UUID")) or _uuid(text(root, "UUID")),
         part_number=text(system, "PartNumber"),
         asset_tag=text(system, "AssetTag"),
         bios_version=text(system, "BiosVersion"),
@@ -424,7 +474,23 @@ def _identity(root: Doc, system: Doc, manager: Doc, chassis_docs: list[Doc], qui
         vendor=quirks.name,
     )
     fixed: Identity = quirks.identity(ident, root, system, chassis_docs)
+    if system and (fixed.serial is None or fixed.manufacturer is None or fixed.model is None):
+        # A system that does not say what it is (NVIDIA GB200 ``System_0``: no SerialNumber,
+        # Manufacturer or Model): the enclosure it sits in does.
+        box = systems.enclosure_of(system, chassis_docs)
+        if box is not None:
+            raw = fixed.raw_serial if fixed.serial else text(box, "SerialNumber")
+            fixed = dataclasses.replace(
+                fixed, serial=fixed.serial or clean_serial(text(box, "SerialNumber")), raw_serial=raw,
+                manufacturer=fixed.manufacturer or text(box, "Manufacturer"),
+                model=fixed.model or text(box, "Model"))
     return fixed
+
+
+def _uuid(value: str | None) -> str | None:
+    """A UUID, or None for the all-zeros / all-F placeholder some BMCs report before POST."""
+    digits = (value or "").replace("-", "").lower()
+    return None if not digits or set(digits) <= {"0"} or set(digits) <= {"f"} else value
 
 
 def _conditions(doc: Doc) -> list[Condition]:
@@ -492,12 +558,27 @@ def _component(kind: ComponentKind, doc: Doc, chassis: str, quirks: Any, *, loca
 
 
 
-def _system_parts(reader: Reader, system: Doc, chassis: str, quirks: Any) -> Step[list[Component]]:
+def _system_parts(reader: Reader, system: Doc, chassis: str, quirks: Any, drives: list[tuple[Doc, str, str]],
+                  *, companion: bool = False) -> Step[list[Component]]:
+    """Processors, memory, storage controllers and volumes of one system, and PCIe devices; its
+    drives go to ``drives`` (merged with the chassis' view of the same drives by ``_drives``).
+    ``companion``: a system that is not the host (a GPU baseboard): memory there without a
+    capacity is the accelerators' own."""
     parts: list[Component] = []
+    accelerators: set[str] = set()  # URIs of GPU/accelerator processors and of the memory they list
     for doc in (yield from reader.members(link(system, "Processors"), "processors")):
         if is_absent(doc):
             continue
         kind = PROCESSOR_KINDS.get(str(doc.get("ProcessorType") or "CPU").lower(), ComponentKind.ACCELERATOR)
+        if companion and kind is ComponentKind.CPU:
+            # A DPU's or baseboard's own CPU (a BlueField's Arm cores) is not a host socket; a host
+            # CPU the companion lists as well (NVIDIA GB200: Grace on HGX_Baseboard_0) is the
+            # host's, and merged with it by serial before this is counted.
+            kind = ComponentKind.ACCELERATOR
+        if kind is not ComponentKind.CPU:
+            accelerators.add(normalize(str(doc.get(ODATA_ID) or "")))
+            # Processor.Memory / Links.Memory: the memory this GPU owns (its HBM).
+            accelerators.update(normalize(u) for u in [*links_of(doc, "Memory"), *links_of(doc.get("Links"), "Memory")])
         cores = doc.get("TotalCores")
         parts.append(_component(kind, doc, chassis, quirks, speed=number(doc, "MaxSpeedMHz"),
                                 cores=cores if isinstance(cores, int) else None))
@@ -505,31 +586,98 @@ def _system_parts(reader: Reader, system: Doc, chassis: str, quirks: Any) -> Ste
         if is_absent(doc):
             continue
         mib = number(doc, "CapacityMiB")
-        parts.append(_component(ComponentKind.DIMM, doc, chassis, quirks,
+        kind = memory_kind(doc, accelerators, companion)
+        parts.append(_component(kind, doc, chassis, quirks,
                                 capacity_bytes=int(mib) * 1024 * 1024 if mib else None,
-                                speed=number(doc, "OperatingSpeedMhz")))
+                                speed=number(doc, "OperatingSpeedMhz"),
+                                extra=_pick(doc, "MemoryDeviceType") if kind is ComponentKind.DEVICE_MEMORY else {}))
     for storage in (yield from reader.members(link(system, "Storage"), "storage")):
-        parts.extend((yield from _storage(reader, storage, chassis, quirks)))
+        parts.extend((yield from _storage(reader, storage, chassis, quirks, drives)))
+    parts.extend((yield from _pcie_devices(reader, system, chassis, quirks)))
     return parts
 
 
-def _storage(reader: Reader, storage: Doc, chassis: str, quirks: Any) -> Step[list[Component]]:
+# MemoryDeviceType values of memory that is a device's own, never a system DIMM (Redfish
+# Memory.MemoryDeviceType: HBM, HBM2, HBM2E, HBM3, GDDR*).
+_DEVICE_MEMORY = re.compile(r"^(hbm|gddr)", re.I)
+
+
+def memory_kind(doc: Doc, accelerators: set[str], companion: bool) -> ComponentKind:
+    """DIMM, or DEVICE_MEMORY for memory that is not a system DIMM: HBM/GDDR by its
+    ``MemoryDeviceType``, memory a GPU/accelerator processor links (``Links.Processors``) or
+    that sits under one (``.../Processors/GPU_0/Memory``), a GPU's DRAM without a capacity, and
+    any memory of a companion system (a DPU's own DRAM; NVIDIA GB200/HGX:
+    ``HGX_Baseboard_0/Memory/GPU_0_DRAM_0`` has no type, no capacity). Host memory a companion
+    lists as well (GB200: the Grace LPDDR5 on both systems) is merged by serial first."""
+    if _DEVICE_MEMORY.match(str(doc.get("MemoryDeviceType") or "")):
+        return ComponentKind.DEVICE_MEMORY
+    owners = {normalize(u) for u in links_of(doc.get("Links"), "Processors")}
+    if owners and owners <= accelerators:
+        return ComponentKind.DEVICE_MEMORY
+    uri = normalize(str(doc.get(ODATA_ID) or ""))
+    if uri in accelerators or any(uri.startswith(acc + "/") for acc in accelerators):
+        return ComponentKind.DEVICE_MEMORY
+    if companion:
+        return ComponentKind.DEVICE_MEMORY
+    if re.search(r"(^|[/_])gpu", last_segment(uri)) and number(doc, "CapacityMiB") is None:
+        return ComponentKind.DEVICE_MEMORY
+    return ComponentKind.DIMM
+
+
+def _pcie_devices(reader: Reader, owner: Doc, chassis: str, quirks: Any) -> Step[list[Component]]:
+    """PCIe devices of a system or chassis with their health (``PCIeDevices``: a collection link,
+    or a list of links in older schemas). A device's functions are read when the device itself
+    is not plainly OK: some BMCs report a NIC's warning only on its PCIeFunction."""
+    uri = link(owner, "PCIeDevices")
+    if uri:
+        docs = yield from reader.members(uri, f"{chassis} pcie devices")
+    else:
+        docs = []
+        for target in links_of(owner, "PCIeDevices"):
+            doc = yield from reader.get(target)
+            if doc:
+                docs.append(doc)
+    parts: list[Component] = []
+    for doc in docs:
+        if is_absent(doc):
+            continue
+        health = worst_health(h for h in (health_of(doc), health_of(doc, rollup=True)) if h is not Health.UNKNOWN) \
+            if health_of(doc) is not Health.UNKNOWN or health_of(doc, rollup=True) is not Health.UNKNOWN \
+            else Health.UNKNOWN
+        function_link = link(doc, "PCIeFunctions") or link(doc.get("Links"), "PCIeFunctions")
+        bad: list[str] = []
+        if health is not Health.OK and function_link:
+            for function in (yield from reader.members(function_link, f"{chassis} pcie functions")):
+                fh = health_of(function)
+                if fh in (Health.WARNING, Health.CRITICAL):
+                    bad.append(text(function, "Id") or "?")
+                    health = worst_health((health, fh)) if health is not Health.UNKNOWN else fh
+        comp = _component(ComponentKind.PCIE_DEVICE, doc, chassis, quirks,
+                          extra={"functions_not_ok": bad} if bad else {})
+        parts.append(dataclasses.replace(comp, health=health))
+    return parts
+
+
+def _storage(reader: Reader, storage: Doc, chassis: str, quirks: Any,
+             drives: list[tuple[Doc, str, str]]) -> Step[list[Component]]:
     parts: list[Component] = []
     controllers = [c for c in storage.get("StorageControllers") or [] if isinstance(c, dict)]
     if not controllers and link(storage, "Controllers"):
         controllers = yield from reader.members(link(storage, "Controllers"), "storage controllers")
     storage_id = text(storage, "Id") or last_segment(str(storage.get(ODATA_ID, "")))
+    drive_uris = list(dict.fromkeys(normalize(u) for u in links_of(storage, "Drives")))
     for index, ctrl in enumerate(controllers):
         if is_absent(ctrl):
             continue
         where = quirks.location(ComponentKind.STORAGE_CONTROLLER, ctrl) or part_location(ctrl) \
             or f"{storage_id}/{text(ctrl, 'MemberId') or text(ctrl, 'Id') or index}"
         parts.append(_component(ComponentKind.STORAGE_CONTROLLER, ctrl, chassis, quirks, location=where,
-                                speed=number(ctrl, "SpeedGbps")))
+                                speed=number(ctrl, "SpeedGbps"),
+                                extra={"storage_drives": tuple(drive_uris)} if drive_uris else {}))
     for uri in links_of(storage, "Drives"):
         drive = yield from reader.get(uri)
-        if drive and not is_absent(drive):
-            parts.append(_drive(drive, chassis, quirks))
+        if drive:
+            drives.append((drive, chassis, "system"))
     if link(storage, "Volumes"):
         for vol in (yield from reader.members(link(storage, "Volumes"), "volumes")):
             where = f"{storage_id}/{text(vol, 'Id') or text(vol, 'Name')}"
@@ -556,7 +704,7 @@ def _drive(drive: Doc, chassis: str, quirks: Any) -> Component:
                                   "FailurePredicted", "Revision"))
 
 
-def _chassis_parts(reader: Reader, chassis: Doc, quirks: Any, seen_drives: set[Any],
+def _chassis_parts(reader: Reader, chassis: Doc, quirks: Any, drives: list[tuple[Doc, str, str]],
                    wanted: set[str]) -> Step[tuple[list[Component], list[Sensor]]]:
     cid = str(chassis.get("Id") or last_segment(str(chassis.get(ODATA_ID, ""))))
     parts: list[Component] = []
@@ -581,18 +729,13 @@ def _chassis_parts(reader: Reader, chassis: Doc, quirks: Any, seen_drives: set[A
             if not is_absent(psu):
                 parts.append(_component(ComponentKind.PSU, psu, cid, quirks,
                                         extra=_pick(psu, "PowerCapacityWatts", "PowerSupplyType")))
-        drive_uris = links_of(chassis.get("Links"), "Drives")
-        if link(chassis, "Drives"):
-            coll = yield from reader.get(link(chassis, "Drives"))
-            drive_uris += [m[ODATA_ID] for m in (coll or {}).get(MEMBERS) or [] if isinstance(m, dict)
-                           and ODATA_ID in m]
-        for uri in drive_uris:
-            if normalize(uri) in seen_drives:
-                continue
-            seen_drives.add(normalize(uri))
+        for uri in links_of(chassis.get("Links"), "Drives"):
             drive = yield from reader.get(uri)
-            if drive and not is_absent(drive):
-                parts.append(_drive(drive, cid, quirks))
+            if drive:
+                drives.append((drive, cid, "chassis"))
+        if link(chassis, "Drives"):
+            for drive in (yield from reader.members(link(chassis, "Drives"), f"{cid} drives")):
+                drives.append((drive, cid, "chassis"))
         for nic in (yield from reader.members(link(chassis, "NetworkAdapters"), f"{cid} network adapters")):
             if is_absent(nic):
                 continue
@@ -600,6 +743,7 @@ def _chassis_parts(reader: Reader, chassis: Doc, quirks: Any, seen_drives: set[A
             fw = text(ctrls[0], "FirmwarePackageVersion") if ctrls else None
             parts.append(_component(ComponentKind.NIC, nic, cid, quirks, extra={"firmware_package": fw}
                                     if fw else {}))
+        parts.extend((yield from _pcie_devices(reader, chassis, cid, quirks)))
         assembly = yield from reader.get(link(chassis, "Assembly"))
         for asm in (assembly or {}).get("Assemblies") or []:
             if isinstance(asm, dict) and not is_absent(asm):
@@ -625,26 +769,153 @@ def _chassis_parts(reader: Reader, chassis: Doc, quirks: Any, seen_drives: set[A
         for doc in (yield from reader.members(link(chassis, "Sensors"), f"{cid} sensors")):
             if not is_absent(doc):
                 modern.append(_sensor(doc, cid, quirks))
+        modern.extend((yield from _leak_detectors(reader, tsub, cid)))
     covered = {s.kind for s in modern}
     sensors = modern + [s for s in legacy if s.kind not in covered]
     return parts, sensors
 
 
+def _leak_detectors(reader: Reader, tsub: Doc | None, chassis: str) -> Step[list[Sensor]]:
+    """Leak detectors of a chassis (``ThermalSubsystem/LeakDetection/LeakDetectors``, Redfish
+    2022.3) as state sensors: their health is ``Status.Health``, else ``DetectorState``.
+
+    Real capture (NVIDIA GB200 NVL, OpenBMC GB200Nvl-24.12-8): a cold-plate detector is Critical
+    while LeakDetection, ThermalSubsystem and the chassis all roll up OK; only the detector says it."""
+    if not tsub or not link(tsub, "LeakDetection"):
+        return []
+    detection = yield from reader.get(link(tsub, "LeakDetection"))
+    if not detection:
+        return []
+    found = []
+    for doc in (yield from reader.members(link(detection, "LeakDetectors"), f"{chassis} leak detectors")):
+        if is_absent(doc):
+            continue
+        health = health_of(doc)
+        if health is Health.UNKNOWN:
+            health = HEALTH.get(str(doc.get("DetectorState") or "").lower(), Health.UNKNOWN)
+        found.append(Sensor(kind=SensorKind.LEAK, name=text(doc, "Name") or text(doc, "Id") or "?", chassis=chassis,
+                            health=health, state=text(doc, "DetectorState") or state_of(doc),
+                            component=text(doc, "LeakDetectorType"), source=text(doc, ODATA_ID)))
+    return found
+
+
+def _drives(views: list[tuple[Doc, str, str]], quirks: Any) -> list[Component]:
+    """One component per physical drive, from every view of it.
+
+    The same drive is often linked from ``Systems/../Storage/../Drives`` and from
+    ``Chassis/../Drives`` under different URIs (Dell, Lenovo, HPE iLO 6; NVIDIA GB200), or the
+    same link twice: drives are one when their URI is the same, or when two *different views*
+    (system storage, chassis) give the same serial, or the same ``ServiceLabel``/``Location``
+    with no conflicting serial. A drive one view calls ``Absent`` while the others give neither
+    serial nor model is absent: an empty bay, not a part. The first view read (the storage
+    controller's) is the one kept."""
+    groups: list[list[tuple[Doc, str, str]]] = []
+    by_uri: dict[str, int] = {}
+    by_serial: dict[str, int] = {}
+    by_label: dict[str, int] = {}
+    for view in views:
+        doc = view[0]
+        uri = normalize(str(doc.get(ODATA_ID) or ""))
+        serial = clean_serial(text(doc, "SerialNumber"))
+        label = part_location(doc)
+        index = by_uri.get(uri) if uri else None
+        if index is None and serial and serial in by_serial:
+            index = by_serial[serial]
+        if index is None and label and label.lower() in by_label:
+            other = by_label[label.lower()]
+            serials = {clean_serial(text(d, "SerialNumber")) for d, _, _ in groups[other]} - {None}
+            origins = {o for _, _, o in groups[other]}
+            if (not serial or not serials or serial in serials) and view[2] not in origins:
+                index = other
+        if index is None:
+            index = len(groups)
+            groups.append([])
+        groups[index].append(view)
+        if uri:
+            by_uri.setdefault(uri, index)
+        if serial:
+            by_serial.setdefault(serial, index)
+        if label:
+            by_label.setdefault(label.lower(), index)
+    parts = []
+    for group in groups:
+        present = [v for v in group if not is_absent(v[0])]
+        if not present:
+            continue
+        if len(present) < len(group) and not any(clean_serial(text(d, "SerialNumber")) or text(d, "Model")
+                                                 for d, _, _ in present):
+            continue  # Absent in one view, nothing to show it exists in the other: an empty bay
+        doc, chassis, _ = present[0]
+        parts.append(_drive(doc, chassis, quirks))
+    return parts
+
+
+def _storage_rollups(components: list[Component]) -> list[Component]:
+    """Parts whose ill health is another part's (one fault, one incident; ``extra.health_from``
+    names that part, and patrol makes the event a rollup of it):
+
+    * a storage controller whose drive failed: NVMe makes this common, each drive has its own
+      controller and the controller's Status rolls the drive's failure up (Dell iDRAC, Lenovo
+      XCC, NVIDIA OpenBMC);
+    * a PCIe device that is a part reporting its own ill health (same serial or name)."""
+    bad_drives = {normalize(c.source): c for c in components if c.kind is ComponentKind.DRIVE and c.source
+                  and c.health in (Health.WARNING, Health.CRITICAL)}
+    result = []
+    for comp in components:
+        if comp.kind is ComponentKind.STORAGE_CONTROLLER and "storage_drives" in comp.extra:
+            own = comp.extra["storage_drives"]
+            extra = {k: v for k, v in comp.extra.items() if k != "storage_drives"}  # a reading aid only
+            culprits = [bad_drives[u] for u in own if u in bad_drives]
+            if comp.health in (Health.WARNING, Health.CRITICAL) \
+                    and any(d.health.severity >= comp.health.severity for d in culprits):
+                extra["health_from"] = culprits[0].location
+            comp = dataclasses.replace(comp, extra=extra)
+        elif comp.kind is ComponentKind.PCIE_DEVICE and comp.health in (Health.WARNING, Health.CRITICAL):
+            # The PCIe view of a part that reports its own ill health (a GPU's Processor, a NIC's
+            # adapter, a drive: the same serial or name) is that part's fault, not another one.
+            twin = next((c for c in components if c.kind is not ComponentKind.PCIE_DEVICE
+                         and c.health.severity >= comp.health.severity and c.health is not Health.UNKNOWN
+                         and ((comp.serial and c.serial == comp.serial) or (comp.name and c.name == comp.name))),
+                        None)
+            if twin is not None:
+                comp = dataclasses.replace(comp, extra={**comp.extra, "health_from": twin.location})
+        result.append(comp)
+    return result
+
+
 def _legacy_sensor(kind: SensorKind, doc: Doc, chassis: str, reading_key: str, units: str,
                    name_key: str = "Name") -> Sensor:
     values = {k: number(doc, v) for k, v in LEGACY_THRESHOLDS.items()}
+    reading, health = number(doc, reading_key), health_of(doc)
+    limits, note = _judged(Thresholds(**values), reading, kind, units, health)
     return Sensor(
         kind=kind,
         name=text(doc, "Name") or text(doc, name_key) or text(doc, "MemberId") or "?",
         chassis=chassis,
-        reading=number(doc, reading_key),
+        reading=reading,
         units=units,
-        thresholds=Thresholds(**values),
-        health=health_of(doc),
+        thresholds=limits,
+        health=health,
         state=state_of(doc),
         component=text(doc, "PhysicalContext"),
         source=text(doc, ODATA_ID),
+        note=note,
     )
+
+
+def _judged(limits: Thresholds, reading: float | None, kind: SensorKind, units: str | None, health: Health,
+            counter: bool = False) -> tuple[Thresholds, str | None]:
+    """A sensor's thresholds with the placeholders set aside (``observation.placeholder_limits``),
+    and its note: what was set aside, and whether the reading is past a threshold the BMC itself
+    does not call a problem (patrol does not page on its own verdict against the BMC's OK)."""
+    limits, note = placeholder_limits(limits, reading, kind, units, health, counter)
+    if health is Health.OK and reading is not None:
+        crossed = crossing_of(limits, reading, kind, health)
+        if crossed:
+            name, limit = crossed
+            said = f"reading {reading:g} is past {name.replace('_', ' ')} {limit:g} but the BMC reports OK"
+            note = f"{note}; {said}" if note else said
+    return limits, note
 
 
 def sensor_kind(doc: Doc) -> SensorKind:
@@ -661,17 +932,23 @@ def _sensor(doc: Doc, chassis: str, quirks: Any) -> Sensor:
     raw_limits = doc.get("Thresholds")
     limits: Doc = raw_limits if isinstance(raw_limits, dict) else {}
     values = {k: number(limits.get(v), "Reading") for k, v in SENSOR_THRESHOLDS.items()}
+    # SensorResetTime: the reading counts from a reset (a cumulative counter, Sensor.v1_x).
+    counter = "SensorResetTime" in doc or str(doc.get("ReadingType") or "").lower().startswith("energy")
+    reading, health = number(doc, "Reading"), health_of(doc)
+    units = quirks.sensor_units(doc) or text(doc, "ReadingUnits")
+    bounds, note = _judged(Thresholds(**values), reading, kind, units, health, counter)
     return Sensor(
         kind=kind,
         name=text(doc, "Name") or text(doc, "Id") or "?",
         chassis=chassis,
-        reading=number(doc, "Reading"),
-        units=quirks.sensor_units(doc) or text(doc, "ReadingUnits"),
-        thresholds=Thresholds(**values),
-        health=health_of(doc),
+        reading=reading,
+        units=units,
+        thresholds=bounds,
+        health=health,
         state=state_of(doc),
         component=text(doc, "PhysicalContext"),
         source=text(doc, ODATA_ID),
+        note=note,
     )
 
 

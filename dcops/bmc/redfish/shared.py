@@ -1,5 +1,7 @@
-"""What the Redfish drivers of one BMC share: the connector, the service root, the first system
-and manager, the vendor quirks, and small read helpers (collections, ETag'd reads)."""
+"""What the Redfish drivers of one BMC share: the connector, the service root, the host system
+(chosen by evidence or pinned by the book, ``systems.choose``) and its manager, the vendor
+quirks, and small read helpers (collections, ETag'd reads). Power, boot, virtual media, BIOS,
+RAID and firmware all aim at that one system."""
 
 from __future__ import annotations
 
@@ -7,10 +9,10 @@ import logging
 import threading
 from typing import Any
 
-from dcops.bmc.redfish import oem
+from dcops.bmc.redfish import oem, systems
 from dcops.bmc.redfish.connector import RedfishConnector, Response
 from dcops.bmc.redfish.docs import Doc, FetchError, Reader, expand_supported, link, run_sync
-from dcops.bmc.redfish.keys import MEMBERS, ODATA_ID, ROOT
+from dcops.bmc.redfish.keys import ODATA_ID, ROOT
 from dcops.bmc.redfish.tasks import Clock, Pacing
 from dcops.errors import ApplyError
 
@@ -41,22 +43,45 @@ class Shared:
             self._root = self.conn.get(ROOT)
         return self._root
 
-    def _first(self, key: str) -> str:
-        coll = self.conn.get(link(self.root(), key) or f"{ROOT}/{key}")
-        members = coll.get(MEMBERS) or []
-        uris = sorted(str(m.get(ODATA_ID)) for m in members if isinstance(m, dict))
-        if not uris:
-            raise ApplyError(f"{self.conn.host}: the BMC lists no {key}")
-        return uris[0]
+    def pin(self) -> str | None:
+        """The book's pin of the host system (``bmc.system``), if any."""
+        endpoint = getattr(self.conn, "endpoint", None)
+        value = getattr(endpoint, "system", None)
+        return value if isinstance(value, str) and value else None
+
+    def _collection(self, key: str) -> list[Doc]:
+        uri = link(self.root(), key) or f"{ROOT}/{key}"
+        try:
+            return self.members(uri, key.lower())
+        except FetchError:
+            return []
+
+    def _choose(self) -> None:
+        system_docs = self._collection("Systems")
+        managers = self._collection("Managers")
+        choice = systems.choose(system_docs, managers, self.pin())
+        if choice.error:
+            raise ApplyError(f"{self.conn.host}: {choice.error}")
+        if choice.host is None:
+            raise ApplyError(f"{self.conn.host}: the BMC lists no Systems")
+        self._system_uri = str(choice.host.get(ODATA_ID))
+        manager = systems.manager_of(choice.host, managers)
+        self._manager_uri = str(manager.get(ODATA_ID)) if manager else None
 
     def system_uri(self) -> str:
+        """The URI of the host system: the book's pin, else the system the evidence names
+        (ManagerForServers, Reset action, Boot, not a GPU baseboard or DPU)."""
         if self._system_uri is None:
-            self._system_uri = self._first("Systems")
+            self._choose()
+        assert self._system_uri is not None
         return self._system_uri
 
     def manager_uri(self) -> str:
+        """The manager of the host system (its ManagedBy, else one naming it in ManagerForServers)."""
         if self._manager_uri is None:
-            self._manager_uri = self._first("Managers")
+            self._choose()
+        if self._manager_uri is None:
+            raise ApplyError(f"{self.conn.host}: the BMC lists no Managers")
         return self._manager_uri
 
     def system(self) -> Doc:

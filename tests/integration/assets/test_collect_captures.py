@@ -32,7 +32,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "drive": ["Enclosure.Internal.0-1/Disk.Bay.2:Enclosure.Internal.0-1", "61P0A06CTCD8",
                   "Dell Ent NVMe CM6 RI 1.92TB"]},
     "dmtf-public-bladed": {
-        "identity": ["Contoso", "SX1000", "529QB9450R6"], "counts": {"cpu": 4, "psu": 2},
+        # Four blades, four systems: the host is Blade1's (chosen by evidence, ties to the lowest Id).
+        "identity": ["Contoso", "SX1000", "529QB9450R6"], "counts": {"cpu": 1, "psu": 2},
         "mainboard": None, "placement": "WEB43 U12", "dimm": None, "drive": None},
     "dmtf-public-liquid-cooled-server": {
         "identity": ["Contoso", "3500", "437XR1138R2"], "counts": {"accelerator": 1, "cpu": 1, "dimm": 3, "psu": 1},
@@ -47,7 +48,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "mainboard": None, "placement": "Onsite-Main/35/WEB43 U12", "dimm": None, "drive": None},
     "dmtf-public-smartnic": {
         "identity": ["Contoso", "3500", "437XR1138R2"],
-        "counts": {"cpu": 2, "dimm": 5, "drive": 1, "nic": 1, "psu": 1, "storage_controller": 1},
+        # The SmartNIC's SoC (a DPU system) is an accelerator of the host, its DRAM not a DIMM.
+        "counts": {"accelerator": 1, "cpu": 1, "dimm": 3, "drive": 1, "nic": 1, "psu": 1, "storage_controller": 1},
         "mainboard": None, "placement": "WEB43 U12", "dimm": None,
         "drive": ["Card1/Local SATA drive", "72D0A037FRD26", "ST9146802SS"]},
     "dmtf-public-tower": {
@@ -60,6 +62,11 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "mainboard": ["JG8NG900142", None], "placement": None,
         "dimm": ["Self/DIMM_P0_A0", "12BBD2FD", "M393A2K43DB2-CWE"],
         "drive": ["Self/SAMSUNG MZ7LH1T9HMLT-00005", "S455NY0M831393", "SAMSUNG MZ7LH1T9HMLT-00005"]},
+    "hpe-cray-ex425": {
+        # Two nodes behind one BMC: Node0 is the host unless the book pins Node1 (bmc.system).
+        "identity": ["HPE", "HPE CRAY EX425 (MILAN)", "HA19340017"], "counts": {"cpu": 2, "dimm": 16, "nic": 1},
+        "mainboard": None, "placement": None, "dimm": ["Node0/DIMM 1", "53393FF2", "HMA82GR7CJR8N-XN"],
+        "drive": None},
     "hpe-proliant-dl360-gen10plus-ilo5-3.11": {
         "identity": ["HPE", "ProLiant DL360 Gen10 Plus - SIMULATED", "MXQ2390RHW"],
         "counts": {"cpu": 2, "dimm": 12, "drive": 2, "nic": 1, "psu": 2, "storage_controller": 1},
@@ -80,6 +87,14 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "mainboard": ["C1KS36R003P", None], "placement": None,
         "dimm": ["1/DIMM 1", "802C0F2323410FE42B", "36ASF8G72PZ-3G2F1"],
         "drive": ["1/M.2 - Drive0", "233442ABA3AB", "Micron_7450_MTFDKBA960TFR"]},
+    "nvidia-gb200-nvl": {
+        # System_0 is the host (HGX_Baseboard_0 has no Reset/Boot); its identity is its tray's
+        # (Chassis_0); each E1.S drive is listed by the system and the backplane: one part.
+        "identity": ["NVIDIA", "GB200 NVL", "1333024020524"],
+        "counts": {"cpu": 2, "dimm": 2, "drive": 9, "gpu": 4, "nic": 6, "storage_controller": 9},
+        "mainboard": None, "placement": None,
+        "dimm": ["BMC_0/LP5x_0 LP5x_0", "9223382488031113395", "699-2G548-0201-TS3"],
+        "drive": ["StorageBackplane_0/NVMe E1.S Slot 0", "S6RMNG0X506940", "SAMSUNG MZTL23T8HCLS-00A07"]},
     "supermicro-sys-821ge-tnhr-x13": {
         "identity": ["Supermicro", "SYS-821GE-TNHR", "S889914X3710910"],
         "counts": {"cpu": 2, "dimm": 32, "drive": 8, "mainboard": 1, "nic": 10, "psu": 8, "storage_controller": 1},

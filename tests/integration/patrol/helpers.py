@@ -1,9 +1,15 @@
-"""Incidents made the way patrol makes them (through converge), for notification tests."""
+"""Incidents made the way patrol makes them (through converge), for notification tests; one
+patrol round over a list of hosts."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
+from dcops.models import Host
 from dcops.patrol.converge import ConvergeState, converge
 from dcops.patrol.model import (
     Condition,
@@ -30,3 +36,19 @@ def psu_incident(now: dt.datetime | None = None, host: str = "trade-db-01") -> I
                                    "service_provider": "HPE Pointnext"}}}
     result = converge(ConvergeState(), [check], Policy().with_hysteresis(open_after=1), now, context)
     return result.opened[0]
+
+
+def one_round(hosts: Sequence[Host], db: Path, **config: Any) -> Any:
+    """One patrol round over ``hosts`` (a fresh store at ``db``; ``config`` is the patrol config),
+    every session closed after; the round's summary."""
+    from dcops.patrol.config import load_patrol_config
+    from dcops.patrol.engine import Patrol
+    from dcops.store import open_store
+
+    engine = Patrol(open_store(f"sqlite:///{db}"), list(hosts), load_patrol_config(config))
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(engine.round())
+    finally:
+        loop.run_until_complete(engine.close())
+        loop.close()

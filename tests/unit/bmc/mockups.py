@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from dcops.bmc.redfish.docs import cache_key
 from dcops.bmc.redfish.resources import FetchError, normalize
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "redfish"
@@ -43,7 +44,8 @@ def _load(name: str) -> dict[str, Doc]:
             except ValueError:
                 continue
             path = "/redfish/v1" + (f"/{rel}" if rel else "")
-            docs[normalize(path)] = doc
+            # A page the capture tool followed is kept under its query (``DellSensors?$skip=50``).
+            docs[cache_key(path)] = doc
     return docs
 
 
@@ -53,10 +55,13 @@ def load(name: str) -> dict[str, Doc]:
 
 
 def fetcher(docs: dict[str, Doc]) -> Callable[[str], Doc]:
-    """A ``fetch(path)`` for resources.run_sync that reads from ``docs`` (FetchError when absent)."""
+    """A ``fetch(path)`` for resources.run_sync that reads from ``docs`` (FetchError when absent);
+    a query the capture does not hold (``$expand``) is answered with the document without it."""
 
     def fetch(path: str) -> Doc:
-        doc = docs.get(normalize(path))
+        doc = docs.get(cache_key(path))
+        if doc is None and "?" in path and "$skip" not in path:
+            doc = docs.get(normalize(path))
         if doc is None:
             raise FetchError(path, "404 Not Found", 404)
         return doc
@@ -79,6 +84,7 @@ class Faults:
     no_sessions: bool = False  # no SessionService: 404 on POST Sessions (basic auth only)
     weak_etag_412: bool = False  # PATCH with a weak ETag answers 412
     reject_full_insert: bool = False  # Quirk (Supermicro): InsertMedia rejects Inserted/WriteProtected
+    page_size: int = 0  # > 0: collections answer at most this many members and a Members@odata.nextLink
 
 
 @dataclass
@@ -161,10 +167,12 @@ def _handler(bmc: LoopbackBmc) -> type[BaseHTTPRequestHandler]:
             if path not in ("/redfish/v1", "/redfish") and not self._authorized():
                 self._send(401, _error("Base.1.8.NoValidSession", "no valid session", "Critical"))
                 return
-            doc = bmc.docs.get(path)
+            doc = bmc.docs.get(cache_key(self.path)) or bmc.docs.get(path)
             if doc is None:
                 self._send(404, _error("Base.1.8.ResourceMissingAtURI", f"{self.path} not found", "Critical"))
                 return
+            if bmc.faults.page_size and isinstance(doc.get("Members"), list):
+                doc = paged(doc, self.path, bmc.faults.page_size)
             etag = doc.get("@odata.etag")
             self._send(200, doc, {"ETag": etag} if isinstance(etag, str) else None)
 
@@ -251,6 +259,21 @@ def _handler(bmc: LoopbackBmc) -> type[BaseHTTPRequestHandler]:
             self._send(204 if token else 404)
 
     return Handler
+
+
+def paged(doc: Doc, request_path: str, size: int) -> Doc:
+    """One page of a collection as a paging BMC serves it: ``$skip`` from the query, at most
+    ``size`` members, ``Members@odata.nextLink`` to the next page, the full count."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(request_path)
+    skip = int((parse_qs(parts.query).get("$skip") or ["0"])[0])
+    members = doc["Members"]
+    out = {**doc, "Members": members[skip: skip + size], "Members@odata.count": len(members)}
+    out.pop("Members@odata.nextLink", None)
+    if skip + size < len(members):
+        out["Members@odata.nextLink"] = f"{parts.path}?$skip={skip + size}"
+    return out
 
 
 def _error(message_id: str, message: str, severity: str) -> Doc:

@@ -56,7 +56,8 @@ def test_validate_broken_exits_3_with_every_problem_by_file_and_line(capsys: pyt
         "18: asset.warranty_end '2028-04-31' is not a valid date: day is out of range for month",
         "21: bmc.protocol 'redfsh' is not one of: redfish, ipmi, auto",
         "25: bmc.port 0 is out of range (1-65535)",
-        f"19: host 'db-02': BMC 10.1.0.11 port 443 is also used by host 'db-01' ({BROKEN}:14)",
+        f"19: host 'db-02': BMC 10.1.0.11 port 443 is also used by host 'db-01' ({BROKEN}:14); "
+        "nodes of one BMC each pin their bmc.system",
         f"22: duplicate host name 'db-01' (also at {BROKEN}:14)",
         f"19: host 'db-02' and host 'db-01' ({BROKEN}:14) both occupy U11 of rack sh1/r101/A01",
         "22: host 'db-01' at U41-43 does not fit in rack sh1/r101/A01 (42U)",

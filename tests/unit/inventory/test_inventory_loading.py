@@ -146,3 +146,22 @@ def test_example_site_is_realistic() -> None:
     assert soon, "some warranties should end within months of 2026-11"
     serials = [h.asset.serial for h in book.hosts]
     assert len(set(serials)) == len(serials) and None not in serials
+
+
+def test_bmc_system_pins_the_host_system_of_a_multi_node_bmc() -> None:
+    """Two nodes of one blade behind one BMC address: each host pins its own ComputerSystem
+    (issue 12); the pin round-trips through the flat form."""
+    from dcops.inventory.schema import build_host, flatten_host
+
+    text = """\
+version: 1
+hosts:
+  - name: blade-n0
+    bmc: {address: 10.0.0.9, username: root, password: env:BMC_PW, system: Node0}
+  - name: blade-n1
+    bmc: {address: 10.0.0.9, port: 443, username: root, password: env:BMC_PW, system: Node1}
+"""
+    inv = load_inventory_text(text, "book.yaml")
+    assert [h.bmc.system for h in inv.hosts] == ["Node0", "Node1"]
+    host = inv.hosts[1]
+    assert build_host(flatten_host(host)).bmc.system == "Node1"

@@ -185,6 +185,24 @@ def malformed(b: Bmc, d: dict[str, Any]) -> None:
 
 
 # (kind, args, profile, check after apply)
+def leak(b: Bmc, d: dict[str, Any]) -> None:
+    # Quirk (NVIDIA GB200): only the detector says so; LeakDetection and the chassis stay OK.
+    client = Client(b)
+    base = f"{Paths(b.profile).chassis}/ThermalSubsystem/LeakDetection"
+    assert client.get(f"{base}/LeakDetectors/ColdPlate_1").json["Status"]["Health"] == "Critical"
+    assert client.get(f"{base}/LeakDetectors/ColdPlate_0").json["Status"]["Health"] == "OK"
+    assert client.get(base).json["Status"]["HealthRollup"] == "OK"
+    assert d["chassis"]["Status"]["Health"] == "OK"
+
+
+def pcie_nic(b: Bmc, d: dict[str, Any]) -> None:
+    client = Client(b)
+    device = f"{Paths(b.profile).chassis}/PCIeDevices/NIC2"
+    assert "Health" not in client.get(device).json["Status"]
+    assert client.get(f"{device}/PCIeFunctions/0").json["Status"]["Health"] == "Warning"
+    assert d["chassis"]["Status"]["Health"] == "OK"
+
+
 FAULT_CASES: list[tuple[str, dict[str, str], str, Check]] = [
     ("psu_fail", {"psu": "2"}, "dell-r750", psu2_failed),
     ("psu_input_lost", {"psu": "1"}, "lenovo-sr650v2", lenovo_psu_input_lost),
@@ -207,6 +225,8 @@ FAULT_CASES: list[tuple[str, dict[str, str], str, Check]] = [
     ("bios_refuse", {"attribute": "logicalproc"}, "dell-r750", bios_refuse),
     ("task_vanish", {"count": "2"}, "generic-1s", task_vanish),
     ("install_poweroff", {}, "lenovo-sr650v2", install_poweroff),
+    ("leak", {"detector": "ColdPlate_1"}, "dell-r750+leak-detector", leak),
+    ("pcie_nic", {"nic": "2"}, "lenovo-sr650v2+pcie-nic-health", pcie_nic),
 ]
 
 
@@ -237,7 +257,9 @@ def test_fault_applies_and_clears(clock: FakeClock, kind: str, args: dict[str, s
     assert after["storage"]["Status"]["HealthRollup"] == "OK"
     assert not bmc.bios_refused and bmc.vanish_tasks == 0 and bmc.install_poweroff is None
     if kind not in ("bmc_unreachable", "bmc_slow", "bmc_errors", "malformed_json", "bios_refuse", "task_vanish",
-                    "install_poweroff", "readback_fails"):  # behaviours, not hardware events: they leave no SEL entry
+                    "install_poweroff", "readback_fails", "leak", "pcie_nic"):
+        # behaviours, not hardware events, leave no SEL entry; nor do the trait faults whose
+        # point is that one resource alone reports them
         assert len(bmc.sel) > sel_before  # the hardware event left a trace
 
 
