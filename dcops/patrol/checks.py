@@ -289,8 +289,10 @@ def check_host(
                             {"bmc_health": rollup.value}))
     if rollup is not Health.UNKNOWN:
         seen.add("system")
-    if obs.unreadable:
+    if obs.unreadable and not (no_system is not None and obs.identity.system_id is None):
         # Reachable, but what it says about the server cannot be used: not healthy by omission.
+        # (When that left no system at all, the "system health unknown" event above already says
+        # so: one root cause, one event.)
         events.append(Event(host, "bmc:documents", Condition.UNREADABLE,
                             _severity(policy, Condition.UNREADABLE, Severity.WARNING),
                             "BMC answers, but the server's health cannot be read: " + "; ".join(obs.unreadable[:3]),
