@@ -151,6 +151,14 @@ class NetworkValues:
     vlan: int | None = None
     interface: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    # The address the host has while it is being provisioned (installer, post-install playbooks);
+    # the values above are its production address, first touched by the network step.
+    provisioning: NetworkValues | None = None
+
+    @property
+    def install(self) -> NetworkValues:
+        """What the installer configures: the provisioning address when the book has one."""
+        return self.provisioning or self
 
 
 @dataclass(frozen=True)
@@ -161,13 +169,15 @@ class OsBaseline:
     answer_template: str  # path of the template file (resolved)
     network: Mapping[str, NetworkValues] = field(default_factory=dict)  # host -> values
     network_defaults: Mapping[str, Any] = field(default_factory=dict)
-    completion: str = "power-off"  # power-off | os-running | powered-on
+    completion: str = "callback"  # callback | power-off | os-running | powered-on
     timeout_seconds: float = 3600.0
     publish_dir: str | None = None  # where rendered answer files are written (served to installers)
     publish_url: str | None = None
     iso_sha256: str | None = None
     description: str = ""
     source: SourceRef = field(default_factory=SourceRef)
+    deploy_user: str = "dcops"  # the account the post-install playbooks log in as
+    ssh_key: str | None = None  # a secret reference (env:, file:, cmd:) to its SSH public key
 
 
 @dataclass(frozen=True)

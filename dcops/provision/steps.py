@@ -6,25 +6,30 @@ again finishes the work without repeating a side effect that already happened.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
-import string
+import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from dcops.baseline.accept import check_acceptance
 from dcops.baseline.apply import HostBaselines, apply_bios, apply_firmware, apply_raid, read_and_diff
 from dcops.baseline.load import match_profile
 from dcops.baseline.models import Baselines, NetworkValues, OsBaseline, Profile
 from dcops.baseline.redfish import Pacing, Target
+from dcops.bmc.base import UnsupportedError
 from dcops.bmc.redfish.docs import FetchError
 from dcops.errors import ApplyError, InvalidInputError, UnreachableError
+from dcops.installer import answers, media, render
+from dcops.installer.server import MediaServer, new_token, token_hash
 from dcops.models import Host
 from dcops.observation import PowerState
 from dcops.provision.workflow import Step
+from dcops.secrets import remember
 
 
 @dataclass
@@ -41,6 +46,9 @@ class Options:
     playbook_vars: Mapping[str, Any] = field(default_factory=dict)
     playbook_timeout: float = 3600.0
     heartbeat_seconds: float = 5.0
+    media: MediaServer | None = None  # serves answer images and hears installers (started by the CLI)
+    reach_port: int = 22  # the production-address reachability gate connects here
+    delivered_hook: str | None = None  # URL (POST) or command (stdin) given the delivered host's facts
 
 
 @dataclass
@@ -166,30 +174,91 @@ def network_values(os_b: OsBaseline, host: Host) -> NetworkValues:
     return net
 
 
-def render_answer(os_b: OsBaseline, host: Host, net: NetworkValues, *, profile: str, serial: str | None,
-                  os_disk_size: int | None = None) -> str:
-    """The answer file of one host: the template with its static network values."""
-    template = Path(os_b.answer_template).read_text(encoding="utf-8")
-    netmask = str(ipaddress.ip_network(f"{net.ip}/{net.prefix}", strict=False).netmask)
-    values = {"host": host.name, "hostname": net.hostname, "ip": net.ip, "prefix": str(net.prefix),
-              "netmask": netmask, "gateway": net.gateway or "", "dns": ",".join(net.dns),
-              "dns_list": ", ".join(net.dns), "vlan": str(net.vlan or ""), "interface": net.interface or "eth0",
-              "os_disk": net.extra.get("os_disk", "sda"), "os_disk_size_bytes": str(os_disk_size or ""),
-              "profile": profile, "serial": serial or ""}
-    return string.Template(template).substitute(values)
+def os_volume_disk(host: str, template: Any, controllers: Sequence[Any], override: str | None) -> render.Disk:
+    """The install disk: the RAID template's OS volume, named by its Redfish durable name
+    (``Volume.Identifiers``). A network file's ``extra.os_disk`` (a /dev/disk/by-id path) wins,
+    for BMCs that report no Identifiers. Never a kernel name such as sda: the order of
+    enumeration changes with virtual media, USB and NVMe devices."""
+    if override:
+        if not override.startswith("/dev/disk/by-"):
+            raise InvalidInputError(f"{host}: extra.os_disk {override!r} must be a /dev/disk/by-id (or by-path) "
+                                    "name; kernel names like sda change with enumeration order")
+        return render.Disk(override, override.rsplit("/", 1)[-1])
+    if template is None or template.os_disk is None:
+        raise InvalidInputError(f"{host}: the profile's RAID template marks no OS volume (os: true), and the network "
+                                "file gives no extra.os_disk: dcops will not guess an install disk")
+    from dcops.baseline.diff import pick_controller
+
+    vd = template.os_disk
+    ctrl = pick_controller(template, controllers)
+    vol = None
+    if ctrl is not None:
+        bays = frozenset(vd.disks)
+        for v in ctrl.volumes:
+            on = frozenset(d.bay for d in (ctrl.drive_by_id(i) for i in v.drives) if d is not None)
+            if on == bays or (v.name and v.name == vd.name and not vol):
+                vol = v
+                if on == bays:
+                    break
+    if vol is None:
+        raise ApplyError(f"{host}: the OS volume {vd.name} ({vd.level} on bays {list(vd.disks)}) is not on the "
+                         "controller: run the raid step first")
+    for fmt, name in vol.identifiers:
+        try:
+            return render.disk_from_identifier(fmt, name, vol.capacity_bytes)
+        except InvalidInputError:
+            continue
+    raise ApplyError(f"{host}: the OS volume {vol.id} reports no durable name the installer can use "
+                     f"(Identifiers: {list(vol.identifiers) or 'none'}; iDRAC 6.00 lists [] for pass-through "
+                     "volumes, Huawei iBMC 3.12 has no Identifiers): give extra.os_disk: /dev/disk/by-id/... for "
+                     "this host in the network file")
 
 
-def _publish(os_b: OsBaseline, host: str, text: str) -> str | None:
-    if not os_b.publish_dir:
-        return None
-    name = "ks.cfg" if os_b.answer_kind == "kickstart" else "user-data"
-    directory = Path(os_b.publish_dir) / host
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".answer-")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(tmp, directory / name)  # atomic: an installer never reads half a file
-    return f"{os_b.publish_url.rstrip('/')}/{host}/{name}" if os_b.publish_url else str(directory / name)
+def render_answer(os_b: OsBaseline, host: Host, net: NetworkValues, disk: render.Disk, *, profile: str,
+                  serial: str | None, done_url: str, ssh_key: str) -> str:
+    """The answer file of one host: its template with the install-time network values (the
+    provisioning address when the book has one), the install disk, the deploy user and key, and
+    the single-use completion URL."""
+    inst = net.install
+    values = render.values(host.name, render.AnswerNetwork(net.hostname, inst.ip, inst.prefix, inst.gateway,
+                                                           inst.dns, inst.vlan, inst.interface or "eth0"),
+                           disk, profile=profile, serial=serial, deploy_user=os_b.deploy_user, ssh_key=ssh_key,
+                           done_url=done_url)
+    return render.render(Path(os_b.answer_template).read_text(encoding="utf-8"), values)
+
+
+def _ssh_key(os_b: OsBaseline) -> str:
+    if not os_b.ssh_key:
+        raise InvalidInputError(f"OS baseline {os_b.name}: deploy.ssh_public_key is not set; the post-install "
+                                "playbooks could not log in to the installed host")
+    from dcops.secrets import resolve
+
+    key = resolve(os_b.ssh_key, what="deploy SSH public key").reveal().strip()
+    if not re.match(r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$", key):
+        raise InvalidInputError(f"OS baseline {os_b.name}: deploy.ssh_public_key is not an OpenSSH public key line")
+    return key
+
+
+def _answer_media(kind: str, host: Host, answer: str, net: NetworkValues) -> tuple[str, str, dict[str, bytes]]:
+    """(label, file name, files) of the answer image: OEMDRV with ks.cfg, or a NoCloud CIDATA seed."""
+    if kind == "kickstart":
+        return media.OEMDRV, f"{host.name}-oemdrv.img", {"ks.cfg": answer.encode()}
+    inst = net.install
+    meta = f"instance-id: dcops-{host.name}\nlocal-hostname: {net.hostname.split('.')[0]}\n"
+    address = {"addresses": [f"{inst.ip}/{inst.prefix}"],
+               **({"routes": [{"to": "default", "via": inst.gateway}]} if inst.gateway else {}),
+               **({"nameservers": {"addresses": list(inst.dns)}} if inst.dns else {})}
+    iface = inst.interface or "eth0"
+    config: dict[str, Any] = {"version": 2, "ethernets": {iface: {"dhcp4": False, **({} if inst.vlan else address)}}}
+    if inst.vlan:
+        config["vlans"] = {f"{iface}.{inst.vlan}": {"id": inst.vlan, "link": iface, **address}}
+    network_config = yaml.safe_dump(config, sort_keys=False)
+    return media.CIDATA, f"{host.name}-cidata.img", {"user-data": answer.encode(), "meta-data": meta.encode(),
+                                                      "network-config": network_config.encode()}
+
+
+def _ours(image: str | None, names: Sequence[str]) -> bool:
+    return bool(image) and any(str(image).endswith("/" + n) for n in names)
 
 
 def os_install(ctx: StepContext) -> StepResult:
@@ -200,29 +269,66 @@ def os_install(ctx: StepContext) -> StepResult:
     j = ctx.journal
     host = ctx.host
     net = network_values(os_b, host)
-    tmpl = ctx.baselines.raid.get(profile.raid) if profile.raid else None
-    os_vd = tmpl.os_disk if tmpl else None
-    answer = render_answer(os_b, host, net, profile=profile.name, serial=ctx.data.get("serial"),
-                           os_disk_size=os_vd.capacity_bytes if os_vd else None)
-    digest = hashlib.sha256(answer.encode()).hexdigest()
-    url = _publish(os_b, host.name, answer)
+    srv = ctx.options.media
+    emit = ctx.on_event or (lambda _m: None)
+    if srv is None:
+        raise InvalidInputError(f"{host.name}: os-install needs the media server (it serves the answer image "
+                                "and hears the installer): give --media-listen / --media-url")
     t = ctx.target()
     bmc = t.bmc
-    emit = ctx.on_event or (lambda _m: None)
-    # 1. The installer ISO in the virtual CD (an image of ours already there counts; another is ejected).
+    # 0. The answer file and its image, built once per attempt. Nothing touches the BMC before the
+    #    answer file passed the installer's own parser.
+    known = j.info("os:media").get("token_sha256") if j.state("os:media") == "done" else None
+    if known is None or (j.state("os:insert") != "done" and srv.url_for(str(known)) is None):
+        # First time, or interrupted before the image was inserted and this process does not
+        # know the old token: a new token and image (the old one was never given to the BMC).
+        if known is not None:
+            srv.withdraw(host.name, str(known))
+        tmpl = ctx.baselines.raid.get(profile.raid) if profile.raid else None
+        disk = os_volume_disk(host.name, tmpl, bmc.raid.controllers() if tmpl else [], net.extra.get("os_disk"))
+        token = new_token()
+        remember(token)  # the token is a credential: masked wherever dcops prints or stores text
+        answer = render_answer(os_b, host, net, disk, profile=profile.name, serial=ctx.data.get("serial"),
+                               done_url=srv.done_url(token), ssh_key=_ssh_key(os_b))
+        facts = answers.check(os_b.answer_kind, answer)
+        if not facts.valid:
+            raise ApplyError(f"{host.name}: the rendered {os_b.answer_kind} file is refused by its parser: "
+                             + "; ".join(p.describe() for p in facts.problems[:5]))
+        label, name, files = _answer_media(os_b.answer_kind, host, answer, net)
+        j.before("os:media", {"name": name, "label": label, "token_sha256": token_hash(token)})
+        url, sha = srv.publish(host.name, token, name, media.build_image(label, files))
+        _keep_copy(os_b, host.name, answer)
+        j.after("os:media", {"name": name, "label": label, "token_sha256": token_hash(token), "sha256": sha,
+                             "answer_sha256": hashlib.sha256(answer.encode()).hexdigest(), "disk": disk.by_id,
+                             "ip": net.install.ip, "url_path": url.split("/media/", 1)[0]})
+    info = dict(j.info("os:media"))
+    token_sha, name = str(info["token_sha256"]), str(info["name"])
+    if srv.completion(token_sha) is None and srv.image_path(host.name, name).is_file():
+        srv.adopt(host.name, token_sha, srv.image_path(host.name, name))  # a resumed run: serve it again
+    media_url = srv.url_for(token_sha)  # None after a restart; the BMC then already holds the URL
+    # 1. The installer ISO in the virtual CD, the answer image in a USB/removable slot (images of
+    #    ours already there count; others are ejected).
     if j.state("os:insert") != "done":
         slots = bmc.vmedia.slots()
-        if any(s.inserted and s.image == os_b.iso for s in slots):
-            j.after("os:insert", {"image": os_b.iso, "adopted": True})
-        else:
-            if any(s.inserted for s in slots):
-                j.before("os:eject-old", {"images": [s.image for s in slots if s.inserted]})
-                bmc.vmedia.eject()
-                j.after("os:eject-old")
-            j.before("os:insert", {"image": os_b.iso})
+        foreign = [s for s in slots if s.inserted and s.image != os_b.iso and not _ours(s.image, [name])]
+        if foreign:
+            j.before("os:eject-old", {"images": [s.image for s in foreign]})
+            bmc.vmedia.eject()
+            j.after("os:eject-old")
+            slots = bmc.vmedia.slots()
+        j.before("os:insert", {"iso": os_b.iso, "answer": name})
+        if not any(s.inserted and s.image == os_b.iso for s in slots):
             emit(f"os-install: insert {os_b.iso}")
-            bmc.vmedia.insert(os_b.iso)
-            j.after("os:insert", {"image": os_b.iso})
+            bmc.vmedia.insert(os_b.iso, media="cd")
+        if not any(s.inserted and _ours(s.image, [name]) for s in slots):
+            assert media_url is not None  # rebuilt above when this process does not know the token
+            emit(f"os-install: insert the answer image {name} ({info['label']})")
+            try:
+                bmc.vmedia.insert(f"{media_url}/{name}", media="usb")
+            except UnsupportedError as exc:
+                raise ApplyError(f"{host.name}: {exc}; dcops attaches the answer image on a second virtual media "
+                                 "slot and does not build a per-host installer ISO yet") from exc
+        j.after("os:insert", {"iso": os_b.iso, "answer": name})
     # 2. Boot once from CD, then power on (or reset) into the installer.
     if j.state("os:boot") != "done":
         target, enabled = bmc.boot.get()
@@ -231,65 +337,127 @@ def os_install(ctx: StepContext) -> StepResult:
             bmc.boot.set_once("cd")
         j.after("os:boot")
     deadline = t.clock.now() + os_b.timeout_seconds
-    # The installer was started by an earlier, interrupted attempt: it may have finished (and
-    # powered the host off) while no one was watching.
-    resumed = j.state("os:power") == "done"
-    if j.state("os:power") != "done":
-        power, last, stamp = bmc.power.boot_progress()
-        adopted = False
-        before = stamp
-        if j.state("os:power") == "started":
-            # Interrupted around the reset: if the host already left the state we saw, the reset
-            # happened; a second one would restart the installer.
-            seen = j.info("os:power").get("stamp")
-            consumed = _consumed(*bmc.boot.get())
-            # The one-time override we set is consumed only by a boot, i.e. ours: adopted whether
-            # the host is on (installing) or already off again (an installer that powered off;
-            # the simulator then shows no LastStateTime at all).
-            adopted = (stamp is not None and stamp != seen) or power is PowerState.POWERING_ON or consumed
-            resumed = adopted
-            if adopted:
-                # The wait below must compare with the boot progress from before our reset: the
-                # one read now may already be the installer's (a wait from it would never see the
-                # boot it is waiting for, and time out).
-                before = seen
-        if not adopted:
-            # Armed: the one-time override is there before our boot, so seeing it consumed later
-            # proves that boot happened (some BMCs may never show it armed: then it proves nothing).
-            armed = not _consumed(*bmc.boot.get())
-            j.before("os:power", {"stamp": stamp, "power": power.value, "armed": armed})
-            emit("os-install: boot the installer")
-            if power in (PowerState.OFF, PowerState.POWERING_OFF):
-                bmc.power.request("on")
-            else:
-                bmc.power.request("reset")
-        j.after("os:power", {"stamp": before})
+    resumed = _power_into_installer(ctx, t)
     if j.state("os:installed") != "done":
         stamp = j.info("os:power").get("stamp")
         armed = bool(j.info("os:power").get("armed", True))
-        if os_b.completion == "power-off":
-            if not (resumed and _installer_powered_off(bmc, stamp, armed)):
-                j.before("os:installed", {"stamp": stamp})
-                _wait_installer_off(t, stamp, armed, deadline)
-        else:
-            j.before("os:installed", {"stamp": stamp})
-            bmc.power.wait_boot(stamp, until=os_b.completion, deadline=deadline)
-        j.after("os:installed", {"completion": os_b.completion})
-    # 3. Eject, and boot the installed system from disk when the installer powered off.
+        j.before("os:installed", {"stamp": stamp})
+        heard = _wait_install(ctx, t, os_b, token_sha, stamp, armed, deadline, resumed)
+        j.after("os:installed", heard)
+    # 3. Eject, withdraw the media, and boot the installed system from disk when the installer
+    #    powered off.
     if j.state("os:eject") != "done":
         if any(s.inserted for s in bmc.vmedia.slots()):
             j.before("os:eject")
             bmc.vmedia.eject()
+        srv.withdraw(host.name, token_sha)
         j.after("os:eject")
-    if os_b.completion == "power-off" and j.state("os:boot-disk") != "done":
+    if j.state("os:boot-disk") != "done":
         power, _, stamp = bmc.power.boot_progress()
         if power in (PowerState.OFF, PowerState.POWERING_OFF):
             j.before("os:boot-disk")
             bmc.power.request("on")
             bmc.power.wait_boot(stamp, until="post", deadline=t.clock.now() + t.pacing.reboot_timeout)
         j.after("os:boot-disk")
-    return {"iso": os_b.iso, "answer_sha256": digest, "answer_url": url, "completion": os_b.completion,
-            "ip": net.ip, "hostname": net.hostname}
+    heard = dict(j.info("os:installed"))
+    if heard.get("host_keys"):
+        ctx.data["host_keys"] = heard["host_keys"]
+    ctx.data["provisioning_ip"] = net.install.ip
+    return {"iso": os_b.iso, "answer_image": name, "answer_label": info["label"], "image_sha256": info["sha256"],
+            "answer_sha256": info["answer_sha256"], "os_disk": info["disk"], "completion": heard.get("completion"),
+            "ip": net.install.ip, "hostname": net.hostname}
+
+
+def _keep_copy(os_b: OsBaseline, host: str, text: str) -> None:
+    """``answer_file.publish_dir``: a copy of each rendered answer file for the operator (the
+    installer reads the image from the media server)."""
+    if not os_b.publish_dir:
+        return
+    directory = Path(os_b.publish_dir) / host
+    directory.mkdir(parents=True, exist_ok=True)
+    name = "ks.cfg" if os_b.answer_kind == "kickstart" else "user-data"
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".answer-")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(tmp, 0o600)  # it holds the single-use completion token
+    os.replace(tmp, directory / name)
+
+
+def _power_into_installer(ctx: StepContext, t: Target) -> bool:
+    """Power on (or reset) into the installer once; True when an earlier, interrupted attempt
+    already did (the installer may have finished while no one was watching)."""
+    j = ctx.journal
+    bmc = t.bmc
+    if j.state("os:power") == "done":
+        return True
+    power, _last, stamp = bmc.power.boot_progress()
+    adopted = False
+    before = stamp
+    if j.state("os:power") == "started":
+        # Interrupted around the reset: if the host already left the state we saw, the reset
+        # happened; a second one would restart the installer.
+        seen = j.info("os:power").get("stamp")
+        consumed = _consumed(*bmc.boot.get())
+        adopted = (stamp is not None and stamp != seen) or power is PowerState.POWERING_ON or consumed
+        if adopted:
+            before = seen
+    if not adopted:
+        # Armed: the one-time override is there before our boot, so seeing it consumed later
+        # proves that boot happened (some BMCs may never show it armed: then it proves nothing).
+        armed = not _consumed(*bmc.boot.get())
+        j.before("os:power", {"stamp": stamp, "power": power.value, "armed": armed})
+        if ctx.on_event:
+            ctx.on_event("os-install: boot the installer")
+        if power in (PowerState.OFF, PowerState.POWERING_OFF):
+            bmc.power.request("on")
+        else:
+            bmc.power.request("reset")
+    j.after("os:power", {"stamp": before, "armed": j.info("os:power").get("armed", True)})
+    return adopted
+
+
+def _wait_install(ctx: StepContext, t: Target, os_b: OsBaseline, token_sha: str, stamp: str | None, armed: bool,
+                  deadline: float, resumed: bool) -> dict[str, Any]:
+    """Until the installer says it is done (``completion: callback``), or the lab modes
+    (power-off, powered-on, os-running). A failure call ends the wait at once with the
+    installer's words; power-off after the call is supporting evidence."""
+    srv = ctx.options.media
+    assert srv is not None
+    bmc = t.bmc
+    if os_b.completion == "power-off":
+        if not (resumed and _installer_powered_off(bmc, stamp, armed)):
+            _wait_installer_off(t, stamp, armed, deadline)
+        return {"completion": "power-off"}
+    if os_b.completion != "callback":
+        bmc.power.wait_boot(stamp, until=os_b.completion, deadline=deadline)
+        return {"completion": os_b.completion}
+    while True:
+        done = srv.wait(token_sha, max(0.05, t.pacing.poll))
+        if done is not None:
+            break
+        if resumed and _installer_powered_off(bmc, stamp, armed):
+            # The call came while no dcops process was listening (a resumed run): the installer
+            # powering off after the boot we caused is the evidence left.
+            return {"completion": "power-off (the completion call was not heard: dcops was not running)"}
+        if t.clock.now() > deadline:
+            power, last, _ = bmc.power.boot_progress()
+            fetched = srv.fetched(token_sha)
+            hint = ("the BMC never fetched the answer image" if not fetched else
+                    f"the answer image was fetched {fetched} time(s), but the installer never called back")
+            raise ApplyError(f"{ctx.host.name}: the installer did not report within {os_b.timeout_seconds:.0f} s "
+                             f"(power {power.value}, boot progress {last or 'unknown'}; {hint}); see the host's "
+                             "console")
+    if done.status != "ok":
+        tail = "\n".join(done.text.strip().splitlines()[-15:]) or "(no log sent)"
+        raise ApplyError(f"{ctx.host.name}: the installer reported a failed install:\n{tail}")
+    keys = [k for k in done.text.splitlines() if k.strip() and re.match(r"^\S+ [A-Za-z0-9+/=]+", k.strip())]
+    # The answer files end with poweroff: wait (bounded) for it before ejecting the media.
+    try:
+        _wait_installer_off(t, stamp, armed, min(deadline, t.clock.now() + t.pacing.reboot_timeout))
+    except ApplyError as exc:
+        raise ApplyError(f"{ctx.host.name}: the installer reported success but the host did not power off: {exc}") \
+            from exc
+    return {"completion": "callback", "host_keys": keys[:8]}
 
 
 def _consumed(target: object, enabled: object) -> bool:
