@@ -257,8 +257,85 @@ def _answer_media(kind: str, host: Host, answer: str, net: NetworkValues) -> tup
                                                       "network-config": network_config.encode()}
 
 
-def _ours(image: str | None, names: Sequence[str]) -> bool:
-    return bool(image) and any(str(image).endswith("/" + n) for n in names)
+def _ours(image: str | None, name: str, server_url: str, media_url: str | None) -> bool:
+    """The answer image of this attempt: its exact URL when this process made the token, else
+    this host's image on this media server (a resumed attempt that adopted it)."""
+    if not image:
+        return False
+    if media_url is not None:
+        return image == f"{media_url}/{name}"
+    return image.startswith(server_url + "/media/") and image.endswith("/" + name)
+
+
+def _masked(image: str | None) -> str | None:
+    """A media URL without its token (for the journal and the audit log)."""
+    return re.sub(r"/media/[^/]+/", "/media/…/", image) if image else image
+
+
+def _build_media(ctx: StepContext, srv: MediaServer, bmc: Any, os_b: OsBaseline, net: NetworkValues) -> None:
+    """Render and check the answer file, build its image and serve it under a new token. Nothing
+    touches the BMC's settings before the answer file passed the installer's own parser."""
+    j, host, profile = ctx.journal, ctx.host, ctx.profile()
+    tmpl = ctx.baselines.raid.get(profile.raid) if profile.raid else None
+    disk = os_volume_disk(host.name, tmpl, bmc.raid.controllers() if tmpl else [], net.extra.get("os_disk"))
+    token = new_token()
+    remember(token)  # the token is a credential: masked wherever dcops prints or stores text
+    answer = render_answer(os_b, host, net, disk, profile=profile.name, serial=ctx.data.get("serial"),
+                           done_url=srv.done_url(token), ssh_key=_ssh_key(os_b))
+    facts = answers.check(os_b.answer_kind, answer)
+    if not facts.valid:
+        raise ApplyError(f"{host.name}: the rendered {os_b.answer_kind} file is refused by its parser: "
+                         + "; ".join(p.describe() for p in facts.problems[:5]))
+    label, name, files = _answer_media(os_b.answer_kind, host, answer, net)
+    j.before("os:media", {"name": name, "label": label, "token_sha256": token_hash(token)})
+    _url, sha = srv.publish(host.name, token, name, media.build_image(label, files))
+    _keep_copy(os_b, host.name, answer)
+    j.after("os:media", {"name": name, "label": label, "token_sha256": token_hash(token), "sha256": sha,
+                         "answer_sha256": hashlib.sha256(answer.encode()).hexdigest(), "disk": disk.by_id,
+                         "ip": net.install.ip, "server": srv.url})
+
+
+def _media_for_this_run(ctx: StepContext, srv: MediaServer, bmc: Any, os_b: OsBaseline,
+                        net: NetworkValues) -> bool:
+    """Make sure this process serves the answer image the BMC has or will get. Returns True when
+    the images must be inserted again (an old answer image the installer cannot reach was
+    replaced before the installer booted).
+
+    A resumed attempt in another process knows only the token's hash: with the same media server
+    address (``--media-listen`` with a fixed port, as in production) it serves the image on disk
+    again and the URL the BMC holds works; otherwise, as long as the installer has not been
+    booted, it builds a new image and swaps it in; once the installer may be running, it keeps
+    what is there and the installer's power-off is the evidence left."""
+    j = ctx.journal
+    info = j.info("os:media") if j.state("os:media") == "done" else {}
+    known = info.get("token_sha256")
+    if not known:
+        _build_media(ctx, srv, bmc, os_b, net)
+        return False
+    if srv.url_for(str(known)) is not None:
+        return False  # this process made it
+    name = str(info["name"])
+    path = srv.image_path(ctx.host.name, name)
+    held = [s.image for s in bmc.vmedia.slots() if s.inserted and s.image and str(s.image).endswith("/" + name)]
+    same_server = all(str(h).startswith(srv.url + "/media/") for h in held)
+    if held and same_server and path.is_file():
+        srv.adopt(ctx.host.name, str(known), path)
+        return False
+    if j.state("os:power") is not None:
+        if path.is_file():
+            srv.adopt(ctx.host.name, str(known), path)
+        return False  # the installer may be running: leave its media alone
+    srv.withdraw(ctx.host.name, str(known))
+    if ctx.on_event and held:
+        ctx.on_event(f"os-install: the answer image the BMC holds is served at {info.get('server')}, not by this "
+                     f"run ({srv.url}): replacing it before the installer boots")
+    _build_media(ctx, srv, bmc, os_b, net)
+    if held:
+        j.before("os:eject-stale")
+        bmc.vmedia.eject()
+        j.after("os:eject-stale")
+        return True
+    return False
 
 
 def os_install(ctx: StepContext) -> StepResult:
@@ -276,43 +353,18 @@ def os_install(ctx: StepContext) -> StepResult:
                                 "and hears the installer): give --media-listen / --media-url")
     t = ctx.target()
     bmc = t.bmc
-    # 0. The answer file and its image, built once per attempt. Nothing touches the BMC before the
-    #    answer file passed the installer's own parser.
-    known = j.info("os:media").get("token_sha256") if j.state("os:media") == "done" else None
-    if known is None or (j.state("os:insert") != "done" and srv.url_for(str(known)) is None):
-        # First time, or interrupted before the image was inserted and this process does not
-        # know the old token: a new token and image (the old one was never given to the BMC).
-        if known is not None:
-            srv.withdraw(host.name, str(known))
-        tmpl = ctx.baselines.raid.get(profile.raid) if profile.raid else None
-        disk = os_volume_disk(host.name, tmpl, bmc.raid.controllers() if tmpl else [], net.extra.get("os_disk"))
-        token = new_token()
-        remember(token)  # the token is a credential: masked wherever dcops prints or stores text
-        answer = render_answer(os_b, host, net, disk, profile=profile.name, serial=ctx.data.get("serial"),
-                               done_url=srv.done_url(token), ssh_key=_ssh_key(os_b))
-        facts = answers.check(os_b.answer_kind, answer)
-        if not facts.valid:
-            raise ApplyError(f"{host.name}: the rendered {os_b.answer_kind} file is refused by its parser: "
-                             + "; ".join(p.describe() for p in facts.problems[:5]))
-        label, name, files = _answer_media(os_b.answer_kind, host, answer, net)
-        j.before("os:media", {"name": name, "label": label, "token_sha256": token_hash(token)})
-        url, sha = srv.publish(host.name, token, name, media.build_image(label, files))
-        _keep_copy(os_b, host.name, answer)
-        j.after("os:media", {"name": name, "label": label, "token_sha256": token_hash(token), "sha256": sha,
-                             "answer_sha256": hashlib.sha256(answer.encode()).hexdigest(), "disk": disk.by_id,
-                             "ip": net.install.ip, "url_path": url.split("/media/", 1)[0]})
+    # 0. The answer file and its image, built once per attempt.
+    reinsert = _media_for_this_run(ctx, srv, bmc, os_b, net)
     info = dict(j.info("os:media"))
     token_sha, name = str(info["token_sha256"]), str(info["name"])
-    if srv.completion(token_sha) is None and srv.image_path(host.name, name).is_file():
-        srv.adopt(host.name, token_sha, srv.image_path(host.name, name))  # a resumed run: serve it again
-    media_url = srv.url_for(token_sha)  # None after a restart; the BMC then already holds the URL
+    media_url = srv.url_for(token_sha)  # None after a restart when the BMC already holds the URL
     # 1. The installer ISO in the virtual CD, the answer image in a USB/removable slot (images of
     #    ours already there count; others are ejected).
-    if j.state("os:insert") != "done":
+    if j.state("os:insert") != "done" or reinsert:
         slots = bmc.vmedia.slots()
-        foreign = [s for s in slots if s.inserted and s.image != os_b.iso and not _ours(s.image, [name])]
+        foreign = [s for s in slots if s.inserted and s.image != os_b.iso and not _ours(s.image, name, srv.url, media_url)]
         if foreign:
-            j.before("os:eject-old", {"images": [s.image for s in foreign]})
+            j.before("os:eject-old", {"images": [_masked(s.image) for s in foreign]})
             bmc.vmedia.eject()
             j.after("os:eject-old")
             slots = bmc.vmedia.slots()
@@ -320,7 +372,7 @@ def os_install(ctx: StepContext) -> StepResult:
         if not any(s.inserted and s.image == os_b.iso for s in slots):
             emit(f"os-install: insert {os_b.iso}")
             bmc.vmedia.insert(os_b.iso, media="cd")
-        if not any(s.inserted and _ours(s.image, [name]) for s in slots):
+        if not any(s.inserted and _ours(s.image, name, srv.url, media_url) for s in slots):
             assert media_url is not None  # rebuilt above when this process does not know the token
             emit(f"os-install: insert the answer image {name} ({info['label']})")
             try:
@@ -435,10 +487,17 @@ def _wait_install(ctx: StepContext, t: Target, os_b: OsBaseline, token_sha: str,
         done = srv.wait(token_sha, max(0.05, t.pacing.poll))
         if done is not None:
             break
-        if resumed and _installer_powered_off(bmc, stamp, armed):
-            # The call came while no dcops process was listening (a resumed run): the installer
-            # powering off after the boot we caused is the evidence left.
-            return {"completion": "power-off (the completion call was not heard: dcops was not running)"}
+        if _installer_powered_off(bmc, stamp, armed):
+            done = srv.completion(token_sha)  # a call that landed just before the power-off
+            if done is not None:
+                break
+            if resumed:
+                # The call came while no dcops process was listening (a resumed run): the
+                # installer powering off after the boot we caused is the evidence left.
+                return {"completion": "power-off (the completion call was not heard: dcops was not running)"}
+            raise ApplyError(f"{ctx.host.name}: the host powered off after the installer booted, but the installer "
+                             f"never called {srv.url}/done/…: the install cannot be trusted; check that the "
+                             "provisioning network reaches the media server (--media-url) and the host's console")
         if t.clock.now() > deadline:
             power, last, _ = bmc.power.boot_progress()
             fetched = srv.fetched(token_sha)
@@ -451,12 +510,22 @@ def _wait_install(ctx: StepContext, t: Target, os_b: OsBaseline, token_sha: str,
         tail = "\n".join(done.text.strip().splitlines()[-15:]) or "(no log sent)"
         raise ApplyError(f"{ctx.host.name}: the installer reported a failed install:\n{tail}")
     keys = [k for k in done.text.splitlines() if k.strip() and re.match(r"^\S+ [A-Za-z0-9+/=]+", k.strip())]
-    # The answer files end with poweroff: wait (bounded) for it before ejecting the media.
-    try:
-        _wait_installer_off(t, stamp, armed, min(deadline, t.clock.now() + t.pacing.reboot_timeout))
-    except ApplyError as exc:
-        raise ApplyError(f"{ctx.host.name}: the installer reported success but the host did not power off: {exc}") \
-            from exc
+    # The answer files end with poweroff: wait (bounded) for it before ejecting the media. The
+    # call proves the installer ran, so any power-off from now on is its own (no boot-progress
+    # reasoning needed: sushy-tools and older iLO report no BootProgress and never clear the
+    # one-time override).
+    until = min(deadline, t.clock.now() + t.pacing.reboot_timeout)
+    while True:
+        try:
+            power = bmc.power.boot_progress()[0]
+        except (UnreachableError, FetchError):
+            power = PowerState.UNKNOWN
+        if power is PowerState.OFF:
+            break
+        if t.clock.now() > until:
+            raise ApplyError(f"{ctx.host.name}: the installer reported success but the host did not power off "
+                             f"(power {power.value}); the answer file should end with poweroff")
+        t.clock.sleep(t.pacing.poll)
     return {"completion": "callback", "host_keys": keys[:8]}
 
 

@@ -19,6 +19,7 @@ import hashlib
 import ipaddress
 import logging
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ from dcops.installer import answers, media
 
 log = logging.getLogger(__name__)
 FETCH_TIMEOUT = 30.0
+CALL_ATTEMPTS, CALL_DELAY = 5, 0.5
 MAX_IMAGE = 64 * 1024 * 1024
 
 
@@ -160,14 +162,20 @@ def call(urls: Sequence[str], status: str, text: str) -> list[str]:
             continue
         if ("status=ok" in target) != (status == "ok"):
             continue  # a URL of the other outcome
-        try:
-            req = urllib.request.Request(target, data=text.encode(), method="POST")
-            with urllib.request.urlopen(req, timeout=FETCH_TIMEOUT):  # noqa: S310 - loopback http only
-                pass
-        except urllib.error.HTTPError as exc:
-            errors.append(f"curl: (22) The requested URL returned error: {exc.code}")
-        except (urllib.error.URLError, OSError) as exc:
-            errors.append(f"curl: (7) Failed to connect: {getattr(exc, 'reason', exc)}")
+        for attempt in range(CALL_ATTEMPTS):  # curl --retry N --retry-connrefused
+            try:
+                req = urllib.request.Request(target, data=text.encode(), method="POST")
+                with urllib.request.urlopen(req, timeout=FETCH_TIMEOUT):  # noqa: S310 - loopback http only
+                    pass
+                break
+            except urllib.error.HTTPError as exc:
+                errors.append(f"curl: (22) The requested URL returned error: {exc.code}")
+                break
+            except (urllib.error.URLError, OSError) as exc:
+                if attempt == CALL_ATTEMPTS - 1:
+                    errors.append(f"curl: (7) Failed to connect: {getattr(exc, 'reason', exc)}")
+                else:
+                    time.sleep(CALL_DELAY)
     return errors
 
 

@@ -436,11 +436,9 @@ class Bmc:
         if not self._install_current(gen, record):
             return
         self.tick()
+        # The shipped answer files let a completion call that cannot get through pass (``|| true``):
+        # the install goes on to its power-off, which is what dcops then sees.
         record["callbacks"].extend({"url": "done", "error": e} for e in errors)
-        if errors:
-            # %post --erroronfail / a failing late-command: the install fails there.
-            self._install_failed(record, f"post-install script failed: {errors[0]}", facts.error_urls)
-            return
         record["state"] = "installed"
         at = self.clock()
         self.add_sel("install_done", at=at)

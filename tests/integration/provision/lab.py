@@ -46,7 +46,8 @@ def sim_baselines(dest: Path, hosts: list[str], *, playbooks: bool = True, compl
         text = text.replace("timeout_seconds: 3600", "timeout_seconds: 60")
         text = text.replace("file: network/example.yaml", "file: network/sim.yaml")
         text = text.replace("file:~/.ssh/dcops_deploy.pub", f"file:{key}")
-        text = re.sub(r"publish_dir: .*", f"publish_dir: {dest / 'answers'}", text)
+        # A copy of each rendered answer file for the tests to read (the installer reads the image).
+        text = re.sub(r"(\n  template: .*)", rf"\1\n  publish_dir: {dest / 'answers'}", text)
         path.write_text(text)
     for path in (root / "profiles").glob("*.yaml"):
         text = path.read_text()

@@ -53,18 +53,19 @@ def test_provision_end_to_end_with_playbooks(dell: ThreadedFleet, state: Path, t
     ledger = (host_root / "var/lib/dcops/patches.ledger").read_text().split()
     assert ledger == ["KB-0001", "KB-0002", "KB-0003"]  # in order, verified by the playbook
     conn = (host_root / "etc/NetworkManager/system-connections/production.nmconnection").read_text()
-    assert "address1=10.30.0.2/16,10.30.0.1" in conn
+    assert "address1=127.0.1.2/16,127.0.0.1" in conn
     answer = (tmp_path / "answers" / "sim-0001" / "ks.cfg").read_text()
-    assert "--ip=10.30.0.2 --netmask=255.255.0.0 --gateway=10.30.0.1" in answer
-    # The installer ran from the virtual CD and powered the host off (wait_for: power-off); the
-    # step then booted the installed system from disk.
+    # The installer gets the provisioning address; the production one waits for the network step.
+    assert "--ip=127.0.2.2 --netmask=255.255.0.0 --gateway=127.0.0.1" in answer
+    # The installer ran from the virtual CD, read its answer image, called back and powered the
+    # host off; the step then booted the installed system from disk.
     install = installs(dell, "sim-0001")
     assert install and install["image"] and install["finished"], install
     host = dell.control.get("/v1/hosts/sim-0001")
     assert host["power"] == "On" and host["last_boot"]["source"] != "Cd", host["last_boot"]
     counts = writes(requests(dell, "sim-0001"))
     assert counts == {"firmware_update": 7, "bios_stage": 1, "volume_delete": 1, "volume_create": 1,
-                      "hotspare": 1, "media_insert": 1, "media_eject": 1}
+                      "hotspare": 1, "media_insert": 2, "media_eject": 2}
     # Every step's before and after is in the audit log.
     store = open_store(f"sqlite:///{state}/state.db")
     try:
@@ -106,7 +107,7 @@ def test_playbook_failure_stops_the_host_with_the_task_named(dell: ThreadedFleet
     assert code == 0, err
     assert data["items"][0]["status"] == "delivered"
     counts = writes(requests(dell, "sim-0002"))
-    assert counts["firmware_update"] == 7 and counts["bios_stage"] == 1 and counts["media_insert"] == 1
+    assert counts["firmware_update"] == 7 and counts["bios_stage"] == 1 and counts["media_insert"] == 2
 
 
 def test_until_pool_skip_and_abort(fleet4: ThreadedFleet, state: Path, tmp_path: Path,
