@@ -34,6 +34,8 @@ from dcops.baseline.models import (
     Profile,
     RaidTemplate,
     ReadPolicy,
+    Switch,
+    SwitchPort,
     VersionRule,
     VirtualDisk,
     WritePolicy,
@@ -371,7 +373,8 @@ def _load_raid(f: _File, data: LineMap, name: str) -> RaidTemplate:
                         str(data.get("description") or ""), f.ref(data.line))
 
 
-def _load_network(f: _File, path: Path, display: str) -> tuple[dict[str, NetworkValues], dict[str, Any]]:
+def _load_network(f: _File, path: Path, display: str) -> tuple[dict[str, NetworkValues], dict[str, Any],
+                                                                dict[str, Switch]]:
     """A network file: ``defaults`` (prefix, gateway, dns, vlan, interface, domain, provisioning)
     and ``hosts``. ``provisioning`` is the address the host has while it is installed and
     configured (the post-install playbooks reach it there); the others are its production address."""
@@ -380,10 +383,12 @@ def _load_network(f: _File, path: Path, display: str) -> tuple[dict[str, Network
     sub.problems.extend(problems)
     out: dict[str, NetworkValues] = {}
     defaults: dict[str, Any] = {}
+    switches: dict[str, Switch] = {}
     if data is None and not problems:
         sub.problem(0, "empty network file")
     if isinstance(data, LineMap):
-        sub.keys(data, ("defaults", "hosts"))
+        sub.keys(data, ("defaults", "hosts", "switches"))
+        switches = _switches(sub, data.get("switches"), data.line_of("switches"))
         raw_defaults = data.get("defaults") or LineMap()
         if isinstance(raw_defaults, LineMap):
             sub.keys(raw_defaults, ("prefix", "gateway", "dns", "vlan", "interface", "domain", "provisioning"),
@@ -405,7 +410,7 @@ def _load_network(f: _File, path: Path, display: str) -> tuple[dict[str, Network
                 continue
             where = f"hosts.{host}."
             sub.keys(values, ("ip", "prefix", "gateway", "dns", "vlan", "interface", "hostname", "extra",
-                              "provisioning"), where)
+                              "provisioning", "switch"), where)
             prod = _net_values(sub, str(host), values, {**base, **values}, where, seen_ips, defaults)
             if prod is None:
                 continue
@@ -423,12 +428,61 @@ def _load_network(f: _File, path: Path, display: str) -> tuple[dict[str, Network
             if prov is not None:
                 prov = NetworkValues(prod.hostname, prov.ip, prov.prefix, prov.gateway, prov.dns, prov.vlan,
                                      prov.interface, prod.extra)
+            port = _switch_port(sub, values, where, switches)
             out[str(host)] = NetworkValues(prod.hostname, prod.ip, prod.prefix, prod.gateway, prod.dns, prod.vlan,
-                                           prod.interface, prod.extra, prov)
+                                           prod.interface, prod.extra, prov, port)
     elif data is not None:
         sub.problem(0, "a network file must be a mapping")
     f.problems.extend(sub.problems)
-    return out, defaults
+    return out, defaults, switches
+
+
+def _switches(sub: _File, raw: Any, line: int) -> dict[str, Switch]:
+    """``switches: {NAME: {api: URL, username, password: REF, validate_certs}}``."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, LineMap):
+        sub.problem(line, "'switches' must map a switch name to {api, username, password}")
+        return {}
+    out = {}
+    for name, values in raw.items():
+        if not isinstance(values, LineMap):
+            sub.problem(raw.line_of(name), f"switches.{name} must be a mapping (api, username, password)")
+            continue
+        where = f"switches.{name}."
+        sub.keys(values, ("api", "username", "password", "validate_certs"), where)
+        api = sub.get(values, "api", str, required=True, where=where) or ""
+        if api and not re.match(r"^https?://", api):
+            sub.problem(values.line_of("api"), f"'{where}api' must be an http(s) URL")
+        password = sub.get(values, "password", str, where=where)
+        if password is not None:
+            from dcops.secrets import check_reference
+
+            bad = check_reference(password)
+            if bad:
+                sub.problem(values.line_of("password"), f"'{where}password': {bad}")
+        out[str(name)] = Switch(str(name), api, sub.get(values, "username", str, where=where), password,
+                                bool(sub.get(values, "validate_certs", bool, where=where, default=True)))
+    return out
+
+
+def _switch_port(sub: _File, values: LineMap, where: str, switches: dict[str, Switch]) -> SwitchPort | None:
+    raw = values.get("switch")
+    if raw is None:
+        return None
+    if not isinstance(raw, LineMap):
+        sub.problem(values.line_of("switch"), f"'{where}switch' must be {{name, port, vlan}}")
+        return None
+    sub.keys(raw, ("name", "port", "vlan"), f"{where}switch.")
+    name = sub.get(raw, "name", str, required=True, where=f"{where}switch.") or ""
+    port = sub.get(raw, "port", str, required=True, where=f"{where}switch.") or ""
+    vlan = raw.get("vlan")
+    if vlan is not None and (not isinstance(vlan, int) or isinstance(vlan, bool) or not 1 <= vlan <= 4094):
+        sub.problem(raw.line_of("vlan"), f"'{where}switch.vlan' must be 1..4094")
+        vlan = None
+    if name and name not in switches:
+        sub.problem(raw.line_of("name"), f"switch {name!r} is not under 'switches' in this file")
+    return SwitchPort(name, port, vlan) if name and port else None
 
 
 def _net_values(sub: _File, host: str, values: LineMap, merged: dict[str, Any], where: str,
@@ -508,17 +562,24 @@ def _load_os(f: _File, data: LineMap, name: str) -> OsBaseline:
         publish_url = f.get(answer, "publish_url", str, where="answer_file.")
     network: dict[str, NetworkValues] = {}
     defaults: dict[str, Any] = {}
+    switches: dict[str, Switch] = {}
+    switch_playbook, reach_port = None, 22
     raw_net = data.get("network")
     if raw_net is not None:
         if not isinstance(raw_net, LineMap) or "file" not in raw_net:
             f.problem(data.line_of("network"), "'network' must be {file: PATH} (per-host static values)")
         else:
-            f.keys(raw_net, ("file",), "network.")
+            f.keys(raw_net, ("file", "switch_playbook", "reach_port"), "network.")
+            switch_playbook = f.get(raw_net, "switch_playbook", str, where="network.")
+            reach_port = f.get(raw_net, "reach_port", int, where="network.", default=22)
+            if not isinstance(reach_port, int) or not 0 <= reach_port < 65536:
+                f.problem(raw_net.line_of("reach_port"), "'network.reach_port' must be a TCP port (0: no gate)")
+                reach_port = 22
             path = (f.path.parent / str(raw_net["file"])).resolve()
             if not path.is_file():
                 f.problem(raw_net.line_of("file"), f"network file {raw_net['file']} not found")
             else:
-                network, defaults = _load_network(f, path, _display(path, f))
+                network, defaults, switches = _load_network(f, path, _display(path, f))
     completion, timeout = "callback", 3600.0
     raw_done = data.get("completion")
     if raw_done is not None:
@@ -555,7 +616,8 @@ def _load_os(f: _File, data: LineMap, name: str) -> OsBaseline:
                 if bad:
                     f.problem(raw_deploy.line_of("ssh_public_key"), f"'deploy.ssh_public_key': {bad}")
     return OsBaseline(name, iso, kind, template, network, defaults, completion, float(timeout), publish_dir,
-                      publish_url, sha, str(data.get("description") or ""), f.ref(data.line), deploy_user, ssh_key)
+                      publish_url, sha, str(data.get("description") or ""), f.ref(data.line), deploy_user, ssh_key,
+                      switches, switch_playbook, int(reach_port))
 
 
 _PLACEHOLDER = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")

@@ -46,7 +46,8 @@ def run_options(func: Any) -> Any:
                      help="Where per-host answer images are kept until their install ends (config "
                           "provision.media_dir; default: next to the state database)."),
         click.option("--reach-port", type=click.IntRange(1, 65535), expose_value=False, callback=_meta,
-                     help="TCP port of the reachability gate on the production address (default 22)."),
+                     help="TCP port of the reachability gate on the production address (default: the OS "
+                          "baseline's network.reach_port, 22)."),
         click.option("--delivered-hook", metavar="URL|COMMAND", expose_value=False, callback=_meta,
                      help="Called with the host's facts (JSON) once it is delivered: an http(s) URL (POST) or a "
                           "command (JSON on stdin). Config provision.delivered_hook."),
@@ -165,7 +166,8 @@ def _execute(verb_name: str, hosts: list[Host], baselines_dir: str, options: Any
 
     baselines = load_baselines(baselines_dir)
     options.media = _media_server(verb_name)
-    options.reach_port = int(_setting("reach_port", options.reach_port))
+    reach = _setting("reach_port")
+    options.reach_port = int(reach) if reach is not None else None
     options.delivered_hook = _setting("delivered_hook", options.delivered_hook)
     store = open_state()
     pacing = options.pacing

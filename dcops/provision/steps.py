@@ -9,6 +9,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,7 @@ class Options:
     playbook_timeout: float = 3600.0
     heartbeat_seconds: float = 5.0
     media: MediaServer | None = None  # serves answer images and hears installers (started by the CLI)
-    reach_port: int = 22  # the production-address reachability gate connects here
+    reach_port: int | None = None  # the reachability gate's TCP port (default: the OS baseline's reach_port)
     delivered_hook: str | None = None  # URL (POST) or command (stdin) given the delivered host's facts
 
 
@@ -577,36 +578,79 @@ def _playbook_vars(ctx: StepContext, net: NetworkValues | None) -> dict[str, Any
         values["dcops_network"] = {"hostname": net.hostname, "ip": net.ip, "prefix": net.prefix,
                                    "gateway": net.gateway, "dns": list(net.dns), "vlan": net.vlan,
                                    "interface": net.interface}
+        if net.provisioning is not None:
+            p = net.provisioning
+            values["dcops_provisioning"] = {"ip": p.ip, "prefix": p.prefix, "gateway": p.gateway, "vlan": p.vlan,
+                                            "interface": p.interface}
     values.update(ctx.options.playbook_vars)
     return values
 
 
-def _run_books(ctx: StepContext, books: list[str], prefix: str) -> list[dict[str, Any]]:
-    from dcops.ansible import run_playbook
-
+def _os_and_net(ctx: StepContext) -> tuple[OsBaseline | None, NetworkValues | None]:
     profile = ctx.profile()
     os_b = ctx.baselines.os.get(profile.os) if profile.os else None
-    net = os_b.network.get(ctx.host.name) if os_b else None
-    host_vars: dict[str, Any] = {"ansible_host": net.ip} if net else {}
+    return os_b, (os_b.network.get(ctx.host.name) if os_b else None)
+
+
+def _host_vars(ctx: StepContext, os_b: OsBaseline | None, net: NetworkValues | None,
+               known_hosts: Path | None) -> dict[str, Any]:
+    """How Ansible reaches the host: on its provisioning address (never the production one before
+    the network step's gate), as the deploy user, with the host keys the installer sent pinned."""
+    if net is None:
+        return {}
+    found: dict[str, Any] = {"ansible_host": net.install.ip}
+    if os_b is not None:
+        found["ansible_user"] = os_b.deploy_user
+    if known_hosts is not None:
+        found["ansible_ssh_common_args"] = f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes"
+    return found
+
+
+def _known_hosts(ctx: StepContext, net: NetworkValues | None, directory: Path) -> Path | None:
+    keys = ctx.data.get("host_keys") or []
+    if not keys or net is None or ctx.options.ansible_connection == "local":
+        return None
+    path = directory / "known_hosts"
+    path.write_text("".join(f"{net.install.ip} {' '.join(str(k).split()[:2])}\n" for k in keys), encoding="utf-8")
+    return path
+
+
+def _run_books(ctx: StepContext, books: list[str], prefix: str, *, check: bool = False) -> list[dict[str, Any]]:
+    from dcops.ansible import run_playbook
+
+    os_b, net = _os_and_net(ctx)
     results: list[dict[str, Any]] = []
-    for book in books:
-        key = f"{prefix}:{book}"
-        if ctx.journal.state(key) == "done":
-            results.append({"playbook": book, "result": "done earlier"})
-            continue
-        ctx.journal.before(key)
-        if ctx.on_event:
-            ctx.on_event(f"{prefix}: {book}")
-        result = run_playbook(Path(ctx.options.playbooks_dir) / book, hosts={ctx.host.name: host_vars},
-                              extravars=_playbook_vars(ctx, net), connection=ctx.options.ansible_connection,
-                              timeout=ctx.options.playbook_timeout)
-        entry = {"playbook": book, "ok": result.ok, "failed_task": result.failed_task, "message": result.message,
-                 "tasks_ok": result.tasks_ok, "changed": result.tasks_changed, "seconds": round(result.seconds, 1)}
-        results.append(entry)
-        if not result.ok:
-            ctx.journal.after(key, {"failed": result.failed_task})
-            raise _StepFailed(f"{ctx.host.name}: {prefix}: {result.describe()}", {"playbooks": results})
-        ctx.journal.after(key)
+    with tempfile.TemporaryDirectory(prefix="dcops-hostkeys-") as keydir:
+        host_vars = _host_vars(ctx, os_b, net, _known_hosts(ctx, net, Path(keydir)))
+        for book in books:
+            key = f"{prefix}:{book}"
+            if ctx.journal.state(key) == "done":
+                results.append({"playbook": book, "result": "done earlier"})
+                continue
+            ctx.journal.before(key, {"address": host_vars.get("ansible_host")})
+            if ctx.on_event:
+                ctx.on_event(f"{prefix}: {book}" + (" (check mode)" if check else "")
+                             + (f" on {host_vars['ansible_host']}" if host_vars.get("ansible_host") else ""))
+            result = run_playbook(Path(ctx.options.playbooks_dir) / book, hosts={ctx.host.name: host_vars},
+                                  extravars=_playbook_vars(ctx, net), connection=ctx.options.ansible_connection,
+                                  timeout=ctx.options.playbook_timeout, check=check)
+            entry = {"playbook": book, "ok": result.ok, "failed_task": result.failed_task, "message": result.message,
+                     "tasks_ok": result.tasks_ok, "changed": result.tasks_changed, "seconds": round(result.seconds, 1),
+                     "address": host_vars.get("ansible_host")}
+            if check:
+                entry["drift"] = list(result.changed_tasks)
+            results.append(entry)
+            drift = (f"{book} would still change " + ", ".join(f'"{t}"' for t in result.changed_tasks[:5])
+                     if check and result.changed_tasks else "")
+            if not result.ok:
+                ctx.journal.after(key, {"failed": result.failed_task})
+                raise _StepFailed(f"{ctx.host.name}: {prefix}: " + (f"{drift}; then " if drift else "")
+                                  + result.describe(), {"playbooks": results})
+            if drift:
+                ctx.journal.after(key, {"drift": list(result.changed_tasks)})
+                raise _StepFailed(f"{ctx.host.name}: {prefix}: {drift}: the host does not hold its post-install "
+                                  "state", {"playbooks": results})
+            ctx.journal.after(key)
     return results
 
 
@@ -618,24 +662,104 @@ def post_install(ctx: StepContext) -> StepResult:
 
 
 def verify(ctx: StepContext) -> StepResult:
+    """The hardware against its baselines (re-read from the BMC), then the OS: every post-install
+    playbook again in Ansible check mode, which must find nothing to change (patches at their
+    versions in the package database, settings applied and read back live, agents present)."""
     hb = _baselines(ctx)
     kinds = [k for k in ("firmware", "bios", "raid") if getattr(hb, k) is not None]
-    if not kinds:
-        return {"note": "no baselines to verify"}
-    _, plan = read_and_diff(ctx.target(), hb, kinds)
-    ctx.data["verify_plan"] = {"changes": len(plan.changes), "problems": list(plan.problems)}
-    if not plan.compliant:
-        raise _StepFailed(f"{ctx.host.name}: verify: differs from the profile: "
-                          + "; ".join([c.describe() for c in plan.changes] + list(plan.problems)),
-                          {"changes": [c.describe() for c in plan.changes], "problems": list(plan.problems)})
-    return {"compliant": True, "kinds": kinds, "unverified": list(plan.unverified)}
+    out: dict[str, Any] = {}
+    if kinds:
+        _, plan = read_and_diff(ctx.target(), hb, kinds)
+        ctx.data["verify_plan"] = {"changes": len(plan.changes), "problems": list(plan.problems)}
+        if not plan.compliant:
+            raise _StepFailed(f"{ctx.host.name}: verify: differs from the profile: "
+                              + "; ".join([c.describe() for c in plan.changes] + list(plan.problems)),
+                              {"changes": [c.describe() for c in plan.changes], "problems": list(plan.problems)})
+        out.update({"compliant": True, "kinds": kinds, "unverified": list(plan.unverified)})
+    books = list(ctx.profile().playbooks)
+    if books:
+        out["os"] = _run_books(ctx, books, "verify-os", check=True)
+    return out or {"note": "no baselines or playbooks to verify"}
 
 
 def network(ctx: StepContext) -> StepResult:
+    """Production network, in this order: the host's production interface (its playbook, over
+    the provisioning address), the switch port moved to the production VLAN (the OS baseline's
+    switch playbook), then the gate: the production address answers on ``reach_port``. Nothing
+    before this step touches the production address. Then the ``delivered`` hook."""
+    os_b, net = _os_and_net(ctx)
+    out: dict[str, Any] = {}
     book = ctx.profile().network_playbook
-    if not book:
-        return {"note": "the profile names no production-network playbook"}
-    return {"playbooks": _run_books(ctx, [book], "network")}
+    if book:
+        out["playbooks"] = _run_books(ctx, [book], "network")
+    if os_b is not None and net is not None:
+        out["switch"] = _switch(ctx, os_b, net)
+        out["reachable"] = _gate(ctx, os_b, net)
+    out["delivered_hook"] = _delivered_hook(ctx, net)
+    return out
+
+
+def _switch(ctx: StepContext, os_b: OsBaseline, net: NetworkValues) -> dict[str, Any]:
+    from dcops.ansible import run_playbook
+    from dcops.secrets import resolve
+
+    j = ctx.journal
+    if net.switch is None or not os_b.switch_playbook:
+        what = "no switch port in the network file" if net.switch is None else "no network.switch_playbook"
+        return {"note": f"{what}: the switch is left as it is"}
+    port = net.switch
+    sw = os_b.switches[port.switch]
+    if j.state("network:switch") == "done":
+        return {"switch": sw.name, "port": port.port, "result": "done earlier"}
+    vars_ = {"name": sw.name, "api": sw.api, "username": sw.username, "validate_certs": sw.validate_certs,
+             "port": port.port, "vlan": port.vlan, "trunk_vlan": net.vlan}
+    if sw.password:
+        vars_["password"] = resolve(sw.password, what=f"switch {sw.name} password").reveal()
+    j.before("network:switch", {"switch": sw.name, "port": port.port, "vlan": port.vlan or net.vlan})
+    if ctx.on_event:
+        ctx.on_event(f"network: switch {sw.name} port {port.port} -> VLAN {port.vlan or net.vlan}")
+    result = run_playbook(Path(ctx.options.playbooks_dir) / os_b.switch_playbook, hosts={sw.name: {}},
+                          extravars={**_playbook_vars(ctx, net), "dcops_switch": vars_}, connection="local",
+                          timeout=ctx.options.playbook_timeout)
+    if not result.ok:
+        j.after("network:switch", {"failed": result.failed_task})
+        raise _StepFailed(f"{ctx.host.name}: network: switch {sw.name}: {result.describe()}",
+                          {"switch": sw.name, "port": port.port})
+    j.after("network:switch")
+    return {"switch": sw.name, "port": port.port, "vlan": port.vlan or net.vlan, "changed": result.tasks_changed}
+
+
+def _gate(ctx: StepContext, os_b: OsBaseline, net: NetworkValues) -> dict[str, Any]:
+    from dcops.provision.handover import wait_reachable
+
+    port = ctx.options.reach_port or os_b.reach_port
+    if not port:
+        return {"note": "network.reach_port is 0: no reachability gate (a lab without a production network)"}
+    if ctx.on_event:
+        ctx.on_event(f"network: wait for {net.ip}:{port} (production)")
+    t = ctx.options.pacing
+    seconds = wait_reachable(net.ip, port, time.monotonic() + t.reboot_timeout, poll=max(0.05, t.poll))
+    return {"address": net.ip, "port": port, "seconds": round(seconds, 1)}
+
+
+def _delivered_hook(ctx: StepContext, net: NetworkValues | None) -> dict[str, Any] | None:
+    from dcops.provision.handover import call_hook
+
+    hook = ctx.options.delivered_hook
+    if not hook:
+        return None
+    j = ctx.journal
+    if j.state("network:delivered-hook") == "done":
+        return {"result": "done earlier"}
+    facts = {"host": ctx.host.name, "profile": ctx.data.get("profile"), "serial": ctx.data.get("serial"),
+             "identity": ctx.data.get("identity"), "rack": ctx.host.location.rack, "az": ctx.host.az,
+             "role": ctx.host.role, "hostname": net.hostname if net else None,
+             "address": net.ip if net else None, "vlan": net.vlan if net else None,
+             "host_keys": ctx.data.get("host_keys") or []}
+    j.before("network:delivered-hook")
+    result = call_hook(hook, facts)
+    j.after("network:delivered-hook", result)
+    return result
 
 
 STEP_FUNCTIONS: dict[Step, Callable[[StepContext], StepResult]] = {

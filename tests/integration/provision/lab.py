@@ -22,11 +22,15 @@ DEPLOY_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDcopsTestDeployKeyOnlyForTheS
 
 
 def sim_baselines(dest: Path, hosts: list[str], *, playbooks: bool = True, completion: str = "callback",
-                  subset: dict[str, str] | None = None) -> Path:
+                  subset: dict[str, str] | None = None, switch_api: str | None = None,
+                  reach_port: int | None = None) -> Path:
     """The shipped baselines for the simulator: short timeouts, answer files published under
     ``dest``, static network values for ``hosts``; without ``playbooks`` the profiles run none.
     The install completes as shipped (``wait_for: callback``: the simulated installer reads the
-    answer image, calls the completion URL and powers off) unless ``completion`` says otherwise."""
+    answer image, calls the completion URL and powers off) unless ``completion`` says otherwise.
+    With ``switch_api`` every host is cabled to port EthernetN of switch leaf-a01 (a stand-in at
+    that URL) and moved to VLAN 120 by the shipped eAPI switch playbook. ``reach_port`` is the
+    production reachability gate's port; without it (and without playbooks) there is no gate."""
     root = dest / "baselines"
     shutil.copytree(ROOT / "baselines", root)
     # Loopback only: production addresses in 127.0.1.0/24 (the reachability gate connects there),
@@ -35,6 +39,10 @@ def sim_baselines(dest: Path, hosts: list[str], *, playbooks: bool = True, compl
                             "domain": "sim.example.net", "provisioning": {"prefix": 16, "gateway": "127.0.0.1"}},
                "hosts": {h: {"ip": f"127.0.1.{i % 250 + 2}", "provisioning": {"ip": f"127.0.2.{i % 250 + 2}"}}
                          for i, h in enumerate(hosts)}}
+    if switch_api:
+        network["switches"] = {"leaf-a01": {"api": switch_api, "username": "admin", "password": "env:DCOPS_TEST_SW_PW"}}
+        for i, h in enumerate(hosts):
+            network["hosts"][h]["switch"] = {"name": "leaf-a01", "port": f"Ethernet{i + 1}", "vlan": 120}
     (root / "os" / "network" / "sim.yaml").write_text(yaml.safe_dump(network))
     key = dest / "deploy_key.pub"
     key.write_text(DEPLOY_KEY + "\n")
@@ -44,7 +52,10 @@ def sim_baselines(dest: Path, hosts: list[str], *, playbooks: bool = True, compl
         if completion != "callback":
             text = text.replace("wait_for: callback", f"wait_for: {completion}")
         text = text.replace("timeout_seconds: 3600", "timeout_seconds: 60")
-        text = text.replace("file: network/example.yaml", "file: network/sim.yaml")
+        net_extra = f"\n  reach_port: {reach_port or 0}"
+        if switch_api:
+            net_extra += "\n  switch_playbook: switch-port-eapi.yml"
+        text = text.replace("file: network/example.yaml", "file: network/sim.yaml" + net_extra)
         text = text.replace("file:~/.ssh/dcops_deploy.pub", f"file:{key}")
         # A copy of each rendered answer file for the tests to read (the installer reads the image).
         text = re.sub(r"(\n  template: .*)", rf"\1\n  publish_dir: {dest / 'answers'}", text)
