@@ -162,7 +162,7 @@ def check_autoinstall(text: str) -> Facts:
     if not isinstance(data, dict):
         return Facts("autoinstall", (Problem(_line_of(node, path), "'autoinstall' must be a mapping"),))
     validator = jsonschema.Draft202012Validator(_schema())
-    problems = [Problem(_line_of(node, [*path, *e.absolute_path]), _schema_message(e))
+    problems = [Problem(_line_of(node, [*path, *e.absolute_path, *_unexpected(e)]), _schema_message(e))
                 for e in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
     if problems:
         return Facts("autoinstall", tuple(problems))
@@ -190,6 +190,15 @@ def check_autoinstall(text: str) -> Facts:
     failed = [u for c in data.get("error-commands") or [] for u in _URL.findall(_command_text(c))]
     return Facts("autoinstall", (), identity.get("hostname"), tuple(addresses), tuple(vlans), tuple(disks),
                  tuple(users), tuple(keys), tuple(done), tuple(failed), data.get("shutdown") == "poweroff")
+
+
+def _unexpected(error: Any) -> list[str]:
+    """For an unknown key, the key itself (its line is the one to fix)."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return []
+    known = set((error.schema or {}).get("properties") or {})
+    extra = sorted(k for k in error.instance if k not in known)
+    return extra[:1]
 
 
 def _command_text(command: Any) -> str:

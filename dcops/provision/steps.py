@@ -682,6 +682,22 @@ def verify(ctx: StepContext) -> StepResult:
     return out or {"note": "no baselines or playbooks to verify"}
 
 
+def verify_os(baselines: Baselines, host: Host, data: Mapping[str, Any], options: Options) -> list[dict[str, Any]]:
+    """``baseline verify --os``: a delivered host's post-install playbooks in check mode, as the
+    verify step runs them (provisioning address, deploy user, pinned host keys from the stored
+    workflow). Raises ApplyError naming the drift or the failed task."""
+    from dcops.baseline.apply import MemoryJournal
+
+    def no_bmc() -> Target:
+        raise ApplyError(f"{host.name}: verify --os does not use the BMC")
+
+    ctx = StepContext(host, baselines, options, MemoryJournal(), dict(data), no_bmc)
+    books = list(ctx.profile().playbooks)
+    if not books:
+        return []
+    return _run_books(ctx, books, "verify-os", check=True)
+
+
 def network(ctx: StepContext) -> StepResult:
     """Production network, in this order: the host's production interface (its playbook, over
     the provisioning address), the switch port moved to the production VLAN (the OS baseline's

@@ -99,6 +99,17 @@ def test_provision_end_to_end_with_playbooks(dell: ThreadedFleet, state: Path, t
     checked = next(e for e in entries if e.action == "provision.verify" and e.result == "ok")
     assert [p["drift"] for p in checked.after["os"]] == [[], [], []]
     assert any(c["target"] == "LogicalProc" and c["old"] == "Enabled" for c in bios.before)
+    # `baseline verify --os` re-checks the delivered host's OS in check mode: compliant, then drift.
+    verify_os = ["baseline", "verify", "sim-0001", "--os", "-i", str(inv), "--baselines", str(base),
+                 *_ansible_args(tmp_path)]
+    code, data, err = cli(capsys, *verify_os)
+    assert code == 0, err
+    assert data["items"][0]["result"] == "compliant"
+    agent = tmp_path / "hosts" / "sim-0001" / "opt/dcops-agents/antivirus.version"
+    agent.unlink()
+    code, data, err = cli(capsys, *verify_os)
+    assert code == 1 and data["items"][0]["result"] == "drift"
+    assert 'agents.yml would still change "Install agents (file)"' in data["items"][0]["message"]
     # A delivered host is never provisioned again without --force.
     code, data, err = cli(capsys, "provision", "run", "sim-0001", *args, "--yes")
     assert code == 1 and "already delivered" in err
