@@ -69,6 +69,12 @@ def test_install_completes_for_each_shipped_os_baseline(fleet: ThreadedFleet, st
     code, data, _ = cli(capsys, "provision", "status", "sim-0001", "-i", str(inv), "--steps")
     step = next(s for s in data["items"][0]["steps"] if s["step"] == "os-install")
     assert step["status"] == "done"
+    # The single-use tokens are credentials: not in dcops' output nor in its state store.
+    tokens = [re.search(r"/media/([^/]+)/", u).group(1)  # type: ignore[union-attr]
+              for h in ("sim-0001", "sim-0002") for u in installs(fleet, h)["media"] if "/media/" in u]
+    assert len(tokens) == 2
+    stored = b"".join(p.read_bytes() for p in state.glob("state.db*"))
+    assert not any(t in err or t.encode() in stored for t in tokens)
 
 
 def test_invalid_answer_is_refused_before_the_bmc_is_touched(fleet: ThreadedFleet, state: Path, tmp_path: Path,

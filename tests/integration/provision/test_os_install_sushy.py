@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from dcops.installer import answers, media
+from tests.helpers.standins import Events, production_listeners
 from tests.helpers.timing import PATIENT
 from tests.integration.bmc.conftest import PASSWORD, USER, Sushy
 from tests.integration.provision.lab import DEPLOY_KEY, cli
@@ -29,7 +30,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 DISK = "/dev/disk/by-id/wwn-0x600062b2218e23802fdc23942a65f7aa"
 
 
-def _lab(tmp_path: Path, iso: str) -> Path:
+def _lab(tmp_path: Path, iso: str, reach_port: int) -> Path:
     root = tmp_path / "baselines"
     for d in ("profiles", "os/network", "os/templates"):
         (root / d).mkdir(parents=True)
@@ -42,7 +43,8 @@ def _lab(tmp_path: Path, iso: str) -> Path:
     (root / "os" / "lab-os.yaml").write_text(yaml.safe_dump({
         "name": "lab-os", "installer": {"iso": iso},
         "answer_file": {"kind": "kickstart", "template": "templates/lab.ks"},
-        "network": {"file": "network/lab.yaml"}, "deploy": {"user": "dcops", "ssh_public_key": f"file:{key}"},
+        "network": {"file": "network/lab.yaml", "reach_port": reach_port},
+        "deploy": {"user": "dcops", "ssh_public_key": f"file:{key}"},
         "completion": {"wait_for": "callback", "timeout_seconds": PATIENT * 2}}))
     shipped = Path(__file__).resolve().parents[3] / "baselines" / "os" / "templates" / "rhel9-trading.ks"
     (root / "os" / "templates" / "lab.ks").write_text(shipped.read_text())
@@ -119,12 +121,15 @@ def test_os_install_over_sushy(sushy: Sushy, image_server: str, tmp_path: Path, 
                                   "bmc": {"address": "127.0.0.1", "port": sushy.port, "scheme": "http",
                                           "protocol": "redfish", "username": USER,
                                           "password": "env:SUSHY_PW"}}]}]}]}]}))
-    base = _lab(tmp_path, image_server)
-    installer = Installer(sushy, tmp_path / "sushy-tmp")
-    installer.start()
-    code, data, err = cli(capsys, "provision", "run", "node-1", "-i", str(inv), "--baselines", str(base),
-                          "--poll", "0.2", "--media-dir", str(tmp_path / "media"), "--yes", "-v")
-    installer.join(PATIENT)
+    events = Events()
+    with production_listeners(["127.0.1.10"], events) as port:
+        base = _lab(tmp_path, image_server, port)
+        installer = Installer(sushy, tmp_path / "sushy-tmp")
+        installer.start()
+        code, data, err = cli(capsys, "provision", "run", "node-1", "-i", str(inv), "--baselines", str(base),
+                              "--poll", "0.2", "--media-dir", str(tmp_path / "media"), "--yes", "-v")
+        installer.join(PATIENT)
+    assert events.first("reached 127.0.1.10") is not None  # the gate on the production address
     assert installer.error is None, installer.error
     assert code == 0, err
     assert data["items"][0]["status"] == "delivered"
