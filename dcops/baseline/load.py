@@ -559,7 +559,11 @@ def _load_os(f: _File, data: LineMap, name: str) -> OsBaseline:
                 template = str(path)
                 _check_template(f, path, answer.line_of("template"), kind)
         publish_dir = f.get(answer, "publish_dir", str, where="answer_file.")
-        publish_url = f.get(answer, "publish_url", str, where="answer_file.")
+        if "publish_url" in answer:
+            # Answer files are no longer fetched from a URL the operator publishes: each host's
+            # is on an image dcops serves itself. Silently ignoring the key would mislead.
+            f.problem(answer.line_of("publish_url"), "'answer_file.publish_url' is gone: dcops serves each host's "
+                                                     "answer image itself (provision --media-url); remove it")
     network: dict[str, NetworkValues] = {}
     defaults: dict[str, Any] = {}
     switches: dict[str, Switch] = {}

@@ -10,7 +10,7 @@ import ipaddress
 import json
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,6 @@ class Facts:
     done_urls: tuple[str, ...] = ()  # called when the install succeeded
     error_urls: tuple[str, ...] = ()  # called when it failed (%onerror, error-commands)
     poweroff: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
