@@ -37,6 +37,7 @@ class PlaybookResult:
     tasks_ok: int = 0
     tasks_changed: int = 0
     seconds: float = 0.0
+    changed_tasks: tuple[str, ...] = ()  # names of the tasks that changed (or would, in check mode)
 
     def describe(self) -> str:
         if self.ok:
@@ -65,11 +66,13 @@ def _env_bin() -> str:
 
 def run_playbook(playbook: str | Path, *, hosts: Mapping[str, Mapping[str, Any]],
                  extravars: Mapping[str, Any] | None = None, connection: str | None = None,
-                 timeout: float | None = None, keep_artifacts: str | Path | None = None) -> PlaybookResult:
+                 timeout: float | None = None, keep_artifacts: str | Path | None = None,
+                 check: bool = False) -> PlaybookResult:
     """Run ``playbook`` against ``hosts`` (name -> host vars, e.g. ``ansible_host``).
 
     ``connection`` (``local`` in tests, ``ssh`` by default) sets ``ansible_connection`` for every
-    host. Raises InvalidInputError when the playbook does not exist, ApplyError when ansible-runner
+    host. ``check`` runs it in Ansible's check mode (``--check``): nothing changes, and the tasks
+    that would change are the drift. Raises InvalidInputError when the playbook does not exist, ApplyError when ansible-runner
     itself cannot start; a failing playbook is a result with ``ok`` False, not an exception.
     """
     try:
@@ -104,18 +107,22 @@ def run_playbook(playbook: str | Path, *, hosts: Mapping[str, Mapping[str, Any]]
         try:
             runner = ansible_runner.run(private_data_dir=str(private), playbook=path.name, inventory=inventory,
                                         extravars=dict(extravars or {}), envvars=env, quiet=True,
-                                        timeout=int(timeout) if timeout else None)
+                                        timeout=int(timeout) if timeout else None,
+                                        cmdline="--check" if check else None)
         except Exception as exc:  # noqa: BLE001 - ansible-runner raises bare exceptions of many kinds
             raise ApplyError(f"playbook {path.name}: ansible-runner could not start: {type(exc).__name__}: {exc}") \
                 from exc
         failed_task = failed_host = message = None
         ok_count = changed = 0
+        changed_tasks: list[str] = []
         for event in runner.events:
             kind = event.get("event")
             data = event.get("event_data") or {}
             if kind == "runner_on_ok":
                 ok_count += 1
-                changed += 1 if (data.get("res") or {}).get("changed") else 0
+                if (data.get("res") or {}).get("changed"):
+                    changed += 1
+                    changed_tasks.append(str(data.get("task")))
             if kind in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors") \
                     and failed_task is None:
                 failed_task = data.get("task")
@@ -133,7 +140,8 @@ def run_playbook(playbook: str | Path, *, hosts: Mapping[str, Mapping[str, Any]]
             message = "rc 127: ansible-playbook not found" if rc == 127 else (stdout.strip().splitlines() or
                                                                              [f"rc {rc}"])[-1]
         result = PlaybookResult(path.name, ok, rc, status, failed_task, failed_host, message,
-                                dict(runner.stats or {}), ok_count, changed, time.monotonic() - started)
+                                dict(runner.stats or {}), ok_count, changed, time.monotonic() - started,
+                                tuple(changed_tasks))
         if keep_artifacts and not ok:
             shutil.copytree(private / "artifacts", Path(keep_artifacts), dirs_exist_ok=True)
         return result

@@ -34,11 +34,13 @@ from dcops.baseline.models import (
     Profile,
     RaidTemplate,
     ReadPolicy,
+    Switch,
+    SwitchPort,
     VersionRule,
     VirtualDisk,
     WritePolicy,
 )
-from dcops.errors import InvalidInputError, Problem
+from dcops.errors import DcopsError, InvalidInputError, Problem
 from dcops.inventory.yamlload import LineList, LineMap, read_yaml_file
 from dcops.models import SourceRef
 
@@ -371,81 +373,162 @@ def _load_raid(f: _File, data: LineMap, name: str) -> RaidTemplate:
                         str(data.get("description") or ""), f.ref(data.line))
 
 
-def _load_network(f: _File, path: Path, display: str) -> tuple[dict[str, NetworkValues], dict[str, Any]]:
-    """A network file: ``defaults`` (prefix, gateway, dns, vlan, interface) and ``hosts``."""
+def _load_network(f: _File, path: Path, display: str) -> tuple[dict[str, NetworkValues], dict[str, Any],
+                                                                dict[str, Switch]]:
+    """A network file: ``defaults`` (prefix, gateway, dns, vlan, interface, domain, provisioning)
+    and ``hosts``. ``provisioning`` is the address the host has while it is installed and
+    configured (the post-install playbooks reach it there); the others are its production address."""
     data, problems = read_yaml_file(path, display)
     sub = _File(path, display)
     sub.problems.extend(problems)
     out: dict[str, NetworkValues] = {}
     defaults: dict[str, Any] = {}
+    switches: dict[str, Switch] = {}
     if data is None and not problems:
         sub.problem(0, "empty network file")
     if isinstance(data, LineMap):
-        sub.keys(data, ("defaults", "hosts"))
+        sub.keys(data, ("defaults", "hosts", "switches"))
+        switches = _switches(sub, data.get("switches"), data.line_of("switches"))
         raw_defaults = data.get("defaults") or LineMap()
         if isinstance(raw_defaults, LineMap):
-            sub.keys(raw_defaults, ("prefix", "gateway", "dns", "vlan", "interface", "domain"), "defaults.")
+            sub.keys(raw_defaults, ("prefix", "gateway", "dns", "vlan", "interface", "domain", "provisioning"),
+                     "defaults.")
             defaults = dict(raw_defaults)
+            if isinstance(raw_defaults.get("provisioning"), LineMap):
+                sub.keys(raw_defaults["provisioning"], ("prefix", "gateway", "dns", "vlan", "interface"),
+                         "defaults.provisioning.")
         hosts = data.get("hosts") or LineMap()
         if not isinstance(hosts, LineMap):
             sub.problem(data.line_of("hosts"), "'hosts' must map a host name to its values")
             hosts = LineMap()
         seen_ips: dict[str, str] = {}
+        prov_defaults = defaults.get("provisioning") if isinstance(defaults.get("provisioning"), LineMap) else {}
+        base = {k: v for k, v in defaults.items() if k != "provisioning"}
         for host, values in hosts.items():
             if not isinstance(values, LineMap):
                 sub.problem(hosts.line_of(host), f"hosts.{host} must be a mapping (ip, prefix, gateway, ...)")
                 continue
             where = f"hosts.{host}."
-            sub.keys(values, ("ip", "prefix", "gateway", "dns", "vlan", "interface", "hostname", "extra"), where)
-            merged: dict[str, Any] = {**defaults, **values}
-            ip = merged.get("ip")
-            try:
-                addr = ipaddress.ip_address(str(ip))
-            except ValueError:
-                sub.problem(values.line_of("ip"), f"'{where}ip': {ip!r} is not an IP address")
+            sub.keys(values, ("ip", "prefix", "gateway", "dns", "vlan", "interface", "hostname", "extra",
+                              "provisioning", "switch"), where)
+            prod = _net_values(sub, str(host), values, {**base, **values}, where, seen_ips, defaults)
+            if prod is None:
                 continue
-            if str(addr) in seen_ips:
-                sub.problem(values.line_of("ip"), f"{addr} is also the address of {seen_ips[str(addr)]}")
-            seen_ips[str(addr)] = str(host)
-            prefix = merged.get("prefix")
-            if not isinstance(prefix, int) or isinstance(prefix, bool) or not 0 < prefix <= addr.max_prefixlen:
-                sub.problem(values.line_of("prefix"), f"'{where}prefix' must be 1..{addr.max_prefixlen}")
-                continue
-            gateway = merged.get("gateway")
-            if gateway is not None:
-                try:
-                    gw = ipaddress.ip_address(str(gateway))
-                    if gw not in ipaddress.ip_network(f"{addr}/{prefix}", strict=False):
-                        sub.problem(values.line_of("gateway") or values.line,
-                                    f"{host}: gateway {gw} is outside {addr}/{prefix}")
-                except ValueError:
-                    sub.problem(values.line_of("gateway"), f"'{where}gateway': {gateway!r} is not an IP address")
-            dns = merged.get("dns") or []
-            dns = [dns] if isinstance(dns, str) else list(dns)
-            for server in dns:
-                try:
-                    ipaddress.ip_address(str(server))
-                except ValueError:
-                    sub.problem(values.line_of("dns"), f"'{where}dns': {server!r} is not an IP address")
-            vlan = merged.get("vlan")
-            if vlan is not None and (not isinstance(vlan, int) or not 1 <= vlan <= 4094):
-                sub.problem(values.line_of("vlan"), f"'{where}vlan' must be 1..4094")
-            extra = merged.get("extra") or {}
-            out[str(host)] = NetworkValues(
-                hostname=str(merged.get("hostname") or (f"{host}.{defaults['domain']}" if defaults.get("domain")
-                                                        else host)),
-                ip=str(addr), prefix=prefix, gateway=str(gateway) if gateway else None,
-                dns=tuple(str(d) for d in dns), vlan=vlan if isinstance(vlan, int) else None,
-                interface=str(merged["interface"]) if merged.get("interface") else None,
-                extra={str(k): str(v) for k, v in dict(extra).items()})
+            raw_prov = values.get("provisioning")
+            prov = None
+            if raw_prov is not None:
+                if not isinstance(raw_prov, LineMap):
+                    sub.problem(values.line_of("provisioning"), f"'{where}provisioning' must be a mapping (ip, ...)")
+                else:
+                    sub.keys(raw_prov, ("ip", "prefix", "gateway", "dns", "vlan", "interface"),
+                             f"{where}provisioning.")
+                    merged = {"interface": prod.interface, "dns": list(prod.dns), **dict(prov_defaults or {}),
+                              **raw_prov}
+                    prov = _net_values(sub, str(host), raw_prov, merged, f"{where}provisioning.", seen_ips, defaults)
+            if prov is not None:
+                prov = NetworkValues(prod.hostname, prov.ip, prov.prefix, prov.gateway, prov.dns, prov.vlan,
+                                     prov.interface, prod.extra)
+            port = _switch_port(sub, values, where, switches)
+            out[str(host)] = NetworkValues(prod.hostname, prod.ip, prod.prefix, prod.gateway, prod.dns, prod.vlan,
+                                           prod.interface, prod.extra, prov, port)
     elif data is not None:
         sub.problem(0, "a network file must be a mapping")
     f.problems.extend(sub.problems)
-    return out, defaults
+    return out, defaults, switches
+
+
+def _switches(sub: _File, raw: Any, line: int) -> dict[str, Switch]:
+    """``switches: {NAME: {api: URL, username, password: REF, validate_certs}}``."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, LineMap):
+        sub.problem(line, "'switches' must map a switch name to {api, username, password}")
+        return {}
+    out = {}
+    for name, values in raw.items():
+        if not isinstance(values, LineMap):
+            sub.problem(raw.line_of(name), f"switches.{name} must be a mapping (api, username, password)")
+            continue
+        where = f"switches.{name}."
+        sub.keys(values, ("api", "username", "password", "validate_certs"), where)
+        api = sub.get(values, "api", str, required=True, where=where) or ""
+        if api and not re.match(r"^https?://", api):
+            sub.problem(values.line_of("api"), f"'{where}api' must be an http(s) URL")
+        password = sub.get(values, "password", str, where=where)
+        if password is not None:
+            from dcops.secrets import check_reference
+
+            bad = check_reference(password)
+            if bad:
+                sub.problem(values.line_of("password"), f"'{where}password': {bad}")
+        out[str(name)] = Switch(str(name), api, sub.get(values, "username", str, where=where), password,
+                                bool(sub.get(values, "validate_certs", bool, where=where, default=True)))
+    return out
+
+
+def _switch_port(sub: _File, values: LineMap, where: str, switches: dict[str, Switch]) -> SwitchPort | None:
+    raw = values.get("switch")
+    if raw is None:
+        return None
+    if not isinstance(raw, LineMap):
+        sub.problem(values.line_of("switch"), f"'{where}switch' must be {{name, port, vlan}}")
+        return None
+    sub.keys(raw, ("name", "port", "vlan"), f"{where}switch.")
+    name = sub.get(raw, "name", str, required=True, where=f"{where}switch.") or ""
+    port = sub.get(raw, "port", str, required=True, where=f"{where}switch.") or ""
+    vlan = raw.get("vlan")
+    if vlan is not None and (not isinstance(vlan, int) or isinstance(vlan, bool) or not 1 <= vlan <= 4094):
+        sub.problem(raw.line_of("vlan"), f"'{where}switch.vlan' must be 1..4094")
+        vlan = None
+    if name and name not in switches:
+        sub.problem(raw.line_of("name"), f"switch {name!r} is not under 'switches' in this file")
+    return SwitchPort(name, port, vlan) if name and port else None
+
+
+def _net_values(sub: _File, host: str, values: LineMap, merged: dict[str, Any], where: str,
+                seen_ips: dict[str, str], defaults: dict[str, Any]) -> NetworkValues | None:
+    ip = merged.get("ip")
+    try:
+        addr = ipaddress.ip_address(str(ip))
+    except ValueError:
+        sub.problem(values.line_of("ip") or values.line, f"'{where}ip': {ip!r} is not an IP address")
+        return None
+    if str(addr) in seen_ips:
+        sub.problem(values.line_of("ip"), f"{addr} is also the address of {seen_ips[str(addr)]}")
+    seen_ips[str(addr)] = host
+    prefix = merged.get("prefix")
+    if not isinstance(prefix, int) or isinstance(prefix, bool) or not 0 < prefix <= addr.max_prefixlen:
+        sub.problem(values.line_of("prefix") or values.line, f"'{where}prefix' must be 1..{addr.max_prefixlen}")
+        return None
+    gateway = merged.get("gateway")
+    if gateway is not None:
+        try:
+            gw = ipaddress.ip_address(str(gateway))
+            if gw not in ipaddress.ip_network(f"{addr}/{prefix}", strict=False):
+                sub.problem(values.line_of("gateway") or values.line, f"{host}: gateway {gw} is outside {addr}/{prefix}")
+        except ValueError:
+            sub.problem(values.line_of("gateway"), f"'{where}gateway': {gateway!r} is not an IP address")
+    dns = merged.get("dns") or []
+    dns = [dns] if isinstance(dns, str) else list(dns)
+    for server in dns:
+        try:
+            ipaddress.ip_address(str(server))
+        except ValueError:
+            sub.problem(values.line_of("dns"), f"'{where}dns': {server!r} is not an IP address")
+    vlan = merged.get("vlan")
+    if vlan is not None and (not isinstance(vlan, int) or not 1 <= vlan <= 4094):
+        sub.problem(values.line_of("vlan"), f"'{where}vlan' must be 1..4094")
+    extra = merged.get("extra") or {}
+    return NetworkValues(
+        hostname=str(merged.get("hostname") or (f"{host}.{defaults['domain']}" if defaults.get("domain") else host)),
+        ip=str(addr), prefix=prefix, gateway=str(gateway) if gateway else None,
+        dns=tuple(str(d) for d in dns), vlan=vlan if isinstance(vlan, int) else None,
+        interface=str(merged["interface"]) if merged.get("interface") else None,
+        extra={str(k): str(v) for k, v in dict(extra).items()})
 
 
 def _load_os(f: _File, data: LineMap, name: str) -> OsBaseline:
-    f.keys(data, ("name", "description", "installer", "answer_file", "network", "completion"))
+    f.keys(data, ("name", "description", "installer", "answer_file", "network", "completion", "deploy"))
     installer = data.get("installer")
     iso, sha = "", None
     if not isinstance(installer, LineMap):
@@ -474,54 +557,105 @@ def _load_os(f: _File, data: LineMap, name: str) -> OsBaseline:
                 f.problem(answer.line_of("template"), f"answer-file template {rel} not found (next to {f.name})")
             else:
                 template = str(path)
-                _check_template(f, path, answer.line_of("template"))
+                _check_template(f, path, answer.line_of("template"), kind)
         publish_dir = f.get(answer, "publish_dir", str, where="answer_file.")
-        publish_url = f.get(answer, "publish_url", str, where="answer_file.")
+        if "publish_url" in answer:
+            # Answer files are no longer fetched from a URL the operator publishes: each host's
+            # is on an image dcops serves itself. Silently ignoring the key would mislead.
+            f.problem(answer.line_of("publish_url"), "'answer_file.publish_url' is gone: dcops serves each host's "
+                                                     "answer image itself (provision --media-url); remove it")
     network: dict[str, NetworkValues] = {}
     defaults: dict[str, Any] = {}
+    switches: dict[str, Switch] = {}
+    switch_playbook, reach_port = None, 22
     raw_net = data.get("network")
     if raw_net is not None:
         if not isinstance(raw_net, LineMap) or "file" not in raw_net:
             f.problem(data.line_of("network"), "'network' must be {file: PATH} (per-host static values)")
         else:
-            f.keys(raw_net, ("file",), "network.")
+            f.keys(raw_net, ("file", "switch_playbook", "reach_port"), "network.")
+            switch_playbook = f.get(raw_net, "switch_playbook", str, where="network.")
+            reach_port = f.get(raw_net, "reach_port", int, where="network.", default=22)
+            if not isinstance(reach_port, int) or not 0 <= reach_port < 65536:
+                f.problem(raw_net.line_of("reach_port"), "'network.reach_port' must be a TCP port (0: no gate)")
+                reach_port = 22
             path = (f.path.parent / str(raw_net["file"])).resolve()
             if not path.is_file():
                 f.problem(raw_net.line_of("file"), f"network file {raw_net['file']} not found")
             else:
-                network, defaults = _load_network(f, path, _display(path, f))
-    completion, timeout = "power-off", 3600.0
+                network, defaults, switches = _load_network(f, path, _display(path, f))
+    completion, timeout = "callback", 3600.0
     raw_done = data.get("completion")
     if raw_done is not None:
         if not isinstance(raw_done, LineMap):
             f.problem(data.line_of("completion"), "'completion' must be {wait_for: ..., timeout_seconds: N}")
         else:
             f.keys(raw_done, ("wait_for", "timeout_seconds"), "completion.")
-            completion = f.get(raw_done, "wait_for", str, where="completion.", default="power-off")
-            if completion not in ("power-off", "os-running", "powered-on"):
-                f.problem(raw_done.line_of("wait_for"), "'completion.wait_for' must be power-off (the answer file "
-                                                        "ends with poweroff), os-running or powered-on (labs)")
+            completion = f.get(raw_done, "wait_for", str, where="completion.", default="callback")
+            if completion not in ("callback", "power-off", "os-running", "powered-on"):
+                f.problem(raw_done.line_of("wait_for"), "'completion.wait_for' must be callback (the answer file "
+                                                        "calls ${done_url}), power-off (it ends with poweroff), "
+                                                        "os-running or powered-on (labs)")
             timeout = f.get(raw_done, "timeout_seconds", float, where="completion.", default=3600.0)
+    if completion == "callback" and template and not re.search(r"\$\{?done_url\b", Path(template).read_text("utf-8")):
+        f.problem(answer.line_of("template") if isinstance(answer, LineMap) else data.line,
+                  "the template never calls ${done_url} (completion: callback): dcops could not tell a finished "
+                  "install from a stuck one; call it at the end of %post / late-commands, and with "
+                  "?status=failed from %onerror / error-commands")
+    deploy_user, ssh_key = "dcops", None
+    raw_deploy = data.get("deploy")
+    if raw_deploy is not None:
+        if not isinstance(raw_deploy, LineMap):
+            f.problem(data.line_of("deploy"), "'deploy' must be {user: NAME, ssh_public_key: REF}")
+        else:
+            f.keys(raw_deploy, ("user", "ssh_public_key"), "deploy.")
+            deploy_user = f.get(raw_deploy, "user", str, where="deploy.", default="dcops") or "dcops"
+            if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", deploy_user):
+                f.problem(raw_deploy.line_of("user"), f"'deploy.user' {deploy_user!r} is not a Linux user name")
+            ssh_key = f.get(raw_deploy, "ssh_public_key", str, where="deploy.")
+            if ssh_key is not None:
+                from dcops.secrets import check_reference
+
+                bad = check_reference(ssh_key)
+                if bad:
+                    f.problem(raw_deploy.line_of("ssh_public_key"), f"'deploy.ssh_public_key': {bad}")
     return OsBaseline(name, iso, kind, template, network, defaults, completion, float(timeout), publish_dir,
-                      publish_url, sha, str(data.get("description") or ""), f.ref(data.line))
+                      publish_url, sha, str(data.get("description") or ""), f.ref(data.line), deploy_user, ssh_key,
+                      switches, switch_playbook, int(reach_port))
 
 
 _PLACEHOLDER = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
-TEMPLATE_FIELDS = frozenset({"host", "hostname", "ip", "prefix", "netmask", "gateway", "dns", "dns_list", "vlan",
-                             "interface", "os_disk", "os_disk_size_bytes", "profile", "serial"})
 
 
-def _check_template(f: _File, path: Path, line: int) -> None:
+def _check_template(f: _File, path: Path, line: int, kind: str) -> None:
+    """Unknown placeholders, then the template rendered with sample values and checked by the
+    installer's own parser (pykickstart; the autoinstall schema): each problem names the
+    template's file and line."""
+    from dcops.installer import answers, render
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         f.problem(line, f"cannot read template {path.name}: {exc}")
         return
+    display = _display(path, f)
+    unknown = False
     for n, row in enumerate(text.splitlines(), start=1):
         for found in _PLACEHOLDER.finditer(row.replace("$$", "")):
-            if found.group(1) not in TEMPLATE_FIELDS:
-                f.problems.append(Problem(_display(path, f), n, f"unknown placeholder ${{{found.group(1)}}} "
-                                                                f"(known: {', '.join(sorted(TEMPLATE_FIELDS))})"))
+            if found.group(1) not in render.FIELDS:
+                unknown = True
+                f.problems.append(Problem(display, n, f"unknown placeholder ${{{found.group(1)}}} "
+                                                      f"(known: {', '.join(sorted(render.FIELDS))})"))
+    if unknown or kind not in answers.KINDS:
+        return
+    try:
+        rendered = render.render(text, render.SAMPLE)
+    except DcopsError as exc:
+        f.problems.append(Problem(display, 0, str(exc)))
+        return
+    facts = answers.check(kind, rendered)
+    for problem in facts.problems:
+        f.problems.append(Problem(display, problem.line, f"{kind}: {problem.message}"))
 
 
 def _display(path: Path, f: _File) -> str:

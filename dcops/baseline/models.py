@@ -140,6 +140,26 @@ class RaidTemplate:
 
 
 @dataclass(frozen=True)
+class SwitchPort:
+    """The switch port a host's production NIC is cabled to, and the VLAN it gets there."""
+
+    switch: str
+    port: str
+    vlan: int | None = None  # untagged (access) VLAN; None: trunk the host's own tagged VLAN
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A switch the production-network step changes (through its switch playbook)."""
+
+    name: str
+    api: str  # the management API URL (e.g. Arista eAPI https://leaf-a01/)
+    username: str | None = None
+    password: str | None = None  # a secret reference (env:, file:, cmd:)
+    validate_certs: bool = True
+
+
+@dataclass(frozen=True)
 class NetworkValues:
     """Static network values of one host for its answer file."""
 
@@ -151,6 +171,15 @@ class NetworkValues:
     vlan: int | None = None
     interface: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    # The address the host has while it is being provisioned (installer, post-install playbooks);
+    # the values above are its production address, first touched by the network step.
+    provisioning: NetworkValues | None = None
+    switch: SwitchPort | None = None  # where the host's production NIC is cabled (from the book)
+
+    @property
+    def install(self) -> NetworkValues:
+        """What the installer configures: the provisioning address when the book has one."""
+        return self.provisioning or self
 
 
 @dataclass(frozen=True)
@@ -161,13 +190,18 @@ class OsBaseline:
     answer_template: str  # path of the template file (resolved)
     network: Mapping[str, NetworkValues] = field(default_factory=dict)  # host -> values
     network_defaults: Mapping[str, Any] = field(default_factory=dict)
-    completion: str = "power-off"  # power-off | os-running | powered-on
+    completion: str = "callback"  # callback | power-off | os-running | powered-on
     timeout_seconds: float = 3600.0
     publish_dir: str | None = None  # where rendered answer files are written (served to installers)
     publish_url: str | None = None
     iso_sha256: str | None = None
     description: str = ""
     source: SourceRef = field(default_factory=SourceRef)
+    deploy_user: str = "dcops"  # the account the post-install playbooks log in as
+    ssh_key: str | None = None  # a secret reference (env:, file:, cmd:) to its SSH public key
+    switches: Mapping[str, Switch] = field(default_factory=dict)
+    switch_playbook: str | None = None  # moves the host's switch port to production (pluggable per NOS)
+    reach_port: int = 22  # the production address counts as reachable when this TCP port answers (0: no gate)
 
 
 @dataclass(frozen=True)

@@ -87,8 +87,10 @@ class VirtualMediaInterface(Concern):
     def slots(self) -> list[MediaSlot]: ...
 
     @abstractmethod
-    def insert(self, image: str) -> MediaSlot:
-        """Insert an image URL (http/https/nfs the BMC can reach) into the most suitable CD slot."""
+    def insert(self, image: str, *, media: str = "cd") -> MediaSlot:
+        """Insert an image URL (http/https/nfs the BMC can reach) into the most suitable free slot
+        of kind ``media``: ``cd`` (a CD/DVD slot) or ``usb`` (a USB stick / removable disk / floppy
+        slot that is not the CD one). Raises UnsupportedError when the BMC has no such slot."""
 
     @abstractmethod
     def eject(self) -> list[MediaSlot]:

@@ -88,6 +88,7 @@ class VolumeState:
     dedicated_spares: tuple[str, ...] = ()
     health: str | None = None
     state: str | None = None  # Enabled, Degraded, Updating (rebuild), UnavailableOffline
+    identifiers: tuple[tuple[str, str], ...] = ()  # (DurableNameFormat, DurableName): NAA, EUI, UUID...
 
 
 @dataclass(frozen=True)

@@ -193,11 +193,24 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, .
 @click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML here.")
 @click.option("--store/--no-store", "store_results", default=True, show_default=True,
               help="Keep the results in the state store (the exporter publishes them).")
+@click.option("--os", "os_check", is_flag=True,
+              help="Re-check the OS instead: the profile's post-install playbooks in Ansible check mode on the "
+                   "host's provisioning address (anything they would change is drift).")
+@click.option("--playbooks", "playbooks_dir", metavar="DIR", default="playbooks", show_default=True,
+              help="With --os: the playbook directory.")
+@click.option("--ansible-connection", metavar="NAME", help="With --os: the Ansible connection (default ssh).")
+@click.option("--playbook-var", "playbook_vars", multiple=True, metavar="KEY=VALUE",
+              help="With --os: extra variable for every playbook (repeatable; VALUE is YAML).")
 @global_options
 @honours_limit
 def verify_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, ...], poll: float,
-                   junit_path: str | None, store_results: bool) -> None:
-    """Read-only compliance scan of HOSTS (for a nightly job); results are stored for `dcops serve`."""
+                   junit_path: str | None, store_results: bool, os_check: bool, playbooks_dir: str,
+                   ansible_connection: str | None, playbook_vars: tuple[str, ...]) -> None:
+    """Read-only compliance scan of HOSTS (for a nightly job); results are stored for `dcops serve`.
+    With --os, the installed OS of delivered HOSTS is re-checked instead."""
+    if os_check:
+        _verify_os(hosts, baselines_dir, playbooks_dir, ansible_connection, playbook_vars)
+        return
     from dcops.baseline.run import result_rows
     from dcops.cli.common import open_state
     from dcops.store.baseline import save_results
@@ -211,6 +224,43 @@ def verify_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str,
             store.close()
     _junit(junit_path, "baseline.verify", runs)
     emit(_report("baseline.verify", runs, verb="verify"))
+
+
+def _verify_os(hosts: tuple[str, ...], baselines_dir: str, playbooks_dir: str, ansible_connection: str | None,
+               playbook_vars: tuple[str, ...]) -> None:
+    from dcops.baseline.load import load_baselines
+    from dcops.cli.bmc import select_hosts
+    from dcops.cli.common import open_state
+    from dcops.cli.provision import _vars
+    from dcops.errors import DcopsError, ExitCode
+    from dcops.provision.steps import Options, verify_os
+    from dcops.report import Column, Report
+    from dcops.store import provision as pstore
+
+    targets = select_hosts(hosts)
+    baselines = load_baselines(baselines_dir)
+    store = open_state()
+    try:
+        rows = pstore.host_rows(store, [h.name for h in targets])
+    finally:
+        store.close()
+    options = Options(playbooks_dir=playbooks_dir, ansible_connection=ansible_connection,
+                      playbook_vars=_vars(playbook_vars))
+    report = Report(kind="baseline.verify-os", columns=[Column("host", "HOST"), Column("result", "RESULT"),
+                                                        Column("message", "MESSAGE")])
+    for host in targets:
+        data = dict((rows.get(host.name) or {}).get("data") or {})
+        try:
+            books = verify_os(baselines, host, data, options)
+        except DcopsError as exc:
+            report.items.append({"host": host.name, "result": "drift", "message": str(exc),
+                                 "playbooks": getattr(exc, "after", {}).get("playbooks")})
+            report.note(ExitCode.FINDINGS, f"{host.name}: {exc}")
+            continue
+        report.items.append({"host": host.name, "result": "compliant" if books else "nothing to check",
+                             "message": None, "playbooks": books})
+    report.summary = {"hosts": len(targets), "drift": sum(1 for i in report.items if i["result"] == "drift")}
+    emit(report)
 
 
 @baseline.command("apply")

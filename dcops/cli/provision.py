@@ -37,10 +37,67 @@ def run_options(func: Any) -> Any:
                      help="Give up on any single wait (task, reset, BMC reboot, BIOS apply) after this long "
                           "(default: 1 h for tasks, 20 min for resets, 15 min for BMC reboots)."),
         click.option("--yes", "-y", is_flag=True, help="Do not ask."),
+        # Kept out of the command signatures (ctx.meta): the media server and hand-off settings.
+        click.option("--media-listen", metavar="ADDR[:PORT]", expose_value=False, callback=_meta,
+                     help="Where dcops serves answer images and hears installers (config provision.media_listen; "
+                          "default 127.0.0.1 on a free port). Give an address your BMCs and hosts reach."),
+        click.option("--media-url", metavar="URL", expose_value=False, callback=_meta,
+                     help="The media server's URL as BMCs and installers see it (config provision.media_url; "
+                          "default: http://ADDR:PORT of --media-listen)."),
+        click.option("--media-dir", metavar="DIR", expose_value=False, callback=_meta,
+                     help="Where per-host answer images are kept until their install ends (config "
+                          "provision.media_dir; default: next to the state database)."),
+        click.option("--reach-port", type=click.IntRange(1, 65535), expose_value=False, callback=_meta,
+                     help="TCP port of the reachability gate on the production address (default: the OS "
+                          "baseline's network.reach_port, 22)."),
+        click.option("--delivered-hook", metavar="URL|COMMAND", expose_value=False, callback=_meta,
+                     help="Called with the host's facts (JSON) once it is delivered: an http(s) URL (POST) or a "
+                          "command (JSON on stdin). Config provision.delivered_hook."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _meta(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None and param.name:
+        ctx.meta[f"dcops.provision.{param.name}"] = value
+    return value
+
+
+def _setting(name: str, default: Any = None) -> Any:
+    ctx = click.get_current_context(silent=True)
+    value = ctx.meta.get(f"dcops.provision.{name}") if ctx is not None else None
+    if value is None:
+        value = settings().section("provision").get(name)
+    return default if value is None else value
+
+
+def _media_server(verb: str) -> Any:
+    """The media server of a run that may reach os-install (run, resume, retry)."""
+    if verb not in ("run", "resume", "retry"):
+        return None
+    from pathlib import Path
+
+    from dcops.config import default_state_url
+    from dcops.installer.server import MediaServer
+
+    listen = str(_setting("media_listen", "127.0.0.1"))
+    host, _, port = listen.rpartition(":") if listen.count(":") == 1 or listen.startswith("[") else (listen, "", "")
+    host = (host or listen).strip("[]")
+    try:
+        port_n = int(port) if port else 0
+    except ValueError as exc:
+        raise UsageError(f"--media-listen {listen!r}: the port must be a number") from exc
+    state = settings().state or default_state_url()
+    base = Path(state.removeprefix("sqlite:///")).parent if state.startswith("sqlite:///") else \
+        Path(default_state_url().removeprefix("sqlite:///")).parent
+    default_dir = base / "media"
+    directory = Path(str(_setting("media_dir", default_dir))).expanduser()
+    try:
+        return MediaServer(directory, host, port_n, _setting("media_url"))
+    except OSError as exc:
+        raise UsageError(f"media server: cannot listen on {listen}: {exc}") from exc
 
 
 def _vars(items: Sequence[str]) -> dict[str, Any]:
@@ -107,6 +164,10 @@ def _execute(verb_name: str, hosts: list[Host], baselines_dir: str, options: Any
     from dcops.provision.workflow import Step, Verb
 
     baselines = load_baselines(baselines_dir)
+    options.media = _media_server(verb_name)
+    reach = _setting("reach_port")
+    options.reach_port = int(reach) if reach is not None else None
+    options.delivered_hook = _setting("delivered_hook", options.delivered_hook)
     store = open_state()
     pacing = options.pacing
     verbose = settings().verbose
@@ -129,6 +190,8 @@ def _execute(verb_name: str, hosts: list[Host], baselines_dir: str, options: Any
             outcomes = runner.execute(Verb(verb_name), step=Step(step) if step else None, reason=reason)
     finally:
         store.close()
+        if options.media is not None:
+            options.media.close()
     report = Report(kind=f"provision.{verb_name}", columns=[
         Column("host", "HOST"), Column("status", "STATUS"), Column("step", "STEP"), Column("seconds", "SECONDS"),
         Column("message", "MESSAGE")])

@@ -6,25 +6,31 @@ again finishes the work without repeating a side effect that already happened.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
-import string
+import re
 import tempfile
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from dcops.baseline.accept import check_acceptance
 from dcops.baseline.apply import HostBaselines, apply_bios, apply_firmware, apply_raid, read_and_diff
 from dcops.baseline.load import match_profile
 from dcops.baseline.models import Baselines, NetworkValues, OsBaseline, Profile
 from dcops.baseline.redfish import Pacing, Target
+from dcops.bmc.base import UnsupportedError
 from dcops.bmc.redfish.docs import FetchError
 from dcops.errors import ApplyError, InvalidInputError, UnreachableError
+from dcops.installer import answers, media, render
+from dcops.installer.server import MediaServer, new_token, token_hash
 from dcops.models import Host
 from dcops.observation import PowerState
 from dcops.provision.workflow import Step
+from dcops.secrets import remember
 
 
 @dataclass
@@ -41,6 +47,9 @@ class Options:
     playbook_vars: Mapping[str, Any] = field(default_factory=dict)
     playbook_timeout: float = 3600.0
     heartbeat_seconds: float = 5.0
+    media: MediaServer | None = None  # serves answer images and hears installers (started by the CLI)
+    reach_port: int | None = None  # the reachability gate's TCP port (default: the OS baseline's reach_port)
+    delivered_hook: str | None = None  # URL (POST) or command (stdin) given the delivered host's facts
 
 
 @dataclass
@@ -166,30 +175,168 @@ def network_values(os_b: OsBaseline, host: Host) -> NetworkValues:
     return net
 
 
-def render_answer(os_b: OsBaseline, host: Host, net: NetworkValues, *, profile: str, serial: str | None,
-                  os_disk_size: int | None = None) -> str:
-    """The answer file of one host: the template with its static network values."""
-    template = Path(os_b.answer_template).read_text(encoding="utf-8")
-    netmask = str(ipaddress.ip_network(f"{net.ip}/{net.prefix}", strict=False).netmask)
-    values = {"host": host.name, "hostname": net.hostname, "ip": net.ip, "prefix": str(net.prefix),
-              "netmask": netmask, "gateway": net.gateway or "", "dns": ",".join(net.dns),
-              "dns_list": ", ".join(net.dns), "vlan": str(net.vlan or ""), "interface": net.interface or "eth0",
-              "os_disk": net.extra.get("os_disk", "sda"), "os_disk_size_bytes": str(os_disk_size or ""),
-              "profile": profile, "serial": serial or ""}
-    return string.Template(template).substitute(values)
+def os_volume_disk(host: str, template: Any, controllers: Sequence[Any], override: str | None) -> render.Disk:
+    """The install disk: the RAID template's OS volume, named by its Redfish durable name
+    (``Volume.Identifiers``). A network file's ``extra.os_disk`` (a /dev/disk/by-id path) wins,
+    for BMCs that report no Identifiers. Never a kernel name such as sda: the order of
+    enumeration changes with virtual media, USB and NVMe devices."""
+    if override:
+        if not override.startswith("/dev/disk/by-"):
+            raise InvalidInputError(f"{host}: extra.os_disk {override!r} must be a /dev/disk/by-id (or by-path) "
+                                    "name; kernel names like sda change with enumeration order")
+        return render.Disk(override, override.rsplit("/", 1)[-1])
+    if template is None or template.os_disk is None:
+        raise InvalidInputError(f"{host}: the profile's RAID template marks no OS volume (os: true), and the network "
+                                "file gives no extra.os_disk: dcops will not guess an install disk")
+    from dcops.baseline.diff import pick_controller
+
+    vd = template.os_disk
+    ctrl = pick_controller(template, controllers)
+    vol = None
+    if ctrl is not None:
+        bays = frozenset(vd.disks)
+        for v in ctrl.volumes:
+            on = frozenset(d.bay for d in (ctrl.drive_by_id(i) for i in v.drives) if d is not None)
+            if on == bays or (v.name and v.name == vd.name and not vol):
+                vol = v
+                if on == bays:
+                    break
+    if vol is None:
+        raise ApplyError(f"{host}: the OS volume {vd.name} ({vd.level} on bays {list(vd.disks)}) is not on the "
+                         "controller: run the raid step first")
+    for fmt, name in vol.identifiers:
+        try:
+            return render.disk_from_identifier(fmt, name, vol.capacity_bytes)
+        except InvalidInputError:
+            continue
+    raise ApplyError(f"{host}: the OS volume {vol.id} reports no durable name the installer can use "
+                     f"(Identifiers: {list(vol.identifiers) or 'none'}; iDRAC 6.00 lists [] for pass-through "
+                     "volumes, Huawei iBMC 3.12 has no Identifiers): give extra.os_disk: /dev/disk/by-id/... for "
+                     "this host in the network file")
 
 
-def _publish(os_b: OsBaseline, host: str, text: str) -> str | None:
-    if not os_b.publish_dir:
-        return None
-    name = "ks.cfg" if os_b.answer_kind == "kickstart" else "user-data"
-    directory = Path(os_b.publish_dir) / host
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".answer-")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(tmp, directory / name)  # atomic: an installer never reads half a file
-    return f"{os_b.publish_url.rstrip('/')}/{host}/{name}" if os_b.publish_url else str(directory / name)
+def render_answer(os_b: OsBaseline, host: Host, net: NetworkValues, disk: render.Disk, *, profile: str,
+                  serial: str | None, done_url: str, ssh_key: str) -> str:
+    """The answer file of one host: its template with the install-time network values (the
+    provisioning address when the book has one), the install disk, the deploy user and key, and
+    the single-use completion URL."""
+    inst = net.install
+    values = render.values(host.name, render.AnswerNetwork(net.hostname, inst.ip, inst.prefix, inst.gateway,
+                                                           inst.dns, inst.vlan, inst.interface or "eth0"),
+                           disk, profile=profile, serial=serial, deploy_user=os_b.deploy_user, ssh_key=ssh_key,
+                           done_url=done_url)
+    return render.render(Path(os_b.answer_template).read_text(encoding="utf-8"), values)
+
+
+def _ssh_key(os_b: OsBaseline) -> str:
+    if not os_b.ssh_key:
+        raise InvalidInputError(f"OS baseline {os_b.name}: deploy.ssh_public_key is not set; the post-install "
+                                "playbooks could not log in to the installed host")
+    from dcops.secrets import resolve
+
+    key = resolve(os_b.ssh_key, what="deploy SSH public key").reveal().strip()
+    if not re.match(r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$", key):
+        raise InvalidInputError(f"OS baseline {os_b.name}: deploy.ssh_public_key is not an OpenSSH public key line")
+    return key
+
+
+def _answer_media(kind: str, host: Host, answer: str, net: NetworkValues) -> tuple[str, str, dict[str, bytes]]:
+    """(label, file name, files) of the answer image: OEMDRV with ks.cfg, or a NoCloud CIDATA seed."""
+    if kind == "kickstart":
+        return media.OEMDRV, f"{host.name}-oemdrv.img", {"ks.cfg": answer.encode()}
+    inst = net.install
+    meta = f"instance-id: dcops-{host.name}\nlocal-hostname: {net.hostname.split('.')[0]}\n"
+    address = {"addresses": [f"{inst.ip}/{inst.prefix}"],
+               **({"routes": [{"to": "default", "via": inst.gateway}]} if inst.gateway else {}),
+               **({"nameservers": {"addresses": list(inst.dns)}} if inst.dns else {})}
+    iface = inst.interface or "eth0"
+    config: dict[str, Any] = {"version": 2, "ethernets": {iface: {"dhcp4": False, **({} if inst.vlan else address)}}}
+    if inst.vlan:
+        config["vlans"] = {f"{iface}.{inst.vlan}": {"id": inst.vlan, "link": iface, **address}}
+    network_config = yaml.safe_dump(config, sort_keys=False)
+    return media.CIDATA, f"{host.name}-cidata.img", {"user-data": answer.encode(), "meta-data": meta.encode(),
+                                                      "network-config": network_config.encode()}
+
+
+def _ours(image: str | None, name: str, server_url: str, media_url: str | None) -> bool:
+    """The answer image of this attempt: its exact URL when this process made the token, else
+    this host's image on this media server (a resumed attempt that adopted it)."""
+    if not image:
+        return False
+    if media_url is not None:
+        return image == f"{media_url}/{name}"
+    return image.startswith(server_url + "/media/") and image.endswith("/" + name)
+
+
+def _masked(image: str | None) -> str | None:
+    """A media URL without its token (for the journal and the audit log)."""
+    return re.sub(r"/media/[^/]+/", "/media/…/", image) if image else image
+
+
+def _build_media(ctx: StepContext, srv: MediaServer, bmc: Any, os_b: OsBaseline, net: NetworkValues) -> None:
+    """Render and check the answer file, build its image and serve it under a new token. Nothing
+    touches the BMC's settings before the answer file passed the installer's own parser."""
+    j, host, profile = ctx.journal, ctx.host, ctx.profile()
+    tmpl = ctx.baselines.raid.get(profile.raid) if profile.raid else None
+    disk = os_volume_disk(host.name, tmpl, bmc.raid.controllers() if tmpl else [], net.extra.get("os_disk"))
+    token = new_token()
+    remember(token)  # the token is a credential: masked wherever dcops prints or stores text
+    answer = render_answer(os_b, host, net, disk, profile=profile.name, serial=ctx.data.get("serial"),
+                           done_url=srv.done_url(token), ssh_key=_ssh_key(os_b))
+    facts = answers.check(os_b.answer_kind, answer)
+    if not facts.valid:
+        raise ApplyError(f"{host.name}: the rendered {os_b.answer_kind} file is refused by its parser: "
+                         + "; ".join(p.describe() for p in facts.problems[:5]))
+    label, name, files = _answer_media(os_b.answer_kind, host, answer, net)
+    j.before("os:media", {"name": name, "label": label, "token_sha256": token_hash(token)})
+    _url, sha = srv.publish(host.name, token, name, media.build_image(label, files))
+    _keep_copy(os_b, host.name, answer)
+    j.after("os:media", {"name": name, "label": label, "token_sha256": token_hash(token), "sha256": sha,
+                         "answer_sha256": hashlib.sha256(answer.encode()).hexdigest(), "disk": disk.by_id,
+                         "ip": net.install.ip, "server": srv.url})
+
+
+def _media_for_this_run(ctx: StepContext, srv: MediaServer, bmc: Any, os_b: OsBaseline,
+                        net: NetworkValues) -> bool:
+    """Make sure this process serves the answer image the BMC has or will get. Returns True when
+    the images must be inserted again (an old answer image the installer cannot reach was
+    replaced before the installer booted).
+
+    A resumed attempt in another process knows only the token's hash: with the same media server
+    address (``--media-listen`` with a fixed port, as in production) it serves the image on disk
+    again and the URL the BMC holds works; otherwise, as long as the installer has not been
+    booted, it builds a new image and swaps it in; once the installer may be running, it keeps
+    what is there and the installer's power-off is the evidence left."""
+    j = ctx.journal
+    info = j.info("os:media") if j.state("os:media") == "done" else {}
+    known = info.get("token_sha256")
+    if not known:
+        _build_media(ctx, srv, bmc, os_b, net)
+        return False
+    if srv.url_for(str(known)) is not None:
+        return False  # this process made it
+    name = str(info["name"])
+    path = srv.image_path(ctx.host.name, name)
+    held = [s.image for s in bmc.vmedia.slots() if s.inserted and s.image and str(s.image).endswith("/" + name)]
+    same_server = all(str(h).startswith(srv.url + "/media/") for h in held)
+    if held and same_server and path.is_file():
+        srv.adopt(ctx.host.name, str(known), path)
+        return False
+    if j.state("os:power") is not None:
+        if path.is_file():
+            srv.adopt(ctx.host.name, str(known), path)
+        return False  # the installer may be running: leave its media alone
+    srv.withdraw(ctx.host.name, str(known))
+    if ctx.on_event and held:
+        ctx.on_event(f"os-install: the answer image the BMC holds is served at {info.get('server')}, not by this "
+                     f"run ({srv.url}): replacing it before the installer boots")
+    _build_media(ctx, srv, bmc, os_b, net)
+    if held:
+        j.before("os:eject-stale")
+        bmc.vmedia.eject()
+        j.after("os:eject-stale")
+        return True
+    return False
 
 
 def os_install(ctx: StepContext) -> StepResult:
@@ -200,29 +347,41 @@ def os_install(ctx: StepContext) -> StepResult:
     j = ctx.journal
     host = ctx.host
     net = network_values(os_b, host)
-    tmpl = ctx.baselines.raid.get(profile.raid) if profile.raid else None
-    os_vd = tmpl.os_disk if tmpl else None
-    answer = render_answer(os_b, host, net, profile=profile.name, serial=ctx.data.get("serial"),
-                           os_disk_size=os_vd.capacity_bytes if os_vd else None)
-    digest = hashlib.sha256(answer.encode()).hexdigest()
-    url = _publish(os_b, host.name, answer)
+    srv = ctx.options.media
+    emit = ctx.on_event or (lambda _m: None)
+    if srv is None:
+        raise InvalidInputError(f"{host.name}: os-install needs the media server (it serves the answer image "
+                                "and hears the installer): give --media-listen / --media-url")
     t = ctx.target()
     bmc = t.bmc
-    emit = ctx.on_event or (lambda _m: None)
-    # 1. The installer ISO in the virtual CD (an image of ours already there counts; another is ejected).
-    if j.state("os:insert") != "done":
+    # 0. The answer file and its image, built once per attempt.
+    reinsert = _media_for_this_run(ctx, srv, bmc, os_b, net)
+    info = dict(j.info("os:media"))
+    token_sha, name = str(info["token_sha256"]), str(info["name"])
+    media_url = srv.url_for(token_sha)  # None after a restart when the BMC already holds the URL
+    # 1. The installer ISO in the virtual CD, the answer image in a USB/removable slot (images of
+    #    ours already there count; others are ejected).
+    if j.state("os:insert") != "done" or reinsert:
         slots = bmc.vmedia.slots()
-        if any(s.inserted and s.image == os_b.iso for s in slots):
-            j.after("os:insert", {"image": os_b.iso, "adopted": True})
-        else:
-            if any(s.inserted for s in slots):
-                j.before("os:eject-old", {"images": [s.image for s in slots if s.inserted]})
-                bmc.vmedia.eject()
-                j.after("os:eject-old")
-            j.before("os:insert", {"image": os_b.iso})
+        foreign = [s for s in slots if s.inserted and s.image != os_b.iso and not _ours(s.image, name, srv.url, media_url)]
+        if foreign:
+            j.before("os:eject-old", {"images": [_masked(s.image) for s in foreign]})
+            bmc.vmedia.eject()
+            j.after("os:eject-old")
+            slots = bmc.vmedia.slots()
+        j.before("os:insert", {"iso": os_b.iso, "answer": name})
+        if not any(s.inserted and s.image == os_b.iso for s in slots):
             emit(f"os-install: insert {os_b.iso}")
-            bmc.vmedia.insert(os_b.iso)
-            j.after("os:insert", {"image": os_b.iso})
+            bmc.vmedia.insert(os_b.iso, media="cd")
+        if not any(s.inserted and _ours(s.image, name, srv.url, media_url) for s in slots):
+            assert media_url is not None  # rebuilt above when this process does not know the token
+            emit(f"os-install: insert the answer image {name} ({info['label']})")
+            try:
+                bmc.vmedia.insert(f"{media_url}/{name}", media="usb")
+            except UnsupportedError as exc:
+                raise ApplyError(f"{host.name}: {exc}; dcops attaches the answer image on a second virtual media "
+                                 "slot and does not build a per-host installer ISO yet") from exc
+        j.after("os:insert", {"iso": os_b.iso, "answer": name})
     # 2. Boot once from CD, then power on (or reset) into the installer.
     if j.state("os:boot") != "done":
         target, enabled = bmc.boot.get()
@@ -231,65 +390,144 @@ def os_install(ctx: StepContext) -> StepResult:
             bmc.boot.set_once("cd")
         j.after("os:boot")
     deadline = t.clock.now() + os_b.timeout_seconds
-    # The installer was started by an earlier, interrupted attempt: it may have finished (and
-    # powered the host off) while no one was watching.
-    resumed = j.state("os:power") == "done"
-    if j.state("os:power") != "done":
-        power, last, stamp = bmc.power.boot_progress()
-        adopted = False
-        before = stamp
-        if j.state("os:power") == "started":
-            # Interrupted around the reset: if the host already left the state we saw, the reset
-            # happened; a second one would restart the installer.
-            seen = j.info("os:power").get("stamp")
-            consumed = _consumed(*bmc.boot.get())
-            # The one-time override we set is consumed only by a boot, i.e. ours: adopted whether
-            # the host is on (installing) or already off again (an installer that powered off;
-            # the simulator then shows no LastStateTime at all).
-            adopted = (stamp is not None and stamp != seen) or power is PowerState.POWERING_ON or consumed
-            resumed = adopted
-            if adopted:
-                # The wait below must compare with the boot progress from before our reset: the
-                # one read now may already be the installer's (a wait from it would never see the
-                # boot it is waiting for, and time out).
-                before = seen
-        if not adopted:
-            # Armed: the one-time override is there before our boot, so seeing it consumed later
-            # proves that boot happened (some BMCs may never show it armed: then it proves nothing).
-            armed = not _consumed(*bmc.boot.get())
-            j.before("os:power", {"stamp": stamp, "power": power.value, "armed": armed})
-            emit("os-install: boot the installer")
-            if power in (PowerState.OFF, PowerState.POWERING_OFF):
-                bmc.power.request("on")
-            else:
-                bmc.power.request("reset")
-        j.after("os:power", {"stamp": before})
+    resumed = _power_into_installer(ctx, t)
     if j.state("os:installed") != "done":
         stamp = j.info("os:power").get("stamp")
         armed = bool(j.info("os:power").get("armed", True))
-        if os_b.completion == "power-off":
-            if not (resumed and _installer_powered_off(bmc, stamp, armed)):
-                j.before("os:installed", {"stamp": stamp})
-                _wait_installer_off(t, stamp, armed, deadline)
-        else:
-            j.before("os:installed", {"stamp": stamp})
-            bmc.power.wait_boot(stamp, until=os_b.completion, deadline=deadline)
-        j.after("os:installed", {"completion": os_b.completion})
-    # 3. Eject, and boot the installed system from disk when the installer powered off.
+        j.before("os:installed", {"stamp": stamp})
+        heard = _wait_install(ctx, t, os_b, token_sha, stamp, armed, deadline, resumed)
+        j.after("os:installed", heard)
+    # 3. Eject, withdraw the media, and boot the installed system from disk when the installer
+    #    powered off.
     if j.state("os:eject") != "done":
         if any(s.inserted for s in bmc.vmedia.slots()):
             j.before("os:eject")
             bmc.vmedia.eject()
+        srv.withdraw(host.name, token_sha)
         j.after("os:eject")
-    if os_b.completion == "power-off" and j.state("os:boot-disk") != "done":
+    if j.state("os:boot-disk") != "done":
         power, _, stamp = bmc.power.boot_progress()
         if power in (PowerState.OFF, PowerState.POWERING_OFF):
             j.before("os:boot-disk")
             bmc.power.request("on")
             bmc.power.wait_boot(stamp, until="post", deadline=t.clock.now() + t.pacing.reboot_timeout)
         j.after("os:boot-disk")
-    return {"iso": os_b.iso, "answer_sha256": digest, "answer_url": url, "completion": os_b.completion,
-            "ip": net.ip, "hostname": net.hostname}
+    heard = dict(j.info("os:installed"))
+    if heard.get("host_keys"):
+        ctx.data["host_keys"] = heard["host_keys"]
+    ctx.data["provisioning_ip"] = net.install.ip
+    return {"iso": os_b.iso, "answer_image": name, "answer_label": info["label"], "image_sha256": info["sha256"],
+            "answer_sha256": info["answer_sha256"], "os_disk": info["disk"], "completion": heard.get("completion"),
+            "ip": net.install.ip, "hostname": net.hostname}
+
+
+def _keep_copy(os_b: OsBaseline, host: str, text: str) -> None:
+    """``answer_file.publish_dir``: a copy of each rendered answer file for the operator (the
+    installer reads the image from the media server)."""
+    if not os_b.publish_dir:
+        return
+    directory = Path(os_b.publish_dir) / host
+    directory.mkdir(parents=True, exist_ok=True)
+    name = "ks.cfg" if os_b.answer_kind == "kickstart" else "user-data"
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".answer-")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(tmp, 0o600)  # it holds the single-use completion token
+    os.replace(tmp, directory / name)
+
+
+def _power_into_installer(ctx: StepContext, t: Target) -> bool:
+    """Power on (or reset) into the installer once; True when an earlier, interrupted attempt
+    already did (the installer may have finished while no one was watching)."""
+    j = ctx.journal
+    bmc = t.bmc
+    if j.state("os:power") == "done":
+        return True
+    power, _last, stamp = bmc.power.boot_progress()
+    adopted = False
+    before = stamp
+    if j.state("os:power") == "started":
+        # Interrupted around the reset: if the host already left the state we saw, the reset
+        # happened; a second one would restart the installer.
+        seen = j.info("os:power").get("stamp")
+        consumed = _consumed(*bmc.boot.get())
+        adopted = (stamp is not None and stamp != seen) or power is PowerState.POWERING_ON or consumed
+        if adopted:
+            before = seen
+    if not adopted:
+        # Armed: the one-time override is there before our boot, so seeing it consumed later
+        # proves that boot happened (some BMCs may never show it armed: then it proves nothing).
+        armed = not _consumed(*bmc.boot.get())
+        j.before("os:power", {"stamp": stamp, "power": power.value, "armed": armed})
+        if ctx.on_event:
+            ctx.on_event("os-install: boot the installer")
+        if power in (PowerState.OFF, PowerState.POWERING_OFF):
+            bmc.power.request("on")
+        else:
+            bmc.power.request("reset")
+    j.after("os:power", {"stamp": before, "armed": j.info("os:power").get("armed", True)})
+    return adopted
+
+
+def _wait_install(ctx: StepContext, t: Target, os_b: OsBaseline, token_sha: str, stamp: str | None, armed: bool,
+                  deadline: float, resumed: bool) -> dict[str, Any]:
+    """Until the installer says it is done (``completion: callback``), or the lab modes
+    (power-off, powered-on, os-running). A failure call ends the wait at once with the
+    installer's words; power-off after the call is supporting evidence."""
+    srv = ctx.options.media
+    assert srv is not None
+    bmc = t.bmc
+    if os_b.completion == "power-off":
+        if not (resumed and _installer_powered_off(bmc, stamp, armed)):
+            _wait_installer_off(t, stamp, armed, deadline)
+        return {"completion": "power-off"}
+    if os_b.completion != "callback":
+        bmc.power.wait_boot(stamp, until=os_b.completion, deadline=deadline)
+        return {"completion": os_b.completion}
+    while True:
+        done = srv.wait(token_sha, max(0.05, t.pacing.poll))
+        if done is not None:
+            break
+        if _installer_powered_off(bmc, stamp, armed):
+            done = srv.completion(token_sha)  # a call that landed just before the power-off
+            if done is not None:
+                break
+            if resumed:
+                # The call came while no dcops process was listening (a resumed run): the
+                # installer powering off after the boot we caused is the evidence left.
+                return {"completion": "power-off (the completion call was not heard: dcops was not running)"}
+            raise ApplyError(f"{ctx.host.name}: the host powered off after the installer booted, but the installer "
+                             f"never called {srv.url}/done/…: the install cannot be trusted; check that the "
+                             "provisioning network reaches the media server (--media-url) and the host's console")
+        if t.clock.now() > deadline:
+            power, last, _ = bmc.power.boot_progress()
+            fetched = srv.fetched(token_sha)
+            hint = ("the BMC never fetched the answer image" if not fetched else
+                    f"the answer image was fetched {fetched} time(s), but the installer never called back")
+            raise ApplyError(f"{ctx.host.name}: the installer did not report within {os_b.timeout_seconds:.0f} s "
+                             f"(power {power.value}, boot progress {last or 'unknown'}; {hint}); see the host's "
+                             "console")
+    if done.status != "ok":
+        tail = "\n".join(done.text.strip().splitlines()[-15:]) or "(no log sent)"
+        raise ApplyError(f"{ctx.host.name}: the installer reported a failed install:\n{tail}")
+    keys = [k for k in done.text.splitlines() if k.strip() and re.match(r"^\S+ [A-Za-z0-9+/=]+", k.strip())]
+    # The answer files end with poweroff: wait (bounded) for it before ejecting the media. The
+    # call proves the installer ran, so any power-off from now on is its own (no boot-progress
+    # reasoning needed: sushy-tools and older iLO report no BootProgress and never clear the
+    # one-time override).
+    until = min(deadline, t.clock.now() + t.pacing.reboot_timeout)
+    while True:
+        try:
+            power = bmc.power.boot_progress()[0]
+        except (UnreachableError, FetchError):
+            power = PowerState.UNKNOWN
+        if power is PowerState.OFF:
+            break
+        if t.clock.now() > until:
+            raise ApplyError(f"{ctx.host.name}: the installer reported success but the host did not power off "
+                             f"(power {power.value}); the answer file should end with poweroff")
+        t.clock.sleep(t.pacing.poll)
+    return {"completion": "callback", "host_keys": keys[:8]}
 
 
 def _consumed(target: object, enabled: object) -> bool:
@@ -340,36 +578,79 @@ def _playbook_vars(ctx: StepContext, net: NetworkValues | None) -> dict[str, Any
         values["dcops_network"] = {"hostname": net.hostname, "ip": net.ip, "prefix": net.prefix,
                                    "gateway": net.gateway, "dns": list(net.dns), "vlan": net.vlan,
                                    "interface": net.interface}
+        if net.provisioning is not None:
+            p = net.provisioning
+            values["dcops_provisioning"] = {"ip": p.ip, "prefix": p.prefix, "gateway": p.gateway, "vlan": p.vlan,
+                                            "interface": p.interface}
     values.update(ctx.options.playbook_vars)
     return values
 
 
-def _run_books(ctx: StepContext, books: list[str], prefix: str) -> list[dict[str, Any]]:
-    from dcops.ansible import run_playbook
-
+def _os_and_net(ctx: StepContext) -> tuple[OsBaseline | None, NetworkValues | None]:
     profile = ctx.profile()
     os_b = ctx.baselines.os.get(profile.os) if profile.os else None
-    net = os_b.network.get(ctx.host.name) if os_b else None
-    host_vars: dict[str, Any] = {"ansible_host": net.ip} if net else {}
+    return os_b, (os_b.network.get(ctx.host.name) if os_b else None)
+
+
+def _host_vars(ctx: StepContext, os_b: OsBaseline | None, net: NetworkValues | None,
+               known_hosts: Path | None) -> dict[str, Any]:
+    """How Ansible reaches the host: on its provisioning address (never the production one before
+    the network step's gate), as the deploy user, with the host keys the installer sent pinned."""
+    if net is None:
+        return {}
+    found: dict[str, Any] = {"ansible_host": net.install.ip}
+    if os_b is not None:
+        found["ansible_user"] = os_b.deploy_user
+    if known_hosts is not None:
+        found["ansible_ssh_common_args"] = f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes"
+    return found
+
+
+def _known_hosts(ctx: StepContext, net: NetworkValues | None, directory: Path) -> Path | None:
+    keys = ctx.data.get("host_keys") or []
+    if not keys or net is None or ctx.options.ansible_connection == "local":
+        return None
+    path = directory / "known_hosts"
+    path.write_text("".join(f"{net.install.ip} {' '.join(str(k).split()[:2])}\n" for k in keys), encoding="utf-8")
+    return path
+
+
+def _run_books(ctx: StepContext, books: list[str], prefix: str, *, check: bool = False) -> list[dict[str, Any]]:
+    from dcops.ansible import run_playbook
+
+    os_b, net = _os_and_net(ctx)
     results: list[dict[str, Any]] = []
-    for book in books:
-        key = f"{prefix}:{book}"
-        if ctx.journal.state(key) == "done":
-            results.append({"playbook": book, "result": "done earlier"})
-            continue
-        ctx.journal.before(key)
-        if ctx.on_event:
-            ctx.on_event(f"{prefix}: {book}")
-        result = run_playbook(Path(ctx.options.playbooks_dir) / book, hosts={ctx.host.name: host_vars},
-                              extravars=_playbook_vars(ctx, net), connection=ctx.options.ansible_connection,
-                              timeout=ctx.options.playbook_timeout)
-        entry = {"playbook": book, "ok": result.ok, "failed_task": result.failed_task, "message": result.message,
-                 "tasks_ok": result.tasks_ok, "changed": result.tasks_changed, "seconds": round(result.seconds, 1)}
-        results.append(entry)
-        if not result.ok:
-            ctx.journal.after(key, {"failed": result.failed_task})
-            raise _StepFailed(f"{ctx.host.name}: {prefix}: {result.describe()}", {"playbooks": results})
-        ctx.journal.after(key)
+    with tempfile.TemporaryDirectory(prefix="dcops-hostkeys-") as keydir:
+        host_vars = _host_vars(ctx, os_b, net, _known_hosts(ctx, net, Path(keydir)))
+        for book in books:
+            key = f"{prefix}:{book}"
+            if ctx.journal.state(key) == "done":
+                results.append({"playbook": book, "result": "done earlier"})
+                continue
+            ctx.journal.before(key, {"address": host_vars.get("ansible_host")})
+            if ctx.on_event:
+                ctx.on_event(f"{prefix}: {book}" + (" (check mode)" if check else "")
+                             + (f" on {host_vars['ansible_host']}" if host_vars.get("ansible_host") else ""))
+            result = run_playbook(Path(ctx.options.playbooks_dir) / book, hosts={ctx.host.name: host_vars},
+                                  extravars=_playbook_vars(ctx, net), connection=ctx.options.ansible_connection,
+                                  timeout=ctx.options.playbook_timeout, check=check)
+            entry = {"playbook": book, "ok": result.ok, "failed_task": result.failed_task, "message": result.message,
+                     "tasks_ok": result.tasks_ok, "changed": result.tasks_changed, "seconds": round(result.seconds, 1),
+                     "address": host_vars.get("ansible_host")}
+            if check:
+                entry["drift"] = list(result.changed_tasks)
+            results.append(entry)
+            drift = (f"{book} would still change " + ", ".join(f'"{t}"' for t in result.changed_tasks[:5])
+                     if check and result.changed_tasks else "")
+            if not result.ok:
+                ctx.journal.after(key, {"failed": result.failed_task})
+                raise _StepFailed(f"{ctx.host.name}: {prefix}: " + (f"{drift}; then " if drift else "")
+                                  + result.describe(), {"playbooks": results})
+            if drift:
+                ctx.journal.after(key, {"drift": list(result.changed_tasks)})
+                raise _StepFailed(f"{ctx.host.name}: {prefix}: {drift}: the host does not hold its post-install "
+                                  "state", {"playbooks": results})
+            ctx.journal.after(key)
     return results
 
 
@@ -381,24 +662,120 @@ def post_install(ctx: StepContext) -> StepResult:
 
 
 def verify(ctx: StepContext) -> StepResult:
+    """The hardware against its baselines (re-read from the BMC), then the OS: every post-install
+    playbook again in Ansible check mode, which must find nothing to change (patches at their
+    versions in the package database, settings applied and read back live, agents present)."""
     hb = _baselines(ctx)
     kinds = [k for k in ("firmware", "bios", "raid") if getattr(hb, k) is not None]
-    if not kinds:
-        return {"note": "no baselines to verify"}
-    _, plan = read_and_diff(ctx.target(), hb, kinds)
-    ctx.data["verify_plan"] = {"changes": len(plan.changes), "problems": list(plan.problems)}
-    if not plan.compliant:
-        raise _StepFailed(f"{ctx.host.name}: verify: differs from the profile: "
-                          + "; ".join([c.describe() for c in plan.changes] + list(plan.problems)),
-                          {"changes": [c.describe() for c in plan.changes], "problems": list(plan.problems)})
-    return {"compliant": True, "kinds": kinds, "unverified": list(plan.unverified)}
+    out: dict[str, Any] = {}
+    if kinds:
+        _, plan = read_and_diff(ctx.target(), hb, kinds)
+        ctx.data["verify_plan"] = {"changes": len(plan.changes), "problems": list(plan.problems)}
+        if not plan.compliant:
+            raise _StepFailed(f"{ctx.host.name}: verify: differs from the profile: "
+                              + "; ".join([c.describe() for c in plan.changes] + list(plan.problems)),
+                              {"changes": [c.describe() for c in plan.changes], "problems": list(plan.problems)})
+        out.update({"compliant": True, "kinds": kinds, "unverified": list(plan.unverified)})
+    books = list(ctx.profile().playbooks)
+    if books:
+        out["os"] = _run_books(ctx, books, "verify-os", check=True)
+    return out or {"note": "no baselines or playbooks to verify"}
+
+
+def verify_os(baselines: Baselines, host: Host, data: Mapping[str, Any], options: Options) -> list[dict[str, Any]]:
+    """``baseline verify --os``: a delivered host's post-install playbooks in check mode, as the
+    verify step runs them (provisioning address, deploy user, pinned host keys from the stored
+    workflow). Raises ApplyError naming the drift or the failed task."""
+    from dcops.baseline.apply import MemoryJournal
+
+    def no_bmc() -> Target:
+        raise ApplyError(f"{host.name}: verify --os does not use the BMC")
+
+    ctx = StepContext(host, baselines, options, MemoryJournal(), dict(data), no_bmc)
+    books = list(ctx.profile().playbooks)
+    if not books:
+        return []
+    return _run_books(ctx, books, "verify-os", check=True)
 
 
 def network(ctx: StepContext) -> StepResult:
+    """Production network, in this order: the host's production interface (its playbook, over
+    the provisioning address), the switch port moved to the production VLAN (the OS baseline's
+    switch playbook), then the gate: the production address answers on ``reach_port``. Nothing
+    before this step touches the production address. Then the ``delivered`` hook."""
+    os_b, net = _os_and_net(ctx)
+    out: dict[str, Any] = {}
     book = ctx.profile().network_playbook
-    if not book:
-        return {"note": "the profile names no production-network playbook"}
-    return {"playbooks": _run_books(ctx, [book], "network")}
+    if book:
+        out["playbooks"] = _run_books(ctx, [book], "network")
+    if os_b is not None and net is not None:
+        out["switch"] = _switch(ctx, os_b, net)
+        out["reachable"] = _gate(ctx, os_b, net)
+    out["delivered_hook"] = _delivered_hook(ctx, net)
+    return out
+
+
+def _switch(ctx: StepContext, os_b: OsBaseline, net: NetworkValues) -> dict[str, Any]:
+    from dcops.ansible import run_playbook
+    from dcops.secrets import resolve
+
+    j = ctx.journal
+    if net.switch is None or not os_b.switch_playbook:
+        what = "no switch port in the network file" if net.switch is None else "no network.switch_playbook"
+        return {"note": f"{what}: the switch is left as it is"}
+    port = net.switch
+    sw = os_b.switches[port.switch]
+    if j.state("network:switch") == "done":
+        return {"switch": sw.name, "port": port.port, "result": "done earlier"}
+    vars_ = {"name": sw.name, "api": sw.api, "username": sw.username, "validate_certs": sw.validate_certs,
+             "port": port.port, "vlan": port.vlan, "trunk_vlan": net.vlan}
+    if sw.password:
+        vars_["password"] = resolve(sw.password, what=f"switch {sw.name} password").reveal()
+    j.before("network:switch", {"switch": sw.name, "port": port.port, "vlan": port.vlan or net.vlan})
+    if ctx.on_event:
+        ctx.on_event(f"network: switch {sw.name} port {port.port} -> VLAN {port.vlan or net.vlan}")
+    result = run_playbook(Path(ctx.options.playbooks_dir) / os_b.switch_playbook, hosts={sw.name: {}},
+                          extravars={**_playbook_vars(ctx, net), "dcops_switch": vars_}, connection="local",
+                          timeout=ctx.options.playbook_timeout)
+    if not result.ok:
+        j.after("network:switch", {"failed": result.failed_task})
+        raise _StepFailed(f"{ctx.host.name}: network: switch {sw.name}: {result.describe()}",
+                          {"switch": sw.name, "port": port.port})
+    j.after("network:switch")
+    return {"switch": sw.name, "port": port.port, "vlan": port.vlan or net.vlan, "changed": result.tasks_changed}
+
+
+def _gate(ctx: StepContext, os_b: OsBaseline, net: NetworkValues) -> dict[str, Any]:
+    from dcops.provision.handover import wait_reachable
+
+    port = ctx.options.reach_port or os_b.reach_port
+    if not port:
+        return {"note": "network.reach_port is 0: no reachability gate (a lab without a production network)"}
+    if ctx.on_event:
+        ctx.on_event(f"network: wait for {net.ip}:{port} (production)")
+    t = ctx.options.pacing
+    seconds = wait_reachable(net.ip, port, time.monotonic() + t.reboot_timeout, poll=max(0.05, t.poll))
+    return {"address": net.ip, "port": port, "seconds": round(seconds, 1)}
+
+
+def _delivered_hook(ctx: StepContext, net: NetworkValues | None) -> dict[str, Any] | None:
+    from dcops.provision.handover import call_hook
+
+    hook = ctx.options.delivered_hook
+    if not hook:
+        return None
+    j = ctx.journal
+    if j.state("network:delivered-hook") == "done":
+        return {"result": "done earlier"}
+    facts = {"host": ctx.host.name, "profile": ctx.data.get("profile"), "serial": ctx.data.get("serial"),
+             "identity": ctx.data.get("identity"), "rack": ctx.host.location.rack, "az": ctx.host.az,
+             "role": ctx.host.role, "hostname": net.hostname if net else None,
+             "address": net.ip if net else None, "vlan": net.vlan if net else None,
+             "host_keys": ctx.data.get("host_keys") or []}
+    j.before("network:delivered-hook")
+    result = call_hook(hook, facts)
+    j.after("network:delivered-hook", result)
+    return result
 
 
 STEP_FUNCTIONS: dict[Step, Callable[[StepContext], StepResult]] = {

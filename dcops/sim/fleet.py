@@ -168,6 +168,7 @@ class Fleet:
             bmc.net.latency = self.spec.latency
             if self._loop is not None:
                 bmc.scheduler = self._make_scheduler(bmc)
+                bmc.post = self._poster()
                 bmc.on_reachability = self._reachability
             self._bmcs[index] = bmc
         return bmc
@@ -240,6 +241,7 @@ class Fleet:
             self.by_addr[bound] = -(n + 1)
         for bmc in self._bmcs.values():  # created before start (tests): attach timers now
             bmc.scheduler = self._make_scheduler(bmc)
+            bmc.post = self._poster()
             bmc.on_reachability = self._reachability
             bmc.port = self.hosts[bmc.index].port
         self.started = time.time()
@@ -249,6 +251,16 @@ class Fleet:
         if self.server is not None:
             await self.server.close()
             self.server = None
+
+    def _poster(self) -> Any:
+        """Runs a callable on the simulator's loop from another thread (the installer's workers)."""
+        loop = self._loop
+        assert loop is not None
+
+        def post(action: Any) -> None:
+            loop.call_soon_threadsafe(action)
+
+        return post
 
     def _make_scheduler(self, bmc: Bmc) -> Any:
         loop = self._loop

@@ -301,6 +301,11 @@ _SEL: dict[str, tuple[str, str, str, dict[str, tuple[str, str]]]] = {
         "lenovo": ("FQXSPOS4002I", "The operating system shut down the system."),
         "supermicro": ("OS.GracefulShutdown", "[OS Stop/Shutdown] OS graceful shutdown - Assertion"),
     }),
+    # Not a vendor's record: BMCs log no installer errors; the simulator puts the installer's
+    # console message here so that tests and operators can read it over Redfish.
+    "install_error": ("Critical", "OS Critical Stop", "Assert", {
+        "": ("OS.InstallerError", "OS Critical Stop: installer stopped: {value} - Asserted"),
+    }),
     "drive_mode": ("OK", "Drive Slot/Bay", "Assert", {
         "": ("DRV.ModeChanged", "Drive Slot {name}: converted to {mode} - Asserted"),
         "dell": ("PDR1142", "The physical disk {name} is converted to {mode}."),

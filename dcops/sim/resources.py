@@ -508,6 +508,7 @@ def r_volume(c: Ctx, vid: str) -> Doc | None:
         "ReadCachePolicy": vol.read_cache, "ReadCachePolicy@Redfish.AllowableValues": list(READ_CACHE),
         "WriteCachePolicy": vol.write_cache, "WriteCachePolicy@Redfish.AllowableValues": list(WRITE_CACHE),
         "Status": status(health, state),
+        "Identifiers": [{"DurableName": vol.wwn, "DurableNameFormat": "NAA"}] if vol.wwn else [],
         "Links": {"Drives": [link(f"{c.P.drives}/{drive_id(c.fl, bay)}") for bay in vol.drives]},
     }
     if vol.rebuild_until is not None and vol.rebuild_start is not None and c.now < vol.rebuild_until:

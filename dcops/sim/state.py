@@ -104,9 +104,13 @@ class Bmc:
         self.bios_applied_at: float | None = None
         self.bios_refused: set[str] = set()  # bios_refuse fault: accepted by the PATCH, dropped at POST
         self.bios_failed: list[str] = []  # attributes dropped at the last POST that applied settings
-        # OS install (install_poweroff fault): seconds the installer runs, and the last install seen
+        # OS install: the last install seen (``install`` in the control API). The installer reads
+        # the inserted media in a worker thread (dcops.sim.installer) and hands its outcome back
+        # through ``post``, which the fleet sets to run a callable on the simulator's loop.
+        # The install_poweroff fault replaces it by a blind installer that only powers off.
         self.install_poweroff: float | None = None
         self.install: dict[str, Any] = {}
+        self.post: Callable[[Callable[[], None]], None] | None = None
         self.vanish_tasks = 0  # task_vanish fault: how many of the next tasks lose their monitor
         self.vanished_tasks: list[str] = []
         # virtual media
@@ -341,8 +345,122 @@ class Bmc:
                       at=at + self.timings.boot * 0.4)
         self.schedule(0.0, lambda t: self._if_gen(gen, self._set_progress("OSRunning"), t),
                       at=at + self.timings.boot)
-        if source == "Cd" and image is not None and self.install_poweroff is not None:
-            self._start_install(gen, image, at)
+        if source == "Cd" and image is not None:
+            if self.install_poweroff is not None:
+                self._start_install(gen, image, at)
+            else:
+                self._boot_installer(gen, image, at)
+
+    # ------------------------------------------------------------------ the installer
+    def installer_disks(self) -> list[Any]:
+        """The block devices the installer's kernel sees: inserted USB-type virtual media first
+        (a BMC's virtual USB stick enumerates before the RAID controller on iDRAC, iLO and XCC,
+        so ``sda`` is not the OS volume), then the volumes in controller order."""
+        from dcops.sim.installer import Disk
+
+        disks: list[Disk] = []
+        types = dict(self.flavour.vmedia)
+        for vid, m in self.vmedia.items():
+            if m.inserted and not ({"CD", "DVD"} & set(types[vid])):
+                disks.append(Disk("", (), "", f"virtual media {vid}"))
+        for vol in self.storage.volumes:
+            wwn = vol.wwn.lower()
+            disks.append(Disk("", (f"/dev/disk/by-id/wwn-0x{wwn}",) if wwn else (), f"3{wwn}" if wwn else "",
+                              f"volume {vol.name} ({vol.raid_type})"))
+        for n, disk in enumerate(disks):
+            disk.kernel = "sd" + "abcdefghijklmnopqrstuvwxyz"[n % 26]
+        return disks
+
+    def _boot_installer(self, gen: int, image: str, at: float) -> None:
+        """An installer booted from the virtual CD: once its kernel is up it reads the media
+        (``dcops.sim.installer``); the outcome comes back in ``_install_examined``."""
+        from dcops.sim import installer
+
+        urls = [m.image for m in self.vmedia.values() if m.inserted and m.image]
+        record: dict[str, Any] = {"image": image, "media": urls, "started": iso(at), "finished": None,
+                                  "state": "booting", "answer": None, "error": None, "callbacks": []}
+        self.install = record
+
+        def begin(t: float) -> None:
+            post = self.post
+            if post is None:  # a Bmc without a fleet loop (unit tests): nothing reads the media
+                record.update(state="waiting", error="no installer runtime (the Bmc runs without a fleet)")
+                return
+            disks = self.installer_disks()
+            record["state"] = "reading media"
+
+            def work() -> None:
+                outcome = installer.examine(urls, disks)
+                post(lambda: self._install_examined(gen, record, outcome))
+
+            installer.spawn(work)
+
+        self.schedule(0.0, lambda t: self._if_gen(gen, begin, t), at=at + self.timings.boot)
+
+    def _install_current(self, gen: int, record: dict[str, Any]) -> bool:
+        return gen == self._power_gen and self.install is record
+
+    def _install_failed(self, record: dict[str, Any], error: str, error_urls: tuple[str, ...]) -> None:
+        """The installer stopped with ``error`` on its console; its error hook (%onerror,
+        error-commands) reports it when the answer file has one; the host stays on, at the error."""
+        from dcops.sim import installer
+
+        record.update(state="failed", error=error)
+        self.add_sel("install_error", value=error[:200])
+        if error_urls:
+            def work() -> None:
+                record["callbacks"].extend({"url": "error", "error": e} for e in installer.call(error_urls, "failed",
+                                                                                               error))
+            installer.spawn(work)
+
+    def _install_examined(self, gen: int, record: dict[str, Any], outcome: Any) -> None:
+        from dcops.sim import installer
+
+        if not self._install_current(gen, record):
+            return  # the host was reset or powered off while the media were read
+        self.tick()
+        record["answer"] = outcome.answer()
+        record["fetched"] = outcome.fetched
+        facts = outcome.facts
+        if outcome.error:
+            self._install_failed(record, outcome.error, facts.error_urls if facts is not None else ())
+            return
+        record["state"] = "installing"
+
+        def finish(t: float) -> None:
+            keys = f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{self.serial}hostkey root@{facts.hostname or self.name}\n"
+
+            def work() -> None:
+                errors = installer.call(facts.done_urls, "ok", keys)
+                post = self.post
+                if post is not None:
+                    post(lambda: self._install_finished(gen, record, facts, errors))
+
+            installer.spawn(work)
+
+        self.schedule(0.0, lambda t: self._if_gen(gen, finish, t), at=self.clock() + self.timings.install)
+
+    def _install_finished(self, gen: int, record: dict[str, Any], facts: Any, errors: list[str]) -> None:
+        if not self._install_current(gen, record):
+            return
+        self.tick()
+        # The shipped answer files let a completion call that cannot get through pass (``|| true``):
+        # the install goes on to its power-off, which is what dcops then sees.
+        record["callbacks"].extend({"url": "done", "error": e} for e in errors)
+        record["state"] = "installed"
+        at = self.clock()
+        self.add_sel("install_done", at=at)
+        if facts.poweroff:
+            self.power = "PoweringOff"
+
+            def off(t2: float) -> None:
+                self._power_off_now(t2, sel=True)
+                record["finished"] = iso(t2)
+
+            self.schedule(0.0, lambda t2: self._if_gen(gen, off, t2), at=at + self.timings.power_off)
+        else:
+            record["finished"] = iso(at)
+            self.reset("ForceRestart")  # shutdown: reboot; the one-time CD override is consumed: disk
 
     def _start_install(self, gen: int, image: str, at: float) -> None:
         """An installer booted from virtual media: it runs ``install_poweroff`` seconds once its OS is

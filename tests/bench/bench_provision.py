@@ -22,7 +22,6 @@ import argparse
 import heapq
 import json
 import os
-import re
 import resource
 import shutil
 import subprocess
@@ -31,8 +30,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from dcops.sim.fleet import FleetSpec
 from dcops.sim.state import Timings
@@ -73,19 +70,10 @@ def ideal_schedule(durations: list[float], workers: int) -> float:
 
 
 def baselines(dest: Path, hosts: list[str]) -> Path:
-    root = dest / "baselines"
-    shutil.copytree(ROOT / "baselines", root)
-    network = {"defaults": {"prefix": 16, "gateway": "10.40.0.1", "interface": "ens1f0"},
-               "hosts": {h: {"ip": f"10.40.{i // 250}.{i % 250 + 2}"} for i, h in enumerate(hosts)}}
-    (root / "os" / "network" / "bench.yaml").write_text(yaml.safe_dump(network))
-    for path in (root / "os").glob("*.yaml"):
-        text = path.read_text().replace("wait_for: power-off", "wait_for: os-running")
-        text = text.replace("file: network/example.yaml", "file: network/bench.yaml")
-        path.write_text(re.sub(r"publish_dir: .*", f"publish_dir: {dest / 'answers'}", text))
-    for path in (root / "profiles").glob("*.yaml"):
-        text = re.sub(r"playbooks:[^\n]*(\n  - .*)+|playbooks: \[.*\]", "playbooks: []", path.read_text())
-        path.write_text(re.sub(r"network_playbook: .*", "", text))
-    return root
+    """The shipped baselines on loopback addresses, no playbooks (the integration tests run them)."""
+    from tests.integration.provision.lab import sim_baselines
+
+    return sim_baselines(dest, hosts, playbooks=False)
 
 
 def run(hosts: int, parallel: int, poll: float) -> dict[str, Any]:

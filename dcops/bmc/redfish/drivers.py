@@ -173,12 +173,14 @@ class RedfishVirtualMedia(base.VirtualMediaInterface):
     def slots(self) -> list[base.MediaSlot]:
         return [self._slot(d) for d in self._docs()]
 
-    def insert(self, image: str) -> base.MediaSlot:
+    def insert(self, image: str, *, media: str = "cd") -> base.MediaSlot:
         docs = self._docs()
-        cds = [d for d in docs if {"CD", "DVD"} & set(resources.media_types(d))] or docs
-        if not cds:
+        if not docs:
             raise base.UnsupportedError(f"{self.s.conn.host}: the BMC lists no virtual media slot")
-        doc = cds[0]
+        doc = pick_slot(docs, media)
+        if doc is None:
+            raise base.UnsupportedError(f"{self.s.conn.host}: no free virtual media slot for a {media} image "
+                                        f"(slots: {', '.join(str(d.get('Id')) for d in docs)})")
         target = resources.insert_media_action(doc)
         quirks = self.s.quirks()
         try:
@@ -202,6 +204,26 @@ class RedfishVirtualMedia(base.VirtualMediaInterface):
                             "vmedia eject")
             ejected.append(self._slot(doc))
         return ejected
+
+
+_CD = frozenset({"CD", "DVD"})
+_USB = frozenset({"USBStick", "Floppy", "RemovableDisk"})
+
+
+def pick_slot(docs: list[Doc], media: str) -> Doc | None:
+    """The slot for a ``cd`` or ``usb`` image: a free slot of that kind, one that offers only that
+    kind first (iDRAC: RemovableDisk vs CD; iLO: 1 Floppy/USBStick vs 2 CD; XCC and Supermicro offer
+    every type on every slot, so the second image takes the other slot). sushy-tools lists Cd and
+    Floppy. A CD image falls back to the first slot when none says CD (older BMCs list no types)."""
+    want = _CD if media == "cd" else _USB
+    free = [d for d in docs if not resources.media_state(d)[0]]
+    fits = [d for d in free if want & set(resources.media_types(d))]
+    fits.sort(key=lambda d: bool(set(resources.media_types(d)) - want))  # dedicated slots first
+    if fits:
+        return fits[0]
+    if media == "cd" and not any(resources.media_types(d) for d in docs):
+        return docs[0]
+    return None
 
 
 class RedfishInventory(base.InventoryInterface):

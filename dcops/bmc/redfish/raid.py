@@ -67,7 +67,18 @@ def parse_volume(doc: Doc, drives: Sequence[DriveState]) -> VolumeState:
                        doc.get("CapacityBytes"), ids("Drives"),
                        _READ_BACK.get(str(read).lower()) if read else None,
                        _WRITE_BACK.get(str(write).lower()) if write else None, ids("DedicatedSpareDrives"),
-                       status.get("Health") if isinstance(status.get("Health"), str) else None, state_of(doc))
+                       status.get("Health") if isinstance(status.get("Health"), str) else None, state_of(doc),
+                       _identifiers(doc))
+
+
+def _identifiers(doc: Doc) -> tuple[tuple[str, str], ...]:
+    """``Identifiers`` as (format, name); empty ones dropped (iDRAC 6.00 lists ``[]`` for its
+    pass-through NVMe volumes; Huawei iBMC 3.12 has no such property)."""
+    found = []
+    for item in doc.get("Identifiers") or []:
+        if isinstance(item, dict) and isinstance(item.get("DurableName"), str) and item["DurableName"].strip():
+            found.append((str(item.get("DurableNameFormat") or ""), item["DurableName"].strip()))
+    return tuple(found)
 
 
 class RedfishRaid(base.RaidInterface):

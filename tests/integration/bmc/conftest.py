@@ -4,6 +4,7 @@ tests/helpers/ipmi_sim.py)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
@@ -52,9 +53,13 @@ SUSHY_EMULATOR_FAKE_SYSTEMS = [
 ]
 """)
     log = tmp_path / "sushy.log"
+    # InsertMedia downloads the image into $TMPDIR/<random>/<name> (kept until the eject): a
+    # directory of the test's own, so a test can open what sushy received.
+    (tmp_path / "sushy-tmp").mkdir()
     with log.open("wb") as out:
         proc = subprocess.Popen([exe, "--config", str(tmp_path / "emulator.conf"), "--fake", "-i", "127.0.0.1",
-                                 "-p", str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+                                 "-p", str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
+                                env={**os.environ, "TMPDIR": str(tmp_path / "sushy-tmp")})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + PATIENT
     while True:

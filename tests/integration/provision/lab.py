@@ -18,25 +18,47 @@ ROOT = Path(__file__).resolve().parents[3]
 PW_ENV = "DCOPS_TEST_SIM_PW"
 
 
-def sim_baselines(dest: Path, hosts: list[str], *, playbooks: bool = True, completion: str = "power-off",
-                  subset: dict[str, str] | None = None) -> Path:
+DEPLOY_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDcopsTestDeployKeyOnlyForTheSimulator00000 dcops-test"
+
+
+def sim_baselines(dest: Path, hosts: list[str], *, playbooks: bool = True, completion: str = "callback",
+                  subset: dict[str, str] | None = None, switch_api: str | None = None,
+                  reach_port: int | None = None) -> Path:
     """The shipped baselines for the simulator: short timeouts, answer files published under
     ``dest``, static network values for ``hosts``; without ``playbooks`` the profiles run none.
-    The install completes as shipped (``wait_for: power-off``: the simulated installer powers the
-    host off, see ``write_inventory``) unless ``completion`` says otherwise."""
+    The install completes as shipped (``wait_for: callback``: the simulated installer reads the
+    answer image, calls the completion URL and powers off) unless ``completion`` says otherwise.
+    With ``switch_api`` every host is cabled to port EthernetN of switch leaf-a01 (a stand-in at
+    that URL) and moved to VLAN 120 by the shipped eAPI switch playbook. ``reach_port`` is the
+    production reachability gate's port; without it (and without playbooks) there is no gate."""
     root = dest / "baselines"
     shutil.copytree(ROOT / "baselines", root)
-    network = {"defaults": {"prefix": 16, "gateway": "10.30.0.1", "dns": ["10.30.0.53"], "interface": "ens1f0",
-                            "domain": "sim.example.net"},
-               "hosts": {h: {"ip": f"10.30.{i // 250}.{i % 250 + 2}"} for i, h in enumerate(hosts)}}
+    # Loopback only: production addresses in 127.0.1.0/24 (the reachability gate connects there),
+    # provisioning addresses in 127.0.2.0/24 (the installer's and the playbooks').
+    network = {"defaults": {"prefix": 16, "gateway": "127.0.0.1", "dns": ["127.0.0.53"], "interface": "ens1f0",
+                            "domain": "sim.example.net", "provisioning": {"prefix": 16, "gateway": "127.0.0.1"}},
+               "hosts": {h: {"ip": f"127.0.1.{i % 250 + 2}", "provisioning": {"ip": f"127.0.2.{i % 250 + 2}"}}
+                         for i, h in enumerate(hosts)}}
+    if switch_api:
+        network["switches"] = {"leaf-a01": {"api": switch_api, "username": "admin", "password": "env:DCOPS_TEST_SW_PW"}}
+        for i, h in enumerate(hosts):
+            network["hosts"][h]["switch"] = {"name": "leaf-a01", "port": f"Ethernet{i + 1}", "vlan": 120}
     (root / "os" / "network" / "sim.yaml").write_text(yaml.safe_dump(network))
+    key = dest / "deploy_key.pub"
+    key.write_text(DEPLOY_KEY + "\n")
+    key.chmod(0o600)
     for path in (root / "os").glob("*.yaml"):
         text = path.read_text()
-        if completion != "power-off":
-            text = text.replace("wait_for: power-off", f"wait_for: {completion}")
+        if completion != "callback":
+            text = text.replace("wait_for: callback", f"wait_for: {completion}")
         text = text.replace("timeout_seconds: 3600", "timeout_seconds: 60")
-        text = text.replace("file: network/example.yaml", "file: network/sim.yaml")
-        text = re.sub(r"publish_dir: .*", f"publish_dir: {dest / 'answers'}", text)
+        net_extra = f"\n  reach_port: {reach_port or 0}"
+        if switch_api:
+            net_extra += "\n  switch_playbook: switch-port-eapi.yml"
+        text = text.replace("file: network/example.yaml", "file: network/sim.yaml" + net_extra)
+        text = text.replace("file:~/.ssh/dcops_deploy.pub", f"file:{key}")
+        # A copy of each rendered answer file for the tests to read (the installer reads the image).
+        text = re.sub(r"(\n  template: .*)", rf"\1\n  publish_dir: {dest / 'answers'}", text)
         path.write_text(text)
     for path in (root / "profiles").glob("*.yaml"):
         text = path.read_text()
@@ -50,11 +72,10 @@ def sim_baselines(dest: Path, hosts: list[str], *, playbooks: bool = True, compl
 
 
 def write_inventory(sim: Any, path: Path, monkeypatch: pytest.MonkeyPatch | None = None, *,
-                    installer: bool = True) -> Path:
-    """The fleet's inventory (password in ``PW_ENV``). With ``installer``, every simulated host
-    runs an installer when booted from the virtual CD and powers itself off when it is done
-    (fault ``install_poweroff``), as a kickstart ending in ``poweroff`` does on a real server: the
-    OS-install step's ``wait_for: power-off`` path is what runs."""
+                    installer: bool = False) -> Path:
+    """The fleet's inventory (password in ``PW_ENV``). The simulated hosts run their own installer
+    (it reads the answer image); with ``installer``, a blind one instead that powers off without
+    reading anything (fault ``install_poweroff``), for the ``wait_for: power-off`` lab mode."""
     if monkeypatch is not None:
         monkeypatch.setenv(PW_ENV, sim.password)
     sim.fleet.write_inventory(path, f"env:{PW_ENV}")

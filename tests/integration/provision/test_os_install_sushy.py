@@ -1,38 +1,114 @@
-"""The OS-install step end to end against sushy-tools (a third-party Redfish service): the ISO is
-inserted as virtual media from a loopback HTTP server (sushy downloads it), the host boots once
-from CD and is powered on, the step waits for the boot, then ejects. Driven through
-`dcops provision run` with a lab profile (sushy's fake driver has no BIOS, RAID or firmware)."""
+"""The OS-install step end to end against sushy-tools (a third-party Redfish service): the
+installer ISO goes into the virtual CD and the host's own answer image into the second slot, both
+downloaded by sushy over loopback (its InsertMedia fetches the URL); the test plays the installer
+sushy's fake driver does not run: it opens the image sushy received, checks it holds this host's
+kickstart, calls the completion URL written in it and powers the node off. Driven through
+`dcops provision run` with a lab profile (sushy's fake driver has no BIOS, RAID or firmware, so the
+install disk comes from the book's extra.os_disk)."""
 
 from __future__ import annotations
 
+import base64
+import json
+import re
+import threading
+import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from dcops.installer import answers, media
+from tests.helpers.standins import Events, production_listeners
+from tests.helpers.timing import PATIENT
 from tests.integration.bmc.conftest import PASSWORD, USER, Sushy
-from tests.integration.provision.lab import cli
+from tests.integration.provision.lab import DEPLOY_KEY, cli
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+DISK = "/dev/disk/by-id/wwn-0x600062b2218e23802fdc23942a65f7aa"
 
 
-def _lab(tmp_path: Path, iso: str) -> Path:
+def _lab(tmp_path: Path, iso: str, reach_port: int) -> Path:
     root = tmp_path / "baselines"
     for d in ("profiles", "os/network", "os/templates"):
         (root / d).mkdir(parents=True)
+    key = tmp_path / "deploy.pub"
+    key.write_text(DEPLOY_KEY + "\n")
+    key.chmod(0o600)
     (root / "profiles" / "sushy-lab.yaml").write_text(yaml.safe_dump({
         "name": "sushy-lab", "description": "lab node without BIOS/RAID/firmware over Redfish",
         "baselines": {"os": "lab-os"}}))
     (root / "os" / "lab-os.yaml").write_text(yaml.safe_dump({
         "name": "lab-os", "installer": {"iso": iso},
-        "answer_file": {"kind": "kickstart", "template": "templates/lab.ks", "publish_dir": str(tmp_path / "answers")},
-        "network": {"file": "network/lab.yaml"},
-        # sushy's fake driver runs no installer: the install is "done" once the node is powered on.
-        "completion": {"wait_for": "powered-on", "timeout_seconds": 60}}))
-    (root / "os" / "templates" / "lab.ks").write_text("network --ip=${ip} --netmask=${netmask} --hostname=${hostname}\n")
+        "answer_file": {"kind": "kickstart", "template": "templates/lab.ks"},
+        "network": {"file": "network/lab.yaml", "reach_port": reach_port},
+        "deploy": {"user": "dcops", "ssh_public_key": f"file:{key}"},
+        "completion": {"wait_for": "callback", "timeout_seconds": PATIENT * 2}}))
+    shipped = Path(__file__).resolve().parents[3] / "baselines" / "os" / "templates" / "rhel9-trading.ks"
+    (root / "os" / "templates" / "lab.ks").write_text(shipped.read_text())
     (root / "os" / "network" / "lab.yaml").write_text(yaml.safe_dump({
-        "defaults": {"prefix": 24, "gateway": "192.0.2.1"}, "hosts": {"node-1": {"ip": "192.0.2.10"}}}))
+        "defaults": {"prefix": 24, "gateway": "127.0.1.1", "interface": "ens1f0",
+                     "provisioning": {"prefix": 24, "gateway": "127.0.2.1"}},
+        "hosts": {"node-1": {"ip": "127.0.1.10", "provisioning": {"ip": "127.0.2.10"},
+                             "extra": {"os_disk": DISK}}}}))
     return root
+
+
+def _get(sushy: Sushy, path: str) -> dict[str, Any]:
+    req = urllib.request.Request(f"{sushy.url}{path}", headers={
+        "Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())  # type: ignore[no-any-return]
+
+
+def _post(sushy: Sushy, path: str, body: dict[str, Any]) -> None:
+    req = urllib.request.Request(f"{sushy.url}{path}", data=json.dumps(body).encode(), method="POST", headers={
+        "Content-Type": "application/json",
+        "Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()})
+    urllib.request.urlopen(req, timeout=10).close()
+
+
+class Installer(threading.Thread):
+    """What the installer would do with the media sushy was given."""
+
+    def __init__(self, sushy: Sushy, tmp: Path) -> None:
+        super().__init__(daemon=True)
+        self.sushy, self.tmp = sushy, tmp
+        self.images: dict[str, str] = {}
+        self.answer: answers.Facts | None = None
+        self.volume: media.Volume | None = None
+        self.error: str | None = None
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            self.error = repr(exc)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + PATIENT
+        system = _get(self.sushy, "/redfish/v1/Systems")["Members"][0]["@odata.id"]
+        while time.monotonic() < deadline:
+            slots = _get(self.sushy, f"{system}/VirtualMedia")["Members"]
+            docs = [_get(self.sushy, s["@odata.id"]) for s in slots]
+            self.images = {d["Id"]: d.get("Image") for d in docs if d.get("Inserted")}
+            found = list(self.tmp.glob("*/node-1-oemdrv.img"))
+            powered = _get(self.sushy, system).get("PowerState") == "On"  # the installer runs once booted
+            if len(self.images) == 2 and found and powered:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"sushy never held both images: {self.images}")
+        self.volume = media.read_image(found[0].read_bytes())
+        text = self.volume.files["ks.cfg"].decode()
+        self.answer = answers.check("kickstart", text)
+        for url in self.answer.done_urls:
+            target = url if "status=" in url else f"{url}?status=ok"
+            req = urllib.request.Request(target, data=b"ssh-ed25519 AAAAC3Nza-hostkey root@node-1\n", method="POST")
+            urllib.request.urlopen(req, timeout=10).close()
+        _post(self.sushy, f"{system}/Actions/ComputerSystem.Reset", {"ResetType": "ForceOff"})  # kickstart: poweroff
 
 
 def test_os_install_over_sushy(sushy: Sushy, image_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -45,16 +121,31 @@ def test_os_install_over_sushy(sushy: Sushy, image_server: str, tmp_path: Path, 
                                   "bmc": {"address": "127.0.0.1", "port": sushy.port, "scheme": "http",
                                           "protocol": "redfish", "username": USER,
                                           "password": "env:SUSHY_PW"}}]}]}]}]}))
-    base = _lab(tmp_path, image_server)
-    code, data, err = cli(capsys, "provision", "run", "node-1", "-i", str(inv), "--baselines", str(base),
-                          "--poll", "0.2", "--yes", "-v")
+    events = Events()
+    with production_listeners(["127.0.1.10"], events) as port:
+        base = _lab(tmp_path, image_server, port)
+        installer = Installer(sushy, tmp_path / "sushy-tmp")
+        installer.start()
+        code, data, err = cli(capsys, "provision", "run", "node-1", "-i", str(inv), "--baselines", str(base),
+                              "--poll", "0.2", "--media-dir", str(tmp_path / "media"), "--yes", "-v")
+        installer.join(PATIENT)
+    assert events.first("reached 127.0.1.10") is not None  # the gate on the production address
+    assert installer.error is None, installer.error
     assert code == 0, err
     assert data["items"][0]["status"] == "delivered"
-    assert "os-install: insert " + image_server in err and "os-install: boot the installer" in err
+    # The CD holds the installer ISO, the Floppy/USB slot this host's own answer image, on loopback.
+    assert installer.images["Cd"] == image_server
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/media/[A-Za-z0-9_-]{20,}/node-1-oemdrv\.img",
+                        installer.images["Floppy"]), installer.images
+    assert installer.volume is not None and installer.volume.label == "OEMDRV"
+    facts = installer.answer
+    assert facts is not None and facts.valid, facts
+    assert facts.addresses == ("127.0.2.10/24",) and facts.disks[0] == DISK
+    assert facts.users == ("dcops",) and facts.ssh_keys == (DEPLOY_KEY,)
     log = sushy.log.read_text()
-    assert "InsertMedia" in log and "EjectMedia" in log
-    assert "/redfish/v1/Systems" in log and "Actions/ComputerSystem.Reset" in log
+    assert log.count("InsertMedia") == 2 and "EjectMedia" in log
+    # The image is gone: the media server withdrew it after the install.
+    assert not (tmp_path / "media" / "node-1").exists()
     code, data, _ = cli(capsys, "provision", "status", "node-1", "-i", str(inv), "--steps")
     steps = {s["step"]: s["status"] for s in data["items"][0]["steps"]}
     assert steps["os-install"] == "done"
-    assert (tmp_path / "answers" / "node-1" / "ks.cfg").read_text().startswith("network --ip=192.0.2.10")

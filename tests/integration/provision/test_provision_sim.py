@@ -12,6 +12,8 @@ import pytest
 from dcops.sim.fleet import FleetSpec
 from dcops.sim.testing import ThreadedFleet
 from dcops.store import audit, open_store
+from tests.helpers.receivers import webhook
+from tests.helpers.standins import Events, eapi_switch, production_listeners
 from tests.integration.provision.conftest import FAST
 from tests.integration.provision.lab import (
     ROOT,
@@ -44,27 +46,43 @@ def test_provision_end_to_end_with_playbooks(dell: ThreadedFleet, state: Path, t
                                              monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     inv = write_inventory(dell, tmp_path / "inv.yaml", monkeypatch)
-    base = sim_baselines(tmp_path, ["sim-0001", "sim-0002"])
-    args = ["-i", str(inv), "--baselines", str(base), "--poll", "0.05"]
-    code, data, err = cli(capsys, "provision", "run", "sim-0001", *args, *_ansible_args(tmp_path), "--yes")
+    events = Events()
+    monkeypatch.setenv("DCOPS_TEST_SW_PW", "sw-secret")
+    with eapi_switch(events, "sw-secret") as switch, production_listeners(["127.0.1.2"], events) as port, \
+            webhook() as hook:
+        base = sim_baselines(tmp_path, ["sim-0001", "sim-0002"], switch_api=switch.url, reach_port=port)
+        args = ["-i", str(inv), "--baselines", str(base), "--poll", "0.05"]
+        code, data, err = cli(capsys, "provision", "run", "sim-0001", *args, *_ansible_args(tmp_path), "--yes",
+                              "--delivered-hook", f"{hook.url}/cmdb", "-v")
     assert code == 0, err
     assert [(i["host"], i["status"]) for i in data["items"]] == [("sim-0001", "delivered")]
+    # The switch port went to the production VLAN (read back by the playbook), and only then was
+    # the production address reached: nothing touched it before the gate.
+    assert switch.ports["Ethernet1"]["mode"] == "access" and switch.ports["Ethernet1"]["accessVlanId"] == 120
+    moved, reached = events.first("switch Ethernet1 vlan 120"), events.first("reached 127.0.1.2")
+    assert moved is not None and reached is not None and moved < reached, events.items
+    assert "sw-secret" not in err
+    # The delivered hook got the host's facts for the CMDB.
+    (path, facts), = hook.received
+    assert path == "/cmdb" and facts["host"] == "sim-0001" and facts["address"] == "127.0.1.2"
+    assert facts["serial"] and facts["host_keys"] and facts["host_keys"][0].startswith("ssh-ed25519 ")
     host_root = tmp_path / "hosts" / "sim-0001"
     ledger = (host_root / "var/lib/dcops/patches.ledger").read_text().split()
     assert ledger == ["KB-0001", "KB-0002", "KB-0003"]  # in order, verified by the playbook
     conn = (host_root / "etc/NetworkManager/system-connections/production.nmconnection").read_text()
-    assert "address1=10.30.0.2/16,10.30.0.1" in conn
+    assert "address1=127.0.1.2/16,127.0.0.1" in conn
     answer = (tmp_path / "answers" / "sim-0001" / "ks.cfg").read_text()
-    assert "--ip=10.30.0.2 --netmask=255.255.0.0 --gateway=10.30.0.1" in answer
-    # The installer ran from the virtual CD and powered the host off (wait_for: power-off); the
-    # step then booted the installed system from disk.
+    # The installer gets the provisioning address; the production one waits for the network step.
+    assert "--ip=127.0.2.2 --netmask=255.255.0.0 --gateway=127.0.0.1" in answer
+    # The installer ran from the virtual CD, read its answer image, called back and powered the
+    # host off; the step then booted the installed system from disk.
     install = installs(dell, "sim-0001")
     assert install and install["image"] and install["finished"], install
     host = dell.control.get("/v1/hosts/sim-0001")
     assert host["power"] == "On" and host["last_boot"]["source"] != "Cd", host["last_boot"]
     counts = writes(requests(dell, "sim-0001"))
     assert counts == {"firmware_update": 7, "bios_stage": 1, "volume_delete": 1, "volume_create": 1,
-                      "hotspare": 1, "media_insert": 1, "media_eject": 1}
+                      "hotspare": 1, "media_insert": 2, "media_eject": 2}
     # Every step's before and after is in the audit log.
     store = open_store(f"sqlite:///{state}/state.db")
     try:
@@ -75,7 +93,23 @@ def test_provision_end_to_end_with_playbooks(dell: ThreadedFleet, state: Path, t
     assert {f"provision.{s}" for s in ("discover", "accept", "pool", "firmware", "bios", "raid", "os-install",
                                        "post-install", "verify", "network", "delivered")} <= done
     bios = next(e for e in entries if e.action == "provision.bios" and e.result == "ok")
+    # Post-install and the OS verification reached the host on its provisioning address.
+    post = next(e for e in entries if e.action == "provision.post-install" and e.result == "ok")
+    assert {p["address"] for p in post.after["playbooks"]} == {"127.0.2.2"}
+    checked = next(e for e in entries if e.action == "provision.verify" and e.result == "ok")
+    assert [p["drift"] for p in checked.after["os"]] == [[], [], []]
     assert any(c["target"] == "LogicalProc" and c["old"] == "Enabled" for c in bios.before)
+    # `baseline verify --os` re-checks the delivered host's OS in check mode: compliant, then drift.
+    verify_os = ["baseline", "verify", "sim-0001", "--os", "-i", str(inv), "--baselines", str(base),
+                 *_ansible_args(tmp_path)]
+    code, data, err = cli(capsys, *verify_os)
+    assert code == 0, err
+    assert data["items"][0]["result"] == "compliant"
+    agent = tmp_path / "hosts" / "sim-0001" / "opt/dcops-agents/antivirus.version"
+    agent.unlink()
+    code, data, err = cli(capsys, *verify_os)
+    assert code == 1 and data["items"][0]["result"] == "drift"
+    assert 'agents.yml would still change "Install agents (file)"' in data["items"][0]["message"]
     # A delivered host is never provisioned again without --force.
     code, data, err = cli(capsys, "provision", "run", "sim-0001", *args, "--yes")
     assert code == 1 and "already delivered" in err
@@ -106,7 +140,7 @@ def test_playbook_failure_stops_the_host_with_the_task_named(dell: ThreadedFleet
     assert code == 0, err
     assert data["items"][0]["status"] == "delivered"
     counts = writes(requests(dell, "sim-0002"))
-    assert counts["firmware_update"] == 7 and counts["bios_stage"] == 1 and counts["media_insert"] == 1
+    assert counts["firmware_update"] == 7 and counts["bios_stage"] == 1 and counts["media_insert"] == 2
 
 
 def test_until_pool_skip_and_abort(fleet4: ThreadedFleet, state: Path, tmp_path: Path,
@@ -147,3 +181,30 @@ def test_until_pool_skip_and_abort(fleet4: ThreadedFleet, state: Path, tmp_path:
         store.close()
     # Every step started has its outcome, across --until stops, skip, abort and resume.
     assert checked.intact and checked.unfinished == [], [(e.action, e.host) for e in checked.unfinished]
+
+
+@pytest.mark.slow
+def test_a_host_that_drifts_after_post_install_is_not_delivered(dell: ThreadedFleet, state: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Verification re-runs the post-install playbooks in check mode: a setting changed after them
+    (here the SSH configuration) is drift, and the host stops at verify, never reaching the
+    production network or the delivered hook."""
+    inv = write_inventory(dell, tmp_path / "inv.yaml", monkeypatch)
+    events = Events()
+    with production_listeners(["127.0.1.3"], events) as port, webhook() as hook:
+        base = sim_baselines(tmp_path, ["sim-0001", "sim-0002"], reach_port=port)
+        args = ["-i", str(inv), "--baselines", str(base), "--poll", "0.05", *_ansible_args(tmp_path),
+                "--delivered-hook", hook.url]
+        code, data, err = cli(capsys, "provision", "run", "sim-0002", *args, "--until", "post-install", "--yes")
+        assert code == 0, err
+        sshd = tmp_path / "hosts" / "sim-0002" / "etc/ssh/sshd_config.d/90-dcops.conf"
+        sshd.write_text(sshd.read_text().replace("PermitRootLogin no", "PermitRootLogin yes"))
+        code, data, err = cli(capsys, "provision", "run", "sim-0002", *args, "--yes")
+        assert code == 5, err
+        (item,) = data["items"]
+        assert item["status"] == "failed" and item["step"] == "verify"
+        assert 'security-baseline.yml would still change "SSH - keys only, no root login"' in item["message"]
+        assert 'task "Verify the security baseline"' in item["message"]  # and its read-back fails
+        assert hook.received == [] and events.items == []  # not handed over, production untouched
+

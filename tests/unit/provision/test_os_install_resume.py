@@ -16,6 +16,7 @@ from dcops.baseline.load import load_baselines
 from dcops.baseline.redfish import Target
 from dcops.bmc.base import MediaSlot
 from dcops.bmc.state import BootProgress
+from dcops.installer.server import MediaServer
 from dcops.models import BmcEndpoint, Host
 from dcops.observation import PowerState
 from dcops.provision import steps
@@ -63,10 +64,18 @@ class FakeMedia:
         self.ejected = 0
 
     def slots(self) -> list[MediaSlot]:
-        return [MediaSlot("CD", ("CD",), self.inserted, ISO if self.inserted else None)]
+        return [MediaSlot("CD", ("CD",), self.inserted, ISO if self.inserted else None),
+                MediaSlot("USB", ("USBStick",), self.answer is not None, self.answer)]
+
+    answer: str | None = None
+
+    def insert(self, image: str, *, media: str = "cd") -> None:
+        assert media == "usb" and self.answer is None, (image, media)
+        self.answer = image
 
     def eject(self) -> None:
         self.inserted = False
+        self.answer = None
         self.ejected += 1
 
 
@@ -86,27 +95,42 @@ def _baselines(tmp_path: Path, completion: str) -> Any:
         (root / d).mkdir(parents=True)
     (root / "profiles" / "lab.yaml").write_text(yaml.safe_dump({
         "name": "lab", "description": "lab", "baselines": {"os": "lab-os"}}))
+    key = tmp_path / "deploy.pub"
+    key.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIUnitTestKey unit\n")
+    key.chmod(0o600)
     (root / "os" / "lab-os.yaml").write_text(yaml.safe_dump({
         "name": "lab-os", "installer": {"iso": ISO},
         "answer_file": {"kind": "kickstart", "template": "templates/lab.ks"},
+        "deploy": {"ssh_public_key": f"file:{key}"},
         "network": {"file": "network/lab.yaml"}, "completion": {"wait_for": completion, "timeout_seconds": 60}}))
-    (root / "os" / "templates" / "lab.ks").write_text("network --ip=${ip}\n")
+    (root / "os" / "templates" / "lab.ks").write_text("network --ip=${ip}\nignoredisk --only-use=${os_disk}\n")
     (root / "os" / "network" / "lab.yaml").write_text(yaml.safe_dump({
-        "defaults": {"prefix": 24}, "hosts": {"node-1": {"ip": "192.0.2.10"}}}))
+        "defaults": {"prefix": 24}, "hosts": {"node-1": {"ip": "192.0.2.10",
+                                                         "extra": {"os_disk": "/dev/disk/by-id/wwn-0x6001"}}}}))
     return load_baselines(root)
 
 
 def _resume(tmp_path: Path, completion: str, bmc: FakeBmc, journal: MemoryJournal) -> dict[str, Any]:
     host = Host("node-1", BmcEndpoint("127.0.0.1"), profile="lab")
     target = Target(host, bmc)  # type: ignore[arg-type]
-    ctx = steps.StepContext(host, _baselines(tmp_path, completion), steps.Options(), journal, {"profile": "lab"},
-                            lambda: target)
-    return steps.os_install(ctx)
+    with MediaServer(tmp_path / "media") as media:
+        ctx = steps.StepContext(host, _baselines(tmp_path, completion), steps.Options(media=media), journal,
+                                {"profile": "lab"}, lambda: target)
+        return steps.os_install(ctx)
+
+
+def _media_done(journal: MemoryJournal) -> MemoryJournal:
+    """The answer image was built and inserted by the killed attempt (its token is not known
+    to the resuming process: the BMC already holds the URL)."""
+    journal.after("os:media", {"name": "node-1-oemdrv.img", "label": "OEMDRV", "token_sha256": "0" * 64,
+                               "sha256": "1" * 64, "answer_sha256": "2" * 64, "disk": "/dev/disk/by-id/wwn-0x6",
+                               "ip": "192.0.2.10"})
+    return journal
 
 
 def _killed_around_the_reset() -> MemoryJournal:
     """A journal of an attempt killed after asking for the reset, before recording it done."""
-    journal = MemoryJournal()
+    journal = _media_done(MemoryJournal())
     journal.after("os:insert", {"image": ISO})
     journal.after("os:boot")
     journal.before("os:power", {"stamp": "T0", "power": "On"})
@@ -142,13 +166,16 @@ def test_an_installer_faster_than_the_polls_is_seen_finished(tmp_path: Path) -> 
     # Host off, override armed: the step powers on; the installer consumes the override and is
     # off again before the first poll. The consumed override is the witness: no wait to the deadline.
     bmc = FakeBmc(BootProgress(PowerState.OFF, None, "T0"), ("Cd", "Once"))
-    journal = MemoryJournal()
+    journal = _media_done(MemoryJournal())
     journal.after("os:insert", {"image": ISO})
     journal.after("os:boot")
     started = time.monotonic()
     _resume(tmp_path, "power-off", bmc, journal)
     assert time.monotonic() - started < 5
     assert bmc.power.requests == ["on", "on"]  # into the installer, then from disk
+    # The killed attempt's answer image was never inserted and its token is unknown here: a new
+    # one was built and inserted before the installer booted.
+    assert bmc.vmedia.ejected == 1 and journal.info("os:media")["token_sha256"] != "0" * 64
     assert journal.info("os:power")["armed"] is True
     assert journal.state("os:installed") == "done" and journal.state("os:boot-disk") == "done"
 

@@ -1,0 +1,262 @@
+"""The media server: serves each host's answer image to its BMC over HTTP and hears the
+installer's completion call, on an address the operator chooses (``--media-listen``; the URL the
+BMC and the installer use is ``--media-url`` when a proxy or NAT sits between).
+
+Paths carry a per-host random token (``/media/<token>/<file>``, ``/done/<token>``): a host can
+fetch only its own answer file, and the completion URL is single-use: the first call settles the
+install, later ones get 410 Gone. Only a hash of a token is kept beyond the image (which holds
+it): the state store records the hash, and a resumed run registers the same image again.
+BMCs read virtual media with ``Range`` requests (iDRAC, iLO, XCC stream the image), so ranges are
+served; HEAD answers the size; ``Digest`` carries the SHA-256 (RFC 3230).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+log = logging.getLogger(__name__)
+_MAX_REPORT = 64 * 1024  # the log tail an installer may send
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@dataclass
+class Completion:
+    """What the installer said: ``status`` ok | failed, and the text it sent (log tail)."""
+
+    status: str
+    text: str
+    at: float
+
+
+@dataclass
+class _Entry:
+    host: str
+    path: Path  # the image on disk
+    sha256: str
+    done: Completion | None = None
+    fetched: int = 0  # GETs served (ranges included)
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+class MediaServer:
+    """A threaded HTTP server (one per ``provision run`` or ``dcops serve``)."""
+
+    def __init__(self, directory: str | Path, listen: str = "127.0.0.1", port: int = 0,
+                 url: str | None = None) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._entries: dict[str, _Entry] = {}  # token hash -> entry
+        self._tokens: dict[str, str] = {}  # token hash -> token, for the tokens this process made
+        self._lock = threading.Condition()
+        server = self
+
+        class Handler(_Handler):
+            media = server
+
+        self._httpd = ThreadingHTTPServer((listen, port), Handler)
+        self._httpd.daemon_threads = True
+        host, bound = self._httpd.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else str(host)
+        shown = f"[{host}]" if ":" in host else host
+        self.url = (url or f"http://{shown}:{bound}").rstrip("/")
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="dcops-media", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ registry
+    def image_url(self, token: str, name: str) -> str:
+        return f"{self.url}/media/{token}/{name}"
+
+    def done_url(self, token: str) -> str:
+        return f"{self.url}/done/{token}"
+
+    def publish(self, host: str, token: str, name: str, data: bytes) -> tuple[str, str]:
+        """Write ``data`` as the host's image ``name`` (atomically) and serve it; returns (url, sha256)."""
+        folder = self.directory / host
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = folder / name
+        tmp = folder / f".{name}.tmp"
+        tmp.write_bytes(data)
+        tmp.chmod(0o600)  # the image holds the completion token
+        tmp.replace(path)
+        with self._lock:
+            self._tokens[token_hash(token)] = token
+        return self.image_url(token, name), self.adopt(host, token_hash(token), path)
+
+    def adopt(self, host: str, token_sha: str, path: Path) -> str:
+        """Serve an image already on disk under its token's hash (a resumed run: the BMC still
+        holds the URL); returns its SHA-256."""
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with self._lock:
+            entry = self._entries.setdefault(token_sha, _Entry(host, path, digest))
+            entry.files[path.name] = path
+            entry.path, entry.sha256 = path, digest
+        return digest
+
+    def url_for(self, token_sha: str) -> str | None:
+        """``<url>/media/<token>`` when this process made the token (None after a restart)."""
+        with self._lock:
+            token = self._tokens.get(token_sha)
+        return f"{self.url}/media/{token}" if token else None
+
+    def image_path(self, host: str, name: str) -> Path:
+        return self.directory / host / name
+
+    def withdraw(self, host: str, token_sha: str | None = None) -> None:
+        """Stop serving a host's media and delete it (the install is over)."""
+        with self._lock:
+            for key in [k for k, e in self._entries.items() if e.host == host and (token_sha in (None, k))]:
+                del self._entries[key]
+                self._tokens.pop(key, None)
+        folder = self.directory / host
+        if folder.is_dir():
+            for item in folder.iterdir():
+                item.unlink(missing_ok=True)
+            folder.rmdir()
+
+    def completion(self, token_sha: str) -> Completion | None:
+        with self._lock:
+            entry = self._entries.get(token_sha)
+            return entry.done if entry else None
+
+    def fetched(self, token_sha: str) -> int:
+        with self._lock:
+            entry = self._entries.get(token_sha)
+            return entry.fetched if entry else 0
+
+    def wait(self, token_sha: str, timeout: float) -> Completion | None:
+        """Block up to ``timeout`` seconds for the installer's call."""
+        end = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                entry = self._entries.get(token_sha)
+                if entry is not None and entry.done is not None:
+                    return entry.done
+                left = end - time.monotonic()
+                if left <= 0:
+                    return None
+                self._lock.wait(left)
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(5)
+
+    def __enter__(self) -> MediaServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ requests
+    def _lookup(self, token: str) -> _Entry | None:
+        with self._lock:
+            return self._entries.get(token_hash(token))
+
+    def _complete(self, token: str, status: str, text: str) -> int:
+        with self._lock:
+            entry = self._entries.get(token_hash(token))
+            if entry is None:
+                return 404
+            if entry.done is not None:
+                return 410  # single use
+            entry.done = Completion(status, text, time.time())
+            self._lock.notify_all()
+            return 200
+
+    def _count(self, entry: _Entry) -> None:
+        with self._lock:
+            entry.fetched += 1
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    media: MediaServer
+    server_version = "dcops-media"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        # The path holds the host's token: log the method and the outcome, never the path.
+        log.debug("media: %s %s", self.command, args[1] if len(args) > 1 else "")
+
+    def _reply(self, code: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        self.send_response(code)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _image(self) -> tuple[_Entry, Path] | None:
+        parts = urlsplit(self.path).path.strip("/").split("/")
+        if len(parts) != 3 or parts[0] != "media":
+            return None
+        entry = self.media._lookup(parts[1])
+        if entry is None or parts[2] not in entry.files or not entry.files[parts[2]].is_file():
+            return None
+        return entry, entry.files[parts[2]]
+
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
+        self.do_GET()
+
+    def do_GET(self) -> None:  # noqa: N802
+        found = self._image()
+        if found is None:
+            self._reply(404, b"not found\n")
+            return
+        entry, path = found
+        data = path.read_bytes()
+        digest = base64.b64encode(bytes.fromhex(entry.sha256)).decode()
+        headers = {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes",
+                   "Digest": f"sha-256={digest}", "ETag": f'"{entry.sha256}"'}
+        if self.command == "GET":
+            self.media._count(entry)
+        wanted = _RANGE.match(self.headers.get("Range", "").strip())
+        if wanted and (wanted.group(1) or wanted.group(2)):
+            first, last = wanted.group(1), wanted.group(2)
+            if first:
+                start, end = int(first), min(int(last) if last else len(data) - 1, len(data) - 1)
+            else:
+                start, end = max(0, len(data) - int(last)), len(data) - 1
+            if start >= len(data) or start > end:
+                self._reply(416, b"", {"Content-Range": f"bytes */{len(data)}"})
+                return
+            headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+            self._reply(206, data[start:end + 1], headers)
+            return
+        self._reply(200, data, headers)
+
+    def do_POST(self) -> None:  # noqa: N802
+        url = urlsplit(self.path)
+        parts = url.path.strip("/").split("/")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(min(length, 16 * _MAX_REPORT))[-_MAX_REPORT:] if length else b""
+        if len(parts) != 2 or parts[0] != "done":
+            self._reply(404, b"not found\n")
+            return
+        status = (parse_qs(url.query).get("status") or ["ok"])[0]
+        if status not in ("ok", "failed"):
+            self._reply(400, b"status must be ok or failed\n")
+            return
+        code = self.media._complete(parts[1], status, body.decode("utf-8", "replace"))
+        self._reply(code, {200: b"recorded\n", 404: b"unknown token\n", 410: b"already used\n"}[code])
