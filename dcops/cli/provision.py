@@ -100,8 +100,35 @@ def _hosts(names: tuple[str, ...], default_statuses: set[str] | None = None) -> 
     return select_hosts(names)
 
 
+def _show_plan(planned: Sequence[Any]) -> int:
+    """Print on stderr what a resume/retry will do to each host; returns how many hosts move."""
+    from dcops.cli.output import render_table
+
+    rows = []
+    moving = 0
+    for p in planned:
+        d = p.decision
+        moves = d.action in ("continue", "retry", "start")
+        moving += moves
+        what = {"continue": "reconcile and continue" if d.reconcile else "continue"}.get(d.action, d.action)
+        rows.append({"host": p.host.name, "now": p.workflow.status.value if p.workflow else "none",
+                     "will": what, "from": d.step.value if d.step else None,
+                     "until": d.until.value if (d.until and moves) else None, "note": d.reason or None})
+    import contextlib
+    import sys
+
+    click.echo("dcops: the plan:", err=True)
+    with contextlib.redirect_stdout(sys.stderr):
+        render_table(Report(kind="provision.plan", columns=[
+            Column("host", "HOST"), Column("now", "NOW"), Column("will", "WILL"), Column("from", "FROM"),
+            Column("until", "UP TO"), Column("note", "NOTE")], items=rows))
+    return moving
+
+
 def _execute(verb_name: str, hosts: list[Host], baselines_dir: str, options: Any, *, step: str | None = None,
-             reason: str | None = None) -> None:
+             reason: str | None = None, ask: str | None = None, yes: bool = False) -> None:
+    """Run the command; with ``ask``, first show each host's plan from the store and confirm
+    (``ask`` is the question, ``{n}`` the number of hosts that would move)."""
     from dcops.baseline.load import load_baselines
     from dcops.baseline.redfish import open_target
     from dcops.provision.runner import HostOutcome, Provisioner
@@ -111,6 +138,16 @@ def _execute(verb_name: str, hosts: list[Host], baselines_dir: str, options: Any
     store = open_state()
     pacing = options.pacing
     verbose = settings().verbose
+    if ask is not None:
+        try:
+            planned = Provisioner(store, baselines, hosts, lambda h: open_target(h, pacing), options).preview(
+                Verb(verb_name), step=Step(step) if step else None, reason=reason)
+            moving = _show_plan(planned)
+            if moving:
+                confirm(ask.format(n=moving), yes)
+        except BaseException:
+            store.close()
+            raise
 
     def on_event(host: str, message: str) -> None:
         if verbose:
@@ -257,12 +294,14 @@ def run_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rac
 def resume_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None,
                    playbooks_dir: str, ansible_connection: str | None, playbook_vars: tuple[str, ...],
                    wait_limit: float | None, yes: bool) -> None:
-    """Go on with interrupted workflows (all of them when no host is named): an interrupted step
-    reconciles with what the BMC reports and never repeats what it already did."""
+    """Go on with interrupted workflows (all of them when no host is named), each only up to the
+    --until it was run with: a host parked there (e.g. `--until pool`) is not touched; only `run`
+    moves it on. An interrupted step reconciles with what the BMC reports and never repeats what it
+    already did. Shows each host's plan and asks unless --yes."""
     targets = _hosts(hosts, {"running", "pending"})
     options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, wait_limit=wait_limit)
-    confirm(f"dcops will resume provisioning {len(targets)} host(s)", yes)
-    _execute("resume", targets, baselines_dir, options)
+    _execute("resume", targets, baselines_dir, options,
+             ask="dcops will resume provisioning {n} host(s), each up to the --until it was run with", yes=yes)
 
 
 @provision.command("retry")
@@ -276,8 +315,9 @@ def retry_command(step: str, hosts: tuple[str, ...], baselines_dir: str, poll: f
     """Run the failed STEP again (a new attempt) and go on from there."""
     targets = _hosts(hosts, {"failed"})
     options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, wait_limit=wait_limit)
-    confirm(f"dcops will retry {step} on {len(targets)} host(s) and continue", yes)
-    _execute("retry", targets, baselines_dir, options, step=step)
+    _execute("retry", targets, baselines_dir, options, step=step,
+             ask=f"dcops will retry {step} on {{n}} host(s) and continue up to the --until each was run with",
+             yes=yes)
 
 
 @provision.command("skip")
