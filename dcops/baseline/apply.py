@@ -34,7 +34,7 @@ from dcops.baseline.state import HostState
 from dcops.baseline.versions import satisfies
 from dcops.bmc.redfish.tasks import task_monitor, task_name
 from dcops.bmc.state import TaskOutcome
-from dcops.errors import ApplyError, InvalidInputError
+from dcops.errors import ApplyError, DcopsError, InvalidInputError
 
 log = logging.getLogger(__name__)
 
@@ -74,18 +74,75 @@ class MemoryJournal:
 
 @dataclass
 class KindResult:
+    """What one kind did to a host, filled in as it goes: a failure half-way leaves here exactly
+    the writes that were made (``done``: old and new of each) and what was left (``after``)."""
+
     kind: str
     baseline: str
     applied: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    before: list[dict[str, Any]] = field(default_factory=list)
-    after: list[dict[str, Any]] = field(default_factory=list)
+    before: list[dict[str, Any]] = field(default_factory=list)  # the plan, as read before the first write
+    after: list[dict[str, Any]] = field(default_factory=list)  # what remains (re-read, or not reached)
     reboots: int = 0
+    done: list[dict[str, Any]] = field(default_factory=list)  # each write made: target, action, old, new
+    failed: str | None = None
+
+    def wrote(self, change: Change, text: str | None = None, **extra: Any) -> None:
+        self.done.append({**_change_json(change), **extra})
+        self.applied.append(text or f"{change.action} {change.target}")
+
+    @property
+    def outcome(self) -> str:
+        """``ok``, ``partial`` (failed after writing), ``failed`` (failed before any write)."""
+        if self.failed is None and not self.after:
+            return "ok"
+        return "partial" if self.done else "failed"
+
+    def record(self) -> dict[str, Any]:
+        """The audit's view: every write old -> new, what was destroyed, what remains, why it stopped."""
+        return {"baseline": self.baseline, "outcome": self.outcome,
+                "applied": [{"target": d["target"], "action": d["action"], "old": d["old"], "new": d["new"]}
+                            for d in self.done],
+                "destroyed": [d["target"] for d in self.done if d.get("destructive")],
+                "remaining": [f"{c['action']} {c['target']}" for c in self.after],
+                "failed": self.failed, "reboots": self.reboots}
+
+    def summary(self) -> str:
+        rec = self.record()
+        parts = [f"{self.kind}: applied {len(self.done)}"
+                 + (": " + "; ".join(f"{a['target']}: {a['old']!r} -> {a['new']!r}" for a in rec["applied"])
+                    if rec["applied"] else "")]
+        if rec["destroyed"]:
+            parts.append("destroyed " + ", ".join(rec["destroyed"]))
+        if self.failed:
+            parts.append(f"failed: {self.failed}")
+        if rec["remaining"]:
+            parts.append("remaining " + ", ".join(rec["remaining"]))
+        return "; ".join(parts)
 
 
 def _change_json(change: Change) -> dict[str, Any]:
     return {"kind": change.kind.value, "target": change.target, "action": change.action, "old": change.old,
             "new": change.new, "reboot": change.reboot, "destructive": change.destructive, "note": change.note}
+
+
+@contextlib.contextmanager
+def _recording(result: KindResult, planned: Callable[[], Sequence[Change]]) -> Any:
+    """On a failure, note it and what of the plan was not done, then let it go on up."""
+    try:
+        yield
+    except DcopsError as exc:
+        result.failed = str(exc)
+        done = {(d["action"], d["target"]) for d in result.done}
+        if not result.after:
+            result.after = [_change_json(c) for c in planned() if (c.action, c.target) not in done]
+        raise
+
+
+def _start(result: KindResult, into: list[KindResult] | None) -> KindResult:
+    if into is not None:
+        into.append(result)
+    return result
 
 
 # ------------------------------------------------------------------------------------ firmware
@@ -107,10 +164,19 @@ def _adopt_task(target: Target, image: str, journal_info: Mapping[str, Any]) -> 
 
 
 def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
-                   on_event: Callable[[str], None] | None = None) -> KindResult:
-    """Bring the firmware to the baseline. Raises ApplyError naming the component on failure."""
+                   on_event: Callable[[str], None] | None = None, *,
+                   into: list[KindResult] | None = None) -> KindResult:
+    """Bring the firmware to the baseline. Raises ApplyError naming the component on failure;
+    the result (appended to ``into`` first) then holds what was flashed before it."""
+    result = _start(KindResult("firmware", baseline.name), into)
+    planned: list[Change] = []
+    with _recording(result, lambda: planned):
+        return _apply_firmware(target, baseline, journal, on_event, result, planned)
+
+
+def _apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
+                    on_event: Callable[[str], None] | None, result: KindResult, planned: list[Change]) -> KindResult:
     bmc, tasks = target.bmc, target.tasks
-    result = KindResult("firmware", baseline.name)
     # A killed run may have left the BMC rebooting into new firmware, or an update running: wait
     # for the BMC, then for the task, before reading versions.
     tasks.wait_bmc(steady=1)
@@ -122,6 +188,7 @@ def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
     if problems:
         raise InvalidInputError(f"{target.host.name}: " + "; ".join(problems))
     result.before = [_change_json(c) for c in changes]
+    planned.extend(changes)
     needs_reset = False
     for change in changes:
         key = _fw_key(change)
@@ -166,7 +233,7 @@ def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
             _poll(target, confirmed, target.pacing.task_timeout,
                   f"firmware {change.target}: {wanted} not in FirmwareInventory after the update")
         journal.after(key, {"await_reset": outcome.await_reset or change.reboot, "task": outcome.state})
-        result.applied.append(f"{change.target}: {change.old} -> {wanted}")
+        result.wrote(change, f"{change.target}: {change.old} -> {wanted}", new=wanted)
     if needs_reset:
         reset_key = "fw:reset"
         if journal.state(reset_key) != "done":
@@ -196,10 +263,20 @@ def _poll(target: Target, check: Callable[[], bool], timeout: float, message: st
 # ------------------------------------------------------------------------------------ BIOS
 
 def apply_bios(target: Target, baseline: BiosBaseline, journal: Journal, *, graceful: bool = False,
-               allow_foreign_pending: bool = False, on_event: Callable[[str], None] | None = None) -> KindResult:
-    """Stage, reset, wait for POST, re-read; raises ApplyError listing every attribute not applied."""
+               allow_foreign_pending: bool = False, on_event: Callable[[str], None] | None = None,
+               into: list[KindResult] | None = None) -> KindResult:
+    """Stage, reset, wait for POST, re-read; raises ApplyError listing every attribute not applied
+    (the result, appended to ``into`` first, then holds the attributes that did change)."""
+    result = _start(KindResult("bios", baseline.name), into)
+    planned: list[Change] = []
+    with _recording(result, lambda: planned):
+        return _apply_bios(target, baseline, journal, graceful, allow_foreign_pending, on_event, result, planned)
+
+
+def _apply_bios(target: Target, baseline: BiosBaseline, journal: Journal, graceful: bool,
+                allow_foreign_pending: bool, on_event: Callable[[str], None] | None, result: KindResult,
+                planned: list[Change]) -> KindResult:
     bmc = target.bmc
-    result = KindResult("bios", baseline.name)
     state = read_state(target.host.name, bmc, {"bios"})
     if state.bios is None:
         raise ApplyError(f"{target.host.name}: the server reports no BIOS settings")
@@ -208,6 +285,7 @@ def apply_bios(target: Target, baseline: BiosBaseline, journal: Journal, *, grac
         raise InvalidInputError(f"{target.host.name}: " + "; ".join(problems))
     wanted = baseline.for_vendor(state.vendor)
     result.before = [_change_json(c) for c in changes]
+    planned.extend(changes)
     if not changes:
         return result
     if journal.state("bios:reset") == "done":
@@ -247,12 +325,16 @@ def apply_bios(target: Target, baseline: BiosBaseline, journal: Journal, *, grac
         _poll(target, settled, target.pacing.bios_apply_timeout, "bios: values still pending after the reset")
     after_state = bmc.bios.read()
     remaining, _ = diff_bios(baseline, state.vendor, after_state)
+    # What the re-read shows changed is applied, even when other attributes were refused.
+    left = {c.target for c in remaining}
+    for c in changes:
+        if c.target not in left:
+            result.wrote(c, f"{c.target}: {c.old!r} -> {c.new!r}")
     result.after = [_change_json(c) for c in remaining]
     if remaining:
         messages = after_state.messages
         raise ApplyError(_not_applied(target.host.name, remaining)
                          + (f" (BMC: {'; '.join(messages)})" if messages else ""))
-    result.applied = [f"{c.target}: {c.old!r} -> {c.new!r}" for c in changes]
     return result
 
 
@@ -278,15 +360,24 @@ def _raid_key(change: Change) -> str:
 
 
 def apply_raid(target: Target, template: RaidTemplate, journal: Journal, *, allow_destructive: bool = False,
-               on_event: Callable[[str], None] | None = None) -> KindResult:
-    """One controller operation at a time, then re-read and diff."""
+               on_event: Callable[[str], None] | None = None, into: list[KindResult] | None = None) -> KindResult:
+    """One controller operation at a time, then re-read and diff (the result, appended to
+    ``into`` first, holds every operation done before a failure, deletes included)."""
+    result = _start(KindResult("raid", template.name), into)
+    planned: list[Change] = []
+    with _recording(result, lambda: planned):
+        return _apply_raid(target, template, journal, allow_destructive, on_event, result, planned)
+
+
+def _apply_raid(target: Target, template: RaidTemplate, journal: Journal, allow_destructive: bool,
+                on_event: Callable[[str], None] | None, result: KindResult, planned: list[Change]) -> KindResult:
     raid, tasks, pacing = target.bmc.raid, target.tasks, target.pacing
-    result = KindResult("raid", template.name)
     raid.wait_idle(pacing.task_timeout, tasks=True)
     changes, problems, _ = diff_raid(template, raid.controllers())
     if problems:
         raise InvalidInputError(f"{target.host.name}: " + "; ".join(problems))
     result.before = [_change_json(c) for c in changes]
+    planned.extend(changes)
     if any(c.destructive for c in changes) and not allow_destructive:
         raise ApplyError(f"{target.host.name}: raid: the plan deletes volumes with data ("
                          + ", ".join(c.target for c in changes if c.destructive)
@@ -324,7 +415,7 @@ def apply_raid(target: Target, template: RaidTemplate, journal: Journal, *, allo
             if outcome.state == "failed":
                 raise ApplyError(f"{target.host.name}: raid {change.action} {change.target} failed: {outcome.message}")
         journal.after(key)
-        result.applied.append(f"{change.action} {change.target}")
+        result.wrote(change)
     raid.wait_idle(pacing.task_timeout, tasks=True)
     remaining, problems, _ = diff_raid(template, raid.controllers())
     result.after = [_change_json(c) for c in remaining]
@@ -358,15 +449,17 @@ def read_and_diff(target: Target, baselines: HostBaselines, kinds: Sequence[str]
 
 def apply_host(target: Target, baselines: HostBaselines, kinds: Sequence[str], journal: Journal, *,
                allow_destructive: bool = False, graceful: bool = True, allow_foreign_pending: bool = False,
-               on_event: Callable[[str], None] | None = None) -> list[KindResult]:
-    """Apply the selected kinds in order (firmware, BIOS, RAID); stops at the first failure."""
-    results = []
+               on_event: Callable[[str], None] | None = None,
+               into: list[KindResult] | None = None) -> list[KindResult]:
+    """Apply the selected kinds in order (firmware, BIOS, RAID); stops at the first failure.
+    Each kind's result goes into ``into`` as it starts, so a failure leaves every write on record."""
+    results = into if into is not None else []
     if "firmware" in kinds and baselines.firmware is not None:
-        results.append(apply_firmware(target, baselines.firmware, journal, on_event))
+        apply_firmware(target, baselines.firmware, journal, on_event, into=results)
     if "bios" in kinds and baselines.bios is not None:
-        results.append(apply_bios(target, baselines.bios, journal, graceful=graceful,
-                                  allow_foreign_pending=allow_foreign_pending, on_event=on_event))
+        apply_bios(target, baselines.bios, journal, graceful=graceful,
+                   allow_foreign_pending=allow_foreign_pending, on_event=on_event, into=results)
     if "raid" in kinds and baselines.raid is not None:
-        results.append(apply_raid(target, baselines.raid, journal, allow_destructive=allow_destructive,
-                                  on_event=on_event))
+        apply_raid(target, baselines.raid, journal, allow_destructive=allow_destructive, on_event=on_event,
+                   into=results)
     return results

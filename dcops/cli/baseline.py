@@ -225,12 +225,19 @@ def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, 
     """Bring HOSTS to their baselines: firmware, then BIOS, then RAID; each verified from a re-read.
 
     Shows the plan and asks unless --yes. A host stops at its first failure; the others go on."""
+    from dcops.baseline.preflight import refusals
     from dcops.baseline.run import KIND_NAMES, apply_one
 
     runs = _plan_runs(baselines_dir, hosts, kinds, poll)
     plan_report = _report("baseline.plan", runs, verb="plan")
-    differing = [r for r in runs if r.error is None and r.plan.changes and not r.plan.problems]
-    if not differing:
+    # Preflight: a host whose plan is refused anywhere (any kind) is not touched at all.
+    refused = {r.host: refusals(r.plan, allow_destructive=allow_data_loss, allow_foreign_pending=allow_foreign_pending)
+               for r in runs if r.error is None and r.plan.changes}
+    refused = {h: why for h, why in refused.items() if why}
+    differing = [r for r in runs if r.error is None and r.plan.changes and r.host not in refused]
+    for host, why in refused.items():
+        click.echo(f"dcops: {host}: refused before any change: {'; '.join(why)}", err=True)
+    if not differing and not refused:
         plan_report.kind = "baseline.apply"
         emit(plan_report)
     from dcops.cli.output import render_table
@@ -244,9 +251,10 @@ def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, 
             render_table(Report(kind="baseline.plan", columns=_columns(), items=_change_rows(differing)))
     reboots = sum(1 for r in differing if r.plan.reboots)
     destructive = [r.host for r in differing if r.plan.destructive]
-    confirm(f"dcops will change {len(differing)} host(s) ({sum(len(r.plan.changes) for r in differing)} changes, "
-            f"{reboots} with reboots" + (f"; DELETES VOLUMES on {', '.join(destructive)}" if destructive else "")
-            + ")", yes)
+    if differing:
+        confirm(f"dcops will change {len(differing)} host(s) ({sum(len(r.plan.changes) for r in differing)} changes, "
+                f"{reboots} with reboots" + (f"; DELETES VOLUMES on {', '.join(destructive)}" if destructive else "")
+                + ")", yes)
     b = _load(baselines_dir)
     opener = _opener(poll)
     chosen = list(kinds) or list(KIND_NAMES)
@@ -256,6 +264,8 @@ def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, 
         auditor.record(action, host, result=result, before=before, after=after, details=details)
 
     by_name = {h.name: h for h in select_hosts(hosts)}
+    for host, why in refused.items():
+        auditor.record("baseline.apply", host, result="refused", details="refused before any change: " + "; ".join(why))
     try:
         outcomes = run_on_hosts([by_name[r.host] for r in differing],
                                 lambda h: apply_one(opener, b, h, chosen, allow_destructive=allow_data_loss,
@@ -266,25 +276,47 @@ def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, 
     applied = [o.value for o in outcomes]
     report = Report(kind="baseline.apply", columns=[Column("host", "HOST"), Column("result", "RESULT"),
                                                     Column("applied", "APPLIED"), Column("message", "MESSAGE")])
+    for host, why in refused.items():
+        report.items.append({"host": host, "result": "refused", "applied": 0, "remaining": None,
+                             "message": "refused before any change: " + "; ".join(why), "kinds": []})
+        report.note(ExitCode.INVALID_INPUT if any(w.startswith("cannot apply") for w in why) else ExitCode.APPLY_FAILED,
+                    f"error: {host}: baseline apply: refused before any change: " + "; ".join(why))
     for run in applied:
-        result = "failed" if run.error else "ok"
+        from dcops.errors import RefusedError
+
+        if run.error is None:
+            result = "ok"
+        elif isinstance(run.error, RefusedError):
+            result = "refused"
+        else:
+            result = "partial" if run.changed else "failed"
         remaining = len(run.after.changes) if run.after is not None else None
+        # After a failure, the message says what was changed before it (never "nothing").
+        message = str(run.error) if run.error else None
+        if run.error is not None and run.changed:
+            message = f"{run.error} -- changed before the failure: " + " | ".join(r.summary() for r in run.results)
         report.items.append({"host": run.host, "profile": run.profile, "result": result,
-                             "applied": sum(len(r.applied) for r in run.results),
+                             "applied": run.changed,
                              "remaining": remaining, "seconds": round(run.seconds, 1),
-                             "message": str(run.error) if run.error else None,
-                             "kinds": [{"kind": r.kind, "baseline": r.baseline, "applied": r.applied,
+                             "message": message,
+                             "kinds": [{"kind": r.kind, "baseline": r.baseline, "outcome": r.outcome,
+                                        "applied": r.applied, "writes": r.record()["applied"],
+                                        "destroyed": r.record()["destroyed"],
+                                        "remaining": r.record()["remaining"], "failed": r.failed,
                                         "reboots": r.reboots} for r in run.results]})
         if run.error:
-            report.note(run.error.exit_code, f"error: {run.host}: baseline apply: {run.error}")
+            report.note(run.error.exit_code, f"error: {run.host}: baseline apply: {message}")
         elif remaining:
             report.note(ExitCode.APPLY_FAILED, f"error: {run.host}: {remaining} difference(s) remain after apply")
     for run in runs:
         if run.error is not None:
             report.note(run.error.exit_code, f"error: {run.host}: baseline plan: {run.error}")
-        elif run.plan.problems:
+        elif run.plan.problems and run.host not in refused:
             report.note(ExitCode.INVALID_INPUT, f"error: {run.host}: " + "; ".join(run.plan.problems))
-    report.summary = {"hosts": len(runs), "changed": sum(1 for r in applied if not r.error),
+    report.summary = {"hosts": len(runs), "changed": sum(1 for r in applied if r.changed),
+                      "writes": sum(r.changed for r in applied),
                       "failed": sum(1 for r in applied if r.error),
+                      "refused": len(refused) + sum(1 for r in applied if r.error is not None
+                                                    and r.error.__class__.__name__ == "RefusedError"),
                       "already_compliant": sum(1 for r in runs if r.error is None and r.plan.compliant)}
     emit(report)

@@ -332,8 +332,11 @@ class Provisioner:
                                        error=str(exc))
                     pstore.set_host(self.store, host.name, status=HostStatus.FAILED, step=step, error=str(exc),
                                     release=True, data=data)
-                    pstore.record_audit(self.store, f"provision.{step.value}", host=host.name, result="failed",
-                                 after=after_fail, details=str(exc), run_id=self.run_id)
+                    # A write sequence that failed half-way: the record names each write (old -> new).
+                    before_fail = after_fail.get("before") if isinstance(after_fail, dict) else None
+                    result = "partial" if before_fail else "failed"
+                    pstore.record_audit(self.store, f"provision.{step.value}", host=host.name, result=result,
+                                        before=before_fail, after=after_fail, details=str(exc), run_id=self.run_id)
                     status = "unreachable" if exc.exit_code is ExitCode.INCOMPLETE else "failed"
                     return HostOutcome(host.name, status, step.value, str(exc), time.monotonic() - started)
                 # What the step learnt first, then "done": a kill between the two re-runs the step

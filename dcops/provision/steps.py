@@ -16,12 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from dcops.baseline.accept import check_acceptance
-from dcops.baseline.apply import HostBaselines, apply_bios, apply_firmware, apply_raid, read_and_diff
+from dcops.baseline.apply import (
+    HostBaselines,
+    KindResult,
+    apply_bios,
+    apply_firmware,
+    apply_raid,
+    read_and_diff,
+)
 from dcops.baseline.load import match_profile
 from dcops.baseline.models import Baselines, NetworkValues, OsBaseline, Profile
+from dcops.baseline.preflight import refusals
 from dcops.baseline.redfish import Pacing, Target
 from dcops.bmc.redfish.docs import FetchError
-from dcops.errors import ApplyError, InvalidInputError, UnreachableError
+from dcops.errors import ApplyError, DcopsError, InvalidInputError, UnreachableError
 from dcops.models import Host
 from dcops.observation import PowerState
 from dcops.provision.workflow import Step
@@ -128,32 +136,71 @@ def _baselines(ctx: StepContext) -> HostBaselines:
                          b.bios.get(p.bios) if p.bios else None, b.raid.get(p.raid) if p.raid else None)
 
 
+def _preflight(ctx: StepContext, kinds: tuple[str, ...]) -> None:
+    """Before a writing step's first write: plan every kind still to come (this step's and the
+    later ones') and fail the step, having changed nothing, when any of them is refused. Skipped
+    when the attempt already wrote (its journal has records): a resumed step re-plans anyway."""
+    if getattr(ctx.journal, "records", None):
+        return
+    hb = _baselines(ctx)
+    wanted = [k for k in kinds if getattr(hb, k) is not None]
+    if not wanted:
+        return
+    _, plan = read_and_diff(ctx.target(), hb, wanted)
+    # A server being provisioned holds no data yet: the RAID template's clear_existing decides
+    # deletes (a problem in the plan when it does not allow them).
+    why = refusals(plan, allow_destructive=True)
+    if why:
+        raise _StepFailed(f"{ctx.host.name}: preflight: refused before any change: " + "; ".join(why),
+                          {"refused": why, "plan": [c.describe() for c in plan.changes]})
+
+
+def _kind_step(run: Callable[[list[KindResult]], KindResult]) -> StepResult:
+    """Run one kind; on a failure, the step's record says every write made before it."""
+    into: list[KindResult] = []
+    try:
+        r = run(into)
+    except DcopsError as exc:
+        if into:
+            rec = into[0].record()
+            exc.after = {**rec, "before": [{k: a[k] for k in ("target", "action", "old")}  # type: ignore[attr-defined]
+                                           for a in rec["applied"]]}
+        raise
+    return {"baseline": r.baseline, "changes": r.before, "applied": r.applied, "skipped": r.skipped,
+            "writes": r.record()["applied"], "destroyed": r.record()["destroyed"], "remaining": r.after,
+            "reboots": r.reboots}
+
+
 def firmware(ctx: StepContext) -> StepResult:
     hb = _baselines(ctx)
+    _preflight(ctx, ("firmware", "bios", "raid"))
     if hb.firmware is None:
         return {"note": "the profile names no firmware baseline"}
-    r = apply_firmware(ctx.target(), hb.firmware, ctx.journal, ctx.on_event)
-    return {"baseline": r.baseline, "changes": r.before, "applied": r.applied, "skipped": r.skipped,
-            "remaining": r.after, "reboots": r.reboots}
+    fw = hb.firmware
+    return _kind_step(lambda into: apply_firmware(ctx.target(), fw, ctx.journal, ctx.on_event,
+                                                                   into=into))
 
 
 def bios(ctx: StepContext) -> StepResult:
     hb = _baselines(ctx)
+    _preflight(ctx, ("bios", "raid"))
     if hb.bios is None:
         return {"note": "the profile names no BIOS baseline"}
-    r = apply_bios(ctx.target(), hb.bios, ctx.journal, graceful=False, on_event=ctx.on_event)
-    return {"baseline": r.baseline, "changes": r.before, "applied": r.applied, "remaining": r.after,
-            "reboots": r.reboots}
+    b = hb.bios
+    return _kind_step(lambda into: apply_bios(ctx.target(), b, ctx.journal, graceful=False,
+                                                           on_event=ctx.on_event, into=into))
 
 
 def raid(ctx: StepContext) -> StepResult:
     hb = _baselines(ctx)
+    _preflight(ctx, ("raid",))
     if hb.raid is None:
         return {"note": "the profile names no RAID template"}
     # A server being provisioned holds no data yet; the template itself says whether existing
     # volumes may go (clear_existing).
-    r = apply_raid(ctx.target(), hb.raid, ctx.journal, allow_destructive=True, on_event=ctx.on_event)
-    return {"baseline": r.baseline, "changes": r.before, "applied": r.applied, "remaining": r.after}
+    t = hb.raid
+    return _kind_step(lambda into: apply_raid(ctx.target(), t, ctx.journal, allow_destructive=True,
+                                                           on_event=ctx.on_event, into=into))
 
 
 # ------------------------------------------------------------------------------------ OS install

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dcops.sim.testing import ThreadedFleet
-from dcops.store import open_store
+from dcops.store import audit, open_store
 from dcops.store.baseline import latest_results
 from tests.integration.provision.lab import cli, requests, sim_baselines, write_inventory, writes
 
@@ -79,6 +79,18 @@ def test_apply_brings_every_vendor_to_the_baseline_then_verify_is_clean(
     assert code == 2 and "--yes" in err  # no terminal to ask on: refuses without --yes
     code, data, err = cli(capsys, "baseline", "apply", *hosts, *args, "--yes")
     assert code == 5 and "--allow-data-loss" in err  # RAID deletes volumes: refused per host
+    # Refused in preflight: not one write, firmware and BIOS included, and it says so.
+    refused = {i["host"] for i in data["items"] if i["result"] == "refused"}
+    assert refused and all(i["applied"] == 0 for i in data["items"] if i["host"] in refused)
+    for host in refused:
+        assert writes(requests(fleet4, host)) == {}, host
+    store = open_store(f"sqlite:///{state}/state.db")
+    try:
+        entries = audit.query(store, action="baseline.apply", limit=100)
+    finally:
+        store.close()
+    assert {e.host for e in entries if e.result == "refused"} == refused
+    assert not [e for e in entries if e.host in refused and e.result != "refused"]
     code, data, err = cli(capsys, "baseline", "apply", *hosts, *args, "--yes", "--allow-data-loss")
     assert code == 0, err
     assert data["summary"]["failed"] == 0
@@ -112,6 +124,21 @@ def test_bios_value_silently_refused_is_reported_not_applied(
     assert "not applied" in err
     details = fleet4.call(lambda: fleet4.fleet.bmc(0).details())
     assert details["bios_changed"]["ProcCStates"] == "Disabled"  # the others were applied
+    # ... and the report and the audit say so, old -> new: never "applied 0" after a change.
+    (item,) = data["items"]
+    assert item["result"] == "partial" and item["applied"] == 4, item
+    (bios,) = item["kinds"]
+    assert bios["outcome"] == "partial" and bios["remaining"] == ["set LogicalProc"]
+    assert {w["target"]: (w["old"], w["new"]) for w in bios["writes"]}["ProcCStates"] == ("Enabled", "Disabled")
+    store = open_store(f"sqlite:///{state}/state.db")
+    try:
+        (entry,) = audit.query(store, host="sim-0001", action="baseline.apply.bios")
+    finally:
+        store.close()
+    assert entry.result == "partial"
+    assert {"target": "ProcCStates", "action": "set", "old": "Enabled"} in entry.before
+    assert {"target": "ProcCStates", "action": "set", "new": "Disabled"} in entry.after["applied"]
+    assert entry.after["remaining"] == ["set LogicalProc"] and "LogicalProc" in entry.after["failed"]
     code, data, _ = cli(capsys, "baseline", "verify", "sim-0001", *args, "--kind", "bios")
     assert code == 1 and [c["target"] for c in data["items"][0]["changes"]] == ["LogicalProc"]
 

@@ -134,9 +134,62 @@ def test_until_pool_skip_and_abort(fleet4: ThreadedFleet, state: Path, tmp_path:
     by_host = {i["host"]: i for i in data["items"]}
     assert by_host["sim-0003"]["status"] == "pending" and by_host["sim-0003"]["step"] == "raid"
     assert by_host["sim-0004"]["status"] == "pending" and by_host["sim-0004"]["step"] == "raid"  # started over
+    # Parked at its --until: resume leaves it; only run moves it on.
     code, data, err = cli(capsys, "provision", "resume", "sim-0003", *args, "--yes")
+    assert code == 0, err
+    assert data["items"][0]["status"] == "nothing" and "parked after raid" in data["items"][0]["message"]
+    code, data, err = cli(capsys, "provision", "run", "sim-0003", *args, "--yes")
     assert code == 0, err
     assert data["items"][0]["status"] == "delivered"
     code, data, _ = cli(capsys, "provision", "status", "sim-0003", "-i", str(inv), "--steps")
     steps = {s["step"]: s["status"] for s in data["items"][0]["steps"]}
     assert steps["network"] == "skipped" and steps["verify"] == "done"
+
+
+def test_preflight_refuses_before_the_firmware_is_touched(dell: ThreadedFleet, state: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A RAID template that cannot apply (the existing DATA volume is in the way and the template
+    may not delete it) stops the host at its first writing step, before any firmware is flashed."""
+    inv = write_inventory(dell, tmp_path / "inv.yaml", monkeypatch)
+    base = sim_baselines(tmp_path, ["sim-0001", "sim-0002"], playbooks=False)
+    raid = base / "raid" / "trading-db-r750.yaml"
+    raid.write_text(raid.read_text().replace("clear_existing: true", "clear_existing: false"))
+    args = ["-i", str(inv), "--baselines", str(base), "--poll", "0.05"]
+    code, data, err = cli(capsys, "provision", "run", "sim-0001", *args, "--yes")
+    assert code == 5, err
+    (item,) = data["items"]
+    assert item["status"] == "failed" and item["step"] == "firmware", item
+    assert "refused before any change" in item["message"] and "clear_existing" in item["message"]
+    assert writes(requests(dell, "sim-0001")) == {}
+    store = open_store(f"sqlite:///{state}/state.db")
+    try:
+        (entry,) = [e for e in audit.query(store, host="sim-0001", action="provision.firmware")
+                    if e.result != "started"]
+    finally:
+        store.close()
+    assert entry.result == "failed" and entry.before is None and entry.after["refused"]
+
+
+def test_a_step_failing_half_way_audits_every_write(dell: ThreadedFleet, state: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    inv = write_inventory(dell, tmp_path / "inv.yaml", monkeypatch)
+    base = sim_baselines(tmp_path, ["sim-0001", "sim-0002"], playbooks=False)
+    args = ["-i", str(inv), "--baselines", str(base), "--poll", "0.05"]
+    # The BMC accepts LogicalProc and drops it at POST; the other attributes apply.
+    dell.control.post("/v1/faults", {"hosts": ["sim-0001"], "kind": "bios_refuse",
+                                     "args": {"attribute": "LogicalProc"}})
+    code, data, err = cli(capsys, "provision", "run", "sim-0001", *args, "--yes", "--until", "bios")
+    assert code == 5, err
+    assert data["items"][0]["step"] == "bios"
+    store = open_store(f"sqlite:///{state}/state.db")
+    try:
+        (entry,) = [e for e in audit.query(store, host="sim-0001", action="provision.bios")
+                    if e.result not in ("started",)]
+    finally:
+        store.close()
+    assert entry.result == "partial"
+    assert {"target": "ProcCStates", "action": "set", "old": "Enabled"} in entry.before
+    assert {"target": "ProcCStates", "action": "set", "old": "Enabled", "new": "Disabled"} in entry.after["applied"]
+    assert entry.after["remaining"] == ["set LogicalProc"]

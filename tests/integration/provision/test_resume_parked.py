@@ -17,7 +17,15 @@ from dcops.sim.testing import ThreadedFleet
 from dcops.store import open_store
 from dcops.store import provision as pstore
 from tests.integration.provision.conftest import FAST
-from tests.integration.provision.lab import PW_ENV, ROOT, cli, requests, sim_baselines, write_inventory, writes
+from tests.integration.provision.lab import (
+    PW_ENV,
+    ROOT,
+    cli,
+    requests,
+    sim_baselines,
+    write_inventory,
+    writes,
+)
 from tests.integration.provision.test_sigkill_resume import _kill_group
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(170)]
