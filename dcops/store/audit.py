@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from dcops.config import actor as current_actor
+from dcops.config import on_behalf_of as current_principal
 from dcops.report import jsonable
 from dcops.secrets import redact
 from dcops.store.db import Store
@@ -32,6 +33,7 @@ class AuditEntry:
     after: Any
     details: str | None
     run_id: str | None
+    on_behalf_of: str | None = None
 
 
 def _scrub(value: Any) -> Any:
@@ -52,8 +54,11 @@ def record(
     run_id: str | None = None,
     actor: str | None = None,
     at: dt.datetime | None = None,
+    on_behalf_of: str | None = None,
 ) -> int:
-    """Append one entry; returns its id. ``action`` is dotted (``inventory.import``, ``power.off``)."""
+    """Append one entry; returns its id. ``action`` is dotted (``inventory.import``, ``power.off``).
+    ``actor`` defaults to the OS user, ``on_behalf_of`` to ``$DCOPS_ACTOR``."""
+    principal = on_behalf_of or current_principal()
     with store.begin() as conn:
         row = conn.execute(audit_log.insert().values(
             at=at or dt.datetime.now(dt.UTC),
@@ -65,6 +70,7 @@ def record(
             after=_scrub(after),
             details=redact(details) if details else None,
             run_id=run_id,
+            on_behalf_of=redact(principal) if principal else None,
         ))
         return int(row.inserted_primary_key[0])  # type: ignore[index]
 
@@ -91,5 +97,5 @@ def query(
     for r in rows:
         at = r.at if r.at.tzinfo else r.at.replace(tzinfo=dt.UTC)  # SQLite drops the zone
         entries.append(AuditEntry(r.id, at, r.actor, r.host, r.action, r.result, r.before, r.after,
-                                  r.details, r.run_id))
+                                  r.details, r.run_id, r.on_behalf_of))
     return entries

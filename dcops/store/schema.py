@@ -30,6 +30,7 @@ audit_log = Table(
     Column("after", JSON, nullable=True),
     Column("details", Text, nullable=True),
     Column("run_id", String(64), nullable=True),
+    Column("on_behalf_of", String(200), nullable=True),  # $DCOPS_ACTOR; ``actor`` is the OS user
 )
 
 capacity_results = Table(
