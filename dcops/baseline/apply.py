@@ -396,7 +396,11 @@ def _apply_raid(target: Target, template: RaidTemplate, journal: Journal, allow_
         started: TaskOutcome | None = None
         if change.action == "delete":
             started = raid.delete_volume(str(d["volume_uri"]), wait=False)
-        elif change.action in ("spare", "unspare"):
+        elif change.action == "unspare":
+            started = raid.release_spare(str(d["drive_uri"]), wait=False)
+        elif change.action == "spare" and d.get("type") == "dedicated":
+            started = raid.bind_dedicated_spare(str(d["drive_uri"]), _volume_of(raid, d), wait=False)
+        elif change.action == "spare":
             raid.set_hotspare(str(d["drive_uri"]), str(change.new))
         elif change.action == "convert":
             started = raid.convert_drive(str(d["drive_id"]), str(d["to"]), wait=False)
@@ -423,6 +427,20 @@ def _apply_raid(target: Target, template: RaidTemplate, journal: Journal, allow_
         raise ApplyError(f"{target.host.name}: raid not as the template after applying: "
                          + "; ".join([c.describe() for c in remaining] + problems))
     return result
+
+
+def _volume_of(raid: Any, detail: Mapping[str, Any]) -> str:
+    """The volume a dedicated spare is bound to: its URI when it existed at planning, else (made
+    by this plan) found by name on a fresh read."""
+    if detail.get("volume_uri"):
+        return str(detail["volume_uri"])
+    name = str(detail.get("for"))
+    for ctrl in raid.controllers():
+        if ctrl.id == detail.get("controller"):
+            found = [v for v in ctrl.volumes if v.name == name]
+            if len(found) == 1:
+                return found[0].uri
+    raise ApplyError(f"raid: volume {name} (for a dedicated spare) is not on controller {detail.get('controller')}")
 
 
 # ------------------------------------------------------------------------------------ a host

@@ -180,6 +180,16 @@ class RaidInterface(Concern):
     def set_hotspare(self, drive: str, kind: str) -> None:
         """Make ``drive`` (id or URI) a ``global``, ``dedicated`` or ``chassis`` hot spare, or ``none``."""
 
+    def bind_dedicated_spare(self, drive: str, volume: str, *, wait: bool = True) -> TaskOutcome:
+        """Make ``drive`` a dedicated hot spare *of* ``volume`` (a Dedicated type alone serves no
+        volume). Raises ApplyError where the BMC has no way to bind one."""
+        raise UnsupportedError(f"RAID over {self.protocol}: dedicated spares cannot be bound to a volume")
+
+    def release_spare(self, drive: str, *, wait: bool = True) -> TaskOutcome:
+        """Make a hot spare (of any kind) an ordinary drive again."""
+        self.set_hotspare(drive, "none")
+        return TaskOutcome("completed")
+
     @abstractmethod
     def wait_idle(self, timeout: float | None = None, *, tasks: bool = False) -> None:
         """Wait until no controller operation runs (one at a time) and, with ``tasks``, no task of

@@ -88,6 +88,8 @@ class VolumeState:
     dedicated_spares: tuple[str, ...] = ()
     health: str | None = None
     state: str | None = None  # Enabled, Degraded, Updating (rebuild), UnavailableOffline
+    spares_reported: bool = False  # Links.DedicatedSpareDrives present: the binding can be checked
+    spares_writable: bool = False  # Links.DedicatedSpareDrives listed in @Redfish.WriteableProperties
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,9 @@ class ControllerState:
     volumes: tuple[VolumeState, ...] = ()
     busy: bool = False  # the controller reports an operation in progress (Status.State Updating)
     raid_types: tuple[str, ...] = ()  # SupportedRAIDTypes, when said
+    # How a dedicated spare is bound to its volume here: ``dmtf`` (Volume Links.DedicatedSpareDrives
+    # is writable), ``oem`` (a vendor action, Dell AssignSpare), None (no way: such a plan cannot apply).
+    spare_binding: str | None = None
 
     def drive_by_bay(self, bay: int) -> DriveState | None:
         return next((d for d in self.drives if d.bay == bay), None)

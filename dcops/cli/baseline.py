@@ -28,6 +28,12 @@ def kind_option(func: Any) -> Any:
                         help="Only these kinds (repeatable). Default: firmware, bios and raid.")(func)
 
 
+def unverified_option(func: Any) -> Any:
+    return click.option("--allow-unverified", is_flag=True,
+                        help="Accept settings dcops cannot verify on these servers (e.g. Non-RAID disks where the "
+                             "BMC does not report disk states): listed, but no longer a failure.")(func)
+
+
 def poll_option(func: Any) -> Any:
     return click.option("--poll", type=click.FloatRange(0.01, 60), default=2.0, show_default=True,
                         help="Seconds between polls of a BMC (tasks, resets).")(func)
@@ -128,7 +134,7 @@ def _plan_runs(baselines_dir: str, hosts: tuple[str, ...], kinds: tuple[str, ...
     return [o.value for o in outcomes]
 
 
-def _report(kind: str, runs: Sequence[Any], *, verb: str) -> Report:
+def _report(kind: str, runs: Sequence[Any], *, verb: str, allow_unverified: bool = False) -> Report:
     json_out = settings().output == "json"
     report = Report(kind=kind, columns=_columns())
     report.items = [_host_item(r) for r in runs] if json_out else _change_rows(runs)
@@ -140,16 +146,21 @@ def _report(kind: str, runs: Sequence[Any], *, verb: str) -> Report:
             report.note(ExitCode.INVALID_INPUT, f"error: {run.host}: {problem}")
         if run.plan.changes:
             report.note(ExitCode.FINDINGS)
+        if run.plan.unverified and not allow_unverified:
+            # Green but not done is the worst answer a gate can give: what dcops cannot check fails it.
+            report.note(ExitCode.FINDINGS, f"error: {run.host}: unverified (dcops cannot check it; "
+                                           f"--allow-unverified accepts it): " + "; ".join(run.plan.unverified))
     ok = [r for r in runs if r.error is None]
     report.summary = {"hosts": len(runs), "compliant": sum(1 for r in ok if r.plan.compliant),
                       "differing": sum(1 for r in ok if r.plan.changes),
                       "changes": sum(len(r.plan.changes) for r in ok),
                       "needing_reboot": sum(1 for r in ok if r.plan.reboots),
+                      "unverified": sum(1 for r in ok if r.plan.unverified),
                       "errors": sum(1 for r in runs if r.error is not None)}
     return report
 
 
-def _junit(path: str | None, suite: str, runs: Sequence[Any]) -> None:
+def _junit(path: str | None, suite: str, runs: Sequence[Any], allow_unverified: bool = False) -> None:
     if not path:
         return
     from dcops.baseline.junit import Case, cases_from_plan, write_junit
@@ -159,7 +170,7 @@ def _junit(path: str | None, suite: str, runs: Sequence[Any]) -> None:
         if run.error is not None:
             cases.append(Case(run.host, "bmc", None, error=str(run.error), seconds=run.seconds))
         else:
-            cases.extend(cases_from_plan(run.plan, run.seconds))
+            cases.extend(cases_from_plan(run.plan, run.seconds, allow_unverified=allow_unverified))
     write_junit(path, suite, cases)
 
 
@@ -168,17 +179,18 @@ def _junit(path: str | None, suite: str, runs: Sequence[Any]) -> None:
 @baselines_option
 @kind_option
 @poll_option
+@unverified_option
 @click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML here (for CI systems).")
 @global_options
 def plan_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, ...], poll: float,
-                 junit_path: str | None) -> None:
+                 allow_unverified: bool, junit_path: str | None) -> None:
     """Show every difference between HOSTS and their profile's baselines, and the reboots needed.
 
-    Exit 0 when all comply, 1 when anything differs (a CI gate), 3 when a baseline cannot apply to
-    a server, 4 when a BMC could not be read."""
+    Exit 0 when all comply, 1 when anything differs or cannot be verified (a CI gate; see
+    --allow-unverified), 3 when a baseline cannot apply to a server, 4 when a BMC could not be read."""
     runs = _plan_runs(baselines_dir, hosts, kinds, poll)
-    _junit(junit_path, "baseline.plan", runs)
-    emit(_report("baseline.plan", runs, verb="plan"))
+    _junit(junit_path, "baseline.plan", runs, allow_unverified)
+    emit(_report("baseline.plan", runs, verb="plan", allow_unverified=allow_unverified))
 
 
 @baseline.command("verify")
@@ -189,9 +201,10 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, .
 @click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML here.")
 @click.option("--store/--no-store", "store_results", default=True, show_default=True,
               help="Keep the results in the state store (the exporter publishes them).")
+@unverified_option
 @global_options
 def verify_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, ...], poll: float,
-                   junit_path: str | None, store_results: bool) -> None:
+                   junit_path: str | None, store_results: bool, allow_unverified: bool) -> None:
     """Read-only compliance scan of HOSTS (for a nightly job); results are stored for `dcops serve`."""
     from dcops.baseline.run import result_rows
     from dcops.cli.common import open_state
@@ -204,8 +217,8 @@ def verify_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str,
             save_results(store, [row for r in runs for row in result_rows(r)])
         finally:
             store.close()
-    _junit(junit_path, "baseline.verify", runs)
-    emit(_report("baseline.verify", runs, verb="verify"))
+    _junit(junit_path, "baseline.verify", runs, allow_unverified)
+    emit(_report("baseline.verify", runs, verb="verify", allow_unverified=allow_unverified))
 
 
 @baseline.command("apply")
@@ -219,9 +232,10 @@ def verify_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str,
               help="Reset even when BIOS values staged outside the baseline are pending (they get applied).")
 @click.option("--graceful/--force-reset", default=True, show_default=True,
               help="Graceful restart for BIOS changes (falls back to a hard reset only where unsupported).")
+@unverified_option
 @global_options
 def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, ...], poll: float, yes: bool,
-                  allow_data_loss: bool, allow_foreign_pending: bool, graceful: bool) -> None:
+                  allow_data_loss: bool, allow_foreign_pending: bool, graceful: bool, allow_unverified: bool) -> None:
     """Bring HOSTS to their baselines: firmware, then BIOS, then RAID; each verified from a re-read.
 
     Shows the plan and asks unless --yes. A host stops at its first failure; the others go on."""
@@ -231,8 +245,9 @@ def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, 
     runs = _plan_runs(baselines_dir, hosts, kinds, poll)
     plan_report = _report("baseline.plan", runs, verb="plan")
     # Preflight: a host whose plan is refused anywhere (any kind) is not touched at all.
-    refused = {r.host: refusals(r.plan, allow_destructive=allow_data_loss, allow_foreign_pending=allow_foreign_pending)
-               for r in runs if r.error is None and r.plan.changes}
+    refused = {r.host: refusals(r.plan, allow_destructive=allow_data_loss, allow_foreign_pending=allow_foreign_pending,
+                                allow_unverified=allow_unverified)
+               for r in runs if r.error is None and (r.plan.changes or r.plan.unverified)}
     refused = {h: why for h, why in refused.items() if why}
     differing = [r for r in runs if r.error is None and r.plan.changes and r.host not in refused]
     for host, why in refused.items():
@@ -270,7 +285,8 @@ def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, 
         outcomes = run_on_hosts([by_name[r.host] for r in differing],
                                 lambda h: apply_one(opener, b, h, chosen, allow_destructive=allow_data_loss,
                                                     graceful=graceful, allow_foreign_pending=allow_foreign_pending,
-                                                    audit=audit_fn), "baseline apply")
+                                                    allow_unverified=allow_unverified, audit=audit_fn),
+                                "baseline apply")
     finally:
         auditor.close()
     applied = [o.value for o in outcomes]

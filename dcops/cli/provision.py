@@ -34,6 +34,10 @@ def run_options(func: Any) -> Any:
         click.option("--wait-limit", type=click.FloatRange(1, 86400), metavar="SECONDS",
                      help="Give up on any single wait (task, reset, BMC reboot, BIOS apply) after this long "
                           "(default: 1 h for tasks, 20 min for resets, 15 min for BMC reboots)."),
+        click.option("--allow-unverified", is_flag=True,
+                     help="Deliver hosts whose profile asks for settings dcops cannot verify on them (e.g. "
+                          "Non-RAID disks where the BMC does not report disk states); refused before any change "
+                          "otherwise."),
         click.option("--yes", "-y", is_flag=True, help="Do not ask."),
     ]
     for option in reversed(options):
@@ -55,7 +59,7 @@ def _vars(items: Sequence[str]) -> dict[str, Any]:
 
 def _options(poll: float, per_rack: int | None, playbooks_dir: str, ansible_connection: str | None,
              playbook_vars: Sequence[str], until: str | None = None, force: bool = False,
-             wait_limit: float | None = None) -> Any:
+             wait_limit: float | None = None, allow_unverified: bool = False) -> Any:
     from dcops.baseline.redfish import Pacing
     from dcops.provision.steps import Options
     from dcops.provision.workflow import Step
@@ -69,7 +73,7 @@ def _options(poll: float, per_rack: int | None, playbooks_dir: str, ansible_conn
     return Options(until=Step(until) if until else None, force=force, parallel=settings().parallel,
                    per_rack=per_rack, pacing=pacing,
                    playbooks_dir=playbooks_dir, ansible_connection=ansible_connection,
-                   playbook_vars=_vars(playbook_vars))
+                   playbook_vars=_vars(playbook_vars), allow_unverified=allow_unverified)
 
 
 def _stored_hosts(statuses: set[str]) -> list[Host]:
@@ -275,11 +279,12 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, until:
 @click.option("--force", is_flag=True, help="Re-provision hosts already delivered (wipes them).")
 @global_options
 def run_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None, playbooks_dir: str,
-                ansible_connection: str | None, playbook_vars: tuple[str, ...], wait_limit: float | None, yes: bool,
-                until: str | None, force: bool) -> None:
+                ansible_connection: str | None, playbook_vars: tuple[str, ...], wait_limit: float | None,
+                allow_unverified: bool, yes: bool, until: str | None, force: bool) -> None:
     """Provision HOSTS, --parallel at a time (and --per-rack). Asks first unless --yes."""
     targets = select_hosts(hosts)
-    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, until, force, wait_limit)
+    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, until, force, wait_limit,
+                       allow_unverified)
     confirm(f"dcops will provision {len(targets)} host(s)" + (f" up to {until}" if until else " to delivery")
             + f", {options.parallel} at once" + (f", {per_rack} per rack" if per_rack else "")
             + (" -- RE-PROVISIONING delivered hosts (--force)" if force else "")
@@ -293,13 +298,14 @@ def run_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rac
 @global_options
 def resume_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None,
                    playbooks_dir: str, ansible_connection: str | None, playbook_vars: tuple[str, ...],
-                   wait_limit: float | None, yes: bool) -> None:
+                   wait_limit: float | None, allow_unverified: bool, yes: bool) -> None:
     """Go on with interrupted workflows (all of them when no host is named), each only up to the
     --until it was run with: a host parked there (e.g. `--until pool`) is not touched; only `run`
     moves it on. An interrupted step reconciles with what the BMC reports and never repeats what it
     already did. Shows each host's plan and asks unless --yes."""
     targets = _hosts(hosts, {"running", "pending"})
-    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, wait_limit=wait_limit)
+    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, wait_limit=wait_limit,
+                       allow_unverified=allow_unverified)
     _execute("resume", targets, baselines_dir, options,
              ask="dcops will resume provisioning {n} host(s), each up to the --until it was run with", yes=yes)
 
@@ -311,10 +317,11 @@ def resume_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_
 @global_options
 def retry_command(step: str, hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None,
                   playbooks_dir: str, ansible_connection: str | None, playbook_vars: tuple[str, ...],
-                  wait_limit: float | None, yes: bool) -> None:
+                  wait_limit: float | None, allow_unverified: bool, yes: bool) -> None:
     """Run the failed STEP again (a new attempt) and go on from there."""
     targets = _hosts(hosts, {"failed"})
-    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, wait_limit=wait_limit)
+    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, wait_limit=wait_limit,
+                       allow_unverified=allow_unverified)
     _execute("retry", targets, baselines_dir, options, step=step,
              ask=f"dcops will retry {step} on {{n}} host(s) and continue up to the --until each was run with",
              yes=yes)

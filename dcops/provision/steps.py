@@ -49,6 +49,7 @@ class Options:
     playbook_vars: Mapping[str, Any] = field(default_factory=dict)
     playbook_timeout: float = 3600.0
     heartbeat_seconds: float = 5.0
+    allow_unverified: bool = False  # deliver hosts with settings dcops cannot verify (e.g. Non-RAID disks)
 
 
 @dataclass
@@ -149,7 +150,7 @@ def _preflight(ctx: StepContext, kinds: tuple[str, ...]) -> None:
     _, plan = read_and_diff(ctx.target(), hb, wanted)
     # A server being provisioned holds no data yet: the RAID template's clear_existing decides
     # deletes (a problem in the plan when it does not allow them).
-    why = refusals(plan, allow_destructive=True)
+    why = refusals(plan, allow_destructive=True, allow_unverified=ctx.options.allow_unverified)
     if why:
         raise _StepFailed(f"{ctx.host.name}: preflight: refused before any change: " + "; ".join(why),
                           {"refused": why, "plan": [c.describe() for c in plan.changes]})
@@ -434,6 +435,9 @@ def verify(ctx: StepContext) -> StepResult:
         return {"note": "no baselines to verify"}
     _, plan = read_and_diff(ctx.target(), hb, kinds)
     ctx.data["verify_plan"] = {"changes": len(plan.changes), "problems": list(plan.problems)}
+    if plan.unverified and not ctx.options.allow_unverified:
+        raise _StepFailed(f"{ctx.host.name}: verify: dcops cannot verify " + "; ".join(plan.unverified)
+                          + " (--allow-unverified delivers it anyway)", {"unverified": list(plan.unverified)})
     if not plan.compliant:
         raise _StepFailed(f"{ctx.host.name}: verify: differs from the profile: "
                           + "; ".join([c.describe() for c in plan.changes] + list(plan.problems)),

@@ -73,6 +73,10 @@ class Flavour:
     mac_oui: str = "02:00:00"
     serial_length: int = 10
     serial_prefix: str = ""
+    # How a dedicated hot spare is bound to its volume: "dmtf" (Volume Links.DedicatedSpareDrives
+    # writable, as HPE iLO 6 publishes it), "dell" (DellRaidService.AssignSpare; Drive HotspareType
+    # read-only) or "none" (the BMC has no way; Drive HotspareType takes None and Global only).
+    spare_binding: str = "none"
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,7 @@ DELL = Flavour(
     drive_id="Disk.Bay.{bay}:Enclosure.Internal.0-1:{ctrl}", volume_id="Disk.Virtual.{n}:{ctrl}",
     dimm_id="DIMM.Socket.{letter}{slot}", cpu_id="CPU.Socket.{sock}", psu_id="PSU.Slot.{n}",
     fan_id="Fan.Embedded.{n}", nic_id="NIC.{slot}", eth_id="NIC.{slot}-{port}-1", fw_id_style="dell",
-    power_on_when_on="conflict", task_id_style="jid", mac_oui="B0:7B:25", serial_length=7,
+    power_on_when_on="conflict", task_id_style="jid", mac_oui="B0:7B:25", serial_length=7, spare_binding="dell",
     boot_targets=("None", "Pxe", "Floppy", "Cd", "Hdd", "BiosSetup", "Utilities", "UefiTarget", "SDCard",
                   "UefiHttp"),
 )
@@ -233,6 +237,8 @@ HPE = Flavour(
     drives_at="DE00A000", drive_id="{bay}", volume_id="{n}", dimm_id="proc{sock}dimm{slot}",
     list_absent_dimms=True, cpu_id="{sock}", psu_id="{n}", fan_id="{n}", nic_id="DC{n}", eth_id="{n}",
     fw_id_style="numeric", mac_oui="88:E9:A4",
+    # The capture's Volumes/Capabilities: Links.DedicatedSpareDrives@Redfish.UpdatableAfterCreate.
+    spare_binding="dmtf",
     boot_targets=("None", "Cd", "Hdd", "Usb", "SDCard", "Utilities", "Diags", "BiosSetup", "Pxe", "UefiShell",
                   "UefiHttp", "UefiTarget"),
     reset_types=("On", "ForceOff", "GracefulShutdown", "ForceRestart", "Nmi", "PushPowerButton", "GracefulRestart"),

@@ -489,8 +489,31 @@ def r_drives_coll(c: Ctx) -> Doc:
 
 
 def r_volumes(c: Ctx) -> Doc:
-    return c.collection("Volume", c.P.volumes, "Volume Collection",
-                        [f"{c.P.volumes}/{v.id}" for v in c.bmc.storage.volumes])
+    doc = c.collection("Volume", c.P.volumes, "Volume Collection",
+                       [f"{c.P.volumes}/{v.id}" for v in c.bmc.storage.volumes])
+    if c.fl.spare_binding == "dmtf":
+        # HPE iLO 5 3.11 / iLO 6 1.66 captures: a capabilities object for volume creation.
+        doc["@Redfish.CollectionCapabilities"] = {
+            "@odata.type": "#CollectionCapabilities.v1_2_0.CollectionCapabilities", "MaxMembers": 64,
+            "Capabilities": [{"CapabilitiesObject": link(f"{c.P.volumes}/Capabilities"), "UseCase": "VolumeCreation",
+                              "Links": {"TargetCollection": link(c.P.volumes)}}]}
+    return doc
+
+
+def r_volume_caps(c: Ctx) -> Doc:
+    """The Volumes collection's capabilities object, as in the HPE iLO 5 3.11 capture."""
+    return c.doc("Volume", f"{c.P.volumes}/Capabilities", {
+        "Id": "Capabilities", "Name": "Capabilities for VolumeCollection",
+        "CapacityBytes@Redfish.OptionalOnCreate": True, "DisplayName@Redfish.OptionalOnCreate": True,
+        "Links@Redfish.RequiredOnCreate": True,
+        "Links": {"Drives@Redfish.RequiredOnCreate": True, "DedicatedSpareDrives@Redfish.OptionalOnCreate": True,
+                  "DedicatedSpareDrives@Redfish.UpdatableAfterCreate": True},
+        "RAIDType@Redfish.RequiredOnCreate": True,
+        "RAIDType@Redfish.AllowableValues": ["RAID0", "RAID1", "RAID5", "RAID6", "RAID10"],
+        "ReadCachePolicy@Redfish.OptionalOnCreate": True, "ReadCachePolicy@Redfish.UpdatableAfterCreate": True,
+        "ReadCachePolicy@Redfish.AllowableValues": list(READ_CACHE),
+        "WriteCachePolicy@Redfish.OptionalOnCreate": True, "WriteCachePolicy@Redfish.UpdatableAfterCreate": True,
+        "WriteCachePolicy@Redfish.AllowableValues": list(WRITE_CACHE)})
 
 
 def r_volume(c: Ctx, vid: str) -> Doc | None:
@@ -505,8 +528,12 @@ def r_volume(c: Ctx, vid: str) -> Doc | None:
         "ReadCachePolicy": vol.read_cache, "ReadCachePolicy@Redfish.AllowableValues": list(READ_CACHE),
         "WriteCachePolicy": vol.write_cache, "WriteCachePolicy@Redfish.AllowableValues": list(WRITE_CACHE),
         "Status": status(health, state),
-        "Links": {"Drives": [link(f"{c.P.drives}/{drive_id(c.fl, bay)}") for bay in vol.drives]},
+        "Links": {"Drives": [link(f"{c.P.drives}/{drive_id(c.fl, bay)}") for bay in vol.drives],
+                  "DedicatedSpareDrives": [link(f"{c.P.drives}/{drive_id(c.fl, bay)}") for bay in vol.spares]},
     }
+    if c.fl.spare_binding == "dmtf":
+        # As HPE iLO 6 1.66 lists it (Volumes/239 of its capture).
+        body["Links"]["@Redfish.WriteableProperties"] = ["DedicatedSpareDrives"]
     if vol.rebuild_until is not None and vol.rebuild_start is not None and c.now < vol.rebuild_until:
         span = max(vol.rebuild_until - vol.rebuild_start, 1e-9)
         body["Operations"] = [{"Operation": "Rebuild",
@@ -522,7 +549,7 @@ def r_dell_raid_service(c: Ctx) -> Doc:
             "Name": "DellRaidService", "Description": "The DellRaidService resource provides some actions to "
                                                       "support RAID functionality.",
             "Actions": {f"#DellRaidService.{a}": {"target": f"{path}/Actions/DellRaidService.{a}"}
-                        for a in ("ConvertToNonRAID", "ConvertToRAID")}}
+                        for a in ("ConvertToNonRAID", "ConvertToRAID", "AssignSpare", "UnassignSpare")}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -623,6 +650,11 @@ def _build_tree(profile: HardwareProfile) -> Tree:
                  Node(None, (True,), post=writes.dell_convert))
         tree.add(f"{raid_service}/Actions/DellRaidService.ConvertToRAID",
                  Node(None, (False,), post=writes.dell_convert))
+        tree.add(f"{raid_service}/Actions/DellRaidService.AssignSpare", Node(None, post=writes.dell_assign_spare))
+        tree.add(f"{raid_service}/Actions/DellRaidService.UnassignSpare",
+                 Node(None, post=writes.dell_unassign_spare))
+    if fl.spare_binding == "dmtf":
+        tree.add(f"{P.volumes}/Capabilities", Node(r_volume_caps))
     if P.enclosure:
         tree.add(f"{P.drives}", Node(r_drives_coll, collection=True))
     for bay in range(len(profile.drives)):

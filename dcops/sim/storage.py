@@ -63,6 +63,7 @@ class Volume:
     encrypted: bool = False
     read_cache: str = "ReadAhead"
     write_cache: str = "ProtectedWriteBack"
+    spares: list[int] = field(default_factory=list)  # bays of its dedicated hot spares
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "raid_type": self.raid_type, "drives": list(self.drives),
@@ -237,6 +238,9 @@ class StorageState:
         def done(at: float) -> None:
             if vol in self.volumes:
                 self.volumes.remove(vol)
+            for bay in vol.spares:  # a deleted volume's dedicated spares are freed with it
+                self.drives[bay].hotspare = "None"
+            vol.spares.clear()
             bmc.finish_task(task, at, message=("Base.1.8.Success", f"Volume {vid} deleted."))
 
         bmc.schedule(bmc.timings.raid, done)
@@ -244,6 +248,10 @@ class StorageState:
 
     def set_hotspare(self, bay: int, value: Any) -> None:
         if value not in ("None", "Global", "Dedicated"):
+            raise RedfishError(400, "PropertyValueNotInList", (str(value), "HotspareType"))
+        if value == "Dedicated":
+            # A Dedicated type alone serves no volume: it is bound through the volume (or Dell's
+            # AssignSpare), never set on the drive.
             raise RedfishError(400, "PropertyValueNotInList", (str(value), "HotspareType"))
         drive = self.drives[bay]
         if value != "None" and self.volume_of(bay) is not None:
@@ -254,6 +262,81 @@ class StorageState:
             raise RedfishError(400, "ResourceInUse", vendor=_NON_RAID.get(self.bmc.flavour.name))
         self._check_idle()
         drive.hotspare = value
+        if value == "None":
+            for vol in self.volumes:
+                if bay in vol.spares:
+                    vol.spares.remove(bay)
+
+    def _spare_ready(self, bay: int) -> None:
+        drive = self.drives[bay]
+        if self.volume_of(bay) is not None or drive.hotspare != "None":
+            raise RedfishError(400, "ResourceInUse", vendor=_IN_USE.get(self.bmc.flavour.name))
+        if drive.failed:
+            raise RedfishError(400, "PropertyValueConflict", ("HotspareType", "Status"))
+        if drive.non_raid:
+            raise RedfishError(400, "ResourceInUse", vendor=_NON_RAID.get(self.bmc.flavour.name))
+
+    def set_dedicated_spares(self, vid: str, bays: list[int]) -> None:
+        """PATCH of a Volume's Links.DedicatedSpareDrives: the list replaces the volume's spares
+        (added drives must be free and RAID-capable; removed ones become plain drives)."""
+        vol = self.volume(vid)
+        if vol is None:
+            raise RedfishError(404, "ResourceMissingAtURI", (vid,))
+        self._check_idle()
+        for bay in bays:
+            if bay not in vol.spares:
+                self._spare_ready(bay)
+        for bay in vol.spares:
+            if bay not in bays:
+                self.drives[bay].hotspare = "None"
+        for bay in bays:
+            self.drives[bay].hotspare = "Dedicated"
+        vol.spares = list(bays)
+
+    def assign_spare(self, bay: int, vids: list[str]) -> Task:
+        """Dell's DellRaidService.AssignSpare: a job; global without volumes, else dedicated to them."""
+        self._check_idle()
+        vols = []
+        for vid in vids:
+            vol = self.volume(vid)
+            if vol is None:
+                raise RedfishError(400, "ActionParameterValueNotInList", (vid, "VirtualDiskArray",
+                                                                          "DellRaidService.AssignSpare"))
+            vols.append(vol)
+        self._spare_ready(bay)
+        return self._job("Assign hot spare", lambda: self._assign(bay, vols))
+
+    def _assign(self, bay: int, vols: list[Volume]) -> None:
+        self.drives[bay].hotspare = "Dedicated" if vols else "Global"
+        for vol in vols:
+            vol.spares.append(bay)
+
+    def unassign_spare(self, bay: int) -> Task:
+        """Dell's DellRaidService.UnassignSpare: a job that releases a global or dedicated spare."""
+        self._check_idle()
+        if self.drives[bay].hotspare == "None":
+            raise RedfishError(400, "ActionParameterValueNotInList", (str(bay), "TargetFQDD",
+                                                                      "DellRaidService.UnassignSpare"))
+        return self._job("Unassign hot spare", lambda: self.set_hotspare_now(bay))
+
+    def set_hotspare_now(self, bay: int) -> None:
+        self.drives[bay].hotspare = "None"
+        for vol in self.volumes:
+            if bay in vol.spares:
+                vol.spares.remove(bay)
+
+    def _job(self, name: str, effect: Any) -> Task:
+        bmc = self.bmc
+        task = bmc.new_task(name, "raid", bmc.timings.raid, target=bmc.flavour.storage_id)
+        self.busy_until = bmc.clock() + bmc.timings.raid
+        self.busy_with = task.id
+
+        def done(at: float) -> None:
+            effect()
+            bmc.finish_task(task, at, message=("Base.1.8.Success", f"{name}: done."))
+
+        bmc.schedule(bmc.timings.raid, done)
+        return task
 
     def patch_volume(self, vid: str, body: dict[str, Any]) -> None:
         """PATCH of a Volume: ReadCachePolicy, WriteCachePolicy and its name (``DisplayName``, or
@@ -264,6 +347,8 @@ class StorageState:
         for key in body:
             if key.startswith("@") or key in ("ReadCachePolicy", "WriteCachePolicy", "DisplayName", "Name"):
                 continue
+            if key == "Links" and self.bmc.flavour.spare_binding == "dmtf":
+                continue  # Links.DedicatedSpareDrives, handled by the caller
             known = key in ("Id", "RAIDType", "CapacityBytes", "Status", "Links", "Encrypted", "BlockSizeBytes",
                             "Operations")
             raise RedfishError(400, "PropertyNotWritable" if known else "PropertyUnknown", (key,))
@@ -340,7 +425,10 @@ class StorageState:
                     controller=bmc.profile.raid_model)
         if health == "Critical":
             return
-        spare = next((d for d in self.drives if d.hotspare in ("Global", "Dedicated") and not d.failed
+        # Its own dedicated spares first, then a global one; another volume's dedicated spare never.
+        spare = next((self.drives[b] for b in vol.spares if not self.drives[b].failed
+                      and bmc.profile.drives[b].capacity_bytes >= bmc.profile.drives[bay].capacity_bytes), None)
+        spare = spare or next((d for d in self.drives if d.hotspare == "Global" and not d.failed
                       and self.volume_of(d.bay) is None
                       and bmc.profile.drives[d.bay].capacity_bytes >= bmc.profile.drives[bay].capacity_bytes), None)
         if spare is not None:
@@ -350,6 +438,8 @@ class StorageState:
         bmc = self.bmc
         spare = self.drives[spare_bay]
         spare.hotspare = "None"
+        if spare_bay in vol.spares:
+            vol.spares.remove(spare_bay)
         vol.drives[vol.drives.index(failed_bay)] = spare_bay
         vol.rebuild_start = at
         vol.rebuild_until = at + bmc.timings.rebuild

@@ -135,13 +135,68 @@ def patch_drive(c: Ctx, body: Any, bay: int) -> WriteResult:
             raise RedfishError(400, "PropertyUnknown", ("Oem",))
         c.bmc.storage.set_raid_status(bay, sim["RaidStatus"])
     if "HotspareType" in body:
+        if c.fl.spare_binding == "dell":
+            # iDRAC9: HotspareType is read-only on the Drive; DellRaidService.AssignSpare sets it.
+            raise RedfishError(400, "PropertyNotWritable", ("HotspareType",))
         c.bmc.storage.set_hotspare(bay, body["HotspareType"])
     return success(c, 200)
 
 
 def patch_volume(c: Ctx, body: Any, vid: str) -> WriteResult:
-    c.bmc.storage.patch_volume(vid, _object(body))
+    body = _object(body)
+    links = body.get("Links")
+    if links is not None:
+        refs = links.get("DedicatedSpareDrives") if isinstance(links, dict) else None
+        if c.fl.spare_binding != "dmtf" or not isinstance(links, dict) or set(links) != {"DedicatedSpareDrives"}:
+            raise RedfishError(400, "PropertyNotWritable", ("Links",))
+        if not isinstance(refs, list):
+            raise RedfishError(400, "PropertyValueTypeError", (str(refs), "Links/DedicatedSpareDrives"))
+        lookup = _drive_lookup(c)
+        bays = []
+        for ref in refs:
+            uri = ref.get("@odata.id") if isinstance(ref, dict) else None
+            bay = lookup.get(str(uri).rstrip("/").lower()) if isinstance(uri, str) else None
+            if bay is None:
+                raise RedfishError(400, "ResourceMissingAtURI", (str(uri),))
+            bays.append(bay)
+    c.bmc.storage.patch_volume(vid, {k: v for k, v in body.items() if k != "Links"})
+    if links is not None:
+        c.bmc.storage.set_dedicated_spares(vid, bays)
     return success(c, 200)
+
+
+def _dell_disk(c: Ctx, value: Any, action: str, parameter: str) -> int:
+    ids = {did.lower(): bay for bay, did in enumerate(c.bmc.storage.drive_ids())}
+    bay = ids.get(str(value).rstrip("/").rsplit("/", 1)[-1].lower()) if isinstance(value, str) else None
+    if bay is None:
+        raise RedfishError(400, "ActionParameterValueNotInList", (str(value), parameter, action))
+    return bay
+
+
+def dell_assign_spare(c: Ctx, body: Any) -> WriteResult:
+    """DellRaidService.AssignSpare: ``{"TargetFQDD": disk, "VirtualDiskArray": [volume FQDD, ...]}``
+    (no VirtualDiskArray: a global spare)."""
+    body = _object(body)
+    action = "DellRaidService.AssignSpare"
+    for key in body:
+        if key not in ("TargetFQDD", "VirtualDiskArray"):
+            raise RedfishError(400, "ActionParameterUnknown", (action, key))
+    if "TargetFQDD" not in body:
+        raise RedfishError(400, "ActionParameterMissing", (action, "TargetFQDD"))
+    bay = _dell_disk(c, body["TargetFQDD"], action, "TargetFQDD")
+    vds = body.get("VirtualDiskArray") or []
+    if not isinstance(vds, list) or not all(isinstance(v, str) for v in vds):
+        raise RedfishError(400, "ActionParameterValueTypeError", (str(vds), "VirtualDiskArray", action))
+    return accepted(c, c.bmc.storage.assign_spare(bay, [v.rstrip("/").rsplit("/", 1)[-1] for v in vds]))
+
+
+def dell_unassign_spare(c: Ctx, body: Any) -> WriteResult:
+    """DellRaidService.UnassignSpare: ``{"TargetFQDD": disk}``."""
+    body = _object(body)
+    action = "DellRaidService.UnassignSpare"
+    if set(body) != {"TargetFQDD"}:
+        raise RedfishError(400, "ActionParameterMissing", (action, "TargetFQDD"))
+    return accepted(c, c.bmc.storage.unassign_spare(_dell_disk(c, body["TargetFQDD"], action, "TargetFQDD")))
 
 
 def dell_convert(c: Ctx, body: Any, to_non_raid: bool) -> WriteResult:

@@ -62,12 +62,37 @@ def parse_volume(doc: Doc, drives: Sequence[DriveState]) -> VolumeState:
     level = doc.get("RAIDType") or doc.get("VolumeType")
     raw_status = doc.get("Status")
     status: Doc = raw_status if isinstance(raw_status, dict) else {}
+    raw_links = doc.get("Links")
+    links: Doc = raw_links if isinstance(raw_links, dict) else {}
     return VolumeState(str(doc.get("Id") or ""), str(doc.get(ODATA_ID) or ""),
                        doc.get("DisplayName") or doc.get("Name"), str(level).upper() if level else None,
                        doc.get("CapacityBytes"), ids("Drives"),
                        _READ_BACK.get(str(read).lower()) if read else None,
                        _WRITE_BACK.get(str(write).lower()) if write else None, ids("DedicatedSpareDrives"),
-                       status.get("Health") if isinstance(status.get("Health"), str) else None, state_of(doc))
+                       status.get("Health") if isinstance(status.get("Health"), str) else None, state_of(doc),
+                       spares_reported="DedicatedSpareDrives" in links, spares_writable=_spares_writable(doc))
+
+
+def _spares_writable(doc: Doc) -> bool:
+    """Whether the Volume says Links.DedicatedSpareDrives may be PATCHed (HPE iLO 6 lists it in
+    ``Links.@Redfish.WriteableProperties``; the DMTF form is ``Links/DedicatedSpareDrives`` at the top)."""
+    raw_links = doc.get("Links")
+    inner = raw_links.get("@Redfish.WriteableProperties") if isinstance(raw_links, dict) else None
+    outer = doc.get("@Redfish.WriteableProperties")
+    return (isinstance(inner, list) and "DedicatedSpareDrives" in inner) or (
+        isinstance(outer, list) and "Links/DedicatedSpareDrives" in outer)
+
+
+def spare_binding_of(capabilities: Doc | None, volumes: Sequence[VolumeState], quirks: oem.Quirks) -> str | None:
+    """How this controller binds a dedicated spare (see ``ControllerState.spare_binding``): the
+    Volumes collection's capabilities object (``Links.DedicatedSpareDrives@Redfish.UpdatableAfterCreate``,
+    as HPE iLO 6 publishes it), a volume that lists the link writable, else a vendor action."""
+    links = (capabilities or {}).get("Links")
+    if isinstance(links, dict) and links.get("DedicatedSpareDrives@Redfish.UpdatableAfterCreate") is True:
+        return "dmtf"
+    if any(v.spares_writable for v in volumes):
+        return "dmtf"
+    return "oem" if quirks.assign_spare("/", "probe", "probe") is not None else None
 
 
 class RedfishRaid(base.RaidInterface):
@@ -129,8 +154,26 @@ class RedfishRaid(base.RaidInterface):
             out.append(ControllerState(str(storage.get("Id") or ""), str(storage.get(ODATA_ID) or ""),
                                        str(model) if model else None, volumes_uri, tuple(drives), tuple(volumes),
                                        state_of(first) == "Updating",
-                                       tuple(str(t) for t in first.get("SupportedRAIDTypes") or [])))
+                                       tuple(str(t) for t in first.get("SupportedRAIDTypes") or []),
+                                       spare_binding_of(self._volume_capabilities(volumes_uri), volumes, quirks)))
         return out
+
+    def _volume_capabilities(self, volumes_uri: str) -> Doc | None:
+        """The Volumes collection's capabilities object (``@Redfish.CollectionCapabilities``, use
+        case VolumeCreation), where the BMC publishes one."""
+        if not volumes_uri:
+            return None
+        try:
+            coll = self.s.conn.get(volumes_uri)
+            caps = coll.get("@Redfish.CollectionCapabilities")
+            for cap in (caps.get("Capabilities") or []) if isinstance(caps, dict) else []:
+                target = link(cap, "CapabilitiesObject") if isinstance(cap, dict) else None
+                if target and cap.get("UseCase") in (None, "VolumeCreation"):
+                    doc = self.s.conn.get(target)
+                    return doc if isinstance(doc, dict) else None
+        except FetchError as exc:
+            log.info("%s: %s", self.host, exc)
+        return None
 
     def _busy(self) -> bool:
         try:
@@ -248,11 +291,71 @@ class RedfishRaid(base.RaidInterface):
                 raise ApplyError(f"{self.host}: {what}: the BMC cannot ({exc})") from None
             return self._finish(resp, what, wait)
 
+    def _drive(self, drive: str) -> tuple[ControllerState, DriveState]:
+        for ctrl in self.controllers():
+            for d in ctrl.drives:
+                if d.id == drive or normalize(d.uri) == normalize(drive):
+                    return ctrl, d
+        raise ApplyError(f"{self.host}: no drive {drive!r}")
+
+    def bind_dedicated_spare(self, drive: str, volume: str, *, wait: bool = True) -> TaskOutcome:
+        """DMTF: PATCH the volume's Links.DedicatedSpareDrives (those it has plus this one) where
+        the BMC says it is writable; else the vendor's action (Dell AssignSpare); else ApplyError."""
+        what = f"raid dedicated spare {drive} for {volume}"
+        with self.s.storage_lock:
+            ctrl, d = self._drive(drive)
+            vol = next((v for v in ctrl.volumes if v.id == volume or v.name == volume
+                        or normalize(v.uri) == normalize(volume)), None)
+            if vol is None:
+                raise ApplyError(f"{self.host}: {what}: no such volume on {ctrl.id}")
+            self.wait_idle()
+            if ctrl.spare_binding == "dmtf":
+                current = [u for u in (next((x.uri for x in ctrl.drives if x.id == i), None)
+                                       for i in vol.dedicated_spares) if u]
+                body = {"Links": {"DedicatedSpareDrives": [{ODATA_ID: u} for u in [*current, d.uri]]}}
+                resp = self.s.write("PATCH", vol.uri, body, what)
+                return self._finish(resp, what, wait)
+            request = self.s.quirks().assign_spare(self.s.system_uri(), d.id, vol.id)
+            if request is None:
+                raise ApplyError(f"{self.host}: {what}: the BMC cannot bind a dedicated spare to a volume "
+                                 "(no writable Links.DedicatedSpareDrives, no vendor action)")
+            resp = self.s.write("POST", request[0], request[1], what)
+            return self._finish(resp, what, wait)
+
+    def release_spare(self, drive: str, *, wait: bool = True) -> TaskOutcome:
+        """A dedicated spare leaves its volume's DedicatedSpareDrives (DMTF) or is unassigned by
+        the vendor action (Dell UnassignSpare); elsewhere HotspareType None on the drive."""
+        what = f"raid release spare {drive}"
+        with self.s.storage_lock:
+            ctrl, d = self._drive(drive)
+            if d.hotspare == "none":
+                return TaskOutcome("completed")  # released already (its volume's delete freed it)
+            serving = next((v for v in ctrl.volumes if d.id in v.dedicated_spares), None)
+            self.wait_idle()
+            if serving is not None and ctrl.spare_binding == "dmtf":
+                rest = [u for u in (next((x.uri for x in ctrl.drives if x.id == i), None)
+                                    for i in serving.dedicated_spares if i != d.id) if u]
+                resp = self.s.write("PATCH", serving.uri, {"Links": {"DedicatedSpareDrives": [{ODATA_ID: u}
+                                                                                           for u in rest]}}, what)
+                return self._finish(resp, what, wait)
+            request = self.s.quirks().unassign_spare(self.s.system_uri(), d.id)
+            if request is not None:
+                resp = self.s.write("POST", request[0], request[1], what)
+                return self._finish(resp, what, wait)
+            self.s.write("PATCH", d.uri, hotspare_body("None"), what)
+            return TaskOutcome("completed")
+
     def set_hotspare(self, drive: str, kind: str) -> None:
         value = {t.lower(): t for t in HOTSPARE_TYPES}.get(kind.lower())
         if value is None:
             raise ApplyError(f"{self.host}: raid hot spare: kind must be one of "
                              f"{', '.join(t.lower() for t in HOTSPARE_TYPES)}, not {kind!r}")
+        if value == "Dedicated":
+            raise ApplyError(f"{self.host}: raid hot spare: a dedicated spare is bound to its volume "
+                             "(bind_dedicated_spare), not set on the drive alone")
+        if value == "None":
+            self.release_spare(drive)
+            return
         with self.s.storage_lock:
             uri = drive
             if "/" not in drive:
@@ -260,5 +363,11 @@ class RedfishRaid(base.RaidInterface):
                 if len(found) != 1:
                     raise ApplyError(f"{self.host}: raid hot spare: {len(found)} drives match {drive!r}")
                 uri = found[0].uri
+            what = f"raid hot spare {value} {drive}"
             self.wait_idle()
-            self.s.write("PATCH", uri, hotspare_body(value), f"raid hot spare {value} {drive}")
+            request = self.s.quirks().assign_spare(self.s.system_uri(), uri.rstrip("/").rsplit("/", 1)[-1], None)
+            if request is not None:
+                # The vendor's own action where it has one (Dell AssignSpare without volumes: global).
+                self._finish(self.s.write("POST", request[0], request[1], what), what, True)
+                return
+            self.s.write("PATCH", uri, hotspare_body(value), what)

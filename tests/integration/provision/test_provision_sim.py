@@ -129,11 +129,18 @@ def test_until_pool_skip_and_abort(fleet4: ThreadedFleet, state: Path, tmp_path:
     assert code == 0 and data["items"][0]["status"] == "skipped"
     code, data, _ = cli(capsys, "provision", "abort", "sim-0004", *marks, "--reason", "wrong rack")
     assert data["items"][0]["status"] == "aborted"
-    code, data, err = cli(capsys, "provision", "run", "sim-0003", "sim-0004", *args, "--yes", "--until", "raid")
+    # sim-0004 is the Supermicro: its profile's Non-RAID disks cannot be verified on it. Refused
+    # before any change unless accepted.
+    code, data, err = cli(capsys, "provision", "run", "sim-0004", *args, "--yes", "--until", "raid")
+    assert code == 5 and "refused before any change" in err and "--allow-unverified" in err, err
+    assert writes(requests(fleet4, "sim-0004")) == {}
+    code, data, err = cli(capsys, "provision", "retry", "firmware", "sim-0004", *args, "--yes", "--allow-unverified")
     assert code == 0, err
-    by_host = {i["host"]: i for i in data["items"]}
-    assert by_host["sim-0003"]["status"] == "pending" and by_host["sim-0003"]["step"] == "raid"
-    assert by_host["sim-0004"]["status"] == "pending" and by_host["sim-0004"]["step"] == "raid"  # started over
+    # Started over (after the abort) and on to the --until it was run with.
+    assert data["items"][0]["status"] == "pending" and data["items"][0]["step"] == "raid"
+    code, data, err = cli(capsys, "provision", "run", "sim-0003", *args, "--yes", "--until", "raid")
+    assert code == 0, err
+    assert data["items"][0]["status"] == "pending" and data["items"][0]["step"] == "raid"
     # Parked at its --until: resume leaves it; only run moves it on.
     code, data, err = cli(capsys, "provision", "resume", "sim-0003", *args, "--yes")
     assert code == 0, err
