@@ -395,7 +395,7 @@ def _apply_raid(target: Target, template: RaidTemplate, journal: Journal, allow_
         d = change.detail
         started: TaskOutcome | None = None
         if change.action == "delete":
-            started = raid.delete_volume(str(d["volume_uri"]), wait=False)
+            started = raid.delete_volume(str(d["volume_uri"]), wait=False, apply_time=d.get("apply_time"))
         elif change.action == "unspare":
             started = raid.release_spare(str(d["drive_uri"]), wait=False)
         elif change.action == "spare" and d.get("type") == "dedicated":
@@ -408,12 +408,24 @@ def _apply_raid(target: Target, template: RaidTemplate, journal: Journal, allow_
             started = raid.create_volume(str(d["controller"]), str(d["level"]), [str(u) for u in d["drive_uris"]],
                                          capacity_bytes=d.get("capacity_bytes") or None, name=d.get("name"),
                                          read_policy=d.get("read_policy"), write_policy=d.get("write_policy"),
-                                         wait=False)
+                                         wait=False, strip_size_bytes=d.get("strip_size_bytes") or None,
+                                         apply_time=d.get("apply_time"))
+        elif change.action == "disk-cache":
+            raid.set_drive_write_cache(str(d["drive_uri"]), bool(change.new))
         elif change.action == "rename":
             started = raid.update_volume(str(d["volume_uri"]), name=str(change.new), wait=False)
         elif change.action == "policy":
             which = "read_policy" if d["policy"] == "read_policy" else "write_policy"
             started = raid.update_volume(str(d["volume_uri"]), **{which: str(d["value"])}, wait=False)
+        if started is not None and started.uri is not None and d.get("apply_time") == "OnReset":
+            # Staged until the next reset (the task stays Pending): reset now, then the task ends.
+            if journal.state(f"{key}:reset") != "done":
+                journal.before(f"{key}:reset")
+                if on_event:
+                    on_event(f"raid {change.action} {change.target}: reset to apply (OnReset)")
+                target.bmc.power.reset_and_wait(until="post")
+                journal.after(f"{key}:reset")
+                result.reboots += 1
         if started is not None and started.uri is not None:
             outcome = tasks.wait(started.uri)
             if outcome.state == "failed":

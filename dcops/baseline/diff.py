@@ -211,7 +211,7 @@ def _vd_detail(ctrl: ControllerState, vd: VirtualDisk) -> dict[str, Any]:
     drives = [ctrl.drive_by_bay(b) for b in vd.disks]
     return {"controller": ctrl.id, "volumes_uri": ctrl.volumes_uri, "name": vd.name, "level": vd.level,
             "bays": list(vd.disks), "drive_ids": [d.id for d in drives if d], "drive_uris": [d.uri for d in drives if d],
-            "capacity_bytes": vd.capacity_bytes,
+            "capacity_bytes": vd.capacity_bytes, "strip_size_bytes": vd.strip_size_bytes,
             "read_policy": vd.read_policy.value if vd.read_policy else None,
             "write_policy": vd.write_policy.value if vd.write_policy else None, "os": vd.os}
 
@@ -236,6 +236,10 @@ def diff_raid(template: RaidTemplate, controllers: Sequence[ControllerState]) ->
             problems.append(f"raid {name}: the drive in bay {bay} ({drive.id}) has failed")
     if problems:
         return [], problems, []
+    # A controller that applies volume operations only at the next reset (OperationApplyTimeSupport
+    # lists OnReset, not Immediate: Dell iDRAC9 BOSS/AHCI) gets OnReset, and each such change a reset.
+    on_reset = ("OnReset" if ctrl.apply_times and "Immediate" not in ctrl.apply_times
+                and "OnReset" in ctrl.apply_times else None)
     deletes: list[Change] = []
     creates: list[Change] = []
     adjust: list[Change] = []
@@ -244,7 +248,11 @@ def diff_raid(template: RaidTemplate, controllers: Sequence[ControllerState]) ->
     for vd in template.virtual_disks:
         bays = frozenset(vd.disks)
         same = next((v for v in ctrl.volumes if _bays_of(ctrl, v) == bays and v.id not in matched), None)
-        if same is not None and (same.level or "").upper() == vd.level and _capacity_ok(vd, same):
+        if same is not None and vd.strip_size_bytes and same.strip_size is None:
+            unverified.append(f"raid {vd.name}: strip size {vd.strip_size_bytes} B (the BMC does not report it)")
+        # A strip size is fixed at creation: another one means the volume is made again.
+        strip_ok = same is None or not vd.strip_size_bytes or same.strip_size in (None, vd.strip_size_bytes)
+        if same is not None and (same.level or "").upper() == vd.level and _capacity_ok(vd, same) and strip_ok:
             matched.add(same.id)
             volume_for[vd.name] = same
             if (same.name or "") != vd.name:
@@ -263,8 +271,11 @@ def diff_raid(template: RaidTemplate, controllers: Sequence[ControllerState]) ->
             continue
         creates.append(Change(RAID, vd.name, "create", None,
                               f"{vd.level} bays {_bay_text(vd.disks)}"
-                              + (f" {vd.capacity_bytes} B" if vd.capacity_bytes else " max"),
-                              detail=_vd_detail(ctrl, vd), note="holds the OS" if vd.os else None))
+                              + (f" {vd.capacity_bytes} B" if vd.capacity_bytes else " max")
+                              + (f" strip {vd.strip_size_bytes} B" if vd.strip_size_bytes else ""),
+                              reboot=on_reset is not None,
+                              detail={**_vd_detail(ctrl, vd), "apply_time": on_reset},
+                              note="holds the OS" if vd.os else None))
     # Volumes in the way (sharing bays with a VD to create) or not in the template at all.
     need = {b for c in creates for b in c.detail["bays"]}
     spare_bays = set(template.global_spares) | {b for vd in template.virtual_disks for b in vd.dedicated_spares}
@@ -281,8 +292,9 @@ def diff_raid(template: RaidTemplate, controllers: Sequence[ControllerState]) ->
             continue
         deletes.append(Change(RAID, vol.name or vol.id, "delete",
                               f"{vol.level} bays {_bay_text(sorted(bays))}", None, destructive=True,
-                              note="destroys the data on it",
-                              detail={"volume_uri": vol.uri, "volume_id": vol.id, "bays": sorted(bays)}))
+                              reboot=on_reset is not None, note="destroys the data on it",
+                              detail={"volume_uri": vol.uri, "volume_id": vol.id, "bays": sorted(bays),
+                                      "apply_time": on_reset}))
     # Hot spares and disk states, planned from the state each drive is in once the deletes and
     # spare removals are done (not from the state read now): a spare released or a volume deleted
     # leaves its drives Ready, and only what is not already so gets converted.
@@ -375,6 +387,18 @@ def diff_raid(template: RaidTemplate, controllers: Sequence[ControllerState]) ->
         converts.append(Change(RAID, f"bay {bay}", "convert", have, want_state.value,
                                detail={"drive_uri": drive.uri, "drive_id": drive.id, "bay": bay,
                                        "to": want_state.value, "controller": ctrl.id}))
+    if template.disk_write_cache is not None:
+        for bay in sorted({b for vd in template.virtual_disks for b in vd.disks}):
+            drive = ctrl.drive_by_bay(bay)
+            if drive is None:
+                continue
+            if drive.write_cache is None:
+                unverified.append(f"raid bay {bay}: disk write cache "
+                                  f"{'enabled' if template.disk_write_cache else 'disabled'} (the BMC does not report it)")
+            elif drive.write_cache != template.disk_write_cache:
+                adjust.append(Change(RAID, f"bay {bay}.write_cache", "disk-cache", drive.write_cache,
+                                     template.disk_write_cache,
+                                     detail={"drive_uri": drive.uri, "drive_id": drive.id, "bay": bay}))
     changes = [*deletes, *unspares, *converts, *creates, *adjust, *spares]
     # Before any DELETE: carry the whole plan out on a model of the current layout; a step the
     # controller would refuse (or a layout that would not be the template's) is a problem, so the

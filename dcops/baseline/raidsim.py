@@ -104,6 +104,8 @@ def _step(m: _Model, c: Change) -> str | None:
         for bay in bays:
             m.bays[bay].volume = key
         return None
+    if c.action == "disk-cache":
+        return None if int(d["bay"]) in m.bays else f"{what}: no drive in bay {d['bay']}"
     if c.action in ("rename", "policy"):
         key = m.names.get(str(d.get("volume_id"))) or m.names.get(str(d.get("volume_uri", "")))
         if key is None and c.action == "policy":

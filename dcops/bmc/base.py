@@ -158,19 +158,24 @@ class RaidInterface(Concern):
     def create_volume(self, controller: str, raid_type: str, drives: Sequence[str], *,
                       capacity_bytes: int | None = None, name: str | None = None,
                       read_policy: str | None = None, write_policy: str | None = None,
-                      wait: bool = True) -> TaskOutcome:
+                      wait: bool = True, strip_size_bytes: int | None = None,
+                      apply_time: str | None = None) -> TaskOutcome:
         """Create a volume on ``controller`` (its id or URI) from ``drives`` (ids or URIs).
         ``capacity_bytes`` None: the largest the drives allow. Waits for the controller to be
         idle first and (``wait``) for the task to end. Raises ApplyError on refusal or failure."""
 
     @abstractmethod
-    def delete_volume(self, volume: str, *, wait: bool = True) -> TaskOutcome:
+    def delete_volume(self, volume: str, *, wait: bool = True, apply_time: str | None = None) -> TaskOutcome:
         """Delete a volume (its URI, or its id when it is unique across controllers)."""
 
     def update_volume(self, volume: str, *, name: str | None = None, read_policy: str | None = None,
                       write_policy: str | None = None, wait: bool = True) -> TaskOutcome:
         """Rename a volume and/or change its cache policies."""
         raise UnsupportedError(f"RAID over {self.protocol}: volume changes are not supported")
+
+    def set_drive_write_cache(self, drive: str, enabled: bool) -> None:
+        """Turn a disk's own write cache on or off (Drive.WriteCacheEnabled)."""
+        raise UnsupportedError(f"RAID over {self.protocol}: disk write cache is not supported")
 
     def convert_drive(self, drive: str, to: str, *, wait: bool = True) -> TaskOutcome:
         """Switch a drive between RAID-capable (``raid``) and pass-through (``non-raid``)."""

@@ -73,6 +73,7 @@ class DriveState:
     firmware: str | None = None
     volumes: tuple[str, ...] = ()  # ids of the volumes this drive belongs to
     health: str | None = None  # Redfish Status.Health as given
+    write_cache: bool | None = None  # Drive.WriteCacheEnabled (None: not reported)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class VolumeState:
     state: str | None = None  # Enabled, Degraded, Updating (rebuild), UnavailableOffline
     spares_reported: bool = False  # Links.DedicatedSpareDrives present: the binding can be checked
     spares_writable: bool = False  # Links.DedicatedSpareDrives listed in @Redfish.WriteableProperties
+    strip_size: int | None = None  # StripSizeBytes (None: not reported)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,9 @@ class ControllerState:
     # How a dedicated spare is bound to its volume here: ``dmtf`` (Volume Links.DedicatedSpareDrives
     # is writable), ``oem`` (a vendor action, Dell AssignSpare), None (no way: such a plan cannot apply).
     spare_binding: str | None = None
+    # @Redfish.OperationApplyTimeSupport of the Volumes collection: SupportedValues (empty: not said,
+    # Immediate assumed). A controller offering only OnReset applies a create/delete at the next reset.
+    apply_times: tuple[str, ...] = ()
 
     def drive_by_bay(self, bay: int) -> DriveState | None:
         return next((d for d in self.drives if d.bay == bay), None)

@@ -341,6 +341,15 @@ def _install_poweroff_clear(bmc: Bmc, fault: Fault) -> None:
     bmc.install_poweroff = None
 
 
+def _raid_on_reset(bmc: Bmc, args: dict[str, str]) -> str:
+    bmc.storage.on_reset_only = True
+    return ""
+
+
+def _raid_on_reset_clear(bmc: Bmc, fault: Fault) -> None:
+    bmc.storage.on_reset_only = False
+
+
 @dataclass(frozen=True)
 class FaultKind:
     name: str
@@ -384,6 +393,9 @@ FAULT_KINDS: dict[str, FaultKind] = {k.name: k for k in (
               "count=1", _task_vanish, _task_vanish_clear),
     FaultKind("install_poweroff", "an OS install booted from virtual media powers the host off when done",
               "duration=S (default: the install timing)", _install_poweroff, _install_poweroff_clear),
+    FaultKind("raid_onreset", "the controller applies volume creates/deletes only at the next host reset "
+              "(OperationApplyTimeSupport lists OnReset only, like Dell BOSS/AHCI)", "", _raid_on_reset,
+              _raid_on_reset_clear),
 )}
 
 

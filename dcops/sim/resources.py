@@ -463,7 +463,7 @@ def r_drive(c: Ctx, bay: int) -> Doc:
         "SerialNumber": identity.serial(b.seed, b.index, f"drive{bay}", 12, "S"),
         "Revision": b.firmware.version(f"drive{bay}"), "MediaType": spec.media, "Protocol": spec.protocol,
         "CapacityBytes": spec.capacity_bytes, "BlockSizeBytes": 512,
-        "FailurePredicted": drive.predicted, "HotspareType": drive.hotspare,
+        "FailurePredicted": drive.predicted, "HotspareType": drive.hotspare, "WriteCacheEnabled": drive.write_cache,
         "PhysicalLocation": {"PartLocation": {"ServiceLabel": drive_locator(fl, bay), "LocationType": "Bay",
                                               "LocationOrdinalValue": bay}},
         "Status": status(b.storage.drive_health(bay), state),
@@ -491,6 +491,9 @@ def r_drives_coll(c: Ctx) -> Doc:
 def r_volumes(c: Ctx) -> Doc:
     doc = c.collection("Volume", c.P.volumes, "Volume Collection",
                        [f"{c.P.volumes}/{v.id}" for v in c.bmc.storage.volumes])
+    # As the Dell R750 capture's collections carry it (there: OnReset only, on its AHCI controllers).
+    doc["@Redfish.OperationApplyTimeSupport"] = {"@odata.type": "#Settings.v1_3_3.OperationApplyTimeSupport",
+                                                 "SupportedValues": c.bmc.storage.apply_times()}
     if c.fl.spare_binding == "dmtf":
         # HPE iLO 5 3.11 / iLO 6 1.66 captures: a capabilities object for volume creation.
         doc["@Redfish.CollectionCapabilities"] = {
@@ -525,6 +528,7 @@ def r_volume(c: Ctx, vid: str) -> Doc | None:
     body: Doc = {
         "Id": vol.id, "Name": vol.name, "DisplayName": vol.name, "RAIDType": vol.raid_type,
         "CapacityBytes": vol.capacity_bytes, "Encrypted": vol.encrypted, "BlockSizeBytes": 512,
+        "StripSizeBytes": vol.strip_size,
         "ReadCachePolicy": vol.read_cache, "ReadCachePolicy@Redfish.AllowableValues": list(READ_CACHE),
         "WriteCachePolicy": vol.write_cache, "WriteCachePolicy@Redfish.AllowableValues": list(WRITE_CACHE),
         "Status": status(health, state),

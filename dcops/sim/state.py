@@ -314,6 +314,7 @@ class Bmc:
             self.bios_pending = {}
             self.bios_applied_at = at
         self.firmware.apply_staged(at)
+        self.storage.apply_staged(at)
         target = self.boot["BootSourceOverrideTarget"]
         enabled = self.boot["BootSourceOverrideEnabled"]
         source = target if enabled != "Disabled" and target != "None" else "Hdd"
@@ -575,7 +576,7 @@ class Bmc:
                 self.faults.pop("task_vanish", None)
         if len(self.tasks) > 32:  # a BMC keeps a bounded task list
             for old in list(self.tasks)[: len(self.tasks) - 32]:
-                if self.tasks[old].state != "Running":
+                if self.tasks[old].state not in ("Running", "Pending"):
                     del self.tasks[old]
         return task
 

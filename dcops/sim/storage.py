@@ -47,6 +47,7 @@ class DriveState:
     predicted: bool = False
     hotspare: str = "None"  # None, Global, Dedicated
     non_raid: bool = False  # Non-RAID (JBOD, pass-through) rather than Ready for a volume
+    write_cache: bool = True  # Drive.WriteCacheEnabled
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Volume:
     read_cache: str = "ReadAhead"
     write_cache: str = "ProtectedWriteBack"
     spares: list[int] = field(default_factory=list)  # bays of its dedicated hot spares
+    strip_size: int = 65536  # StripSizeBytes
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "raid_type": self.raid_type, "drives": list(self.drives),
@@ -72,6 +74,8 @@ class Volume:
 
 
 READ_CACHE = ("ReadAhead", "AdaptiveReadAhead", "Off")
+# StripSizeBytes a controller takes (the HPE iLO 6 capture's AllowableNumbers).
+STRIP_SIZES = (65536, 131072, 262144, 524288, 1048576)
 WRITE_CACHE = ("WriteThrough", "ProtectedWriteBack", "UnprotectedWriteBack", "Off")
 
 
@@ -83,6 +87,28 @@ class StorageState:
     busy_until: float = 0.0
     busy_with: str = ""
     _next_n: int = 0
+    on_reset_only: bool = False  # fault raid_onreset: creates/deletes wait for the next host reset
+    staged: list[Any] = field(default_factory=list)  # (task, effect) applied at the next POST
+
+    def apply_times(self) -> list[str]:
+        return ["OnReset"] if self.on_reset_only else ["Immediate", "OnReset"]
+
+    def _when(self, body: dict[str, Any]) -> str:
+        """The request's @Redfish.OperationApplyTime, checked against what the controller supports."""
+        when = body.get("@Redfish.OperationApplyTime", "OnReset" if self.on_reset_only else "Immediate")
+        if when not in self.apply_times():
+            raise RedfishError(400, "PropertyValueNotInList", (str(when), "@Redfish.OperationApplyTime"))
+        return str(when)
+
+    def apply_staged(self, at: float) -> None:
+        """At POST: operations staged OnReset start (each a task that was Pending until now)."""
+        staged, self.staged = self.staged, []
+        for task, effect in staged:
+            task.state = "Running"
+            task.start, task.duration = at, self.bmc.timings.raid
+            self.busy_until = at + self.bmc.timings.raid
+            self.busy_with = task.id
+            self.bmc.schedule(self.bmc.timings.raid, effect, at=at + self.bmc.timings.raid)
 
     def __post_init__(self) -> None:
         profile = self.bmc.profile
@@ -210,30 +236,41 @@ class StorageState:
                 raise RedfishError(400, "PropertyValueOutOfRange", (str(capacity), "CapacityBytes"))
         name = body.get("Name") or body.get("DisplayName")
         caches = check_cache_policies(body)
+        strip = body.get("StripSizeBytes", 65536)
+        if strip not in STRIP_SIZES:
+            raise RedfishError(400, "PropertyValueNotInList", (str(strip), "StripSizeBytes"))
+        when = self._when(body)
         bmc = self.bmc
         task = bmc.new_task("Create volume", "raid", bmc.timings.raid)
-        self.busy_until = bmc.clock() + bmc.timings.raid
-        self.busy_with = task.id
 
         def done(at: float) -> None:
             vol = self._add_volume(name if isinstance(name, str) else None, raid_type, bays, capacity)
             vol.read_cache = caches.get("ReadCachePolicy", vol.read_cache)
             vol.write_cache = caches.get("WriteCachePolicy", vol.write_cache)
+            vol.strip_size = int(strip)
             task.target = vol.id
             bmc.finish_task(task, at, message=("Base.1.8.Created", f"Volume {vol.id} created."))
 
-        bmc.schedule(bmc.timings.raid, done)
+        return self._start(task, done, when)
+
+    def _start(self, task: Task, done: Any, when: str) -> Task:
+        if when == "OnReset":
+            task.state = "Pending"  # until the next host reset (DMTF TaskState Pending)
+            self.staged.append((task, done))
+            return task
+        self.busy_until = self.bmc.clock() + self.bmc.timings.raid
+        self.busy_with = task.id
+        self.bmc.schedule(self.bmc.timings.raid, done)
         return task
 
-    def delete_volume(self, vid: str) -> Task:
+    def delete_volume(self, vid: str, body: dict[str, Any] | None = None) -> Task:
         vol = self.volume(vid)
         if vol is None:
             raise RedfishError(404, "ResourceMissingAtURI", (vid,))
         self._check_idle()
+        when = self._when(body or {})
         bmc = self.bmc
         task = bmc.new_task("Delete volume", "raid", bmc.timings.raid, target=vid)
-        self.busy_until = bmc.clock() + bmc.timings.raid
-        self.busy_with = task.id
 
         def done(at: float) -> None:
             if vol in self.volumes:
@@ -243,8 +280,7 @@ class StorageState:
             vol.spares.clear()
             bmc.finish_task(task, at, message=("Base.1.8.Success", f"Volume {vid} deleted."))
 
-        bmc.schedule(bmc.timings.raid, done)
-        return task
+        return self._start(task, done, when)
 
     def set_hotspare(self, bay: int, value: Any) -> None:
         if value not in ("None", "Global", "Dedicated"):

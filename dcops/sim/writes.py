@@ -113,7 +113,7 @@ def create_volume(c: Ctx, body: Any) -> WriteResult:
 
 
 def delete_volume(c: Ctx, body: Any, vid: str) -> WriteResult:
-    task = c.bmc.storage.delete_volume(vid)
+    task = c.bmc.storage.delete_volume(vid, body if isinstance(body, dict) else None)
     return accepted(c, task)
 
 
@@ -124,9 +124,13 @@ def patch_drive(c: Ctx, body: Any, bay: int) -> WriteResult:
             continue
         if key == "Oem" and c.fl.name != "dell":
             continue
-        if key != "HotspareType":
+        if key not in ("HotspareType", "WriteCacheEnabled"):
             raise RedfishError(400, "PropertyNotWritable" if key in ("Id", "Name", "Status", "Model")
                                else "PropertyUnknown", (key,))
+    if "WriteCacheEnabled" in body:
+        if not isinstance(body["WriteCacheEnabled"], bool):
+            raise RedfishError(400, "PropertyValueTypeError", (str(body["WriteCacheEnabled"]), "WriteCacheEnabled"))
+        c.bmc.storage.drives[bay].write_cache = body["WriteCacheEnabled"]
     if "Oem" in body:
         # The simulator's simple form of Ready / Non-RAID for flavours without Dell's RAID service.
         oem = body["Oem"]

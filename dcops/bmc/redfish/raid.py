@@ -46,10 +46,12 @@ def parse_drive(doc: Doc, uri: str, index: int, quirks: oem.Quirks = oem.GENERIC
     state = quirks.drive_state(doc)
     label = part.get("ServiceLabel") if isinstance(part, dict) else None
     volumes = tuple(u.rstrip("/").rsplit("/", 1)[-1] for u in links_of(doc.get("Links"), "Volumes"))
+    cache = doc.get("WriteCacheEnabled")
     return DriveState(str(doc.get("Id") or uri.rstrip("/").rsplit("/", 1)[-1]), bay, uri,
                       str(label or doc.get("Name") or ""), doc.get("Model"), doc.get("MediaType"),
                       doc.get("Protocol"), doc.get("CapacityBytes"), str(doc.get("HotspareType") or "None").lower(),
-                      state, failed, doc.get("Revision"), volumes, health)
+                      state, failed, doc.get("Revision"), volumes, health,
+                      cache if isinstance(cache, bool) else None)
 
 
 def parse_volume(doc: Doc, drives: Sequence[DriveState]) -> VolumeState:
@@ -70,7 +72,8 @@ def parse_volume(doc: Doc, drives: Sequence[DriveState]) -> VolumeState:
                        _READ_BACK.get(str(read).lower()) if read else None,
                        _WRITE_BACK.get(str(write).lower()) if write else None, ids("DedicatedSpareDrives"),
                        status.get("Health") if isinstance(status.get("Health"), str) else None, state_of(doc),
-                       spares_reported="DedicatedSpareDrives" in links, spares_writable=_spares_writable(doc))
+                       spares_reported="DedicatedSpareDrives" in links, spares_writable=_spares_writable(doc),
+                       strip_size=doc.get("StripSizeBytes") if isinstance(doc.get("StripSizeBytes"), int) else None)
 
 
 def _spares_writable(doc: Doc) -> bool:
@@ -151,29 +154,35 @@ class RedfishRaid(base.RaidInterface):
             volumes_uri = link(storage, "Volumes") or ""
             volumes = [parse_volume(doc, drives) for doc in self.s.members(volumes_uri)] if volumes_uri else []
             model = first.get("Model") or storage.get("Name")
+            caps, apply_times = self._volume_capabilities(volumes_uri)
             out.append(ControllerState(str(storage.get("Id") or ""), str(storage.get(ODATA_ID) or ""),
                                        str(model) if model else None, volumes_uri, tuple(drives), tuple(volumes),
                                        state_of(first) == "Updating",
                                        tuple(str(t) for t in first.get("SupportedRAIDTypes") or []),
-                                       spare_binding_of(self._volume_capabilities(volumes_uri), volumes, quirks)))
+                                       spare_binding_of(caps, volumes, quirks), apply_times))
         return out
 
-    def _volume_capabilities(self, volumes_uri: str) -> Doc | None:
+    def _volume_capabilities(self, volumes_uri: str) -> tuple[Doc | None, tuple[str, ...]]:
         """The Volumes collection's capabilities object (``@Redfish.CollectionCapabilities``, use
-        case VolumeCreation), where the BMC publishes one."""
+        case VolumeCreation) where the BMC publishes one, and its ``@Redfish.OperationApplyTimeSupport``
+        SupportedValues (Dell iDRAC9 lists only OnReset on some controllers: BOSS, AHCI)."""
         if not volumes_uri:
-            return None
+            return None, ()
+        times: tuple[str, ...] = ()
         try:
             coll = self.s.conn.get(volumes_uri)
+            support = coll.get("@Redfish.OperationApplyTimeSupport")
+            if isinstance(support, dict) and isinstance(support.get("SupportedValues"), list):
+                times = tuple(str(v) for v in support["SupportedValues"])
             caps = coll.get("@Redfish.CollectionCapabilities")
             for cap in (caps.get("Capabilities") or []) if isinstance(caps, dict) else []:
                 target = link(cap, "CapabilitiesObject") if isinstance(cap, dict) else None
                 if target and cap.get("UseCase") in (None, "VolumeCreation"):
                     doc = self.s.conn.get(target)
-                    return doc if isinstance(doc, dict) else None
+                    return (doc if isinstance(doc, dict) else None), times
         except FetchError as exc:
             log.info("%s: %s", self.host, exc)
-        return None
+        return None, times
 
     def _busy(self) -> bool:
         try:
@@ -220,7 +229,8 @@ class RedfishRaid(base.RaidInterface):
     def create_volume(self, controller: str, raid_type: str, drives: Sequence[str], *,
                       capacity_bytes: int | None = None, name: str | None = None,
                       read_policy: str | None = None, write_policy: str | None = None,
-                      wait: bool = True) -> TaskOutcome:
+                      wait: bool = True, strip_size_bytes: int | None = None,
+                      apply_time: str | None = None) -> TaskOutcome:
         what = f"raid create {name or raid_type}"
         with self.s.storage_lock:
             self.wait_idle()
@@ -239,7 +249,8 @@ class RedfishRaid(base.RaidInterface):
                 raise ApplyError(f"{self.host}: {what}: {ctrl.id} lists no Volumes collection")
             body = volume_body(raid_type, uris, capacity_bytes=capacity_bytes, name=name,
                                read_policy=READ_POLICY.get(read_policy or ""),
-                               write_policy=WRITE_POLICY.get(write_policy or ""))
+                               write_policy=WRITE_POLICY.get(write_policy or ""), strip_size_bytes=strip_size_bytes,
+                               apply_time=apply_time)
             resp = self.s.write("POST", ctrl.volumes_uri, body, what)
             return self._finish(resp, what, wait)
 
@@ -251,12 +262,21 @@ class RedfishRaid(base.RaidInterface):
             raise ApplyError(f"{self.host}: {what}: {len(matches)} volumes match; give its URI")
         return matches[0].uri
 
-    def delete_volume(self, volume: str, *, wait: bool = True) -> TaskOutcome:
+    def delete_volume(self, volume: str, *, wait: bool = True, apply_time: str | None = None) -> TaskOutcome:
+        """``apply_time`` (``OnReset``) rides in the DELETE's body as ``@Redfish.OperationApplyTime``."""
         what = f"raid delete {volume}"
         with self.s.storage_lock:
             self.wait_idle()
-            resp = self.s.write("DELETE", self._volume_uri(volume, what), None, what)
+            body = {"@Redfish.OperationApplyTime": apply_time} if apply_time else None
+            resp = self.s.write("DELETE", self._volume_uri(volume, what), body, what)
             return self._finish(resp, what, wait)
+
+    def set_drive_write_cache(self, drive: str, enabled: bool) -> None:
+        """Drive.WriteCacheEnabled (the disk's own cache)."""
+        with self.s.storage_lock:
+            _, d = self._drive(drive)
+            self.wait_idle()
+            self.s.write("PATCH", d.uri, {"WriteCacheEnabled": bool(enabled)}, f"raid disk write cache {d.id}")
 
     def update_volume(self, volume: str, *, name: str | None = None, read_policy: str | None = None,
                       write_policy: str | None = None, wait: bool = True) -> TaskOutcome:

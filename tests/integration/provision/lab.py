@@ -114,6 +114,5 @@ def writes(log: list[dict[str, Any]]) -> dict[str, int]:
             bump("hotspare")
         elif method == "POST" and path.endswith(("DellRaidService.AssignSpare", "DellRaidService.UnassignSpare")):
             bump("hotspare")  # Dell's way to set and release spares
-        elif method == "PATCH" and "/Volumes/" in path and "DedicatedSpareDrives" in str(r.get("body") or ""):
-            bump("hotspare")
+
     return counts

@@ -237,3 +237,53 @@ def test_a_dedicated_spare_on_a_controller_that_cannot_bind_one_is_refused(
     code, data, err = cli(capsys, "baseline", "apply", "sim-0003", *args, "--yes", "--allow-data-loss")
     assert code == 3 and data["items"][0]["result"] == "refused", err
     assert writes(requests(fleet4, "sim-0003")) == {}
+
+
+def test_on_reset_controller_strip_size_and_disk_write_cache(
+        fleet4: ThreadedFleet, state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A controller that applies volume operations only at the next reset (OperationApplyTimeSupport
+    OnReset, as the Dell capture's AHCI controllers say): each create/delete is sent OnReset, the
+    host is reset, the task then ends and the layout is verified. The template's strip size and
+    disk write cache are applied and verified too."""
+    fleet4.control.post("/v1/faults", {"hosts": ["sim-0001"], "kind": "raid_onreset"})
+    args = _raid_args(fleet4, tmp_path, monkeypatch, "strip-cache")
+    (Path(args[3]) / "raid" / "strip-cache.yaml").write_text(
+        "name: strip-cache\nclear_existing: true\ndisk_write_cache: disabled\nvirtual_disks:\n"
+        "  - {name: OS, raid: RAID1, disks: [0, 1]}\n"
+        "  - {name: DATA, raid: RAID10, disks: [2, 3, 4, 5], strip_size: 256KiB}\n")
+    code, data, err = cli(capsys, "baseline", "plan", "sim-0001", *args)
+    assert code == 1, err
+    changes = {(c["action"], c["target"]): c for c in data["items"][0]["changes"]}
+    assert changes[("delete", "DATA")]["reboot"] and changes[("create", "DATA")]["reboot"]
+    assert "strip 262144 B" in changes[("create", "DATA")]["new"]
+    assert ("disk-cache", "bay 0.write_cache") in changes
+    code, data, err = cli(capsys, "baseline", "apply", "sim-0001", *args, "--yes", "--allow-data-loss")
+    assert code == 0, err
+    (kind,) = data["items"][0]["kinds"]
+    assert kind["reboots"] == 2  # the delete and the create, each applied by a reset
+    code, data, err = cli(capsys, "baseline", "verify", "sim-0001", *args)
+    assert code == 0, err
+
+    def read() -> tuple[int, list[bool]]:
+        storage = fleet4.fleet.bmc(0).storage
+        vol = next(v for v in storage.volumes if v.name == "DATA")
+        return vol.strip_size, [storage.drives[b].write_cache for b in range(6)]
+    strip, caches = fleet4.call(read)
+    assert strip == 262144 and caches == [False] * 6
+    # Sent without OnReset, such a controller refuses (the class of bug this guards).
+    said = fleet4.call(lambda: _post_volume_without_apply_time(fleet4.fleet.bmc(0)))
+    assert said == (400, "PropertyValueNotInList", ("Immediate", "@Redfish.OperationApplyTime")), said
+
+
+def _post_volume_without_apply_time(bmc: object) -> tuple[int, str, tuple[str, ...]]:
+    from dcops.sim.messages import RedfishError
+
+    storage = bmc.storage  # type: ignore[attr-defined]
+    free = [d.bay for d in storage.drives if storage.raid_status(d.bay) == "Ready"][:2]
+    try:
+        storage.create_volume({"RAIDType": "RAID1", "Links": {"Drives": [{"@odata.id": f"/x/{b}"} for b in free]},
+                               "@Redfish.OperationApplyTime": "Immediate"}, {f"/x/{b}": b for b in free})
+    except RedfishError as exc:
+        return exc.status, *exc.messages[0]
+    return 202, "", ()
