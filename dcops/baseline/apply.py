@@ -417,15 +417,15 @@ def _apply_raid(target: Target, template: RaidTemplate, journal: Journal, allow_
         elif change.action == "policy":
             which = "read_policy" if d["policy"] == "read_policy" else "write_policy"
             started = raid.update_volume(str(d["volume_uri"]), **{which: str(d["value"])}, wait=False)
-        if started is not None and started.uri is not None and d.get("apply_time") == "OnReset":
+        if (started is not None and started.uri is not None and d.get("apply_time") == "OnReset"
+                and journal.state(f"{key}:reset") != "done"):
             # Staged until the next reset (the task stays Pending): reset now, then the task ends.
-            if journal.state(f"{key}:reset") != "done":
-                journal.before(f"{key}:reset")
-                if on_event:
-                    on_event(f"raid {change.action} {change.target}: reset to apply (OnReset)")
-                target.bmc.power.reset_and_wait(until="post")
-                journal.after(f"{key}:reset")
-                result.reboots += 1
+            journal.before(f"{key}:reset")
+            if on_event:
+                on_event(f"raid {change.action} {change.target}: reset to apply (OnReset)")
+            target.bmc.power.reset_and_wait(until="post")
+            journal.after(f"{key}:reset")
+            result.reboots += 1
         if started is not None and started.uri is not None:
             outcome = tasks.wait(started.uri)
             if outcome.state == "failed":
@@ -453,6 +453,55 @@ def _volume_of(raid: Any, detail: Mapping[str, Any]) -> str:
             if len(found) == 1:
                 return found[0].uri
     raise ApplyError(f"raid: volume {name} (for a dedicated spare) is not on controller {detail.get('controller')}")
+
+
+# ------------------------------------------------------------------------------------ secure erase
+
+def secure_erase(target: Target, journal: Journal, *, on_event: Callable[[str], None] | None = None,
+                 into: list[KindResult] | None = None) -> KindResult:
+    """Destroy the data on every disk before a server is provisioned again or leaves: each volume
+    is initialized (Volume.Initialize, Slow), each drive in no volume and no spare secure-erased
+    (Drive.SecureErase). Refused before the first write when the BMC offers neither for some of
+    them (nothing may be left readable by surprise). Each operation once (journal), each awaited."""
+    result = _start(KindResult("erase", "secure-erase"), into)
+    raid, tasks = target.bmc.raid, target.tasks
+    raid.wait_idle(target.pacing.task_timeout, tasks=True)
+    ops: list[tuple[str, str, str]] = []  # (key, kind, uri)
+    missing: list[str] = []
+    for ctrl in raid.controllers():
+        for vol in ctrl.volumes:
+            if vol.initialize_uri:
+                ops.append((f"erase:volume:{vol.id}", "volume", vol.uri))
+            else:
+                missing.append(f"volume {vol.name or vol.id} (no Volume.Initialize)")
+        in_volume = {i for v in ctrl.volumes for i in v.drives}
+        for d in ctrl.drives:
+            if d.id in in_volume or d.hotspare != "none" or d.failed:
+                continue
+            if d.secure_erase_uri:
+                ops.append((f"erase:drive:{d.id}", "drive", d.uri))
+            else:
+                missing.append(f"drive {d.id} (no Drive.SecureErase)")
+    if missing:
+        raise ApplyError(f"{target.host.name}: secure erase: refused before any change: the BMC cannot erase "
+                         + "; ".join(missing))
+    for key, kind, uri in ops:
+        if journal.state(key) == "done":
+            result.skipped.append(f"{kind} {uri}: erased earlier")
+            continue
+        journal.before(key, {"uri": uri})
+        if on_event:
+            on_event(f"secure erase: {kind} {uri}")
+        started = raid.initialize_volume(uri, wait=False) if kind == "volume" else \
+            raid.secure_erase_drive(uri, wait=False)
+        outcome = tasks.wait(started.uri) if started.uri else started
+        if outcome.state == "failed":
+            raise ApplyError(f"{target.host.name}: secure erase of {kind} {uri} failed: {outcome.message}")
+        journal.after(key)
+        result.done.append({"kind": "erase", "target": uri, "action": "initialize" if kind == "volume" else
+                            "secure-erase", "old": "data", "new": "erased", "destructive": True})
+        result.applied.append(f"{'initialize' if kind == 'volume' else 'secure-erase'} {uri}")
+    return result
 
 
 # ------------------------------------------------------------------------------------ a host

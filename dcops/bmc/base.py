@@ -173,6 +173,14 @@ class RaidInterface(Concern):
         """Rename a volume and/or change its cache policies."""
         raise UnsupportedError(f"RAID over {self.protocol}: volume changes are not supported")
 
+    def secure_erase_drive(self, drive: str, *, wait: bool = True) -> TaskOutcome:
+        """Drive.SecureErase."""
+        raise UnsupportedError(f"RAID over {self.protocol}: secure erase is not supported")
+
+    def initialize_volume(self, volume: str, *, wait: bool = True) -> TaskOutcome:
+        """Volume.Initialize (Slow: every block)."""
+        raise UnsupportedError(f"RAID over {self.protocol}: volume initialization is not supported")
+
     def set_drive_write_cache(self, drive: str, enabled: bool) -> None:
         """Turn a disk's own write cache on or off (Drive.WriteCacheEnabled)."""
         raise UnsupportedError(f"RAID over {self.protocol}: disk write cache is not supported")

@@ -74,6 +74,7 @@ class DriveState:
     volumes: tuple[str, ...] = ()  # ids of the volumes this drive belongs to
     health: str | None = None  # Redfish Status.Health as given
     write_cache: bool | None = None  # Drive.WriteCacheEnabled (None: not reported)
+    secure_erase_uri: str | None = None  # the Drive.SecureErase action's target (None: not offered)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class VolumeState:
     spares_reported: bool = False  # Links.DedicatedSpareDrives present: the binding can be checked
     spares_writable: bool = False  # Links.DedicatedSpareDrives listed in @Redfish.WriteableProperties
     strip_size: int | None = None  # StripSizeBytes (None: not reported)
+    initialize_uri: str | None = None  # the Volume.Initialize action's target (None: not offered)
 
 
 @dataclass(frozen=True)

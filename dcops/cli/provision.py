@@ -277,17 +277,23 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, until:
 @run_options
 @click.option("--until", type=STEP, help="Stop after this step (e.g. pool: accept into the pool only).")
 @click.option("--force", is_flag=True, help="Re-provision hosts already delivered (wipes them).")
+@click.option("--secure-erase", is_flag=True,
+              help="In the RAID step, first destroy the data on every disk: Volume.Initialize (Slow) of each "
+                   "volume, Drive.SecureErase of each free drive (re-provisioned or decommissioned hosts). "
+                   "Refused before any change where the BMC offers neither.")
 @global_options
 def run_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None, playbooks_dir: str,
                 ansible_connection: str | None, playbook_vars: tuple[str, ...], wait_limit: float | None,
-                allow_unverified: bool, yes: bool, until: str | None, force: bool) -> None:
+                allow_unverified: bool, yes: bool, until: str | None, force: bool, secure_erase: bool) -> None:
     """Provision HOSTS, --parallel at a time (and --per-rack). Asks first unless --yes."""
     targets = select_hosts(hosts)
     options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, until, force, wait_limit,
                        allow_unverified)
+    options.secure_erase = secure_erase
     confirm(f"dcops will provision {len(targets)} host(s)" + (f" up to {until}" if until else " to delivery")
             + f", {options.parallel} at once" + (f", {per_rack} per rack" if per_rack else "")
             + (" -- RE-PROVISIONING delivered hosts (--force)" if force else "")
+            + (" -- SECURE ERASE of every disk" if secure_erase else "")
             + ": firmware, BIOS and RAID are changed, disks are wiped, an OS is installed", yes)
     _execute("run", targets, baselines_dir, options)
 

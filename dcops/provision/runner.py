@@ -21,6 +21,7 @@ from dcops.baseline.redfish import OpenTarget, Target
 from dcops.errors import DcopsError, ExitCode
 from dcops.models import Host
 from dcops.provision import steps as step_impl
+from dcops.provision.steps import SECURE_ERASE_KEY
 from dcops.provision.workflow import (
     STEPS,
     Decision,
@@ -178,18 +179,21 @@ class Provisioner:
                 # stored with it).
                 workflows[host.name] = pstore.start_workflow(self.store, host.name, host.profile,
                                                              host.location.rack, self.run_id)
-                pstore.set_host(self.store, host.name, data={UNTIL_KEY: _until_value(decision.until)})
+                pstore.set_host(self.store, host.name, data={UNTIL_KEY: _until_value(decision.until),
+                                                             SECURE_ERASE_KEY: self.options.secure_erase})
                 rows[host.name] = {}
                 pstore.record_audit(self.store, "provision.start", host=host.name, result="ok",
                                     details=decision.reason or None, run_id=self.run_id,
                                     after={"workflow": workflows[host.name].workflow_id,
-                                           "until": _until_value(decision.until)})
+                                           "until": _until_value(decision.until),
+                                           "secure_erase": self.options.secure_erase})
                 todo.append((host, Decision("continue", Step.DISCOVER, until=decision.until)))
             else:
                 if verb is Verb.RUN:
                     # An explicit run moves a parked host on: its new --until is what a later
                     # resume honours.
-                    pstore.set_host(self.store, host.name, data={UNTIL_KEY: _until_value(decision.until)})
+                    pstore.set_host(self.store, host.name, data={UNTIL_KEY: _until_value(decision.until),
+                                                                 SECURE_ERASE_KEY: self.options.secure_erase})
                 todo.append((host, decision))
         for outcome in outcomes.values():
             if self.on_host:

@@ -23,6 +23,7 @@ from dcops.baseline.apply import (
     apply_firmware,
     apply_raid,
     read_and_diff,
+    secure_erase,
 )
 from dcops.baseline.load import match_profile
 from dcops.baseline.models import Baselines, NetworkValues, OsBaseline, Profile
@@ -50,6 +51,7 @@ class Options:
     playbook_timeout: float = 3600.0
     heartbeat_seconds: float = 5.0
     allow_unverified: bool = False  # deliver hosts with settings dcops cannot verify (e.g. Non-RAID disks)
+    secure_erase: bool = False  # erase every disk in the RAID step (re-provisioning, decommissioning)
 
 
 @dataclass
@@ -71,6 +73,7 @@ class StepContext:
 
 
 StepResult = dict[str, Any]
+SECURE_ERASE_KEY = "secure_erase"  # in the host's stored data: the run asked for --secure-erase
 
 
 def resolve_profile(baselines: Baselines, host: Host, manufacturer: str | None, model: str | None) -> Profile:
@@ -195,13 +198,19 @@ def bios(ctx: StepContext) -> StepResult:
 def raid(ctx: StepContext) -> StepResult:
     hb = _baselines(ctx)
     _preflight(ctx, ("raid",))
+    erased: StepResult = {}
+    if ctx.options.secure_erase or ctx.data.get(SECURE_ERASE_KEY):
+        # Opt-in, remembered with the workflow: a resumed attempt finishes the erase (its journal
+        # knows what was erased already) even when resume is not given the flag again.
+        r = _kind_step(lambda into: secure_erase(ctx.target(), ctx.journal, on_event=ctx.on_event, into=into))
+        erased = {"erased": r["writes"], "erase_skipped": r["skipped"]}
     if hb.raid is None:
-        return {"note": "the profile names no RAID template"}
+        return {"note": "the profile names no RAID template", **erased}
     # A server being provisioned holds no data yet; the template itself says whether existing
     # volumes may go (clear_existing).
     t = hb.raid
-    return _kind_step(lambda into: apply_raid(ctx.target(), t, ctx.journal, allow_destructive=True,
-                                                           on_event=ctx.on_event, into=into))
+    return {**_kind_step(lambda into: apply_raid(ctx.target(), t, ctx.journal, allow_destructive=True,
+                                                 on_event=ctx.on_event, into=into)), **erased}
 
 
 # ------------------------------------------------------------------------------------ OS install

@@ -85,9 +85,21 @@ class Tree:
         parent, _, _ = key.rpartition("/")
         resolver = self.dynamic.get(parent)
         if resolver is None:
-            return None
+            # An action of a dynamic member: <collection>/<id>/Actions/<Name> (Volume.Initialize).
+            parts = path.rstrip("/").rsplit("/", 3)
+            owner = self.dynamic.get(norm(parts[0])) if len(parts) == 4 and parts[2].lower() == "actions" else None
+            member = owner(bmc, parts[1]) if owner is not None else None
+            return None if member is None else _member_action(member, parts[3])
         leaf = path.rstrip("/").rsplit("/", 1)[-1]
         return resolver(bmc, leaf)
+
+
+def _member_action(member: Node, name: str) -> Node | None:
+    from dcops.sim import writes
+
+    if member.kind == "Volume" and name.lower() == "volume.initialize":
+        return Node(None, member.args, post=writes.initialize_volume)
+    return None
 
 
 def norm(path: str) -> str:
@@ -468,6 +480,7 @@ def r_drive(c: Ctx, bay: int) -> Doc:
                                               "LocationOrdinalValue": bay}},
         "Status": status(b.storage.drive_health(bay), state),
         "Links": {"Volumes": [link(f"{c.P.volumes}/{vol.id}")] if vol else []},
+        "Actions": {"#Drive.SecureErase": {"target": f"{c.P.drives}/{did}/Actions/Drive.SecureErase"}},
     }
     if spec.rpm:
         body["RotationSpeedRPM"] = spec.rpm
@@ -529,6 +542,9 @@ def r_volume(c: Ctx, vid: str) -> Doc | None:
         "Id": vol.id, "Name": vol.name, "DisplayName": vol.name, "RAIDType": vol.raid_type,
         "CapacityBytes": vol.capacity_bytes, "Encrypted": vol.encrypted, "BlockSizeBytes": 512,
         "StripSizeBytes": vol.strip_size,
+        "Actions": {"#Volume.Initialize": {
+            "target": f"{c.P.volumes}/{vol.id}/Actions/Volume.Initialize",
+            "InitializeType@Redfish.AllowableValues": ["Fast", "Slow"]}},
         "ReadCachePolicy": vol.read_cache, "ReadCachePolicy@Redfish.AllowableValues": list(READ_CACHE),
         "WriteCachePolicy": vol.write_cache, "WriteCachePolicy@Redfish.AllowableValues": list(WRITE_CACHE),
         "Status": status(health, state),
@@ -663,6 +679,8 @@ def _build_tree(profile: HardwareProfile) -> Tree:
         tree.add(f"{P.drives}", Node(r_drives_coll, collection=True))
     for bay in range(len(profile.drives)):
         tree.add(f"{P.drives}/{drive_id(fl, bay)}", Node(r_drive, (bay,), patch=writes.patch_drive, kind="Drive"))
+        tree.add(f"{P.drives}/{drive_id(fl, bay)}/Actions/Drive.SecureErase",
+                 Node(None, (bay,), post=writes.secure_erase_drive))
     tree.add(P.vmedia, Node(r_vmedia_coll, collection=True))
     for vid, _ in fl.vmedia:
         tree.add(f"{P.vmedia}/{vid}", Node(r_vmedia, (vid,)))

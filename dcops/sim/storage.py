@@ -48,6 +48,7 @@ class DriveState:
     hotspare: str = "None"  # None, Global, Dedicated
     non_raid: bool = False  # Non-RAID (JBOD, pass-through) rather than Ready for a volume
     write_cache: bool = True  # Drive.WriteCacheEnabled
+    erased: int = 0  # times Drive.SecureErase completed (what a test checks)
 
 
 @dataclass
@@ -66,6 +67,7 @@ class Volume:
     write_cache: str = "ProtectedWriteBack"
     spares: list[int] = field(default_factory=list)  # bays of its dedicated hot spares
     strip_size: int = 65536  # StripSizeBytes
+    initialized: list[str] = field(default_factory=list)  # InitializeType of each Volume.Initialize done
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "raid_type": self.raid_type, "drives": list(self.drives),
@@ -360,6 +362,25 @@ class StorageState:
         for vol in self.volumes:
             if bay in vol.spares:
                 vol.spares.remove(bay)
+
+    def secure_erase(self, bay: int) -> Task:
+        self._check_idle()
+        drive = self.drives[bay]
+        if self.volume_of(bay) is not None or drive.hotspare != "None":
+            raise RedfishError(400, "ResourceInUse", vendor=_IN_USE.get(self.bmc.flavour.name))
+        if drive.failed:
+            raise RedfishError(400, "PropertyValueConflict", ("SecureErase", "Status"))
+
+        def effect() -> None:
+            drive.erased += 1
+        return self._job("Secure erase", effect)
+
+    def initialize(self, vid: str, kind: str) -> Task:
+        vol = self.volume(vid)
+        if vol is None:
+            raise RedfishError(404, "ResourceMissingAtURI", (vid,))
+        self._check_idle()
+        return self._job(f"Initialize volume ({kind})", lambda: vol.initialized.append(kind))
 
     def _job(self, name: str, effect: Any) -> Task:
         bmc = self.bmc

@@ -169,6 +169,23 @@ def patch_volume(c: Ctx, body: Any, vid: str) -> WriteResult:
     return success(c, 200)
 
 
+def secure_erase_drive(c: Ctx, body: Any, bay: int) -> WriteResult:
+    """Drive.SecureErase: a task; only a drive in no volume and no spare (the controllers refuse others)."""
+    _object(body)
+    return accepted(c, c.bmc.storage.secure_erase(bay))
+
+
+def initialize_volume(c: Ctx, body: Any, vid: str) -> WriteResult:
+    """Volume.Initialize: ``InitializeType`` Fast or Slow (default Fast), a task."""
+    body = _object(body)
+    kind = body.get("InitializeType", "Fast")
+    if set(body) - {"InitializeType", "InitializeMethod"}:
+        raise RedfishError(400, "ActionParameterUnknown", ("Volume.Initialize", sorted(set(body))[0]))
+    if kind not in ("Fast", "Slow"):
+        raise RedfishError(400, "ActionParameterValueNotInList", (str(kind), "InitializeType", "Volume.Initialize"))
+    return accepted(c, c.bmc.storage.initialize(vid, str(kind)))
+
+
 def _dell_disk(c: Ctx, value: Any, action: str, parameter: str) -> int:
     ids = {did.lower(): bay for bay, did in enumerate(c.bmc.storage.drive_ids())}
     bay = ids.get(str(value).rstrip("/").rsplit("/", 1)[-1].lower()) if isinstance(value, str) else None

@@ -51,7 +51,14 @@ def parse_drive(doc: Doc, uri: str, index: int, quirks: oem.Quirks = oem.GENERIC
                       str(label or doc.get("Name") or ""), doc.get("Model"), doc.get("MediaType"),
                       doc.get("Protocol"), doc.get("CapacityBytes"), str(doc.get("HotspareType") or "None").lower(),
                       state, failed, doc.get("Revision"), volumes, health,
-                      cache if isinstance(cache, bool) else None)
+                      cache if isinstance(cache, bool) else None, _action(doc, "#Drive.SecureErase"))
+
+
+def _action(doc: Doc, name: str) -> str | None:
+    actions = doc.get("Actions")
+    entry = actions.get(name) if isinstance(actions, dict) else None
+    target = entry.get("target") if isinstance(entry, dict) else None
+    return str(target) if isinstance(target, str) and target else None
 
 
 def parse_volume(doc: Doc, drives: Sequence[DriveState]) -> VolumeState:
@@ -73,7 +80,8 @@ def parse_volume(doc: Doc, drives: Sequence[DriveState]) -> VolumeState:
                        _WRITE_BACK.get(str(write).lower()) if write else None, ids("DedicatedSpareDrives"),
                        status.get("Health") if isinstance(status.get("Health"), str) else None, state_of(doc),
                        spares_reported="DedicatedSpareDrives" in links, spares_writable=_spares_writable(doc),
-                       strip_size=doc.get("StripSizeBytes") if isinstance(doc.get("StripSizeBytes"), int) else None)
+                       strip_size=doc.get("StripSizeBytes") if isinstance(doc.get("StripSizeBytes"), int) else None,
+                       initialize_uri=_action(doc, "#Volume.Initialize"))
 
 
 def _spares_writable(doc: Doc) -> bool:
@@ -270,6 +278,28 @@ class RedfishRaid(base.RaidInterface):
             body = {"@Redfish.OperationApplyTime": apply_time} if apply_time else None
             resp = self.s.write("DELETE", self._volume_uri(volume, what), body, what)
             return self._finish(resp, what, wait)
+
+    def secure_erase_drive(self, drive: str, *, wait: bool = True) -> TaskOutcome:
+        """Drive.SecureErase (the drive's own sanitize/crypto erase); ApplyError where not offered."""
+        what = f"secure erase {drive}"
+        with self.s.storage_lock:
+            _, d = self._drive(drive)
+            if not d.secure_erase_uri:
+                raise ApplyError(f"{self.host}: {what}: the BMC offers no Drive.SecureErase for it")
+            self.wait_idle()
+            return self._finish(self.s.write("POST", d.secure_erase_uri, {}, what), what, wait)
+
+    def initialize_volume(self, volume: str, *, wait: bool = True) -> TaskOutcome:
+        """Volume.Initialize with InitializeType Slow (every block written, not only the metadata)."""
+        what = f"initialize volume {volume}"
+        with self.s.storage_lock:
+            vol = next((v for c in self.controllers() for v in c.volumes
+                        if v.id == volume or normalize(v.uri) == normalize(volume)), None)
+            if vol is None or not vol.initialize_uri:
+                raise ApplyError(f"{self.host}: {what}: the BMC offers no Volume.Initialize for it")
+            self.wait_idle()
+            return self._finish(self.s.write("POST", vol.initialize_uri, {"InitializeType": "Slow"}, what), what,
+                                wait)
 
     def set_drive_write_cache(self, drive: str, enabled: bool) -> None:
         """Drive.WriteCacheEnabled (the disk's own cache)."""

@@ -200,3 +200,34 @@ def test_a_step_failing_half_way_audits_every_write(dell: ThreadedFleet, state: 
     assert {"target": "ProcCStates", "action": "set", "old": "Enabled"} in entry.before
     assert {"target": "ProcCStates", "action": "set", "old": "Enabled", "new": "Disabled"} in entry.after["applied"]
     assert entry.after["remaining"] == ["set LogicalProc"]
+
+
+def test_secure_erase_is_opt_in_and_audited(dell: ThreadedFleet, state: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    inv = write_inventory(dell, tmp_path / "inv.yaml", monkeypatch)
+    base = sim_baselines(tmp_path, ["sim-0001", "sim-0002"], playbooks=False)
+    args = ["-i", str(inv), "--baselines", str(base), "--poll", "0.05", "--until", "raid", "--yes"]
+
+    def erased(index: int) -> tuple[list[int], list[list[str]]]:
+        storage = dell.fleet.bmc(index).storage
+        return [d.erased for d in storage.drives], [list(v.initialized) for v in storage.volumes]
+
+    before = dell.call(lambda: erased(0))
+    code, data, err = cli(capsys, "provision", "run", "sim-0001", *args, "--secure-erase")
+    assert code == 0, err
+    code, data, err = cli(capsys, "provision", "run", "sim-0002", *args)
+    assert code == 0, err
+    # sim-0001: its two volumes (OS, DATA) initialized Slow before the template (every drive is in
+    # a volume or a spare: none to secure-erase). sim-0002 (no --secure-erase): nothing erased.
+    assert before == ([0] * 8, [[], []])
+    assert dell.call(lambda: erased(0))[1][0] == ["Slow"]  # OS is kept by the template: initialized
+    log = requests(dell, "sim-0001")
+    inits = [r for r in log if r["method"] == "POST" and r["path"].endswith("Volume.Initialize")]
+    assert len(inits) == 2 and all(r["status"] == 202 for r in inits)
+    assert not [r for r in requests(dell, "sim-0002") if "Initialize" in r["path"] or "SecureErase" in r["path"]]
+    store = open_store(f"sqlite:///{state}/state.db")
+    try:
+        (entry,) = [e for e in audit.query(store, host="sim-0001", action="provision.raid") if e.result == "ok"]
+    finally:
+        store.close()
+    assert [w["action"] for w in entry.after["erased"]] == ["initialize", "initialize"]
