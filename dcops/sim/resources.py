@@ -43,7 +43,7 @@ V = {
     "Thermal": "v1_7_0", "Power": "v1_7_1", "ThermalSubsystem": "v1_3_0", "Fan": "v1_5_0",
     "PowerSubsystem": "v1_1_0", "PowerSupply": "v1_5_0", "Sensor": "v1_9_0", "NetworkAdapter": "v1_9_0",
     "Manager": "v1_17_0", "ManagerNetworkProtocol": "v1_10_0", "LogService": "v1_4_0", "LogEntry": "v1_15_0",
-    "SessionService": "v1_1_8", "Session": "v1_6_0", "AccountService": "v1_13_0", "ManagerAccount": "v1_10_0",
+    "SessionService": "v1_1_8", "Session": "v1_6_0", "AccountService": "v1_13_0", "ManagerAccount": "v1_10_0", "Role": "v1_3_3",
     "UpdateService": "v1_11_0", "SoftwareInventory": "v1_9_0", "TaskService": "v1_2_0", "Task": "v1_7_0",
     "MessageRegistryFile": "v1_1_3", "ActionInfo": "v1_3_0",
 }
