@@ -561,6 +561,23 @@ def r_volume(c: Ctx, vid: str) -> Doc | None:
     return c.doc("Volume", f"{c.P.volumes}/{vol.id}", body)
 
 
+def r_dell_jobs(c: Ctx) -> Doc:
+    """iDRAC's job queue (not linked from the Manager here: its DellJob schema is OEM)."""
+    from dcops.sim import jobs as dell_jobs
+
+    queue = c.bmc.jobs.jobs if c.bmc.jobs is not None else {}
+    return {"@odata.context": "/redfish/v1/$metadata#DellJobCollection.DellJobCollection",
+            "@odata.id": dell_jobs.QUEUE, "@odata.type": "#DellJobCollection.DellJobCollection",
+            "Name": "JobQueue", "Description": "Collection of Job Instances",
+            "Members@odata.count": len(queue), "Members": [link(f"{dell_jobs.QUEUE}/{j}") for j in queue]}
+
+
+def r_dell_job(c: Ctx, job_id: str) -> Doc | None:
+    if c.bmc.jobs is None or job_id not in c.bmc.jobs.jobs:
+        return None
+    return c.bmc.jobs.doc(c.bmc.jobs.jobs[job_id])
+
+
 def r_dell_raid_service(c: Ctx) -> Doc:
     """Dell's DellRaidService, with the two actions the simulator models (Ready <-> Non-RAID)."""
     path = f"{c.P.system}/Oem/Dell/DellRaidService"
@@ -675,6 +692,13 @@ def _build_tree(profile: HardwareProfile) -> Tree:
                  Node(None, post=writes.dell_unassign_spare))
     if fl.spare_binding == "dmtf":
         tree.add(f"{P.volumes}/Capabilities", Node(r_volume_caps))
+    if fl.spare_binding == "dell":
+        from dcops.sim import jobs as dell_jobs
+
+        tree.add(dell_jobs.QUEUE, Node(r_dell_jobs, post=writes.dell_create_job, collection=True))
+        tree.dynamic[norm(dell_jobs.QUEUE)] = lambda bmc, leaf: (
+            Node(r_dell_job, (leaf,)) if bmc.jobs is not None and leaf in bmc.jobs.jobs else None)
+        tree.add(dell_jobs.DELETE_QUEUE, Node(None, post=writes.dell_delete_job_queue))
     if P.enclosure:
         tree.add(f"{P.drives}", Node(r_drives_coll, collection=True))
     for bay in range(len(profile.drives)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dcops.sim import jobs as dell_jobs
 from dcops.sim.messages import RedfishError, base_text
 from dcops.sim.resources import Ctx, Doc, norm, render
 from dcops.sim.state import Task
@@ -93,6 +94,31 @@ def patch_bios(c: Ctx, body: Any) -> WriteResult:
     if "Attributes" not in body:
         raise RedfishError(400, "PropertyMissing", ("Attributes",))
     c.bmc.patch_bios(body["Attributes"])
+    result = success(c, 200)
+    if apply_time is not None and c.bmc.jobs is not None and c.bmc.jobs.scheduled_bios() is None:
+        # iDRAC9 >= 4.40: a PATCH with @Redfish.SettingsApplyTime schedules the configuration job
+        # itself and names it in Location (older firmware needs a POST to the job queue).
+        job = c.bmc.jobs.create_bios_job(f"/redfish/v1/Systems/{c.fl.system_id}/Bios/Settings")
+        result.headers["Location"] = f"{dell_jobs.QUEUE}/{job.id}"
+    return result
+
+
+def dell_create_job(c: Ctx, body: Any) -> WriteResult:
+    """POST Managers/iDRAC.Embedded.1/Jobs ``{"TargetSettingsURI": ".../Bios/Settings"}``."""
+    body = _object(body)
+    for key in body:
+        if key not in ("TargetSettingsURI", "ScheduledStartTime", "UntilTime"):
+            raise RedfishError(400, "PropertyUnknown", (key,))
+    assert c.bmc.jobs is not None
+    job = c.bmc.jobs.create_bios_job(body.get("TargetSettingsURI"))
+    return WriteResult(200, None, {"Location": f"{dell_jobs.QUEUE}/{job.id}"})
+
+
+def dell_delete_job_queue(c: Ctx, body: Any) -> WriteResult:
+    """DellJobService.DeleteJobQueue ``{"JobID": "JID_CLEARALL" | job id}``."""
+    body = _object(body)
+    assert c.bmc.jobs is not None
+    c.bmc.jobs.clear(body.get("JobID"))
     return success(c, 200)
 
 

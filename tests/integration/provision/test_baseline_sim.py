@@ -108,6 +108,10 @@ def test_apply_brings_every_vendor_to_the_baseline_then_verify_is_clean(
     dell = fleet4.call(lambda: fleet4.fleet.bmc(0).details())
     assert dell["firmware"]["bmc"] == "7.10.30.00" and dell["firmware"]["bios"] == "1.13.2"
     assert dell["bios_changed"]["LogicalProc"] == "Disabled" and not dell["bios_pending"]
+    # The Dell BIOS values went through iDRAC's job queue (the simulator applies them at POST only
+    # through a scheduled configuration job), and the job completed.
+    jobs = fleet4.call(lambda: [(j.job_type, j.state) for j in fleet4.fleet.bmc(0).jobs.jobs.values()])
+    assert jobs == [("BIOSConfiguration", "Completed")], jobs
     assert sorted((v["name"], v["raid_type"], v["drives"]) for v in dell["volumes"]) == [
         ("DATA", "RAID10", [2, 3, 4, 5]), ("OS", "RAID1", [0, 1])]
     store = open_store(f"sqlite:///{state}/state.db")

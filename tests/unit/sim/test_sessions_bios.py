@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.sim.conftest import Client, FakeClock, make_bmc, system_path
+from tests.unit.sim.conftest import Client, FakeClock, make_bmc, schedule_bios_job, system_path
 
 SESSIONS = "/redfish/v1/SessionService/Sessions"
 
@@ -110,6 +110,7 @@ def test_bios_patch_is_pending_until_a_reset_then_applied(clock: FakeClock, prof
     assert reply.status == 200, reply
     assert client.get(bios).json["Attributes"][name] == before  # still the old value
     assert client.get(settings).json["Attributes"][name] == value  # pending
+    schedule_bios_job(client, bmc)
     bmc.reset("ForceRestart")
     clock.advance(0.5)
     assert client.get(bios).json["Attributes"][name] == value  # applied at POST
@@ -178,10 +179,12 @@ def test_bios_reset_returns_defaults_at_the_next_boot(clock: FakeClock) -> None:
     client = Client(bmc)
     bios, settings = bios_paths(bmc)
     client.patch(settings, {"Attributes": {"LogicalProc": "Disabled"}})
+    schedule_bios_job(client, bmc)
     bmc.reset("ForceRestart")
     clock.advance(0.5)
     assert client.get(bios).json["Attributes"]["LogicalProc"] == "Disabled"
     assert client.post(f"{bios}/Actions/Bios.ResetBios", {}).status == 204
+    schedule_bios_job(client, bmc)
     bmc.reset("ForceRestart")
     clock.advance(0.5)
     assert client.get(bios).json["Attributes"]["LogicalProc"] == "Enabled"
@@ -300,3 +303,36 @@ def test_non_ascii_credentials_are_refused_not_crashed() -> None:
     assert anon.post(SESSIONS, {"UserName": "ädmin", "Password": "pässword"}).status == 401
     assert anon.post(SESSIONS, {"UserName": 1, "Password": None}).status == 401
     assert Client(bmc, password="pässwörd").get(system_path(bmc)).status == 401
+
+
+def test_dell_bios_values_apply_only_through_a_job(clock: FakeClock) -> None:
+    """iDRAC9: staged values without a configuration job stay pending across reboots; a job (POST
+    to the queue, or the PATCH's own when it carries @Redfish.SettingsApplyTime) applies them at
+    the next POST and ends Completed; JID_CLEARALL drops the job and the values."""
+    bmc = make_bmc("dell-r750", clock)
+    client = Client(bmc)
+    bios, settings = bios_paths(bmc)
+    queue = "/redfish/v1/Managers/iDRAC.Embedded.1/Jobs"
+    assert client.post(queue, {"TargetSettingsURI": settings}).status == 400  # nothing pending: SYS017
+    client.patch(settings, {"Attributes": {"LogicalProc": "Disabled"}})
+    bmc.reset("ForceRestart")
+    clock.advance(0.5)
+    assert client.get(bios).json["Attributes"]["LogicalProc"] == "Enabled"  # no job: still pending
+    assert bmc.bios_pending == {"LogicalProc": "Disabled"}
+    reply = client.patch(settings, {"Attributes": {"ProcCStates": "Disabled"},
+                                    "@Redfish.SettingsApplyTime": {"ApplyTime": "OnReset"}})
+    job = reply.headers["Location"]
+    assert client.get(job).json["JobState"] == "Scheduled"
+    assert client.post(queue, {"TargetSettingsURI": settings}).status == 400  # SYS011: one is queued
+    bmc.reset("ForceRestart")
+    clock.advance(0.5)
+    attrs = client.get(bios).json["Attributes"]
+    assert (attrs["LogicalProc"], attrs["ProcCStates"]) == ("Disabled", "Disabled")
+    done = client.get(job).json
+    assert done["JobState"] == "Completed" and done["PercentComplete"] == 100
+    assert client.get(queue).json["Members"] == [{"@odata.id": job}]
+    client.patch(settings, {"Attributes": {"LogicalProc": "Enabled"}})
+    schedule_bios_job(client, bmc)
+    clear = "/redfish/v1/Managers/iDRAC.Embedded.1/Oem/Dell/DellJobService/Actions/DellJobService.DeleteJobQueue"
+    assert client.post(clear, {"JobID": "JID_CLEARALL"}).status == 200
+    assert client.get(queue).json["Members"] == [] and bmc.bios_pending == {}
