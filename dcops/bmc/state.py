@@ -186,7 +186,8 @@ class UpdateOutcome:
 
 class BootProgress(NamedTuple):
     """Where a host is in its boot: power state, Redfish ``BootProgress.LastState`` and its
-    ``LastStateTime`` (None where the BMC does not say). A tuple, so ``power, last, stamp = ...``."""
+    ``LastStateTime`` -- else the system's ``LastResetTime`` -- (None where the BMC does not say). A
+    tuple, so ``power, last, stamp = ...``."""
 
     power: PowerState
     last_state: str | None

@@ -265,6 +265,10 @@ def r_system(c: Ctx) -> Doc:
         body["VirtualMedia"] = link(P.vmedia)
     if b.boot_progress != "None" and b.power != "Off":
         body["BootProgress"]["LastStateTime"] = iso(b.last_reset)
+    if not fl.boot_progress:
+        del body["BootProgress"]  # not on this firmware (see Flavour.boot_progress)
+    if not fl.last_reset_time:
+        del body["LastResetTime"]
     if fl.oem == "Dell":
         body["Oem"] = {"Dell": {"@odata.type": "#DellOem.v1_3_0.DellOemResources", "DellSystem": {
             "ChassisServiceTag": b.serial, "ExpressServiceCode": str(int(b.serial, 36)),

@@ -69,6 +69,20 @@ def system_reset(c: Ctx, body: Any) -> WriteResult:
     return success(c)
 
 
+def chassis_reset(c: Ctx, body: Any) -> WriteResult:
+    """Chassis.Reset (Dell): ResetType On or ForceOff only, as the R750 capture allows."""
+    from dcops.sim.res_chassis import CHASSIS_RESET_TYPES
+
+    body = _object(body)
+    reset_type = body.get("ResetType")
+    if reset_type is None:
+        raise RedfishError(400, "ActionParameterMissing", ("Chassis.Reset", "ResetType"))
+    if reset_type not in CHASSIS_RESET_TYPES:
+        raise RedfishError(400, "ActionParameterValueNotInList", (str(reset_type), "ResetType", "Chassis.Reset"))
+    c.bmc.reset(str(reset_type))
+    return success(c)
+
+
 def manager_reset(c: Ctx, body: Any) -> WriteResult:
     body = _object(body)
     reset_type = body.get("ResetType", "GracefulRestart")

@@ -336,3 +336,25 @@ def test_dell_bios_values_apply_only_through_a_job(clock: FakeClock) -> None:
     clear = "/redfish/v1/Managers/iDRAC.Embedded.1/Oem/Dell/DellJobService/Actions/DellJobService.DeleteJobQueue"
     assert client.post(clear, {"JobID": "JID_CLEARALL"}).status == 200
     assert client.get(queue).json["Members"] == [] and bmc.bios_pending == {}
+
+
+def test_dell_chassis_reset_takes_on_and_forceoff_only(clock: FakeClock) -> None:
+    bmc = make_bmc("dell-r750", clock)
+    client = Client(bmc)
+    chassis = client.get("/redfish/v1/Chassis/System.Embedded.1").json
+    action = chassis["Actions"]["#Chassis.Reset"]
+    assert action["ResetType@Redfish.AllowableValues"] == ["On", "ForceOff"]
+    assert client.post(action["target"], {"ResetType": "GracefulRestart"}).status == 400
+    assert client.post(action["target"], {"ResetType": "ForceOff"}).status == 204
+    clock.advance(1)
+    bmc.tick()
+    assert bmc.power == "Off"
+
+
+@pytest.mark.parametrize(("profile", "has_it"), [("dell-r750", False), ("hpe-dl360-gen10p", False),
+                                                 ("lenovo-sr650v2", False), ("supermicro-x13", True),
+                                                 ("generic-1s", True)])
+def test_boot_progress_only_where_the_firmware_has_it(clock: FakeClock, profile: str, has_it: bool) -> None:
+    """The iDRAC9 6.00, iLO 5 3.11 and XCC 2.83 captures have no BootProgress; clients must cope."""
+    bmc = make_bmc(profile, clock)
+    assert ("BootProgress" in Client(bmc).get(system_path(bmc)).json) is has_it
