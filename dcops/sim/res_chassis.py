@@ -215,6 +215,9 @@ def r_sensor(c: Ctx, sid: str) -> Doc | None:
         return None
     _, name, rtype, units, context, spec = found
     b = c.bmc
+    if c.fl.name == "lenovo":
+        # As the XCC 2.83 capture has them: "C" and "Watts", not UCUM "Cel" and "W".
+        units = {"Cel": "C", "W": "Watts"}.get(units, units)
     body: Doc = {"Id": sid, "Name": name, "ReadingType": rtype, "ReadingUnits": units, "PhysicalContext": context}
     if rtype == "Temperature":
         value, health = _temp(c, spec)
