@@ -377,14 +377,16 @@ def status_command(hosts: tuple[str, ...], show_steps: bool) -> None:
         store.close()
     report = Report(kind="provision.status", columns=[
         Column("host", "HOST"), Column("status", "STATUS"), Column("step", "STEP"), Column("profile", "PROFILE"),
-        Column("done", "DONE"), Column("updated_at", "UPDATED"), Column("error", "ERROR")])
+        Column("until", "UP TO"), Column("done", "DONE"), Column("updated_at", "UPDATED"), Column("error", "ERROR")])
     counts: dict[str, int] = {}
     for name in sorted(rows):
         row = rows[name]
         wf = workflows.get(name)
         done = sum(1 for s in Step if wf is not None and wf.finished(s))
+        until = (row.get("data") or {}).get("until")
         item = {"host": name, "status": row["status"], "step": row["step"], "profile": row["profile"],
-                "done": f"{done}/{len(STEP_NAMES)}", "updated_at": row["updated_at"], "error": row["error"],
+                "until": until, "done": f"{done}/{len(STEP_NAMES)}", "updated_at": row["updated_at"],
+                "error": row["error"],
                 "delivered_at": row["delivered_at"], "workflow": row["workflow_id"]}
         if show_steps:
             item["steps"] = [{"step": s["step"], "attempt": s["attempt"], "status": s["status"],

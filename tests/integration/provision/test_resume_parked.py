@@ -94,6 +94,9 @@ def test_resume_leaves_parked_hosts_alone_and_stops_at_the_stored_until(
         code, data, err = cli(capsys, "provision", "resume", *args)
         assert code == 0, err
         assert {i["status"] for i in data["items"]} == {"nothing"}
+        code, data, err = cli(capsys, "provision", "status", "-i", str(tmp_path / "inv.yaml"))
+        assert {i["host"]: i["until"] for i in data["items"]} == {"sim-0001": "pool", "sim-0002": "pool",
+                                                                  "sim-0003": "raid"}, data
         # Only an explicit run moves a parked host on.
         code, data, err = cli(capsys, "provision", "run", "sim-0001", *args, "--until", "firmware", "--yes")
         assert code == 0, err
