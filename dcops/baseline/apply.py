@@ -372,6 +372,7 @@ def apply_raid(target: Target, template: RaidTemplate, journal: Journal, *, allo
 def _apply_raid(target: Target, template: RaidTemplate, journal: Journal, allow_destructive: bool,
                 on_event: Callable[[str], None] | None, result: KindResult, planned: list[Change]) -> KindResult:
     raid, tasks, pacing = target.bmc.raid, target.tasks, target.pacing
+    _finish_staged(target, journal, result, on_event)
     raid.wait_idle(pacing.task_timeout, tasks=True)
     changes, problems, _ = diff_raid(template, raid.controllers())
     if problems:
@@ -388,7 +389,7 @@ def _apply_raid(target: Target, template: RaidTemplate, journal: Journal, allow_
             # Done in an earlier attempt yet not visible: the BMC lost it; do not repeat blindly.
             raise ApplyError(f"{target.host.name}: raid {change.action} {change.target} completed earlier but the "
                              "controller does not show it")
-        journal.before(key, {"old": change.old, "new": change.new})
+        journal.before(key, {"old": change.old, "new": change.new, "apply_time": change.detail.get("apply_time")})
         if on_event:
             on_event(f"raid {change.action} {change.target}")
         raid.wait_idle(pacing.task_timeout, tasks=True)
@@ -439,6 +440,27 @@ def _apply_raid(target: Target, template: RaidTemplate, journal: Journal, allow_
         raise ApplyError(f"{target.host.name}: raid not as the template after applying: "
                          + "; ".join([c.describe() for c in remaining] + problems))
     return result
+
+
+def _finish_staged(target: Target, journal: Journal, result: KindResult,
+                   on_event: Callable[[str], None] | None) -> None:
+    """A run killed after sending a volume operation OnReset and before its reset left it staged
+    (its task Pending until a reset): reset now, so the fresh read sees it done and the plan does
+    not send it again (and no wait for an idle controller waits on a task only a reset ends)."""
+    records: Mapping[str, Mapping[str, Any]] = getattr(journal, "records", {})
+    staged = [k for k, r in records.items() if k.startswith("raid:") and not k.endswith("reset")
+              and r.get("state") == "started" and r.get("apply_time") == "OnReset"
+              and journal.state(f"{k}:reset") != "done" and journal.state(f"{k}:staged-reset") != "done"]
+    if not staged:
+        return
+    for key in staged:
+        journal.before(f"{key}:staged-reset")
+    if on_event:
+        on_event("raid: reset to apply what an interrupted run staged (OnReset)")
+    target.bmc.power.reset_and_wait(until="post")
+    for key in staged:
+        journal.after(f"{key}:staged-reset")
+    result.reboots += 1
 
 
 def _volume_of(raid: Any, detail: Mapping[str, Any]) -> str:

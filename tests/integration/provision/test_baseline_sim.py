@@ -291,3 +291,36 @@ def _post_volume_without_apply_time(bmc: object) -> tuple[int, str, tuple[str, .
     except RedfishError as exc:
         return exc.status, *exc.messages[0]
     return 202, "", ()
+
+
+def test_an_operation_staged_on_reset_by_a_killed_run_is_applied_not_sent_again(
+        fleet4: ThreadedFleet, state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run killed after its DELETE went out OnReset (task Pending until a reset) and before the
+    reset: the resumed apply resets first (the journal says so), sees the volume gone, and goes on
+    without a second DELETE."""
+    from dcops.baseline.apply import MemoryJournal, apply_raid
+    from dcops.baseline.load import load_baselines
+    from dcops.baseline.redfish import Pacing, open_target
+    from dcops.inventory import load_inventory
+
+    fleet4.control.post("/v1/faults", {"hosts": ["sim-0001"], "kind": "raid_onreset"})
+    inv = write_inventory(fleet4, tmp_path / "inv.yaml", monkeypatch)
+    base = sim_baselines(tmp_path, [h.name for h in fleet4.fleet.hosts])
+    template = load_baselines(base).raid["trading-db-r750"]
+    host = next(h for h in load_inventory(inv).hosts if h.name == "sim-0001")
+    target = open_target(host, Pacing(poll=0.05, settle=1.0))
+    try:
+        data = next(v for c in target.bmc.raid.controllers() for v in c.volumes if v.name == "DATA")
+        # What the killed run did: the DELETE (OnReset), its intent journaled, no reset yet.
+        target.bmc.raid.delete_volume(data.uri, wait=False, apply_time="OnReset")
+        journal = MemoryJournal()
+        journal.before("raid:delete:DATA", {"apply_time": "OnReset"})
+        result = apply_raid(target, template, journal, allow_destructive=True)
+    finally:
+        target.close()
+    log = requests(fleet4, "sim-0001")
+    deletes = [r for r in log if r["method"] == "DELETE" and "/Volumes/" in r["path"] and r["status"] < 400]
+    creates = [r for r in log if r["method"] == "POST" and r["path"].endswith("/Volumes") and r["status"] < 400]
+    assert len(deletes) == 1 and len(creates) == 1, (deletes, creates)
+    assert result.reboots == 2  # the staged DELETE's reset, then the CREATE's own
+    assert [d["action"] for d in result.done][:1] == ["create"]
