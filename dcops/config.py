@@ -111,13 +111,24 @@ def finish(settings: Settings) -> Settings:
 
 
 def actor() -> str:
-    """Who is acting, for the audit log: ``$DCOPS_ACTOR`` (CI jobs set it), else the login name."""
-    name = os.environ.get("DCOPS_ACTOR")
-    if name:
-        return name
+    """Who is acting, for the audit log: always the operating-system user running dcops.
+
+    ``$DCOPS_ACTOR`` never replaces it (anyone can set a variable): it is recorded beside it as
+    the person or job acted *for* (``on_behalf_of``)."""
     try:
         import getpass
 
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no passwd entry in some containers
         return f"uid:{os.getuid()}"
+
+
+def on_behalf_of() -> str | None:
+    """``$DCOPS_ACTOR``: whom the OS user acts for (a CI job's requester, the on-call engineer)."""
+    return os.environ.get("DCOPS_ACTOR") or None
+
+
+def display_actor() -> str:
+    """The name shown on an acknowledgement or a silence: ``$DCOPS_ACTOR`` when set (the on-call
+    engineer behind a shared account), else the OS user. The audit keeps both apart."""
+    return on_behalf_of() or actor()

@@ -124,3 +124,13 @@ class ApplyError(DcopsError):
     """A change could not be applied."""
 
     exit_code = ExitCode.APPLY_FAILED
+
+
+class RefusedError(ApplyError):
+    """A plan refused before its first write (data loss not allowed, a baseline that cannot apply
+    to the server): nothing was changed. Exit 3 when the baseline cannot apply, else 5."""
+
+    def __init__(self, message: str, *, invalid: bool = False) -> None:
+        super().__init__(message)
+        if invalid:
+            self.exit_code = ExitCode.INVALID_INPUT

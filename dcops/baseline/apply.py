@@ -34,7 +34,7 @@ from dcops.baseline.state import HostState
 from dcops.baseline.versions import satisfies
 from dcops.bmc.redfish.tasks import task_monitor, task_name
 from dcops.bmc.state import TaskOutcome
-from dcops.errors import ApplyError, InvalidInputError
+from dcops.errors import ApplyError, DcopsError, InvalidInputError
 
 log = logging.getLogger(__name__)
 
@@ -74,18 +74,75 @@ class MemoryJournal:
 
 @dataclass
 class KindResult:
+    """What one kind did to a host, filled in as it goes: a failure half-way leaves here exactly
+    the writes that were made (``done``: old and new of each) and what was left (``after``)."""
+
     kind: str
     baseline: str
     applied: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    before: list[dict[str, Any]] = field(default_factory=list)
-    after: list[dict[str, Any]] = field(default_factory=list)
+    before: list[dict[str, Any]] = field(default_factory=list)  # the plan, as read before the first write
+    after: list[dict[str, Any]] = field(default_factory=list)  # what remains (re-read, or not reached)
     reboots: int = 0
+    done: list[dict[str, Any]] = field(default_factory=list)  # each write made: target, action, old, new
+    failed: str | None = None
+
+    def wrote(self, change: Change, text: str | None = None, **extra: Any) -> None:
+        self.done.append({**_change_json(change), **extra})
+        self.applied.append(text or f"{change.action} {change.target}")
+
+    @property
+    def outcome(self) -> str:
+        """``ok``, ``partial`` (failed after writing), ``failed`` (failed before any write)."""
+        if self.failed is None and not self.after:
+            return "ok"
+        return "partial" if self.done else "failed"
+
+    def record(self) -> dict[str, Any]:
+        """The audit's view: every write old -> new, what was destroyed, what remains, why it stopped."""
+        return {"baseline": self.baseline, "outcome": self.outcome,
+                "applied": [{"target": d["target"], "action": d["action"], "old": d["old"], "new": d["new"]}
+                            for d in self.done],
+                "destroyed": [d["target"] for d in self.done if d.get("destructive")],
+                "remaining": [f"{c['action']} {c['target']}" for c in self.after],
+                "failed": self.failed, "reboots": self.reboots}
+
+    def summary(self) -> str:
+        rec = self.record()
+        parts = [f"{self.kind}: applied {len(self.done)}"
+                 + (": " + "; ".join(f"{a['target']}: {a['old']!r} -> {a['new']!r}" for a in rec["applied"])
+                    if rec["applied"] else "")]
+        if rec["destroyed"]:
+            parts.append("destroyed " + ", ".join(rec["destroyed"]))
+        if self.failed:
+            parts.append(f"failed: {self.failed}")
+        if rec["remaining"]:
+            parts.append("remaining " + ", ".join(rec["remaining"]))
+        return "; ".join(parts)
 
 
 def _change_json(change: Change) -> dict[str, Any]:
     return {"kind": change.kind.value, "target": change.target, "action": change.action, "old": change.old,
             "new": change.new, "reboot": change.reboot, "destructive": change.destructive, "note": change.note}
+
+
+@contextlib.contextmanager
+def _recording(result: KindResult, planned: Callable[[], Sequence[Change]]) -> Any:
+    """On a failure, note it and what of the plan was not done, then let it go on up."""
+    try:
+        yield
+    except DcopsError as exc:
+        result.failed = str(exc)
+        done = {(d["action"], d["target"]) for d in result.done}
+        if not result.after:
+            result.after = [_change_json(c) for c in planned() if (c.action, c.target) not in done]
+        raise
+
+
+def _start(result: KindResult, into: list[KindResult] | None) -> KindResult:
+    if into is not None:
+        into.append(result)
+    return result
 
 
 # ------------------------------------------------------------------------------------ firmware
@@ -107,10 +164,19 @@ def _adopt_task(target: Target, image: str, journal_info: Mapping[str, Any]) -> 
 
 
 def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
-                   on_event: Callable[[str], None] | None = None) -> KindResult:
-    """Bring the firmware to the baseline. Raises ApplyError naming the component on failure."""
+                   on_event: Callable[[str], None] | None = None, *,
+                   into: list[KindResult] | None = None) -> KindResult:
+    """Bring the firmware to the baseline. Raises ApplyError naming the component on failure;
+    the result (appended to ``into`` first) then holds what was flashed before it."""
+    result = _start(KindResult("firmware", baseline.name), into)
+    planned: list[Change] = []
+    with _recording(result, lambda: planned):
+        return _apply_firmware(target, baseline, journal, on_event, result, planned)
+
+
+def _apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
+                    on_event: Callable[[str], None] | None, result: KindResult, planned: list[Change]) -> KindResult:
     bmc, tasks = target.bmc, target.tasks
-    result = KindResult("firmware", baseline.name)
     # A killed run may have left the BMC rebooting into new firmware, or an update running: wait
     # for the BMC, then for the task, before reading versions.
     tasks.wait_bmc(steady=1)
@@ -122,6 +188,7 @@ def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
     if problems:
         raise InvalidInputError(f"{target.host.name}: " + "; ".join(problems))
     result.before = [_change_json(c) for c in changes]
+    planned.extend(changes)
     needs_reset = False
     for change in changes:
         key = _fw_key(change)
@@ -166,7 +233,7 @@ def apply_firmware(target: Target, baseline: FirmwareBaseline, journal: Journal,
             _poll(target, confirmed, target.pacing.task_timeout,
                   f"firmware {change.target}: {wanted} not in FirmwareInventory after the update")
         journal.after(key, {"await_reset": outcome.await_reset or change.reboot, "task": outcome.state})
-        result.applied.append(f"{change.target}: {change.old} -> {wanted}")
+        result.wrote(change, f"{change.target}: {change.old} -> {wanted}", new=wanted)
     if needs_reset:
         reset_key = "fw:reset"
         if journal.state(reset_key) != "done":
@@ -196,10 +263,20 @@ def _poll(target: Target, check: Callable[[], bool], timeout: float, message: st
 # ------------------------------------------------------------------------------------ BIOS
 
 def apply_bios(target: Target, baseline: BiosBaseline, journal: Journal, *, graceful: bool = False,
-               allow_foreign_pending: bool = False, on_event: Callable[[str], None] | None = None) -> KindResult:
-    """Stage, reset, wait for POST, re-read; raises ApplyError listing every attribute not applied."""
+               allow_foreign_pending: bool = False, on_event: Callable[[str], None] | None = None,
+               into: list[KindResult] | None = None) -> KindResult:
+    """Stage, reset, wait for POST, re-read; raises ApplyError listing every attribute not applied
+    (the result, appended to ``into`` first, then holds the attributes that did change)."""
+    result = _start(KindResult("bios", baseline.name), into)
+    planned: list[Change] = []
+    with _recording(result, lambda: planned):
+        return _apply_bios(target, baseline, journal, graceful, allow_foreign_pending, on_event, result, planned)
+
+
+def _apply_bios(target: Target, baseline: BiosBaseline, journal: Journal, graceful: bool,
+                allow_foreign_pending: bool, on_event: Callable[[str], None] | None, result: KindResult,
+                planned: list[Change]) -> KindResult:
     bmc = target.bmc
-    result = KindResult("bios", baseline.name)
     state = read_state(target.host.name, bmc, {"bios"})
     if state.bios is None:
         raise ApplyError(f"{target.host.name}: the server reports no BIOS settings")
@@ -208,6 +285,7 @@ def apply_bios(target: Target, baseline: BiosBaseline, journal: Journal, *, grac
         raise InvalidInputError(f"{target.host.name}: " + "; ".join(problems))
     wanted = baseline.for_vendor(state.vendor)
     result.before = [_change_json(c) for c in changes]
+    planned.extend(changes)
     if not changes:
         return result
     if journal.state("bios:reset") == "done":
@@ -247,12 +325,16 @@ def apply_bios(target: Target, baseline: BiosBaseline, journal: Journal, *, grac
         _poll(target, settled, target.pacing.bios_apply_timeout, "bios: values still pending after the reset")
     after_state = bmc.bios.read()
     remaining, _ = diff_bios(baseline, state.vendor, after_state)
+    # What the re-read shows changed is applied, even when other attributes were refused.
+    left = {c.target for c in remaining}
+    for c in changes:
+        if c.target not in left:
+            result.wrote(c, f"{c.target}: {c.old!r} -> {c.new!r}")
     result.after = [_change_json(c) for c in remaining]
     if remaining:
         messages = after_state.messages
         raise ApplyError(_not_applied(target.host.name, remaining)
                          + (f" (BMC: {'; '.join(messages)})" if messages else ""))
-    result.applied = [f"{c.target}: {c.old!r} -> {c.new!r}" for c in changes]
     return result
 
 
@@ -278,15 +360,25 @@ def _raid_key(change: Change) -> str:
 
 
 def apply_raid(target: Target, template: RaidTemplate, journal: Journal, *, allow_destructive: bool = False,
-               on_event: Callable[[str], None] | None = None) -> KindResult:
-    """One controller operation at a time, then re-read and diff."""
+               on_event: Callable[[str], None] | None = None, into: list[KindResult] | None = None) -> KindResult:
+    """One controller operation at a time, then re-read and diff (the result, appended to
+    ``into`` first, holds every operation done before a failure, deletes included)."""
+    result = _start(KindResult("raid", template.name), into)
+    planned: list[Change] = []
+    with _recording(result, lambda: planned):
+        return _apply_raid(target, template, journal, allow_destructive, on_event, result, planned)
+
+
+def _apply_raid(target: Target, template: RaidTemplate, journal: Journal, allow_destructive: bool,
+                on_event: Callable[[str], None] | None, result: KindResult, planned: list[Change]) -> KindResult:
     raid, tasks, pacing = target.bmc.raid, target.tasks, target.pacing
-    result = KindResult("raid", template.name)
+    _finish_staged(target, journal, result, on_event)
     raid.wait_idle(pacing.task_timeout, tasks=True)
     changes, problems, _ = diff_raid(template, raid.controllers())
     if problems:
         raise InvalidInputError(f"{target.host.name}: " + "; ".join(problems))
     result.before = [_change_json(c) for c in changes]
+    planned.extend(changes)
     if any(c.destructive for c in changes) and not allow_destructive:
         raise ApplyError(f"{target.host.name}: raid: the plan deletes volumes with data ("
                          + ", ".join(c.target for c in changes if c.destructive)
@@ -297,15 +389,19 @@ def apply_raid(target: Target, template: RaidTemplate, journal: Journal, *, allo
             # Done in an earlier attempt yet not visible: the BMC lost it; do not repeat blindly.
             raise ApplyError(f"{target.host.name}: raid {change.action} {change.target} completed earlier but the "
                              "controller does not show it")
-        journal.before(key, {"old": change.old, "new": change.new})
+        journal.before(key, {"old": change.old, "new": change.new, "apply_time": change.detail.get("apply_time")})
         if on_event:
             on_event(f"raid {change.action} {change.target}")
         raid.wait_idle(pacing.task_timeout, tasks=True)
         d = change.detail
         started: TaskOutcome | None = None
         if change.action == "delete":
-            started = raid.delete_volume(str(d["volume_uri"]), wait=False)
-        elif change.action in ("spare", "unspare"):
+            started = raid.delete_volume(str(d["volume_uri"]), wait=False, apply_time=d.get("apply_time"))
+        elif change.action == "unspare":
+            started = raid.release_spare(str(d["drive_uri"]), wait=False)
+        elif change.action == "spare" and d.get("type") == "dedicated":
+            started = raid.bind_dedicated_spare(str(d["drive_uri"]), _volume_of(raid, d), wait=False)
+        elif change.action == "spare":
             raid.set_hotspare(str(d["drive_uri"]), str(change.new))
         elif change.action == "convert":
             started = raid.convert_drive(str(d["drive_id"]), str(d["to"]), wait=False)
@@ -313,24 +409,120 @@ def apply_raid(target: Target, template: RaidTemplate, journal: Journal, *, allo
             started = raid.create_volume(str(d["controller"]), str(d["level"]), [str(u) for u in d["drive_uris"]],
                                          capacity_bytes=d.get("capacity_bytes") or None, name=d.get("name"),
                                          read_policy=d.get("read_policy"), write_policy=d.get("write_policy"),
-                                         wait=False)
+                                         wait=False, strip_size_bytes=d.get("strip_size_bytes") or None,
+                                         apply_time=d.get("apply_time"))
+        elif change.action == "disk-cache":
+            raid.set_drive_write_cache(str(d["drive_uri"]), bool(change.new))
         elif change.action == "rename":
             started = raid.update_volume(str(d["volume_uri"]), name=str(change.new), wait=False)
         elif change.action == "policy":
             which = "read_policy" if d["policy"] == "read_policy" else "write_policy"
             started = raid.update_volume(str(d["volume_uri"]), **{which: str(d["value"])}, wait=False)
+        if (started is not None and started.uri is not None and d.get("apply_time") == "OnReset"
+                and journal.state(f"{key}:reset") != "done"):
+            # Staged until the next reset (the task stays Pending): reset now, then the task ends.
+            journal.before(f"{key}:reset")
+            if on_event:
+                on_event(f"raid {change.action} {change.target}: reset to apply (OnReset)")
+            target.bmc.power.reset_and_wait(until="post")
+            journal.after(f"{key}:reset")
+            result.reboots += 1
         if started is not None and started.uri is not None:
             outcome = tasks.wait(started.uri)
             if outcome.state == "failed":
                 raise ApplyError(f"{target.host.name}: raid {change.action} {change.target} failed: {outcome.message}")
         journal.after(key)
-        result.applied.append(f"{change.action} {change.target}")
+        result.wrote(change)
     raid.wait_idle(pacing.task_timeout, tasks=True)
     remaining, problems, _ = diff_raid(template, raid.controllers())
     result.after = [_change_json(c) for c in remaining]
     if remaining or problems:
         raise ApplyError(f"{target.host.name}: raid not as the template after applying: "
                          + "; ".join([c.describe() for c in remaining] + problems))
+    return result
+
+
+def _finish_staged(target: Target, journal: Journal, result: KindResult,
+                   on_event: Callable[[str], None] | None) -> None:
+    """A run killed after sending a volume operation OnReset and before its reset left it staged
+    (its task Pending until a reset): reset now, so the fresh read sees it done and the plan does
+    not send it again (and no wait for an idle controller waits on a task only a reset ends)."""
+    records: Mapping[str, Mapping[str, Any]] = getattr(journal, "records", {})
+    staged = [k for k, r in records.items() if k.startswith("raid:") and not k.endswith("reset")
+              and r.get("state") == "started" and r.get("apply_time") == "OnReset"
+              and journal.state(f"{k}:reset") != "done" and journal.state(f"{k}:staged-reset") != "done"]
+    if not staged:
+        return
+    for key in staged:
+        journal.before(f"{key}:staged-reset")
+    if on_event:
+        on_event("raid: reset to apply what an interrupted run staged (OnReset)")
+    target.bmc.power.reset_and_wait(until="post")
+    for key in staged:
+        journal.after(f"{key}:staged-reset")
+    result.reboots += 1
+
+
+def _volume_of(raid: Any, detail: Mapping[str, Any]) -> str:
+    """The volume a dedicated spare is bound to: its URI when it existed at planning, else (made
+    by this plan) found by name on a fresh read."""
+    if detail.get("volume_uri"):
+        return str(detail["volume_uri"])
+    name = str(detail.get("for"))
+    for ctrl in raid.controllers():
+        if ctrl.id == detail.get("controller"):
+            found = [v for v in ctrl.volumes if v.name == name]
+            if len(found) == 1:
+                return found[0].uri
+    raise ApplyError(f"raid: volume {name} (for a dedicated spare) is not on controller {detail.get('controller')}")
+
+
+# ------------------------------------------------------------------------------------ secure erase
+
+def secure_erase(target: Target, journal: Journal, *, on_event: Callable[[str], None] | None = None,
+                 into: list[KindResult] | None = None) -> KindResult:
+    """Destroy the data on every disk before a server is provisioned again or leaves: each volume
+    is initialized (Volume.Initialize, Slow), each drive in no volume and no spare secure-erased
+    (Drive.SecureErase). Refused before the first write when the BMC offers neither for some of
+    them (nothing may be left readable by surprise). Each operation once (journal), each awaited."""
+    result = _start(KindResult("erase", "secure-erase"), into)
+    raid, tasks = target.bmc.raid, target.tasks
+    raid.wait_idle(target.pacing.task_timeout, tasks=True)
+    ops: list[tuple[str, str, str]] = []  # (key, kind, uri)
+    missing: list[str] = []
+    for ctrl in raid.controllers():
+        for vol in ctrl.volumes:
+            if vol.initialize_uri:
+                ops.append((f"erase:volume:{vol.id}", "volume", vol.uri))
+            else:
+                missing.append(f"volume {vol.name or vol.id} (no Volume.Initialize)")
+        in_volume = {i for v in ctrl.volumes for i in v.drives}
+        for d in ctrl.drives:
+            if d.id in in_volume or d.hotspare != "none" or d.failed:
+                continue
+            if d.secure_erase_uri:
+                ops.append((f"erase:drive:{d.id}", "drive", d.uri))
+            else:
+                missing.append(f"drive {d.id} (no Drive.SecureErase)")
+    if missing:
+        raise ApplyError(f"{target.host.name}: secure erase: refused before any change: the BMC cannot erase "
+                         + "; ".join(missing))
+    for key, kind, uri in ops:
+        if journal.state(key) == "done":
+            result.skipped.append(f"{kind} {uri}: erased earlier")
+            continue
+        journal.before(key, {"uri": uri})
+        if on_event:
+            on_event(f"secure erase: {kind} {uri}")
+        started = raid.initialize_volume(uri, wait=False) if kind == "volume" else \
+            raid.secure_erase_drive(uri, wait=False)
+        outcome = tasks.wait(started.uri) if started.uri else started
+        if outcome.state == "failed":
+            raise ApplyError(f"{target.host.name}: secure erase of {kind} {uri} failed: {outcome.message}")
+        journal.after(key)
+        result.done.append({"kind": "erase", "target": uri, "action": "initialize" if kind == "volume" else
+                            "secure-erase", "old": "data", "new": "erased", "destructive": True})
+        result.applied.append(f"{'initialize' if kind == 'volume' else 'secure-erase'} {uri}")
     return result
 
 
@@ -358,15 +550,17 @@ def read_and_diff(target: Target, baselines: HostBaselines, kinds: Sequence[str]
 
 def apply_host(target: Target, baselines: HostBaselines, kinds: Sequence[str], journal: Journal, *,
                allow_destructive: bool = False, graceful: bool = True, allow_foreign_pending: bool = False,
-               on_event: Callable[[str], None] | None = None) -> list[KindResult]:
-    """Apply the selected kinds in order (firmware, BIOS, RAID); stops at the first failure."""
-    results = []
+               on_event: Callable[[str], None] | None = None,
+               into: list[KindResult] | None = None) -> list[KindResult]:
+    """Apply the selected kinds in order (firmware, BIOS, RAID); stops at the first failure.
+    Each kind's result goes into ``into`` as it starts, so a failure leaves every write on record."""
+    results = into if into is not None else []
     if "firmware" in kinds and baselines.firmware is not None:
-        results.append(apply_firmware(target, baselines.firmware, journal, on_event))
+        apply_firmware(target, baselines.firmware, journal, on_event, into=results)
     if "bios" in kinds and baselines.bios is not None:
-        results.append(apply_bios(target, baselines.bios, journal, graceful=graceful,
-                                  allow_foreign_pending=allow_foreign_pending, on_event=on_event))
+        apply_bios(target, baselines.bios, journal, graceful=graceful,
+                   allow_foreign_pending=allow_foreign_pending, on_event=on_event, into=results)
     if "raid" in kinds and baselines.raid is not None:
-        results.append(apply_raid(target, baselines.raid, journal, allow_destructive=allow_destructive,
-                                  on_event=on_event))
+        apply_raid(target, baselines.raid, journal, allow_destructive=allow_destructive, on_event=on_event,
+                   into=results)
     return results

@@ -23,9 +23,11 @@ from dcops.baseline.models import (
     RaidTemplate,
     VirtualDisk,
 )
+from dcops.baseline.raidsim import check_raid_plan
 from dcops.baseline.state import (
     BiosState,
     ControllerState,
+    DriveState,
     FirmwareEntry,
     HostState,
     RegistryAttribute,
@@ -209,7 +211,7 @@ def _vd_detail(ctrl: ControllerState, vd: VirtualDisk) -> dict[str, Any]:
     drives = [ctrl.drive_by_bay(b) for b in vd.disks]
     return {"controller": ctrl.id, "volumes_uri": ctrl.volumes_uri, "name": vd.name, "level": vd.level,
             "bays": list(vd.disks), "drive_ids": [d.id for d in drives if d], "drive_uris": [d.uri for d in drives if d],
-            "capacity_bytes": vd.capacity_bytes,
+            "capacity_bytes": vd.capacity_bytes, "strip_size_bytes": vd.strip_size_bytes,
             "read_policy": vd.read_policy.value if vd.read_policy else None,
             "write_policy": vd.write_policy.value if vd.write_policy else None, "os": vd.os}
 
@@ -234,15 +236,25 @@ def diff_raid(template: RaidTemplate, controllers: Sequence[ControllerState]) ->
             problems.append(f"raid {name}: the drive in bay {bay} ({drive.id}) has failed")
     if problems:
         return [], problems, []
+    # A controller that applies volume operations only at the next reset (OperationApplyTimeSupport
+    # lists OnReset, not Immediate: Dell iDRAC9 BOSS/AHCI) gets OnReset, and each such change a reset.
+    on_reset = ("OnReset" if ctrl.apply_times and "Immediate" not in ctrl.apply_times
+                and "OnReset" in ctrl.apply_times else None)
     deletes: list[Change] = []
     creates: list[Change] = []
     adjust: list[Change] = []
     matched: set[str] = set()
+    volume_for: dict[str, VolumeState] = {}  # template VD name -> the existing volume that is it
     for vd in template.virtual_disks:
         bays = frozenset(vd.disks)
         same = next((v for v in ctrl.volumes if _bays_of(ctrl, v) == bays and v.id not in matched), None)
-        if same is not None and (same.level or "").upper() == vd.level and _capacity_ok(vd, same):
+        if same is not None and vd.strip_size_bytes and same.strip_size is None:
+            unverified.append(f"raid {vd.name}: strip size {vd.strip_size_bytes} B (the BMC does not report it)")
+        # A strip size is fixed at creation: another one means the volume is made again.
+        strip_ok = same is None or not vd.strip_size_bytes or same.strip_size in (None, vd.strip_size_bytes)
+        if same is not None and (same.level or "").upper() == vd.level and _capacity_ok(vd, same) and strip_ok:
             matched.add(same.id)
+            volume_for[vd.name] = same
             if (same.name or "") != vd.name:
                 adjust.append(Change(RAID, vd.name, "rename", same.name, vd.name,
                                      detail={"volume_uri": same.uri, "volume_id": same.id}))
@@ -259,8 +271,11 @@ def diff_raid(template: RaidTemplate, controllers: Sequence[ControllerState]) ->
             continue
         creates.append(Change(RAID, vd.name, "create", None,
                               f"{vd.level} bays {_bay_text(vd.disks)}"
-                              + (f" {vd.capacity_bytes} B" if vd.capacity_bytes else " max"),
-                              detail=_vd_detail(ctrl, vd), note="holds the OS" if vd.os else None))
+                              + (f" {vd.capacity_bytes} B" if vd.capacity_bytes else " max")
+                              + (f" strip {vd.strip_size_bytes} B" if vd.strip_size_bytes else ""),
+                              reboot=on_reset is not None,
+                              detail={**_vd_detail(ctrl, vd), "apply_time": on_reset},
+                              note="holds the OS" if vd.os else None))
     # Volumes in the way (sharing bays with a VD to create) or not in the template at all.
     need = {b for c in creates for b in c.detail["bays"]}
     spare_bays = set(template.global_spares) | {b for vd in template.virtual_disks for b in vd.dedicated_spares}
@@ -277,39 +292,84 @@ def diff_raid(template: RaidTemplate, controllers: Sequence[ControllerState]) ->
             continue
         deletes.append(Change(RAID, vol.name or vol.id, "delete",
                               f"{vol.level} bays {_bay_text(sorted(bays))}", None, destructive=True,
-                              note="destroys the data on it",
-                              detail={"volume_uri": vol.uri, "volume_id": vol.id, "bays": sorted(bays)}))
-    # Hot spares and disk states after the layout changes.
+                              reboot=on_reset is not None, note="destroys the data on it",
+                              detail={"volume_uri": vol.uri, "volume_id": vol.id, "bays": sorted(bays),
+                                      "apply_time": on_reset}))
+    # Hot spares and disk states, planned from the state each drive is in once the deletes and
+    # spare removals are done (not from the state read now): a spare released or a volume deleted
+    # leaves its drives Ready, and only what is not already so gets converted.
     deleted_bays = {b for c in deletes for b in c.detail["bays"]}
     in_vd_after = {b for vd in template.virtual_disks for b in vd.disks}
     in_vd_after |= {b for v in ctrl.volumes if v.id in matched for b in _bays_of(ctrl, v)}
     kept_other = {b for v in ctrl.volumes if v.id not in matched and not (set(_bays_of(ctrl, v)) & deleted_bays)
                   for b in _bays_of(ctrl, v)}
+    wanted_spare: dict[int, tuple[str, str | None]] = {b: ("global", None) for b in template.global_spares}
+    for vd in template.virtual_disks:
+        for b in vd.dedicated_spares:
+            wanted_spare[b] = ("dedicated", vd.name)
+
+    def spare_ok(drive: DriveState) -> bool:
+        kind, vd_name = wanted_spare[drive.bay]
+        if drive.hotspare != kind:
+            return False
+        if kind == "dedicated":
+            vol = volume_for.get(str(vd_name))
+            if vol is None:
+                return False  # its volume is still to be created: bound after the create
+            if vol.spares_reported:
+                return drive.id in vol.dedicated_spares  # Dedicated, but bound to this volume?
+            unverified.append(f"raid bay {drive.bay}: dedicated spare of {vd_name} (the BMC does not report "
+                              "which volume a dedicated spare serves)")
+        return True
+
     spares: list[Change] = []
     unspares: list[Change] = []
     converts: list[Change] = []
-    wanted_spare: dict[int, str] = {b: "global" for b in template.global_spares}
-    for vd in template.virtual_disks:
-        for b in vd.dedicated_spares:
-            wanted_spare[b] = "dedicated"
+    # A dedicated spare of a volume being deleted is freed by the delete (the controller drops it).
+    released: set[int] = {d.bay for d in ctrl.drives for v in ctrl.volumes
+                          if d.hotspare == "dedicated" and d.id in v.dedicated_spares
+                          and v.id in {c.detail["volume_id"] for c in deletes}}
     for drive in ctrl.drives:
-        want = wanted_spare.get(drive.bay)
-        if want is None:
+        spare_as = wanted_spare.get(drive.bay)
+        if drive.bay in released:
+            if spare_as is not None:
+                spares.append(_spare_change(ctrl, drive, "none", spare_as, volume_for))
+            continue
+        if spare_as is None:
             if drive.hotspare != "none" and (drive.bay in in_vd_after or drive.bay in template.disk_states
                                              or template.clear_existing or drive.bay in need):
+                released.add(drive.bay)
                 unspares.append(Change(RAID, f"bay {drive.bay}", "unspare", drive.hotspare, "none",
                                        detail={"drive_uri": drive.uri, "drive_id": drive.id, "bay": drive.bay}))
             continue
-        if drive.hotspare != want:
-            vd_for = next((vd.name for vd in template.virtual_disks if drive.bay in vd.dedicated_spares), None)
-            spares.append(Change(RAID, f"bay {drive.bay}", "spare", drive.hotspare, want,
-                                 detail={"drive_uri": drive.uri, "drive_id": drive.id, "bay": drive.bay,
-                                         "type": want, "for": vd_for}))
+        if spare_ok(drive):
+            continue
+        if drive.hotspare != "none":
+            # The wrong kind, or dedicated to another volume: released first, then assigned anew.
+            released.add(drive.bay)
+            unspares.append(Change(RAID, f"bay {drive.bay}", "unspare", drive.hotspare, "none",
+                                   detail={"drive_uri": drive.uri, "drive_id": drive.id, "bay": drive.bay}))
+        spares.append(_spare_change(ctrl, drive, "none" if drive.bay in released else drive.hotspare, spare_as,
+                                    volume_for))
+    spare_bays = {int(c.detail["bay"]) for c in spares}
+    unbindable = [c.target for c in spares if c.detail.get("type") == "dedicated"] if ctrl.spare_binding is None else []
+    if unbindable:
+        problems.append(f"raid {name}: cannot apply: controller {ctrl.id} offers no way to bind a dedicated spare to "
+                        f"its volume (no writable Volume Links.DedicatedSpareDrives, no vendor action) for "
+                        + ", ".join(unbindable))
+
+    def state_after_clear(drive: DriveState) -> str | None:
+        if drive.state is None:
+            return None
+        if drive.bay in deleted_bays or drive.bay in released:
+            return DiskState.READY.value
+        return drive.state
+
     for drive in ctrl.drives:
         bay = drive.bay
         want_state: DiskState
-        if bay in need:
-            want_state = DiskState.READY
+        if bay in need or bay in spare_bays:
+            want_state = DiskState.READY  # a volume or a spare takes only RAID-capable drives
         elif bay in template.disk_states:
             want_state = template.disk_states[bay]
         elif (template.unused_disks is not None and bay not in in_vd_after and bay not in wanted_spare
@@ -317,20 +377,46 @@ def diff_raid(template: RaidTemplate, controllers: Sequence[ControllerState]) ->
             want_state = template.unused_disks
         else:
             continue
-        if drive.state is None:
-            if bay not in need:
+        have = state_after_clear(drive)
+        if have is None:
+            if bay not in need and bay not in spare_bays:
                 unverified.append(f"raid bay {bay}: disk state {want_state.value} (the BMC does not report it)")
             continue
-        have = drive.state
-        if have == want_state.value or (want_state is DiskState.READY and have in ("online", "spare")
-                                         and bay not in need):
+        if have == want_state.value or (want_state is DiskState.READY and have in ("online", "spare")):
             continue
-        if want_state is DiskState.READY and have == "online" and bay in deleted_bays:
-            continue  # becomes ready when its volume is deleted
         converts.append(Change(RAID, f"bay {bay}", "convert", have, want_state.value,
                                detail={"drive_uri": drive.uri, "drive_id": drive.id, "bay": bay,
                                        "to": want_state.value, "controller": ctrl.id}))
-    return [*deletes, *unspares, *converts, *creates, *adjust, *spares], problems, unverified
+    if template.disk_write_cache is not None:
+        for bay in sorted({b for vd in template.virtual_disks for b in vd.disks}):
+            drive = ctrl.drive_by_bay(bay)
+            if drive is None:
+                continue
+            if drive.write_cache is None:
+                unverified.append(f"raid bay {bay}: disk write cache "
+                                  f"{'enabled' if template.disk_write_cache else 'disabled'} (the BMC does not report it)")
+            elif drive.write_cache != template.disk_write_cache:
+                adjust.append(Change(RAID, f"bay {bay}.write_cache", "disk-cache", drive.write_cache,
+                                     template.disk_write_cache,
+                                     detail={"drive_uri": drive.uri, "drive_id": drive.id, "bay": bay}))
+    changes = [*deletes, *unspares, *converts, *creates, *adjust, *spares]
+    # Before any DELETE: carry the whole plan out on a model of the current layout; a step the
+    # controller would refuse (or a layout that would not be the template's) is a problem, so the
+    # plan is refused whole instead of failing after it destroyed something.
+    if not problems:
+        problems += [f"raid {name}: {why}" for why in check_raid_plan(template, ctrl, changes)]
+    return changes, problems, unverified
+
+
+def _spare_change(ctrl: ControllerState, drive: DriveState, old: str, want: tuple[str, str | None],
+                  volume_for: Mapping[str, VolumeState]) -> Change:
+    """Make ``drive`` a spare of kind ``want[0]``; a dedicated one is bound to volume ``want[1]``
+    (its URI when it exists now; one created by the plan is found by name at apply time)."""
+    kind, vd_for = want
+    vol = volume_for.get(str(vd_for)) if vd_for else None
+    return Change(RAID, f"bay {drive.bay}", "spare", old, kind, note=f"bound to {vd_for}" if vd_for else None,
+                  detail={"drive_uri": drive.uri, "drive_id": drive.id, "bay": drive.bay, "type": kind,
+                          "for": vd_for, "controller": ctrl.id, "volume_uri": vol.uri if vol is not None else None})
 
 
 def _capacity_ok(vd: VirtualDisk, vol: VolumeState) -> bool:

@@ -1,7 +1,8 @@
 """JUnit XML for CI systems: one test suite per baseline kind, one test case per host.
 
-A difference is a ``failure`` (the gate fails), a baseline that cannot apply to the server is an
-``error``, an unreachable host an ``error`` too, a compliant host passes.
+A difference is a ``failure`` (the gate fails), and so is a wanted setting dcops cannot verify
+(unless the operator accepts it: ``allow_unverified``); a baseline that cannot apply to the server
+is an ``error``, an unreachable host an ``error`` too, a compliant host passes.
 """
 
 from __future__ import annotations
@@ -24,15 +25,17 @@ class Case:
     error: str | None = None
     seconds: float = 0.0
     unverified: Sequence[str] = field(default_factory=tuple)
+    unverified_fails: bool = True
 
 
-def cases_from_plan(plan: Plan, seconds: float = 0.0) -> list[Case]:
+def cases_from_plan(plan: Plan, seconds: float = 0.0, *, allow_unverified: bool = False) -> list[Case]:
     out = []
     for kind, baseline in plan.baselines.items():
         diffs = [c.describe() for c in plan.changes if c.kind.value == kind]
         problems = [p for p in plan.problems if p.startswith(f"{kind} ")]
         unverified = [u for u in plan.unverified if u.startswith(f"{kind} ")]
-        out.append(Case(plan.host, kind, baseline, diffs, problems, None, seconds, unverified))
+        out.append(Case(plan.host, kind, baseline, diffs, problems, None, seconds, unverified,
+                        unverified_fails=not allow_unverified))
     return out
 
 
@@ -43,7 +46,8 @@ def write_junit(path: str | Path, suite_name: str, cases: Sequence[Case]) -> Non
     total_fail = total_err = 0
     for kind in kinds:
         members = [c for c in cases if c.kind == kind]
-        failures = sum(1 for c in members if c.differences and not c.problems and not c.error)
+        failures = sum(1 for c in members if (c.differences or (c.unverified and c.unverified_fails))
+                       and not c.problems and not c.error)
         errors = sum(1 for c in members if c.problems or c.error)
         total_fail += failures
         total_err += errors
@@ -64,6 +68,10 @@ def write_junit(path: str | Path, suite_name: str, cases: Sequence[Case]) -> Non
                 fail = ET.SubElement(el, "failure", message=f"{len(case.differences)} difference(s) from "
                                                             f"{case.baseline}", type="drift")
                 fail.text = "\n".join(case.differences)
+            elif case.unverified and case.unverified_fails:
+                fail = ET.SubElement(el, "failure", message=f"{len(case.unverified)} setting(s) of {case.baseline} "
+                                                            "dcops cannot verify", type="unverified")
+                fail.text = "\n".join(case.unverified)
             if case.unverified:
                 out = ET.SubElement(el, "system-out")
                 out.text = "not verifiable (the BMC does not report it):\n" + "\n".join(case.unverified)

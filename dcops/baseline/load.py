@@ -273,7 +273,14 @@ _MIN_DISKS = {"RAID0": 1, "RAID1": 2, "RAID5": 3, "RAID6": 4, "RAID10": 4, "RAID
 
 def _load_raid(f: _File, data: LineMap, name: str) -> RaidTemplate:
     f.keys(data, ("name", "description", "controller", "clear_existing", "virtual_disks", "global_spares",
-                  "unused_disks", "disk_states"))
+                  "unused_disks", "disk_states", "disk_write_cache"))
+    cache_word = data.get("disk_write_cache")
+    disk_cache: bool | None = None
+    if cache_word is not None:
+        disk_cache = {"enabled": True, "on": True, True: True, "disabled": False, "off": False,
+                      False: False}.get(cache_word.lower() if isinstance(cache_word, str) else cache_word)
+        if disk_cache is None:
+            f.problem(data.line_of("disk_write_cache"), f"'disk_write_cache': {cache_word!r} is not enabled or disabled")
     controller = f.get(data, "controller", str)
     clear = f.get(data, "clear_existing", bool, default=False)
     unused = f.enum(data, "unused_disks", DiskState)
@@ -307,7 +314,7 @@ def _load_raid(f: _File, data: LineMap, name: str) -> RaidTemplate:
             continue
         where = f"virtual_disks[{i}]."
         f.keys(item, ("name", "raid", "disks", "capacity", "read_policy", "write_policy", "os",
-                      "dedicated_spares"), where)
+                      "dedicated_spares", "strip_size"), where)
         vd_name = f.get(item, "name", str, required=True, where=where)
         level = f.get(item, "raid", (str, int), required=True, where=where)
         level_text = None
@@ -346,9 +353,16 @@ def _load_raid(f: _File, data: LineMap, name: str) -> RaidTemplate:
         write = f.enum(item, "write_policy", WritePolicy, where)
         is_os = f.get(item, "os", bool, where=where, default=False)
         dedicated = _bays(f, item, "dedicated_spares", where)
+        strip: int | None = None
+        if item.get("strip_size") is not None:
+            strip = parse_size(item["strip_size"])
+            if strip is None or strip < 4096 or strip & (strip - 1):
+                f.problem(item.line_of("strip_size"), f"'{where}strip_size': {item['strip_size']!r} is not a power "
+                                                      "of two of at least 4KiB (e.g. 64KiB, 256KiB, 1MiB)")
+                strip = None
         if vd_name and level_text and disks:
             vds.append(VirtualDisk(vd_name, level_text, disks, capacity, read, write, bool(is_os), dedicated,
-                                   f.ref(line)))
+                                   f.ref(line), strip))
     names = [vd.name for vd in vds]
     for dup in {n for n in names if names.count(n) > 1}:
         f.problem(data.line_of("virtual_disks"), f"two virtual disks are named '{dup}'")
@@ -370,7 +384,7 @@ def _load_raid(f: _File, data: LineMap, name: str) -> RaidTemplate:
     if not vds and not clear and not unused and not disk_states:
         f.problem(data.line, "a RAID template needs virtual_disks, disk_states, unused_disks or clear_existing")
     return RaidTemplate(name, tuple(vds), spares, controller, bool(clear), unused, disk_states,
-                        str(data.get("description") or ""), f.ref(data.line))
+                        str(data.get("description") or ""), f.ref(data.line), disk_cache)
 
 
 def _load_network(f: _File, path: Path, display: str) -> tuple[dict[str, NetworkValues], dict[str, Any],

@@ -120,6 +120,7 @@ class VirtualDisk:
     os: bool = False
     dedicated_spares: tuple[int, ...] = ()
     source: SourceRef = field(default_factory=SourceRef)
+    strip_size_bytes: int | None = None  # Volume.StripSizeBytes (None: the controller's default)
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ class RaidTemplate:
     disk_states: Mapping[int, DiskState] = field(default_factory=dict)  # explicit per bay
     description: str = ""
     source: SourceRef = field(default_factory=SourceRef)
+    disk_write_cache: bool | None = None  # Drive.WriteCacheEnabled of the VDs' disks (None: leave)
 
     @property
     def os_disk(self) -> VirtualDisk | None:

@@ -14,8 +14,9 @@ from typing import Any
 
 from dcops.baseline.apply import HostBaselines, KindResult, MemoryJournal, apply_host, read_and_diff
 from dcops.baseline.models import Baselines, Plan
+from dcops.baseline.preflight import refusals
 from dcops.baseline.redfish import OpenTarget, opened
-from dcops.errors import DcopsError, ExitCode, InvalidInputError
+from dcops.errors import DcopsError, ExitCode, RefusedError
 from dcops.models import Host
 
 KIND_NAMES = ("firmware", "bios", "raid")
@@ -31,6 +32,11 @@ class HostRun:
     error: DcopsError | None = None
     seconds: float = 0.0
     checked_at: dt.datetime | None = None
+
+    @property
+    def changed(self) -> int:
+        """Writes made to the server (also by a run that failed later)."""
+        return sum(len(r.done) for r in self.results)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -86,18 +92,23 @@ def plan_host(opener: OpenTarget, baselines: Baselines, host: Host, kinds: Seque
 
 
 def apply_one(opener: OpenTarget, baselines: Baselines, host: Host, kinds: Sequence[str], *,
-              allow_destructive: bool, graceful: bool, allow_foreign_pending: bool,
+              allow_destructive: bool, graceful: bool, allow_foreign_pending: bool, allow_unverified: bool = True,
               on_event: Callable[[str, str], None] | None = None,
               audit: Callable[[str, str, Any, Any, str | None, str], None] | None = None) -> HostRun:
-    """Plan, refuse what must not be applied, apply in order, re-read."""
+    """Plan, refuse what must not be applied (before the first write: every kind's refusals are
+    known from the plan), apply in order, re-read. Every kind that started is audited with each
+    write it made (old -> new), also when a later write failed."""
     run = HostRun(host.name)
     started = time.monotonic()
     try:
         with opened(opener, host) as target:
             hb, _ = _plan_into(run, target, baselines, host, kinds)
             assert run.plan is not None
-            if run.plan.problems:
-                raise InvalidInputError(f"{host.name}: the baseline cannot apply: " + "; ".join(run.plan.problems))
+            why = refusals(run.plan, allow_destructive=allow_destructive,
+                           allow_foreign_pending=allow_foreign_pending, allow_unverified=allow_unverified)
+            if why:
+                raise RefusedError(f"{host.name}: refused before any change: " + "; ".join(why),
+                                   invalid=any(w.startswith("cannot apply") for w in why))
             if run.plan.compliant:
                 run.after = run.plan
                 return run
@@ -106,14 +117,18 @@ def apply_one(opener: OpenTarget, baselines: Baselines, host: Host, kinds: Seque
                       f"{len(run.plan.changes)} change(s) planned ({', '.join(kinds)})", "started")
             journal = MemoryJournal()
             try:
-                run.results = apply_host(target, hb, kinds, journal, allow_destructive=allow_destructive,
-                                         graceful=graceful, allow_foreign_pending=allow_foreign_pending,
-                                         on_event=(lambda m: on_event(host.name, m)) if on_event else None)
+                apply_host(target, hb, kinds, journal, allow_destructive=allow_destructive,
+                           graceful=graceful, allow_foreign_pending=allow_foreign_pending,
+                           on_event=(lambda m: on_event(host.name, m)) if on_event else None, into=run.results)
             finally:
                 if audit:
                     for r in run.results:
-                        audit(f"baseline.apply.{r.kind}", host.name, r.before, r.after, "; ".join(r.applied) or None,
-                              "ok")
+                        rec = r.record()
+                        audit(f"baseline.apply.{r.kind}", host.name,
+                              [{k: a[k] for k in ("target", "action", "old")} for a in rec["applied"]],
+                              {**rec, "applied": [{k: a[k] for k in ("target", "action", "new")}
+                                                  for a in rec["applied"]]},
+                              r.summary(), r.outcome)
             _, run.after = read_and_diff(target, hb, kinds)
             if audit:
                 audit("baseline.apply", host.name, None, None,
@@ -121,7 +136,9 @@ def apply_one(opener: OpenTarget, baselines: Baselines, host: Host, kinds: Seque
     except DcopsError as exc:
         run.error = exc
         if audit:
-            audit("baseline.apply", host.name, None, None, str(exc), "failed")
+            refused = isinstance(exc, RefusedError)
+            audit("baseline.apply", host.name, None, None, str(exc),
+                  "refused" if refused else ("partial" if run.changed else "failed"))
     run.seconds = time.monotonic() - started
     run.checked_at = dt.datetime.now(dt.UTC)
     return run

@@ -160,19 +160,32 @@ class RaidInterface(Concern):
     def create_volume(self, controller: str, raid_type: str, drives: Sequence[str], *,
                       capacity_bytes: int | None = None, name: str | None = None,
                       read_policy: str | None = None, write_policy: str | None = None,
-                      wait: bool = True) -> TaskOutcome:
+                      wait: bool = True, strip_size_bytes: int | None = None,
+                      apply_time: str | None = None) -> TaskOutcome:
         """Create a volume on ``controller`` (its id or URI) from ``drives`` (ids or URIs).
         ``capacity_bytes`` None: the largest the drives allow. Waits for the controller to be
         idle first and (``wait``) for the task to end. Raises ApplyError on refusal or failure."""
 
     @abstractmethod
-    def delete_volume(self, volume: str, *, wait: bool = True) -> TaskOutcome:
+    def delete_volume(self, volume: str, *, wait: bool = True, apply_time: str | None = None) -> TaskOutcome:
         """Delete a volume (its URI, or its id when it is unique across controllers)."""
 
     def update_volume(self, volume: str, *, name: str | None = None, read_policy: str | None = None,
                       write_policy: str | None = None, wait: bool = True) -> TaskOutcome:
         """Rename a volume and/or change its cache policies."""
         raise UnsupportedError(f"RAID over {self.protocol}: volume changes are not supported")
+
+    def secure_erase_drive(self, drive: str, *, wait: bool = True) -> TaskOutcome:
+        """Drive.SecureErase."""
+        raise UnsupportedError(f"RAID over {self.protocol}: secure erase is not supported")
+
+    def initialize_volume(self, volume: str, *, wait: bool = True) -> TaskOutcome:
+        """Volume.Initialize (Slow: every block)."""
+        raise UnsupportedError(f"RAID over {self.protocol}: volume initialization is not supported")
+
+    def set_drive_write_cache(self, drive: str, enabled: bool) -> None:
+        """Turn a disk's own write cache on or off (Drive.WriteCacheEnabled)."""
+        raise UnsupportedError(f"RAID over {self.protocol}: disk write cache is not supported")
 
     def convert_drive(self, drive: str, to: str, *, wait: bool = True) -> TaskOutcome:
         """Switch a drive between RAID-capable (``raid``) and pass-through (``non-raid``)."""
@@ -181,6 +194,16 @@ class RaidInterface(Concern):
     @abstractmethod
     def set_hotspare(self, drive: str, kind: str) -> None:
         """Make ``drive`` (id or URI) a ``global``, ``dedicated`` or ``chassis`` hot spare, or ``none``."""
+
+    def bind_dedicated_spare(self, drive: str, volume: str, *, wait: bool = True) -> TaskOutcome:
+        """Make ``drive`` a dedicated hot spare *of* ``volume`` (a Dedicated type alone serves no
+        volume). Raises ApplyError where the BMC has no way to bind one."""
+        raise UnsupportedError(f"RAID over {self.protocol}: dedicated spares cannot be bound to a volume")
+
+    def release_spare(self, drive: str, *, wait: bool = True) -> TaskOutcome:
+        """Make a hot spare (of any kind) an ordinary drive again."""
+        self.set_hotspare(drive, "none")
+        return TaskOutcome("completed")
 
     @abstractmethod
     def wait_idle(self, timeout: float | None = None, *, tasks: bool = False) -> None:

@@ -73,6 +73,8 @@ class DriveState:
     firmware: str | None = None
     volumes: tuple[str, ...] = ()  # ids of the volumes this drive belongs to
     health: str | None = None  # Redfish Status.Health as given
+    write_cache: bool | None = None  # Drive.WriteCacheEnabled (None: not reported)
+    secure_erase_uri: str | None = None  # the Drive.SecureErase action's target (None: not offered)
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,10 @@ class VolumeState:
     dedicated_spares: tuple[str, ...] = ()
     health: str | None = None
     state: str | None = None  # Enabled, Degraded, Updating (rebuild), UnavailableOffline
+    spares_reported: bool = False  # Links.DedicatedSpareDrives present: the binding can be checked
+    spares_writable: bool = False  # Links.DedicatedSpareDrives listed in @Redfish.WriteableProperties
+    strip_size: int | None = None  # StripSizeBytes (None: not reported)
+    initialize_uri: str | None = None  # the Volume.Initialize action's target (None: not offered)
     identifiers: tuple[tuple[str, str], ...] = ()  # (DurableNameFormat, DurableName): NAA, EUI, UUID...
 
 
@@ -103,6 +109,12 @@ class ControllerState:
     volumes: tuple[VolumeState, ...] = ()
     busy: bool = False  # the controller reports an operation in progress (Status.State Updating)
     raid_types: tuple[str, ...] = ()  # SupportedRAIDTypes, when said
+    # How a dedicated spare is bound to its volume here: ``dmtf`` (Volume Links.DedicatedSpareDrives
+    # is writable), ``oem`` (a vendor action, Dell AssignSpare), None (no way: such a plan cannot apply).
+    spare_binding: str | None = None
+    # @Redfish.OperationApplyTimeSupport of the Volumes collection: SupportedValues (empty: not said,
+    # Immediate assumed). A controller offering only OnReset applies a create/delete at the next reset.
+    apply_times: tuple[str, ...] = ()
 
     def drive_by_bay(self, bay: int) -> DriveState | None:
         return next((d for d in self.drives if d.bay == bay), None)
@@ -175,7 +187,8 @@ class UpdateOutcome:
 
 class BootProgress(NamedTuple):
     """Where a host is in its boot: power state, Redfish ``BootProgress.LastState`` and its
-    ``LastStateTime`` (None where the BMC does not say). A tuple, so ``power, last, stamp = ...``."""
+    ``LastStateTime`` -- else the system's ``LastResetTime`` -- (None where the BMC does not say). A
+    tuple, so ``power, last, stamp = ...``."""
 
     power: PowerState
     last_state: str | None

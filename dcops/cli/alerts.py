@@ -39,9 +39,9 @@ def _item(incident: Any) -> dict[str, Any]:
 
 
 def _actor() -> str:
-    from dcops.config import actor
+    from dcops.config import display_actor
 
-    return actor()
+    return display_actor()
 
 
 def _get(store: Any, incident_id: int) -> Any:

@@ -42,12 +42,13 @@ def list_entries(host: str | None, action: str | None, since: str | None, rows: 
             fetch *= 4
     finally:
         store.close()
-    items = [{"id": e.id, "at": e.at, "actor": e.actor, "host": e.host, "action": e.action, "result": e.result,
+    items = [{"id": e.id, "at": e.at, "actor": e.actor, "on_behalf_of": e.on_behalf_of, "host": e.host, "action": e.action, "result": e.result,
               "before": e.before, "after": e.after, "details": e.details, "run_id": e.run_id} for e in entries]
     emit(Report(
         kind="audit.list",
         items=items,
-        columns=[Column("at", "WHEN"), Column("actor", "WHO"), Column("host", "HOST"), Column("action", "ACTION"),
+        columns=[Column("at", "WHEN"), Column("actor", "WHO"), Column("on_behalf_of", "FOR"),
+                 Column("host", "HOST"), Column("action", "ACTION"),
                  Column("result", "RESULT"), Column("details", "DETAILS")],
         summary={"entries": len(items)},
     ))

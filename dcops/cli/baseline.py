@@ -29,6 +29,12 @@ def kind_option(func: Any) -> Any:
                         help="Only these kinds (repeatable). Default: firmware, bios and raid.")(func)
 
 
+def unverified_option(func: Any) -> Any:
+    return click.option("--allow-unverified", is_flag=True,
+                        help="Accept settings dcops cannot verify on these servers (e.g. Non-RAID disks where the "
+                             "BMC does not report disk states): listed, but no longer a failure.")(func)
+
+
 def poll_option(func: Any) -> Any:
     return click.option("--poll", type=click.FloatRange(0.01, 60), default=2.0, show_default=True,
                         help="Seconds between polls of a BMC (tasks, resets).")(func)
@@ -131,7 +137,7 @@ def _plan_runs(baselines_dir: str, hosts: tuple[str, ...], kinds: tuple[str, ...
     return [o.value for o in outcomes]
 
 
-def _report(kind: str, runs: Sequence[Any], *, verb: str) -> Report:
+def _report(kind: str, runs: Sequence[Any], *, verb: str, allow_unverified: bool = False) -> Report:
     json_out = structured_output()
     report = Report(kind=kind, columns=_columns())
     report.items = [_host_item(r) for r in runs] if json_out else _change_rows(runs)
@@ -143,16 +149,21 @@ def _report(kind: str, runs: Sequence[Any], *, verb: str) -> Report:
             report.note(ExitCode.INVALID_INPUT, f"error: {run.host}: {problem}")
         if run.plan.changes:
             report.note(ExitCode.FINDINGS)
+        if run.plan.unverified and not allow_unverified:
+            # Green but not done is the worst answer a gate can give: what dcops cannot check fails it.
+            report.note(ExitCode.FINDINGS, f"error: {run.host}: unverified (dcops cannot check it; "
+                                           f"--allow-unverified accepts it): " + "; ".join(run.plan.unverified))
     ok = [r for r in runs if r.error is None]
     report.summary = {"hosts": len(runs), "compliant": sum(1 for r in ok if r.plan.compliant),
                       "differing": sum(1 for r in ok if r.plan.changes),
                       "changes": sum(len(r.plan.changes) for r in ok),
                       "needing_reboot": sum(1 for r in ok if r.plan.reboots),
+                      "unverified": sum(1 for r in ok if r.plan.unverified),
                       "errors": sum(1 for r in runs if r.error is not None)}
     return report
 
 
-def _junit(path: str | None, suite: str, runs: Sequence[Any]) -> None:
+def _junit(path: str | None, suite: str, runs: Sequence[Any], allow_unverified: bool = False) -> None:
     if not path:
         return
     from dcops.baseline.junit import Case, cases_from_plan, write_junit
@@ -162,7 +173,7 @@ def _junit(path: str | None, suite: str, runs: Sequence[Any]) -> None:
         if run.error is not None:
             cases.append(Case(run.host, "bmc", None, error=str(run.error), seconds=run.seconds))
         else:
-            cases.extend(cases_from_plan(run.plan, run.seconds))
+            cases.extend(cases_from_plan(run.plan, run.seconds, allow_unverified=allow_unverified))
     write_junit(path, suite, cases)
 
 
@@ -171,18 +182,19 @@ def _junit(path: str | None, suite: str, runs: Sequence[Any]) -> None:
 @baselines_option
 @kind_option
 @poll_option
+@unverified_option
 @click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML here (for CI systems).")
 @global_options
 @honours_limit
 def plan_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, ...], poll: float,
-                 junit_path: str | None) -> None:
+                 allow_unverified: bool, junit_path: str | None) -> None:
     """Show every difference between HOSTS and their profile's baselines, and the reboots needed.
 
-    Exit 0 when all comply, 1 when anything differs (a CI gate), 3 when a baseline cannot apply to
-    a server, 4 when a BMC could not be read."""
+    Exit 0 when all comply, 1 when anything differs or cannot be verified (a CI gate; see
+    --allow-unverified), 3 when a baseline cannot apply to a server, 4 when a BMC could not be read."""
     runs = _plan_runs(baselines_dir, hosts, kinds, poll)
-    _junit(junit_path, "baseline.plan", runs)
-    emit(_report("baseline.plan", runs, verb="plan"))
+    _junit(junit_path, "baseline.plan", runs, allow_unverified)
+    emit(_report("baseline.plan", runs, verb="plan", allow_unverified=allow_unverified))
 
 
 @baseline.command("verify")
@@ -193,6 +205,7 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, .
 @click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML here.")
 @click.option("--store/--no-store", "store_results", default=True, show_default=True,
               help="Keep the results in the state store (the exporter publishes them).")
+@unverified_option
 @click.option("--os", "os_check", is_flag=True,
               help="Re-check the OS instead: the profile's post-install playbooks in Ansible check mode on the "
                    "host's provisioning address (anything they would change is drift).")
@@ -204,8 +217,8 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, .
 @global_options
 @honours_limit
 def verify_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, ...], poll: float,
-                   junit_path: str | None, store_results: bool, os_check: bool, playbooks_dir: str,
-                   ansible_connection: str | None, playbook_vars: tuple[str, ...]) -> None:
+                   junit_path: str | None, store_results: bool, allow_unverified: bool, os_check: bool,
+                   playbooks_dir: str, ansible_connection: str | None, playbook_vars: tuple[str, ...]) -> None:
     """Read-only compliance scan of HOSTS (for a nightly job); results are stored for `dcops serve`.
     With --os, the installed OS of delivered HOSTS is re-checked instead."""
     if os_check:
@@ -222,8 +235,8 @@ def verify_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str,
             save_results(store, [row for r in runs for row in result_rows(r)])
         finally:
             store.close()
-    _junit(junit_path, "baseline.verify", runs)
-    emit(_report("baseline.verify", runs, verb="verify"))
+    _junit(junit_path, "baseline.verify", runs, allow_unverified)
+    emit(_report("baseline.verify", runs, verb="verify", allow_unverified=allow_unverified))
 
 
 def _verify_os(hosts: tuple[str, ...], baselines_dir: str, playbooks_dir: str, ansible_connection: str | None,
@@ -274,19 +287,28 @@ def _verify_os(hosts: tuple[str, ...], baselines_dir: str, playbooks_dir: str, a
               help="Reset even when BIOS values staged outside the baseline are pending (they get applied).")
 @click.option("--graceful/--force-reset", default=True, show_default=True,
               help="Graceful restart for BIOS changes (falls back to a hard reset only where unsupported).")
+@unverified_option
 @global_options
 @honours_limit
 def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, ...], poll: float, yes: bool,
-                  allow_data_loss: bool, allow_foreign_pending: bool, graceful: bool) -> None:
+                  allow_data_loss: bool, allow_foreign_pending: bool, graceful: bool, allow_unverified: bool) -> None:
     """Bring HOSTS to their baselines: firmware, then BIOS, then RAID; each verified from a re-read.
 
     Shows the plan and asks unless --yes. A host stops at its first failure; the others go on."""
+    from dcops.baseline.preflight import refusals
     from dcops.baseline.run import KIND_NAMES, apply_one
 
     runs = _plan_runs(baselines_dir, hosts, kinds, poll)
     plan_report = _report("baseline.plan", runs, verb="plan")
-    differing = [r for r in runs if r.error is None and r.plan.changes and not r.plan.problems]
-    if not differing:
+    # Preflight: a host whose plan is refused anywhere (any kind) is not touched at all.
+    refused = {r.host: refusals(r.plan, allow_destructive=allow_data_loss, allow_foreign_pending=allow_foreign_pending,
+                                allow_unverified=allow_unverified)
+               for r in runs if r.error is None and (r.plan.changes or r.plan.unverified)}
+    refused = {h: why for h, why in refused.items() if why}
+    differing = [r for r in runs if r.error is None and r.plan.changes and r.host not in refused]
+    for host, why in refused.items():
+        click.echo(f"dcops: {host}: refused before any change: {'; '.join(why)}", err=True)
+    if not differing and not refused:
         plan_report.kind = "baseline.apply"
         emit(plan_report)
     from dcops.cli.output import render_table
@@ -300,9 +322,10 @@ def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, 
             render_table(Report(kind="baseline.plan", columns=_columns(), items=_change_rows(differing)))
     reboots = sum(1 for r in differing if r.plan.reboots)
     destructive = [r.host for r in differing if r.plan.destructive]
-    confirm(f"dcops will change {len(differing)} host(s) ({sum(len(r.plan.changes) for r in differing)} changes, "
-            f"{reboots} with reboots" + (f"; DELETES VOLUMES on {', '.join(destructive)}" if destructive else "")
-            + ")", yes)
+    if differing:
+        confirm(f"dcops will change {len(differing)} host(s) ({sum(len(r.plan.changes) for r in differing)} changes, "
+                f"{reboots} with reboots" + (f"; DELETES VOLUMES on {', '.join(destructive)}" if destructive else "")
+                + ")", yes)
     b = _load(baselines_dir)
     opener = _opener(poll)
     chosen = list(kinds) or list(KIND_NAMES)
@@ -322,35 +345,60 @@ def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, 
                            intent_id=intents.get(host))
 
     by_name = {h.name: h for h in select_hosts(hosts)}
+    for host, why in refused.items():
+        auditor.record("baseline.apply", host, result="refused", details="refused before any change: " + "; ".join(why))
     try:
         outcomes = run_on_hosts([by_name[r.host] for r in differing],
                                 lambda h: apply_one(opener, b, h, chosen, allow_destructive=allow_data_loss,
                                                     graceful=graceful, allow_foreign_pending=allow_foreign_pending,
-                                                    audit=audit_fn), "baseline apply")
+                                                    allow_unverified=allow_unverified, audit=audit_fn),
+                                "baseline apply")
     finally:
         auditor.close()
     applied = [o.value for o in outcomes]
     report = Report(kind="baseline.apply", columns=[Column("host", "HOST"), Column("result", "RESULT"),
                                                     Column("applied", "APPLIED"), Column("message", "MESSAGE")])
+    for host, why in refused.items():
+        report.items.append({"host": host, "result": "refused", "applied": 0, "remaining": None,
+                             "message": "refused before any change: " + "; ".join(why), "kinds": []})
+        report.note(ExitCode.INVALID_INPUT if any(w.startswith("cannot apply") for w in why) else ExitCode.APPLY_FAILED,
+                    f"error: {host}: baseline apply: refused before any change: " + "; ".join(why))
     for run in applied:
-        result = "failed" if run.error else "ok"
+        from dcops.errors import RefusedError
+
+        if run.error is None:
+            result = "ok"
+        elif isinstance(run.error, RefusedError):
+            result = "refused"
+        else:
+            result = "partial" if run.changed else "failed"
         remaining = len(run.after.changes) if run.after is not None else None
+        # After a failure, the message says what was changed before it (never "nothing").
+        message = str(run.error) if run.error else None
+        if run.error is not None and run.changed:
+            message = f"{run.error} -- changed before the failure: " + " | ".join(r.summary() for r in run.results)
         report.items.append({"host": run.host, "profile": run.profile, "result": result,
-                             "applied": sum(len(r.applied) for r in run.results),
+                             "applied": run.changed,
                              "remaining": remaining, "seconds": round(run.seconds, 1),
-                             "message": str(run.error) if run.error else None,
-                             "kinds": [{"kind": r.kind, "baseline": r.baseline, "applied": r.applied,
+                             "message": message,
+                             "kinds": [{"kind": r.kind, "baseline": r.baseline, "outcome": r.outcome,
+                                        "applied": r.applied, "writes": r.record()["applied"],
+                                        "destroyed": r.record()["destroyed"],
+                                        "remaining": r.record()["remaining"], "failed": r.failed,
                                         "reboots": r.reboots} for r in run.results]})
         if run.error:
-            report.note(run.error.exit_code, f"error: {run.host}: baseline apply: {run.error}")
+            report.note(run.error.exit_code, f"error: {run.host}: baseline apply: {message}")
         elif remaining:
             report.note(ExitCode.APPLY_FAILED, f"error: {run.host}: {remaining} difference(s) remain after apply")
     for run in runs:
         if run.error is not None:
             report.note(run.error.exit_code, f"error: {run.host}: baseline plan: {run.error}")
-        elif run.plan.problems:
+        elif run.plan.problems and run.host not in refused:
             report.note(ExitCode.INVALID_INPUT, f"error: {run.host}: " + "; ".join(run.plan.problems))
-    report.summary = {"hosts": len(runs), "changed": sum(1 for r in applied if not r.error),
+    report.summary = {"hosts": len(runs), "changed": sum(1 for r in applied if r.changed),
+                      "writes": sum(r.changed for r in applied),
                       "failed": sum(1 for r in applied if r.error),
+                      "refused": len(refused) + sum(1 for r in applied if r.error is not None
+                                                    and r.error.__class__.__name__ == "RefusedError"),
                       "already_compliant": sum(1 for r in runs if r.error is None and r.plan.compliant)}
     emit(report)

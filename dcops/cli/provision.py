@@ -36,6 +36,10 @@ def run_options(func: Any) -> Any:
         click.option("--wait-limit", type=click.FloatRange(1, 86400), metavar="SECONDS",
                      help="Give up on any single wait (task, reset, BMC reboot, BIOS apply) after this long "
                           "(default: 1 h for tasks, 20 min for resets, 15 min for BMC reboots)."),
+        click.option("--allow-unverified", is_flag=True,
+                     help="Deliver hosts whose profile asks for settings dcops cannot verify on them (e.g. "
+                          "Non-RAID disks where the BMC does not report disk states); refused before any change "
+                          "otherwise."),
         click.option("--yes", "-y", is_flag=True, help="Do not ask."),
         # Kept out of the command signatures (ctx.meta): the media server and hand-off settings.
         click.option("--media-listen", metavar="ADDR[:PORT]", expose_value=False, callback=_meta,
@@ -114,7 +118,7 @@ def _vars(items: Sequence[str]) -> dict[str, Any]:
 
 def _options(poll: float, per_rack: int | None, playbooks_dir: str, ansible_connection: str | None,
              playbook_vars: Sequence[str], until: str | None = None, force: bool = False,
-             wait_limit: float | None = None) -> Any:
+             wait_limit: float | None = None, allow_unverified: bool = False) -> Any:
     from dcops.baseline.redfish import Pacing
     from dcops.provision.steps import Options
     from dcops.provision.workflow import Step
@@ -128,7 +132,7 @@ def _options(poll: float, per_rack: int | None, playbooks_dir: str, ansible_conn
     return Options(until=Step(until) if until else None, force=force, parallel=settings().parallel,
                    per_rack=per_rack, pacing=pacing,
                    playbooks_dir=playbooks_dir, ansible_connection=ansible_connection,
-                   playbook_vars=_vars(playbook_vars))
+                   playbook_vars=_vars(playbook_vars), allow_unverified=allow_unverified)
 
 
 def _stored_hosts(statuses: set[str]) -> list[Host]:
@@ -156,8 +160,35 @@ def _hosts(names: tuple[str, ...], default_statuses: set[str] | None = None) -> 
     return select_hosts(names)
 
 
+def _show_plan(planned: Sequence[Any]) -> int:
+    """Print on stderr what a resume/retry will do to each host; returns how many hosts move."""
+    from dcops.cli.output import render_table
+
+    rows = []
+    moving = 0
+    for p in planned:
+        d = p.decision
+        moves = d.action in ("continue", "retry", "start")
+        moving += moves
+        what = {"continue": "reconcile and continue" if d.reconcile else "continue"}.get(d.action, d.action)
+        rows.append({"host": p.host.name, "now": p.workflow.status.value if p.workflow else "none",
+                     "will": what, "from": d.step.value if d.step else None,
+                     "until": d.until.value if (d.until and moves) else None, "note": d.reason or None})
+    import contextlib
+    import sys
+
+    click.echo("dcops: the plan:", err=True)
+    with contextlib.redirect_stdout(sys.stderr):
+        render_table(Report(kind="provision.plan", columns=[
+            Column("host", "HOST"), Column("now", "NOW"), Column("will", "WILL"), Column("from", "FROM"),
+            Column("until", "UP TO"), Column("note", "NOTE")], items=rows))
+    return moving
+
+
 def _execute(verb_name: str, hosts: list[Host], baselines_dir: str, options: Any, *, step: str | None = None,
-             reason: str | None = None) -> None:
+             reason: str | None = None, ask: str | None = None, yes: bool = False) -> None:
+    """Run the command; with ``ask``, first show each host's plan from the store and confirm
+    (``ask`` is the question, ``{n}`` the number of hosts that would move)."""
     from dcops.baseline.load import load_baselines
     from dcops.baseline.redfish import open_target
     from dcops.provision.runner import HostOutcome, Provisioner
@@ -171,6 +202,16 @@ def _execute(verb_name: str, hosts: list[Host], baselines_dir: str, options: Any
     store = open_state()
     pacing = options.pacing
     verbose = settings().verbose
+    if ask is not None:
+        try:
+            planned = Provisioner(store, baselines, hosts, lambda h: open_target(h, pacing), options).preview(
+                Verb(verb_name), step=Step(step) if step else None, reason=reason)
+            moving = _show_plan(planned)
+            if moving:
+                confirm(ask.format(n=moving), yes)
+        except BaseException:
+            store.close()
+            raise
 
     def on_event(host: str, message: str) -> None:
         if verbose:
@@ -307,17 +348,24 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, until:
 @run_options
 @click.option("--until", type=STEP, help="Stop after this step (e.g. pool: accept into the pool only).")
 @click.option("--force", is_flag=True, help="Re-provision hosts already delivered (wipes them).")
+@click.option("--secure-erase", is_flag=True,
+              help="In the RAID step, first destroy the data on every disk: Volume.Initialize (Slow) of each "
+                   "volume, Drive.SecureErase of each free drive (re-provisioned or decommissioned hosts). "
+                   "Refused before any change where the BMC offers neither.")
 @global_options
 @honours_limit
 def run_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None, playbooks_dir: str,
-                ansible_connection: str | None, playbook_vars: tuple[str, ...], wait_limit: float | None, yes: bool,
-                until: str | None, force: bool) -> None:
+                ansible_connection: str | None, playbook_vars: tuple[str, ...], wait_limit: float | None,
+                allow_unverified: bool, yes: bool, until: str | None, force: bool, secure_erase: bool) -> None:
     """Provision HOSTS, --parallel at a time (and --per-rack). Asks first unless --yes."""
     targets = select_hosts(hosts)
-    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, until, force, wait_limit)
+    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, until, force, wait_limit,
+                       allow_unverified)
+    options.secure_erase = secure_erase
     confirm(f"dcops will provision {len(targets)} host(s)" + (f" up to {until}" if until else " to delivery")
             + f", {options.parallel} at once" + (f", {per_rack} per rack" if per_rack else "")
             + (" -- RE-PROVISIONING delivered hosts (--force)" if force else "")
+            + (" -- SECURE ERASE of every disk" if secure_erase else "")
             + ": firmware, BIOS and RAID are changed, disks are wiped, an OS is installed", yes)
     _execute("run", targets, baselines_dir, options)
 
@@ -329,13 +377,16 @@ def run_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rac
 @honours_limit
 def resume_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None,
                    playbooks_dir: str, ansible_connection: str | None, playbook_vars: tuple[str, ...],
-                   wait_limit: float | None, yes: bool) -> None:
-    """Go on with interrupted workflows (all of them when no host is named): an interrupted step
-    reconciles with what the BMC reports and never repeats what it already did."""
+                   wait_limit: float | None, allow_unverified: bool, yes: bool) -> None:
+    """Go on with interrupted workflows (all of them when no host is named), each only up to the
+    --until it was run with: a host parked there (e.g. `--until pool`) is not touched; only `run`
+    moves it on. An interrupted step reconciles with what the BMC reports and never repeats what it
+    already did. Shows each host's plan and asks unless --yes."""
     targets = _hosts(hosts, {"running", "pending"})
-    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, wait_limit=wait_limit)
-    confirm(f"dcops will resume provisioning {len(targets)} host(s)", yes)
-    _execute("resume", targets, baselines_dir, options)
+    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, wait_limit=wait_limit,
+                       allow_unverified=allow_unverified)
+    _execute("resume", targets, baselines_dir, options,
+             ask="dcops will resume provisioning {n} host(s), each up to the --until it was run with", yes=yes)
 
 
 @provision.command("retry")
@@ -346,12 +397,14 @@ def resume_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_
 @honours_limit
 def retry_command(step: str, hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rack: int | None,
                   playbooks_dir: str, ansible_connection: str | None, playbook_vars: tuple[str, ...],
-                  wait_limit: float | None, yes: bool) -> None:
+                  wait_limit: float | None, allow_unverified: bool, yes: bool) -> None:
     """Run the failed STEP again (a new attempt) and go on from there."""
     targets = _hosts(hosts, {"failed"})
-    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, wait_limit=wait_limit)
-    confirm(f"dcops will retry {step} on {len(targets)} host(s) and continue", yes)
-    _execute("retry", targets, baselines_dir, options, step=step)
+    options = _options(poll, per_rack, playbooks_dir, ansible_connection, playbook_vars, wait_limit=wait_limit,
+                       allow_unverified=allow_unverified)
+    _execute("retry", targets, baselines_dir, options, step=step,
+             ask=f"dcops will retry {step} on {{n}} host(s) and continue up to the --until each was run with",
+             yes=yes)
 
 
 @provision.command("skip")
@@ -401,14 +454,15 @@ def status_command(hosts: tuple[str, ...], show_steps: bool) -> None:
         store.close()
     report = Report(kind="provision.status", columns=[
         Column("host", "HOST"), Column("status", "STATUS"), Column("step", "STEP"), Column("profile", "PROFILE"),
-        Column("done", "DONE"), Column("updated_at", "UPDATED"), Column("error", "ERROR")])
+        Column("until", "UP TO"), Column("done", "DONE"), Column("updated_at", "UPDATED"), Column("error", "ERROR")])
     counts: dict[str, int] = {}
     for name in sorted(rows):
         row = rows[name]
         wf = workflows.get(name)
         done = sum(1 for s in Step if wf is not None and wf.finished(s))
+        until = (row.get("data") or {}).get("until")
         item = {"host": name, "status": row["status"], "step": row["step"], "profile": row["profile"],
-                "done": f"{done}/{len(STEP_NAMES)}", "updated_at": stored_time(row["updated_at"]),
+                "until": until, "done": f"{done}/{len(STEP_NAMES)}", "updated_at": stored_time(row["updated_at"]),
                 "error": row["error"], "delivered_at": stored_time(row["delivered_at"]), "workflow": row["workflow_id"]}
         if show_steps:
             item["steps"] = [{"step": s["step"], "attempt": s["attempt"], "status": s["status"],

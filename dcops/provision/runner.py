@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,18 @@ from dcops.baseline.redfish import OpenTarget, Target
 from dcops.errors import DcopsError, ExitCode
 from dcops.models import Host
 from dcops.provision import steps as step_impl
-from dcops.provision.workflow import STEPS, Decision, HostStatus, Step, StepStatus, Verb, Workflow, decide
+from dcops.provision.steps import SECURE_ERASE_KEY
+from dcops.provision.workflow import (
+    STEPS,
+    Decision,
+    HostStatus,
+    Step,
+    StepStatus,
+    Verb,
+    Workflow,
+    beyond,
+    decide,
+)
 from dcops.store import audit
 from dcops.store import provision as pstore
 from dcops.store.db import Store
@@ -46,6 +57,31 @@ class HostOutcome:
         if self.status == "refused":
             return ExitCode.FINDINGS
         return ExitCode.OK
+
+
+UNTIL_KEY = "until"  # in provision_hosts.data: the last step the host's run may reach
+
+
+def _until_value(until: Step | None) -> str:
+    return (until or STEPS[-1]).value
+
+
+def stored_until(row: Mapping[str, Any]) -> Step | None:
+    """The ``--until`` persisted with a host's workflow (None: a workflow from before it was kept)."""
+    value = (row.get("data") or {}).get(UNTIL_KEY)
+    try:
+        return Step(value) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One host and what a command decided for it."""
+
+    host: Host
+    workflow: Workflow | None
+    decision: Decision
 
 
 class RackGate:
@@ -98,6 +134,26 @@ class Provisioner:
         self._stop = threading.Event()
 
     # ------------------------------------------------------------------ commands
+    def preview(self, verb: Verb, *, step: Step | None = None, reason: str | None = None) -> list[Planned]:
+        """What the command would do to each host, from the store alone (no BMC, no write)."""
+        names = [h.name for h in self.hosts]
+        return self._decide_all(verb, step, reason, pstore.load_workflows(self.store, names),
+                                pstore.host_rows(self.store, names))
+
+    def _decide_all(self, verb: Verb, step: Step | None, reason: str | None, workflows: dict[str, Workflow],
+                    rows: dict[str, dict[str, Any]]) -> list[Planned]:
+        beats = pstore.run_heartbeats(self.store)
+        until = self.options.until or STEPS[-1]
+        out = []
+        for host in self.hosts:
+            wf = workflows.get(host.name)
+            row = rows.get(host.name) or {}
+            alive = bool(row.get("owner")) and pstore.owner_alive(row.get("owner"), beats.get(row.get("run_id") or ""))
+            decision = decide(wf, verb, step=step, force=self.options.force, reason=reason, owner_alive=alive,
+                              until=until, stored_until=stored_until(row))
+            out.append(Planned(host, wf, decision))
+        return out
+
     def execute(self, verb: Verb, *, step: Step | None = None, reason: str | None = None) -> list[HostOutcome]:
         """Run the command on every host; returns one outcome per host in inventory order."""
         args = {"hosts": [h.name for h in self.hosts], "step": step.value if step else None,
@@ -106,32 +162,39 @@ class Provisioner:
         self.run_id = pstore.create_run(self.store, verb.value, args)
         workflows = pstore.load_workflows(self.store, [h.name for h in self.hosts])
         rows = pstore.host_rows(self.store, [h.name for h in self.hosts])
-        beats = pstore.run_heartbeats(self.store)
         outcomes: dict[str, HostOutcome] = {}
         todo: list[tuple[Host, Decision]] = []
-        for host in self.hosts:
-            wf = workflows.get(host.name)
-            row = rows.get(host.name) or {}
-            alive = bool(row.get("owner")) and pstore.owner_alive(row.get("owner"), beats.get(row.get("run_id") or ""))
-            decision = decide(wf, verb, step=step, force=self.options.force, reason=reason, owner_alive=alive)
+        for planned in self._decide_all(verb, step, reason, workflows, rows):
+            host, wf, decision = planned.host, planned.workflow, planned.decision
             if decision.action == "refuse":
                 outcomes[host.name] = HostOutcome(host.name, "refused", decision.step.value if decision.step else None,
                                                   decision.reason)
             elif decision.action == "nothing":
-                outcomes[host.name] = HostOutcome(host.name, "nothing", None, decision.reason or "nothing to do")
+                outcomes[host.name] = HostOutcome(host.name, "nothing", decision.step.value if decision.step else None,
+                                                  decision.reason or "nothing to do")
             elif decision.action in ("skip", "abort"):
                 outcomes[host.name] = self._mark(host, wf, decision, verb, reason)
             elif decision.action == "start":
                 # Registered before any work starts: a run killed before a worker reached this
-                # host leaves it pending, and `resume` takes it from there.
+                # host leaves it pending, and `resume` takes it from there (up to the --until
+                # stored with it).
                 workflows[host.name] = pstore.start_workflow(self.store, host.name, host.profile,
                                                              host.location.rack, self.run_id)
+                pstore.set_host(self.store, host.name, data={UNTIL_KEY: _until_value(decision.until),
+                                                             SECURE_ERASE_KEY: self.options.secure_erase})
                 rows[host.name] = {}
                 pstore.record_audit(self.store, "provision.start", host=host.name, result="ok",
                                     details=decision.reason or None, run_id=self.run_id,
-                                    after={"workflow": workflows[host.name].workflow_id})
-                todo.append((host, Decision("continue", Step.DISCOVER)))
+                                    after={"workflow": workflows[host.name].workflow_id,
+                                           "until": _until_value(decision.until),
+                                           "secure_erase": self.options.secure_erase})
+                todo.append((host, Decision("continue", Step.DISCOVER, until=decision.until)))
             else:
+                if verb is Verb.RUN:
+                    # An explicit run moves a parked host on: its new --until is what a later
+                    # resume honours.
+                    pstore.set_host(self.store, host.name, data={UNTIL_KEY: _until_value(decision.until),
+                                                                 SECURE_ERASE_KEY: self.options.secure_erase})
                 todo.append((host, decision))
         for outcome in outcomes.values():
             if self.on_host:
@@ -235,6 +298,7 @@ class Provisioner:
 
         first = decision.step or Step.DISCOVER
         retry = decision.action == "retry"
+        until = decision.until
         current: Step | None = None
         try:
             for step in STEPS[STEPS.index(first):]:
@@ -245,6 +309,11 @@ class Provisioner:
                 rec = wf.record(step)
                 if rec is not None and rec.status in (StepStatus.DONE, StepStatus.SKIPPED) and not retry:
                     continue
+                if beyond(step, until):
+                    # Parked: the steps after --until need an explicit `provision run`.
+                    pstore.set_host(self.store, host.name, status=HostStatus.PENDING, release=True)
+                    return HostOutcome(host.name, "pending", step.value, f"parked before {step.value} (--until {until})",
+                                       time.monotonic() - started)
                 if rec is not None and rec.status is StepStatus.STARTED and not retry:
                     attempt = rec  # interrupted: the same attempt continues and reconciles
                     if step not in (Step.DISCOVER, Step.ACCEPT, Step.POOL, Step.POST_INSTALL, Step.NETWORK):
@@ -271,8 +340,12 @@ class Provisioner:
                                        error=str(exc))
                     pstore.set_host(self.store, host.name, status=HostStatus.FAILED, step=step, error=str(exc),
                                     release=True, data=data)
-                    pstore.record_audit(self.store, f"provision.{step.value}", host=host.name, result="failed",
-                                 after=after_fail, details=str(exc), run_id=self.run_id, intent_id=intent)
+                    # A write sequence that failed half-way: the record names each write (old -> new).
+                    before_fail = after_fail.get("before") if isinstance(after_fail, dict) else None
+                    result = "partial" if before_fail else "failed"
+                    pstore.record_audit(self.store, f"provision.{step.value}", host=host.name, result=result,
+                                        before=before_fail, after=after_fail, details=str(exc), run_id=self.run_id,
+                                        intent_id=intent)
                     status = "unreachable" if exc.exit_code is ExitCode.INCOMPLETE else "failed"
                     return HostOutcome(host.name, status, step.value, str(exc), time.monotonic() - started)
                 # What the step learnt first, then "done": a kill between the two re-runs the step
@@ -284,7 +357,7 @@ class Provisioner:
                 pstore.record_audit(self.store, f"provision.{step.value}", host=host.name, result="ok",
                              before=after.get("changes") if isinstance(after, dict) else None, after=after,
                              run_id=self.run_id, intent_id=intent)
-                if self.options.until is not None and step is self.options.until and step is not STEPS[-1]:
+                if until is not None and step is until and step is not STEPS[-1]:
                     pstore.set_host(self.store, host.name, status=HostStatus.PENDING, release=True)
                     return HostOutcome(host.name, "pending", step.value, f"stopped after {step.value} (--until)",
                                        time.monotonic() - started)

@@ -18,13 +18,22 @@ from typing import Any
 import yaml
 
 from dcops.baseline.accept import check_acceptance
-from dcops.baseline.apply import HostBaselines, apply_bios, apply_firmware, apply_raid, read_and_diff
+from dcops.baseline.apply import (
+    HostBaselines,
+    KindResult,
+    apply_bios,
+    apply_firmware,
+    apply_raid,
+    read_and_diff,
+    secure_erase,
+)
 from dcops.baseline.load import match_profile
 from dcops.baseline.models import Baselines, NetworkValues, OsBaseline, Profile
+from dcops.baseline.preflight import refusals
 from dcops.baseline.redfish import Pacing, Target
 from dcops.bmc.base import UnsupportedError
 from dcops.bmc.redfish.docs import FetchError
-from dcops.errors import ApplyError, InvalidInputError, UnreachableError
+from dcops.errors import ApplyError, DcopsError, InvalidInputError, UnreachableError
 from dcops.installer import answers, media, render
 from dcops.installer.server import MediaServer, new_token, token_hash
 from dcops.models import Host
@@ -50,6 +59,8 @@ class Options:
     media: MediaServer | None = None  # serves answer images and hears installers (started by the CLI)
     reach_port: int | None = None  # the reachability gate's TCP port (default: the OS baseline's reach_port)
     delivered_hook: str | None = None  # URL (POST) or command (stdin) given the delivered host's facts
+    allow_unverified: bool = False  # deliver hosts with settings dcops cannot verify (e.g. Non-RAID disks)
+    secure_erase: bool = False  # erase every disk in the RAID step (re-provisioning, decommissioning)
 
 
 @dataclass
@@ -71,6 +82,7 @@ class StepContext:
 
 
 StepResult = dict[str, Any]
+SECURE_ERASE_KEY = "secure_erase"  # in the host's stored data: the run asked for --secure-erase
 
 
 def resolve_profile(baselines: Baselines, host: Host, manufacturer: str | None, model: str | None) -> Profile:
@@ -137,32 +149,77 @@ def _baselines(ctx: StepContext) -> HostBaselines:
                          b.bios.get(p.bios) if p.bios else None, b.raid.get(p.raid) if p.raid else None)
 
 
+def _preflight(ctx: StepContext, kinds: tuple[str, ...]) -> None:
+    """Before a writing step's first write: plan every kind still to come (this step's and the
+    later ones') and fail the step, having changed nothing, when any of them is refused. Skipped
+    when the attempt already wrote (its journal has records): a resumed step re-plans anyway."""
+    if getattr(ctx.journal, "records", None):
+        return
+    hb = _baselines(ctx)
+    wanted = [k for k in kinds if getattr(hb, k) is not None]
+    if not wanted:
+        return
+    _, plan = read_and_diff(ctx.target(), hb, wanted)
+    # A server being provisioned holds no data yet: the RAID template's clear_existing decides
+    # deletes (a problem in the plan when it does not allow them).
+    why = refusals(plan, allow_destructive=True, allow_unverified=ctx.options.allow_unverified)
+    if why:
+        raise _StepFailed(f"{ctx.host.name}: preflight: refused before any change: " + "; ".join(why),
+                          {"refused": why, "plan": [c.describe() for c in plan.changes]})
+
+
+def _kind_step(run: Callable[[list[KindResult]], KindResult]) -> StepResult:
+    """Run one kind; on a failure, the step's record says every write made before it."""
+    into: list[KindResult] = []
+    try:
+        r = run(into)
+    except DcopsError as exc:
+        if into:
+            rec = into[0].record()
+            exc.after = {**rec, "before": [{k: a[k] for k in ("target", "action", "old")}  # type: ignore[attr-defined]
+                                           for a in rec["applied"]]}
+        raise
+    return {"baseline": r.baseline, "changes": r.before, "applied": r.applied, "skipped": r.skipped,
+            "writes": r.record()["applied"], "destroyed": r.record()["destroyed"], "remaining": r.after,
+            "reboots": r.reboots}
+
+
 def firmware(ctx: StepContext) -> StepResult:
     hb = _baselines(ctx)
+    _preflight(ctx, ("firmware", "bios", "raid"))
     if hb.firmware is None:
         return {"note": "the profile names no firmware baseline"}
-    r = apply_firmware(ctx.target(), hb.firmware, ctx.journal, ctx.on_event)
-    return {"baseline": r.baseline, "changes": r.before, "applied": r.applied, "skipped": r.skipped,
-            "remaining": r.after, "reboots": r.reboots}
+    fw = hb.firmware
+    return _kind_step(lambda into: apply_firmware(ctx.target(), fw, ctx.journal, ctx.on_event,
+                                                                   into=into))
 
 
 def bios(ctx: StepContext) -> StepResult:
     hb = _baselines(ctx)
+    _preflight(ctx, ("bios", "raid"))
     if hb.bios is None:
         return {"note": "the profile names no BIOS baseline"}
-    r = apply_bios(ctx.target(), hb.bios, ctx.journal, graceful=False, on_event=ctx.on_event)
-    return {"baseline": r.baseline, "changes": r.before, "applied": r.applied, "remaining": r.after,
-            "reboots": r.reboots}
+    b = hb.bios
+    return _kind_step(lambda into: apply_bios(ctx.target(), b, ctx.journal, graceful=False,
+                                                           on_event=ctx.on_event, into=into))
 
 
 def raid(ctx: StepContext) -> StepResult:
     hb = _baselines(ctx)
+    _preflight(ctx, ("raid",))
+    erased: StepResult = {}
+    if ctx.options.secure_erase or ctx.data.get(SECURE_ERASE_KEY):
+        # Opt-in, remembered with the workflow: a resumed attempt finishes the erase (its journal
+        # knows what was erased already) even when resume is not given the flag again.
+        r = _kind_step(lambda into: secure_erase(ctx.target(), ctx.journal, on_event=ctx.on_event, into=into))
+        erased = {"erased": r["writes"], "erase_skipped": r["skipped"]}
     if hb.raid is None:
-        return {"note": "the profile names no RAID template"}
+        return {"note": "the profile names no RAID template", **erased}
     # A server being provisioned holds no data yet; the template itself says whether existing
     # volumes may go (clear_existing).
-    r = apply_raid(ctx.target(), hb.raid, ctx.journal, allow_destructive=True, on_event=ctx.on_event)
-    return {"baseline": r.baseline, "changes": r.before, "applied": r.applied, "remaining": r.after}
+    t = hb.raid
+    return {**_kind_step(lambda into: apply_raid(ctx.target(), t, ctx.journal, allow_destructive=True,
+                                                 on_event=ctx.on_event, into=into)), **erased}
 
 
 # ------------------------------------------------------------------------------------ OS install
@@ -671,6 +728,9 @@ def verify(ctx: StepContext) -> StepResult:
     if kinds:
         _, plan = read_and_diff(ctx.target(), hb, kinds)
         ctx.data["verify_plan"] = {"changes": len(plan.changes), "problems": list(plan.problems)}
+        if plan.unverified and not ctx.options.allow_unverified:
+            raise _StepFailed(f"{ctx.host.name}: verify: dcops cannot verify " + "; ".join(plan.unverified)
+                              + " (--allow-unverified delivers it anyway)", {"unverified": list(plan.unverified)})
         if not plan.compliant:
             raise _StepFailed(f"{ctx.host.name}: verify: differs from the profile: "
                               + "; ".join([c.describe() for c in plan.changes] + list(plan.problems)),

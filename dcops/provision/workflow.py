@@ -107,21 +107,33 @@ class Decision:
     step: Step | None = None
     reconcile: bool = False
     reason: str = ""
+    until: Step | None = None  # the last step this command may run (None: to delivery)
+
+
+def beyond(step: Step, until: Step | None) -> bool:
+    """Whether ``step`` comes after ``until`` (None: nothing is beyond)."""
+    return until is not None and STEPS.index(step) > STEPS.index(until)
 
 
 def decide(wf: Workflow | None, verb: Verb, *, step: Step | None = None, force: bool = False,
-           reason: str | None = None, owner_alive: bool = False) -> Decision:
+           reason: str | None = None, owner_alive: bool = False, until: Step | None = None,
+           stored_until: Step | None = None) -> Decision:
     """The rules, in one place (docs/provision.md has them as a table).
 
-    ``owner_alive``: another live process holds the host (its run is still going)."""
+    ``owner_alive``: another live process holds the host (its run is still going). ``until``:
+    the ``--until`` of ``run`` (None: to delivery). ``stored_until``: the ``--until`` the host's
+    workflow was last run with, as persisted (None: not recorded, a workflow from before dcops
+    kept it); ``resume`` and ``retry`` never go past it, so a host parked in the pool stays there
+    until an explicit ``run`` moves it."""
     if wf is not None and wf.status is HostStatus.RUNNING and owner_alive and verb is not Verb.ABORT:
         return Decision("refuse", reason="another dcops process is provisioning it right now")
     if verb is Verb.RUN:
         if wf is None or wf.status is HostStatus.ABORTED:
-            return Decision("start", Step.DISCOVER)
+            return Decision("start", Step.DISCOVER, until=until)
         if wf.status is HostStatus.DELIVERED:
             if force:
-                return Decision("start", Step.DISCOVER, reason="re-provisioning a delivered host (--force)")
+                return Decision("start", Step.DISCOVER, reason="re-provisioning a delivered host (--force)",
+                                until=until)
             return Decision("refuse", reason="already delivered; re-provisioning wipes it: use --force to do it")
         if wf.status is HostStatus.FAILED:
             failed = wf.failed_step or wf.step
@@ -130,10 +142,14 @@ def decide(wf: Workflow | None, verb: Verb, *, step: Step | None = None, force: 
         nxt = next_step(wf)
         rec = wf.record(nxt) if nxt else None
         if force:
-            return Decision("start", Step.DISCOVER, reason="starting over (--force)")
+            return Decision("start", Step.DISCOVER, reason="starting over (--force)", until=until)
         if rec is None and wf.status is HostStatus.PENDING:
             # Paused between steps (e.g. in the pool after --until pool): go on.
-            return Decision("continue", nxt) if nxt else Decision("nothing")
+            if nxt is None:
+                return Decision("nothing")
+            if beyond(nxt, until):
+                return Decision("nothing", nxt, reason=f"already past {until} (next: {nxt})")
+            return Decision("continue", nxt, until=until)
         return Decision("refuse", nxt, reason=f"a workflow is in progress at {nxt}: use `resume`")
     if verb is Verb.RESUME:
         if wf is None:
@@ -150,7 +166,19 @@ def decide(wf: Workflow | None, verb: Verb, *, step: Step | None = None, force: 
         if nxt is None:
             return Decision("nothing", reason="every step is finished")
         rec = wf.record(nxt)
-        return Decision("continue", nxt, reconcile=rec is not None and rec.status is StepStatus.STARTED)
+        interrupted = rec is not None and rec.status is StepStatus.STARTED
+        if stored_until is None:
+            # A workflow from before dcops recorded --until: finish what was interrupted and stop;
+            # anything more needs an explicit `run` (the run may have been an intake to the pool).
+            if interrupted or wf.status is HostStatus.RUNNING:
+                return Decision("continue", nxt, reconcile=interrupted, until=nxt,
+                                reason=f"its run's --until was not recorded: only {nxt} is finished")
+            return Decision("nothing", nxt, reason=f"paused before {nxt}; its --until was not recorded: "
+                                                   "`provision run --until STEP` moves it on")
+        if beyond(nxt, stored_until):
+            return Decision("nothing", nxt, reason=f"parked after {stored_until} (--until {stored_until}): "
+                                                   "only `provision run` moves it on")
+        return Decision("continue", nxt, reconcile=interrupted, until=stored_until)
     if verb is Verb.RETRY:
         if step is None:
             return Decision("refuse", reason="name the step to retry")
@@ -161,7 +189,8 @@ def decide(wf: Workflow | None, verb: Verb, *, step: Step | None = None, force: 
             state = rec.status.value if rec else "not started"
             return Decision("refuse", step, reason=f"step {step} is {state}, not failed; retry only repeats a "
                                                    "failed step")
-        return Decision("retry", step)
+        # Then on up to the run's --until (not recorded: the retried step only).
+        return Decision("retry", step, until=stored_until or step)
     if verb is Verb.SKIP:
         if step is None:
             return Decision("refuse", reason="name the step to skip")

@@ -379,6 +379,15 @@ def _pcie_nic_clear(bmc: Bmc, fault: Fault) -> None:
     bmc.health.pop(f"pcie_nic:{fault.target}", None)
 
 
+def _raid_on_reset(bmc: Bmc, args: dict[str, str]) -> str:
+    bmc.storage.on_reset_only = True
+    return ""
+
+
+def _raid_on_reset_clear(bmc: Bmc, fault: Fault) -> None:
+    bmc.storage.on_reset_only = False
+
+
 @dataclass(frozen=True)
 class FaultKind:
     name: str
@@ -431,6 +440,9 @@ FAULT_KINDS: dict[str, FaultKind] = {k.name: k for k in (
               "nic=N", _pcie_nic, _pcie_nic_clear),
     FaultKind("install_poweroff", "an OS install booted from virtual media powers the host off when done",
               "duration=S (default: the install timing)", _install_poweroff, _install_poweroff_clear),
+    FaultKind("raid_onreset", "the controller applies volume creates/deletes only at the next host reset "
+              "(OperationApplyTimeSupport lists OnReset only, like Dell BOSS/AHCI)", "", _raid_on_reset,
+              _raid_on_reset_clear),
 )}
 
 

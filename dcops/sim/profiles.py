@@ -73,6 +73,14 @@ class Flavour:
     mac_oui: str = "02:00:00"
     serial_length: int = 10
     serial_prefix: str = ""
+    # How a dedicated hot spare is bound to its volume: "dmtf" (Volume Links.DedicatedSpareDrives
+    # writable, as HPE iLO 6 publishes it), "dell" (DellRaidService.AssignSpare; Drive HotspareType
+    # read-only) or "none" (the BMC has no way; Drive HotspareType takes None and Global only).
+    spare_binding: str = "none"
+    # Whether ComputerSystem has BootProgress: the Dell iDRAC9 6.00, HPE iLO 5 3.11 and Lenovo XCC
+    # 2.83 captures have none (clients must not depend on it); Supermicro X13 and iLO 6 have it.
+    boot_progress: bool = True
+    last_reset_time: bool = True  # ComputerSystem.LastResetTime (absent in the iLO 5 and XCC captures)
 
 
 @dataclass(frozen=True)
@@ -215,7 +223,8 @@ DELL = Flavour(
     drive_id="Disk.Bay.{bay}:Enclosure.Internal.0-1:{ctrl}", volume_id="Disk.Virtual.{n}:{ctrl}",
     dimm_id="DIMM.Socket.{letter}{slot}", cpu_id="CPU.Socket.{sock}", psu_id="PSU.Slot.{n}",
     fan_id="Fan.Embedded.{n}", nic_id="NIC.{slot}", eth_id="NIC.{slot}-{port}-1", fw_id_style="dell",
-    power_on_when_on="conflict", task_id_style="jid", mac_oui="B0:7B:25", serial_length=7,
+    power_on_when_on="conflict", task_id_style="jid", mac_oui="B0:7B:25", serial_length=7, spare_binding="dell",
+    boot_progress=False,
     boot_targets=("None", "Pxe", "Floppy", "Cd", "Hdd", "BiosSetup", "Utilities", "UefiTarget", "SDCard",
                   "UefiHttp"),
 )
@@ -235,6 +244,8 @@ HPE = Flavour(
     drives_at="DE00A000", drive_id="{bay}", volume_id="{n}", dimm_id="proc{sock}dimm{slot}",
     list_absent_dimms=True, cpu_id="{sock}", psu_id="{n}", fan_id="{n}", nic_id="DC{n}", eth_id="{n}",
     fw_id_style="numeric", mac_oui="88:E9:A4",
+    # The capture's Volumes/Capabilities: Links.DedicatedSpareDrives@Redfish.UpdatableAfterCreate.
+    spare_binding="dmtf", boot_progress=False, last_reset_time=False,
     boot_targets=("None", "Cd", "Hdd", "Usb", "SDCard", "Utilities", "Diags", "BiosSetup", "Pxe", "UefiShell",
                   "UefiHttp", "UefiTarget"),
     reset_types=("On", "ForceOff", "GracefulShutdown", "ForceRestart", "Nmi", "PushPowerButton", "GracefulRestart"),
@@ -251,7 +262,8 @@ LENOVO = Flavour(
     log_at="system", log_id="SEL", bios_settings_id="Pending", bios_settings_full=True,
     storage_id="RAID_Slot3", drive_id="Disk.{bay}",
     volume_id="Volume{n}", dimm_id="{idx}", list_absent_dimms=True, cpu_id="{sock}", psu_id="PSU{n}",
-    fan_id="Fan{n}", nic_id="slot-{n}", eth_id="NIC{n}", mac_oui="08:94:EF",
+    fan_id="Fan{n}", nic_id="slot-{n}", eth_id="NIC{n}", mac_oui="08:94:EF", boot_progress=False,
+    last_reset_time=False,
 )
 
 SUPERMICRO = Flavour(

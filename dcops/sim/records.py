@@ -76,13 +76,15 @@ class Task:
     kind: str  # firmware, raid
     start: float
     duration: float
-    state: str = "Running"  # Running, Completed, Exception, Cancelled
+    state: str = "Running"  # Pending (staged until a reset), Running, Completed, Exception, Cancelled
     status: str = "OK"
     end: float | None = None
     messages: list[tuple[str, str, str]] = field(default_factory=list)  # (MessageId, Message, Severity)
     target: str = ""  # the URI the task acts on
 
     def percent(self, now: float) -> int:
+        if self.state == "Pending":
+            return 0
         if self.state != "Running":
             return 100
         if self.duration <= 0:

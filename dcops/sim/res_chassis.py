@@ -79,12 +79,19 @@ def r_chassis(c: Ctx) -> Doc:
         body["PowerSubsystem"] = link(f"{P.chassis}/PowerSubsystem")
         body["Sensors"] = link(f"{P.chassis}/Sensors")
     traits.chassis_links(c, body)
+    if fl.name == "dell":
+        # As the R750 capture has it: a chassis power action taking only On and ForceOff.
+        body["Actions"] = {"#Chassis.Reset": {"ResetType@Redfish.AllowableValues": list(CHASSIS_RESET_TYPES),
+                                              "target": f"{P.chassis}/Actions/Chassis.Reset"}}
     if b.rack:
         body["Location"] = {"Placement": {"Rack": b.rack}}
         if b.u:
             body["Location"]["Placement"]["RackOffset"] = b.u
             body["Location"]["Placement"]["RackOffsetUnits"] = "EIA_310"
     return c.doc("Chassis", P.chassis, body)
+
+
+CHASSIS_RESET_TYPES = ("On", "ForceOff")
 
 
 def worst_all(bmc: Any) -> str:
@@ -209,6 +216,9 @@ def r_sensor(c: Ctx, sid: str) -> Doc | None:
         return None
     _, name, rtype, units, context, spec = found
     b = c.bmc
+    if c.fl.name == "lenovo":
+        # As the XCC 2.83 capture has them: "C" and "Watts", not UCUM "Cel" and "W".
+        units = {"Cel": "C", "W": "Watts"}.get(units, units)
     body: Doc = {"Id": sid, "Name": name, "ReadingType": rtype, "ReadingUnits": units, "PhysicalContext": context}
     if rtype == "Temperature":
         value, health = _temp(c, spec)
@@ -325,6 +335,10 @@ def add_to_tree(tree: Tree, profile: HardwareProfile) -> None:
     fl, P = profile.flavour, tree.paths
     tree.add(P.chassis_coll, Node(r_chassis_coll, collection=True))
     tree.add(P.chassis, Node(r_chassis))
+    if fl.name == "dell":
+        from dcops.sim import writes
+
+        tree.add(f"{P.chassis}/Actions/Chassis.Reset", Node(None, post=writes.chassis_reset))
     if P.enclosure:
         tree.add(P.enclosure, Node(r_enclosure))
     if fl.thermal_model in ("legacy", "both"):

@@ -205,7 +205,27 @@ def r_account_service(c: Ctx) -> Doc:
         "Id": "AccountService", "Name": "Account Service", "ServiceEnabled": True,
         "MinPasswordLength": 8, "MaxPasswordLength": 40, "AccountLockoutThreshold": 0,
         "AuthFailureLoggingThreshold": 3, "Accounts": link("/redfish/v1/AccountService/Accounts"),
-        "Status": status(),
+        "Roles": link("/redfish/v1/AccountService/Roles"), "Status": status(),
+    })
+
+
+# The Redfish standard roles (DSP0266 "Roles"): every BMC of the captures has these three.
+ROLES: dict[str, list[str]] = {
+    "Administrator": ["Login", "ConfigureManager", "ConfigureUsers", "ConfigureSelf", "ConfigureComponents"],
+    "Operator": ["Login", "ConfigureSelf", "ConfigureComponents"],
+    "ReadOnly": ["Login", "ConfigureSelf"],
+}
+
+
+def r_roles(c: Ctx) -> Doc:
+    path = "/redfish/v1/AccountService/Roles"
+    return c.collection("Role", path, "Roles Collection", [f"{path}/{r}" for r in ROLES])
+
+
+def r_role(c: Ctx, rid: str) -> Doc:
+    return c.doc("Role", f"/redfish/v1/AccountService/Roles/{rid}", {
+        "Id": rid, "Name": f"{rid} User Role", "RoleId": rid, "IsPredefined": True,
+        "AssignedPrivileges": ROLES[rid], "OemPrivileges": [],
     })
 
 
@@ -344,6 +364,9 @@ def add_to_tree(tree: Tree, profile: HardwareProfile) -> None:
         Node(r_session, (leaf,), delete=writes.delete_session) if bmc.session_by_id(leaf) else None)
     tree.add("/redfish/v1/AccountService", Node(r_account_service))
     tree.add("/redfish/v1/AccountService/Accounts", Node(r_accounts, collection=True))
+    tree.add("/redfish/v1/AccountService/Roles", Node(r_roles, collection=True))
+    for rid in ROLES:
+        tree.add(f"/redfish/v1/AccountService/Roles/{rid}", Node(r_role, (rid,)))
     tree.add(f"/redfish/v1/AccountService/Accounts/{'2' if fl.name in ('dell', 'supermicro') else '1'}",
              Node(r_account))
     tree.add("/redfish/v1/UpdateService", Node(r_update_service))

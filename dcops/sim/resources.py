@@ -43,7 +43,7 @@ V = {
     "Thermal": "v1_7_0", "Power": "v1_7_1", "ThermalSubsystem": "v1_3_0", "Fan": "v1_5_0",
     "PowerSubsystem": "v1_1_0", "PowerSupply": "v1_5_0", "Sensor": "v1_9_0", "NetworkAdapter": "v1_9_0",
     "Manager": "v1_17_0", "ManagerNetworkProtocol": "v1_10_0", "LogService": "v1_4_0", "LogEntry": "v1_15_0",
-    "SessionService": "v1_1_8", "Session": "v1_6_0", "AccountService": "v1_13_0", "ManagerAccount": "v1_10_0",
+    "SessionService": "v1_1_8", "Session": "v1_6_0", "AccountService": "v1_13_0", "ManagerAccount": "v1_10_0", "Role": "v1_3_3",
     "UpdateService": "v1_11_0", "SoftwareInventory": "v1_9_0", "TaskService": "v1_2_0", "Task": "v1_7_0",
     "MessageRegistryFile": "v1_1_3", "ActionInfo": "v1_3_0",
     "PCIeDevice": "v1_21_0", "PCIeFunction": "v1_7_0", "LeakDetection": "v1_2_0", "LeakDetector": "v1_6_0",
@@ -86,9 +86,21 @@ class Tree:
         parent, _, _ = key.rpartition("/")
         resolver = self.dynamic.get(parent)
         if resolver is None:
-            return None
+            # An action of a dynamic member: <collection>/<id>/Actions/<Name> (Volume.Initialize).
+            parts = path.rstrip("/").rsplit("/", 3)
+            owner = self.dynamic.get(norm(parts[0])) if len(parts) == 4 and parts[2].lower() == "actions" else None
+            member = owner(bmc, parts[1]) if owner is not None else None
+            return None if member is None else _member_action(member, parts[3])
         leaf = path.rstrip("/").rsplit("/", 1)[-1]
         return resolver(bmc, leaf)
+
+
+def _member_action(member: Node, name: str) -> Node | None:
+    from dcops.sim import writes
+
+    if member.kind == "Volume" and name.lower() == "volume.initialize":
+        return Node(None, member.args, post=writes.initialize_volume)
+    return None
 
 
 def norm(path: str) -> str:
@@ -256,6 +268,10 @@ def r_system(c: Ctx) -> Doc:
         body["VirtualMedia"] = link(P.vmedia)
     if b.boot_progress != "None" and b.power != "Off":
         body["BootProgress"]["LastStateTime"] = iso(b.last_reset)
+    if not fl.boot_progress:
+        del body["BootProgress"]  # not on this firmware (see Flavour.boot_progress)
+    if not fl.last_reset_time:
+        del body["LastResetTime"]
     if fl.oem == "Dell":
         body["Oem"] = {"Dell": {"@odata.type": "#DellOem.v1_3_0.DellOemResources", "DellSystem": {
             "ChassisServiceTag": b.serial, "ExpressServiceCode": str(int(b.serial, 36)),
@@ -466,11 +482,12 @@ def r_drive(c: Ctx, bay: int) -> Doc:
         "SerialNumber": identity.serial(b.seed, b.index, f"drive{bay}", 12, "S"),
         "Revision": b.firmware.version(f"drive{bay}"), "MediaType": spec.media, "Protocol": spec.protocol,
         "CapacityBytes": spec.capacity_bytes, "BlockSizeBytes": 512,
-        "FailurePredicted": drive.predicted, "HotspareType": drive.hotspare,
+        "FailurePredicted": drive.predicted, "HotspareType": drive.hotspare, "WriteCacheEnabled": drive.write_cache,
         "PhysicalLocation": {"PartLocation": {"ServiceLabel": drive_locator(fl, bay), "LocationType": "Bay",
                                               "LocationOrdinalValue": bay}},
         "Status": status(b.storage.drive_health(bay), state),
         "Links": {"Volumes": [link(f"{c.P.volumes}/{vol.id}")] if vol else []},
+        "Actions": {"#Drive.SecureErase": {"target": f"{c.P.drives}/{did}/Actions/Drive.SecureErase"}},
     }
     if spec.rpm:
         body["RotationSpeedRPM"] = spec.rpm
@@ -492,8 +509,34 @@ def r_drives_coll(c: Ctx) -> Doc:
 
 
 def r_volumes(c: Ctx) -> Doc:
-    return c.collection("Volume", c.P.volumes, "Volume Collection",
-                        [f"{c.P.volumes}/{v.id}" for v in c.bmc.storage.volumes])
+    doc = c.collection("Volume", c.P.volumes, "Volume Collection",
+                       [f"{c.P.volumes}/{v.id}" for v in c.bmc.storage.volumes])
+    # As the Dell R750 capture's collections carry it (there: OnReset only, on its AHCI controllers).
+    doc["@Redfish.OperationApplyTimeSupport"] = {"@odata.type": "#Settings.v1_3_3.OperationApplyTimeSupport",
+                                                 "SupportedValues": c.bmc.storage.apply_times()}
+    if c.fl.spare_binding == "dmtf":
+        # HPE iLO 5 3.11 / iLO 6 1.66 captures: a capabilities object for volume creation.
+        doc["@Redfish.CollectionCapabilities"] = {
+            "@odata.type": "#CollectionCapabilities.v1_2_0.CollectionCapabilities", "MaxMembers": 64,
+            "Capabilities": [{"CapabilitiesObject": link(f"{c.P.volumes}/Capabilities"), "UseCase": "VolumeCreation",
+                              "Links": {"TargetCollection": link(c.P.volumes)}}]}
+    return doc
+
+
+def r_volume_caps(c: Ctx) -> Doc:
+    """The Volumes collection's capabilities object, as in the HPE iLO 5 3.11 capture."""
+    return c.doc("Volume", f"{c.P.volumes}/Capabilities", {
+        "Id": "Capabilities", "Name": "Capabilities for VolumeCollection",
+        "CapacityBytes@Redfish.OptionalOnCreate": True, "DisplayName@Redfish.OptionalOnCreate": True,
+        "Links@Redfish.RequiredOnCreate": True,
+        "Links": {"Drives@Redfish.RequiredOnCreate": True, "DedicatedSpareDrives@Redfish.OptionalOnCreate": True,
+                  "DedicatedSpareDrives@Redfish.UpdatableAfterCreate": True},
+        "RAIDType@Redfish.RequiredOnCreate": True,
+        "RAIDType@Redfish.AllowableValues": ["RAID0", "RAID1", "RAID5", "RAID6", "RAID10"],
+        "ReadCachePolicy@Redfish.OptionalOnCreate": True, "ReadCachePolicy@Redfish.UpdatableAfterCreate": True,
+        "ReadCachePolicy@Redfish.AllowableValues": list(READ_CACHE),
+        "WriteCachePolicy@Redfish.OptionalOnCreate": True, "WriteCachePolicy@Redfish.UpdatableAfterCreate": True,
+        "WriteCachePolicy@Redfish.AllowableValues": list(WRITE_CACHE)})
 
 
 def r_volume(c: Ctx, vid: str) -> Doc | None:
@@ -505,17 +548,42 @@ def r_volume(c: Ctx, vid: str) -> Doc | None:
     body: Doc = {
         "Id": vol.id, "Name": vol.name, "DisplayName": vol.name, "RAIDType": vol.raid_type,
         "CapacityBytes": vol.capacity_bytes, "Encrypted": vol.encrypted, "BlockSizeBytes": 512,
+        "StripSizeBytes": vol.strip_size,
+        "Actions": {"#Volume.Initialize": {
+            "target": f"{c.P.volumes}/{vol.id}/Actions/Volume.Initialize",
+            "InitializeType@Redfish.AllowableValues": ["Fast", "Slow"]}},
         "ReadCachePolicy": vol.read_cache, "ReadCachePolicy@Redfish.AllowableValues": list(READ_CACHE),
         "WriteCachePolicy": vol.write_cache, "WriteCachePolicy@Redfish.AllowableValues": list(WRITE_CACHE),
         "Status": status(health, state),
         "Identifiers": [{"DurableName": vol.wwn, "DurableNameFormat": "NAA"}] if vol.wwn else [],
-        "Links": {"Drives": [link(f"{c.P.drives}/{drive_id(c.fl, bay)}") for bay in vol.drives]},
+        "Links": {"Drives": [link(f"{c.P.drives}/{drive_id(c.fl, bay)}") for bay in vol.drives],
+                  "DedicatedSpareDrives": [link(f"{c.P.drives}/{drive_id(c.fl, bay)}") for bay in vol.spares]},
     }
+    if c.fl.spare_binding == "dmtf":
+        # As HPE iLO 6 1.66 lists it (Volumes/239 of its capture).
+        body["Links"]["@Redfish.WriteableProperties"] = ["DedicatedSpareDrives"]
     if vol.rebuild_until is not None and vol.rebuild_start is not None and c.now < vol.rebuild_until:
         span = max(vol.rebuild_until - vol.rebuild_start, 1e-9)
         body["Operations"] = [{"Operation": "Rebuild",
                                "PercentageComplete": int((c.now - vol.rebuild_start) / span * 100)}]
     return c.doc("Volume", f"{c.P.volumes}/{vol.id}", body)
+
+
+def r_dell_jobs(c: Ctx) -> Doc:
+    """iDRAC's job queue (not linked from the Manager here: its DellJob schema is OEM)."""
+    from dcops.sim import jobs as dell_jobs
+
+    queue = c.bmc.jobs.jobs if c.bmc.jobs is not None else {}
+    return {"@odata.context": "/redfish/v1/$metadata#DellJobCollection.DellJobCollection",
+            "@odata.id": dell_jobs.QUEUE, "@odata.type": "#DellJobCollection.DellJobCollection",
+            "Name": "JobQueue", "Description": "Collection of Job Instances",
+            "Members@odata.count": len(queue), "Members": [link(f"{dell_jobs.QUEUE}/{j}") for j in queue]}
+
+
+def r_dell_job(c: Ctx, job_id: str) -> Doc | None:
+    if c.bmc.jobs is None or job_id not in c.bmc.jobs.jobs:
+        return None
+    return c.bmc.jobs.doc(c.bmc.jobs.jobs[job_id])
 
 
 def r_dell_raid_service(c: Ctx) -> Doc:
@@ -526,7 +594,7 @@ def r_dell_raid_service(c: Ctx) -> Doc:
             "Name": "DellRaidService", "Description": "The DellRaidService resource provides some actions to "
                                                       "support RAID functionality.",
             "Actions": {f"#DellRaidService.{a}": {"target": f"{path}/Actions/DellRaidService.{a}"}
-                        for a in ("ConvertToNonRAID", "ConvertToRAID")}}
+                        for a in ("ConvertToNonRAID", "ConvertToRAID", "AssignSpare", "UnassignSpare")}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -627,10 +695,24 @@ def _build_tree(profile: HardwareProfile) -> Tree:
                  Node(None, (True,), post=writes.dell_convert))
         tree.add(f"{raid_service}/Actions/DellRaidService.ConvertToRAID",
                  Node(None, (False,), post=writes.dell_convert))
+        tree.add(f"{raid_service}/Actions/DellRaidService.AssignSpare", Node(None, post=writes.dell_assign_spare))
+        tree.add(f"{raid_service}/Actions/DellRaidService.UnassignSpare",
+                 Node(None, post=writes.dell_unassign_spare))
+    if fl.spare_binding == "dmtf":
+        tree.add(f"{P.volumes}/Capabilities", Node(r_volume_caps))
+    if fl.spare_binding == "dell":
+        from dcops.sim import jobs as dell_jobs
+
+        tree.add(dell_jobs.QUEUE, Node(r_dell_jobs, post=writes.dell_create_job, collection=True))
+        tree.dynamic[norm(dell_jobs.QUEUE)] = lambda bmc, leaf: (
+            Node(r_dell_job, (leaf,)) if bmc.jobs is not None and leaf in bmc.jobs.jobs else None)
+        tree.add(dell_jobs.DELETE_QUEUE, Node(None, post=writes.dell_delete_job_queue))
     if P.enclosure:
         tree.add(f"{P.drives}", Node(r_drives_coll, collection=True))
     for bay in range(len(profile.drives)):
         tree.add(f"{P.drives}/{drive_id(fl, bay)}", Node(r_drive, (bay,), patch=writes.patch_drive, kind="Drive"))
+        tree.add(f"{P.drives}/{drive_id(fl, bay)}/Actions/Drive.SecureErase",
+                 Node(None, (bay,), post=writes.secure_erase_drive))
     tree.add(P.vmedia, Node(r_vmedia_coll, collection=True))
     for vid, _ in fl.vmedia:
         tree.add(f"{P.vmedia}/{vid}", Node(r_vmedia, (vid,)))

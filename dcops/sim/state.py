@@ -58,6 +58,7 @@ class Bmc:
                  timings: Timings | None = None, rack: str | None = None, request_log: int = REQUEST_LOG_SIZE,
                  rng: random.Random | None = None) -> None:
         from dcops.sim.firmware import FirmwareState
+        from dcops.sim.jobs import JobQueue
         from dcops.sim.storage import StorageState
 
         self.index = index
@@ -134,6 +135,8 @@ class Bmc:
         self.request_count = 0
         self.storage = StorageState(self)
         self.firmware = FirmwareState(self)
+        # iDRAC's job queue: BIOS values apply at POST only through a scheduled configuration job.
+        self.jobs = JobQueue(self) if self.flavour.spare_binding == "dell" else None
         self.add_sel("log_cleared", at=self.last_reset - 60)
         self.add_sel("power_on", at=self.last_reset)
 
@@ -312,13 +315,14 @@ class Bmc:
         self.last_reset = at
         self.boot_progress = "SystemHardwareInitializationComplete"
         self.add_sel("power_on", at=at)
-        if self.bios_pending or self.bios_reset_pending:
+        refused = [name for name in self.bios_pending if name in self.bios_refused]
+        if (self.bios_pending or self.bios_reset_pending) and (self.jobs is None or self.jobs.at_post(at, refused)):
             if self.bios_reset_pending:
                 self.bios_current = {}
                 self.bios_reset_pending = False
             # A bios_refuse fault: the BMC took the value, the BIOS drops it at POST (the config job
             # fails for that attribute): the current value stays, the pending one is gone.
-            self.bios_failed = [name for name in self.bios_pending if name in self.bios_refused]
+            self.bios_failed = refused
             for name in self.bios_failed:
                 del self.bios_pending[name]
                 self.add_sel("bios_attr_failed", at=at, name=name)
@@ -326,6 +330,7 @@ class Bmc:
             self.bios_pending = {}
             self.bios_applied_at = at
         self.firmware.apply_staged(at)
+        self.storage.apply_staged(at)
         target = self.boot["BootSourceOverrideTarget"]
         enabled = self.boot["BootSourceOverrideEnabled"]
         source = target if enabled != "Disabled" and target != "None" else "Hdd"
@@ -701,7 +706,7 @@ class Bmc:
                 self.faults.pop("task_vanish", None)
         if len(self.tasks) > 32:  # a BMC keeps a bounded task list
             for old in list(self.tasks)[: len(self.tasks) - 32]:
-                if self.tasks[old].state != "Running":
+                if self.tasks[old].state not in ("Running", "Pending"):
                     del self.tasks[old]
         return task
 

@@ -48,6 +48,8 @@ class DriveState:
     predicted: bool = False
     hotspare: str = "None"  # None, Global, Dedicated
     non_raid: bool = False  # Non-RAID (JBOD, pass-through) rather than Ready for a volume
+    write_cache: bool = True  # Drive.WriteCacheEnabled
+    erased: int = 0  # times Drive.SecureErase completed (what a test checks)
 
 
 @dataclass
@@ -64,6 +66,9 @@ class Volume:
     encrypted: bool = False
     read_cache: str = "ReadAhead"
     write_cache: str = "ProtectedWriteBack"
+    spares: list[int] = field(default_factory=list)  # bays of its dedicated hot spares
+    strip_size: int = 65536  # StripSizeBytes
+    initialized: list[str] = field(default_factory=list)  # InitializeType of each Volume.Initialize done
     wwn: str = ""  # NAA durable name (Volume.Identifiers), what the OS sees as /dev/disk/by-id/wwn-0x...
 
     def summary(self) -> dict[str, Any]:
@@ -83,6 +88,8 @@ def volume_wwn(flavour: str, serial: str, n: int, salt: float) -> str:
 
 
 READ_CACHE = ("ReadAhead", "AdaptiveReadAhead", "Off")
+# StripSizeBytes a controller takes (the HPE iLO 6 capture's AllowableNumbers).
+STRIP_SIZES = (65536, 131072, 262144, 524288, 1048576)
 WRITE_CACHE = ("WriteThrough", "ProtectedWriteBack", "UnprotectedWriteBack", "Off")
 
 
@@ -94,6 +101,28 @@ class StorageState:
     busy_until: float = 0.0
     busy_with: str = ""
     _next_n: int = 0
+    on_reset_only: bool = False  # fault raid_onreset: creates/deletes wait for the next host reset
+    staged: list[Any] = field(default_factory=list)  # (task, effect) applied at the next POST
+
+    def apply_times(self) -> list[str]:
+        return ["OnReset"] if self.on_reset_only else ["Immediate", "OnReset"]
+
+    def _when(self, body: dict[str, Any]) -> str:
+        """The request's @Redfish.OperationApplyTime, checked against what the controller supports."""
+        when = body.get("@Redfish.OperationApplyTime", "OnReset" if self.on_reset_only else "Immediate")
+        if when not in self.apply_times():
+            raise RedfishError(400, "PropertyValueNotInList", (str(when), "@Redfish.OperationApplyTime"))
+        return str(when)
+
+    def apply_staged(self, at: float) -> None:
+        """At POST: operations staged OnReset start (each a task that was Pending until now)."""
+        staged, self.staged = self.staged, []
+        for task, effect in staged:
+            task.state = "Running"
+            task.start, task.duration = at, self.bmc.timings.raid
+            self.busy_until = at + self.bmc.timings.raid
+            self.busy_with = task.id
+            self.bmc.schedule(self.bmc.timings.raid, effect, at=at + self.bmc.timings.raid)
 
     def __post_init__(self) -> None:
         profile = self.bmc.profile
@@ -222,41 +251,58 @@ class StorageState:
                 raise RedfishError(400, "PropertyValueOutOfRange", (str(capacity), "CapacityBytes"))
         name = body.get("Name") or body.get("DisplayName")
         caches = check_cache_policies(body)
+        strip = body.get("StripSizeBytes", 65536)
+        if strip not in STRIP_SIZES:
+            raise RedfishError(400, "PropertyValueNotInList", (str(strip), "StripSizeBytes"))
+        when = self._when(body)
         bmc = self.bmc
         task = bmc.new_task("Create volume", "raid", bmc.timings.raid)
-        self.busy_until = bmc.clock() + bmc.timings.raid
-        self.busy_with = task.id
 
         def done(at: float) -> None:
             vol = self._add_volume(name if isinstance(name, str) else None, raid_type, bays, capacity)
             vol.read_cache = caches.get("ReadCachePolicy", vol.read_cache)
             vol.write_cache = caches.get("WriteCachePolicy", vol.write_cache)
+            vol.strip_size = int(strip)
             task.target = vol.id
             bmc.finish_task(task, at, message=("Base.1.8.Created", f"Volume {vol.id} created."))
 
-        bmc.schedule(bmc.timings.raid, done)
+        return self._start(task, done, when)
+
+    def _start(self, task: Task, done: Any, when: str) -> Task:
+        if when == "OnReset":
+            task.state = "Pending"  # until the next host reset (DMTF TaskState Pending)
+            self.staged.append((task, done))
+            return task
+        self.busy_until = self.bmc.clock() + self.bmc.timings.raid
+        self.busy_with = task.id
+        self.bmc.schedule(self.bmc.timings.raid, done)
         return task
 
-    def delete_volume(self, vid: str) -> Task:
+    def delete_volume(self, vid: str, body: dict[str, Any] | None = None) -> Task:
         vol = self.volume(vid)
         if vol is None:
             raise RedfishError(404, "ResourceMissingAtURI", (vid,))
         self._check_idle()
+        when = self._when(body or {})
         bmc = self.bmc
         task = bmc.new_task("Delete volume", "raid", bmc.timings.raid, target=vid)
-        self.busy_until = bmc.clock() + bmc.timings.raid
-        self.busy_with = task.id
 
         def done(at: float) -> None:
             if vol in self.volumes:
                 self.volumes.remove(vol)
+            for bay in vol.spares:  # a deleted volume's dedicated spares are freed with it
+                self.drives[bay].hotspare = "None"
+            vol.spares.clear()
             bmc.finish_task(task, at, message=("Base.1.8.Success", f"Volume {vid} deleted."))
 
-        bmc.schedule(bmc.timings.raid, done)
-        return task
+        return self._start(task, done, when)
 
     def set_hotspare(self, bay: int, value: Any) -> None:
         if value not in ("None", "Global", "Dedicated"):
+            raise RedfishError(400, "PropertyValueNotInList", (str(value), "HotspareType"))
+        if value == "Dedicated":
+            # A Dedicated type alone serves no volume: it is bound through the volume (or Dell's
+            # AssignSpare), never set on the drive.
             raise RedfishError(400, "PropertyValueNotInList", (str(value), "HotspareType"))
         drive = self.drives[bay]
         if value != "None" and self.volume_of(bay) is not None:
@@ -267,6 +313,100 @@ class StorageState:
             raise RedfishError(400, "ResourceInUse", vendor=_NON_RAID.get(self.bmc.flavour.name))
         self._check_idle()
         drive.hotspare = value
+        if value == "None":
+            for vol in self.volumes:
+                if bay in vol.spares:
+                    vol.spares.remove(bay)
+
+    def _spare_ready(self, bay: int) -> None:
+        drive = self.drives[bay]
+        if self.volume_of(bay) is not None or drive.hotspare != "None":
+            raise RedfishError(400, "ResourceInUse", vendor=_IN_USE.get(self.bmc.flavour.name))
+        if drive.failed:
+            raise RedfishError(400, "PropertyValueConflict", ("HotspareType", "Status"))
+        if drive.non_raid:
+            raise RedfishError(400, "ResourceInUse", vendor=_NON_RAID.get(self.bmc.flavour.name))
+
+    def set_dedicated_spares(self, vid: str, bays: list[int]) -> None:
+        """PATCH of a Volume's Links.DedicatedSpareDrives: the list replaces the volume's spares
+        (added drives must be free and RAID-capable; removed ones become plain drives)."""
+        vol = self.volume(vid)
+        if vol is None:
+            raise RedfishError(404, "ResourceMissingAtURI", (vid,))
+        self._check_idle()
+        for bay in bays:
+            if bay not in vol.spares:
+                self._spare_ready(bay)
+        for bay in vol.spares:
+            if bay not in bays:
+                self.drives[bay].hotspare = "None"
+        for bay in bays:
+            self.drives[bay].hotspare = "Dedicated"
+        vol.spares = list(bays)
+
+    def assign_spare(self, bay: int, vids: list[str]) -> Task:
+        """Dell's DellRaidService.AssignSpare: a job; global without volumes, else dedicated to them."""
+        self._check_idle()
+        vols = []
+        for vid in vids:
+            vol = self.volume(vid)
+            if vol is None:
+                raise RedfishError(400, "ActionParameterValueNotInList", (vid, "VirtualDiskArray",
+                                                                          "DellRaidService.AssignSpare"))
+            vols.append(vol)
+        self._spare_ready(bay)
+        return self._job("Assign hot spare", lambda: self._assign(bay, vols))
+
+    def _assign(self, bay: int, vols: list[Volume]) -> None:
+        self.drives[bay].hotspare = "Dedicated" if vols else "Global"
+        for vol in vols:
+            vol.spares.append(bay)
+
+    def unassign_spare(self, bay: int) -> Task:
+        """Dell's DellRaidService.UnassignSpare: a job that releases a global or dedicated spare."""
+        self._check_idle()
+        if self.drives[bay].hotspare == "None":
+            raise RedfishError(400, "ActionParameterValueNotInList", (str(bay), "TargetFQDD",
+                                                                      "DellRaidService.UnassignSpare"))
+        return self._job("Unassign hot spare", lambda: self.set_hotspare_now(bay))
+
+    def set_hotspare_now(self, bay: int) -> None:
+        self.drives[bay].hotspare = "None"
+        for vol in self.volumes:
+            if bay in vol.spares:
+                vol.spares.remove(bay)
+
+    def secure_erase(self, bay: int) -> Task:
+        self._check_idle()
+        drive = self.drives[bay]
+        if self.volume_of(bay) is not None or drive.hotspare != "None":
+            raise RedfishError(400, "ResourceInUse", vendor=_IN_USE.get(self.bmc.flavour.name))
+        if drive.failed:
+            raise RedfishError(400, "PropertyValueConflict", ("SecureErase", "Status"))
+
+        def effect() -> None:
+            drive.erased += 1
+        return self._job("Secure erase", effect)
+
+    def initialize(self, vid: str, kind: str) -> Task:
+        vol = self.volume(vid)
+        if vol is None:
+            raise RedfishError(404, "ResourceMissingAtURI", (vid,))
+        self._check_idle()
+        return self._job(f"Initialize volume ({kind})", lambda: vol.initialized.append(kind))
+
+    def _job(self, name: str, effect: Any) -> Task:
+        bmc = self.bmc
+        task = bmc.new_task(name, "raid", bmc.timings.raid, target=bmc.flavour.storage_id)
+        self.busy_until = bmc.clock() + bmc.timings.raid
+        self.busy_with = task.id
+
+        def done(at: float) -> None:
+            effect()
+            bmc.finish_task(task, at, message=("Base.1.8.Success", f"{name}: done."))
+
+        bmc.schedule(bmc.timings.raid, done)
+        return task
 
     def patch_volume(self, vid: str, body: dict[str, Any]) -> None:
         """PATCH of a Volume: ReadCachePolicy, WriteCachePolicy and its name (``DisplayName``, or
@@ -277,6 +417,8 @@ class StorageState:
         for key in body:
             if key.startswith("@") or key in ("ReadCachePolicy", "WriteCachePolicy", "DisplayName", "Name"):
                 continue
+            if key == "Links" and self.bmc.flavour.spare_binding == "dmtf":
+                continue  # Links.DedicatedSpareDrives, handled by the caller
             known = key in ("Id", "RAIDType", "CapacityBytes", "Status", "Links", "Encrypted", "BlockSizeBytes",
                             "Operations")
             raise RedfishError(400, "PropertyNotWritable" if known else "PropertyUnknown", (key,))
@@ -353,7 +495,10 @@ class StorageState:
                     controller=bmc.profile.raid_model)
         if health == "Critical":
             return
-        spare = next((d for d in self.drives if d.hotspare in ("Global", "Dedicated") and not d.failed
+        # Its own dedicated spares first, then a global one; another volume's dedicated spare never.
+        spare = next((self.drives[b] for b in vol.spares if not self.drives[b].failed
+                      and bmc.profile.drives[b].capacity_bytes >= bmc.profile.drives[bay].capacity_bytes), None)
+        spare = spare or next((d for d in self.drives if d.hotspare == "Global" and not d.failed
                       and self.volume_of(d.bay) is None
                       and bmc.profile.drives[d.bay].capacity_bytes >= bmc.profile.drives[bay].capacity_bytes), None)
         if spare is not None:
@@ -363,6 +508,8 @@ class StorageState:
         bmc = self.bmc
         spare = self.drives[spare_bay]
         spare.hotspare = "None"
+        if spare_bay in vol.spares:
+            vol.spares.remove(spare_bay)
         vol.drives[vol.drives.index(failed_bay)] = spare_bay
         vol.rebuild_start = at
         vol.rebuild_until = at + bmc.timings.rebuild

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dcops.sim import jobs as dell_jobs
 from dcops.sim.messages import RedfishError, base_text
 from dcops.sim.resources import Ctx, Doc, norm, render
 from dcops.sim.state import Task
@@ -68,6 +69,20 @@ def system_reset(c: Ctx, body: Any) -> WriteResult:
     return success(c)
 
 
+def chassis_reset(c: Ctx, body: Any) -> WriteResult:
+    """Chassis.Reset (Dell): ResetType On or ForceOff only, as the R750 capture allows."""
+    from dcops.sim.res_chassis import CHASSIS_RESET_TYPES
+
+    body = _object(body)
+    reset_type = body.get("ResetType")
+    if reset_type is None:
+        raise RedfishError(400, "ActionParameterMissing", ("Chassis.Reset", "ResetType"))
+    if reset_type not in CHASSIS_RESET_TYPES:
+        raise RedfishError(400, "ActionParameterValueNotInList", (str(reset_type), "ResetType", "Chassis.Reset"))
+    c.bmc.reset(str(reset_type))
+    return success(c)
+
+
 def manager_reset(c: Ctx, body: Any) -> WriteResult:
     body = _object(body)
     reset_type = body.get("ResetType", "GracefulRestart")
@@ -93,6 +108,31 @@ def patch_bios(c: Ctx, body: Any) -> WriteResult:
     if "Attributes" not in body:
         raise RedfishError(400, "PropertyMissing", ("Attributes",))
     c.bmc.patch_bios(body["Attributes"])
+    result = success(c, 200)
+    if apply_time is not None and c.bmc.jobs is not None and c.bmc.jobs.scheduled_bios() is None:
+        # iDRAC9 >= 4.40: a PATCH with @Redfish.SettingsApplyTime schedules the configuration job
+        # itself and names it in Location (older firmware needs a POST to the job queue).
+        job = c.bmc.jobs.create_bios_job(f"/redfish/v1/Systems/{c.fl.system_id}/Bios/Settings")
+        result.headers["Location"] = f"{dell_jobs.QUEUE}/{job.id}"
+    return result
+
+
+def dell_create_job(c: Ctx, body: Any) -> WriteResult:
+    """POST Managers/iDRAC.Embedded.1/Jobs ``{"TargetSettingsURI": ".../Bios/Settings"}``."""
+    body = _object(body)
+    for key in body:
+        if key not in ("TargetSettingsURI", "ScheduledStartTime", "UntilTime"):
+            raise RedfishError(400, "PropertyUnknown", (key,))
+    assert c.bmc.jobs is not None
+    job = c.bmc.jobs.create_bios_job(body.get("TargetSettingsURI"))
+    return WriteResult(200, None, {"Location": f"{dell_jobs.QUEUE}/{job.id}"})
+
+
+def dell_delete_job_queue(c: Ctx, body: Any) -> WriteResult:
+    """DellJobService.DeleteJobQueue ``{"JobID": "JID_CLEARALL" | job id}``."""
+    body = _object(body)
+    assert c.bmc.jobs is not None
+    c.bmc.jobs.clear(body.get("JobID"))
     return success(c, 200)
 
 
@@ -113,7 +153,7 @@ def create_volume(c: Ctx, body: Any) -> WriteResult:
 
 
 def delete_volume(c: Ctx, body: Any, vid: str) -> WriteResult:
-    task = c.bmc.storage.delete_volume(vid)
+    task = c.bmc.storage.delete_volume(vid, body if isinstance(body, dict) else None)
     return accepted(c, task)
 
 
@@ -124,9 +164,13 @@ def patch_drive(c: Ctx, body: Any, bay: int) -> WriteResult:
             continue
         if key == "Oem" and c.fl.name != "dell":
             continue
-        if key != "HotspareType":
+        if key not in ("HotspareType", "WriteCacheEnabled"):
             raise RedfishError(400, "PropertyNotWritable" if key in ("Id", "Name", "Status", "Model")
                                else "PropertyUnknown", (key,))
+    if "WriteCacheEnabled" in body:
+        if not isinstance(body["WriteCacheEnabled"], bool):
+            raise RedfishError(400, "PropertyValueTypeError", (str(body["WriteCacheEnabled"]), "WriteCacheEnabled"))
+        c.bmc.storage.drives[bay].write_cache = body["WriteCacheEnabled"]
     if "Oem" in body:
         # The simulator's simple form of Ready / Non-RAID for flavours without Dell's RAID service.
         oem = body["Oem"]
@@ -135,13 +179,85 @@ def patch_drive(c: Ctx, body: Any, bay: int) -> WriteResult:
             raise RedfishError(400, "PropertyUnknown", ("Oem",))
         c.bmc.storage.set_raid_status(bay, sim["RaidStatus"])
     if "HotspareType" in body:
+        if c.fl.spare_binding == "dell":
+            # iDRAC9: HotspareType is read-only on the Drive; DellRaidService.AssignSpare sets it.
+            raise RedfishError(400, "PropertyNotWritable", ("HotspareType",))
         c.bmc.storage.set_hotspare(bay, body["HotspareType"])
     return success(c, 200)
 
 
 def patch_volume(c: Ctx, body: Any, vid: str) -> WriteResult:
-    c.bmc.storage.patch_volume(vid, _object(body))
+    body = _object(body)
+    links = body.get("Links")
+    if links is not None:
+        refs = links.get("DedicatedSpareDrives") if isinstance(links, dict) else None
+        if c.fl.spare_binding != "dmtf" or not isinstance(links, dict) or set(links) != {"DedicatedSpareDrives"}:
+            raise RedfishError(400, "PropertyNotWritable", ("Links",))
+        if not isinstance(refs, list):
+            raise RedfishError(400, "PropertyValueTypeError", (str(refs), "Links/DedicatedSpareDrives"))
+        lookup = _drive_lookup(c)
+        bays = []
+        for ref in refs:
+            uri = ref.get("@odata.id") if isinstance(ref, dict) else None
+            bay = lookup.get(str(uri).rstrip("/").lower()) if isinstance(uri, str) else None
+            if bay is None:
+                raise RedfishError(400, "ResourceMissingAtURI", (str(uri),))
+            bays.append(bay)
+    c.bmc.storage.patch_volume(vid, {k: v for k, v in body.items() if k != "Links"})
+    if links is not None:
+        c.bmc.storage.set_dedicated_spares(vid, bays)
     return success(c, 200)
+
+
+def secure_erase_drive(c: Ctx, body: Any, bay: int) -> WriteResult:
+    """Drive.SecureErase: a task; only a drive in no volume and no spare (the controllers refuse others)."""
+    _object(body)
+    return accepted(c, c.bmc.storage.secure_erase(bay))
+
+
+def initialize_volume(c: Ctx, body: Any, vid: str) -> WriteResult:
+    """Volume.Initialize: ``InitializeType`` Fast or Slow (default Fast), a task."""
+    body = _object(body)
+    kind = body.get("InitializeType", "Fast")
+    if set(body) - {"InitializeType", "InitializeMethod"}:
+        raise RedfishError(400, "ActionParameterUnknown", ("Volume.Initialize", sorted(set(body))[0]))
+    if kind not in ("Fast", "Slow"):
+        raise RedfishError(400, "ActionParameterValueNotInList", (str(kind), "InitializeType", "Volume.Initialize"))
+    return accepted(c, c.bmc.storage.initialize(vid, str(kind)))
+
+
+def _dell_disk(c: Ctx, value: Any, action: str, parameter: str) -> int:
+    ids = {did.lower(): bay for bay, did in enumerate(c.bmc.storage.drive_ids())}
+    bay = ids.get(str(value).rstrip("/").rsplit("/", 1)[-1].lower()) if isinstance(value, str) else None
+    if bay is None:
+        raise RedfishError(400, "ActionParameterValueNotInList", (str(value), parameter, action))
+    return bay
+
+
+def dell_assign_spare(c: Ctx, body: Any) -> WriteResult:
+    """DellRaidService.AssignSpare: ``{"TargetFQDD": disk, "VirtualDiskArray": [volume FQDD, ...]}``
+    (no VirtualDiskArray: a global spare)."""
+    body = _object(body)
+    action = "DellRaidService.AssignSpare"
+    for key in body:
+        if key not in ("TargetFQDD", "VirtualDiskArray"):
+            raise RedfishError(400, "ActionParameterUnknown", (action, key))
+    if "TargetFQDD" not in body:
+        raise RedfishError(400, "ActionParameterMissing", (action, "TargetFQDD"))
+    bay = _dell_disk(c, body["TargetFQDD"], action, "TargetFQDD")
+    vds = body.get("VirtualDiskArray") or []
+    if not isinstance(vds, list) or not all(isinstance(v, str) for v in vds):
+        raise RedfishError(400, "ActionParameterValueTypeError", (str(vds), "VirtualDiskArray", action))
+    return accepted(c, c.bmc.storage.assign_spare(bay, [v.rstrip("/").rsplit("/", 1)[-1] for v in vds]))
+
+
+def dell_unassign_spare(c: Ctx, body: Any) -> WriteResult:
+    """DellRaidService.UnassignSpare: ``{"TargetFQDD": disk}``."""
+    body = _object(body)
+    action = "DellRaidService.UnassignSpare"
+    if set(body) != {"TargetFQDD"}:
+        raise RedfishError(400, "ActionParameterMissing", (action, "TargetFQDD"))
+    return accepted(c, c.bmc.storage.unassign_spare(_dell_disk(c, body["TargetFQDD"], action, "TargetFQDD")))
 
 
 def dell_convert(c: Ctx, body: Any, to_non_raid: bool) -> WriteResult:

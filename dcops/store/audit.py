@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from dcops.config import actor as current_actor
+from dcops.config import on_behalf_of as current_principal
 from dcops.errors import StateStoreError
 from dcops.report import jsonable
 from dcops.secrets import redact
@@ -44,6 +45,7 @@ class AuditEntry:
     run_id: str | None
     seq: int | None = None
     intent_id: int | None = None
+    on_behalf_of: str | None = None
 
 
 def _scrub(value: Any) -> Any:
@@ -65,18 +67,23 @@ def record(
     actor: str | None = None,
     at: dt.datetime | None = None,
     intent_id: int | None = None,
+    on_behalf_of: str | None = None,
 ) -> int:
     """Append one chained entry; returns its id. ``action`` is dotted (``inventory.import``,
     ``power.off``).
 
     Raises ``StateStoreError`` when the chain's head is gone (someone deleted it): the entry
     would start a chain nobody can verify, and the action it records must not go ahead unaudited.
+    ``actor`` defaults to the OS user, ``on_behalf_of`` to ``$DCOPS_ACTOR`` (recorded beside the
+    actor, never instead of it).
     """
+    principal = on_behalf_of or current_principal()
     when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     content = {
         "at": when, "actor": redact(actor or current_actor()), "host": host, "action": action,
         "result": result, "before": _scrub(before), "after": _scrub(after),
         "details": redact(details) if details else None, "run_id": run_id, "intent_id": intent_id,
+        "on_behalf_of": redact(principal) if principal else None,
     }
     with store.begin() as conn:
         # The head row's lock orders appends: each entry's seq and prev_hash are the head's.
@@ -194,7 +201,7 @@ def _guard_warnings(conn: Any, dialect: str) -> list[str]:
 def _entry(r: Any) -> AuditEntry:
     at = r.at if r.at.tzinfo else r.at.replace(tzinfo=dt.UTC)  # SQLite drops the zone
     return AuditEntry(r.id, at, r.actor, r.host, r.action, r.result, r.before, r.after, r.details, r.run_id,
-                      r.seq, r.intent_id)
+                      r.seq, r.intent_id, r.on_behalf_of)
 
 
 def query(

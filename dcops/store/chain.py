@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 GENESIS = "0" * 64
-FIELDS = ("at", "actor", "host", "action", "result", "before", "after", "details", "run_id", "intent_id")
+FIELDS = ("at", "actor", "host", "action", "result", "before", "after", "details", "run_id", "intent_id",
+          "on_behalf_of")
 
 
 def utc_text(at: dt.datetime) -> str:

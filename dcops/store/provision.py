@@ -176,7 +176,10 @@ def owner_alive(owner: str | None, heartbeat: dt.datetime | None, *, stale_after
 
 def create_run(store: Store, command: str, args: Mapping[str, Any]) -> str:
     run_id = uuid.uuid4().hex[:16]
-    values = dict(id=run_id, created_at=now(), actor=current_actor(), command=command, args=_json(dict(args)),
+    from dcops.config import on_behalf_of
+
+    values = dict(id=run_id, created_at=now(), actor=current_actor(), command=command,
+                  args=_json({**dict(args), "on_behalf_of": on_behalf_of()}),
                   owner=process_owner(run_id), heartbeat_at=now(), status="running")
     _write(store, lambda conn: conn.execute(provision_runs.insert().values(**values)))
     return run_id

@@ -35,6 +35,7 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=True),
     Column("hash", String(64), nullable=True),
     Column("intent_id", BigInteger().with_variant(Integer, "sqlite"), nullable=True),
+    Column("on_behalf_of", String(200), nullable=True),  # $DCOPS_ACTOR; ``actor`` is the OS user
 )
 
 # m0006: the last chained entry (one row, id 1), so deleting the newest entries is detected.

@@ -90,10 +90,15 @@ def settings_body(values: Mapping[str, Any], apply_time: str | None) -> Doc:
 
 
 def volume_body(raid_type: str, drive_uris: Sequence[str], *, capacity_bytes: int | None = None,
-                name: str | None = None, read_policy: str | None = None, write_policy: str | None = None) -> Doc:
+                name: str | None = None, read_policy: str | None = None, write_policy: str | None = None,
+                strip_size_bytes: int | None = None, apply_time: str | None = None) -> Doc:
     """A POST to a Volumes collection. No ``CapacityBytes``: the controller makes it as large as
-    the drives allow ("max")."""
+    the drives allow ("max"). ``apply_time``: ``@Redfish.OperationApplyTime`` (``OnReset``)."""
     body: Doc = {"RAIDType": raid_type, "Links": {"Drives": [{ODATA_ID: u} for u in drive_uris]}}
+    if strip_size_bytes:
+        body["StripSizeBytes"] = int(strip_size_bytes)
+    if apply_time:
+        body["@Redfish.OperationApplyTime"] = apply_time
     if name:
         body["Name"] = name
     if capacity_bytes:

@@ -14,7 +14,7 @@ from dcops.bmc.redfish import resources
 from dcops.bmc.redfish.bios import RedfishBios
 from dcops.bmc.redfish.connector import RedfishConnector
 from dcops.bmc.redfish.firmware import RedfishFirmware, RedfishTasks
-from dcops.bmc.redfish.keys import BOOT_PROGRESS, OS_RUNNING, POST_DONE, POWER_STATE
+from dcops.bmc.redfish.keys import BOOT_PROGRESS, LAST_RESET_TIME, OS_RUNNING, POST_DONE, POWER_STATE
 from dcops.bmc.redfish.raid import RedfishRaid
 from dcops.bmc.redfish.read import identity_of
 from dcops.bmc.redfish.resources import Doc, FetchError, run_sync
@@ -48,7 +48,8 @@ class RedfishPower(base.PowerInterface):
         features = self.s.root().get("ProtocolFeaturesSupported")
         if isinstance(features, dict) and features.get("SelectQuery") and self._select is not False:
             try:
-                system = self.s.conn.get(f"{self.s.system_uri()}?$select={POWER_STATE},{BOOT_PROGRESS}")
+                system = self.s.conn.get(f"{self.s.system_uri()}?$select={POWER_STATE},{BOOT_PROGRESS},"
+                                         f"{LAST_RESET_TIME}")
                 self._select = POWER_STATE in system
             except FetchError:
                 self._select = False
@@ -59,6 +60,9 @@ class RedfishPower(base.PowerInterface):
         raw = system.get(BOOT_PROGRESS)
         progress: Doc = raw if isinstance(raw, dict) else {}
         last, stamp = progress.get("LastState"), progress.get("LastStateTime")
+        if not isinstance(stamp, str):
+            # Quirk (Dell iDRAC9 6.00: no BootProgress at all): LastResetTime still moves with a reset.
+            stamp = system.get(LAST_RESET_TIME)
         return BootProgress(resources.power_state(system.get(POWER_STATE)), last if isinstance(last, str) else None,
                             stamp if isinstance(stamp, str) else None)
 
@@ -86,6 +90,10 @@ class RedfishPower(base.PowerInterface):
         clock, pacing = self.s.clock, self.s.pacing
         seen_reset = seen_on = False
         on_since: float | None = None
+        # Quirk (HPE iLO 5, Lenovo XCC 2.x: neither BootProgress nor LastResetTime): a warm reset
+        # may never show the host off between two polls, and nothing else moves; the reset the BMC
+        # accepted is then the only evidence, and POST counts as done after ``settle`` seconds on.
+        blind = before_time is None
         while True:
             try:
                 state, last, stamp = self.boot_progress()
@@ -94,7 +102,8 @@ class RedfishPower(base.PowerInterface):
             low = (last or "").lower()
             post_done = low in _POST_DONE
             if state in (PowerState.OFF, PowerState.POWERING_OFF, PowerState.POWERING_ON) or \
-                    (stamp is not None and stamp != before_time) or (low and not post_done and low != "none"):
+                    (stamp is not None and stamp != before_time) or (low and not post_done and low != "none") or \
+                    (blind and stamp is None and not last and until != "os-running"):
                 seen_reset = True
             if state in (PowerState.ON, PowerState.POWERING_ON) and (seen_reset or stamp != before_time):
                 seen_on = True

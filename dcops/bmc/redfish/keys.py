@@ -94,6 +94,7 @@ POST_DONE = frozenset({"SystemHardwareInitializationComplete", "OSBootStarted", 
 OS_RUNNING = "OSRunning"
 BOOT_PROGRESS = "BootProgress"
 POWER_STATE = "PowerState"
+LAST_RESET_TIME = "LastResetTime"
 # Volume cache policies: dcops' words -> Redfish Volume ReadCachePolicy / WriteCachePolicy values.
 READ_POLICY = {"read-ahead": "ReadAhead", "adaptive": "AdaptiveReadAhead", "no-read-ahead": "Off"}
 WRITE_POLICY = {"write-back": "ProtectedWriteBack", "always-write-back": "UnprotectedWriteBack",

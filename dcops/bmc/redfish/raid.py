@@ -46,10 +46,19 @@ def parse_drive(doc: Doc, uri: str, index: int, quirks: oem.Quirks = oem.GENERIC
     state = quirks.drive_state(doc)
     label = part.get("ServiceLabel") if isinstance(part, dict) else None
     volumes = tuple(u.rstrip("/").rsplit("/", 1)[-1] for u in links_of(doc.get("Links"), "Volumes"))
+    cache = doc.get("WriteCacheEnabled")
     return DriveState(str(doc.get("Id") or uri.rstrip("/").rsplit("/", 1)[-1]), bay, uri,
                       str(label or doc.get("Name") or ""), doc.get("Model"), doc.get("MediaType"),
                       doc.get("Protocol"), doc.get("CapacityBytes"), str(doc.get("HotspareType") or "None").lower(),
-                      state, failed, doc.get("Revision"), volumes, health)
+                      state, failed, doc.get("Revision"), volumes, health,
+                      cache if isinstance(cache, bool) else None, _action(doc, "#Drive.SecureErase"))
+
+
+def _action(doc: Doc, name: str) -> str | None:
+    actions = doc.get("Actions")
+    entry = actions.get(name) if isinstance(actions, dict) else None
+    target = entry.get("target") if isinstance(entry, dict) else None
+    return str(target) if isinstance(target, str) and target else None
 
 
 def parse_volume(doc: Doc, drives: Sequence[DriveState]) -> VolumeState:
@@ -62,13 +71,40 @@ def parse_volume(doc: Doc, drives: Sequence[DriveState]) -> VolumeState:
     level = doc.get("RAIDType") or doc.get("VolumeType")
     raw_status = doc.get("Status")
     status: Doc = raw_status if isinstance(raw_status, dict) else {}
+    raw_links = doc.get("Links")
+    links: Doc = raw_links if isinstance(raw_links, dict) else {}
     return VolumeState(str(doc.get("Id") or ""), str(doc.get(ODATA_ID) or ""),
                        doc.get("DisplayName") or doc.get("Name"), str(level).upper() if level else None,
                        doc.get("CapacityBytes"), ids("Drives"),
                        _READ_BACK.get(str(read).lower()) if read else None,
                        _WRITE_BACK.get(str(write).lower()) if write else None, ids("DedicatedSpareDrives"),
                        status.get("Health") if isinstance(status.get("Health"), str) else None, state_of(doc),
-                       _identifiers(doc))
+                       identifiers=_identifiers(doc),
+                       spares_reported="DedicatedSpareDrives" in links, spares_writable=_spares_writable(doc),
+                       strip_size=doc.get("StripSizeBytes") if isinstance(doc.get("StripSizeBytes"), int) else None,
+                       initialize_uri=_action(doc, "#Volume.Initialize"))
+
+
+def _spares_writable(doc: Doc) -> bool:
+    """Whether the Volume says Links.DedicatedSpareDrives may be PATCHed (HPE iLO 6 lists it in
+    ``Links.@Redfish.WriteableProperties``; the DMTF form is ``Links/DedicatedSpareDrives`` at the top)."""
+    raw_links = doc.get("Links")
+    inner = raw_links.get("@Redfish.WriteableProperties") if isinstance(raw_links, dict) else None
+    outer = doc.get("@Redfish.WriteableProperties")
+    return (isinstance(inner, list) and "DedicatedSpareDrives" in inner) or (
+        isinstance(outer, list) and "Links/DedicatedSpareDrives" in outer)
+
+
+def spare_binding_of(capabilities: Doc | None, volumes: Sequence[VolumeState], quirks: oem.Quirks) -> str | None:
+    """How this controller binds a dedicated spare (see ``ControllerState.spare_binding``): the
+    Volumes collection's capabilities object (``Links.DedicatedSpareDrives@Redfish.UpdatableAfterCreate``,
+    as HPE iLO 6 publishes it), a volume that lists the link writable, else a vendor action."""
+    links = (capabilities or {}).get("Links")
+    if isinstance(links, dict) and links.get("DedicatedSpareDrives@Redfish.UpdatableAfterCreate") is True:
+        return "dmtf"
+    if any(v.spares_writable for v in volumes):
+        return "dmtf"
+    return "oem" if quirks.assign_spare("/", "probe", "probe") is not None else None
 
 
 def _identifiers(doc: Doc) -> tuple[tuple[str, str], ...]:
@@ -137,11 +173,35 @@ class RedfishRaid(base.RaidInterface):
             volumes_uri = link(storage, "Volumes") or ""
             volumes = [parse_volume(doc, drives) for doc in self.s.members(volumes_uri)] if volumes_uri else []
             model = first.get("Model") or storage.get("Name")
+            caps, apply_times = self._volume_capabilities(volumes_uri)
             out.append(ControllerState(str(storage.get("Id") or ""), str(storage.get(ODATA_ID) or ""),
                                        str(model) if model else None, volumes_uri, tuple(drives), tuple(volumes),
                                        state_of(first) == "Updating",
-                                       tuple(str(t) for t in first.get("SupportedRAIDTypes") or [])))
+                                       tuple(str(t) for t in first.get("SupportedRAIDTypes") or []),
+                                       spare_binding_of(caps, volumes, quirks), apply_times))
         return out
+
+    def _volume_capabilities(self, volumes_uri: str) -> tuple[Doc | None, tuple[str, ...]]:
+        """The Volumes collection's capabilities object (``@Redfish.CollectionCapabilities``, use
+        case VolumeCreation) where the BMC publishes one, and its ``@Redfish.OperationApplyTimeSupport``
+        SupportedValues (Dell iDRAC9 lists only OnReset on some controllers: BOSS, AHCI)."""
+        if not volumes_uri:
+            return None, ()
+        times: tuple[str, ...] = ()
+        try:
+            coll = self.s.conn.get(volumes_uri)
+            support = coll.get("@Redfish.OperationApplyTimeSupport")
+            if isinstance(support, dict) and isinstance(support.get("SupportedValues"), list):
+                times = tuple(str(v) for v in support["SupportedValues"])
+            caps = coll.get("@Redfish.CollectionCapabilities")
+            for cap in (caps.get("Capabilities") or []) if isinstance(caps, dict) else []:
+                target = link(cap, "CapabilitiesObject") if isinstance(cap, dict) else None
+                if target and cap.get("UseCase") in (None, "VolumeCreation"):
+                    doc = self.s.conn.get(target)
+                    return (doc if isinstance(doc, dict) else None), times
+        except FetchError as exc:
+            log.info("%s: %s", self.host, exc)
+        return None, times
 
     def _busy(self) -> bool:
         try:
@@ -188,7 +248,8 @@ class RedfishRaid(base.RaidInterface):
     def create_volume(self, controller: str, raid_type: str, drives: Sequence[str], *,
                       capacity_bytes: int | None = None, name: str | None = None,
                       read_policy: str | None = None, write_policy: str | None = None,
-                      wait: bool = True) -> TaskOutcome:
+                      wait: bool = True, strip_size_bytes: int | None = None,
+                      apply_time: str | None = None) -> TaskOutcome:
         what = f"raid create {name or raid_type}"
         with self.s.storage_lock:
             self.wait_idle()
@@ -207,7 +268,8 @@ class RedfishRaid(base.RaidInterface):
                 raise ApplyError(f"{self.host}: {what}: {ctrl.id} lists no Volumes collection")
             body = volume_body(raid_type, uris, capacity_bytes=capacity_bytes, name=name,
                                read_policy=READ_POLICY.get(read_policy or ""),
-                               write_policy=WRITE_POLICY.get(write_policy or ""))
+                               write_policy=WRITE_POLICY.get(write_policy or ""), strip_size_bytes=strip_size_bytes,
+                               apply_time=apply_time)
             resp = self.s.write("POST", ctrl.volumes_uri, body, what)
             return self._finish(resp, what, wait)
 
@@ -219,12 +281,43 @@ class RedfishRaid(base.RaidInterface):
             raise ApplyError(f"{self.host}: {what}: {len(matches)} volumes match; give its URI")
         return matches[0].uri
 
-    def delete_volume(self, volume: str, *, wait: bool = True) -> TaskOutcome:
+    def delete_volume(self, volume: str, *, wait: bool = True, apply_time: str | None = None) -> TaskOutcome:
+        """``apply_time`` (``OnReset``) rides in the DELETE's body as ``@Redfish.OperationApplyTime``."""
         what = f"raid delete {volume}"
         with self.s.storage_lock:
             self.wait_idle()
-            resp = self.s.write("DELETE", self._volume_uri(volume, what), None, what)
+            body = {"@Redfish.OperationApplyTime": apply_time} if apply_time else None
+            resp = self.s.write("DELETE", self._volume_uri(volume, what), body, what)
             return self._finish(resp, what, wait)
+
+    def secure_erase_drive(self, drive: str, *, wait: bool = True) -> TaskOutcome:
+        """Drive.SecureErase (the drive's own sanitize/crypto erase); ApplyError where not offered."""
+        what = f"secure erase {drive}"
+        with self.s.storage_lock:
+            _, d = self._drive(drive)
+            if not d.secure_erase_uri:
+                raise ApplyError(f"{self.host}: {what}: the BMC offers no Drive.SecureErase for it")
+            self.wait_idle()
+            return self._finish(self.s.write("POST", d.secure_erase_uri, {}, what), what, wait)
+
+    def initialize_volume(self, volume: str, *, wait: bool = True) -> TaskOutcome:
+        """Volume.Initialize with InitializeType Slow (every block written, not only the metadata)."""
+        what = f"initialize volume {volume}"
+        with self.s.storage_lock:
+            vol = next((v for c in self.controllers() for v in c.volumes
+                        if v.id == volume or normalize(v.uri) == normalize(volume)), None)
+            if vol is None or not vol.initialize_uri:
+                raise ApplyError(f"{self.host}: {what}: the BMC offers no Volume.Initialize for it")
+            self.wait_idle()
+            return self._finish(self.s.write("POST", vol.initialize_uri, {"InitializeType": "Slow"}, what), what,
+                                wait)
+
+    def set_drive_write_cache(self, drive: str, enabled: bool) -> None:
+        """Drive.WriteCacheEnabled (the disk's own cache)."""
+        with self.s.storage_lock:
+            _, d = self._drive(drive)
+            self.wait_idle()
+            self.s.write("PATCH", d.uri, {"WriteCacheEnabled": bool(enabled)}, f"raid disk write cache {d.id}")
 
     def update_volume(self, volume: str, *, name: str | None = None, read_policy: str | None = None,
                       write_policy: str | None = None, wait: bool = True) -> TaskOutcome:
@@ -259,11 +352,71 @@ class RedfishRaid(base.RaidInterface):
                 raise ApplyError(f"{self.host}: {what}: the BMC cannot ({exc})") from None
             return self._finish(resp, what, wait)
 
+    def _drive(self, drive: str) -> tuple[ControllerState, DriveState]:
+        for ctrl in self.controllers():
+            for d in ctrl.drives:
+                if d.id == drive or normalize(d.uri) == normalize(drive):
+                    return ctrl, d
+        raise ApplyError(f"{self.host}: no drive {drive!r}")
+
+    def bind_dedicated_spare(self, drive: str, volume: str, *, wait: bool = True) -> TaskOutcome:
+        """DMTF: PATCH the volume's Links.DedicatedSpareDrives (those it has plus this one) where
+        the BMC says it is writable; else the vendor's action (Dell AssignSpare); else ApplyError."""
+        what = f"raid dedicated spare {drive} for {volume}"
+        with self.s.storage_lock:
+            ctrl, d = self._drive(drive)
+            vol = next((v for v in ctrl.volumes if v.id == volume or v.name == volume
+                        or normalize(v.uri) == normalize(volume)), None)
+            if vol is None:
+                raise ApplyError(f"{self.host}: {what}: no such volume on {ctrl.id}")
+            self.wait_idle()
+            if ctrl.spare_binding == "dmtf":
+                current = [u for u in (next((x.uri for x in ctrl.drives if x.id == i), None)
+                                       for i in vol.dedicated_spares) if u]
+                body = {"Links": {"DedicatedSpareDrives": [{ODATA_ID: u} for u in [*current, d.uri]]}}
+                resp = self.s.write("PATCH", vol.uri, body, what)
+                return self._finish(resp, what, wait)
+            request = self.s.quirks().assign_spare(self.s.system_uri(), d.id, vol.id)
+            if request is None:
+                raise ApplyError(f"{self.host}: {what}: the BMC cannot bind a dedicated spare to a volume "
+                                 "(no writable Links.DedicatedSpareDrives, no vendor action)")
+            resp = self.s.write("POST", request[0], request[1], what)
+            return self._finish(resp, what, wait)
+
+    def release_spare(self, drive: str, *, wait: bool = True) -> TaskOutcome:
+        """A dedicated spare leaves its volume's DedicatedSpareDrives (DMTF) or is unassigned by
+        the vendor action (Dell UnassignSpare); elsewhere HotspareType None on the drive."""
+        what = f"raid release spare {drive}"
+        with self.s.storage_lock:
+            ctrl, d = self._drive(drive)
+            if d.hotspare == "none":
+                return TaskOutcome("completed")  # released already (its volume's delete freed it)
+            serving = next((v for v in ctrl.volumes if d.id in v.dedicated_spares), None)
+            self.wait_idle()
+            if serving is not None and ctrl.spare_binding == "dmtf":
+                rest = [u for u in (next((x.uri for x in ctrl.drives if x.id == i), None)
+                                    for i in serving.dedicated_spares if i != d.id) if u]
+                resp = self.s.write("PATCH", serving.uri, {"Links": {"DedicatedSpareDrives": [{ODATA_ID: u}
+                                                                                           for u in rest]}}, what)
+                return self._finish(resp, what, wait)
+            request = self.s.quirks().unassign_spare(self.s.system_uri(), d.id)
+            if request is not None:
+                resp = self.s.write("POST", request[0], request[1], what)
+                return self._finish(resp, what, wait)
+            self.s.write("PATCH", d.uri, hotspare_body("None"), what)
+            return TaskOutcome("completed")
+
     def set_hotspare(self, drive: str, kind: str) -> None:
         value = {t.lower(): t for t in HOTSPARE_TYPES}.get(kind.lower())
         if value is None:
             raise ApplyError(f"{self.host}: raid hot spare: kind must be one of "
                              f"{', '.join(t.lower() for t in HOTSPARE_TYPES)}, not {kind!r}")
+        if value == "Dedicated":
+            raise ApplyError(f"{self.host}: raid hot spare: a dedicated spare is bound to its volume "
+                             "(bind_dedicated_spare), not set on the drive alone")
+        if value == "None":
+            self.release_spare(drive)
+            return
         with self.s.storage_lock:
             uri = drive
             if "/" not in drive:
@@ -271,5 +424,11 @@ class RedfishRaid(base.RaidInterface):
                 if len(found) != 1:
                     raise ApplyError(f"{self.host}: raid hot spare: {len(found)} drives match {drive!r}")
                 uri = found[0].uri
+            what = f"raid hot spare {value} {drive}"
             self.wait_idle()
-            self.s.write("PATCH", uri, hotspare_body(value), f"raid hot spare {value} {drive}")
+            request = self.s.quirks().assign_spare(self.s.system_uri(), uri.rstrip("/").rsplit("/", 1)[-1], None)
+            if request is not None:
+                # The vendor's own action where it has one (Dell AssignSpare without volumes: global).
+                self._finish(self.s.write("POST", request[0], request[1], what), what, True)
+                return
+            self.s.write("PATCH", uri, hotspare_body(value), what)

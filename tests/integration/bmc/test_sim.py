@@ -82,3 +82,16 @@ def test_bad_bmcs_are_bounded_by_the_deadline(sim: object, fault: str, args: dic
     with pytest.raises(UnreachableError), redfish_bmc("sim-1", connector(sim, 1, timeouts)) as dev:
         dev.inventory.observe()
     assert time.monotonic() - started < 20  # bounded by the 3 s deadline, not the 30 s answer
+
+
+def test_lenovo_sensor_units_are_read_as_ucum(sim: object) -> None:
+    """The Lenovo flavour says "C" and "Watts" (as the XCC 2.83 capture does); dcops' Lenovo quirk
+    reads them as UCUM "Cel" and "W", like every other vendor's."""
+    from dcops.sim.resources import render
+
+    doc = sim.call(lambda: render(sim.fleet.bmc(2), "/redfish/v1/Chassis/1/Sensors/TotalPower"))  # type: ignore[attr-defined]
+    assert doc["ReadingUnits"] == "Watts"
+    with redfish_bmc("sim-2", connector(sim, 2)) as dev:
+        obs = dev.inventory.observe()
+    units = {s.units for s in obs.sensors}
+    assert "Watts" not in units and "C" not in units and {"Cel", "W"} <= units, units

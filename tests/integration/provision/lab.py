@@ -133,4 +133,7 @@ def writes(log: list[dict[str, Any]]) -> dict[str, int]:
             bump("media_eject")
         elif method == "PATCH" and "/Drives/" in path:
             bump("hotspare")
+        elif method == "POST" and path.endswith(("DellRaidService.AssignSpare", "DellRaidService.UnassignSpare")):
+            bump("hotspare")  # Dell's way to set and release spares
+
     return counts

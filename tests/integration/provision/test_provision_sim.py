@@ -163,12 +163,23 @@ def test_until_pool_skip_and_abort(fleet4: ThreadedFleet, state: Path, tmp_path:
     assert code == 0 and data["items"][0]["status"] == "skipped"
     code, data, _ = cli(capsys, "provision", "abort", "sim-0004", *marks, "--reason", "wrong rack")
     assert data["items"][0]["status"] == "aborted"
-    code, data, err = cli(capsys, "provision", "run", "sim-0003", "sim-0004", *args, "--yes", "--until", "raid")
+    # sim-0004 is the Supermicro: its profile's Non-RAID disks cannot be verified on it. Refused
+    # before any change unless accepted.
+    code, data, err = cli(capsys, "provision", "run", "sim-0004", *args, "--yes", "--until", "raid")
+    assert code == 5 and "refused before any change" in err and "--allow-unverified" in err, err
+    assert writes(requests(fleet4, "sim-0004")) == {}
+    code, data, err = cli(capsys, "provision", "retry", "firmware", "sim-0004", *args, "--yes", "--allow-unverified")
     assert code == 0, err
-    by_host = {i["host"]: i for i in data["items"]}
-    assert by_host["sim-0003"]["status"] == "pending" and by_host["sim-0003"]["step"] == "raid"
-    assert by_host["sim-0004"]["status"] == "pending" and by_host["sim-0004"]["step"] == "raid"  # started over
+    # Started over (after the abort) and on to the --until it was run with.
+    assert data["items"][0]["status"] == "pending" and data["items"][0]["step"] == "raid"
+    code, data, err = cli(capsys, "provision", "run", "sim-0003", *args, "--yes", "--until", "raid")
+    assert code == 0, err
+    assert data["items"][0]["status"] == "pending" and data["items"][0]["step"] == "raid"
+    # Parked at its --until: resume leaves it; only run moves it on.
     code, data, err = cli(capsys, "provision", "resume", "sim-0003", *args, "--yes")
+    assert code == 0, err
+    assert data["items"][0]["status"] == "nothing" and "parked after raid" in data["items"][0]["message"]
+    code, data, err = cli(capsys, "provision", "run", "sim-0003", *args, "--yes")
     assert code == 0, err
     assert data["items"][0]["status"] == "delivered"
     code, data, _ = cli(capsys, "provision", "status", "sim-0003", "-i", str(inv), "--steps")
@@ -208,3 +219,83 @@ def test_a_host_that_drifts_after_post_install_is_not_delivered(dell: ThreadedFl
         assert 'task "Verify the security baseline"' in item["message"]  # and its read-back fails
         assert hook.received == [] and events.items == []  # not handed over, production untouched
 
+
+
+def test_preflight_refuses_before_the_firmware_is_touched(dell: ThreadedFleet, state: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A RAID template that cannot apply (the existing DATA volume is in the way and the template
+    may not delete it) stops the host at its first writing step, before any firmware is flashed."""
+    inv = write_inventory(dell, tmp_path / "inv.yaml", monkeypatch)
+    base = sim_baselines(tmp_path, ["sim-0001", "sim-0002"], playbooks=False)
+    raid = base / "raid" / "trading-db-r750.yaml"
+    raid.write_text(raid.read_text().replace("clear_existing: true", "clear_existing: false"))
+    args = ["-i", str(inv), "--baselines", str(base), "--poll", "0.05"]
+    code, data, err = cli(capsys, "provision", "run", "sim-0001", *args, "--yes")
+    assert code == 5, err
+    (item,) = data["items"]
+    assert item["status"] == "failed" and item["step"] == "firmware", item
+    assert "refused before any change" in item["message"] and "clear_existing" in item["message"]
+    assert writes(requests(dell, "sim-0001")) == {}
+    store = open_store(f"sqlite:///{state}/state.db")
+    try:
+        (entry,) = [e for e in audit.query(store, host="sim-0001", action="provision.firmware")
+                    if e.result != "started"]
+    finally:
+        store.close()
+    assert entry.result == "failed" and entry.before is None and entry.after["refused"]
+
+
+def test_a_step_failing_half_way_audits_every_write(dell: ThreadedFleet, state: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    inv = write_inventory(dell, tmp_path / "inv.yaml", monkeypatch)
+    base = sim_baselines(tmp_path, ["sim-0001", "sim-0002"], playbooks=False)
+    args = ["-i", str(inv), "--baselines", str(base), "--poll", "0.05"]
+    # The BMC accepts LogicalProc and drops it at POST; the other attributes apply.
+    dell.control.post("/v1/faults", {"hosts": ["sim-0001"], "kind": "bios_refuse",
+                                     "args": {"attribute": "LogicalProc"}})
+    code, data, err = cli(capsys, "provision", "run", "sim-0001", *args, "--yes", "--until", "bios")
+    assert code == 5, err
+    assert data["items"][0]["step"] == "bios"
+    store = open_store(f"sqlite:///{state}/state.db")
+    try:
+        (entry,) = [e for e in audit.query(store, host="sim-0001", action="provision.bios")
+                    if e.result not in ("started",)]
+    finally:
+        store.close()
+    assert entry.result == "partial"
+    assert {"target": "ProcCStates", "action": "set", "old": "Enabled"} in entry.before
+    assert {"target": "ProcCStates", "action": "set", "old": "Enabled", "new": "Disabled"} in entry.after["applied"]
+    assert entry.after["remaining"] == ["set LogicalProc"]
+
+
+def test_secure_erase_is_opt_in_and_audited(dell: ThreadedFleet, state: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    inv = write_inventory(dell, tmp_path / "inv.yaml", monkeypatch)
+    base = sim_baselines(tmp_path, ["sim-0001", "sim-0002"], playbooks=False)
+    args = ["-i", str(inv), "--baselines", str(base), "--poll", "0.05", "--until", "raid", "--yes"]
+
+    def erased(index: int) -> tuple[list[int], list[list[str]]]:
+        storage = dell.fleet.bmc(index).storage
+        return [d.erased for d in storage.drives], [list(v.initialized) for v in storage.volumes]
+
+    before = dell.call(lambda: erased(0))
+    code, data, err = cli(capsys, "provision", "run", "sim-0001", *args, "--secure-erase")
+    assert code == 0, err
+    code, data, err = cli(capsys, "provision", "run", "sim-0002", *args)
+    assert code == 0, err
+    # sim-0001: its two volumes (OS, DATA) initialized Slow before the template (every drive is in
+    # a volume or a spare: none to secure-erase). sim-0002 (no --secure-erase): nothing erased.
+    assert before == ([0] * 8, [[], []])
+    assert dell.call(lambda: erased(0))[1][0] == ["Slow"]  # OS is kept by the template: initialized
+    log = requests(dell, "sim-0001")
+    inits = [r for r in log if r["method"] == "POST" and r["path"].endswith("Volume.Initialize")]
+    assert len(inits) == 2 and all(r["status"] == 202 for r in inits)
+    assert not [r for r in requests(dell, "sim-0002") if "Initialize" in r["path"] or "SecureErase" in r["path"]]
+    store = open_store(f"sqlite:///{state}/state.db")
+    try:
+        (entry,) = [e for e in audit.query(store, host="sim-0001", action="provision.raid") if e.result == "ok"]
+    finally:
+        store.close()
+    assert [w["action"] for w in entry.after["erased"]] == ["initialize", "initialize"]

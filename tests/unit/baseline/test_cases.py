@@ -76,7 +76,8 @@ def _template(spec: dict[str, Any]) -> RaidTemplate:
                         DiskState(spec["unused_disks"]) if "unused_disks" in spec else None)
 
 
-def _controller(drives: dict[int, list[Any]], volumes: list[list[Any]]) -> ControllerState:
+def _controller(drives: dict[int, list[Any]], volumes: list[list[Any]],
+                spare_binding: str | None = "dmtf") -> ControllerState:
     ds = []
     for bay, spec in drives.items():
         media = spec[0]
@@ -87,15 +88,18 @@ def _controller(drives: dict[int, list[Any]], volumes: list[list[Any]]) -> Contr
     vs = []
     for n, vol in enumerate(volumes):
         policies = vol[3] if len(vol) > 3 else {}
+        spares = policies.get("spares")  # given: the BMC reports Links.DedicatedSpareDrives
         vs.append(VolumeState(f"v{n}", f"/v/{n}", vol[0], vol[1], None, tuple(f"d{b}" for b in vol[2]),
-                              policies.get("read"), policies.get("write")))
-    return ControllerState("c0", "/c0", "PERC", "/c0/Volumes", tuple(ds), tuple(vs))
+                              policies.get("read"), policies.get("write"),
+                              tuple(f"d{b}" for b in spares or ()), spares_reported=spares is not None))
+    return ControllerState("c0", "/c0", "PERC", "/c0/Volumes", tuple(ds), tuple(vs), spare_binding=spare_binding)
 
 
 @pytest.mark.parametrize("case", cases("diff_raid.yaml"))
 def test_diff_raid(case: dict[str, Any]) -> None:
     changes, problems, unverified = diff_raid(_template(case["template"]),
-                                              [_controller(case["drives"], case["volumes"])])
+                                              [_controller(case["drives"], case["volumes"],
+                                                           case.get("spare_binding", "dmtf"))])
     shown = []
     for c in changes:
         if c.action in ("create", "delete"):
@@ -133,3 +137,23 @@ def test_shipped_baselines_are_valid() -> None:
     assert {"low-latency-trading", "virtualization-host", "big-data-node"} <= set(b.bios)
     assert b.raid["trading-db-r750"].os_disk is not None
     assert b.os["rhel9-trading"].network["trade-db-01"].ip == "198.51.100.11"
+
+
+def test_raid_plans_are_replayed_before_anything_is_sent() -> None:
+    """The order that broke on real controllers (a volume created on Non-RAID drives before they
+    were converted; a spare bound to a volume not created yet) is refused by the replay."""
+    from dcops.baseline.raidsim import check_raid_plan
+
+    template = _template({"virtual_disks": [{"name": "DATA", "raid": "RAID1", "disks": [0, 1],
+                                             "dedicated_spares": [2]}]})
+    ctrl = _controller({0: ["HDD", "none", "non-raid"], 1: ["HDD", "none", "non-raid"], 2: ["HDD", "none", "ready"]},
+                       [])
+    changes, problems, _ = diff_raid(template, [ctrl])
+    assert not problems and [c.action for c in changes] == ["convert", "convert", "create", "spare"]
+    wrong = [changes[2], changes[0], changes[1], changes[3]]  # create before the conversions
+    (why,) = check_raid_plan(template, ctrl, wrong)
+    assert "step 1 of 4" in why and "Non-RAID" in why
+    early_spare = [changes[3], *changes[:3]]  # the spare bound before its volume exists
+    (why,) = check_raid_plan(template, ctrl, early_spare)
+    assert "does not exist" in why
+    assert check_raid_plan(template, ctrl, changes[:3]) == ["after the plan, bay 2 is not a dedicated spare of DATA"]

@@ -71,3 +71,26 @@ def test_wait_boot(until: str, reads: list[tuple[PowerState, str | None, str | N
     else:
         with pytest.raises(ApplyError, match=f"did not reach {until}"):
             power.wait_boot(T0, until=until, deadline=30.0)
+
+
+@pytest.mark.parametrize("until, before, reads, reached", [
+    # iLO 5 / XCC 2.x: no BootProgress, no LastResetTime; a warm reset never shows the host off.
+    # The accepted reset is the boot; POST counts as done after `settle` seconds on.
+    ("post", None, [(ON, None, None)], True),
+    # An installer that powers off, on such a BMC: on (after the reset), then off.
+    ("power-off", None, [(ON, None, None), (ON, None, None), (OFF, None, None)], True),
+    # iDRAC9 6.00: no BootProgress, but LastResetTime moves with the reset: that is the stamp.
+    ("post", T0, [(ON, None, T0), (ON, None, T1)], True),
+    # Nothing can say the OS runs without BootProgress.
+    ("os-running", None, [(ON, None, None)], False),
+])
+def test_wait_boot_without_boot_progress(until: str, before: str | None,
+                                         reads: list[tuple[PowerState, str | None, str | None]],
+                                         reached: bool) -> None:
+    power = power_with(reads)
+    if reached:
+        power.wait_boot(before, until=until, deadline=30.0)
+        assert power.s.clock.now() < 30.0  # type: ignore[attr-defined]
+    else:
+        with pytest.raises(ApplyError, match=f"did not reach {until}"):
+            power.wait_boot(before, until=until, deadline=30.0)

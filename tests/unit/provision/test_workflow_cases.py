@@ -38,7 +38,9 @@ def _workflow(case: dict[str, Any]) -> Workflow | None:
 def test_decide(case: dict[str, Any]) -> None:
     decision = decide(_workflow(case), Verb(case["verb"]), step=Step(case["step_arg"]) if "step_arg" in case else None,
                       force=case.get("force", False), reason=case.get("skip_reason"),
-                      owner_alive=case.get("owner_alive", False))
+                      owner_alive=case.get("owner_alive", False),
+                      until=Step(case["until_arg"]) if case.get("until_arg") else None,
+                      stored_until=Step(case["stored_until"]) if case.get("stored_until") else None)
     assert decision.action == case["action"], decision
     if "step" in case:
         assert decision.step == Step(case["step"])
@@ -46,6 +48,8 @@ def test_decide(case: dict[str, Any]) -> None:
         assert decision.reconcile is case["reconcile"]
     if "reason" in case:
         assert case["reason"] in decision.reason
+    if "until" in case:
+        assert decision.until == (Step(case["until"]) if case["until"] else None)
 
 
 def test_next_step_skips_done_and_skipped() -> None:

@@ -90,3 +90,13 @@ def make_bmc(profile: str = "generic-1s", clock: FakeClock | None = None, index:
 
 def system_path(bmc: Bmc) -> str:
     return f"/redfish/v1/Systems/{bmc.flavour.system_id}"
+
+
+def schedule_bios_job(client: Client, bmc: Bmc) -> None:
+    """On the Dell flavour, staged BIOS values apply only through a configuration job in iDRAC's
+    job queue (dcops.sim.jobs): schedule one, as racadm/dcops do. Elsewhere nothing to do."""
+    if bmc.jobs is None:
+        return
+    reply = client.post("/redfish/v1/Managers/iDRAC.Embedded.1/Jobs",
+                        {"TargetSettingsURI": f"/redfish/v1/Systems/{bmc.flavour.system_id}/Bios/Settings"})
+    assert reply.status == 200 and "/Jobs/JID_" in reply.headers["Location"], reply

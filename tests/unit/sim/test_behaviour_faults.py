@@ -12,7 +12,7 @@ import pytest
 from dcops.sim.faults import apply_fault, clear_faults
 from dcops.sim.resources import Paths
 from dcops.sim.state import Bmc
-from tests.unit.sim.conftest import Client, FakeClock, make_bmc, system_path
+from tests.unit.sim.conftest import Client, FakeClock, make_bmc, schedule_bios_job, system_path
 
 
 def settle(bmc: Bmc, clock: FakeClock, seconds: float, step: float = 0.05) -> None:
@@ -27,7 +27,9 @@ def patch_settings(client: Client, bmc: Bmc, attributes: dict[str, Any]) -> int:
     bios = Paths(bmc.profile).bios
     link = client.get(bios).json["@Redfish.Settings"]["SettingsObject"]["@odata.id"]
     etag = client.get(link).headers["ETag"]  # HPE requires If-Match; the others accept it
-    return client.patch(link, {"Attributes": attributes}, headers={"If-Match": etag}).status
+    status = client.patch(link, {"Attributes": attributes}, headers={"If-Match": etag}).status
+    schedule_bios_job(client, bmc)
+    return status
 
 
 # (profile, refused attribute and the value asked for, another attribute that applies, SEL MessageId)
@@ -171,7 +173,8 @@ def watch(client: Client, bmc: Bmc, clock: FakeClock, seconds: float) -> list[tu
     end = clock.t + seconds
     while clock.t < end:
         doc = client.get(system_path(bmc)).json
-        state = (doc["PowerState"], doc["BootProgress"]["LastState"])
+        # The simulator's own boot state where the flavour publishes no BootProgress (Dell, HPE, Lenovo).
+        state = (doc["PowerState"], doc.get("BootProgress", {}).get("LastState", bmc.boot_progress))
         if not seen or seen[-1] != state:
             seen.append(state)
         clock.advance(0.05)

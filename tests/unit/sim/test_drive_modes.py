@@ -109,7 +109,8 @@ def test_dell_conversion_is_validated(body: dict[str, Any], status: int) -> None
 
 def test_dell_raid_service_lists_the_conversion_actions() -> None:
     doc = Client(make_bmc("dell-r750")).get(RAID_SERVICE).json
-    assert set(doc["Actions"]) == {"#DellRaidService.ConvertToNonRAID", "#DellRaidService.ConvertToRAID"}
+    assert set(doc["Actions"]) == {"#DellRaidService.ConvertToNonRAID", "#DellRaidService.ConvertToRAID",
+                                   "#DellRaidService.AssignSpare", "#DellRaidService.UnassignSpare"}
     assert Client(make_bmc("generic-1s")).get("/redfish/v1/Systems/1/Oem/Dell/DellRaidService").status == 404
 
 
@@ -183,3 +184,55 @@ def test_volume_create_refuses_a_bad_cache_policy() -> None:
                                                           "Links": {"Drives": [{"@odata.id": drive_uri(bmc, 2)},
                                                                                {"@odata.id": drive_uri(bmc, 3)}]}})
     assert reply.status == 400 and reply.message_ids()[0].endswith("PropertyValueNotInList")
+
+
+def test_dedicated_spares_are_bound_to_their_volume_dmtf(clock: FakeClock) -> None:
+    """HPE (as its iLO 5/6 captures publish it): Volume Links.DedicatedSpareDrives is writable; the
+    Drive's HotspareType takes no Dedicated on its own; deleting the volume frees its spares."""
+    bmc = make_bmc("hpe-dl360-gen10p", clock)
+    client = Client(bmc)
+    paths = Paths(bmc.profile)
+    coll = client.get(paths.volumes).json
+    caps = client.get(coll["@Redfish.CollectionCapabilities"]["Capabilities"][0]["CapabilitiesObject"]["@odata.id"])
+    assert caps.json["Links"]["DedicatedSpareDrives@Redfish.UpdatableAfterCreate"] is True
+    vol = bmc.storage.volumes[0]
+    bay = free_bay(client, bmc, clock)
+    uri = drive_uri(bmc, bay)
+    etag = client.get(uri).headers["ETag"]
+    assert client.patch(uri, {"HotspareType": "Dedicated"}, headers={"If-Match": etag}).status == 400
+    vuri = f"{paths.volumes}/{vol.id}"
+    doc = client.get(vuri)
+    assert doc.json["Links"]["@Redfish.WriteableProperties"] == ["DedicatedSpareDrives"]
+    resp = client.patch(vuri, {"Links": {"DedicatedSpareDrives": [{"@odata.id": uri}]}},
+                        headers={"If-Match": doc.headers["ETag"]})
+    assert resp.status == 200, resp.json
+    assert client.get(vuri).json["Links"]["DedicatedSpareDrives"] == [{"@odata.id": uri}]
+    assert client.get(uri).json["HotspareType"] == "Dedicated"
+    # A drive in a volume cannot be a spare.
+    other = drive_uri(bmc, vol.drives[0])
+    doc = client.get(vuri)
+    assert client.patch(vuri, {"Links": {"DedicatedSpareDrives": [{"@odata.id": other}]}},
+                        headers={"If-Match": doc.headers["ETag"]}).status == 400
+    assert client.delete(vuri).status == 202
+    settle(bmc, clock)
+    assert client.get(uri).json["HotspareType"] == "None"
+
+
+def test_dedicated_spares_on_dell_use_assign_spare(clock: FakeClock) -> None:
+    bmc = make_bmc("dell-r750", clock)
+    client = Client(bmc)
+    vol = bmc.storage.volumes[0]
+    bay = free_bay(client, bmc, clock)
+    did = bmc.storage.drive_ids()[bay]
+    # iDRAC9: HotspareType is read-only on the Drive.
+    assert client.patch(drive_uri(bmc, bay), {"HotspareType": "Global"}).status == 400
+    resp = client.post(f"{RAID_SERVICE}/Actions/DellRaidService.AssignSpare",
+                       {"TargetFQDD": did, "VirtualDiskArray": [vol.id]})
+    assert resp.status == 202
+    settle(bmc, clock)
+    vdoc = client.get(f"{Paths(bmc.profile).volumes}/{vol.id}").json
+    assert vdoc["Links"]["DedicatedSpareDrives"] == [{"@odata.id": drive_uri(bmc, bay)}]
+    assert client.post(f"{RAID_SERVICE}/Actions/DellRaidService.UnassignSpare", {"TargetFQDD": did}).status == 202
+    settle(bmc, clock)
+    assert client.get(drive_uri(bmc, bay)).json["HotspareType"] == "None"
+    assert client.post(f"{RAID_SERVICE}/Actions/DellRaidService.UnassignSpare", {"TargetFQDD": did}).status == 400

@@ -26,6 +26,7 @@ def docs(bmc: Bmc) -> dict[str, Any]:
         "system": client.get(paths.system).json,
         "chassis": client.get(paths.chassis).json,
         "storage": client.get(paths.storage).json,
+        "volumes": client.get(paths.volumes).json,
         "sel": [e["MessageId"] for e in entries],
         "sel_severity": [e["Severity"] for e in entries],
     }
@@ -175,6 +176,11 @@ def install_poweroff(b: Bmc, d: dict[str, Any]) -> None:
     assert b.install_poweroff == 0.3  # the install timing of the fast preset
 
 
+def raid_onreset(b: Bmc, d: dict[str, Any]) -> None:
+    assert b.storage.apply_times() == ["OnReset"]
+    assert d["volumes"]["@Redfish.OperationApplyTimeSupport"]["SupportedValues"] == ["OnReset"]
+
+
 def malformed(b: Bmc, d: dict[str, Any]) -> None:
     import orjson
 
@@ -227,6 +233,7 @@ FAULT_CASES: list[tuple[str, dict[str, str], str, Check]] = [
     ("install_poweroff", {}, "lenovo-sr650v2", install_poweroff),
     ("leak", {"detector": "ColdPlate_1"}, "dell-r750+leak-detector", leak),
     ("pcie_nic", {"nic": "2"}, "lenovo-sr650v2+pcie-nic-health", pcie_nic),
+    ("raid_onreset", {}, "dell-r750", raid_onreset),
 ]
 
 
@@ -256,8 +263,9 @@ def test_fault_applies_and_clears(clock: FakeClock, kind: str, args: dict[str, s
     assert after["system"]["Status"]["Health"] == "OK"
     assert after["storage"]["Status"]["HealthRollup"] == "OK"
     assert not bmc.bios_refused and bmc.vanish_tasks == 0 and bmc.install_poweroff is None
+    assert bmc.storage.apply_times() == ["Immediate", "OnReset"]
     if kind not in ("bmc_unreachable", "bmc_slow", "bmc_errors", "malformed_json", "bios_refuse", "task_vanish",
-                    "install_poweroff", "readback_fails", "leak", "pcie_nic"):
+                    "install_poweroff", "readback_fails", "leak", "pcie_nic", "raid_onreset"):
         # behaviours, not hardware events, leave no SEL entry; nor do the trait faults whose
         # point is that one resource alone reports them
         assert len(bmc.sel) > sel_before  # the hardware event left a trace

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.sim.conftest import Client, FakeClock, make_bmc, system_path
+from tests.unit.sim.conftest import Client, FakeClock, make_bmc, schedule_bios_job, system_path
 
 SESSIONS = "/redfish/v1/SessionService/Sessions"
 
@@ -110,6 +110,7 @@ def test_bios_patch_is_pending_until_a_reset_then_applied(clock: FakeClock, prof
     assert reply.status == 200, reply
     assert client.get(bios).json["Attributes"][name] == before  # still the old value
     assert client.get(settings).json["Attributes"][name] == value  # pending
+    schedule_bios_job(client, bmc)
     bmc.reset("ForceRestart")
     clock.advance(0.5)
     assert client.get(bios).json["Attributes"][name] == value  # applied at POST
@@ -178,10 +179,12 @@ def test_bios_reset_returns_defaults_at_the_next_boot(clock: FakeClock) -> None:
     client = Client(bmc)
     bios, settings = bios_paths(bmc)
     client.patch(settings, {"Attributes": {"LogicalProc": "Disabled"}})
+    schedule_bios_job(client, bmc)
     bmc.reset("ForceRestart")
     clock.advance(0.5)
     assert client.get(bios).json["Attributes"]["LogicalProc"] == "Disabled"
     assert client.post(f"{bios}/Actions/Bios.ResetBios", {}).status == 204
+    schedule_bios_job(client, bmc)
     bmc.reset("ForceRestart")
     clock.advance(0.5)
     assert client.get(bios).json["Attributes"]["LogicalProc"] == "Enabled"
@@ -300,3 +303,58 @@ def test_non_ascii_credentials_are_refused_not_crashed() -> None:
     assert anon.post(SESSIONS, {"UserName": "ädmin", "Password": "pässword"}).status == 401
     assert anon.post(SESSIONS, {"UserName": 1, "Password": None}).status == 401
     assert Client(bmc, password="pässwörd").get(system_path(bmc)).status == 401
+
+
+def test_dell_bios_values_apply_only_through_a_job(clock: FakeClock) -> None:
+    """iDRAC9: staged values without a configuration job stay pending across reboots; a job (POST
+    to the queue, or the PATCH's own when it carries @Redfish.SettingsApplyTime) applies them at
+    the next POST and ends Completed; JID_CLEARALL drops the job and the values."""
+    bmc = make_bmc("dell-r750", clock)
+    client = Client(bmc)
+    bios, settings = bios_paths(bmc)
+    queue = "/redfish/v1/Managers/iDRAC.Embedded.1/Jobs"
+    assert client.post(queue, {"TargetSettingsURI": settings}).status == 400  # nothing pending: SYS017
+    client.patch(settings, {"Attributes": {"LogicalProc": "Disabled"}})
+    bmc.reset("ForceRestart")
+    clock.advance(0.5)
+    assert client.get(bios).json["Attributes"]["LogicalProc"] == "Enabled"  # no job: still pending
+    assert bmc.bios_pending == {"LogicalProc": "Disabled"}
+    reply = client.patch(settings, {"Attributes": {"ProcCStates": "Disabled"},
+                                    "@Redfish.SettingsApplyTime": {"ApplyTime": "OnReset"}})
+    job = reply.headers["Location"]
+    assert client.get(job).json["JobState"] == "Scheduled"
+    assert client.post(queue, {"TargetSettingsURI": settings}).status == 400  # SYS011: one is queued
+    bmc.reset("ForceRestart")
+    clock.advance(0.5)
+    attrs = client.get(bios).json["Attributes"]
+    assert (attrs["LogicalProc"], attrs["ProcCStates"]) == ("Disabled", "Disabled")
+    done = client.get(job).json
+    assert done["JobState"] == "Completed" and done["PercentComplete"] == 100
+    assert client.get(queue).json["Members"] == [{"@odata.id": job}]
+    client.patch(settings, {"Attributes": {"LogicalProc": "Enabled"}})
+    schedule_bios_job(client, bmc)
+    clear = "/redfish/v1/Managers/iDRAC.Embedded.1/Oem/Dell/DellJobService/Actions/DellJobService.DeleteJobQueue"
+    assert client.post(clear, {"JobID": "JID_CLEARALL"}).status == 200
+    assert client.get(queue).json["Members"] == [] and bmc.bios_pending == {}
+
+
+def test_dell_chassis_reset_takes_on_and_forceoff_only(clock: FakeClock) -> None:
+    bmc = make_bmc("dell-r750", clock)
+    client = Client(bmc)
+    chassis = client.get("/redfish/v1/Chassis/System.Embedded.1").json
+    action = chassis["Actions"]["#Chassis.Reset"]
+    assert action["ResetType@Redfish.AllowableValues"] == ["On", "ForceOff"]
+    assert client.post(action["target"], {"ResetType": "GracefulRestart"}).status == 400
+    assert client.post(action["target"], {"ResetType": "ForceOff"}).status == 204
+    clock.advance(1)
+    bmc.tick()
+    assert bmc.power == "Off"
+
+
+@pytest.mark.parametrize(("profile", "has_it"), [("dell-r750", False), ("hpe-dl360-gen10p", False),
+                                                 ("lenovo-sr650v2", False), ("supermicro-x13", True),
+                                                 ("generic-1s", True)])
+def test_boot_progress_only_where_the_firmware_has_it(clock: FakeClock, profile: str, has_it: bool) -> None:
+    """The iDRAC9 6.00, iLO 5 3.11 and XCC 2.83 captures have no BootProgress; clients must cope."""
+    bmc = make_bmc(profile, clock)
+    assert ("BootProgress" in Client(bmc).get(system_path(bmc)).json) is has_it

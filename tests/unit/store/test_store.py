@@ -219,3 +219,22 @@ def test_sqlite_read_then_write_transactions_from_many_threads_do_not_fail_locke
         assert len(audit.query(store, limit=1000)) == 120
     finally:
         store.close()
+
+
+def test_audit_actor_is_the_os_user_and_dcops_actor_is_on_behalf_of(store_url: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+
+    monkeypatch.setenv("DCOPS_ACTOR", "ci-requester-carol")
+    store = open_store(store_url)
+    try:
+        audit.record(store, "baseline.apply", host="db-01")
+        entry = audit.query(store)[0]
+        # A variable anyone can set never replaces who ran the command; it is kept beside it.
+        assert entry.actor == getpass.getuser() and entry.actor != "ci-requester-carol"
+        assert entry.on_behalf_of == "ci-requester-carol"
+        monkeypatch.delenv("DCOPS_ACTOR")
+        audit.record(store, "baseline.apply", host="db-02")
+        assert audit.query(store)[0].on_behalf_of is None
+    finally:
+        store.close()

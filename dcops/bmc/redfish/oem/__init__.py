@@ -88,6 +88,15 @@ class Quirks:
         the vendor has no Redfish way to do it."""
         return None
 
+    def assign_spare(self, system_uri: str, drive: str, volume: str | None) -> tuple[str, Doc] | None:
+        """(action URI, body) that makes ``drive`` a hot spare of ``volume`` (None: global); None
+        when the vendor has no action for it (DMTF: Volume Links.DedicatedSpareDrives, if writable)."""
+        return None
+
+    def unassign_spare(self, system_uri: str, drive: str) -> tuple[str, Doc] | None:
+        """(action URI, body) that releases a hot spare; None: no vendor action."""
+        return None
+
     # -- assets
     def placement(self, location: Doc) -> Doc | None:
         """Rack placement from a chassis ``Location`` in a vendor's own form (keys site, room, row,

@@ -175,6 +175,20 @@ class DellQuirks(Quirks):
         uri = f"{system_uri.rstrip('/')}/Oem/Dell/DellRaidService/Actions/DellRaidService.{action}"
         return uri, {"PDArray": [drive]}
 
+    def assign_spare(self, system_uri: str, drive: str, volume: str | None) -> tuple[str, Doc] | None:
+        # Quirk (Dell iDRAC9, 4.x and later): a dedicated hot spare is made with the DellRaidService
+        # OEM action AssignSpare (TargetFQDD = the disk, VirtualDiskArray = the volumes it serves);
+        # the Drive's HotspareType is read-only there. It answers with a job like a volume create.
+        body: Doc = {"TargetFQDD": drive}
+        if volume:
+            body["VirtualDiskArray"] = [volume]
+        return f"{system_uri.rstrip('/')}/Oem/Dell/DellRaidService/Actions/DellRaidService.AssignSpare", body
+
+    def unassign_spare(self, system_uri: str, drive: str) -> tuple[str, Doc] | None:
+        # Quirk (Dell iDRAC9): the counterpart of AssignSpare, for global and dedicated spares alike.
+        return (f"{system_uri.rstrip('/')}/Oem/Dell/DellRaidService/Actions/DellRaidService.UnassignSpare",
+                {"TargetFQDD": drive})
+
     def placement(self, location: Doc) -> Doc | None:
         # Quirk (Dell iDRAC9): the placement set in the iDRAC UI comes as Location.Info, its fields
         # named by InfoFormat ("DataCenter;RoomName;Aisle;RackName;RackSlot").
