@@ -259,7 +259,7 @@ def _verify_os(hosts: tuple[str, ...], baselines_dir: str, playbooks_dir: str, a
         store.close()
     options = Options(playbooks_dir=playbooks_dir, ansible_connection=ansible_connection,
                       playbook_vars=_vars(playbook_vars))
-    report = Report(kind="baseline.verify-os", columns=[Column("host", "HOST"), Column("result", "RESULT"),
+    report = Report(kind="baseline.verify_os", columns=[Column("host", "HOST"), Column("result", "RESULT"),
                                                         Column("message", "MESSAGE")])
     for host in targets:
         data = dict((rows.get(host.name) or {}).get("data") or {})

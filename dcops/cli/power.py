@@ -72,7 +72,8 @@ def _change(operation: str, hosts: tuple[str, ...], *, yes: bool, force: bool, t
             before = dev.power.status()
             if target_state is not None and before is target_state:
                 auditor.record(action, host.name, result="already", before=before.value, after=before.value)
-                return {"host": host.name, "before": before.value, "after": before.value, "result": "already"}
+                return {"host": host.name, "before": before.value, "after": before.value, "result": "already",
+                        "error": None}
             # The intent is in the store before the BMC is asked: a crash from here on leaves
             # "started, outcome unknown", and an unusable store stops the action.
             intent = auditor.start(action, host.name, before=before.value)

@@ -277,7 +277,9 @@ def check_host(
         events.extend(check_component(host, comp, policy,
                                       origin=bool(comp.source) and _source_key(comp.source or "") in origins))
     no_system = next((e for e in obs.errors if e.what in NO_SYSTEM_READ), None)
-    if no_system is not None and obs.identity.system_id is None:
+    # When the documents were there but unusable, the "unreadable" event below says so (with the
+    # reason): one root cause, one event, not also a "system health unknown" twin.
+    if no_system is not None and obs.identity.system_id is None and not obs.unreadable:
         # Nothing said about the server itself: its health is unknown, never "ok" (issue 12).
         scopes.discard(Scope.COMPONENTS)
         events.append(Event(host, "system", Condition.ROLLUP, Severity.WARNING,
@@ -289,10 +291,8 @@ def check_host(
                             {"bmc_health": rollup.value}))
     if rollup is not Health.UNKNOWN:
         seen.add("system")
-    if obs.unreadable and not (no_system is not None and obs.identity.system_id is None):
+    if obs.unreadable:
         # Reachable, but what it says about the server cannot be used: not healthy by omission.
-        # (When that left no system at all, the "system health unknown" event above already says
-        # so: one root cause, one event.)
         events.append(Event(host, "bmc:documents", Condition.UNREADABLE,
                             _severity(policy, Condition.UNREADABLE, Severity.WARNING),
                             "BMC answers, but the server's health cannot be read: " + "; ".join(obs.unreadable[:3]),

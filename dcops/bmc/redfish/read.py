@@ -83,6 +83,10 @@ from dcops.observation import (
     worst_health,
 )
 
+# A 4xx, however the fetcher words it ("HTTP 404", "404 Not Found"): the BMC saying a resource is
+# not there, which is what it has, not an unreadable answer.
+_CLIENT_ERROR = re.compile(r"^(HTTP )?4\d\d\b")
+
 
 def read_observation(
     host: str, *, sections: Iterable[str] = SECTIONS, log_limit: int = 20, expand: bool = False,
@@ -219,7 +223,7 @@ def _start(reader: Reader, expand: bool) -> Step[tuple[Doc, list[Doc], list[Doc]
     # used (not JSON, truncated, a 5xx, no answer) makes the health unknown (Observation.unreadable),
     # not OK by omission. A 4xx is the BMC saying the resource is not there (real captures: Huawei
     # iBMC 3.12 answers 404 for a collection it does not have): that is what it has, not a failure.
-    reader.essential = [f"{e.what}: {e.reason}" for e in reader.errors[before:] if not e.reason.startswith("HTTP 4")]
+    reader.essential = [f"{e.what}: {e.reason}" for e in reader.errors[before:] if not _CLIENT_ERROR.match(e.reason)]
     return root, system_docs, chassis_docs
 
 

@@ -35,6 +35,7 @@ class Shared:
         self._system_uri: str | None = None
         self._manager_uri: str | None = None
         self._quirks: oem.Quirks | None = None
+        self.last_errors: list[Any] = []  # what the last members() read could not read
         # One storage-controller operation at a time per BMC (controllers refuse a second one).
         self.storage_lock = threading.Lock()
 
@@ -49,19 +50,30 @@ class Shared:
         value = getattr(endpoint, "system", None)
         return value if isinstance(value, str) and value else None
 
-    def _collection(self, key: str) -> list[Doc]:
+    def _collection(self, key: str, failures: list[FetchError] | None = None) -> list[Doc]:
         uri = link(self.root(), key) or f"{ROOT}/{key}"
         try:
-            return self.members(uri, key.lower())
-        except FetchError:
+            docs = self.members(uri, key.lower())
+        except FetchError as exc:
+            if failures is not None:
+                failures.append(exc)
             return []
+        if not docs and failures is not None:  # listed, but no member could be read
+            failures.extend(FetchError(e.what, e.reason) for e in self.last_errors)
+        return docs
 
     def _choose(self) -> None:
-        system_docs = self._collection("Systems")
+        failures: list[FetchError] = []
+        system_docs = self._collection("Systems", failures)
         managers = self._collection("Managers")
         choice = systems.choose(system_docs, managers, self.pin())
         if choice.error:
             raise ApplyError(f"{self.conn.host}: {choice.error}")
+        if choice.host is None and failures and not failures[0].reason.startswith(("HTTP 4", "4")):
+            # The BMC answered, but its Systems collection is unusable (an HTML page, truncated
+            # JSON, a 5xx): which server this is and how it is cannot be known. A read failure
+            # (exit 4), never "lists no Systems" (a refusal of the request, exit 5).
+            raise FetchError(failures[0].path, f"{failures[0].reason}; the server's health is unknown")
         if choice.host is None:
             raise ApplyError(f"{self.conn.host}: the BMC lists no Systems")
         self._system_uri = str(choice.host.get(ODATA_ID))
@@ -117,6 +129,7 @@ class Shared:
             return []
         reader = Reader(expand=self.expand())
         docs = run_sync(reader.members(uri, what), self.fetch)
+        self.last_errors = list(reader.errors)
         if not reader.expand:
             self._expand = False  # refused once: do not ask again
         if not docs and reader.errors and reader.errors[0].what in (uri, what):
