@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dcops.patrol.checks import POWER_SENSOR_KINDS
+from dcops.patrol.depends import OWNER_CONDITIONS, explained_by_shutdown, owner_of
 from dcops.patrol.model import (
     POINT_CONDITIONS,
     Condition,
@@ -183,13 +184,20 @@ def _explained_by_power_loss(event: Event) -> bool:
             or (event.info.kind == "psu") or _is_power_symptom(event))
 
 
+def _as_owner(incident: Incident) -> Event:
+    """An open incident as a candidate owner of this round's symptoms (its part is still bad)."""
+    return Event(incident.host, incident.part, incident.condition, incident.severity, incident.summary,
+                 incident.info, dict(incident.diagnosis))
+
+
 def group_host(events: Sequence[Event], open_by_key: Mapping[str, Incident],
-               shutdown_incident: Incident | None) -> list[_Root]:
+               shutdown_incident: Incident | None, open_here: Sequence[Incident] = ()) -> list[_Root]:
     """Group one host's events into root problems with their symptoms (rules 3-7), then respect
     incidents already open: such a problem stays its own root (never re-parented), and when it
     shares its part with a new root, it *becomes* that root (one incident per part), taking the
-    worse severity."""
-    roots = _group(events, shutdown_incident)
+    worse severity. ``open_here``: the host's open incidents, whose parts may own this round's
+    symptoms (a volume degraded a round after its drive failed joins the drive's incident)."""
+    roots = _group(events, shutdown_incident, open_here)
     out: list[_Root] = []
     for root in roots:
         if root.parent_incident is None and root.event.key not in open_by_key:
@@ -208,23 +216,39 @@ def group_host(events: Sequence[Event], open_by_key: Mapping[str, Incident],
     return [r for r in out if r.parent_incident is None or r.children or r.evidence]
 
 
-def _group(events: Sequence[Event], shutdown_incident: Incident | None) -> list[_Root]:
+def _named_part(off: Event, children: Sequence[Event]) -> Event:
+    """An abnormal shutdown names the part its evidence points at (the CPU with the IERR, the
+    DIMM with the uncorrectable errors): its serial and model are what the engineer brings."""
+    culprit = next((c for c in sorted(children, key=_sort_key)
+                    if c.info.kind in ("cpu", "dimm") and c.condition in OWNER_CONDITIONS), None)
+    if culprit is None:
+        return off
+    label = f"{culprit.info.kind.upper()} {culprit.info.location or ''}".strip()
+    return dataclasses.replace(off, info=dataclasses.replace(culprit.info, location=culprit.info.location),
+                               summary=f"{off.summary} (points at {label})",
+                               diagnosis={**dict(off.diagnosis), "culprit": culprit.part})
+
+
+def _group(events: Sequence[Event], shutdown_incident: Incident | None,
+           open_here: Sequence[Incident] = ()) -> list[_Root]:
     logs = [e for e in events if e.condition is Condition.LOG]
     free = sorted((e for e in events if e.condition is not Condition.LOG), key=_sort_key)
     roots: list[_Root] = []
 
-    # Rule 3: abnormal shutdown / unexpected power off.
+    # Rule 3: abnormal shutdown / unexpected power off explains what going off causes (the CPU
+    # or DIMM its SEL names, rails at zero, rollups), not an independent fault: a power supply
+    # that fails while the host is off is visible and is its own incident.
     off = next((e for e in free if e.condition in _OFF), None)
     if off is not None or shutdown_incident is not None:
+        attached = [e for e in free if e is not off and explained_by_shutdown(e)]
         if off is not None:
-            parent = _Root(off)
+            parent = _Root(_named_part(off, attached))
         else:  # the open shutdown incident of an earlier round, within its window
             parent = _Root(Event("", "", Condition.ABNORMAL_SHUTDOWN, Severity.INFO, "", PartInfo(kind="system")),
                            parent_incident=shutdown_incident.id)  # type: ignore[union-attr]
         roots.append(parent)
-        parent.children.extend(e for e in free if e is not off)
-        parent.evidence.extend(ev for e in logs for ev in e.evidence)
-        return roots
+        parent.children.extend(attached)
+        free = [e for e in free if e is not off and e not in attached]
 
     # Rule 4: power supplies.
     psu_failures = [e for e in free if e.info.kind == "psu" and e.condition in (Condition.HEALTH,)]
@@ -241,6 +265,20 @@ def _group(events: Sequence[Event], shutdown_incident: Incident | None) -> list[
         power_root.children.extend(symptoms)
         free = [e for e in free if e not in symptoms]
 
+    # Rule 4b: a part's own symptoms (its sensors, what depends on it) belong to it (patrol.depends).
+    pending = [i for i in open_here if i.is_open]
+    owners = [e for e in free if e.condition in OWNER_CONDITIONS] + [_as_owner(i) for i in pending]
+    owned: dict[str, list[Event]] = {}
+    for event in list(free):
+        owner = owner_of(event, [o for o in owners if o is not event and o.part != event.part])
+        if owner is not None:
+            owned.setdefault(owner.key, []).append(event)
+            free.remove(event)
+    for incident in pending:
+        if incident.key in owned and not any(e.key == incident.key for e in free):
+            roots.append(_Root(Event("", "", incident.condition, Severity.INFO, "", incident.info),
+                               children=owned.pop(incident.key), parent_incident=incident.id))
+
     # Rule 5: one incident per part.
     specific = [e for e in free if e.condition is not Condition.ROLLUP]
     rollups = [e for e in free if e.condition is Condition.ROLLUP]
@@ -252,6 +290,15 @@ def _group(events: Sequence[Event], shutdown_incident: Incident | None) -> list[
             roots.append(root)
         else:
             root.children.append(event)
+        root.children.extend(owned.pop(event.key, []))
+    for leftover in owned.values():  # an owner that is itself a child (of its part's worse condition)
+        for event in leftover:
+            home = next((r for r in roots if r.event.part == event.part), None) or by_part.get(event.part)
+            if home is None:
+                home = by_part.setdefault(event.part, _Root(event))
+                roots.append(home)
+            else:
+                home.children.append(event)
 
     # Rule 6: rollups explain nothing when something specific is known.
     if rollups:
@@ -341,15 +388,15 @@ def converge(
                     Event("", "", Condition.RACK_POWER_LOSS, Severity.INFO, "", PartInfo(kind="rack")),
                     parent_incident=open_rack[path].id)
                 roots.append(rack_root)
-            explained = [e for e in events if _explained_by_power_loss(e)]
+            # A problem already open stays with its host's grouping (it is never re-parented,
+            # and the rollups it causes belong to it, not to a new incident).
+            explained = [e for e in events if _explained_by_power_loss(e) and e.key not in open_by_key]
             for event in explained:
-                if event.key in open_by_key:
-                    roots.append(_Root(event))
-                elif event.condition is Condition.LOG:
+                if event.condition is Condition.LOG:
                     rack_root.evidence.extend(event.evidence)
                 else:
                     rack_root.children.append(event)
-            events = [e for e in events if not _explained_by_power_loss(e)]
+            events = [e for e in events if e not in explained]
         elif rack_root is not None:
             for event in check.events:
                 if event.key in open_by_key:
@@ -361,7 +408,8 @@ def converge(
             continue
         shutdown = next((i for i in state.incidents.values() if i.host == check.host and i.condition in _OFF
                          and (now - i.opened_at).total_seconds() <= policy.shutdown_window), None)
-        roots.extend(group_host(events, open_by_key, shutdown))
+        here = [i for i in state.incidents.values() if i.host == check.host and i.condition not in _OFF]
+        roots.extend(group_host(events, open_by_key, shutdown, here))
 
     # ---- apply: bad rounds for roots
     bad_keys: set[str] = set()
