@@ -16,7 +16,7 @@ ALERTNAMES = {
     "sensor_low": "DcopsSensorThreshold", "sensor_health": "DcopsSensorHealth",
     "redundancy_lost": "DcopsPowerRedundancyLost", "unexpected_power_off": "DcopsUnexpectedPowerOff",
     "abnormal_shutdown": "DcopsAbnormalShutdown", "bmc_unreachable": "DcopsBmcUnreachable",
-    "rack_power_loss": "DcopsRackPowerLoss", "log": "DcopsLogEntry", "rollup": "DcopsHealthRollup",
+    "rack_power_loss": "DcopsRackPowerLoss", "rack_unreachable": "DcopsRackBmcsUnreachable", "log": "DcopsLogEntry", "rollup": "DcopsHealthRollup",
 }
 
 

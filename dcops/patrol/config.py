@@ -10,7 +10,7 @@
       round_deadline: 55s      # hosts not done by then are "missed" (unknown), never a hang
       open_after: 2            # bad rounds before an incident opens
       close_after: 3           # good rounds before it resolves
-      open_after_by_condition: {abnormal_shutdown: 1, rack_power_loss: 1, log: 1}
+      open_after_by_condition: {abnormal_shutdown: 1, rack_power_loss: 1, rack_unreachable: 1, log: 1}
       rack_loss_ratio: 0.5
       rack_loss_min_hosts: 3
       shutdown_window: 15m

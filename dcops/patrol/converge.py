@@ -49,15 +49,17 @@ from dcops.patrol.model import (
     event_key,
     parse_time,
 )
+from dcops.patrol.racks import check_rack, rack_path, rediagnose
 
 # Which condition of a part is the incident when several are bad at the same severity.
 _CONDITION_ORDER = {
-    Condition.RACK_POWER_LOSS: 0, Condition.ABNORMAL_SHUTDOWN: 1, Condition.UNEXPECTED_POWER_OFF: 2,
+    Condition.RACK_POWER_LOSS: 0, Condition.RACK_UNREACHABLE: 0, Condition.ABNORMAL_SHUTDOWN: 1, Condition.UNEXPECTED_POWER_OFF: 2,
     Condition.BMC_UNREACHABLE: 3, Condition.PREDICTIVE_FAILURE: 4, Condition.HEALTH: 5,
     Condition.SENSOR_HIGH: 6, Condition.SENSOR_LOW: 6, Condition.SENSOR_HEALTH: 7,
     Condition.REDUNDANCY_LOST: 8, Condition.ROLLUP: 9, Condition.LOG: 10,
 }
 _OFF = (Condition.ABNORMAL_SHUTDOWN, Condition.UNEXPECTED_POWER_OFF)
+_RACK = (Condition.RACK_POWER_LOSS, Condition.RACK_UNREACHABLE)
 # Log-entry kinds -> the part kinds (PartInfo.kind) they explain.
 _LOG_MATCH = {
     "psu": ("psu",), "cpu": ("cpu",), "dimm": ("dimm",), "drive": ("drive", "volume", "storage_controller"),
@@ -66,10 +68,6 @@ _LOG_MATCH = {
 }
 MAX_CHILDREN = 200
 MAX_EVIDENCE = 50
-
-
-def rack_path(site: str | None, room: str | None, rack: str | None) -> str:
-    return "/".join(p for p in (site, room, rack) if p)
 
 
 @dataclass
@@ -349,25 +347,19 @@ def converge(
     for check in checks:
         if check.rack:
             racks.setdefault(rack_path(check.site, check.room, check.rack), []).append(check)
+    open_rack = {i.host: i for i in state.incidents.values() if i.condition in _RACK}
     down_racks: dict[str, Event] = {}
     rack_good: set[str] = set()
     for path, members in racks.items():
-        dark = [c for c in members if not c.reachable
-                or any(e.condition in _OFF for e in c.events)]
-        if len(members) >= policy.rack_loss_min_hosts and len(dark) / len(members) > policy.rack_loss_ratio:
-            site, room, rack = members[0].site, members[0].room, members[0].rack
-            unreachable = sorted(c.host for c in dark if not c.reachable)
-            off = sorted(c.host for c in dark if c.reachable)
-            summary = (f"rack {rack_path(site, room, rack)}: {len(dark)} of {len(members)} servers lost power or "
-                       f"their BMC at once ({len(unreachable)} BMCs dark, {len(off)} off)")
-            down_racks[path] = Event(path, "rack", Condition.RACK_POWER_LOSS,
-                                     Severity(policy.severity_overrides.get("rack_power_loss", "emergency")),
-                                     summary, PartInfo(kind="rack", location=path),
-                                     {"hosts_dark": unreachable, "hosts_off": off, "hosts": len(members),
-                                      "site": site, "room": room, "rack": rack})
+        rack_event = check_rack(path, members, policy, open_rack.get(path))
+        if rack_event is not None:
+            down_racks[path] = rack_event
         elif len(members) >= policy.rack_loss_min_hosts:
             rack_good.add(path)
-    open_rack = {i.host: i for i in state.incidents.values() if i.condition is Condition.RACK_POWER_LOSS}
+            # Re-diagnosed once the BMCs are back: the incident changes (list, report, Alertmanager
+            # labels) but nobody is paged again about an outage that is already over.
+            if path in open_rack:
+                rediagnose(open_rack[path], members, policy)
 
     roots: list[_Root] = []
     rack_roots: dict[str, _Root] = {}
@@ -385,7 +377,7 @@ def converge(
             # other problem of a host is its own.
             if rack_root is None:
                 rack_root = rack_roots[path] = _Root(
-                    Event("", "", Condition.RACK_POWER_LOSS, Severity.INFO, "", PartInfo(kind="rack")),
+                    Event("", "", open_rack[path].condition, Severity.INFO, "", PartInfo(kind="rack")),
                     parent_incident=open_rack[path].id)
                 roots.append(rack_root)
             # A problem already open stays with its host's grouping (it is never re-parented,
@@ -488,7 +480,7 @@ def converge(
 def _verdict(event: Event, by_host: Mapping[str, HostCheck], rack_good: set[str],
              down_racks: Mapping[str, Event]) -> str:
     """'good' when this round looked at the problem's part and found it fine, else 'unknown'."""
-    if event.condition is Condition.RACK_POWER_LOSS:
+    if event.condition in _RACK:
         if event.host in down_racks:
             return "unknown"
         return "good" if event.host in rack_good else "unknown"
@@ -515,7 +507,7 @@ def _open(state: ConvergeState, track: Track, event: Event, now: dt.datetime,
           context: Mapping[str, Mapping[str, Any]]) -> Incident:
     ctx = context.get(event.host) or {}
     location = dict(ctx.get("location") or {})
-    if event.condition is Condition.RACK_POWER_LOSS:
+    if event.condition in _RACK:
         location = {k: event.diagnosis.get(k) for k in ("site", "room", "rack") if event.diagnosis.get(k)}
     first = parse_time(track.first_seen) or now
     incident = Incident(
@@ -524,7 +516,7 @@ def _open(state: ConvergeState, track: Track, event: Event, now: dt.datetime,
         first_seen_at=first, last_seen_at=now, info=event.info, location=location,
         diagnosis={**dict(event.diagnosis), "since": event.diagnosis.get("since") or track.first_seen},
         evidence=list(track.event.get("evidence") or []), children=list(track.children),
-        warranty=dict(ctx.get("warranty") or {}) if event.condition is not Condition.RACK_POWER_LOSS else {},
+        warranty=dict(ctx.get("warranty") or {}) if event.condition not in _RACK else {},
     )
     state.next_id += 1
     state.incidents[incident.id] = incident

@@ -44,7 +44,9 @@ class Condition(StrEnum):
     UNEXPECTED_POWER_OFF = "unexpected_power_off"  # off without an operator action, no SEL evidence
     ABNORMAL_SHUTDOWN = "abnormal_shutdown"  # off without an operator action, SEL says why
     BMC_UNREACHABLE = "bmc_unreachable"  # the BMC did not answer within its deadline
-    RACK_POWER_LOSS = "rack_power_loss"  # most BMCs of a rack went dark in the same round
+    RACK_POWER_LOSS = "rack_power_loss"  # most hosts of a rack lost power at once (hosts off, AC-lost SEL)
+    RACK_UNREACHABLE = "rack_unreachable"  # most BMCs of a rack went dark at once: cause unknown (power or
+    #                                        management network) until evidence decides
     LOG = "log"  # a Warning/Critical SEL / log entry that no other incident explains
     ROLLUP = "rollup"  # the system/chassis rollup is bad and no part says why
 
@@ -170,7 +172,8 @@ class Hysteresis:
     open_after: int = 2  # bad rounds in a row before an incident opens
     close_after: int = 3  # good rounds in a row before it resolves
     open_after_by_condition: Mapping[str, int] = field(default_factory=lambda: {
-        Condition.ABNORMAL_SHUTDOWN.value: 1, Condition.RACK_POWER_LOSS.value: 1, Condition.LOG.value: 1,
+        Condition.ABNORMAL_SHUTDOWN.value: 1, Condition.RACK_POWER_LOSS.value: 1,
+        Condition.RACK_UNREACHABLE.value: 1, Condition.LOG.value: 1,
     })
     close_after_by_condition: Mapping[str, int] = field(default_factory=dict)
 
