@@ -19,6 +19,10 @@
       escalation: [0s, 15m, 30m]
       severity: {bmc_unreachable: critical}   # per-condition overrides
       ignore_sensors: ["*Virtual*"]
+      flap_window: 10          # flap detection (patrol.flap): verdicts kept per problem,
+      flap_start: 0.5          # share of state changes that starts flapping,
+      flap_stop: 0.25          # ... and that ends it
+      flap_min_rounds: 4
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[
     known = {"interval", "inventory_every", "concurrency", "bmc_deadline", "round_deadline", "read_timeout",
              "ipmi_workers", "log_limit", "open_after", "close_after", "open_after_by_condition",
              "close_after_by_condition", "rack_loss_ratio", "rack_loss_min_hosts", "shutdown_window",
-             "operator_window", "log_ttl", "escalation", "severity", "ignore_sensors", "keep_history_days"}
+             "operator_window", "log_ttl", "escalation", "severity", "ignore_sensors", "keep_history_days",
+             "flap_window", "flap_start", "flap_stop", "flap_min_rounds"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise InvalidInputError(f"config patrol: unknown key(s): {', '.join(unknown)}")
@@ -90,7 +95,11 @@ def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[
         escalation=escalation or (0.0,),
         severity_overrides=severity,
         ignore_sensors=tuple(data.get("ignore_sensors") or ()),
+        flap_window=int(data.get("flap_window", 10)), flap_start=float(data.get("flap_start", 0.5)),
+        flap_stop=float(data.get("flap_stop", 0.25)), flap_min_rounds=int(data.get("flap_min_rounds", 4)),
     )
+    if not (0 < policy.flap_stop <= policy.flap_start <= 1) or policy.flap_window < 2:
+        raise InvalidInputError("config patrol: need 0 < flap_stop <= flap_start <= 1 and flap_window >= 2")
     interval = _seconds(data.get("interval", 60), "interval")
     config = PatrolConfig(
         policy=policy, interval=interval,

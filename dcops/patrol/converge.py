@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dcops.patrol import flap
 from dcops.patrol.checks import POWER_SENSOR_KINDS
 from dcops.patrol.depends import OWNER_CONDITIONS, explained_by_shutdown, owner_of
 from dcops.patrol.model import (
@@ -82,18 +83,27 @@ class Track:
     incident: int | None = None
     event: dict[str, Any] = field(default_factory=dict)
     children: list[dict[str, Any]] = field(default_factory=list)  # gathered while still pending
+    history: str = ""  # verdicts of the rounds that looked, newest last (patrol.flap)
+    flapping: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "bad": self.bad, "good": self.good, "first_seen": self.first_seen,
                 "last_seen": self.last_seen, "incident": self.incident, "event": self.event,
-                "children": self.children}
+                "children": self.children, "history": self.history, "flapping": self.flapping}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Track:
         return cls(key=data["key"], bad=int(data.get("bad", 0)), good=int(data.get("good", 0)),
                    first_seen=data.get("first_seen", ""), last_seen=data.get("last_seen", ""),
                    incident=data.get("incident"), event=dict(data.get("event") or {}),
-                   children=list(data.get("children") or []))
+                   children=list(data.get("children") or []), history=str(data.get("history") or ""),
+                   flapping=bool(data.get("flapping")))
+
+    def verdict(self, bad: bool, policy: Policy) -> None:
+        """Record a round that looked at the problem; update the flapping state (patrol.flap)."""
+        self.history = flap.record(self.history, bad, policy.flap_window)
+        self.flapping = flap.flapping(self.history, self.flapping, start=policy.flap_start, stop=policy.flap_stop,
+                                      min_records=policy.flap_min_rounds)
 
 
 @dataclass
@@ -427,22 +437,27 @@ def converge(
         track.good = 0
         track.last_seen = stamp
         track.event = event.to_json()
+        if event.condition not in POINT_CONDITIONS:
+            track.verdict(True, policy)
         evidence = list(root.evidence) + list(event.evidence)
         incident = state.incidents.get(track.incident) if track.incident is not None else None
         if incident is not None:
+            _mark_flapping(incident, track, now)
             if event.severity.rank > incident.severity.rank:
                 incident.severity = event.severity
                 result.updated.append(incident)
             incident.last_seen_at = now
             incident.summary = event.summary
             incident.diagnosis = {**dict(incident.diagnosis), **dict(event.diagnosis)}
+            _mark_flapping(incident, track, now)
             incident.children = _merge_children(incident.children, children)
             incident.evidence = _merge_evidence(incident.evidence, evidence)
             continue
         track.children = _merge_children(track.children, children)
         track.event["evidence"] = _merge_evidence(list(track.event.get("evidence") or []), evidence)
-        if track.bad >= policy.hysteresis.opens_after(event.condition.value):
+        if track.bad >= policy.hysteresis.opens_after(event.condition.value) or track.flapping:
             incident = _open(state, track, event, now, context)
+            _mark_flapping(incident, track, now)
             result.opened.append(incident)
 
     # ---- good and unknown rounds for everything else tracked
@@ -463,10 +478,18 @@ def converge(
             continue
         track.good += 1
         track.bad = 0
+        if event.condition not in POINT_CONDITIONS:
+            track.verdict(False, policy)
         incident = state.incidents.get(track.incident) if track.incident is not None else None
         if incident is None:
-            del state.tracks[key]  # a pending problem that went away: the flap never opens
+            # A pending problem that went away is forgotten, unless it was bad within the flap
+            # window: then it is remembered, so a problem that keeps coming back is seen flapping.
+            if flap.BAD not in track.history:
+                del state.tracks[key]
             continue
+        _mark_flapping(incident, track, now)
+        if track.flapping:
+            continue  # a flapping problem stays open until it is stable, however it reads now
         if track.good >= policy.hysteresis.closes_after(event.condition.value):
             incident.status = IncidentStatus.RESOLVED
             incident.resolved_at = now
@@ -475,6 +498,20 @@ def converge(
             del state.tracks[key]
             result.resolved.append(incident)
     return result
+
+
+def _mark_flapping(incident: Incident, track: Track, now: dt.datetime) -> None:
+    """Carry the track's flapping state into the incident (``diagnosis.flapping``, and since when
+    it first flapped), so people and notifications see why it stays open."""
+    was = bool(incident.diagnosis.get("flapping"))
+    if track.flapping == was and not track.flapping:
+        return
+    extra: dict[str, Any] = {"flapping": track.flapping, "state_changes": flap.change_ratio(track.history)}
+    if track.flapping and not incident.diagnosis.get("flapped_since"):
+        extra["flapped_since"] = now.isoformat()
+    incident.diagnosis = {**dict(incident.diagnosis), **extra}
+    if track.flapping and not incident.summary.startswith("flapping: "):
+        incident.summary = f"flapping: {incident.summary}"
 
 
 def _verdict(event: Event, by_host: Mapping[str, HostCheck], rack_good: set[str],
@@ -517,6 +554,7 @@ def _open(state: ConvergeState, track: Track, event: Event, now: dt.datetime,
         diagnosis={**dict(event.diagnosis), "since": event.diagnosis.get("since") or track.first_seen},
         evidence=list(track.event.get("evidence") or []), children=list(track.children),
         warranty=dict(ctx.get("warranty") or {}) if event.condition not in _RACK else {},
+        paged_at=now,  # the engine clears it when a silence holds the page back (patrol.escalate.hold)
     )
     state.next_id += 1
     state.incidents[incident.id] = incident

@@ -40,7 +40,7 @@ from dcops.patrol.checks import check_host
 from dcops.patrol.config import PatrolConfig
 from dcops.patrol.converge import ConvergeState, RoundResult, converge
 from dcops.patrol.enrich import host_context, host_location
-from dcops.patrol.escalate import escalate
+from dcops.patrol.escalate import escalate, hold, release
 from dcops.patrol.model import HostCheck, HostMemory, Incident
 from dcops.secrets import Secret, resolve
 
@@ -404,9 +404,11 @@ class Patrol:
         state_json, open_incidents = pstore.load_converge(self.store)
         state = ConvergeState.from_json(state_json, open_incidents)
         result = converge(state, checks, policy, now, _Context(self.hosts, now.date()))
-        escalated = escalate(state.incidents.values(), now, policy)
         silences = pstore.active_silences(self.store, now)
-        notifications = outbox.plan(self.notify, now, opened=result.opened, escalated=escalated,
+        hold(result.opened, silences, now)  # opened under a silence: paged when it ends, from tier 1
+        released = release([i for i in state.incidents.values() if i not in result.opened], silences, now)
+        escalated = escalate(state.incidents.values(), now, policy, silences)
+        notifications = outbox.plan(self.notify, now, opened=[*result.opened, *released], escalated=escalated,
                                     updated=result.updated, resolved=result.resolved, silences=silences)
         finished_at = self.clock()
         duration = time.monotonic() - t0

@@ -197,6 +197,10 @@ class Policy:
     escalation: tuple[float, ...] = (0.0, 900.0, 1800.0)  # seconds unacknowledged -> tier 1, 2, 3
     severity_overrides: Mapping[str, str] = field(default_factory=dict)  # condition -> severity
     ignore_sensors: tuple[str, ...] = ()  # sensor name globs to skip
+    flap_window: int = 10  # verdicts (rounds that looked) kept per problem for flap detection
+    flap_start: float = 0.5  # weighted share of state changes at which a problem starts flapping
+    flap_stop: float = 0.25  # ... and below which it stops
+    flap_min_rounds: int = 4  # verdicts needed before a problem can start flapping
 
     def with_hysteresis(self, open_after: int | None = None, close_after: int | None = None) -> Policy:
         h = self.hysteresis
@@ -240,6 +244,9 @@ class Incident:
     ack_note: str | None = None
     tier: int = 1
     escalated_at: dt.datetime | None = None
+    # When tier 1 was first told (escalation counts from here); None while a silence has held
+    # every notification back: when the silence ends it is paged from tier 1 as if just opened.
+    paged_at: dt.datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -259,6 +266,7 @@ class Incident:
             "warranty": dict(self.warranty), "resolved_at": iso(self.resolved_at),
             "resolved_by": self.resolved_by, "acked_at": iso(self.acked_at), "acked_by": self.acked_by,
             "ack_note": self.ack_note, "tier": self.tier, "escalated_at": iso(self.escalated_at),
+            "paged_at": iso(self.paged_at),
         }
 
     @classmethod
@@ -284,6 +292,8 @@ class Incident:
             resolved_by=data.get("resolved_by"), acked_at=when(data.get("acked_at")),
             acked_by=data.get("acked_by"), ack_note=data.get("ack_note"), tier=int(data.get("tier") or 1),
             escalated_at=when(data.get("escalated_at")),
+            # Incidents stored before paged_at existed were paged when they opened.
+            paged_at=when(data["paged_at"] if "paged_at" in data else data.get("opened_at")),
         )
 
 

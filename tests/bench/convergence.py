@@ -380,6 +380,12 @@ def run_scenario(scenario: Scenario, workdir: Path) -> Outcome:
                 if "ack" in action:
                     _ack(store, notify, causes, action["ack"], now, acked)
             summary = loop.run_until_complete(engine.round())
+            if os.environ.get("DCOPS_CONV_DEBUG"):  # what the round saw on the faulty hosts
+                for h in summary.hosts:
+                    if any(h.host in c.hosts for c in causes):
+                        errors = h.observation.errors if h.observation else ()
+                        print(f"  round {rnd} {h.host}: reachable={h.reachable} error={h.error} events={h.events} "
+                              f"errors={errors} requests={h.requests}", file=sys.stderr)
             for inc in summary.result.opened:
                 opened_round[inc.id] = rnd
             for inc in summary.result.resolved:
@@ -406,16 +412,21 @@ def run_scenario(scenario: Scenario, workdir: Path) -> Outcome:
 
 def _ack(store: Any, notify: Any, causes: Sequence[CauseRecord], cause_id: str, now: dt.datetime,
          acked: set[int]) -> None:
-    """Acknowledge the first open incident in ``cause_id``'s scope the way ``dcops alerts ack`` does."""
+    """Acknowledge the first open incident in ``cause_id``'s scope as ``dcops alerts ack`` does
+    (with its group)."""
     from dcops.notify import outbox
+    from dcops.patrol.escalate import ack_group, acknowledge
     from dcops.store import patrol as pstore
 
     cause = next(c for c in causes if c.id == cause_id)
-    for incident in pstore.list_incidents(store, status="open", limit=10_000):
+    open_now = pstore.list_incidents(store, status="open", limit=10_000)
+    for incident in open_now:
         if incident.host in (cause.scope, *cause.hosts) and incident.id not in acked:
-            incident.acked_at, incident.acked_by = now, "bench"
-            pstore.save_incident(store, incident, outbox.plan(notify, now, acked=[incident]))
-            acked.add(incident.id)
+            group = ack_group(incident, open_now)
+            acknowledge(group, now, "bench")
+            for member in group:
+                pstore.save_incident(store, member, outbox.plan(notify, now, acked=[member]))
+                acked.add(member.id)
             return
 
 
