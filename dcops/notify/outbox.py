@@ -27,6 +27,12 @@ from dcops.patrol.model import Incident
 log = logging.getLogger(__name__)
 BACKOFF_START = 15.0
 BACKOFF_MAX = 900.0
+RATE_WINDOW = 60.0  # rate limits are per minute
+
+
+def over_rate(receiver: Receiver, sent_in_window: int) -> bool:
+    """Has ``receiver`` had its ``rate_per_minute`` in the current window? Pure."""
+    return receiver.rate_per_minute is not None and sent_in_window >= receiver.rate_per_minute
 
 
 def _row(incident: Incident, receiver: Receiver, event: str, now: dt.datetime) -> dict[str, Any]:
@@ -75,16 +81,22 @@ def backoff(attempts: int) -> float:
 
 def deliver_due(store: Any, config: NotifyConfig, now: dt.datetime | None = None, *, limit: int = 200,
                 sender: Callable[[Receiver, str, dict[str, Any]], None] = send) -> dict[str, int]:
-    """Send every due outbox row once; returns counts (delivered, failed, given_up)."""
+    """Send every due outbox row once, within each receiver's rate limit (rows beyond it wait a
+    minute, in order); returns counts (delivered, failed, given_up, deferred)."""
     from dcops.store import patrol as pstore
 
     now = now or dt.datetime.now(dt.UTC)
-    counts = {"delivered": 0, "failed": 0, "given_up": 0}
+    counts = {"delivered": 0, "failed": 0, "given_up": 0, "deferred": 0}
     delivered: list[int] = []
+    deferred: list[int] = []
+    recent = pstore.delivered_since(store, now - dt.timedelta(seconds=RATE_WINDOW))
     for item in pstore.due_notifications(store, now, limit):
         receiver = config.receivers.get(item["receiver"])
         attempts = int(item["attempts"]) + 1
         created = pstore.aware(item["created_at"]) or now
+        if receiver is not None and over_rate(receiver, recent.get(receiver.name, 0)):
+            deferred.append(int(item["id"]))  # queued for the next minute, in order
+            continue
         if receiver is None:
             pstore.mark_failed(store, item["id"], attempts=attempts, next_at=now, give_up=True, now=now,
                                error=f"receiver {item['receiver']!r} is no longer configured")
@@ -105,6 +117,9 @@ def deliver_due(store: Any, config: NotifyConfig, now: dt.datetime | None = None
         # Mark each at once: a SIGKILL after this line must not send it again.
         pstore.mark_delivered(store, [int(item["id"])], now)
         counts["delivered"] += 1
+        recent[receiver.name] = recent.get(receiver.name, 0) + 1
+    pstore.defer(store, deferred, now + dt.timedelta(seconds=RATE_WINDOW))
+    counts["deferred"] = len(deferred)
     return counts
 
 

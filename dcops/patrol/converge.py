@@ -147,6 +147,7 @@ class _Root:
     children: list[Event] = field(default_factory=list)
     evidence: list[Mapping[str, Any]] = field(default_factory=list)
     parent_incident: int | None = None  # attach to this open incident instead of tracking
+    pending_key: str | None = None  # evidence for this pending (not yet open) problem's track
 
 
 def _child_json(event: Event, now: str) -> dict[str, Any]:
@@ -199,13 +200,15 @@ def _as_owner(incident: Incident) -> Event:
 
 
 def group_host(events: Sequence[Event], open_by_key: Mapping[str, Incident],
-               shutdown_incident: Incident | None, open_here: Sequence[Incident] = ()) -> list[_Root]:
+               shutdown_incident: Incident | None, open_here: Sequence[Incident] = (),
+               recent: Sequence[Event] = ()) -> list[_Root]:
     """Group one host's events into root problems with their symptoms (rules 3-7), then respect
     incidents already open: such a problem stays its own root (never re-parented), and when it
     shares its part with a new root, it *becomes* that root (one incident per part), taking the
     worse severity. ``open_here``: the host's open incidents, whose parts may own this round's
-    symptoms (a volume degraded a round after its drive failed joins the drive's incident)."""
-    roots = _group(events, shutdown_incident, open_here)
+    symptoms (a volume degraded a round after its drive failed joins the drive's incident);
+    ``recent``: the host's problems bad in recent rounds but not open, which late log entries join."""
+    roots = _group(events, shutdown_incident, open_here, recent)
     out: list[_Root] = []
     for root in roots:
         if root.parent_incident is None and root.event.key not in open_by_key:
@@ -221,7 +224,7 @@ def group_host(events: Sequence[Event], open_by_key: Mapping[str, Incident],
         root.children = [c for c in root.children if c.key not in open_by_key]
         out.append(root)
         out.extend(_Root(c) for c in pulled)
-    return [r for r in out if r.parent_incident is None or r.children or r.evidence]
+    return [r for r in out if (r.parent_incident is None and r.pending_key is None) or r.children or r.evidence]
 
 
 def _named_part(off: Event, children: Sequence[Event]) -> Event:
@@ -238,7 +241,7 @@ def _named_part(off: Event, children: Sequence[Event]) -> Event:
 
 
 def _group(events: Sequence[Event], shutdown_incident: Incident | None,
-           open_here: Sequence[Incident] = ()) -> list[_Root]:
+           open_here: Sequence[Incident] = (), recent: Sequence[Event] = ()) -> list[_Root]:
     logs = [e for e in events if e.condition is Condition.LOG]
     free = sorted((e for e in events if e.condition is not Condition.LOG), key=_sort_key)
     roots: list[_Root] = []
@@ -327,7 +330,20 @@ def _group(events: Sequence[Event], shutdown_incident: Incident | None,
         if home is None:
             home = next((r for r in roots if r.event.condition is Condition.LOG
                          and r.event.part == entry.part), None)
-            if home is None:
+        if home is None:
+            # Nothing bad this round, but the entry is about a part already known to be bad (an
+            # open incident) or bad a round ago (a pending or flapping problem): the log often
+            # lags the reading by a round, and a late entry is evidence, not a new problem.
+            incident = next((i for i in pending if i.info.kind in wanted), None)
+            earlier = next((e for e in recent if e.info.kind in wanted), None)
+            if incident is not None:
+                home = _Root(Event("", "", incident.condition, Severity.INFO, "", incident.info),
+                             parent_incident=incident.id)
+                roots.append(home)
+            elif earlier is not None:
+                home = _Root(earlier, pending_key=earlier.key)
+                roots.append(home)
+            else:
                 roots.append(_Root(entry, evidence=list(entry.evidence)))
                 continue
         home.evidence.extend(entry.evidence)
@@ -411,13 +427,21 @@ def converge(
         shutdown = next((i for i in state.incidents.values() if i.host == check.host and i.condition in _OFF
                          and (now - i.opened_at).total_seconds() <= policy.shutdown_window), None)
         here = [i for i in state.incidents.values() if i.host == check.host and i.condition not in _OFF]
-        roots.extend(group_host(events, open_by_key, shutdown, here))
+        recent = [Event.from_json(t.event) for t in state.tracks.values()
+                  if t.incident is None and t.event and t.event.get("host") == check.host
+                  and t.event.get("condition") != Condition.LOG.value]
+        roots.extend(group_host(events, open_by_key, shutdown, here, recent))
 
     # ---- apply: bad rounds for roots
     bad_keys: set[str] = set()
     for root in roots:
         children = [_child_json(c, stamp) for c in root.children]
         result.hidden += len(children)
+        if root.pending_key is not None:
+            pending = state.tracks.get(root.pending_key)
+            if pending is not None and pending.event:
+                pending.event["evidence"] = _merge_evidence(list(pending.event.get("evidence") or []), root.evidence)
+            continue
         if root.parent_incident is not None:
             incident = state.incidents.get(root.parent_incident)
             if incident is not None:
@@ -436,7 +460,9 @@ def converge(
         track.bad += 1
         track.good = 0
         track.last_seen = stamp
+        gathered = list(track.event.get("evidence") or [])  # while pending: kept across rounds
         track.event = event.to_json()
+        track.event["evidence"] = _merge_evidence(gathered, track.event.get("evidence") or [])
         if event.condition not in POINT_CONDITIONS:
             track.verdict(True, policy)
         evidence = list(root.evidence) + list(event.evidence)
