@@ -23,6 +23,8 @@
       flap_start: 0.5          # share of state changes that starts flapping,
       flap_stop: 0.25          # ... and that ends it
       flap_min_rounds: 4
+      maintenance:             # recurring silences (patrol.maintenance)
+        - {name: close, days: mon-fri, from: "15:30", to: "17:00", timezone: Asia/Shanghai, rack: "A*"}
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dcops.errors import InvalidInputError
+from dcops.patrol.maintenance import MaintenanceWindow, load_windows
 from dcops.patrol.model import Condition, Hysteresis, Policy, Severity
 from dcops.timeparse import parse_duration
 
@@ -48,6 +51,7 @@ class PatrolConfig:
     ipmi_workers: int = 32
     log_limit: int = 50
     keep_history_days: float = 90.0
+    maintenance: tuple[MaintenanceWindow, ...] = ()
 
 
 def _seconds(value: Any, name: str) -> float:
@@ -65,7 +69,7 @@ def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[
              "ipmi_workers", "log_limit", "open_after", "close_after", "open_after_by_condition",
              "close_after_by_condition", "rack_loss_ratio", "rack_loss_min_hosts", "shutdown_window",
              "operator_window", "log_ttl", "escalation", "severity", "ignore_sensors", "keep_history_days",
-             "flap_window", "flap_start", "flap_stop", "flap_min_rounds"}
+             "flap_window", "flap_start", "flap_stop", "flap_min_rounds", "maintenance"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise InvalidInputError(f"config patrol: unknown key(s): {', '.join(unknown)}")
@@ -110,6 +114,7 @@ def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[
         read_timeout=_seconds(data.get("read_timeout", 15), "read_timeout"),
         ipmi_workers=int(data.get("ipmi_workers", 32)), log_limit=int(data.get("log_limit", 50)),
         keep_history_days=float(data.get("keep_history_days", 90)),
+        maintenance=load_windows(data.get("maintenance")),
     )
     if config.concurrency < 1 or config.bmc_deadline <= 0 or config.round_deadline <= 0:
         raise InvalidInputError("config patrol: concurrency and deadlines must be positive")

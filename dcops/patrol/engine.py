@@ -41,6 +41,7 @@ from dcops.patrol.config import PatrolConfig
 from dcops.patrol.converge import ConvergeState, RoundResult, converge
 from dcops.patrol.enrich import host_context, host_location
 from dcops.patrol.escalate import escalate, hold, release
+from dcops.patrol.maintenance import scheduled_silences
 from dcops.patrol.model import HostCheck, HostMemory, Incident
 from dcops.secrets import Secret, resolve
 
@@ -404,7 +405,7 @@ class Patrol:
         state_json, open_incidents = pstore.load_converge(self.store)
         state = ConvergeState.from_json(state_json, open_incidents)
         result = converge(state, checks, policy, now, _Context(self.hosts, now.date()))
-        silences = pstore.active_silences(self.store, now)
+        silences = self._silences(now)
         hold(result.opened, silences, now)  # opened under a silence: paged when it ends, from tier 1
         released = release([i for i in state.incidents.values() if i not in result.opened], silences, now)
         escalated = escalate(state.incidents.values(), now, policy, silences)
@@ -436,6 +437,12 @@ class Patrol:
                 log.exception("patrol: round listener failed")
         return summary
 
+    def _silences(self, now: dt.datetime) -> list[Any]:
+        """Silences in force: those set by hand (the store) and the maintenance windows open now."""
+        from dcops.store import patrol as pstore
+
+        return [*pstore.active_silences(self.store, now), *scheduled_silences(self.config.maintenance, now)]
+
     async def deliver(self, open_incidents: Sequence[Incident] | None = None, now: dt.datetime | None = None,
                       silences: Any = None) -> dict[str, int]:
         """Send due outbox rows and re-send firing incidents to Alertmanager (in a thread: the
@@ -446,7 +453,7 @@ class Patrol:
         if open_incidents is None:
             _, open_incidents = pstore.load_converge(self.store)
         if silences is None:
-            silences = pstore.active_silences(self.store, now)
+            silences = self._silences(now)
         incidents = list(open_incidents)
 
         def work() -> dict[str, int]:

@@ -275,11 +275,16 @@ def score(causes: Sequence[CauseRecord], incidents: Sequence[IncidentRecord],
 
 # ----------------------------------------------------------------------------- running
 
+# Monday 2026-12-07 07:00 UTC (15:00 in Shanghai): a fixed start, so runs are repeatable and
+# scenarios can name maintenance windows by the clock.
+START = dt.datetime(2026, 12, 7, 7, 0, tzinfo=dt.UTC)
+
+
 class SimClock:
-    """The one clock of the simulator and of patrol: starts at the wall clock, moves by hand."""
+    """The one clock of the simulator and of patrol: starts at ``START``, moves by hand."""
 
     def __init__(self) -> None:
-        self.now = float(int(time.time()))
+        self.now = START.timestamp()
 
     def __call__(self) -> float:
         return self.now
