@@ -334,11 +334,11 @@ def _group(events: Sequence[Event], shutdown_incident: Incident | None,
             # Nothing bad this round, but the entry is about a part already known to be bad (an
             # open incident) or bad a round ago (a pending or flapping problem): the log often
             # lags the reading by a round, and a late entry is evidence, not a new problem.
-            incident = next((i for i in pending if i.info.kind in wanted), None)
+            known = next((i for i in pending if i.info.kind in wanted), None)
             earlier = next((e for e in recent if e.info.kind in wanted), None)
-            if incident is not None:
-                home = _Root(Event("", "", incident.condition, Severity.INFO, "", incident.info),
-                             parent_incident=incident.id)
+            if known is not None:
+                home = _Root(Event("", "", known.condition, Severity.INFO, "", known.info),
+                             parent_incident=known.id)
                 roots.append(home)
             elif earlier is not None:
                 home = _Root(earlier, pending_key=earlier.key)

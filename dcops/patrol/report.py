@@ -83,22 +83,22 @@ def report_data(rows: dict[str, dict[str, Any]], hosts: Sequence[Host], rounds: 
     closed = [x for x in items if x["resolved_at"] and (parse_time(x["resolved_at"]) or now) >= since]
     causes: dict[tuple[str, str], dict[str, Any]] = {}
     for x in items:
-        entry = causes.setdefault((x["condition"], x["kind"]), {"condition": x["condition"], "kind": x["kind"],
+        group = causes.setdefault((x["condition"], x["kind"]), {"condition": x["condition"], "kind": x["kind"],
                                                                 "incidents": 0, "open": 0, "symptoms": 0,
                                                                 "flapping": 0, "_detect": [], "_resolve": []})
-        entry["incidents"] += 1
-        entry["open"] += x["status"] == "open"
-        entry["symptoms"] += x["symptoms"]
-        entry["flapping"] += x["flapping"]
+        group["incidents"] += 1
+        group["open"] += x["status"] == "open"
+        group["symptoms"] += x["symptoms"]
+        group["flapping"] += x["flapping"]
         if x["detect_minutes"] is not None:
-            entry["_detect"].append(float(x["detect_minutes"]))
+            group["_detect"].append(float(x["detect_minutes"]))
         if x["resolve_minutes"] is not None:
-            entry["_resolve"].append(float(x["resolve_minutes"]))
+            group["_resolve"].append(float(x["resolve_minutes"]))
     by_cause = []
-    for entry in sorted(causes.values(), key=lambda e: (-e["incidents"], e["condition"], e["kind"])):
-        detect, resolve = entry.pop("_detect"), entry.pop("_resolve")
-        entry["mttd_minutes"], entry["mttr_minutes"] = _stats(detect)[1], _stats(resolve)[1]
-        by_cause.append(entry)
+    for cause in sorted(causes.values(), key=lambda e: (-e["incidents"], e["condition"], e["kind"])):
+        detect, resolve = cause.pop("_detect"), cause.pop("_resolve")
+        cause["mttd_minutes"], cause["mttr_minutes"] = _stats(detect)[1], _stats(resolve)[1]
+        by_cause.append(cause)
     parts = Counter((i.info.kind, i.info.model or "?") for i in incidents
                     if i.info.kind not in ("rack", "bmc", "system", "condition"))
     warranty: list[dict[str, Any]] = []
