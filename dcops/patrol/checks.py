@@ -214,13 +214,15 @@ def check_host(
     operator_action: str | None = None,
     sections: Iterable[str] = (),
     location: Mapping[str, Any] | None = None,
+    inband: bool | None = None,
 ) -> HostCheck:
     """All events of one host for one round, and what the round looked at.
 
     ``memory`` is what the previous round left (power state; whether the host is off without an
     operator action); ``operator_action`` names a recent dcops power action on this host (from
     the audit log), which explains a power change. ``sections`` are the tiers read beyond power
-    and rollups (``components``, ``sensors``, ``logs``); ``error`` is why there is no observation.
+    and rollups (``components``, ``sensors``, ``logs``); ``error`` is why there is no observation;
+    ``inband``: whether the host answered on its own address (probed when its rack went dark).
     """
     loc = dict(location or {})
     site, room, rack = loc.get("site"), loc.get("room"), loc.get("rack")
@@ -232,7 +234,7 @@ def check_host(
         return HostCheck(host, (event,), frozenset({Scope.REACHABLE}),
                          HostMemory(memory.power, memory.off_unexpected_since, memory.off_reason,
                                     memory.off_evidence, last_reachable=False),
-                         reachable=False, error=error, site=site, room=room, rack=rack)
+                         reachable=False, error=error, site=site, room=room, rack=rack, inband=inband)
 
     obs = observation
     wanted = set(sections)

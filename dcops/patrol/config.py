@@ -23,6 +23,8 @@
       flap_start: 0.5          # share of state changes that starts flapping,
       flap_stop: 0.25          # ... and that ends it
       flap_min_rounds: 4
+      inband_port: 22          # hosts of a dark rack are probed on their in-band address (patrol.inband)
+      inband_timeout: 3s
       maintenance:             # recurring silences (patrol.maintenance)
         - {name: close, days: mon-fri, from: "15:30", to: "17:00", timezone: Asia/Shanghai, rack: "A*"}
 """
@@ -52,6 +54,8 @@ class PatrolConfig:
     log_limit: int = 50
     keep_history_days: float = 90.0
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    inband_port: int = 22  # the in-band probe's port when the book gives none (patrol.inband)
+    inband_timeout: float = 3.0
 
 
 def _seconds(value: Any, name: str) -> float:
@@ -69,7 +73,8 @@ def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[
              "ipmi_workers", "log_limit", "open_after", "close_after", "open_after_by_condition",
              "close_after_by_condition", "rack_loss_ratio", "rack_loss_min_hosts", "shutdown_window",
              "operator_window", "log_ttl", "escalation", "severity", "ignore_sensors", "keep_history_days",
-             "flap_window", "flap_start", "flap_stop", "flap_min_rounds", "maintenance"}
+             "flap_window", "flap_start", "flap_stop", "flap_min_rounds", "maintenance", "inband_port",
+             "inband_timeout"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise InvalidInputError(f"config patrol: unknown key(s): {', '.join(unknown)}")
@@ -115,6 +120,8 @@ def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[
         ipmi_workers=int(data.get("ipmi_workers", 32)), log_limit=int(data.get("log_limit", 50)),
         keep_history_days=float(data.get("keep_history_days", 90)),
         maintenance=load_windows(data.get("maintenance")),
+        inband_port=int(data.get("inband_port", 22)),
+        inband_timeout=_seconds(data.get("inband_timeout", 3), "inband_timeout"),
     )
     if config.concurrency < 1 or config.bmc_deadline <= 0 or config.round_deadline <= 0:
         raise InvalidInputError("config patrol: concurrency and deadlines must be positive")

@@ -50,7 +50,7 @@ from dcops.patrol.model import (
     event_key,
     parse_time,
 )
-from dcops.patrol.racks import check_rack, rack_path, rediagnose
+from dcops.patrol.racks import CAUSE_POWER, check_rack, rack_path, rediagnose
 
 # Which condition of a part is the incident when several are bad at the same severity.
 _CONDITION_ORDER = {
@@ -474,6 +474,8 @@ def converge(
                 result.updated.append(incident)
             incident.last_seen_at = now
             incident.summary = event.summary
+            if event.condition in _RACK and event.diagnosis.get("cause") == CAUSE_POWER:
+                incident.condition = Condition.RACK_POWER_LOSS  # evidence came in while it lasts
             incident.diagnosis = {**dict(incident.diagnosis), **dict(event.diagnosis)}
             _mark_flapping(incident, track, now)
             incident.children = _merge_children(incident.children, children)

@@ -332,6 +332,7 @@ class Patrol:
         rows = self._host_rows()
         policy = self.config.policy
 
+        inband = await self._probe_dark_racks(targets, visits)
         checks: list[HostCheck] = []
         results: list[HostResult] = []
         host_rows: list[dict[str, Any]] = []
@@ -354,7 +355,7 @@ class Patrol:
 
                 obs = dataclasses.replace(obs, log_entries=())  # history, not news: sets the cursor only
             check = check_host(host.name, obs, memory, now, policy, error=visit.error,
-                               operator_action=operators.get(host.name),
+                               operator_action=operators.get(host.name), inband=inband.get(host.name),
                                sections=INVENTORY_SECTIONS if tier == "inventory" else
                                (*MINUTE_SECTIONS, *(("components",) if visit.drilled else ())),
                                location=loc)
@@ -436,6 +437,26 @@ class Patrol:
             except Exception:  # noqa: BLE001 - a listener (the exporter) must not stop patrol
                 log.exception("patrol: round listener failed")
         return summary
+
+    async def _probe_dark_racks(self, hosts: Sequence[Host], visits: Mapping[str, tuple[Visit | None, str]]) \
+            -> dict[str, bool]:
+        """Probe the in-band addresses of the dark hosts of racks whose BMCs went dark together:
+        running hosts mean the management network died, not the power (patrol.racks)."""
+        from dcops.patrol.inband import probe_hosts
+        from dcops.patrol.racks import dark_racks
+
+        members: dict[str, list[tuple[str, bool | None]]] = {}
+        for host in hosts:
+            if host.location.rack:
+                visit = visits.get(host.name, (None, ""))[0]
+                reachable = None if visit is None else visit.observation is not None
+                key = "/".join(x for x in (host.location.site, host.location.room, host.location.rack) if x)
+                members.setdefault(key, []).append((host.name, reachable))
+        dark = [self.hosts[name] for name in dark_racks(members, self.config.policy)
+                if self.hosts[name].inband is not None]
+        if not dark:
+            return {}
+        return await probe_hosts(dark, port=self.config.inband_port, timeout=self.config.inband_timeout)
 
     def _silences(self, now: dt.datetime) -> list[Any]:
         """Silences in force: those set by hand (the store) and the maintenance windows open now."""

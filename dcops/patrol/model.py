@@ -165,6 +165,7 @@ class HostCheck:
     room: str | None = None
     rack: str | None = None
     seen: frozenset[str] = frozenset()  # parts whose state this round read (good or bad)
+    inband: bool | None = None  # the host answered on its in-band address (None: not probed)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ The decision and the evidence that made it are in the incident's diagnosis (``ca
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from dcops.patrol.model import Condition, Event, HostCheck, Incident, PartInfo, Policy, Scope, Severity
 
@@ -47,6 +47,20 @@ def _severity(policy: Policy, condition: Condition, default: str) -> Severity:
     return Severity(policy.severity_overrides.get(condition.value, default))
 
 
+def dark_racks(members: Mapping[str, Sequence[tuple[str, bool | None]]], policy: Policy) -> list[str]:
+    """The unreachable hosts of racks where more than ``rack_loss_ratio`` of the hosts' BMCs are
+    unreachable (``members``: rack -> (host, reachable; None when not read this round)): those
+    whose in-band address is worth probing this round."""
+    out: list[str] = []
+    for hosts in members.values():
+        if len(hosts) < policy.rack_loss_min_hosts:
+            continue
+        dark = [name for name, reachable in hosts if reachable is False]
+        if len(dark) / len(hosts) > policy.rack_loss_ratio:
+            out.extend(dark)
+    return out
+
+
 def check_rack(path: str, members: Sequence[HostCheck], policy: Policy, open_incident: Incident | None) -> Event | None:
     """The rack's event this round when more than ``rack_loss_ratio`` of its hosts are dark (BMC
     unreachable, or off without an operator action); None otherwise. An open rack incident keeps
@@ -59,8 +73,15 @@ def check_rack(path: str, members: Sequence[HostCheck], policy: Policy, open_inc
     site, room, rack = members[0].site, members[0].room, members[0].rack
     unreachable = sorted(c.host for c in dark if not c.reachable)
     off = sorted(c.host for c in dark if c.reachable)
+    probed = [c for c in dark if not c.reachable and c.inband is not None]
+    running = [c.host for c in probed if c.inband]
     if off:
         cause, decided_by = CAUSE_POWER, f"{len(off)} host(s) whose BMC answers went off without an operator action"
+    elif probed and len(running) * 2 >= len(probed):
+        cause, decided_by = CAUSE_NETWORK, (f"{len(running)} of {len(probed)} dark hosts answer on their in-band "
+                                            f"address: they run, their BMCs are cut off")
+    elif probed and not running:
+        cause, decided_by = CAUSE_POWER, f"none of {len(probed)} dark hosts answers on its in-band address either"
     else:
         cause, decided_by = CAUSE_UNKNOWN, "no evidence yet (every dark BMC is unreachable, none reports power)"
     if open_incident is not None:
@@ -74,6 +95,10 @@ def check_rack(path: str, members: Sequence[HostCheck], policy: Policy, open_inc
         summary = (f"rack {path}: power loss: {len(dark)} of {len(members)} servers down at once "
                    f"({len(unreachable)} BMCs dark, {len(off)} off)")
         severity = _severity(policy, Condition.RACK_POWER_LOSS, "emergency")
+    elif cause == CAUSE_NETWORK:
+        summary = (f"rack {path}: management network loss: {len(unreachable)} of {len(members)} BMCs unreachable "
+                   f"at once, the hosts answer in-band")
+        severity = _severity(policy, Condition.RACK_UNREACHABLE, "critical")
     else:
         summary = (f"rack {path}: {len(unreachable)} of {len(members)} BMCs unreachable at once, cause unknown "
                    f"(power loss or management network)")

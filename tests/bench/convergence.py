@@ -144,6 +144,7 @@ class IncidentRecord:
     resolved_round: int | None
     flapping: bool = False
     children: tuple[str, ...] = ()  # "kind condition" of each symptom
+    cause: str | None = None  # a rack incident's diagnosis: power loss, management network, unknown
 
 
 @dataclass
@@ -204,6 +205,8 @@ def matches(incident: IncidentRecord, cause: CauseRecord) -> bool:
     if "condition" in want and incident.condition not in want["condition"]:
         return False
     if "severity" in want and incident.severity not in _list(want["severity"]):
+        return False
+    if "cause" in want and incident.cause != want["cause"]:
         return False
     return not (want.get("flapping") and not incident.flapping)
 
@@ -440,7 +443,8 @@ def _ack(store: Any, notify: Any, causes: Sequence[CauseRecord], cause_id: str, 
 def _record(incident: Any, opened: int, resolved: int | None) -> IncidentRecord:
     return IncidentRecord(incident.id, incident.host, incident.info.kind, incident.condition.value,
                           incident.severity.value, opened, resolved, bool(incident.diagnosis.get("flapping")),
-                          tuple(f"{(c.get('info') or {}).get('kind')} {c.get('condition')}" for c in incident.children))
+                          tuple(f"{(c.get('info') or {}).get('kind')} {c.get('condition')}" for c in incident.children),
+                          incident.diagnosis.get("cause"))
 
 
 def run_corpus(scenarios: Iterable[Scenario], *, progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
