@@ -15,7 +15,7 @@ ALERTNAMES = {
     "health": "DcopsPartHealth", "predictive_failure": "DcopsPredictiveFailure", "sensor_high": "DcopsSensorThreshold",
     "sensor_low": "DcopsSensorThreshold", "sensor_health": "DcopsSensorHealth",
     "redundancy_lost": "DcopsPowerRedundancyLost", "unexpected_power_off": "DcopsUnexpectedPowerOff",
-    "abnormal_shutdown": "DcopsAbnormalShutdown", "bmc_unreachable": "DcopsBmcUnreachable",
+    "abnormal_shutdown": "DcopsAbnormalShutdown", "bmc_unreachable": "DcopsBmcUnreachable", "bmc_errors": "DcopsBmcErrors",
     "rack_power_loss": "DcopsRackPowerLoss", "rack_unreachable": "DcopsRackBmcsUnreachable", "log": "DcopsLogEntry", "rollup": "DcopsHealthRollup",
 }
 

@@ -55,7 +55,7 @@ from dcops.patrol.racks import CAUSE_POWER, check_rack, rack_path, rediagnose
 # Which condition of a part is the incident when several are bad at the same severity.
 _CONDITION_ORDER = {
     Condition.RACK_POWER_LOSS: 0, Condition.RACK_UNREACHABLE: 0, Condition.ABNORMAL_SHUTDOWN: 1, Condition.UNEXPECTED_POWER_OFF: 2,
-    Condition.BMC_UNREACHABLE: 3, Condition.PREDICTIVE_FAILURE: 4, Condition.HEALTH: 5,
+    Condition.BMC_UNREACHABLE: 3, Condition.BMC_ERRORS: 3, Condition.PREDICTIVE_FAILURE: 4, Condition.HEALTH: 5,
     Condition.SENSOR_HIGH: 6, Condition.SENSOR_LOW: 6, Condition.SENSOR_HEALTH: 7,
     Condition.REDUNDANCY_LOST: 8, Condition.ROLLUP: 9, Condition.LOG: 10,
 }
@@ -326,7 +326,8 @@ def _group(events: Sequence[Event], shutdown_incident: Incident | None,
     for entry in logs:
         wanted = _LOG_MATCH.get(entry.info.kind, ())
         home = next((r for r in roots if r.event.info.kind in wanted), None) \
-            or next((r for r in roots if r.event.condition is not Condition.BMC_UNREACHABLE), None)
+            or next((r for r in roots if r.event.condition not in (Condition.BMC_UNREACHABLE, Condition.BMC_ERRORS)),
+                    None)
         if home is None:
             home = next((r for r in roots if r.event.condition is Condition.LOG
                          and r.event.part == entry.part), None)

@@ -44,6 +44,7 @@ class Condition(StrEnum):
     UNEXPECTED_POWER_OFF = "unexpected_power_off"  # off without an operator action, no SEL evidence
     ABNORMAL_SHUTDOWN = "abnormal_shutdown"  # off without an operator action, SEL says why
     BMC_UNREACHABLE = "bmc_unreachable"  # the BMC did not answer within its deadline
+    BMC_ERRORS = "bmc_errors"  # the BMC answers, but with server errors (5xx) or malformed bodies
     RACK_POWER_LOSS = "rack_power_loss"  # most hosts of a rack lost power at once (hosts off, AC-lost SEL)
     RACK_UNREACHABLE = "rack_unreachable"  # most BMCs of a rack went dark at once: cause unknown (power or
     #                                        management network) until evidence decides

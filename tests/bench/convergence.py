@@ -64,8 +64,8 @@ EXPECT: dict[str, dict[str, Any]] = {
     "volume_degraded": {"kind": ["volume"], "condition": ["health"]},
     "abnormal_shutdown": {"condition": ["abnormal_shutdown"]},
     "bmc_unreachable": {"kind": ["bmc"], "condition": ["bmc_unreachable"]},
-    "bmc_errors": {"kind": ["bmc"], "condition": ["bmc_unreachable"]},
-    "malformed_json": {"kind": ["bmc"], "condition": ["bmc_unreachable"]},
+    "bmc_errors": {"kind": ["bmc"], "condition": ["bmc_errors"]},
+    "malformed_json": {"kind": ["bmc"], "condition": ["bmc_errors"]},
     # A whole rack: power loss, or a dead management switch (every BMC dark, hosts still up).
     "rack:rack_power_loss": {"kind": ["rack"], "condition": ["rack_power_loss"]},
     "rack:bmc_unreachable": {"kind": ["rack"], "condition": ["rack_unreachable"]},
