@@ -35,7 +35,7 @@ from typing import Any
 
 from dcops.patrol import flap
 from dcops.patrol.checks import POWER_SENSOR_KINDS
-from dcops.patrol.depends import OWNER_CONDITIONS, explained_by_shutdown, owner_of
+from dcops.patrol.depends import OWNER_CONDITIONS, explained_by_shutdown, explains, owner_of
 from dcops.patrol.model import (
     POINT_CONDITIONS,
     Condition,
@@ -213,13 +213,22 @@ def group_host(events: Sequence[Event], open_by_key: Mapping[str, Incident],
     for root in roots:
         if root.parent_incident is None and root.event.key not in open_by_key:
             same = next((c for c in root.children if c.key in open_by_key and c.part == root.event.part), None)
-            if same is not None:
+            # A symptom whose incident opened first (a 0 RPM tach before its fan said "failed"):
+            # its incident becomes the part's, named after the part (serial, model), not a twin.
+            symptom = None if same is not None else next(
+                (c for c in root.children if c.key in open_by_key and explains(root.event, c)), None)
+            if same is not None or symptom is not None:
+                kept = same or symptom
+                assert kept is not None
                 worse = root.event
-                root.children = [c for c in root.children if c is not same] + [worse]
-                if worse.severity.rank > same.severity.rank:
-                    same = dataclasses.replace(same, severity=worse.severity, summary=worse.summary,
-                                               diagnosis={**dict(same.diagnosis), **dict(worse.diagnosis)})
-                root.event = same
+                root.children = [c for c in root.children if c is not kept] + [worse]
+                if worse.severity.rank > kept.severity.rank:
+                    kept = dataclasses.replace(kept, severity=worse.severity, summary=worse.summary,
+                                               diagnosis={**dict(kept.diagnosis), **dict(worse.diagnosis)})
+                if symptom is not None:
+                    kept = dataclasses.replace(kept, info=worse.info, summary=worse.summary,
+                                               diagnosis={**dict(kept.diagnosis), "part_of": worse.part})
+                root.event = kept
         pulled = [c for c in root.children if c.key in open_by_key]
         root.children = [c for c in root.children if c.key not in open_by_key]
         out.append(root)
@@ -475,6 +484,8 @@ def converge(
                 result.updated.append(incident)
             incident.last_seen_at = now
             incident.summary = event.summary
+            if event.diagnosis.get("part_of"):
+                incident.info = event.info  # the symptom's incident now names its part
             if event.condition in _RACK and event.diagnosis.get("cause") == CAUSE_POWER:
                 incident.condition = Condition.RACK_POWER_LOSS  # evidence came in while it lasts
             incident.diagnosis = {**dict(incident.diagnosis), **dict(event.diagnosis)}
