@@ -5,6 +5,7 @@ incidents and notifications that come out.
     .venv/bin/python -m tests.bench.convergence --fast           # the subset the test runs
     .venv/bin/python -m tests.bench.convergence -k fan --verbose # scenarios whose name has "fan"
     .venv/bin/python -m tests.bench.convergence --json
+    .venv/bin/python -m tests.bench.convergence --hosts 320       # the same faults in a 320-host fleet
 
 The corpus is tests/cases/convergence/*.yaml (format at the top of parts.yaml). Each scenario gets
 a fresh simulated fleet (``dcops sim`` in this process, loopback), a fresh store and a patrol engine
@@ -304,8 +305,9 @@ class Outcome:
     seconds: float
 
 
-def run_scenario(scenario: Scenario, workdir: Path) -> Outcome:
-    """Run one scenario on a fresh fleet, store and engine; returns its score."""
+def run_scenario(scenario: Scenario, workdir: Path, hosts: int | None = None) -> Outcome:
+    """Run one scenario on a fresh fleet, store and engine; returns its score. ``hosts``: a bigger
+    fleet (16 a rack) around the same faults, to see that the healthy rest raises nothing."""
     from dcops.inventory import load_inventory
     from dcops.notify.config import load_notify_config
     from dcops.patrol.config import load_patrol_config
@@ -319,6 +321,8 @@ def run_scenario(scenario: Scenario, workdir: Path) -> Outcome:
     started = time.monotonic()
     clock = SimClock()
     fleet_spec = {"hosts": 12, "racks": 3, **scenario.fleet}
+    if hosts:
+        fleet_spec.update(hosts=hosts, racks=max(3, -(-hosts // 16)))
     profiles = tuple(fleet_spec.pop("profiles", ())) or None
     timings = Timings.preset("real").with_overrides(dict(fleet_spec.pop("timings", {})))
     spec = FleetSpec(password="bench-pw", timings=timings, seed=int(fleet_spec.pop("seed", 7)),
@@ -453,12 +457,13 @@ def _record(incident: Any, opened: int, resolved: int | None) -> IncidentRecord:
                           incident.diagnosis.get("cause"))
 
 
-def run_corpus(scenarios: Iterable[Scenario], *, progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+def run_corpus(scenarios: Iterable[Scenario], *, progress: Callable[[Outcome], None] | None = None,
+               hosts: int | None = None) -> list[Outcome]:
     out: list[Outcome] = []
     for scenario in scenarios:
         with tempfile.TemporaryDirectory(prefix="dcops-conv-") as tmp:
             try:
-                outcome = run_scenario(scenario, Path(tmp))
+                outcome = run_scenario(scenario, Path(tmp), hosts)
             except Exception as exc:  # noqa: BLE001 - e.g. a config key an older dcops does not know
                 failed = Score(causes=sum(1 for f in scenario.faults if not f.noise))
                 failed.misses = failed.causes
@@ -507,6 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-k", dest="keyword", help="only scenarios whose name contains this")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--verbose", "-v", action="store_true", help="print each scenario's problems")
+    parser.add_argument("--hosts", type=int, help="fleet size (default 12 in 3 racks; larger: 16 a rack)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     scenarios = [s for s in load_corpus() if (not args.fast or s.fast)
@@ -521,7 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for p in o.score.problems + o.score.notify_errors:
                 print(f"    {p}")
 
-    outcomes = run_corpus(scenarios, progress=show)
+    outcomes = run_corpus(scenarios, progress=show, hosts=args.hosts)
     data = summary_json(outcomes)
     if args.json:
         print(json.dumps(data, indent=2))
