@@ -408,7 +408,8 @@ class Patrol:
         result = converge(state, checks, policy, now, _Context(self.hosts, now.date()))
         silences = self._silences(now)
         hold(result.opened, silences, now)  # opened under a silence: paged when it ends, from tier 1
-        released = release([i for i in state.incidents.values() if i not in result.opened], silences, now)
+        just_opened = {i.id for i in result.opened}
+        released = release([i for i in state.incidents.values() if i.id not in just_opened], silences, now)
         escalated = escalate(state.incidents.values(), now, policy, silences)
         notifications = outbox.plan(self.notify, now, opened=[*result.opened, *released], escalated=escalated,
                                     updated=result.updated, resolved=result.resolved, silences=silences)
