@@ -77,8 +77,19 @@ def group_host(events: Sequence[Event], open_by_key: Mapping[str, Incident],
     symptoms (a volume degraded a round after its drive failed joins the drive's incident);
     ``recent``: the host's problems bad in recent rounds but not open, which late log entries join."""
     roots = _group(events, shutdown_incident, open_here, recent)
+    open_part = {i.part: i for i in open_here if i.is_open}
     out: list[Root] = []
     for root in roots:
+        if root.parent_incident is None and root.pending_key is None and root.event.key not in open_by_key \
+                and root.event.part in open_part and not any(c.key in open_by_key for c in root.children):
+            # The part already has an incident under another condition (a BMC that stopped answering
+            # now answers with errors; a drive that predicted its failure now fails): the same
+            # incident goes on, with this round's reading, rather than a second one for the part.
+            known = open_part[root.event.part]
+            current = root.event
+            root.event = dataclasses.replace(current, condition=Condition(known.key.rsplit("|", 1)[-1]),
+                                             severity=Severity.worst(current.severity, known.severity))
+            root.children.append(current)
         if root.parent_incident is None and root.event.key not in open_by_key:
             same = next((c for c in root.children if c.key in open_by_key and c.part == root.event.part), None)
             # A symptom whose incident opened first (a 0 RPM tach before its fan said "failed"):
