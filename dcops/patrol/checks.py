@@ -65,9 +65,8 @@ _BMC_FAULT = re.compile(r"\bHTTP (5\d\d|200)\b|malformed|not (valid )?JSON", re.
 def bmc_fault_reason(reason: str) -> str:
     """What a person should read for a read error: a 2xx answer that could not be used is a
     malformed response, not "HTTP 200"."""
-    if re.fullmatch(r"\s*HTTP 2\d\d\s*", reason):
-        return f"malformed response ({reason.strip()} whose body is not a JSON document)"
-    return reason
+    return re.sub(r"\bHTTP (2\d\d)\s*$", r"malformed response (HTTP \1 whose body is not a JSON document)",
+                  reason.strip())
 
 
 def check_bmc_errors(host: str, errors: Iterable[Any], policy: Policy) -> Event | None:
@@ -252,10 +251,16 @@ def check_host(
     loc = dict(location or {})
     site, room, rack = loc.get("site"), loc.get("room"), loc.get("rack")
     if observation is None:
-        event = Event(host, "bmc", Condition.BMC_UNREACHABLE,
-                      _severity(policy, Condition.BMC_UNREACHABLE, Severity.WARNING),
-                      f"BMC does not answer: {error or 'no reason given'}", PartInfo(kind="bmc"),
-                      {"error": error})
+        if error and _BMC_FAULT.search(error):
+            # It answers, with server errors or garbage, even to the first requests: not "dark".
+            reason = bmc_fault_reason(error)
+            event = Event(host, "bmc", Condition.BMC_ERRORS, _severity(policy, Condition.BMC_ERRORS, Severity.WARNING),
+                          f"BMC answers with errors: {reason}", PartInfo(kind="bmc"), {"error": reason})
+        else:
+            event = Event(host, "bmc", Condition.BMC_UNREACHABLE,
+                          _severity(policy, Condition.BMC_UNREACHABLE, Severity.WARNING),
+                          f"BMC does not answer: {error or 'no reason given'}", PartInfo(kind="bmc"),
+                          {"error": error})
         return HostCheck(host, (event,), frozenset({Scope.REACHABLE}),
                          HostMemory(memory.power, memory.off_unexpected_since, memory.off_reason,
                                     memory.off_evidence, last_reachable=False),

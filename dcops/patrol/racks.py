@@ -67,7 +67,9 @@ def check_rack(path: str, members: Sequence[HostCheck], policy: Policy, open_inc
     its key (the event takes its condition), so one outage stays one incident."""
     if len(members) < policy.rack_loss_min_hosts:
         return None
-    dark = [c for c in members if not c.reachable or any(e.condition in _OFF for e in c.events)]
+    # Dark: the BMC does not answer (one that answers with errors is not dark), or the host went off.
+    dark = [c for c in members if (not c.reachable and not any(e.condition is Condition.BMC_ERRORS for e in c.events))
+            or any(e.condition in _OFF for e in c.events)]
     if len(dark) / len(members) <= policy.rack_loss_ratio:
         return None
     site, room, rack = members[0].site, members[0].room, members[0].rack
