@@ -99,6 +99,15 @@ class Location:
 
 
 @dataclass(frozen=True)
+class InbandEndpoint:
+    """The host's own (in-band, operating system) address and a TCP port that answers while the
+    host runs (ssh, an agent): when its BMC is dark, this tells a running host from a dead one."""
+
+    address: str
+    port: int | None = None  # None: patrol's configured probe port
+
+
+@dataclass(frozen=True)
 class Host:
     """One server as the book knows it."""
 
@@ -113,3 +122,4 @@ class Host:
     tags: tuple[str, ...] = ()
     asset: AssetRecord = field(default_factory=AssetRecord)
     source: SourceRef = field(default_factory=SourceRef)
+    inband: InbandEndpoint | None = None

@@ -1,9 +1,12 @@
 """Warranty reminders through the patrol notifiers (``notify:`` in the config file) and their outbox.
 
-A reminder is rendered as an incident-shaped document (what ``dcops.notify.render`` expects), with
-severity ``warning`` (``critical`` once expired), and goes to the receivers the routes pick for
-that severity at tier 1. Alertmanager receivers are skipped: for Prometheus alerting use the
-exporter's ``dcops_assets_warranty_remaining_seconds`` instead.
+Reminders are a **digest**: the reminders due in one run go to each receiver as one message
+(one row per receiver), through the routes that carry ``kind: [warranty]`` only: procurement is
+not on call, and 174 reminders must not become 174 chat posts through the incident routes. A
+reminder's severity is ``warning`` (``critical`` once expired) and routes may filter on it; the
+digest takes the worst of its reminders. A digest is not an incident (nothing to acknowledge).
+Alertmanager receivers are skipped: for Prometheus alerting use the exporter's
+``dcops_assets_warranty_remaining_seconds`` instead.
 
 Delivery goes through the notification outbox (``patrol_outbox``, see docs/patrol.md): the
 reminders due are recorded as sent *and* queued, one outbox row per receiver, in one transaction
@@ -34,7 +37,7 @@ LEASE_SECONDS = 120.0
 
 
 def reminder_document(reminder: Reminder, now: dt.datetime | None = None) -> dict[str, Any]:
-    """An incident-shaped document for the notifiers' renderers."""
+    """An incident-shaped document for the notifiers' renderers (one reminder)."""
     expired = reminder.days_left < 0
     return {
         "id": f"warranty-{reminder.host}-{reminder.threshold}d",
@@ -51,22 +54,48 @@ def reminder_document(reminder: Reminder, now: dt.datetime | None = None) -> dic
     }
 
 
+def digest_document(reminders: Sequence[Reminder], now: dt.datetime) -> dict[str, Any]:
+    """One message for several reminders: a summary line (how many expired, how many ending and
+    how soon) and one item per warranty, soonest first. Pure."""
+    ordered = sorted(reminders, key=lambda r: (r.days_left, r.host))
+    expired = sum(1 for r in ordered if r.days_left < 0)
+    ending = [r for r in ordered if r.days_left >= 0]
+    parts = []
+    if expired:
+        parts.append(f"{expired} expired")
+    if ending:
+        parts.append(f"{len(ending)} ending within {max(r.days_left for r in ending)} days")
+    return {
+        "id": None, "host": f"{len(ordered)} server{'s' if len(ordered) != 1 else ''}",
+        "summary": "warranty digest: " + ", ".join(parts),
+        "severity": "critical" if expired else "warning", "tier": 1,
+        "opened_at": now.isoformat(timespec="seconds"), "info": {"kind": "warranty"},
+        "digest": [{"host": r.host, "site": r.site, "rack": r.rack, "warranty_end": r.warranty_end.isoformat(),
+                    "days_left": r.days_left, "threshold": r.threshold, "serial": r.serial, "contract": r.contract,
+                    "service_provider": r.service_provider, "supplier": r.supplier} for r in ordered],
+    }
+
+
 def plan_reminders(due: Sequence[Reminder], config: NotifyConfig, now: dt.datetime) -> \
         tuple[list[dict[str, Any]], dict[tuple[str, int, dt.date], str]]:
-    """Outbox rows for the reminders ``due`` (one per reminder and receiver) and, per reminder,
-    the channel it is recorded under (receiver names, or ``report`` when none is routed). Pure."""
+    """Outbox rows for the reminders ``due`` (one digest per receiver that a ``kind: warranty``
+    route gives any of them) and, per reminder, the channel it is recorded under (receiver names,
+    or ``report`` when none is routed). Pure."""
     from dcops.patrol.model import Severity
 
-    rows: list[dict[str, Any]] = []
     channels: dict[tuple[str, int, dt.date], str] = {}
+    per_receiver: dict[str, list[Reminder]] = {}
     for reminder in due:
-        doc = reminder_document(reminder, now)
-        receivers = config.receivers_for(Severity(doc["severity"]), 1, alertmanager=False)
+        severity = Severity.CRITICAL if reminder.days_left < 0 else Severity.WARNING
+        receivers = config.receivers_for(severity, 1, alertmanager=False, kind=KIND)
         channels[reminder.key] = ",".join(r.name for r in receivers) or "report"
         for receiver in receivers:
-            rows.append({"created_at": now, "incident": None, "receiver": receiver.name, "kind": KIND,
-                         "payload": {"event": KIND, "incident": doc, "reminder": reminder.to_json()},
-                         "attempts": 0, "next_attempt_at": now + dt.timedelta(seconds=LEASE_SECONDS)})
+            per_receiver.setdefault(receiver.name, []).append(reminder)
+    rows = [{"created_at": now, "incident": None, "receiver": name, "kind": KIND,
+             "payload": {"event": KIND, "incident": digest_document(items, now),
+                         "reminders": [r.to_json() for r in items]},
+             "attempts": 0, "next_attempt_at": now + dt.timedelta(seconds=LEASE_SECONDS)}
+            for name, items in per_receiver.items()]
     return rows, channels
 
 
@@ -89,7 +118,7 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
     each row delivered as soon as its peer accepted it. A row whose receiver is gone, or that has
     failed for longer than the config's ``max_age_seconds``, is given up (still listed by
     ``dcops alerts outbox``). Raises nothing for a peer's failure: it is in ``problems``."""
-    from dcops.notify.outbox import backoff, deliverer_id, lease_for, release_dead_claims
+    from dcops.notify.outbox import RATE_WINDOW, backoff, deliverer_id, lease_for, over_rate, release_dead_claims
     from dcops.notify.send import DeliveryError, send
     from dcops.store import assets as asset_store
     from dcops.store import patrol as pstore
@@ -100,16 +129,23 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
     seen: set[tuple[Any, ...]] = set()
     owner = deliverer_id()
     release_dead_claims(store, now)
+    recent = pstore.delivered_since(store, now - dt.timedelta(seconds=RATE_WINDOW))
     for item in asset_store.queued_reminders(store, KIND):
         receiver = config.receivers.get(item["receiver"])
+        if receiver is not None and over_rate(receiver, recent.get(receiver.name, 0)):
+            result.pending += 1  # over the receiver's rate limit: the next run (or dcops serve) sends it
+            result.problems.append(f"{item['receiver']}: warranty reminder queued: the receiver is at its rate limit")
+            continue
         # Claimed first: a patrol deliverer (or another --remind) sending the same row meanwhile
         # keeps it; this run leaves it to them.
         if not pstore.claim_row(store, int(item["id"]), now=now, owner=owner, until=now + lease_for(receiver)):
             continue
         attempts = int(item["attempts"]) + 1
         payload = item["payload"]
-        reminder = payload.get("reminder") or {}
-        what = f"{reminder.get('host') or payload['incident'].get('host')}: warranty reminder to {item['receiver']}"
+        # A digest lists its reminders; rows queued before digests carry one ``reminder``.
+        reminders = list(payload.get("reminders") or ([payload["reminder"]] if payload.get("reminder") else []))
+        first = reminders[0] if reminders else {}
+        what = f"{first.get('host') or payload['incident'].get('host')}: warranty reminder to {item['receiver']}"
         if receiver is None:
             pstore.mark_failed(store, item["id"], attempts=attempts, next_at=now, give_up=True, now=now,
                                error=f"receiver {item['receiver']!r} is no longer configured")
@@ -130,9 +166,11 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
         # Marked at once: a run killed after this line does not send it again.
         pstore.mark_delivered(store, [int(item["id"])], now)
         result.notifications += 1
-        key = (reminder.get("host"), reminder.get("threshold"), reminder.get("warranty_end"))
-        if key not in seen:
-            seen.add(key)
-            result.delivered.append(reminder)
-    result.pending = result.failed
+        recent[receiver.name] = recent.get(receiver.name, 0) + 1
+        for reminder in reminders:
+            key = (reminder.get("host"), reminder.get("threshold"), reminder.get("warranty_end"))
+            if key not in seen:
+                seen.add(key)
+                result.delivered.append(reminder)
+    result.pending += result.failed
     return result

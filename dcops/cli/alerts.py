@@ -123,9 +123,11 @@ def show(incident_id: int) -> None:
 
 
 def _change_open_incidents(action: str, incident_ids: tuple[int, ...], note: str | None,
-                           change: Callable[[Any, dt.datetime], None], event: str) -> list[dict[str, Any]]:
+                           change: Callable[[Any, dt.datetime], None], event: str,
+                           group: bool = False) -> list[dict[str, Any]]:
     """Apply ``change`` to each open incident, save it with the notifications ``event`` (``acked``
-    or ``resolved``) plans, and record it in the audit log. A resolved incident is a usage error."""
+    or ``resolved``) plans, and record it in the audit log. A resolved incident is a usage error.
+    ``group``: the change also applies to the incidents about the same fault (``ack_group``)."""
     from dcops.notify import outbox
     from dcops.store import audit
     from dcops.store import patrol as pstore
@@ -139,11 +141,18 @@ def _change_open_incidents(action: str, incident_ids: tuple[int, ...], note: str
             incident = _get(store, incident_id)
             if not incident.is_open:
                 raise UsageError(f"incident #{incident_id} is already resolved")
-            change(incident, now)
-            pstore.save_incident(store, incident, outbox.plan(config, now, **{event: [incident]}))
-            audit.record(store, f"alerts.{action}", host=incident.host,
-                         details=f"incident {incident_id}" + (f": {note}" if note else ""))
-            items.append(_item(incident))
+            members = [incident]
+            if group:
+                from dcops.patrol.escalate import ack_group
+
+                members = ack_group(incident, pstore.list_incidents(store, status="open", limit=100_000))
+            for member in members:
+                change(member, now)
+                pstore.save_incident(store, member, outbox.plan(config, now, **{event: [member]}))
+                audit.record(store, f"alerts.{action}", host=member.host,
+                             details=f"incident {member.id}" + (f" (with #{incident_id})" if member is not incident
+                                                                else "") + (f": {note}" if note else ""))
+                items.append(_item(member))
         return items
     finally:
         store.close()
@@ -160,7 +169,7 @@ def ack(incident_ids: tuple[int, ...], note: str | None) -> None:
     def acknowledge(incident: Any, now: dt.datetime) -> None:
         incident.acked_at, incident.acked_by, incident.ack_note = now, _actor(), note
 
-    items = _change_open_incidents("ack", incident_ids, note, acknowledge, "acked")
+    items = _change_open_incidents("ack", incident_ids, note, acknowledge, "acked", group=True)
     emit(Report("alerts.ack", items=items, columns=COLUMNS, summary={"acknowledged": len(items)}))
 
 

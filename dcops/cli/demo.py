@@ -50,7 +50,9 @@ async def _run(work: Path, count: int) -> Report:
     from dcops.sim.state import Timings
     from dcops.store import open_store
 
-    fleet = Fleet(FleetSpec(hosts=count, timings=Timings.preset("fast")))
+    # In-band addresses too: the dark rack's hosts are probed, which shows it as a power loss
+    # rather than "BMCs unreachable, cause unknown" (docs/patrol.md, "Racks").
+    fleet = Fleet(FleetSpec(hosts=count, timings=Timings.preset("fast"), inband=True))
     await fleet.start()
     try:
         secret = work / "password"

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dcops.models import AssetRecord, BmcEndpoint, Host, Location, Protocol, SourceRef
+from dcops.models import AssetRecord, BmcEndpoint, Host, InbandEndpoint, Location, Protocol, SourceRef
 from dcops.secrets import check_reference, scheme_of
 
 BMC_FIELDS: tuple[str, ...] = (
@@ -26,12 +26,13 @@ ASSET_FIELDS: tuple[str, ...] = (
     "serial", "asset_tag", "purchase_date", "warranty_end", "contract", "supplier",
     "service_provider", "use", "notes",
 )
+INBAND_FIELDS: tuple[str, ...] = ("address", "port")  # the host's own address (patrol's in-band probe)
 LOCATION_FIELDS: tuple[str, ...] = ("site", "room", "rack", "u", "u_height")
 HOST_FIELDS: tuple[str, ...] = (
-    "name", *LOCATION_FIELDS, "bmc", "vendor", "model", "profile", "az", "role", "tags", "asset",
+    "name", *LOCATION_FIELDS, "bmc", "vendor", "model", "profile", "az", "role", "tags", "asset", "inband",
 )
 # Sub-mappings of a host whose keys merge one by one along the inheritance chain.
-NESTED: dict[str, tuple[str, ...]] = {"bmc": BMC_FIELDS, "asset": ASSET_FIELDS}
+NESTED: dict[str, tuple[str, ...]] = {"bmc": BMC_FIELDS, "asset": ASSET_FIELDS, "inband": INBAND_FIELDS}
 
 # Every leaf path of a host, in the order `show` and `dump` present them.
 PATHS: tuple[str, ...] = tuple(
@@ -58,6 +59,7 @@ _KIND: dict[str, str] = {
     "asset.serial": "text", "asset.asset_tag": "text", "asset.purchase_date": "date",
     "asset.warranty_end": "date", "asset.contract": "text", "asset.supplier": "text",
     "asset.service_provider": "text", "asset.use": "text", "asset.notes": "text",
+    "inband.address": "address", "inband.port": "port",
 }
 
 
@@ -118,13 +120,13 @@ def check_name(field: str, value: Any) -> tuple[Any, str | None]:
     return value, None
 
 
-def check_address(value: Any) -> tuple[Any, str | None]:
-    """Check a BMC address: an IPv4/IPv6 address or a DNS host name."""
+def check_address(value: Any, path: str = "bmc.address") -> tuple[Any, str | None]:
+    """Check an address (``path`` names the field in messages): an IPv4/IPv6 address or a DNS host name."""
     if not isinstance(value, str):
-        return None, _must_be_string("bmc.address", value)
+        return None, _must_be_string(path, value)
     text = value.strip()
     if not text:
-        return None, "bmc.address must not be empty"
+        return None, f"{path} must not be empty"
     try:
         ipaddress.ip_address(text)
         return text, None
@@ -133,9 +135,9 @@ def check_address(value: Any) -> tuple[Any, str | None]:
     labels = text.rstrip(".").split(".")
     # All-numeric dotted text is meant as an IPv4 address (10.1.0.300 is a typo, not a host name).
     if all(label.isdigit() for label in labels) or ":" in text:
-        return None, f"bmc.address '{value}' is not a valid IP address"
+        return None, f"{path} '{value}' is not a valid IP address"
     if len(text) > 253 or not all(_HOSTNAME_LABEL.match(label) for label in labels):
-        return None, f"bmc.address '{value}' is not an IP address or host name"
+        return None, f"{path} '{value}' is not an IP address or host name"
     return text, None
 
 
@@ -191,7 +193,7 @@ def check_value(path: str, value: Any) -> tuple[Any, str | None]:
     if kind == "date":
         return check_date(path, value)
     if kind == "address":
-        return check_address(value)
+        return check_address(value, path)
     if kind == "password":
         if not isinstance(value, str):
             return None, _must_be_string(path, value)
@@ -241,9 +243,11 @@ def build_host(values: Mapping[str, Any], source: SourceRef | None = None) -> Ho
     location = Location(site=get("site"), room=get("room"), rack=get("rack"), u=get("u"),
                         u_height=get("u_height") or 1)
     asset = AssetRecord(**{f: get(f"asset.{f}") for f in ASSET_FIELDS})
+    inband_address = get("inband.address")
+    inband = InbandEndpoint(str(inband_address), get("inband.port")) if inband_address else None
     return Host(name=values["name"], bmc=bmc, location=location, vendor=get("vendor"), model=get("model"),
                 profile=get("profile"), az=get("az"), role=get("role"), tags=tuple(get("tags") or ()),
-                asset=asset, source=source or SourceRef())
+                asset=asset, source=source or SourceRef(), inband=inband)
 
 
 def flatten_host(host: Host, *, keep_defaults: bool = False) -> dict[str, Any]:
@@ -267,6 +271,8 @@ def flatten_host(host: Host, *, keep_defaults: bool = False) -> dict[str, Any]:
     }
     for name in ASSET_FIELDS:
         values[f"asset.{name}"] = getattr(asset, name)
+    values["inband.address"] = host.inband.address if host.inband else None
+    values["inband.port"] = host.inband.port if host.inband else None
     return {path: values[path] for path in PATHS if values[path] is not None}
 
 

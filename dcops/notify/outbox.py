@@ -34,6 +34,12 @@ from dcops.patrol.model import Incident
 log = logging.getLogger(__name__)
 BACKOFF_START = 15.0
 BACKOFF_MAX = 900.0
+RATE_WINDOW = 60.0  # rate limits are per minute
+
+
+def over_rate(receiver: Receiver, sent_in_window: int) -> bool:
+    """Has ``receiver`` had its ``rate_per_minute`` in the current window? Pure."""
+    return receiver.rate_per_minute is not None and sent_in_window >= receiver.rate_per_minute
 
 
 def _row(incident: Incident, receiver: Receiver, event: str, now: dt.datetime) -> dict[str, Any]:
@@ -118,8 +124,8 @@ def release_dead_claims(store: Any, now: dt.datetime) -> int:
 def deliver_due(store: Any, config: NotifyConfig, now: dt.datetime | None = None, *, limit: int = 200,
                 sender: Callable[[Receiver, str, dict[str, Any]], None] = send,
                 deadline: float | None = None, workers: int = 8) -> dict[str, int]:
-    """Send the due outbox rows, each by exactly one deliverer; returns counts (delivered, failed,
-    given_up).
+    """Send the due outbox rows, each by exactly one deliverer, within each receiver's rate limit
+    (rows beyond it wait a minute, in order); returns counts (delivered, failed, given_up, deferred).
 
     Rows are claimed one at a time with a lease (``store.patrol.claim_next``) and sent only by the
     claimant, so two deliverers running at once (a round that outlived its interval, a second
@@ -132,7 +138,9 @@ def deliver_due(store: Any, config: NotifyConfig, now: dt.datetime | None = None
     now = now or dt.datetime.now(dt.UTC)
     owner = deliverer_id()
     started = time.monotonic()
-    counts = {"delivered": 0, "failed": 0, "given_up": 0}
+    counts = {"delivered": 0, "failed": 0, "given_up": 0, "deferred": 0}
+    # Sent per receiver within the rate window; each receiver's worker alone touches its entry.
+    recent = pstore.delivered_since(store, now - dt.timedelta(seconds=RATE_WINDOW))
     lock = threading.Lock()
 
     def count(key: str) -> None:
@@ -149,7 +157,18 @@ def deliver_due(store: Any, config: NotifyConfig, now: dt.datetime | None = None
             item = pstore.claim_next(store, receiver=name, now=now, owner=owner, until=at + lease_for(receiver))
             if item is None:
                 return
-            _deliver_one(store, config, receiver, item, now, sender, count)
+            if receiver is not None and over_rate(receiver, recent.get(name, 0)):
+                # Over the receiver's rate limit: queued for the next minute, in order.
+                pstore.defer(store, [int(item["id"])], now + dt.timedelta(seconds=RATE_WINDOW))
+                count("deferred")
+                continue
+
+            def counted(key: str, name: str = name) -> None:
+                count(key)
+                if key == "delivered":
+                    recent[name] = recent.get(name, 0) + 1
+
+            _deliver_one(store, config, receiver, item, now, sender, counted)
 
     release_dead_claims(store, now)
     names = pstore.due_receivers(store, now)

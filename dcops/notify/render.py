@@ -10,13 +10,13 @@ from typing import Any
 
 SEVERITY_MARK = {"info": "ℹ️", "warning": "⚠️", "critical": "🔴", "emergency": "🚨"}
 VERB = {"opened": "NEW", "escalated": "ESCALATED", "updated": "WORSE", "resolved": "RESOLVED",
-        "acked": "ACKNOWLEDGED"}
+        "acked": "ACKNOWLEDGED", "warranty": "WARRANTY"}
 ALERTNAMES = {
     "health": "DcopsPartHealth", "predictive_failure": "DcopsPredictiveFailure", "sensor_high": "DcopsSensorThreshold",
     "sensor_low": "DcopsSensorThreshold", "sensor_health": "DcopsSensorHealth",
     "redundancy_lost": "DcopsPowerRedundancyLost", "unexpected_power_off": "DcopsUnexpectedPowerOff",
-    "abnormal_shutdown": "DcopsAbnormalShutdown", "bmc_unreachable": "DcopsBmcUnreachable",
-    "rack_power_loss": "DcopsRackPowerLoss", "log": "DcopsLogEntry", "rollup": "DcopsHealthRollup",
+    "abnormal_shutdown": "DcopsAbnormalShutdown", "bmc_unreachable": "DcopsBmcUnreachable", "bmc_errors": "DcopsBmcErrors",
+    "rack_power_loss": "DcopsRackPowerLoss", "rack_unreachable": "DcopsRackBmcsUnreachable", "log": "DcopsLogEntry", "rollup": "DcopsHealthRollup",
 }
 
 
@@ -72,6 +72,8 @@ def diagnosis_lines(incident: Mapping[str, Any]) -> list[str]:
 
 def title(event: str, incident: Mapping[str, Any]) -> str:
     sev = str(incident.get("severity", "")).upper()
+    if incident.get("digest"):
+        return f"[dcops {VERB.get(event, event.upper())} {sev}] {incident.get('summary')}"
     number = f"#{incident.get('id')} " if incident.get("id") is not None else ""
     return f"[dcops {VERB.get(event, event.upper())} {sev}] {number}{incident.get('host')}: {incident.get('summary')}"
 
@@ -82,6 +84,8 @@ def as_json(event: str, incident: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def as_text(event: str, incident: Mapping[str, Any]) -> str:
+    if incident.get("digest"):
+        return "\n".join([title(event, incident), "", *digest_lines(incident)])
     lines = [title(event, incident), "",
              f"host: {incident.get('host')}  ({where(incident)})",
              f"part: {part_line(incident)}",
@@ -97,8 +101,38 @@ def as_text(event: str, incident: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def sms_text(event: str, incident: Mapping[str, Any]) -> str:
+    """A text message: what, where, which part; short (one SMS is 70 CJK / 160 Latin characters,
+    gateways split longer ones)."""
+    if incident.get("digest"):
+        return f"[dcops] {incident.get('summary')}"[:300]
+    info = incident.get("info") or {}
+    bits = [f"[dcops {VERB.get(event, event.upper())} {str(incident.get('severity', '')).upper()}]",
+            f"{incident.get('host')} {where(incident)}:", str(incident.get("summary") or "")]
+    if info.get("serial"):
+        bits.append(f"S/N {info['serial']}")
+    if incident.get("id") is not None:
+        bits.append(f"#{incident['id']}")
+    return " ".join(bits)[:300]
+
+
+def digest_lines(incident: Mapping[str, Any]) -> list[str]:
+    """One line per warranty of a digest: host, where, end date, days, contract, provider."""
+    lines = []
+    for item in incident.get("digest") or []:
+        left = item.get("days_left")
+        state = f"expired {-left} days ago" if isinstance(left, int) and left < 0 else f"{left} days left"
+        extra = ", ".join(str(item[k]) for k in ("contract", "service_provider", "supplier") if item.get(k))
+        lines.append(f"{item.get('host')} ({'/'.join(str(item[k]) for k in ('site', 'rack') if item.get(k)) or '-'}): "
+                     f"until {item.get('warranty_end')} ({state})" + (f", S/N {item['serial']}" if item.get("serial")
+                                                                       else "") + (f", {extra}" if extra else ""))
+    return lines
+
+
 def as_markdown(event: str, incident: Mapping[str, Any]) -> str:
     mark = SEVERITY_MARK.get(str(incident.get("severity")), "")
+    if incident.get("digest"):
+        return "\n".join([f"### {mark} {incident.get('summary')}", *(f"- {line}" for line in digest_lines(incident))])
     lines = [f"### {mark} {VERB.get(event, event)} {str(incident.get('severity', '')).upper()} "
              + (f"#{incident.get('id')} " if incident.get("id") is not None else "") + f"{incident.get('host')}",
              f"**{incident.get('summary')}**",

@@ -60,6 +60,30 @@ REDUNDANCY_PART = "power:redundancy"
 POWER_SENSOR_KINDS = frozenset({SensorKind.VOLTAGE, SensorKind.CURRENT, SensorKind.POWER})
 
 _HEALTH_SEVERITY = {Health.WARNING: Severity.WARNING, Health.CRITICAL: Severity.CRITICAL}
+# Read errors that are the BMC's fault (not a resource it simply lacks: 404, unsupported): server
+# errors, and a 200 whose body is not a JSON document (the reader reports those as "HTTP 200").
+_BMC_FAULT = re.compile(r"\bHTTP (5\d\d|200)\b|malformed|not (valid )?JSON", re.IGNORECASE)
+
+
+def bmc_fault_reason(reason: str) -> str:
+    """What a person should read for a read error: a 2xx answer that could not be used is a
+    malformed response, not "HTTP 200"."""
+    return re.sub(r"\bHTTP (2\d\d)\s*$", r"malformed response (HTTP \1 whose body is not a JSON document)",
+                  reason.strip())
+
+
+def check_bmc_errors(host: str, errors: Iterable[Any], policy: Policy) -> Event | None:
+    """``bmc_errors`` when reads failed because of the BMC (5xx, malformed bodies): it answers, but
+    what it says cannot be used, so its parts are unknown this round. None when there is none."""
+    bad = [e for e in errors if _BMC_FAULT.search(str(e.reason))]
+    if not bad:
+        return None
+    first = bad[0]
+    reasons = [f"{bmc_fault_reason(str(e.reason))} for {e.what}" for e in bad]
+    summary = "BMC answers with errors: " + reasons[0] + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else "")
+    return Event(host, "bmc", Condition.BMC_ERRORS, _severity(policy, Condition.BMC_ERRORS, Severity.WARNING),
+                 summary, PartInfo(kind="bmc"),
+                 {"error": bmc_fault_reason(str(first.reason)), "errors": reasons[:10], "failed_reads": len(bad)})
 
 
 def component_part(comp: Component) -> str:
@@ -226,25 +250,33 @@ def check_host(
     operator_action: str | None = None,
     sections: Iterable[str] = (),
     location: Mapping[str, Any] | None = None,
+    inband: bool | None = None,
 ) -> HostCheck:
     """All events of one host for one round, and what the round looked at.
 
     ``memory`` is what the previous round left (power state; whether the host is off without an
     operator action); ``operator_action`` names a recent dcops power action on this host (from
     the audit log), which explains a power change. ``sections`` are the tiers read beyond power
-    and rollups (``components``, ``sensors``, ``logs``); ``error`` is why there is no observation.
+    and rollups (``components``, ``sensors``, ``logs``); ``error`` is why there is no observation;
+    ``inband``: whether the host answered on its own address (probed when its rack went dark).
     """
     loc = dict(location or {})
     site, room, rack = loc.get("site"), loc.get("room"), loc.get("rack")
     if observation is None:
-        event = Event(host, "bmc", Condition.BMC_UNREACHABLE,
-                      _severity(policy, Condition.BMC_UNREACHABLE, Severity.WARNING),
-                      f"BMC does not answer: {error or 'no reason given'}", PartInfo(kind="bmc"),
-                      {"error": error})
+        if error and _BMC_FAULT.search(error):
+            # It answers, with server errors or garbage, even to the first requests: not "dark".
+            reason = bmc_fault_reason(error)
+            event = Event(host, "bmc", Condition.BMC_ERRORS, _severity(policy, Condition.BMC_ERRORS, Severity.WARNING),
+                          f"BMC answers with errors: {reason}", PartInfo(kind="bmc"), {"error": reason})
+        else:
+            event = Event(host, "bmc", Condition.BMC_UNREACHABLE,
+                          _severity(policy, Condition.BMC_UNREACHABLE, Severity.WARNING),
+                          f"BMC does not answer: {error or 'no reason given'}", PartInfo(kind="bmc"),
+                          {"error": error})
         return HostCheck(host, (event,), frozenset({Scope.REACHABLE}),
                          HostMemory(memory.power, memory.off_unexpected_since, memory.off_reason,
                                     memory.off_evidence, last_reachable=False),
-                         reachable=False, error=error, site=site, room=room, rack=rack)
+                         reachable=False, error=error, site=site, room=room, rack=rack, inband=inband)
 
     obs = observation
     wanted = set(sections)
@@ -252,6 +284,13 @@ def check_host(
     seen: set[str] = set()
     scopes: set[Scope] = {Scope.REACHABLE}
     failed_reads = " ".join(f"{e.what} {e.reason}" for e in obs.errors).lower()
+
+    # ---- the BMC itself: it answered, but did it answer usefully?
+    bmc_errors = check_bmc_errors(host, obs.errors, policy)
+    if bmc_errors is not None:
+        events.append(bmc_errors)
+    else:
+        seen.add("bmc")
 
     # ---- parts
     components_read = "components" in wanted and bool(obs.components)

@@ -11,7 +11,7 @@
       round_deadline: 55s      # hosts not done by then are "missed" (unknown), never a hang
       open_after: 2            # bad rounds before an incident opens
       close_after: 3           # good rounds before it resolves
-      open_after_by_condition: {abnormal_shutdown: 1, rack_power_loss: 1, log: 1}
+      open_after_by_condition: {abnormal_shutdown: 1, rack_power_loss: 1, rack_unreachable: 1, log: 1}
       rack_loss_ratio: 0.5
       rack_loss_min_hosts: 3
       shutdown_window: 15m
@@ -20,6 +20,14 @@
       escalation: [0s, 15m, 30m]
       severity: {bmc_unreachable: critical}   # per-condition overrides
       ignore_sensors: ["*Virtual*"]
+      flap_window: 10          # flap detection (patrol.flap): verdicts kept per problem,
+      flap_start: 0.5          # share of state changes that starts flapping,
+      flap_stop: 0.25          # ... and that ends it
+      flap_min_rounds: 4
+      inband_port: 22          # hosts of a dark rack are probed on their in-band address (patrol.inband)
+      inband_timeout: 3s
+      maintenance:             # recurring silences (patrol.maintenance)
+        - {name: close, days: mon-fri, from: "15:30", to: "17:00", timezone: Asia/Shanghai, rack: "A*"}
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dcops.errors import InvalidInputError
+from dcops.patrol.maintenance import MaintenanceWindow, load_windows
 from dcops.patrol.model import Condition, Hysteresis, Policy, Severity
 from dcops.timeparse import parse_duration
 
@@ -49,6 +58,9 @@ class PatrolConfig:
     ipmi_workers: int = 32
     log_limit: int = 50
     keep_history_days: float = 90.0
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+    inband_port: int = 22  # the in-band probe's port when the book gives none (patrol.inband)
+    inband_timeout: float = 3.0
 
 
 def _seconds(value: Any, name: str) -> float:
@@ -65,7 +77,9 @@ def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[
     known = {"interval", "inventory_every", "concurrency", "bmc_deadline", "ipmi_deadline", "round_deadline",
              "read_timeout", "ipmi_workers", "log_limit", "open_after", "close_after", "open_after_by_condition",
              "close_after_by_condition", "rack_loss_ratio", "rack_loss_min_hosts", "shutdown_window",
-             "operator_window", "log_ttl", "escalation", "severity", "ignore_sensors", "keep_history_days"}
+             "operator_window", "log_ttl", "escalation", "severity", "ignore_sensors", "keep_history_days",
+             "flap_window", "flap_start", "flap_stop", "flap_min_rounds", "maintenance", "inband_port",
+             "inband_timeout"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise InvalidInputError(f"config patrol: unknown key(s): {', '.join(unknown)}")
@@ -95,7 +109,11 @@ def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[
         escalation=escalation or (0.0,),
         severity_overrides=severity,
         ignore_sensors=tuple(data.get("ignore_sensors") or ()),
+        flap_window=int(data.get("flap_window", 10)), flap_start=float(data.get("flap_start", 0.5)),
+        flap_stop=float(data.get("flap_stop", 0.25)), flap_min_rounds=int(data.get("flap_min_rounds", 4)),
     )
+    if not (0 < policy.flap_stop <= policy.flap_start <= 1) or policy.flap_window < 2:
+        raise InvalidInputError("config patrol: need 0 < flap_stop <= flap_start <= 1 and flap_window >= 2")
     interval = _seconds(data.get("interval", 60), "interval")
     config = PatrolConfig(
         policy=policy, interval=interval,
@@ -108,6 +126,9 @@ def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[
         read_timeout=_seconds(data.get("read_timeout", 15), "read_timeout"),
         ipmi_workers=int(data.get("ipmi_workers", 32)), log_limit=int(data.get("log_limit", 50)),
         keep_history_days=float(data.get("keep_history_days", 90)),
+        maintenance=load_windows(data.get("maintenance")),
+        inband_port=int(data.get("inband_port", 22)),
+        inband_timeout=_seconds(data.get("inband_timeout", 3), "inband_timeout"),
     )
     if (config.concurrency < 1 or config.bmc_deadline <= 0 or config.round_deadline <= 0
             or (config.ipmi_deadline is not None and config.ipmi_deadline <= 0)):

@@ -2,38 +2,35 @@
 
 One root cause is one incident. The rules, in order (docs/patrol.md, "Convergence"):
 
-1. **Rack power loss**: when more than ``rack_loss_ratio`` of a rack's patrolled hosts are dark
-   (BMC unreachable) or went off without an operator action in the same round, the rack gets one
-   incident and everything those hosts report becomes its children.
+1. **Racks** (``patrol.racks``): when more than ``rack_loss_ratio`` of a rack's patrolled hosts
+   are dark (BMC unreachable) or went off without an operator action in the same round, the rack
+   gets one incident (power loss, management network, or cause unknown: the evidence decides)
+   and everything those hosts report becomes its children.
 2. **BMC unreachable** hides the host's part events (there are none: nothing was read) and
    freezes the host's open incidents: unknown is neither bad nor good.
-3. **Abnormal shutdown** (off without an operator action): one incident; every other symptom of
-   that host within ``shutdown_window`` (CPU, DIMM, PSU, voltage, log entries) attaches to it.
-4. **Power supply**: a failed supply explains lost redundancy and voltage/current/power sensor
-   symptoms; lost redundancy without a failed supply explains the sensor symptoms.
-5. **Same part**: the most severe condition of a part is the incident; the others attach.
-6. **Rollups** (system, chassis, BMC conditions) attach to any specific problem of the host and
-   are an incident of their own only when nothing specific explains them.
-7. **Log entries** attach as evidence to the problem they are about (by part kind), else to any
-   problem of the host, else they are an incident of their own.
+3. to 8. per host (``patrol.group``): abnormal shutdown and what going off explains (not an
+   independent fault such as a failed PSU); power supplies; a part's own symptoms (the dependency
+   model, ``patrol.depends``); one incident per part; rollups; log entries as evidence.
 
 Dedup is by (host, part, condition). Hysteresis: a problem opens after ``open_after`` bad rounds
 in a row, resolves after ``close_after`` good rounds in a row; a round that did not look at a
-part (BMC unreachable, sensor unread) counts as neither. An incident already open is never
-re-parented under a root cause found later.
+part (BMC unreachable, sensor unread) counts as neither. A problem that keeps changing state is
+**flapping** (``patrol.flap``): it opens at once, marked so, and stays open until stable. An
+incident already open is never re-parented under a root cause found later; a part whose symptom's
+incident opened first takes that incident over.
 
 The state is plain data (``ConvergeState.to_json``), persisted between rounds.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dcops.patrol.checks import POWER_SENSOR_KINDS
+from dcops.patrol import flap
+from dcops.patrol.group import OFF, RACK, Root, explained_by_power_loss, group_host
 from dcops.patrol.model import (
     POINT_CONDITIONS,
     Condition,
@@ -48,27 +45,10 @@ from dcops.patrol.model import (
     event_key,
     parse_time,
 )
+from dcops.patrol.racks import CAUSE_POWER, check_rack, rack_path, rediagnose
 
-# Which condition of a part is the incident when several are bad at the same severity.
-_CONDITION_ORDER = {
-    Condition.RACK_POWER_LOSS: 0, Condition.ABNORMAL_SHUTDOWN: 1, Condition.UNEXPECTED_POWER_OFF: 2,
-    Condition.BMC_UNREACHABLE: 3, Condition.PREDICTIVE_FAILURE: 4, Condition.HEALTH: 5,
-    Condition.SENSOR_HIGH: 6, Condition.SENSOR_LOW: 6, Condition.SENSOR_HEALTH: 7,
-    Condition.REDUNDANCY_LOST: 8, Condition.ROLLUP: 9, Condition.LOG: 10,
-}
-_OFF = (Condition.ABNORMAL_SHUTDOWN, Condition.UNEXPECTED_POWER_OFF)
-# Log-entry kinds -> the part kinds (PartInfo.kind) they explain.
-_LOG_MATCH = {
-    "psu": ("psu",), "cpu": ("cpu",), "dimm": ("dimm",), "drive": ("drive", "volume", "storage_controller"),
-    "volume": ("volume", "drive"), "fan": ("fan", "sensor/fan"), "temperature": ("sensor/temperature",),
-    "voltage": ("sensor/voltage", "psu"), "system": ("system",),
-}
 MAX_CHILDREN = 200
 MAX_EVIDENCE = 50
-
-
-def rack_path(site: str | None, room: str | None, rack: str | None) -> str:
-    return "/".join(p for p in (site, room, rack) if p)
 
 
 @dataclass
@@ -83,18 +63,27 @@ class Track:
     incident: int | None = None
     event: dict[str, Any] = field(default_factory=dict)
     children: list[dict[str, Any]] = field(default_factory=list)  # gathered while still pending
+    history: str = ""  # verdicts of the rounds that looked, newest last (patrol.flap)
+    flapping: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "bad": self.bad, "good": self.good, "first_seen": self.first_seen,
                 "last_seen": self.last_seen, "incident": self.incident, "event": self.event,
-                "children": self.children}
+                "children": self.children, "history": self.history, "flapping": self.flapping}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Track:
         return cls(key=data["key"], bad=int(data.get("bad", 0)), good=int(data.get("good", 0)),
                    first_seen=data.get("first_seen", ""), last_seen=data.get("last_seen", ""),
                    incident=data.get("incident"), event=dict(data.get("event") or {}),
-                   children=list(data.get("children") or []))
+                   children=list(data.get("children") or []), history=str(data.get("history") or ""),
+                   flapping=bool(data.get("flapping")))
+
+    def verdict(self, bad: bool, policy: Policy) -> None:
+        """Record a round that looked at the problem; update the flapping state (patrol.flap)."""
+        self.history = flap.record(self.history, bad, policy.flap_window)
+        self.flapping = flap.flapping(self.history, self.flapping, start=policy.flap_start, stop=policy.flap_stop,
+                                      min_records=policy.flap_min_rounds)
 
 
 @dataclass
@@ -132,14 +121,6 @@ class RoundResult:
     hidden: int = 0  # symptoms attached to a root
 
 
-@dataclass
-class _Root:
-    event: Event
-    children: list[Event] = field(default_factory=list)
-    evidence: list[Mapping[str, Any]] = field(default_factory=list)
-    parent_incident: int | None = None  # attach to this open incident instead of tracking
-
-
 def _child_json(event: Event, now: str) -> dict[str, Any]:
     return {"key": event.key, "host": event.host, "part": event.part, "condition": event.condition.value,
             "severity": event.severity.value, "summary": event.summary, "info": event.info.to_json(),
@@ -168,117 +149,6 @@ def _merge_evidence(existing: Sequence[Mapping[str, Any]], new: Iterable[Mapping
     return out[-MAX_EVIDENCE:]
 
 
-def _sort_key(event: Event) -> tuple[int, int, str]:
-    return (-event.severity.rank, _CONDITION_ORDER.get(event.condition, 99), event.part)
-
-
-def _is_power_symptom(event: Event) -> bool:
-    kind = event.info.kind
-    return kind.startswith("sensor/") and kind.split("/", 1)[1] in {k.value for k in POWER_SENSOR_KINDS}
-
-
-def _explained_by_power_loss(event: Event) -> bool:
-    return (event.condition in (*_OFF, Condition.BMC_UNREACHABLE, Condition.REDUNDANCY_LOST)
-            or (event.condition is Condition.LOG and event.info.kind in ("psu", "system"))
-            or (event.info.kind == "psu") or _is_power_symptom(event))
-
-
-def group_host(events: Sequence[Event], open_by_key: Mapping[str, Incident],
-               shutdown_incident: Incident | None) -> list[_Root]:
-    """Group one host's events into root problems with their symptoms (rules 3-7), then respect
-    incidents already open: such a problem stays its own root (never re-parented), and when it
-    shares its part with a new root, it *becomes* that root (one incident per part), taking the
-    worse severity."""
-    roots = _group(events, shutdown_incident)
-    out: list[_Root] = []
-    for root in roots:
-        if root.parent_incident is None and root.event.key not in open_by_key:
-            same = next((c for c in root.children if c.key in open_by_key and c.part == root.event.part), None)
-            if same is not None:
-                worse = root.event
-                root.children = [c for c in root.children if c is not same] + [worse]
-                if worse.severity.rank > same.severity.rank:
-                    same = dataclasses.replace(same, severity=worse.severity, summary=worse.summary,
-                                               diagnosis={**dict(same.diagnosis), **dict(worse.diagnosis)})
-                root.event = same
-        pulled = [c for c in root.children if c.key in open_by_key]
-        root.children = [c for c in root.children if c.key not in open_by_key]
-        out.append(root)
-        out.extend(_Root(c) for c in pulled)
-    return [r for r in out if r.parent_incident is None or r.children or r.evidence]
-
-
-def _group(events: Sequence[Event], shutdown_incident: Incident | None) -> list[_Root]:
-    logs = [e for e in events if e.condition is Condition.LOG]
-    free = sorted((e for e in events if e.condition is not Condition.LOG), key=_sort_key)
-    roots: list[_Root] = []
-
-    # Rule 3: abnormal shutdown / unexpected power off.
-    off = next((e for e in free if e.condition in _OFF), None)
-    if off is not None or shutdown_incident is not None:
-        if off is not None:
-            parent = _Root(off)
-        else:  # the open shutdown incident of an earlier round, within its window
-            parent = _Root(Event("", "", Condition.ABNORMAL_SHUTDOWN, Severity.INFO, "", PartInfo(kind="system")),
-                           parent_incident=shutdown_incident.id)  # type: ignore[union-attr]
-        roots.append(parent)
-        parent.children.extend(e for e in free if e is not off)
-        parent.evidence.extend(ev for e in logs for ev in e.evidence)
-        return roots
-
-    # Rule 4: power supplies.
-    psu_failures = [e for e in free if e.info.kind == "psu" and e.condition in (Condition.HEALTH,)]
-    redundancy = [e for e in free if e.condition is Condition.REDUNDANCY_LOST]
-    power_root: _Root | None = None
-    if psu_failures or redundancy:
-        power_root = _Root((psu_failures or redundancy)[0])
-        roots.append(power_root)
-        for e in [*psu_failures[1:], *redundancy]:
-            if e is not power_root.event:
-                power_root.children.append(e)
-        free = [e for e in free if e not in psu_failures and e not in redundancy]
-        symptoms = [e for e in free if _is_power_symptom(e)]
-        power_root.children.extend(symptoms)
-        free = [e for e in free if e not in symptoms]
-
-    # Rule 5: one incident per part.
-    specific = [e for e in free if e.condition is not Condition.ROLLUP]
-    rollups = [e for e in free if e.condition is Condition.ROLLUP]
-    by_part: dict[str, _Root] = {}
-    for event in specific:
-        root = by_part.get(event.part)
-        if root is None:
-            by_part[event.part] = root = _Root(event)
-            roots.append(root)
-        else:
-            root.children.append(event)
-
-    # Rule 6: rollups explain nothing when something specific is known.
-    if rollups:
-        target = max(roots, key=lambda r: (r.event.severity.rank, -_CONDITION_ORDER.get(r.event.condition, 99)),
-                     default=None)
-        if target is None:
-            ordered = sorted(rollups, key=lambda e: (-e.severity.rank, e.part != "system", e.part))
-            target = _Root(ordered[0])
-            roots.append(target)
-            rollups = ordered[1:]
-        target.children.extend(rollups)
-
-    # Rule 7: log entries are evidence of the problem they are about.
-    for entry in logs:
-        wanted = _LOG_MATCH.get(entry.info.kind, ())
-        home = next((r for r in roots if r.event.info.kind in wanted), None) \
-            or next((r for r in roots if r.event.condition is not Condition.BMC_UNREACHABLE), None)
-        if home is None:
-            home = next((r for r in roots if r.event.condition is Condition.LOG
-                         and r.event.part == entry.part), None)
-            if home is None:
-                roots.append(_Root(entry, evidence=list(entry.evidence)))
-                continue
-        home.evidence.extend(entry.evidence)
-    return roots
-
-
 def converge(
     state: ConvergeState,
     checks: Sequence[HostCheck],
@@ -302,30 +172,24 @@ def converge(
     for check in checks:
         if check.rack:
             racks.setdefault(rack_path(check.site, check.room, check.rack), []).append(check)
+    open_rack = {i.host: i for i in state.incidents.values() if i.condition in RACK}
     down_racks: dict[str, Event] = {}
     rack_good: set[str] = set()
     for path, members in racks.items():
-        dark = [c for c in members if not c.reachable
-                or any(e.condition in _OFF for e in c.events)]
-        if len(members) >= policy.rack_loss_min_hosts and len(dark) / len(members) > policy.rack_loss_ratio:
-            site, room, rack = members[0].site, members[0].room, members[0].rack
-            unreachable = sorted(c.host for c in dark if not c.reachable)
-            off = sorted(c.host for c in dark if c.reachable)
-            summary = (f"rack {rack_path(site, room, rack)}: {len(dark)} of {len(members)} servers lost power or "
-                       f"their BMC at once ({len(unreachable)} BMCs dark, {len(off)} off)")
-            down_racks[path] = Event(path, "rack", Condition.RACK_POWER_LOSS,
-                                     Severity(policy.severity_overrides.get("rack_power_loss", "emergency")),
-                                     summary, PartInfo(kind="rack", location=path),
-                                     {"hosts_dark": unreachable, "hosts_off": off, "hosts": len(members),
-                                      "site": site, "room": room, "rack": rack})
+        rack_event = check_rack(path, members, policy, open_rack.get(path))
+        if rack_event is not None:
+            down_racks[path] = rack_event
         elif len(members) >= policy.rack_loss_min_hosts:
             rack_good.add(path)
-    open_rack = {i.host: i for i in state.incidents.values() if i.condition is Condition.RACK_POWER_LOSS}
+            # Re-diagnosed once the BMCs are back: the incident changes (list, report, Alertmanager
+            # labels) but nobody is paged again about an outage that is already over.
+            if path in open_rack:
+                rediagnose(open_rack[path], members, policy)
 
-    roots: list[_Root] = []
-    rack_roots: dict[str, _Root] = {}
+    roots: list[Root] = []
+    rack_roots: dict[str, Root] = {}
     for path, event in down_racks.items():
-        root = _Root(event)
+        root = Root(event)
         rack_roots[path] = root
         roots.append(root)
     for check in checks:
@@ -337,37 +201,46 @@ def converge(
             # BMCs, hosts still off, "AC lost" log entries, PSU alarms) still belongs to it; any
             # other problem of a host is its own.
             if rack_root is None:
-                rack_root = rack_roots[path] = _Root(
-                    Event("", "", Condition.RACK_POWER_LOSS, Severity.INFO, "", PartInfo(kind="rack")),
+                rack_root = rack_roots[path] = Root(
+                    Event("", "", open_rack[path].condition, Severity.INFO, "", PartInfo(kind="rack")),
                     parent_incident=open_rack[path].id)
                 roots.append(rack_root)
-            explained = [e for e in events if _explained_by_power_loss(e)]
+            # A problem already open stays with its host's grouping (it is never re-parented,
+            # and the rollups it causes belong to it, not to a new incident).
+            explained = [e for e in events if explained_by_power_loss(e) and e.key not in open_by_key]
             for event in explained:
-                if event.key in open_by_key:
-                    roots.append(_Root(event))
-                elif event.condition is Condition.LOG:
+                if event.condition is Condition.LOG:
                     rack_root.evidence.extend(event.evidence)
                 else:
                     rack_root.children.append(event)
-            events = [e for e in events if not _explained_by_power_loss(e)]
+            events = [e for e in events if e not in explained]
         elif rack_root is not None:
             for event in check.events:
                 if event.key in open_by_key:
-                    roots.append(_Root(event))  # never re-parented
+                    roots.append(Root(event))  # never re-parented
                 elif event.condition is Condition.LOG:
                     rack_root.evidence.extend(event.evidence)
                 else:
                     rack_root.children.append(event)
             continue
-        shutdown = next((i for i in state.incidents.values() if i.host == check.host and i.condition in _OFF
+        shutdown = next((i for i in state.incidents.values() if i.host == check.host and i.condition in OFF
                          and (now - i.opened_at).total_seconds() <= policy.shutdown_window), None)
-        roots.extend(group_host(events, open_by_key, shutdown))
+        here = [i for i in state.incidents.values() if i.host == check.host and i.condition not in OFF]
+        recent = [Event.from_json(t.event) for t in state.tracks.values()
+                  if t.incident is None and t.event and t.event.get("host") == check.host
+                  and t.event.get("condition") != Condition.LOG.value]
+        roots.extend(group_host(events, open_by_key, shutdown, here, recent))
 
     # ---- apply: bad rounds for roots
     bad_keys: set[str] = set()
     for root in roots:
         children = [_child_json(c, stamp) for c in root.children]
         result.hidden += len(children)
+        if root.pending_key is not None:
+            pending = state.tracks.get(root.pending_key)
+            if pending is not None and pending.event:
+                pending.event["evidence"] = _merge_evidence(list(pending.event.get("evidence") or []), root.evidence)
+            continue
         if root.parent_incident is not None:
             incident = state.incidents.get(root.parent_incident)
             if incident is not None:
@@ -386,23 +259,34 @@ def converge(
         track.bad += 1
         track.good = 0
         track.last_seen = stamp
+        gathered = list(track.event.get("evidence") or [])  # while pending: kept across rounds
         track.event = event.to_json()
+        track.event["evidence"] = _merge_evidence(gathered, track.event.get("evidence") or [])
+        if event.condition not in POINT_CONDITIONS:
+            track.verdict(True, policy)
         evidence = list(root.evidence) + list(event.evidence)
         incident = state.incidents.get(track.incident) if track.incident is not None else None
         if incident is not None:
+            _mark_flapping(incident, track, now)
             if event.severity.rank > incident.severity.rank:
                 incident.severity = event.severity
                 result.updated.append(incident)
             incident.last_seen_at = now
             incident.summary = event.summary
+            if event.diagnosis.get("part_of"):
+                incident.info = event.info  # the symptom's incident now names its part
+            if event.condition in RACK and event.diagnosis.get("cause") == CAUSE_POWER:
+                incident.condition = Condition.RACK_POWER_LOSS  # evidence came in while it lasts
             incident.diagnosis = {**dict(incident.diagnosis), **dict(event.diagnosis)}
+            _mark_flapping(incident, track, now)
             incident.children = _merge_children(incident.children, children)
             incident.evidence = _merge_evidence(incident.evidence, evidence)
             continue
         track.children = _merge_children(track.children, children)
         track.event["evidence"] = _merge_evidence(list(track.event.get("evidence") or []), evidence)
-        if track.bad >= policy.hysteresis.opens_after(event.condition.value):
+        if track.bad >= policy.hysteresis.opens_after(event.condition.value) or track.flapping:
             incident = _open(state, track, event, now, context)
+            _mark_flapping(incident, track, now)
             result.opened.append(incident)
 
     # ---- good and unknown rounds for everything else tracked
@@ -423,10 +307,18 @@ def converge(
             continue
         track.good += 1
         track.bad = 0
+        if event.condition not in POINT_CONDITIONS:
+            track.verdict(False, policy)
         incident = state.incidents.get(track.incident) if track.incident is not None else None
         if incident is None:
-            del state.tracks[key]  # a pending problem that went away: the flap never opens
+            # A pending problem that went away is forgotten, unless it was bad within the flap
+            # window: then it is remembered, so a problem that keeps coming back is seen flapping.
+            if flap.BAD not in track.history:
+                del state.tracks[key]
             continue
+        _mark_flapping(incident, track, now)
+        if track.flapping:
+            continue  # a flapping problem stays open until it is stable, however it reads now
         if track.good >= policy.hysteresis.closes_after(event.condition.value):
             incident.status = IncidentStatus.RESOLVED
             incident.resolved_at = now
@@ -437,10 +329,24 @@ def converge(
     return result
 
 
+def _mark_flapping(incident: Incident, track: Track, now: dt.datetime) -> None:
+    """Carry the track's flapping state into the incident (``diagnosis.flapping``, and since when
+    it first flapped), so people and notifications see why it stays open."""
+    was = bool(incident.diagnosis.get("flapping"))
+    if track.flapping == was and not track.flapping:
+        return
+    extra: dict[str, Any] = {"flapping": track.flapping, "state_changes": flap.change_ratio(track.history)}
+    if track.flapping and not incident.diagnosis.get("flapped_since"):
+        extra["flapped_since"] = now.isoformat()
+    incident.diagnosis = {**dict(incident.diagnosis), **extra}
+    if track.flapping and not incident.summary.startswith("flapping: "):
+        incident.summary = f"flapping: {incident.summary}"
+
+
 def _verdict(event: Event, by_host: Mapping[str, HostCheck], rack_good: set[str],
              down_racks: Mapping[str, Event]) -> str:
     """'good' when this round looked at the problem's part and found it fine, else 'unknown'."""
-    if event.condition is Condition.RACK_POWER_LOSS:
+    if event.condition in RACK:
         if event.host in down_racks:
             return "unknown"
         return "good" if event.host in rack_good else "unknown"
@@ -454,7 +360,7 @@ def _verdict(event: Event, by_host: Mapping[str, HostCheck], rack_good: set[str]
     part = event.part
     if part in check.seen:
         return "good"
-    if event.condition in _OFF:
+    if event.condition in OFF:
         return "good" if Scope.POWER in check.scopes else "unknown"
     if Scope.COMPONENTS in check.scopes and not part.startswith(("sensor:", "condition:", "log:")):
         return "good"  # read part by part, or an OK rollup vouches for every part
@@ -467,7 +373,7 @@ def _open(state: ConvergeState, track: Track, event: Event, now: dt.datetime,
           context: Mapping[str, Mapping[str, Any]]) -> Incident:
     ctx = context.get(event.host) or {}
     location = dict(ctx.get("location") or {})
-    if event.condition is Condition.RACK_POWER_LOSS:
+    if event.condition in RACK:
         location = {k: event.diagnosis.get(k) for k in ("site", "room", "rack") if event.diagnosis.get(k)}
     first = parse_time(track.first_seen) or now
     incident = Incident(
@@ -476,7 +382,8 @@ def _open(state: ConvergeState, track: Track, event: Event, now: dt.datetime,
         first_seen_at=first, last_seen_at=now, info=event.info, location=location,
         diagnosis={**dict(event.diagnosis), "since": event.diagnosis.get("since") or track.first_seen},
         evidence=list(track.event.get("evidence") or []), children=list(track.children),
-        warranty=dict(ctx.get("warranty") or {}) if event.condition is not Condition.RACK_POWER_LOSS else {},
+        warranty=dict(ctx.get("warranty") or {}) if event.condition not in RACK else {},
+        paged_at=now,  # the engine clears it when a silence holds the page back (patrol.escalate.hold)
     )
     state.next_id += 1
     state.incidents[incident.id] = incident

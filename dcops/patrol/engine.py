@@ -41,7 +41,8 @@ from dcops.patrol.checks import check_host
 from dcops.patrol.config import PatrolConfig
 from dcops.patrol.converge import ConvergeState, RoundResult, converge
 from dcops.patrol.enrich import host_context, host_location
-from dcops.patrol.escalate import escalate
+from dcops.patrol.escalate import escalate, hold, release
+from dcops.patrol.maintenance import scheduled_silences
 from dcops.patrol.model import HostCheck, HostMemory, Incident
 from dcops.secrets import Secret, resolve
 
@@ -347,6 +348,7 @@ class Patrol:
         rows = self._host_rows()
         policy = self.config.policy
 
+        inband = await self._probe_dark_racks(targets, visits)
         checks: list[HostCheck] = []
         results: list[HostResult] = []
         host_rows: list[dict[str, Any]] = []
@@ -369,7 +371,7 @@ class Patrol:
 
                 obs = dataclasses.replace(obs, log_entries=())  # history, not news: sets the cursor only
             check = check_host(host.name, obs, memory, now, policy, error=visit.error,
-                               operator_action=operators.get(host.name),
+                               operator_action=operators.get(host.name), inband=inband.get(host.name),
                                sections=INVENTORY_SECTIONS if tier == "inventory" else
                                (*MINUTE_SECTIONS, *(("components",) if visit.drilled else ())),
                                location=loc)
@@ -420,9 +422,12 @@ class Patrol:
         state_json, open_incidents = pstore.load_converge(self.store)
         state = ConvergeState.from_json(state_json, open_incidents)
         result = converge(state, checks, policy, now, _Context(self.hosts, now.date()))
-        escalated = escalate(state.incidents.values(), now, policy)
-        silences = pstore.active_silences(self.store, now)
-        notifications = outbox.plan(self.notify, now, opened=result.opened, escalated=escalated,
+        silences = self._silences(now)
+        hold(result.opened, silences, now)  # opened under a silence: paged when it ends, from tier 1
+        just_opened = {i.id for i in result.opened}
+        released = release([i for i in state.incidents.values() if i.id not in just_opened], silences, now)
+        escalated = escalate(state.incidents.values(), now, policy, silences)
+        notifications = outbox.plan(self.notify, now, opened=[*result.opened, *released], escalated=escalated,
                                     updated=result.updated, resolved=result.resolved, silences=silences)
         finished_at = self.clock()
         duration = time.monotonic() - t0
@@ -450,6 +455,32 @@ class Patrol:
                 log.exception("patrol: round listener failed")
         return summary
 
+    async def _probe_dark_racks(self, hosts: Sequence[Host], visits: Mapping[str, tuple[Visit | None, str]]) \
+            -> dict[str, bool]:
+        """Probe the in-band addresses of the dark hosts of racks whose BMCs went dark together:
+        running hosts mean the management network died, not the power (patrol.racks)."""
+        from dcops.patrol.inband import probe_hosts
+        from dcops.patrol.racks import dark_racks
+
+        members: dict[str, list[tuple[str, bool | None]]] = {}
+        for host in hosts:
+            if host.location.rack:
+                visit = visits.get(host.name, (None, ""))[0]
+                reachable = None if visit is None else visit.observation is not None
+                key = "/".join(x for x in (host.location.site, host.location.room, host.location.rack) if x)
+                members.setdefault(key, []).append((host.name, reachable))
+        dark = [self.hosts[name] for name in dark_racks(members, self.config.policy)
+                if self.hosts[name].inband is not None]
+        if not dark:
+            return {}
+        return await probe_hosts(dark, port=self.config.inband_port, timeout=self.config.inband_timeout)
+
+    def _silences(self, now: dt.datetime) -> list[Any]:
+        """Silences in force: those set by hand (the store) and the maintenance windows open now."""
+        from dcops.store import patrol as pstore
+
+        return [*pstore.active_silences(self.store, now), *scheduled_silences(self.config.maintenance, now)]
+
     async def deliver(self, open_incidents: Sequence[Incident] | None = None, now: dt.datetime | None = None,
                       silences: Any = None) -> dict[str, int]:
         """Send due outbox rows and re-send firing incidents to Alertmanager (in a thread: the
@@ -460,7 +491,7 @@ class Patrol:
         if open_incidents is None:
             _, open_incidents = pstore.load_converge(self.store)
         if silences is None:
-            silences = pstore.active_silences(self.store, now)
+            silences = self._silences(now)
         incidents = list(open_incidents)
 
         budget = max(10.0, self.config.interval)

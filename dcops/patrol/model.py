@@ -44,7 +44,10 @@ class Condition(StrEnum):
     UNEXPECTED_POWER_OFF = "unexpected_power_off"  # off without an operator action, no SEL evidence
     ABNORMAL_SHUTDOWN = "abnormal_shutdown"  # off without an operator action, SEL says why
     BMC_UNREACHABLE = "bmc_unreachable"  # the BMC did not answer within its deadline
-    RACK_POWER_LOSS = "rack_power_loss"  # most BMCs of a rack went dark in the same round
+    BMC_ERRORS = "bmc_errors"  # the BMC answers, but with server errors (5xx) or malformed bodies
+    RACK_POWER_LOSS = "rack_power_loss"  # most hosts of a rack lost power at once (hosts off, AC-lost SEL)
+    RACK_UNREACHABLE = "rack_unreachable"  # most BMCs of a rack went dark at once: cause unknown (power or
+    #                                        management network) until evidence decides
     LOG = "log"  # a Warning/Critical SEL / log entry that no other incident explains
     ROLLUP = "rollup"  # the system/chassis rollup is bad and no part says why
     UNREADABLE = "unreadable"  # the BMC answers, but its system/chassis documents are unusable (not JSON, truncated)
@@ -164,6 +167,7 @@ class HostCheck:
     room: str | None = None
     rack: str | None = None
     seen: frozenset[str] = frozenset()  # parts whose state this round read (good or bad)
+    inband: bool | None = None  # the host answered on its in-band address (None: not probed)
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,8 @@ class Hysteresis:
     open_after: int = 2  # bad rounds in a row before an incident opens
     close_after: int = 3  # good rounds in a row before it resolves
     open_after_by_condition: Mapping[str, int] = field(default_factory=lambda: {
-        Condition.ABNORMAL_SHUTDOWN.value: 1, Condition.RACK_POWER_LOSS.value: 1, Condition.LOG.value: 1,
+        Condition.ABNORMAL_SHUTDOWN.value: 1, Condition.RACK_POWER_LOSS.value: 1,
+        Condition.RACK_UNREACHABLE.value: 1, Condition.LOG.value: 1,
     })
     close_after_by_condition: Mapping[str, int] = field(default_factory=dict)
 
@@ -195,6 +200,10 @@ class Policy:
     escalation: tuple[float, ...] = (0.0, 900.0, 1800.0)  # seconds unacknowledged -> tier 1, 2, 3
     severity_overrides: Mapping[str, str] = field(default_factory=dict)  # condition -> severity
     ignore_sensors: tuple[str, ...] = ()  # sensor name globs to skip
+    flap_window: int = 10  # verdicts (rounds that looked) kept per problem for flap detection
+    flap_start: float = 0.5  # weighted share of state changes at which a problem starts flapping
+    flap_stop: float = 0.25  # ... and below which it stops
+    flap_min_rounds: int = 4  # verdicts needed before a problem can start flapping
 
     def with_hysteresis(self, open_after: int | None = None, close_after: int | None = None) -> Policy:
         h = self.hysteresis
@@ -238,6 +247,9 @@ class Incident:
     ack_note: str | None = None
     tier: int = 1
     escalated_at: dt.datetime | None = None
+    # When tier 1 was first told (escalation counts from here); None while a silence has held
+    # every notification back: when the silence ends it is paged from tier 1 as if just opened.
+    paged_at: dt.datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -257,6 +269,7 @@ class Incident:
             "warranty": dict(self.warranty), "resolved_at": iso(self.resolved_at),
             "resolved_by": self.resolved_by, "acked_at": iso(self.acked_at), "acked_by": self.acked_by,
             "ack_note": self.ack_note, "tier": self.tier, "escalated_at": iso(self.escalated_at),
+            "paged_at": iso(self.paged_at),
         }
 
     @classmethod
@@ -282,6 +295,8 @@ class Incident:
             resolved_by=data.get("resolved_by"), acked_at=when(data.get("acked_at")),
             acked_by=data.get("acked_by"), ack_note=data.get("ack_note"), tier=int(data.get("tier") or 1),
             escalated_at=when(data.get("escalated_at")),
+            # Incidents stored before paged_at existed were paged when they opened.
+            paged_at=when(data["paged_at"] if "paged_at" in data else data.get("opened_at")),
         )
 
 

@@ -36,23 +36,40 @@ def _minutes(delta: dt.timedelta | None) -> float | None:
 def build_report(store: Any, hosts: Sequence[Host], since: dt.datetime, now: dt.datetime, *,
                  stale_after: float = 600.0,
                  keep: Callable[[str | None, Mapping[str, Any]], bool] | None = None) -> dict[str, Any]:
-    """The report's data. ``keep(host, location)`` narrows stored hosts and incidents (--limit)."""
+    """Read what the report needs from the store; ``report_data`` does the rest (pure).
+    ``keep(host, location)`` narrows stored hosts and incidents (--limit)."""
     from dcops.store import patrol as pstore
 
     rows = pstore.host_rows(store)
     if keep is not None:
         rows = {n: r for n, r in rows.items() if keep(n, {})}
+    rounds = pstore.rounds_since(store, since)
+    incidents = [i for i in pstore.list_incidents(store, status=None, since=since, limit=100_000)
+                 if (i.opened_at >= since or (i.resolved_at and i.resolved_at >= since) or i.is_open)
+                 and (keep is None or keep(i.host, i.location))]
+    return report_data(rows, hosts, rounds, incidents, since, now, stale_after=stale_after)
+
+
+def _stats(values: Sequence[float]) -> tuple[float | None, float | None]:
+    """(median, mean) rounded to a tenth, or (None, None)."""
+    if not values:
+        return None, None
+    return round(statistics.median(values), 1), round(statistics.mean(values), 1)
+
+
+def report_data(rows: dict[str, dict[str, Any]], hosts: Sequence[Host], rounds: Sequence[dict[str, Any]],
+                incidents: Sequence[Incident], since: dt.datetime, now: dt.datetime, *,
+                stale_after: float = 600.0) -> dict[str, Any]:
+    """The report as data: coverage, incidents (each with time to detect and to resolve), the same
+    figures by root cause (condition and part kind), top faulty parts, warranties ending within 90
+    days and, apart, those already expired. Pure."""
     book = {h.name: h for h in hosts}
     names = set(book) or set(rows)
-    rounds = pstore.rounds_since(store, since)
     reachable = {n for n in names if (rows.get(n) or {}).get("reachable")}
     unreachable = {n for n in names if n in rows and not rows[n].get("reachable")}
     stale = {n for n in names if n in rows and (rows[n].get("last_success_at") is None
              or (now - rows[n]["last_success_at"]).total_seconds() > stale_after)}
     never = names - set(rows)
-    incidents = [i for i in pstore.list_incidents(store, status=None, since=since, limit=100_000)
-                 if (i.opened_at >= since or (i.resolved_at and i.resolved_at >= since) or i.is_open)
-                 and (keep is None or keep(i.host, i.location))]
     items: list[dict[str, Any]] = []
     for i in sorted(incidents, key=lambda x: x.opened_at):
         detect = i.opened_at - _earliest_sign(i)
@@ -60,14 +77,33 @@ def build_report(store: Any, hosts: Sequence[Host], since: dt.datetime, now: dt.
         loc = i.location
         items.append({"id": i.id, "severity": i.severity.value, "condition": i.condition.value, "host": i.host,
                       "site": loc.get("site"), "room": loc.get("room"), "rack": loc.get("rack"), "u": loc.get("u"),
-                      "part": f"{i.info.kind} {i.info.location or ''}".strip(), "model": i.info.model,
-                      "serial": i.info.serial, "summary": i.summary, "status": i.status.value,
+                      "part": f"{i.info.kind} {i.info.location or ''}".strip(), "kind": i.info.kind,
+                      "model": i.info.model, "serial": i.info.serial, "summary": i.summary, "status": i.status.value,
                       "opened_at": i.opened_at.isoformat(), "resolved_at": i.resolved_at.isoformat()
                       if i.resolved_at else None, "detect_minutes": _minutes(detect),
                       "resolve_minutes": _minutes(resolve), "symptoms": len(i.children),
+                      "flapping": bool(i.diagnosis.get("flapped_since") or i.diagnosis.get("flapping")),
                       "acked_by": i.acked_by, "warranty_end": i.warranty.get("end")})
     opened = [x for x in items if (parse_time(x["opened_at"]) or now) >= since]
     closed = [x for x in items if x["resolved_at"] and (parse_time(x["resolved_at"]) or now) >= since]
+    causes: dict[tuple[str, str], dict[str, Any]] = {}
+    for x in items:
+        group = causes.setdefault((x["condition"], x["kind"]), {"condition": x["condition"], "kind": x["kind"],
+                                                                "incidents": 0, "open": 0, "symptoms": 0,
+                                                                "flapping": 0, "_detect": [], "_resolve": []})
+        group["incidents"] += 1
+        group["open"] += x["status"] == "open"
+        group["symptoms"] += x["symptoms"]
+        group["flapping"] += x["flapping"]
+        if x["detect_minutes"] is not None:
+            group["_detect"].append(float(x["detect_minutes"]))
+        if x["resolve_minutes"] is not None:
+            group["_resolve"].append(float(x["resolve_minutes"]))
+    by_cause = []
+    for cause in sorted(causes.values(), key=lambda e: (-e["incidents"], e["condition"], e["kind"])):
+        detect, resolve = cause.pop("_detect"), cause.pop("_resolve")
+        cause["mttd_minutes"], cause["mttr_minutes"] = _stats(detect)[1], _stats(resolve)[1]
+        by_cause.append(cause)
     parts = Counter((i.info.kind, i.info.model or "?") for i in incidents
                     if i.info.kind not in ("rack", "bmc", "system", "condition"))
     warranty: list[dict[str, Any]] = []
@@ -99,21 +135,23 @@ def build_report(store: Any, hosts: Sequence[Host], since: dt.datetime, now: dt.
     for x in items:
         key = "/".join(str(x[k]) for k in ("site", "room", "rack") if x.get(k)) or "?"
         by_place.setdefault(key, {"hosts": 0, "unreachable": 0, "incidents": 0})["incidents"] += 1
-    detects: list[float] = [float(x["detect_minutes"]) for x in opened if x["detect_minutes"] is not None]
-    resolves: list[float] = [float(x["resolve_minutes"]) for x in closed if x["resolve_minutes"] is not None]
+    detect_median, detect_mean = _stats([float(x["detect_minutes"]) for x in opened if x["detect_minutes"] is not None])
+    resolve_median, resolve_mean = _stats([float(x["resolve_minutes"]) for x in closed
+                                           if x["resolve_minutes"] is not None])
     summary = {
         "since": since.isoformat(), "until": now.isoformat(), "hosts": len(names), "patrolled": len(names - never),
         "reachable": len(reachable), "unreachable": len(unreachable), "stale": len(stale), "never_patrolled": len(never),
         "rounds": len(rounds), "avg_round_seconds": round(statistics.mean(r["duration_seconds"] or 0 for r in rounds), 2)
         if rounds else None, "incidents_opened": len(opened), "incidents_resolved": len(closed),
-        "incidents_open": sum(1 for i in incidents if i.is_open),
-        "median_detect_minutes": statistics.median(detects) if detects else None,
-        "median_resolve_minutes": statistics.median(resolves) if resolves else None,
+        "incidents_open": sum(1 for i in incidents if i.is_open), "root_causes": len(by_cause),
+        "symptoms_folded": sum(x["symptoms"] for x in items), "flapping": sum(1 for x in items if x["flapping"]),
+        "median_detect_minutes": detect_median, "mttd_minutes": detect_mean,
+        "median_resolve_minutes": resolve_median, "mttr_minutes": resolve_mean,
         "warranty_expired": len(expired),
         "warranty_expiring_90d": len(warranty), "warranty_expiring_30d": sum(1 for w in warranty if w["days_left"] <= 30),
         "incidents_by_severity": by_severity,
     }
-    return {"summary": summary, "incidents": items,
+    return {"summary": summary, "incidents": items, "by_root_cause": by_cause,
             "top_parts": [{"kind": k, "model": m, "incidents": n} for (k, m), n in parts.most_common(10)],
             "warranty": warranty, "warranty_expired": expired, "by_place": dict(sorted(by_place.items())),
             "by_role": by_role, "by_use": by_use,
@@ -166,8 +204,11 @@ def render_markdown(data: dict[str, Any]) -> str:
              f"{s['unreachable']} unreachable, {s['stale']} stale, {s['never_patrolled']} never patrolled.", "",
              "## Incidents", "",
              f"{s['incidents_opened']} opened, {s['incidents_resolved']} resolved, {s['incidents_open']} open; "
-             f"median time to detect {_figure(s['median_detect_minutes'], ' min')}, "
-             f"to resolve {_figure(s['median_resolve_minutes'], ' min')}.", ""]
+             f"time to detect {_figure(s.get('mttd_minutes'), ' min')} mean "
+             f"(median {_figure(s['median_detect_minutes'], ' min')}), to resolve "
+             f"{_figure(s.get('mttr_minutes'), ' min')} mean (median {_figure(s['median_resolve_minutes'], ' min')}); "
+             f"{_figure(s.get('symptoms_folded'))} symptoms folded into their incidents, "
+             f"{_figure(s.get('flapping'))} flapping.", ""]
     lines += _md_table(["severity", "opened", "open now"],
                        [[sev, v["opened"], v["open"]] for sev, v in severity.items()])
     lines += [""]
@@ -177,6 +218,10 @@ def render_markdown(data: dict[str, Any]) -> str:
                        [[x["id"], x["severity"], x["host"], "/".join(str(x[k]) for k in ("site", "room", "rack")
                                                                       if x.get(k)) + (f" U{x['u']}" if x.get("u") else ""),
                          x["part"], x["serial"], _cut(x["summary"], 60), x["status"]] for x in data["incidents"]])
+    lines += ["", "## Incidents by root cause", ""]
+    lines += _md_table(["condition", "part", "incidents", "open", "symptoms", "flapping", "MTTD min", "MTTR min"],
+                       [[c["condition"], c["kind"], c["incidents"], c["open"], c["symptoms"], c["flapping"],
+                         _figure(c["mttd_minutes"]), _figure(c["mttr_minutes"])] for c in data.get("by_root_cause") or []])
     lines += ["", "## Top faulty parts", ""]
     lines += _md_table(["part", "model", "incidents"], [[p["kind"], p["model"], p["incidents"]] for p in data["top_parts"]])
     expired = data.get("warranty_expired") or []

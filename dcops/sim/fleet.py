@@ -8,6 +8,7 @@ a few hundred bytes; everything shared (trees, templates, registries) is built o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import errno
 import logging
@@ -64,6 +65,7 @@ class FleetSpec:
     mockups: tuple[str, ...] = ()  # mockup directories served as extra BMCs (replay)
     traits: tuple[str, ...] = ()  # real-service traits every simulated host serves (dcops.sim.traits)
     page_size: int = 0  # > 0: every collection (replays included) is served in pages of this size
+    inband: bool = False  # each host also listens on its own (in-band) address: an SSH-like banner while it runs
 
     def rack_count(self) -> int:
         return self.racks if self.racks else max(1, math.ceil(self.hosts / HOSTS_PER_RACK))
@@ -82,6 +84,7 @@ class HostSpec:
     role: str
     address: str
     port: int = 0
+    inband_port: int = 0  # the host's in-band listener (FleetSpec.inband)
 
 
 def rack_name(r: int) -> str:
@@ -152,6 +155,7 @@ class Fleet:
         self.ssl_context: ssl.SSLContext | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._inband: list[asyncio.Server] = []
 
     # ------------------------------------------------------------------ state
     def bmc(self, index: int) -> Bmc:
@@ -239,6 +243,9 @@ class Fleet:
             bound = await picker.listen(self.server, spec.bind)
             replay.port = bound[1]
             self.by_addr[bound] = -(n + 1)
+        if spec.inband:
+            for host in self.hosts:
+                host.inband_port = await self._listen_inband(host)
         for bmc in self._bmcs.values():  # created before start (tests): attach timers now
             bmc.scheduler = self._make_scheduler(bmc)
             bmc.post = self._poster()
@@ -248,6 +255,9 @@ class Fleet:
         self.startup_seconds = time.perf_counter() - t0
 
     async def stop(self) -> None:
+        for listener in self._inband:
+            listener.close()
+        self._inband.clear()
         if self.server is not None:
             await self.server.close()
             self.server = None
@@ -261,6 +271,25 @@ class Fleet:
             loop.call_soon_threadsafe(action)
 
         return post
+
+    async def _listen_inband(self, host: HostSpec) -> int:
+        """The host's own address, as a patrol in-band probe sees it: while the host runs (power on,
+        its rack powered) a connection gets an SSH banner, as sshd sends; otherwise it is reset
+        without a byte, as a dead host's address gives nothing (whatever its BMC is doing)."""
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            bmc = self.bmc(host.index)
+            bmc.tick()
+            if bmc.power == "On" and "rack" not in bmc.net.down:
+                writer.write(b"SSH-2.0-dcops_sim_inband\r\n")
+                with contextlib.suppress(OSError):
+                    await writer.drain()
+                writer.close()
+            else:
+                writer.transport.abort()
+
+        listener = await asyncio.start_server(serve, host.address, 0)
+        self._inband.append(listener)
+        return int(listener.sockets[0].getsockname()[1])
 
     def _make_scheduler(self, bmc: Bmc) -> Any:
         loop = self._loop
@@ -345,7 +374,9 @@ class Fleet:
             warranty_end = purchase + dt.timedelta(days=5 * 365)
         p = host.profile
         serial = identity.serial(spec.seed, host.index, "system", p.flavour.serial_length, p.flavour.serial_prefix)
+        inband = {"inband": {"address": host.address, "port": host.inband_port}} if host.inband_port else {}
         return {
+            **inband,
             "name": host.name, "u": host.u, "u_height": p.u_height, "bmc": bmc, "vendor": p.vendor,
             # A traited profile ("dell-r750+leak-detector") is its base profile in the book: a
             # book's profile is a name; the traits are the simulator's business.

@@ -27,9 +27,11 @@ log = logging.getLogger(__name__)
 
 class ThreadedFleet:
     def __init__(self, spec: FleetSpec, *, control: bool = True, ssl_context: Any = None,
-                 start_timeout: float = 60.0) -> None:
+                 start_timeout: float = 60.0, clock: Callable[[], float] | None = None) -> None:
         self.spec = spec
-        self.fleet = Fleet(spec)
+        # ``clock``: a fake clock (seconds) for tests that drive simulated time (a rebuild that
+        # takes ten minutes, an escalation after fifteen) round by round instead of waiting.
+        self.fleet = Fleet(spec, clock=clock) if clock is not None else Fleet(spec)
         self.fleet.ssl_context = ssl_context
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="dcops-sim", daemon=True)

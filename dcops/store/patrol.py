@@ -397,6 +397,22 @@ def mark_delivered(store: Store, ids: Sequence[int], now: dt.datetime) -> None:
             delivered_at=now, last_error=None, claimed_by=None, claimed_until=None))
 
 
+def delivered_since(store: Store, since: dt.datetime) -> dict[str, int]:
+    """Receiver -> notifications delivered to it since ``since`` (for its rate limit)."""
+    stmt = (select(outbox.c.receiver, func.count()).where(outbox.c.delivered_at >= since)
+            .group_by(outbox.c.receiver))
+    with store.connect() as conn:
+        return {str(r[0]): int(r[1]) for r in conn.execute(stmt)}
+
+
+def defer(store: Store, ids: Sequence[int], until: dt.datetime) -> None:
+    """Rate-limited rows wait in the outbox until ``until`` (not a failure: attempts unchanged)."""
+    if not ids:
+        return
+    with store.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id.in_(list(ids))).values(next_attempt_at=until))
+
+
 def mark_failed(store: Store, item_id: int, *, attempts: int, next_at: dt.datetime, error: str,
                 give_up: bool = False, now: dt.datetime | None = None) -> None:
     with store.begin() as conn:

@@ -1,8 +1,10 @@
 """`dcops assets warranty --remind` delivers for real: mail to a real SMTP server (aiosmtpd) and
-JSON to a loopback webhook receiver, once per threshold and warranty end (a second run sends
-nothing, a new threshold crossing sends that one); Alertmanager receivers are skipped. A run
-killed before its reminders were delivered leaves them in the notification outbox, and the next
-run delivers each exactly once; a refused delivery stays queued (exit 4) for the run after."""
+JSON to a loopback webhook receiver, as one digest per receiver per run, through the routes that
+carry `kind: [warranty]` only (the incident routes never see them), once per threshold and
+warranty end (a second run sends nothing, a new threshold crossing sends that one); Alertmanager
+receivers are skipped. A run killed before its digests were delivered leaves them in the
+notification outbox, and the next run delivers each exactly once; a refused delivery stays queued
+(exit 4) for the run after."""
 
 from __future__ import annotations
 
@@ -47,10 +49,12 @@ BOOK = {
 }
 
 
-def _write(tmp: Path, receivers: list[dict[str, Any]], route: list[str]) -> tuple[Path, Path]:
+def _write(tmp: Path, receivers: list[dict[str, Any]], route: list[str],
+           oncall: list[str] | None = None) -> tuple[Path, Path]:
     book, config = tmp / "book.yaml", tmp / "config.yaml"
     book.write_text(yaml.safe_dump(BOOK, sort_keys=False))
-    config.write_text(yaml.safe_dump({"notify": {"receivers": receivers, "routes": [{"receivers": route}]}}))
+    routes = [{"kind": ["warranty"], "receivers": route}] + ([{"receivers": oncall}] if oncall else [])
+    config.write_text(yaml.safe_dump({"notify": {"receivers": receivers, "routes": routes}}))
     return book, config
 
 
@@ -81,26 +85,28 @@ def test_reminders_reach_smtp_and_webhook_once_per_threshold(
         code, summary = _remind(capsys, book, config, "2025-06-01")
         assert code == 1
         assert summary["reminders_due"] == 3 and summary["reminders_sent"] == 3
-        assert summary["notifications_sent"] == 6 and summary["notifications_pending"] == 0
+        # One digest per receiver: one mail and one post for the three reminders.
+        assert summary["notifications_sent"] == 2 and summary["notifications_pending"] == 0
         assert summary["channel"] == "hook,mail"
-        mails = wait_for(lambda: len(box.messages) >= 3 and box.messages, 5, "three mails")
-        by_subject = {_subject(m): m for m in mails}
-        assert len(mails) == 3 and len(by_subject) == 3
-        web = next(m for s, m in by_subject.items() if "web-01" in s)
-        assert "WARNING" in _subject(web) and "web-01: warranty ends in 31 days (2025-07-02" in _subject(web)
-        body = web.get_payload(decode=True).decode()
-        assert "warranty: until 2025-07-02 (31 days left), CT-2021-0418, Dell ProSupport" in body
-        assert "host: web-01  (sh1)" in body and "S/N WEB01SN" in body
-        old = next(m for s, m in by_subject.items() if "old-01" in s)
-        assert "CRITICAL" in _subject(old) and "old-01: warranty has expired" in _subject(old)
-        assert {p for p, _ in hook.received} == {"/cmdb"}
-        posted = {b["incident"]["host"]: b for _, b in hook.received}
-        assert set(posted) == {"web-01", "db-01", "old-01"}
-        assert posted["db-01"]["event"] == "warranty"
-        assert posted["db-01"]["incident"]["warranty"] == {
-            "end": "2025-06-06", "days_left": 5, "contract": "CT-2022-0907", "service_provider": None,
-            "supplier": "UNIS"}
-        assert posted["old-01"]["incident"]["severity"] == "critical"
+        mails = wait_for(lambda: len(box.messages) >= 1 and box.messages, 5, "the digest mail")
+        assert len(mails) == 1
+        subject = _subject(mails[0])
+        assert "[dcops WARRANTY CRITICAL] warranty digest: 1 expired, 2 ending within 31 days" in subject
+        body = mails[0].get_payload(decode=True).decode()
+        lines = body.splitlines()
+        # Soonest first; the expired one first of all; no ack command (a digest is not an incident).
+        assert [line.split(" ")[0] for line in lines[2:]] == ["old-01", "db-01", "web-01"]
+        assert "web-01 (sh1): until 2025-07-02 (31 days left), S/N WEB01SN, CT-2021-0418, Dell ProSupport" in body
+        assert "old-01 (sh1): until 2025-05-01 (expired 31 days ago)" in body
+        assert "alerts ack" not in body
+        assert [p for p, _ in hook.received] == ["/cmdb"]
+        posted = hook.received[0][1]
+        assert posted["event"] == "warranty" and posted["incident"]["severity"] == "critical"
+        items = {i["host"]: i for i in posted["incident"]["digest"]}
+        assert set(items) == {"web-01", "db-01", "old-01"}
+        assert items["db-01"] == {"host": "db-01", "site": "sh1", "rack": None, "warranty_end": "2025-06-06",
+                                  "days_left": 5, "threshold": 7, "serial": "DB01SN", "contract": "CT-2022-0907",
+                                  "service_provider": None, "supplier": "UNIS"}
 
         # The same day again: nothing is due, nothing is sent.
         _, summary = _remind(capsys, book, config, "2025-06-01")
@@ -108,10 +114,22 @@ def test_reminders_reach_smtp_and_webhook_once_per_threshold(
         # The next day web-01 crosses 30 days: that reminder, and only that one.
         _, summary = _remind(capsys, book, config, "2025-06-02")
         assert summary["reminders_due"] == 1 and summary["notifications_sent"] == 2
-        assert len(hook.received) == 4 and hook.received[-1][1]["incident"]["warranty"]["days_left"] == 30
-        wait_for(lambda: len(box.messages) == 4, 5, "the fourth mail")
-        assert "web-01: warranty ends in 30 days" in _subject(box.messages[-1])
-        assert len(hook.received) == 4 and len(box.messages) == 4
+        assert len(hook.received) == 2 and hook.received[-1][1]["incident"]["digest"][0]["days_left"] == 30
+        wait_for(lambda: len(box.messages) == 2, 5, "the second mail")
+        assert "1 ending within 30 days" in _subject(box.messages[-1])
+        assert len(hook.received) == 2 and len(box.messages) == 2
+
+
+def test_incident_routes_do_not_carry_warranty_reminders(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DCOPS_STATE", f"sqlite:///{tmp_path}/state.db")
+    with webhook() as procurement, webhook() as oncall:
+        book, config = _write(tmp_path, [{"name": "procurement", "type": "webhook", "url": procurement.url},
+                                         {"name": "oncall", "type": "wecom", "url": oncall.url}],
+                              ["procurement"], oncall=["oncall"])
+        _, summary = _remind(capsys, book, config, "2025-06-01")
+        assert summary["notifications_sent"] == 1 and summary["channel"] == "procurement"
+        assert len(procurement.received) == 1 and oncall.received == []
 
 
 def test_reminders_of_a_killed_run_are_delivered_by_the_next(
@@ -139,9 +157,9 @@ def test_reminders_of_a_killed_run_are_delivered_by_the_next(
         assert hook.received == [] and box.messages == []
         store = open_store(state)
         try:
-            assert len(asset_store.sent_reminders(store)) == 3  # recorded with their queued notifications
+            assert len(asset_store.sent_reminders(store)) == 3  # recorded with their queued digests
             queued = asset_store.queued_reminders(store)
-            assert sorted(r["receiver"] for r in queued) == ["hook"] * 3 + ["mail"] * 3
+            assert sorted(r["receiver"] for r in queued) == ["hook", "mail"]
         finally:
             store.close()
 
@@ -154,23 +172,23 @@ def test_reminders_of_a_killed_run_are_delivered_by_the_next(
         assert code == 4
         summary = json.loads(out)["summary"]
         assert summary["reminders_due"] == 0 and summary["reminders_sent"] == 3
-        assert summary["notifications_sent"] == 3 and summary["notifications_pending"] == 3
-        assert sorted(line.split(":")[2].strip() for line in err.splitlines()) == ["db-01", "old-01", "web-01"]
-        assert all("warranty reminder to hook: HTTP 503" in line for line in err.splitlines())
-        wait_for(lambda: len(box.messages) == 3, 5, "three mails")
+        assert summary["notifications_sent"] == 1 and summary["notifications_pending"] == 1
+        assert len(err.splitlines()) == 1 and "3 servers: warranty reminder to hook: HTTP 503" in err
+        wait_for(lambda: len(box.messages) == 1, 5, "the digest mail")
 
-        # The receiver is back: the run after delivers the three webhook rows, once.
+        # The receiver is back: the run after delivers the webhook digest, once.
         hook.fail = False
         _, summary = _remind(capsys, book, config, "2025-06-01")
         assert summary["reminders_due"] == 0
-        assert summary["reminders_sent"] == 3 and summary["notifications_sent"] == 3
-        assert sorted(b["incident"]["host"] for _, b in hook.received) == ["db-01", "old-01", "web-01"]
+        assert summary["reminders_sent"] == 3 and summary["notifications_sent"] == 1
+        assert sorted(i["host"] for _, b in hook.received for i in b["incident"]["digest"]) == \
+            ["db-01", "old-01", "web-01"]
         store = open_store(state)
         try:
             assert asset_store.queued_reminders(store) == []
-            assert pstore.outbox_counts(store) == {"pending": 0, "given_up": 0, "delivered": 6}
+            assert pstore.outbox_counts(store) == {"pending": 0, "given_up": 0, "delivered": 2}
         finally:
             store.close()
         _, summary = _remind(capsys, book, config, "2025-06-01")
         assert summary["reminders_due"] == 0 and summary["notifications_sent"] == 0
-        assert len(hook.received) == 3 and len(box.messages) == 3
+        assert len(hook.received) == 1 and len(box.messages) == 1

@@ -75,3 +75,36 @@ def test_no_password_in_output_when_a_bmc_refuses_login(tmp_path: Path, capsys: 
     finally:
         sp.loop.close()
         sp.sim.close()
+
+
+def test_ack_acknowledges_the_group(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two incidents about one part (a twin stored before one part meant one incident, or a
+    symptom that opened on its own) and one about another part: acking one acks its twin only."""
+    import dataclasses
+
+    from dcops.patrol.model import Condition, PartInfo
+    from dcops.store import open_store
+    from dcops.store import patrol as pstore
+    from tests.integration.patrol.helpers import psu_incident
+
+    state = f"sqlite:///{tmp_path}/ack.db"
+    store = open_store(state)
+    try:
+        psu = psu_incident()
+        twin = dataclasses.replace(psu, id=2, key=f"{psu.host}|{psu.part}|sensor_health",
+                                   condition=Condition.SENSOR_HEALTH)
+        other = dataclasses.replace(psu, id=3, key=f"{psu.host}|fan:1:Fan1|health", part="fan:1:Fan1",
+                                    info=PartInfo(kind="fan", location="Fan1"))
+        for incident in (psu, twin, other):
+            pstore.save_incident(store, incident)
+    finally:
+        store.close()
+    code, out, err = _run(capsys, "--state", state, "alerts", "ack", str(psu.id), "-m", "on it", "-o", "json")
+    assert code == 0, err
+    assert sorted(i["id"] for i in json.loads(out)["items"]) == [psu.id, 2]
+    store = open_store(state)
+    try:
+        acked = {i.id: i.acked_by for i in pstore.list_incidents(store, status="open")}
+        assert acked[psu.id] and acked[2] and acked[3] is None
+    finally:
+        store.close()

@@ -93,7 +93,7 @@ def test_webhooks_retry_survive_a_restart_and_deliver_once(tmp_path: Path) -> No
         pstore.save_incident(store, incident, outbox.plan(config, now, opened=[incident]))
         hook.fail = True
         counts = outbox.deliver_due(store, config, now)
-        assert counts == {"delivered": 0, "failed": 3, "given_up": 0}
+        assert counts == {"delivered": 0, "failed": 3, "given_up": 0, "deferred": 0}
         assert pstore.outbox_counts(store)["pending"] == 3
         store.close()
         # "Restart": a new process opens the same store; the peer is back.

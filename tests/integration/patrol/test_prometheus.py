@@ -24,9 +24,10 @@ def _rack_loss(store: object) -> None:
     from dcops.patrol.converge import ConvergeState, converge
 
     now = dt.datetime.now(dt.UTC)
+    # Dark BMCs and hosts silent on their in-band address: a rack power loss (emergency).
     checks = [HostCheck(f"h{i}", (Event(f"h{i}", "bmc", Condition.BMC_UNREACHABLE, Severity.WARNING, "dark",
                                         PartInfo(kind="bmc")),), frozenset(), HostMemory(), False,
-                        site="dc1", room="r1", rack="A01") for i in range(8)]
+                        site="dc1", room="r1", rack="A01", inband=False) for i in range(8)]
     result = converge(ConvergeState(), checks, Policy(), now, {})
     rows = [{"host": c.host, "observed_at": now, "reachable": False, "error": "dark", "last_success_at": None}
             for c in checks]

@@ -62,14 +62,15 @@ def test_store_round_trip_and_events(store_url: str) -> None:
         reminder = Reminder("b", 7, 5, dt.date(2026, 1, 6), "Dell", "CT-1", None, "SB", "sh1", "A01")
         config = load_notify_config({"receivers": [{"name": "hook", "type": "webhook", "url": "http://127.0.0.1:9"},
                                                    {"name": "am", "type": "alertmanager", "url": "http://127.0.0.1:9"}],
-                                     "routes": [{"receivers": ["hook", "am"]}]})
+                                     "routes": [{"kind": ["warranty"], "receivers": ["hook", "am"]}]})
         rows, channels = plan_reminders([reminder], config, later)
         assert channels == {reminder.key: "hook"}  # Alertmanager receivers are skipped
         asset_store.queue_reminders(store, channels, rows, at=later)
         assert reminder.key in asset_store.sent_reminders(store)
         [queued] = asset_store.queued_reminders(store)
         assert queued["receiver"] == "hook" and queued["incident"] is None and queued["kind"] == "warranty"
-        assert queued["payload"]["incident"]["location"] == {"site": "sh1", "rack": "A01"}
+        [item] = queued["payload"]["incident"]["digest"]
+        assert (item["host"], item["site"], item["rack"]) == ("b", "sh1", "A01")
         pstore.mark_delivered(store, [queued["id"]], later)
         assert asset_store.queued_reminders(store) == []
     finally:

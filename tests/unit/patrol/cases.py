@@ -75,7 +75,7 @@ def host_input(name: str, spec: Any, hosts: Mapping[str, Any], memory: dict[str,
     if spec == "unreachable" or (isinstance(spec, Mapping) and "unreachable" in spec):
         reason = spec.get("unreachable") if isinstance(spec, Mapping) else "connection refused"
         check = check_host(name, None, memory.get(name, HostMemory()), now, policy, error=str(reason),
-                           location=loc)
+                           location=loc, inband=spec.get("inband") if isinstance(spec, Mapping) else None)
         memory[name] = check.memory
         return check
     if "obs" in spec:
