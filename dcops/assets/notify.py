@@ -118,7 +118,14 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
     each row delivered as soon as its peer accepted it. A row whose receiver is gone, or that has
     failed for longer than the config's ``max_age_seconds``, is given up (still listed by
     ``dcops alerts outbox``). Raises nothing for a peer's failure: it is in ``problems``."""
-    from dcops.notify.outbox import RATE_WINDOW, backoff, deliverer_id, lease_for, over_rate, release_dead_claims
+    from dcops.notify.outbox import (
+        RATE_WINDOW,
+        backoff,
+        deliverer_id,
+        lease_for,
+        over_rate,
+        release_dead_claims,
+    )
     from dcops.notify.send import DeliveryError, send
     from dcops.store import assets as asset_store
     from dcops.store import patrol as pstore
@@ -145,7 +152,7 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
         # A digest lists its reminders; rows queued before digests carry one ``reminder``.
         reminders = list(payload.get("reminders") or ([payload["reminder"]] if payload.get("reminder") else []))
         first = reminders[0] if reminders else {}
-        what = f"{first.get('host') or payload['incident'].get('host')}: warranty reminder to {item['receiver']}"
+        what = f"{payload['incident'].get('host') or first.get('host')}: warranty reminder to {item['receiver']}"
         if receiver is None:
             pstore.mark_failed(store, item["id"], attempts=attempts, next_at=now, give_up=True, now=now,
                                error=f"receiver {item['receiver']!r} is no longer configured")

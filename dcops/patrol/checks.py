@@ -330,7 +330,12 @@ def check_host(
                             {"bmc_health": rollup.value}))
     if rollup is not Health.UNKNOWN:
         seen.add("system")
-    if obs.unreadable:
+    if obs.unreadable and bmc_errors is not None:
+        # One root cause, one event: the BMC's malformed answers are why the server's documents
+        # are unusable; the bmc_errors event carries what could not be read.
+        events[events.index(bmc_errors)] = dataclasses.replace(
+            bmc_errors, diagnosis={**bmc_errors.diagnosis, "unreadable": list(obs.unreadable)})
+    elif obs.unreadable:
         # Reachable, but what it says about the server cannot be used: not healthy by omission.
         events.append(Event(host, "bmc:documents", Condition.UNREADABLE,
                             _severity(policy, Condition.UNREADABLE, Severity.WARNING),

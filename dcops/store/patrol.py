@@ -410,7 +410,9 @@ def defer(store: Store, ids: Sequence[int], until: dt.datetime) -> None:
     if not ids:
         return
     with store.begin() as conn:
-        conn.execute(update(outbox).where(outbox.c.id.in_(list(ids))).values(next_attempt_at=until))
+        # A deferred row is nobody's any more: its claim goes too, so it is due again at ``until``.
+        conn.execute(update(outbox).where(outbox.c.id.in_(list(ids)))
+                     .values(next_attempt_at=until, claimed_by=None, claimed_until=None))
 
 
 def mark_failed(store: Store, item_id: int, *, attempts: int, next_at: dt.datetime, error: str,
