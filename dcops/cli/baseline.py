@@ -244,7 +244,7 @@ def _verify_os(hosts: tuple[str, ...], baselines_dir: str, playbooks_dir: str, a
     from dcops.baseline.load import load_baselines
     from dcops.cli.bmc import select_hosts
     from dcops.cli.common import open_state
-    from dcops.cli.provision import _vars
+    from dcops.cli.playbook_vars import parse_playbook_vars
     from dcops.errors import DcopsError, ExitCode
     from dcops.provision.steps import Options, verify_os
     from dcops.report import Column, Report
@@ -258,7 +258,7 @@ def _verify_os(hosts: tuple[str, ...], baselines_dir: str, playbooks_dir: str, a
     finally:
         store.close()
     options = Options(playbooks_dir=playbooks_dir, ansible_connection=ansible_connection,
-                      playbook_vars=_vars(playbook_vars))
+                      playbook_vars=parse_playbook_vars(playbook_vars))
     report = Report(kind="baseline.verify_os", columns=[Column("host", "HOST"), Column("result", "RESULT"),
                                                         Column("message", "MESSAGE")])
     for host in targets:

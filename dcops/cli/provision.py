@@ -12,6 +12,7 @@ from dcops.cli.baseline import baselines_option, poll_option
 from dcops.cli.bmc import confirm, run_on_hosts, select_hosts
 from dcops.cli.common import emit, global_options, open_state, progress, settings
 from dcops.cli.output import stored_time
+from dcops.cli.playbook_vars import parse_playbook_vars
 from dcops.cli.selection import honours_limit, limit_hosts
 from dcops.errors import ExitCode, UsageError
 from dcops.models import Host
@@ -104,18 +105,6 @@ def _media_server(verb: str) -> Any:
         raise UsageError(f"media server: cannot listen on {listen}: {exc}") from exc
 
 
-def _vars(items: Sequence[str]) -> dict[str, Any]:
-    import yaml
-
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--playbook-var takes KEY=VALUE, got {item!r}")
-        out[key.strip()] = yaml.safe_load(value) if value else ""
-    return out
-
-
 def _options(poll: float, per_rack: int | None, playbooks_dir: str, ansible_connection: str | None,
              playbook_vars: Sequence[str], until: str | None = None, force: bool = False,
              wait_limit: float | None = None, allow_unverified: bool = False) -> Any:
@@ -132,7 +121,7 @@ def _options(poll: float, per_rack: int | None, playbooks_dir: str, ansible_conn
     return Options(until=Step(until) if until else None, force=force, parallel=settings().parallel,
                    per_rack=per_rack, pacing=pacing,
                    playbooks_dir=playbooks_dir, ansible_connection=ansible_connection,
-                   playbook_vars=_vars(playbook_vars), allow_unverified=allow_unverified)
+                   playbook_vars=parse_playbook_vars(playbook_vars), allow_unverified=allow_unverified)
 
 
 def _stored_hosts(statuses: set[str]) -> list[Host]:
