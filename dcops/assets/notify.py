@@ -10,7 +10,7 @@ Alertmanager receivers are skipped: for Prometheus alerting use the exporter's
 
 Delivery goes through the notification outbox (``patrol_outbox``, see docs/patrol.md): the
 reminders due are recorded as sent *and* queued, one outbox row per receiver, in one transaction
-(``dcops.store.assets.queue_reminders``); then the rows are delivered and marked one by one. A run
+(``dcops.assets.store.queue_reminders``); then the rows are delivered and marked one by one. A run
 interrupted before or during delivery loses nothing: the next ``--remind`` run (or a running
 ``dcops serve``) delivers what is still queued, and never queues the same reminder twice. A row
 is marked delivered only after the peer accepted it (at-least-once for the row in flight at a
@@ -118,6 +118,7 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
     each row delivered as soon as its peer accepted it. A row whose receiver is gone, or that has
     failed for longer than the config's ``max_age_seconds``, is given up (still listed by
     ``dcops alerts outbox``). Raises nothing for a peer's failure: it is in ``problems``."""
+    from dcops.assets import store as asset_store
     from dcops.notify.outbox import (
         RATE_WINDOW,
         backoff,
@@ -127,8 +128,7 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
         release_dead_claims,
     )
     from dcops.notify.send import DeliveryError, send
-    from dcops.store import assets as asset_store
-    from dcops.store import patrol as pstore
+    from dcops.patrol import store as pstore
 
     sender = sender or send
     now = now or dt.datetime.now(dt.UTC)

@@ -10,7 +10,7 @@ def part_search_records(store: Any) -> list[tuple[str, str, str]]:
     """``(host, "<kind>_serial", serial)`` for every part present in its host's latest snapshot
     (``dimm_serial``, ``drive_serial``, ...), plus the mainboard and chassis serials. Empty when
     nothing was collected yet."""
-    from dcops.store import assets as asset_store
+    from dcops.assets import store as asset_store
 
     records = asset_store.part_serial_records(store)
     for snap in asset_store.latest_snapshots(store):

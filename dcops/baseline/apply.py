@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 
 class Journal(Protocol):
-    """Write-ahead records of side effects, per host and step (see dcops.store.provision)."""
+    """Write-ahead records of side effects, per host and step (see dcops.provision.store)."""
 
     def before(self, key: str, info: Mapping[str, Any] | None = None) -> None: ...
 

@@ -45,7 +45,7 @@ def _actor() -> str:
 
 
 def _get(store: Any, incident_id: int) -> Any:
-    from dcops.store import patrol as pstore
+    from dcops.patrol import store as pstore
 
     incident = pstore.get_incident(store, incident_id)
     if incident is None:
@@ -76,8 +76,8 @@ def alerts() -> None:
 @honours_limit
 def list_(show_all: bool, since: str | None, host: str | None, severity: str | None) -> None:
     """Open incidents, most recent first."""
+    from dcops.patrol import store as pstore
     from dcops.patrol.model import Severity
-    from dcops.store import patrol as pstore
     from dcops.timeparse import parse_duration
 
     store = open_state()
@@ -101,7 +101,7 @@ def list_(show_all: bool, since: str | None, host: str | None, severity: str | N
 def show(incident_id: int) -> None:
     """Everything about one incident: diagnosis, part, warranty, symptoms, log entries, notifications."""
     from dcops.notify.render import as_text
-    from dcops.store import patrol as pstore
+    from dcops.patrol import store as pstore
 
     store = open_state()
     incident = _get(store, incident_id)
@@ -129,8 +129,8 @@ def _change_open_incidents(action: str, incident_ids: tuple[int, ...], note: str
     or ``resolved``) plans, and record it in the audit log. A resolved incident is a usage error.
     ``group``: the change also applies to the incidents about the same fault (``ack_group``)."""
     from dcops.notify import outbox
+    from dcops.patrol import store as pstore
     from dcops.store import audit
-    from dcops.store import patrol as pstore
 
     store = open_state()
     try:
@@ -204,8 +204,8 @@ def resolve(incident_ids: tuple[int, ...], note: str | None) -> None:
 def silence(incident_id: int | None, duration: str, host: str, rack: str, part: str, condition: str,
             reason: str) -> None:
     """Mute notifications of one incident or of matching ones (maintenance) for a while."""
+    from dcops.patrol import store as pstore
     from dcops.store import audit
-    from dcops.store import patrol as pstore
     from dcops.timeparse import parse_duration
 
     if incident_id is None and not any((host, rack, part, condition)):
@@ -231,7 +231,7 @@ def silence(incident_id: int | None, duration: str, host: str, rack: str, part: 
 @refuses_limit("it works on a silence ID")
 def unsilence(silence_id: int) -> None:
     """End a silence now."""
-    from dcops.store import patrol as pstore
+    from dcops.patrol import store as pstore
 
     if not pstore.expire_silence(open_state(), silence_id, dt.datetime.now(dt.UTC)):
         raise UsageError(f"no silence #{silence_id}")
@@ -244,7 +244,7 @@ def unsilence(silence_id: int) -> None:
 def outbox_(deliver: bool) -> None:
     """Notifications waiting for delivery (failed ones are retried with back-off)."""
     from dcops.notify import outbox
-    from dcops.store import patrol as pstore
+    from dcops.patrol import store as pstore
 
     store = open_state()
     if deliver:

@@ -57,8 +57,8 @@ def collect(selectors: tuple[str, ...], deadline: float) -> None:
     since the last collection are recorded (see `dcops assets history`). Exit 4 when some BMCs
     could not be read (the others are stored).
     """
+    from dcops.assets import store as asset_store
     from dcops.assets.collect import Outcome, collect_fleet
-    from dcops.store import assets as asset_store
 
     hosts = _selected(_book(), selectors)
     if not hosts:
@@ -106,8 +106,8 @@ def collect(selectors: tuple[str, ...], deadline: float) -> None:
 @refuses_limit("it shows one HOST: name it")
 def show(host: str) -> None:
     """The parts of HOST as last collected: kind, slot, serial, model, firmware."""
+    from dcops.assets import store as asset_store
     from dcops.assets.model import size_text
-    from dcops.store import assets as asset_store
 
     store = open_state()
     try:
@@ -135,7 +135,7 @@ def show(host: str) -> None:
 def history(target: str) -> None:
     """Part history of a server (what appeared, disappeared, was replaced, moved in or out) or of
     a part serial (where it has been and where it is now)."""
-    from dcops.store import assets as asset_store
+    from dcops.assets import store as asset_store
 
     store = open_state()
     try:
@@ -200,12 +200,12 @@ def reconcile(book_paths: tuple[str, ...], profiles_path: str | None, baselines_
     UUID, BMC MAC, BMC address, name); the key that decided each match is shown. With --max-age,
     older snapshots are listed as stale instead of compared. Exit 1 when there are discrepancies.
     """
+    from dcops.assets import store as asset_store
     from dcops.assets.correct import parse_ownership
     from dcops.assets.profiles import expectations_from_baselines, load_profiles
     from dcops.assets.reconcile import book_entry
     from dcops.assets.reconcile import reconcile as run_reconcile
     from dcops.assets.warranty import parse_days
-    from dcops.store import assets as asset_store
 
     ownership = parse_ownership(own)
     stale_before = None
@@ -355,10 +355,10 @@ def _remind(report: Report, rows: list[Any], levels: tuple[int, ...]) -> None:
     """Queue the reminders due (recorded as sent, once per threshold and warranty end) in the
     notification outbox, then deliver every queued one: also those an interrupted or failed
     earlier run left behind."""
+    from dcops.assets import store as asset_store
     from dcops.assets.notify import deliver_reminders, plan_reminders
     from dcops.assets.warranty import due_reminders
     from dcops.notify.config import load_notify_config
-    from dcops.store import assets as asset_store
 
     config = load_notify_config(settings().section("notify"))
     now = dt.datetime.now(dt.UTC)

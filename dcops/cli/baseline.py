@@ -246,9 +246,9 @@ def _verify_os(hosts: tuple[str, ...], baselines_dir: str, playbooks_dir: str, a
     from dcops.cli.common import open_state
     from dcops.cli.playbook_vars import parse_playbook_vars
     from dcops.errors import DcopsError, ExitCode
+    from dcops.provision import store as pstore
     from dcops.provision.steps import Options, verify_os
     from dcops.report import Column, Report
-    from dcops.store import provision as pstore
 
     targets = select_hosts(hosts)
     baselines = load_baselines(baselines_dir)

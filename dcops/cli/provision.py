@@ -127,7 +127,7 @@ def _options(poll: float, per_rack: int | None, playbooks_dir: str, ansible_conn
 def _stored_hosts(statuses: set[str]) -> list[Host]:
     """Inventory hosts whose stored workflow has one of ``statuses`` (for resume without names)."""
     from dcops.inventory import load_inventory
-    from dcops.store import provision as pstore
+    from dcops.provision import store as pstore
 
     store = open_state()
     try:
@@ -268,8 +268,8 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, until:
     from dcops.baseline.load import load_baselines
     from dcops.baseline.redfish import Pacing, open_target, opened
     from dcops.baseline.run import host_baselines
+    from dcops.provision import store as pstore
     from dcops.provision.workflow import Step, Verb, decide, plan_steps
-    from dcops.store import provision as pstore
 
     targets = select_hosts(hosts)
     baselines = load_baselines(baselines_dir)
@@ -430,8 +430,8 @@ def abort_command(hosts: tuple[str, ...], baselines_dir: str, reason: str | None
 @honours_limit
 def status_command(hosts: tuple[str, ...], show_steps: bool) -> None:
     """Where each host's workflow is (all stored hosts when none is named)."""
+    from dcops.provision import store as pstore
     from dcops.provision.workflow import Step
-    from dcops.store import provision as pstore
 
     store = open_state()
     try:

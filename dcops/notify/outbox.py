@@ -102,7 +102,7 @@ def release_dead_claims(store: Any, now: dt.datetime) -> int:
     """Release the claims of deliverers on this machine whose process is gone (a SIGKILLed run):
     their rows need not wait for the lease to run out. Claims of other machines, and of live
     processes, are left to their lease."""
-    from dcops.store import patrol as pstore
+    from dcops.patrol import store as pstore
 
     here = socket.gethostname()[:40]
     released = 0
@@ -127,13 +127,13 @@ def deliver_due(store: Any, config: NotifyConfig, now: dt.datetime | None = None
     """Send the due outbox rows, each by exactly one deliverer, within each receiver's rate limit
     (rows beyond it wait a minute, in order); returns counts (delivered, failed, given_up, deferred).
 
-    Rows are claimed one at a time with a lease (``store.patrol.claim_next``) and sent only by the
+    Rows are claimed one at a time with a lease (``patrol.store.claim_next``) and sent only by the
     claimant, so two deliverers running at once (a round that outlived its interval, a second
     process) never send the same row. Each receiver is drained by its own worker: a receiver
     that hangs holds up its own rows, not the others'. No new row is claimed after ``deadline``
     (``time.monotonic()``); at most ``limit`` rows per receiver.
     """
-    from dcops.store import patrol as pstore
+    from dcops.patrol import store as pstore
 
     now = now or dt.datetime.now(dt.UTC)
     owner = deliverer_id()
@@ -182,7 +182,7 @@ def deliver_due(store: Any, config: NotifyConfig, now: dt.datetime | None = None
 def _deliver_one(store: Any, config: NotifyConfig, receiver: Receiver | None, item: dict[str, Any],
                  now: dt.datetime, sender: Callable[[Receiver, str, dict[str, Any]], None],
                  count: Callable[[str], None]) -> None:
-    from dcops.store import patrol as pstore
+    from dcops.patrol import store as pstore
 
     attempts = int(item["attempts"]) + 1
     created = pstore.aware(item["created_at"]) or now

@@ -14,7 +14,7 @@ Tiers per host and round:
   a hash of the host name so the fleet does not take it in one minute.
 
 The round's results are saved in one transaction with the incidents and notifications they
-cause (see ``dcops.store.patrol``); notifications are then delivered from the outbox.
+cause (see ``dcops.patrol.store``); notifications are then delivered from the outbox.
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ class Patrol:
 
     def _host_rows(self) -> dict[str, dict[str, Any]]:
         if self._rows is None:
-            from dcops.store import patrol as pstore
+            from dcops.patrol import store as pstore
 
             self._rows = pstore.host_rows(self.store, self.hosts)
         return self._rows
@@ -335,7 +335,7 @@ class Patrol:
 
     # ------------------------------------------------------------------ one round
     async def round(self, hosts: Sequence[Host] | None = None) -> RoundSummary:
-        from dcops.store import patrol as pstore
+        from dcops.patrol import store as pstore
 
         targets = list(hosts) if hosts is not None else list(self.hosts.values())
         for h in targets:
@@ -477,7 +477,7 @@ class Patrol:
 
     def _silences(self, now: dt.datetime) -> list[Any]:
         """Silences in force: those set by hand (the store) and the maintenance windows open now."""
-        from dcops.store import patrol as pstore
+        from dcops.patrol import store as pstore
 
         return [*pstore.active_silences(self.store, now), *scheduled_silences(self.config.maintenance, now)]
 
@@ -485,7 +485,7 @@ class Patrol:
                       silences: Any = None) -> dict[str, int]:
         """Send due outbox rows and re-send firing incidents to Alertmanager (in a thread: the
         senders block). Bounded: never longer than the round interval."""
-        from dcops.store import patrol as pstore
+        from dcops.patrol import store as pstore
 
         now = now or self.clock()
         if open_incidents is None:

@@ -38,7 +38,7 @@ def build_report(store: Any, hosts: Sequence[Host], since: dt.datetime, now: dt.
                  keep: Callable[[str | None, Mapping[str, Any]], bool] | None = None) -> dict[str, Any]:
     """Read what the report needs from the store; ``report_data`` does the rest (pure).
     ``keep(host, location)`` narrows stored hosts and incidents (--limit)."""
-    from dcops.store import patrol as pstore
+    from dcops.patrol import store as pstore
 
     rows = pstore.host_rows(store)
     if keep is not None:

@@ -21,6 +21,7 @@ from dcops.baseline.redfish import OpenTarget, Target
 from dcops.errors import DcopsError, ExitCode
 from dcops.models import Host
 from dcops.provision import steps as step_impl
+from dcops.provision import store as pstore
 from dcops.provision.steps import SECURE_ERASE_KEY
 from dcops.provision.workflow import (
     STEPS,
@@ -34,7 +35,6 @@ from dcops.provision.workflow import (
     decide,
 )
 from dcops.store import audit
-from dcops.store import provision as pstore
 from dcops.store.db import Store
 
 log = logging.getLogger(__name__)

@@ -68,7 +68,7 @@ class StepContext:
     host: Host
     baselines: Baselines
     options: Options
-    journal: Any  # dcops.store.provision.StepJournal
+    journal: Any  # dcops.provision.store.StepJournal
     data: dict[str, Any]  # what earlier steps stored for the host (profile, identity, ...)
     target: Callable[[], Target]  # opens the BMC on first use
     on_event: Callable[[str], None] | None = None

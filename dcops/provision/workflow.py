@@ -1,5 +1,5 @@
 """The provisioning workflow as a pure state machine: steps, transitions, and the rules of
-run / resume / retry / skip / abort. No I/O; ``dcops.store.provision`` persists it.
+run / resume / retry / skip / abort. No I/O; ``dcops.provision.store`` persists it.
 
 A host's workflow is the ordered steps below. Each execution of a step is an *attempt* with its
 own id, recorded as ``started`` *before* any side effect and ``done``/``failed`` after. A step

@@ -1,7 +1,7 @@
 """The current shape of the core tables (schema bookkeeping, audit log, capacity results), for
 queries. Migrations (``migrations/``) create them; this module only describes them, so it must
 match the newest migration. Capabilities with tables of their own describe them in their own
-store module (``store/<capability>.py``) next to their migration."""
+store module (``<capability>/store.py``) next to their migration."""
 
 from __future__ import annotations
 

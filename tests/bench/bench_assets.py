@@ -30,10 +30,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import tests.bench  # noqa: E402,F401 - installs the loopback guard
+from dcops.assets import store as asset_store  # noqa: E402
 from dcops.assets.model import AssetSnapshot, Hardware, Part, PartKind, Placement  # noqa: E402
 from dcops.assets.reconcile import BookEntry, HardwareExpectation, reconcile  # noqa: E402
 from dcops.models import Location  # noqa: E402
-from dcops.store import assets as asset_store  # noqa: E402
 from dcops.store import open_store  # noqa: E402
 
 GIB = 1024**3

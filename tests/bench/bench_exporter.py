@@ -28,10 +28,10 @@ from typing import Any
 from dcops.exporter import registry, server
 from dcops.inventory import load_inventory
 from dcops.notify.config import load_notify_config
+from dcops.patrol import store as pstore
 from dcops.patrol.config import load_patrol_config
 from dcops.patrol.engine import Patrol
 from dcops.store import open_store
-from dcops.store import patrol as pstore
 from tests.helpers.simfleet import PASSWORD, fleet
 
 PROFILES = ("dell-r750", "dell-r650", "hpe-dl360-gen10p", "lenovo-sr650v2", "supermicro-x13", "generic-1s")

@@ -76,8 +76,8 @@ def peak_rss() -> None:
 def duplicates(incidents: int, deliverers: int) -> None:
     from dcops.notify import outbox
     from dcops.notify.config import load_notify_config
+    from dcops.patrol import store as pstore
     from dcops.store import open_store
-    from dcops.store import patrol as pstore
     from tests.helpers.receivers import webhook
     from tests.integration.patrol.helpers import psu_incident
 

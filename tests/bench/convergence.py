@@ -310,13 +310,13 @@ def run_scenario(scenario: Scenario, workdir: Path, hosts: int | None = None) ->
     fleet (16 a rack) around the same faults, to see that the healthy rest raises nothing."""
     from dcops.inventory import load_inventory
     from dcops.notify.config import load_notify_config
+    from dcops.patrol import store as pstore
     from dcops.patrol.config import load_patrol_config
     from dcops.patrol.engine import Patrol
     from dcops.sim.fleet import FleetSpec
     from dcops.sim.state import Timings
     from dcops.sim.testing import ThreadedFleet
     from dcops.store import open_store
-    from dcops.store import patrol as pstore
 
     started = time.monotonic()
     clock = SimClock()
@@ -431,7 +431,7 @@ def _ack(store: Any, notify: Any, causes: Sequence[CauseRecord], cause_id: str, 
     """Acknowledge the first open incident in ``cause_id``'s scope as ``dcops alerts ack`` does
     (with its group)."""
     from dcops.notify import outbox
-    from dcops.store import patrol as pstore
+    from dcops.patrol import store as pstore
 
     try:
         from dcops.patrol.escalate import ack_group

@@ -105,8 +105,8 @@ def store_view(store: object, hosts: Iterable[object] | Callable[[], Iterable[ob
                today: Callable[[], dt.date] | None = None) -> Callable[[], AssetsView]:
     """A ``view`` callable over the state store and the book's hosts (a list, or a callable
     read at each scrape), for the exporter server."""
+    from dcops.assets import store as asset_store
     from dcops.assets.warranty import warranty_rows
-    from dcops.store import assets as asset_store
 
     fixed = None if callable(hosts) else list(hosts)
 

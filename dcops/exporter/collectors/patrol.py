@@ -208,7 +208,7 @@ class PatrolCollector:
     def refresh(self, force: bool = False) -> None:
         from sqlalchemy import func, select
 
-        from dcops.store import patrol as pstore
+        from dcops.patrol import store as pstore
 
         with self._lock:
             started = time.perf_counter()

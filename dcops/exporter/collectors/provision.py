@@ -39,7 +39,7 @@ class ProvisionCollector(StoreCollector):
 
 
 def build_families(summary: Mapping[str, Any]) -> list[Metric]:
-    """The metrics for one ``dcops.store.provision.summary`` (pure)."""
+    """The metrics for one ``dcops.provision.store.summary`` (pure)."""
     hosts = GaugeMetricFamily("dcops_provision_hosts", "Hosts per provisioning workflow status", labels=["status"])
     by_status = dict(summary.get("by_status") or {})
     for status in sorted(set(STATUSES) | set(by_status)):
@@ -65,6 +65,6 @@ def build_families(summary: Mapping[str, Any]) -> list[Metric]:
 
 def make_collector(store: Any) -> ProvisionCollector:
     """The exporter's factory (dcops.exporter.registry finds it)."""
-    from dcops.store.provision import summary
+    from dcops.provision.store import summary
 
     return ProvisionCollector(lambda: summary(store))

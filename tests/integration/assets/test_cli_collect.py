@@ -52,7 +52,7 @@ def test_collect_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
     assert [(i["kind"], i["host"]) for i in json.loads(out)["items"]] == [("missing", "dark-01")]
 
     # Any collected part serial now finds its server through the inventory's fuzzy search.
-    from dcops.store import assets as asset_store
+    from dcops.assets import store as asset_store
     from dcops.store import open_store
 
     store = open_store(f"sqlite:///{tmp_path}/state.db")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from dcops.assets import store as asset_store
 from dcops.assets.collect import collect_fleet
 from dcops.assets.correct import correct_book
 from dcops.assets.history import EventKind
@@ -32,7 +33,6 @@ from dcops.inventory import dump_inventory_text, load_inventory, load_inventory_
 from dcops.models import AssetRecord, BmcEndpoint, Host, Location
 from dcops.sim.fleet import FleetSpec
 from dcops.sim.testing import ThreadedFleet
-from dcops.store import assets as asset_store
 from dcops.store import open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import yaml
 
+from dcops.assets import store as asset_store
 from dcops.cli.main import main
-from dcops.store import assets as asset_store
+from dcops.patrol import store as pstore
 from dcops.store import open_store
-from dcops.store import patrol as pstore
 from tests.helpers.receivers import smtp_server, webhook
 from tests.helpers.simfleet import wait_for
 

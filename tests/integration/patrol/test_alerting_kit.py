@@ -21,8 +21,8 @@ import pytest
 from dcops.exporter import registry, server
 from dcops.notify import outbox
 from dcops.notify.config import load_notify_config
+from dcops.patrol import store as pstore
 from dcops.store import open_store
-from dcops.store import patrol as pstore
 from tests.integration.patrol.peers import alertmanager, free_port, http_json, prometheus, wait_for, webhook
 from tests.integration.patrol.test_prometheus import _rack_loss
 

@@ -82,9 +82,9 @@ def test_ack_acknowledges_the_group(tmp_path: Path, capsys: pytest.CaptureFixtur
     symptom that opened on its own) and one about another part: acking one acks its twin only."""
     import dataclasses
 
+    from dcops.patrol import store as pstore
     from dcops.patrol.model import Condition, PartInfo
     from dcops.store import open_store
-    from dcops.store import patrol as pstore
     from tests.integration.patrol.helpers import psu_incident
 
     state = f"sqlite:///{tmp_path}/ack.db"

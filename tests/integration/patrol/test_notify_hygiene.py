@@ -16,8 +16,8 @@ from dcops.errors import InvalidInputError
 from dcops.notify import outbox
 from dcops.notify.config import load_notify_config
 from dcops.notify.send import sms_body
+from dcops.patrol import store as pstore
 from dcops.store import open_store
-from dcops.store import patrol as pstore
 from tests.helpers.receivers import webhook
 from tests.integration.patrol.helpers import psu_incident
 

@@ -14,9 +14,9 @@ import pytest
 
 from dcops.notify import outbox
 from dcops.notify.config import load_notify_config
+from dcops.patrol import store as pstore
 from dcops.patrol.model import IncidentStatus
 from dcops.store import open_store
-from dcops.store import patrol as pstore
 from tests.integration.patrol.helpers import psu_incident
 from tests.integration.patrol.peers import alertmanager, http_json, smtp_server, wait_for, webhook
 

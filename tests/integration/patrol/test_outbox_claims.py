@@ -13,8 +13,8 @@ import pytest
 
 from dcops.notify import outbox
 from dcops.notify.config import load_notify_config
+from dcops.patrol import store as pstore
 from dcops.store import open_store
-from dcops.store import patrol as pstore
 from tests.helpers.receivers import webhook
 from tests.helpers.simfleet import wait_for
 from tests.integration.patrol.helpers import psu_incident

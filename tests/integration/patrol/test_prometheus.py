@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from dcops.exporter import registry, server
+from dcops.patrol import store as pstore
 from dcops.patrol.model import Condition, Event, HostCheck, HostMemory, PartInfo, Policy, Severity
 from dcops.store import open_store
-from dcops.store import patrol as pstore
 from tests.integration.patrol.peers import free_port, http_json, prometheus, wait_for
 
 DEPLOY = Path(__file__).resolve().parents[3] / "docs" / "deploy"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dcops.patrol import store as pstore
 from dcops.store import open_store
-from dcops.store import patrol as pstore
 from tests.integration.patrol.peers import free_port, wait_for, webhook
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(170)]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from dcops.provision import store as pstore
 from dcops.sim.fleet import FleetSpec
 from dcops.sim.testing import ThreadedFleet
 from dcops.store import open_store
-from dcops.store import provision as pstore
 from tests.integration.provision.conftest import FAST
 from tests.integration.provision.lab import (
     PW_ENV,

@@ -202,8 +202,8 @@ def test_bmc_text_reaches_the_terminal_escaped(tmp_path: Path, monkeypatch: pyte
 @pytest.mark.parametrize("case", ["html", "truncated"])
 def test_assets_collect_and_patrol_do_not_take_an_unreadable_bmc_for_a_healthy_one(
         case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from dcops.patrol import store as pstore
     from dcops.store import open_store
-    from dcops.store import patrol as pstore
 
     monkeypatch.setenv("DCOPS_TEST_BMC_PW", PASSWORD)
     monkeypatch.setenv("DCOPS_STATE", f"sqlite:///{tmp_path}/state.db")

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from dcops.assets import store as asset_store
 from dcops.assets.model import AssetSnapshot, Hardware, Part, PartKind, Placement
 from dcops.assets.reconcile import bmc_key
 from dcops.cli.main import main
 from dcops.inventory import load_inventory
-from dcops.store import assets as asset_store
 from dcops.store import open_store
 from tests.unit.assets.helpers import T0
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
+from dcops.assets import store as asset_store
 from dcops.assets.model import AssetSnapshot, Placement
 from dcops.assets.reconcile import BookEntry, Kind, reconcile
 from dcops.cli.main import main
 from dcops.models import Location
-from dcops.store import assets as asset_store
 from dcops.store import open_store
 
 NOW = dt.datetime.now(dt.UTC)

@@ -10,14 +10,14 @@ import subprocess
 
 from prometheus_client import CollectorRegistry, generate_latest
 
+from dcops.assets import store as asset_store
 from dcops.assets.history import EventKind
 from dcops.assets.notify import plan_reminders
 from dcops.assets.warranty import Reminder, WarrantyRow, WarrantyStatus
 from dcops.exporter.collectors.assets import AssetsCollector, AssetsView
 from dcops.notify.config import load_notify_config
-from dcops.store import assets as asset_store
+from dcops.patrol import store as pstore
 from dcops.store import open_store
-from dcops.store import patrol as pstore
 from tests.unit.assets.helpers import T0, snapshot
 
 

@@ -17,9 +17,9 @@ from dcops.baseline.models import Change, ChangeKind, ExpectedGroup, ExpectedHar
 from dcops.exporter.collectors.baseline import make_collector as baseline_collector
 from dcops.exporter.collectors.provision import make_collector as provision_collector
 from dcops.observation import Component, ComponentKind, Identity, Observation, ReadError
+from dcops.provision import store as pstore
 from dcops.provision.workflow import HostStatus, Step, StepStatus
 from dcops.store import open_store
-from dcops.store import provision as pstore
 from dcops.store.baseline import latest_results, save_results
 
 GB = 10**9

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from dcops.cli.common import kind_of
+from dcops.patrol import store as pstore
 from dcops.report import SCHEMA_VERSION, Report
 from dcops.store import open_store
-from dcops.store import patrol as pstore
 from tests.helpers.cli import REPO, SITE, leaf_commands, run
 from tests.helpers.contract import SCHEMAS, ContractError, check_envelope, validator
 from tests.integration.patrol.helpers import psu_incident

@@ -14,8 +14,8 @@ import pytest
 from dcops.cli.common import raw_settings
 from dcops.cli.main import cli
 from dcops.cli.selection import check_limit
+from dcops.patrol import store as pstore
 from dcops.store import open_store
-from dcops.store import patrol as pstore
 from dcops.store.audit import record
 from tests.helpers.cli import SITE, leaf_commands, run
 from tests.integration.patrol.helpers import psu_incident

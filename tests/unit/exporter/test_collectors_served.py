@@ -18,14 +18,14 @@ import pytest
 import yaml
 from sqlalchemy import text
 
+from dcops.assets import store as asset_store
 from dcops.capacity.check import check_capacity
 from dcops.capacity.policy import build_policy
 from dcops.exporter import registry, server
-from dcops.store import assets as asset_store
+from dcops.provision import store as pstore
 from dcops.store import baseline as baseline_store
 from dcops.store import capacity as capacity_store
 from dcops.store import open_store
-from dcops.store import provision as pstore
 from tests.unit.capacity.helpers import identical_az, snapshot
 from tests.unit.exporter.test_exporter import _fill
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from dcops.exporter import registry, server
+from dcops.patrol import store as pstore
 from dcops.store import open_store
-from dcops.store import patrol as pstore
 from dcops.store.db import Store
 from tests.integration.patrol.helpers import psu_incident
 

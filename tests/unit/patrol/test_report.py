@@ -8,10 +8,10 @@ import datetime as dt
 from pathlib import Path
 
 from dcops.inventory import load_inventory
+from dcops.patrol import store as pstore
 from dcops.patrol.model import Severity
 from dcops.patrol.report import build_report, render_html, render_markdown
 from dcops.store import open_store
-from dcops.store import patrol as pstore
 from tests.integration.patrol.helpers import psu_incident
 
 SITE = Path(__file__).resolve().parents[3] / "inventories" / "site.yaml"

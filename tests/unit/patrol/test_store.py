@@ -6,10 +6,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from dcops.patrol import store as pstore
 from dcops.patrol.converge import ConvergeState
 from dcops.patrol.model import IncidentStatus
 from dcops.store import open_store
-from dcops.store import patrol as pstore
 from tests.integration.patrol.helpers import psu_incident
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from dcops.provision import store as pstore
 from dcops.provision.workflow import HostStatus, Step, StepStatus
 from dcops.store import open_store
-from dcops.store import provision as pstore
 
 
 @pytest.fixture
