@@ -119,6 +119,7 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
     failed for longer than the config's ``max_age_seconds``, is given up (still listed by
     ``dcops alerts outbox``). Raises nothing for a peer's failure: it is in ``problems``."""
     from dcops.assets import store as asset_store
+    from dcops.notify import store as outbox_store
     from dcops.notify.outbox import (
         RATE_WINDOW,
         backoff,
@@ -128,7 +129,6 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
         release_dead_claims,
     )
     from dcops.notify.send import DeliveryError, send
-    from dcops.patrol import store as pstore
 
     sender = sender or send
     now = now or dt.datetime.now(dt.UTC)
@@ -136,7 +136,7 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
     seen: set[tuple[Any, ...]] = set()
     owner = deliverer_id()
     release_dead_claims(store, now)
-    recent = pstore.delivered_since(store, now - dt.timedelta(seconds=RATE_WINDOW))
+    recent = outbox_store.delivered_since(store, now - dt.timedelta(seconds=RATE_WINDOW))
     for item in asset_store.queued_reminders(store, KIND):
         receiver = config.receivers.get(item["receiver"])
         if receiver is not None and over_rate(receiver, recent.get(receiver.name, 0)):
@@ -145,7 +145,7 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
             continue
         # Claimed first: a patrol deliverer (or another --remind) sending the same row meanwhile
         # keeps it; this run leaves it to them.
-        if not pstore.claim_row(store, int(item["id"]), now=now, owner=owner, until=now + lease_for(receiver)):
+        if not outbox_store.claim_row(store, int(item["id"]), now=now, owner=owner, until=now + lease_for(receiver)):
             continue
         attempts = int(item["attempts"]) + 1
         payload = item["payload"]
@@ -154,7 +154,7 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
         first = reminders[0] if reminders else {}
         what = f"{payload['incident'].get('host') or first.get('host')}: warranty reminder to {item['receiver']}"
         if receiver is None:
-            pstore.mark_failed(store, item["id"], attempts=attempts, next_at=now, give_up=True, now=now,
+            outbox_store.mark_failed(store, item["id"], attempts=attempts, next_at=now, give_up=True, now=now,
                                error=f"receiver {item['receiver']!r} is no longer configured")
             result.given_up += 1
             result.problems.append(f"{what}: the receiver is no longer configured (given up)")
@@ -162,16 +162,16 @@ def deliver_reminders(store: Any, config: NotifyConfig, now: dt.datetime | None 
         try:
             sender(receiver, payload["event"], payload["incident"])
         except DeliveryError as exc:
-            created = pstore.aware(item["created_at"]) or now
+            created = outbox_store.aware(item["created_at"]) or now
             give_up = (now - created).total_seconds() >= config.max_age_seconds
-            pstore.mark_failed(store, item["id"], attempts=attempts, error=str(exc), give_up=give_up, now=now,
+            outbox_store.mark_failed(store, item["id"], attempts=attempts, error=str(exc), give_up=give_up, now=now,
                                next_at=now + dt.timedelta(seconds=backoff(attempts)))
             result.given_up += int(give_up)
             result.failed += int(not give_up)
             result.problems.append(f"{what}: {exc}" + (" (given up)" if give_up else " (queued for the next run)"))
             continue
         # Marked at once: a run killed after this line does not send it again.
-        pstore.mark_delivered(store, [int(item["id"])], now)
+        outbox_store.mark_delivered(store, [int(item["id"])], now)
         result.notifications += 1
         recent[receiver.name] = recent.get(receiver.name, 0) + 1
         for reminder in reminders:

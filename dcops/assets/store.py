@@ -334,7 +334,7 @@ def queue_reminders(store: Store, channels: Mapping[tuple[str, int, dt.date], st
     """In one transaction: record the reminders (key -> channel) as sent and queue their
     ``notifications`` (rows of the notification outbox, ``dcops.assets.notify.plan_reminders``).
     A run killed after this commits delivers nothing twice and forgets nothing: the rows wait."""
-    from dcops.patrol.store import outbox
+    from dcops.notify.store import outbox
 
     now = at or dt.datetime.now(dt.UTC)
     rows = [{"host": h, "threshold": t, "warranty_end": d, "sent_at": now, "channel": (channel or "")[:100] or None}
@@ -348,7 +348,7 @@ def queue_reminders(store: Store, channels: Mapping[tuple[str, int, dt.date], st
 def queued_reminders(store: Store, kind: str = "warranty") -> list[dict[str, Any]]:
     """Outbox rows of ``kind`` neither delivered nor given up, oldest first (whatever their next
     attempt time: the command that asks delivers them now)."""
-    from dcops.patrol.store import outbox
+    from dcops.notify.store import outbox
 
     stmt = (select(outbox).where(outbox.c.kind == kind, outbox.c.delivered_at.is_(None),
                                  outbox.c.given_up_at.is_(None)).order_by(outbox.c.id))

@@ -100,15 +100,15 @@ def list_(show_all: bool, since: str | None, host: str | None, severity: str | N
 @refuses_limit("it works on incident IDs")
 def show(incident_id: int) -> None:
     """Everything about one incident: diagnosis, part, warranty, symptoms, log entries, notifications."""
+    from dcops.notify import store as outbox_store
     from dcops.notify.render import as_text
-    from dcops.patrol import store as pstore
 
     store = open_state()
     incident = _get(store, incident_id)
     body = incident.to_json()
     deliveries = [{"receiver": o["receiver"], "event": o["kind"], "attempts": o["attempts"],
                    "delivered_at": stored_time(o["delivered_at"]), "last_error": o["last_error"]}
-                  for o in pstore.outbox_items(store, incident_id)]
+                  for o in outbox_store.outbox_items(store, incident_id)]
     report = Report("alerts.show", items=[{**body, "notifications": deliveries}])
     if not structured_output():
         report.items = []
@@ -244,7 +244,7 @@ def unsilence(silence_id: int) -> None:
 def outbox_(deliver: bool) -> None:
     """Notifications waiting for delivery (failed ones are retried with back-off)."""
     from dcops.notify import outbox
-    from dcops.patrol import store as pstore
+    from dcops.notify import store as outbox_store
 
     store = open_state()
     if deliver:
@@ -252,8 +252,8 @@ def outbox_(deliver: bool) -> None:
     items = [{"id": o["id"], "incident": o["incident"], "receiver": o["receiver"], "event": o["kind"],
               "attempts": o["attempts"], "next": stored_time(o["next_attempt_at"]), "error": o["last_error"],
               "state": "given up" if o["given_up_at"] else "pending"}
-             for o in pstore.outbox_items(store) if not o["delivered_at"]]
-    report = Report("alerts.outbox", items=items, summary=pstore.outbox_counts(store), columns=[
+             for o in outbox_store.outbox_items(store) if not o["delivered_at"]]
+    report = Report("alerts.outbox", items=items, summary=outbox_store.outbox_counts(store), columns=[
         Column("id", "ID"), Column("incident", "INCIDENT"), Column("receiver", "RECEIVER"), Column("event", "EVENT"),
         Column("attempts", "ATTEMPTS"), Column("next", "NEXT", short_time), Column("state", "STATE"), Column("error", "ERROR")])
     emit(report)

@@ -102,11 +102,11 @@ def release_dead_claims(store: Any, now: dt.datetime) -> int:
     """Release the claims of deliverers on this machine whose process is gone (a SIGKILLed run):
     their rows need not wait for the lease to run out. Claims of other machines, and of live
     processes, are left to their lease."""
-    from dcops.patrol import store as pstore
+    from dcops.notify import store as outbox_store
 
     here = socket.gethostname()[:40]
     released = 0
-    for owner in pstore.live_claimants(store, now):
+    for owner in outbox_store.live_claimants(store, now):
         host, _, rest = owner.partition(":")
         pid = rest.partition(":")[0]
         if host != here or not pid.isdigit() or int(pid) == os.getpid():
@@ -114,7 +114,7 @@ def release_dead_claims(store: Any, now: dt.datetime) -> int:
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
-            released += pstore.release_claims(store, owner)
+            released += outbox_store.release_claims(store, owner)
             log.info("notify: released the claims of %s (the process is gone)", owner)
         except PermissionError:
             pass  # alive, another user's
@@ -133,14 +133,14 @@ def deliver_due(store: Any, config: NotifyConfig, now: dt.datetime | None = None
     that hangs holds up its own rows, not the others'. No new row is claimed after ``deadline``
     (``time.monotonic()``); at most ``limit`` rows per receiver.
     """
-    from dcops.patrol import store as pstore
+    from dcops.notify import store as outbox_store
 
     now = now or dt.datetime.now(dt.UTC)
     owner = deliverer_id()
     started = time.monotonic()
     counts = {"delivered": 0, "failed": 0, "given_up": 0, "deferred": 0}
     # Sent per receiver within the rate window; each receiver's worker alone touches its entry.
-    recent = pstore.delivered_since(store, now - dt.timedelta(seconds=RATE_WINDOW))
+    recent = outbox_store.delivered_since(store, now - dt.timedelta(seconds=RATE_WINDOW))
     lock = threading.Lock()
 
     def count(key: str) -> None:
@@ -154,12 +154,12 @@ def deliver_due(store: Any, config: NotifyConfig, now: dt.datetime | None = None
                 return
             # The lease runs from the moment of the claim (the round's ``now`` plus the time spent).
             at = now + dt.timedelta(seconds=time.monotonic() - started)
-            item = pstore.claim_next(store, receiver=name, now=now, owner=owner, until=at + lease_for(receiver))
+            item = outbox_store.claim_next(store, receiver=name, now=now, owner=owner, until=at + lease_for(receiver))
             if item is None:
                 return
             if receiver is not None and over_rate(receiver, recent.get(name, 0)):
                 # Over the receiver's rate limit: queued for the next minute, in order.
-                pstore.defer(store, [int(item["id"])], now + dt.timedelta(seconds=RATE_WINDOW))
+                outbox_store.defer(store, [int(item["id"])], now + dt.timedelta(seconds=RATE_WINDOW))
                 count("deferred")
                 continue
 
@@ -171,7 +171,7 @@ def deliver_due(store: Any, config: NotifyConfig, now: dt.datetime | None = None
             _deliver_one(store, config, receiver, item, now, sender, counted)
 
     release_dead_claims(store, now)
-    names = pstore.due_receivers(store, now)
+    names = outbox_store.due_receivers(store, now)
     if names:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names))), thread_name_prefix="notify") as pool:
             for future in [pool.submit(drain, name) for name in names]:
@@ -182,12 +182,12 @@ def deliver_due(store: Any, config: NotifyConfig, now: dt.datetime | None = None
 def _deliver_one(store: Any, config: NotifyConfig, receiver: Receiver | None, item: dict[str, Any],
                  now: dt.datetime, sender: Callable[[Receiver, str, dict[str, Any]], None],
                  count: Callable[[str], None]) -> None:
-    from dcops.patrol import store as pstore
+    from dcops.notify import store as outbox_store
 
     attempts = int(item["attempts"]) + 1
-    created = pstore.aware(item["created_at"]) or now
+    created = outbox_store.aware(item["created_at"]) or now
     if receiver is None:
-        pstore.mark_failed(store, item["id"], attempts=attempts, next_at=now, give_up=True, now=now,
+        outbox_store.mark_failed(store, item["id"], attempts=attempts, next_at=now, give_up=True, now=now,
                            error=f"receiver {item['receiver']!r} is no longer configured")
         count("given_up")
         return
@@ -196,14 +196,14 @@ def _deliver_one(store: Any, config: NotifyConfig, receiver: Receiver | None, it
         sender(receiver, payload["event"], payload["incident"])
     except DeliveryError as exc:
         give_up = (now - created).total_seconds() >= config.max_age_seconds
-        pstore.mark_failed(store, item["id"], attempts=attempts, error=str(exc), give_up=give_up, now=now,
+        outbox_store.mark_failed(store, item["id"], attempts=attempts, error=str(exc), give_up=give_up, now=now,
                            next_at=now + dt.timedelta(seconds=backoff(attempts)))
         log.warning("notify %s: incident %s %s: %s%s", receiver.name, item["incident"], payload["event"], exc,
                     " (giving up)" if give_up else f" (retry in {backoff(attempts):.0f}s)")
         count("given_up" if give_up else "failed")
         return
     # Mark at once: a SIGKILL after this line must not send it again.
-    pstore.mark_delivered(store, [int(item["id"])], now)
+    outbox_store.mark_delivered(store, [int(item["id"])], now)
     count("delivered")
 
 

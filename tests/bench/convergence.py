@@ -309,6 +309,7 @@ def run_scenario(scenario: Scenario, workdir: Path, hosts: int | None = None) ->
     """Run one scenario on a fresh fleet, store and engine; returns its score. ``hosts``: a bigger
     fleet (16 a rack) around the same faults, to see that the healthy rest raises nothing."""
     from dcops.inventory import load_inventory
+    from dcops.notify import store as outbox_store
     from dcops.notify.config import load_notify_config
     from dcops.patrol import store as pstore
     from dcops.patrol.config import load_patrol_config
@@ -411,7 +412,7 @@ def run_scenario(scenario: Scenario, workdir: Path, hosts: int | None = None) ->
         incidents = [_record(i, opened_round.get(i.id, 0), resolved_round.get(i.id))
                      for i in pstore.list_incidents(store, status=None, limit=100_000)]
         tiers: dict[int, int] = {}
-        for item in pstore.outbox_items(store):
+        for item in outbox_store.outbox_items(store):
             if item["kind"] in ("opened", "escalated", "updated"):
                 tier = int(str(item["receiver"]).removeprefix("tier"))
                 tiers[tier] = tiers.get(tier, 0) + 1

@@ -208,6 +208,7 @@ class PatrolCollector:
     def refresh(self, force: bool = False) -> None:
         from sqlalchemy import func, select
 
+        from dcops.notify import store as outbox_store
         from dcops.patrol import store as pstore
 
         with self._lock:
@@ -225,7 +226,7 @@ class PatrolCollector:
                                                  func.count()).where(pstore.incidents.c.status == "open")
                                           .group_by(pstore.incidents.c.severity, pstore.incidents.c.condition)).all()
                 self._body = render(rows, self.hosts(), last, int(total),
-                                    {(r[0], r[1]): int(r[2]) for r in counts}, pstore.outbox_counts(self.store))
+                                    {(r[0], r[1]): int(r[2]) for r in counts}, outbox_store.outbox_counts(self.store))
                 self._round_id = newest
                 self._ok = 1.0
             except Exception:  # noqa: BLE001 - a broken store must not break the whole scrape

@@ -21,7 +21,7 @@ import yaml
 
 from dcops.assets import store as asset_store
 from dcops.cli.main import main
-from dcops.patrol import store as pstore
+from dcops.notify import store as outbox_store
 from dcops.store import open_store
 from tests.helpers.receivers import smtp_server, webhook
 from tests.helpers.simfleet import wait_for
@@ -186,7 +186,7 @@ def test_reminders_of_a_killed_run_are_delivered_by_the_next(
         store = open_store(state)
         try:
             assert asset_store.queued_reminders(store) == []
-            assert pstore.outbox_counts(store) == {"pending": 0, "given_up": 0, "delivered": 2}
+            assert outbox_store.outbox_counts(store) == {"pending": 0, "given_up": 0, "delivered": 2}
         finally:
             store.close()
         _, summary = _remind(capsys, book, config, "2025-06-01")

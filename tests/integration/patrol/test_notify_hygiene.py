@@ -14,6 +14,7 @@ import pytest
 
 from dcops.errors import InvalidInputError
 from dcops.notify import outbox
+from dcops.notify import store as outbox_store
 from dcops.notify.config import load_notify_config
 from dcops.notify.send import sms_body
 from dcops.patrol import store as pstore
@@ -79,7 +80,7 @@ def test_a_wecom_robot_gets_at_most_its_rate_per_minute_and_the_rest_waits_in_or
             assert (third["delivered"], third["deferred"]) == (1, 0)
             ids = [body["markdown"]["content"].split("`dcops alerts ack ")[1].rstrip("`") for _, body in hook.received]
             assert ids == [str(n) for n in range(1, 8)]  # every one, once, in order
-            assert pstore.outbox_counts(store) == {"pending": 0, "given_up": 0, "delivered": 7}
+            assert outbox_store.outbox_counts(store) == {"pending": 0, "given_up": 0, "delivered": 7}
         finally:
             store.close()
 

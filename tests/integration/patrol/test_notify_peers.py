@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from dcops.notify import outbox
+from dcops.notify import store as outbox_store
 from dcops.notify.config import load_notify_config
 from dcops.patrol import store as pstore
 from dcops.patrol.model import IncidentStatus
@@ -94,7 +95,7 @@ def test_webhooks_retry_survive_a_restart_and_deliver_once(tmp_path: Path) -> No
         hook.fail = True
         counts = outbox.deliver_due(store, config, now)
         assert counts == {"delivered": 0, "failed": 3, "given_up": 0, "deferred": 0}
-        assert pstore.outbox_counts(store)["pending"] == 3
+        assert outbox_store.outbox_counts(store)["pending"] == 3
         store.close()
         # "Restart": a new process opens the same store; the peer is back.
         hook.fail = False
@@ -120,5 +121,5 @@ def test_a_refusal_inside_a_200_answer_is_a_failed_delivery(tmp_path: Path) -> N
         now = dt.datetime.now(dt.UTC)
         pstore.save_incident(store, incident, outbox.plan(config, now, opened=[incident]))
         assert outbox.deliver_due(store, config, now)["failed"] == 1
-        [item] = pstore.outbox_items(store)
+        [item] = outbox_store.outbox_items(store)
         assert "93000" in item["last_error"] and item["delivered_at"] is None

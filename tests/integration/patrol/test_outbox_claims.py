@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dcops.notify import outbox
+from dcops.notify import store as outbox_store
 from dcops.notify.config import load_notify_config
 from dcops.patrol import store as pstore
 from dcops.store import open_store
@@ -56,7 +57,7 @@ def test_two_deliverers_at_once_send_each_notification_once(store_url: str) -> N
             assert sum(r["delivered"] for r in results) == 2 * N
             posts = Counter((path, body["incident"]["host"]) for hook in (slow, fast) for path, body in hook.received)
             assert len(posts) == 2 * N and set(posts.values()) == {1}, posts.most_common(3)
-            assert pstore.outbox_counts(store) == {"pending": 0, "given_up": 0, "delivered": 2 * N}
+            assert outbox_store.outbox_counts(store) == {"pending": 0, "given_up": 0, "delivered": 2 * N}
             assert outbox.deliver_due(store, config, now + dt.timedelta(minutes=1))["delivered"] == 0
         finally:
             store.close()
@@ -94,7 +95,7 @@ def test_a_dead_deliverers_claim_expires(tmp_path: Path) -> None:
         try:
             now = _queue(store, config, 1)
             lease = outbox.lease_for(config.receivers["hook"])
-            claimed = pstore.claim_next(store, receiver="hook", now=now, owner="dead", until=now + lease)
+            claimed = outbox_store.claim_next(store, receiver="hook", now=now, owner="dead", until=now + lease)
             assert claimed is not None  # ...and its deliverer was SIGKILLed before sending
             assert outbox.deliver_due(store, config, now)["delivered"] == 0  # the claim is live
             assert hook.received == []

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dcops.notify import store as outbox_store
 from dcops.patrol import store as pstore
 from dcops.store import open_store
 from tests.integration.patrol.peers import free_port, wait_for, webhook
@@ -60,7 +61,7 @@ def test_sigkill_and_restart_lose_nothing_and_repeat_nothing(tmp_path: Path) -> 
                      "the drive incident")
             acked = _dcops("--config", str(cfg), "alerts", "ack", str(first_id), "-m", "on my way", env=env)
             assert acked.returncode == 0, acked.stderr
-            wait_for(lambda: pstore.outbox_counts(store)["pending"] >= 2, 20, "two notifications pending")
+            wait_for(lambda: outbox_store.outbox_counts(store)["pending"] >= 2, 20, "two notifications pending")
             wait_for(lambda: (pstore.last_round(store) or {}).get("id", 0) >= 1, 5, "a round")
             serve.send_signal(signal.SIGKILL)  # rounds run every second: this lands in or near one
             serve.wait(10)
@@ -71,13 +72,13 @@ def test_sigkill_and_restart_lose_nothing_and_repeat_nothing(tmp_path: Path) -> 
         open_now = {i.host: i for i in pstore.list_incidents(store)}
         assert {"sim-0003", "sim-0007"} <= set(open_now)
         assert open_now["sim-0003"].acked_by == "oncall-anna" and open_now["sim-0003"].ack_note == "on my way"
-        pending = pstore.outbox_counts(store)["pending"]
+        pending = outbox_store.outbox_counts(store)["pending"]
         assert pending >= 2
         # Restart with the receiver back: the backlog is delivered, once; nothing is sent twice.
         hook.fail = False
         serve = _serve(cfg, port, tmp_path / "serve.log", env)
         try:
-            wait_for(lambda: pstore.outbox_counts(store)["pending"] == 0, 90, "the backlog delivered")
+            wait_for(lambda: outbox_store.outbox_counts(store)["pending"] == 0, 90, "the backlog delivered")
             wait_for(lambda: (pstore.last_round(store) or {}).get("id", 0) >= 3 + 2, 30, "rounds after restart")
         finally:
             serve.send_signal(signal.SIGTERM)

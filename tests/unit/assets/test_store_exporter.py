@@ -15,8 +15,8 @@ from dcops.assets.history import EventKind
 from dcops.assets.notify import plan_reminders
 from dcops.assets.warranty import Reminder, WarrantyRow, WarrantyStatus
 from dcops.exporter.collectors.assets import AssetsCollector, AssetsView
+from dcops.notify import store as outbox_store
 from dcops.notify.config import load_notify_config
-from dcops.patrol import store as pstore
 from dcops.store import open_store
 from tests.unit.assets.helpers import T0, snapshot
 
@@ -71,7 +71,7 @@ def test_store_round_trip_and_events(store_url: str) -> None:
         assert queued["receiver"] == "hook" and queued["incident"] is None and queued["kind"] == "warranty"
         [item] = queued["payload"]["incident"]["digest"]
         assert (item["host"], item["site"], item["rack"]) == ("b", "sh1", "A01")
-        pstore.mark_delivered(store, [queued["id"]], later)
+        outbox_store.mark_delivered(store, [queued["id"]], later)
         assert asset_store.queued_reminders(store) == []
     finally:
         store.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from dcops.notify import store as outbox_store
 from dcops.patrol import store as pstore
 from dcops.patrol.converge import ConvergeState
 from dcops.patrol.model import IncidentStatus
@@ -56,9 +57,9 @@ def test_round_state_incidents_silences_outbox(store_url: str) -> None:
     assert [s.id for s in pstore.active_silences(store, now)] == [sid]
     assert pstore.expire_silence(store, sid, now)
     assert pstore.active_silences(store, now) == []
-    [due] = pstore.due_notifications(store, now)
-    pstore.mark_delivered(store, [due["id"]], now)
-    assert pstore.outbox_counts(store) == {"pending": 0, "given_up": 0, "delivered": 1}
+    [due] = outbox_store.due_notifications(store, now)
+    outbox_store.mark_delivered(store, [due["id"]], now)
+    assert outbox_store.outbox_counts(store) == {"pending": 0, "given_up": 0, "delivered": 1}
     assert pstore.last_round(store)["requests"] == 4  # type: ignore[index]
 
 
