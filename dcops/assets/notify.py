@@ -1,10 +1,12 @@
-"""Warranty reminders through the patrol notifiers (``notify:`` in the config file) and their outbox.
+"""Warranty reminders through the notifiers (``notify:`` in the config file) and their outbox.
 
 Reminders are a **digest**: the reminders due in one run go to each receiver as one message
 (one row per receiver), through the routes that carry ``kind: [warranty]`` only: procurement is
 not on call, and 174 reminders must not become 174 chat posts through the incident routes. A
 reminder's severity is ``warning`` (``critical`` once expired) and routes may filter on it; the
-digest takes the worst of its reminders. A digest is not an incident (nothing to acknowledge).
+digest takes the worst of its reminders. A digest is not an incident (nothing to acknowledge): it is
+a notify ``Message`` of kind ``warranty`` whose hint (shown in chat messages and the webhook JSON)
+is the ``dcops assets warranty --within ...`` command that lists the same warranties.
 Alertmanager receivers are skipped: for Prometheus alerting use the exporter's
 ``dcops_assets_warranty_remaining_seconds`` instead.
 
@@ -31,27 +33,11 @@ from typing import Any
 
 from dcops.assets.warranty import Reminder
 from dcops.notify.config import NotifyConfig, Receiver
+from dcops.notify.message import Message
+from dcops.notify.render import title
 
 KIND = "warranty"  # the outbox rows' kind (and the notifications' event)
 LEASE_SECONDS = 120.0
-
-
-def reminder_document(reminder: Reminder, now: dt.datetime | None = None) -> dict[str, Any]:
-    """An incident-shaped document for the notifiers' renderers (one reminder)."""
-    expired = reminder.days_left < 0
-    return {
-        "id": f"warranty-{reminder.host}-{reminder.threshold}d",
-        "host": reminder.host,
-        "summary": reminder.what(),
-        "severity": "critical" if expired else "warning",
-        "tier": 1,
-        "opened_at": (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
-        "info": {"kind": "warranty", "serial": reminder.serial},
-        "warranty": {"end": reminder.warranty_end.isoformat(), "days_left": reminder.days_left,
-                     "contract": reminder.contract, "service_provider": reminder.service_provider,
-                     "supplier": reminder.supplier},
-        "location": {k: v for k, v in (("site", reminder.site), ("rack", reminder.rack)) if v},
-    }
 
 
 def digest_document(reminders: Sequence[Reminder], now: dt.datetime) -> dict[str, Any]:
@@ -76,26 +62,38 @@ def digest_document(reminders: Sequence[Reminder], now: dt.datetime) -> dict[str
     }
 
 
+def digest_message(reminders: Sequence[Reminder], now: dt.datetime) -> Message:
+    """The reminders as one notify message (``kind: warranty``); its hint is the command that
+    lists these warranties (``dcops assets warranty``: a reminder is not an incident, there is
+    nothing to acknowledge). Pure."""
+    body = digest_document(reminders, now)
+    within = max(0, max(r.days_left for r in reminders)) if reminders else 0
+    body["hint"] = f"dcops assets warranty --within {within}d"
+    return Message(kind=KIND, event=KIND, severity=str(body["severity"]), title=title(KIND, body), body=body,
+                   dedup_key="warranty:" + ",".join(sorted(f"{r.host}/{r.threshold}" for r in reminders)),
+                   hint=str(body["hint"]))
+
+
 def plan_reminders(due: Sequence[Reminder], config: NotifyConfig, now: dt.datetime) -> \
         tuple[list[dict[str, Any]], dict[tuple[str, int, dt.date], str]]:
     """Outbox rows for the reminders ``due`` (one digest per receiver that a ``kind: warranty``
     route gives any of them) and, per reminder, the channel it is recorded under (receiver names,
     or ``report`` when none is routed). Pure."""
-    from dcops.patrol.model import Severity
-
     channels: dict[tuple[str, int, dt.date], str] = {}
     per_receiver: dict[str, list[Reminder]] = {}
     for reminder in due:
-        severity = Severity.CRITICAL if reminder.days_left < 0 else Severity.WARNING
+        severity = "critical" if reminder.days_left < 0 else "warning"
         receivers = config.receivers_for(severity, 1, alertmanager=False, kind=KIND)
         channels[reminder.key] = ",".join(r.name for r in receivers) or "report"
         for receiver in receivers:
             per_receiver.setdefault(receiver.name, []).append(reminder)
-    rows = [{"created_at": now, "incident": None, "receiver": name, "kind": KIND,
-             "payload": {"event": KIND, "incident": digest_document(items, now),
-                         "reminders": [r.to_json() for r in items]},
-             "attempts": 0, "next_attempt_at": now + dt.timedelta(seconds=LEASE_SECONDS)}
-            for name, items in per_receiver.items()]
+    rows = []
+    for name, items in per_receiver.items():
+        message = digest_message(items, now)
+        rows.append({"created_at": now, "incident": message.ref, "receiver": name, "kind": message.event,
+                     "payload": {"event": message.event, "incident": dict(message.body),
+                                 "reminders": [r.to_json() for r in items]},
+                     "attempts": 0, "next_attempt_at": now + dt.timedelta(seconds=LEASE_SECONDS)})
     return rows, channels
 
 

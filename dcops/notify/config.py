@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dcops.errors import InvalidInputError
-from dcops.patrol.model import Severity
+from dcops.notify.message import KINDS, SEVERITIES
 
 RECEIVER_TYPES = ("webhook", "wecom", "dingtalk", "email", "alertmanager", "sms")
-ROUTE_KINDS = ("incident", "warranty")
+ROUTE_KINDS = KINDS
 # Messages a minute a receiver accepts. WeCom group robot: "each robot may send at most 20
 # messages per minute" (developer.work.weixin.qq.com, group robot configuration); DingTalk custom
 # robot: 20 messages per minute, then it is throttled for 10 minutes (open.dingtalk.com).
@@ -67,11 +67,11 @@ class Receiver:
 @dataclass(frozen=True)
 class Route:
     receivers: tuple[str, ...]
-    severity: frozenset[Severity] = frozenset()  # empty: every severity
+    severity: frozenset[str] = frozenset()  # empty: every severity (SEVERITIES)
     tier: frozenset[int] = frozenset()  # empty: every tier
     kind: frozenset[str] = frozenset({"incident"})  # what it carries: incidents, warranty digests
 
-    def matches(self, severity: Severity, tier: int, *, explicit_tier: bool = False, kind: str = "incident") -> bool:
+    def matches(self, severity: str, tier: int, *, explicit_tier: bool = False, kind: str = "incident") -> bool:
         if kind not in self.kind:
             return False
         if self.severity and severity not in self.severity:
@@ -88,7 +88,7 @@ class NotifyConfig:
     max_age_seconds: float = 86400.0  # a notification undeliverable this long is given up (kept, flagged)
     alertmanager_resend_seconds: float = 60.0
 
-    def receivers_for(self, severity: Severity, tier: int, *, explicit_tier: bool = False,
+    def receivers_for(self, severity: str, tier: int, *, explicit_tier: bool = False,
                       alertmanager: bool | None = None, kind: str = "incident") -> list[Receiver]:
         names: list[str] = []
         for route in self.routes:
@@ -146,9 +146,8 @@ def load_notify_config(section: Mapping[str, Any] | None, source: str = "config"
             problems.append(f"notify.routes[{n}]: " + (f"unknown receiver(s) {', '.join(unknown)}" if unknown
                                                        else "names no receivers"))
             continue
-        try:
-            severities = frozenset(Severity(s) for s in _list(raw.get("severity")))
-        except ValueError:
+        severities = frozenset(str(s) for s in _list(raw.get("severity")))
+        if not severities <= set(SEVERITIES):
             problems.append(f"notify.routes[{n}]: severity must be info, warning, critical or emergency")
             continue
         kinds = frozenset(str(k) for k in _list(raw.get("kind"))) or frozenset({"incident"})

@@ -1,4 +1,4 @@
-"""The notification outbox: which receivers hear of which incident change (pure ``plan``), and the
+"""The notification outbox: which receivers hear of which message (pure ``plan``), and the
 delivery loop that sends what is due, retries with back-off and never forgets (``deliver_due``).
 
 Rows are written in the same transaction as the incident change that causes them, so a crash
@@ -27,9 +27,9 @@ from typing import Any
 
 from dcops.notify import render
 from dcops.notify.config import NotifyConfig, Receiver
+from dcops.notify.message import Message, Notifiable
 from dcops.notify.send import DeliveryError, post_alerts, send
-from dcops.patrol.escalate import Silence, silenced
-from dcops.patrol.model import Incident
+from dcops.notify.silence import Silence, silenced
 
 log = logging.getLogger(__name__)
 BACKOFF_START = 15.0
@@ -42,43 +42,42 @@ def over_rate(receiver: Receiver, sent_in_window: int) -> bool:
     return receiver.rate_per_minute is not None and sent_in_window >= receiver.rate_per_minute
 
 
-def _row(incident: Incident, receiver: Receiver, event: str, now: dt.datetime) -> dict[str, Any]:
-    return {"created_at": now, "incident": incident.id, "receiver": receiver.name, "kind": event,
-            "payload": {"event": event, "incident": incident.to_json()}, "attempts": 0, "next_attempt_at": now}
+def _row(message: Message, receiver: Receiver, now: dt.datetime) -> dict[str, Any]:
+    # The payload keeps its historical key "incident": rows queued by an older dcops are delivered too.
+    return {"created_at": now, "incident": message.ref, "receiver": receiver.name, "kind": message.event,
+            "payload": {"event": message.event, "incident": dict(message.body)}, "attempts": 0,
+            "next_attempt_at": now}
 
 
-def plan(config: NotifyConfig, now: dt.datetime, *, opened: Iterable[Incident] = (),
-         escalated: Iterable[Incident] = (), updated: Iterable[Incident] = (), resolved: Iterable[Incident] = (),
-         acked: Iterable[Incident] = (), silences: Sequence[Silence] = ()) -> list[dict[str, Any]]:
-    """Outbox rows for one batch of incident changes. Silenced incidents are not notified (their
-    resolution is, to receivers that route them, so nobody is left with a stale page)."""
+def plan(config: NotifyConfig, now: dt.datetime, *, opened: Iterable[Notifiable] = (),
+         escalated: Iterable[Notifiable] = (), updated: Iterable[Notifiable] = (),
+         resolved: Iterable[Notifiable] = (), acked: Iterable[Notifiable] = (),
+         silences: Sequence[Silence] = ()) -> list[dict[str, Any]]:
+    """Outbox rows for one batch of changes (patrol's incidents, as messages). Silenced messages
+    are not notified (their resolution is, to receivers that route them, so nobody is left with a
+    stale page)."""
     rows: list[dict[str, Any]] = []
-    for incident in opened:
-        if silenced(incident, silences, now):
-            continue
-        for receiver in config.receivers_for(incident.severity, incident.tier, alertmanager=False):
-            rows.append(_row(incident, receiver, "opened", now))
-    for incident in escalated:
-        if silenced(incident, silences, now):
-            continue
-        for receiver in config.receivers_for(incident.severity, incident.tier, explicit_tier=True,
-                                             alertmanager=False):
-            rows.append(_row(incident, receiver, "escalated", now))
-    for incident in updated:
-        if silenced(incident, silences, now):
-            continue
-        for receiver in config.receivers_for(incident.severity, incident.tier, alertmanager=False):
-            rows.append(_row(incident, receiver, "updated", now))
-    for incident in [*resolved, *acked]:
-        event = "resolved" if not incident.is_open else "acked"
+    for event, items, explicit in (("opened", opened, False), ("escalated", escalated, True),
+                                   ("updated", updated, False)):
+        for item in items:
+            message = item.message(event)
+            if silenced(message, silences, now):
+                continue
+            for receiver in config.receivers_for(message.severity, message.tier, explicit_tier=explicit,
+                                                 alertmanager=False, kind=message.kind):
+                rows.append(_row(message, receiver, now))
+    for item in [*resolved, *acked]:
+        message = item.message("resolved")
+        if message.firing:
+            message = item.message("acked")
         names: dict[str, Receiver] = {}
-        for tier in range(1, incident.tier + 1):
-            for receiver in config.receivers_for(incident.severity, tier):
-                if receiver.is_alertmanager and event == "acked":
+        for tier in range(1, message.tier + 1):
+            for receiver in config.receivers_for(message.severity, tier, kind=message.kind):
+                if receiver.is_alertmanager and message.event == "acked":
                     continue
                 names.setdefault(receiver.name, receiver)
         for receiver in names.values():
-            rows.append(_row(incident, receiver, event, now))
+            rows.append(_row(message, receiver, now))
     return rows
 
 
@@ -207,18 +206,18 @@ def _deliver_one(store: Any, config: NotifyConfig, receiver: Receiver | None, it
     count("delivered")
 
 
-def sync_alertmanager(config: NotifyConfig, incidents: Iterable[Incident], now: dt.datetime, *,
+def sync_alertmanager(config: NotifyConfig, items: Iterable[Notifiable], now: dt.datetime, *,
                       silences: Sequence[Silence] = (), hold_seconds: float = 300.0) -> dict[str, str]:
-    """Re-send every firing incident to each Alertmanager receiver whose routes match it.
-    ``endsAt`` is ``hold_seconds`` ahead: if dcops dies, Alertmanager resolves the alerts on its
-    own a little later rather than keep them forever (the DcopsPatrolStale rule pages for that).
-    Returns receiver -> error for receivers that failed (retried next round)."""
+    """Re-send every firing message (patrol's open incidents) to each Alertmanager receiver whose
+    routes match it. ``endsAt`` is ``hold_seconds`` ahead: if dcops dies, Alertmanager resolves the
+    alerts on its own a little later rather than keep them forever (the DcopsPatrolStale rule
+    pages for that). Returns receiver -> error for receivers that failed (retried next round)."""
     errors: dict[str, str] = {}
     ends = now + dt.timedelta(seconds=hold_seconds)
+    firing = [m for m in (i.message("opened") for i in items) if m.firing and not silenced(m, silences, now)]
     for receiver in config.alertmanagers:
-        batch = [render.alertmanager_alert(i.to_json(), ends_at=ends) for i in incidents
-                 if i.is_open and not silenced(i, silences, now)
-                 and receiver in config.receivers_for(i.severity, i.tier, alertmanager=True)]
+        batch = [render.alertmanager_alert(m.body, ends_at=ends) for m in firing
+                 if receiver in config.receivers_for(m.severity, m.tier, alertmanager=True, kind=m.kind)]
         try:
             for start in range(0, len(batch), 500):
                 post_alerts(receiver, batch[start:start + 500])

@@ -132,7 +132,8 @@ def digest_lines(incident: Mapping[str, Any]) -> list[str]:
 def as_markdown(event: str, incident: Mapping[str, Any]) -> str:
     mark = SEVERITY_MARK.get(str(incident.get("severity")), "")
     if incident.get("digest"):
-        return "\n".join([f"### {mark} {incident.get('summary')}", *(f"- {line}" for line in digest_lines(incident))])
+        return "\n".join([f"### {mark} {incident.get('summary')}", *(f"- {line}" for line in digest_lines(incident)),
+                          *([f"`{incident['hint']}`"] if incident.get("hint") else [])])
     lines = [f"### {mark} {VERB.get(event, event)} {str(incident.get('severity', '')).upper()} "
              + (f"#{incident.get('id')} " if incident.get("id") is not None else "") + f"{incident.get('host')}",
              f"**{incident.get('summary')}**",

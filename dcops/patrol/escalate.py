@@ -14,11 +14,10 @@ part, and those listed as its symptoms or it among theirs (patrol.depends.relate
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from dcops.notify.silence import Silence
 from dcops.patrol.depends import related
 from dcops.patrol.model import Incident, Policy
 
@@ -95,39 +94,10 @@ def acknowledge(incidents: Iterable[Incident], now: dt.datetime, by: str, note: 
         incident.acked_at, incident.acked_by, incident.ack_note = now, by, note
 
 
-@dataclass(frozen=True)
-class Silence:
-    """Mutes notifications of matching incidents until ``until``. Matchers are globs; an empty
-    matcher matches anything. ``incident`` pins one incident by id."""
-
-    id: int
-    until: dt.datetime
-    host: str = ""
-    rack: str = ""
-    part: str = ""
-    condition: str = ""
-    incident: int | None = None
-    created_by: str = ""
-    reason: str = ""
-
-    def matches(self, incident: Incident, now: dt.datetime) -> bool:
-        if now >= self.until:
-            return False
-        if self.incident is not None and incident.id != self.incident:
-            return False
-        rack = str(incident.location.get("rack") or "")
-        pairs = ((self.host, incident.host), (self.rack, rack), (self.part, incident.part),
-                 (self.condition, incident.condition.value))
-        return all(not pattern or fnmatch.fnmatchcase(value, pattern) for pattern, value in pairs)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "until": self.until.isoformat(), "host": self.host, "rack": self.rack,
-                "part": self.part, "condition": self.condition, "incident": self.incident,
-                "created_by": self.created_by, "reason": self.reason}
-
-
 def silenced(incident: Incident, silences: Sequence[Silence], now: dt.datetime) -> Silence | None:
-    return next((s for s in silences if s.matches(incident, now)), None)
+    """The silence muting ``incident`` now (notify's test, on the incident's routing keys)."""
+    keys = {**incident.routing_keys(), "ref": incident.id}
+    return next((s for s in silences if s.matches(keys, now)), None)
 
 
 def silence_from_row(row: Mapping[str, Any]) -> Silence:

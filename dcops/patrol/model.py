@@ -11,6 +11,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from dcops.notify.message import Message
+from dcops.notify.render import title
+
 
 class Severity(StrEnum):
     """How bad, in the order of the notification routes: info < warning < critical < emergency."""
@@ -254,6 +257,19 @@ class Incident:
     @property
     def is_open(self) -> bool:
         return self.status is IncidentStatus.OPEN
+
+    def routing_keys(self) -> dict[str, str]:
+        """What silences and routes match on (see ``dcops.notify.silence``)."""
+        return {"host": self.host, "rack": str(self.location.get("rack") or ""), "part": self.part,
+                "condition": self.condition.value}
+
+    def message(self, event: str) -> Message:
+        """This incident as notify's message for ``event`` (opened, escalated, updated, resolved,
+        acked): notify routes, silences and renders it without knowing what an incident is."""
+        body = self.to_json()
+        return Message(kind="incident", event=event, severity=self.severity.value, title=title(event, body),
+                       body=body, dedup_key=f"incident:{self.id}", tier=self.tier, keys=self.routing_keys(),
+                       ref=self.id, firing=self.is_open, hint=f"dcops alerts ack {self.id}")
 
     def to_json(self) -> dict[str, Any]:
         def iso(value: dt.datetime | None) -> str | None:
