@@ -75,51 +75,38 @@ def _expand(text: str) -> str:
     return ",".join(lines)
 
 
-def warn_unmatched(selector: Any, book: Sequence[Host]) -> None:
-    """One stderr line per plain host name of ``selector`` that names no host of ``book``, with
-    close names (Ansible warns "Could not match supplied host pattern" the same way)."""
-    import difflib
+def _warn(line: str) -> None:
+    click.echo(f"dcops: warning: {line}", err=True)
 
-    known = [h.name for h in book]
-    for term in selector.unmatched(book):
-        close = difflib.get_close_matches(term.pattern, known, n=3, cutoff=0.5)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        click.echo(f"dcops: warning: no host '{term.pattern}' in the inventory{hint}", err=True)
+
+def warn_unmatched(selector: Any, book: Sequence[Host]) -> None:
+    """One stderr line per plain host name of ``selector`` that names no host of ``book``."""
+    from dcops.inventory.select import unmatched_warnings
+
+    for line in unmatched_warnings(selector, book):
+        _warn(line)
 
 
 def limit_hosts(hosts: Sequence[Host], book: Sequence[Host] | None = None) -> list[Host]:
     """``hosts`` narrowed by ``--limit`` (all of them when none was given), in their order.
     Plain names in the patterns that are not in ``book`` (default: ``hosts``) are warned about."""
-    selector = limit_selector()
-    if not selector:
-        return list(hosts)
-    warn_unmatched(selector, hosts if book is None else book)
-    return list(selector.filter(hosts))
+    from dcops.inventory.select import narrow
+
+    return narrow(hosts, limit_selector(), hosts if book is None else book, _warn)
 
 
 def select_hosts(names: Sequence[str]) -> list[Host]:
-    """Hosts named on the command line (names or patterns), narrowed by ``--limit`` (as
-    ``ansible PATTERN --limit SUBSET``); the hosts of ``--limit`` alone when no name is given.
-
-    Raises UsageError when neither is given, a plain name is unknown, or nothing matches.
-    """
+    """Hosts named on the command line, narrowed by ``--limit`` (``inventory.select.choose_hosts``
+    does the choosing; this reads the options and the book)."""
     from dcops.cli.common import settings
-    from dcops.inventory import load_inventory, parse_selectors
+    from dcops.inventory import load_inventory
+    from dcops.inventory.select import choose_hosts
 
     opts = settings()
     if not names and not opts.limit:
         raise UsageError("name the hosts (or use --limit rack=A01, role=db, ...)")
     inv = load_inventory(opts.inventory)
-    chosen: list[Host] = list(inv.hosts)
-    if names:
-        for name in names:
-            if not any(ch in name for ch in "*?[=,:!&~") and name.lower() != "all":
-                inv.get(name)  # UsageError with close names when unknown
-        chosen = parse_selectors(list(names)).filter(inv.hosts)
-    chosen = limit_hosts(chosen, inv.hosts)
-    if not chosen:
-        raise UsageError("no host matches")
-    return chosen
+    return choose_hosts(inv.hosts, names, limit_selector, get=inv.get, warn=_warn)
 
 
 def record_matcher() -> Callable[[str | None, Mapping[str, Any] | None], bool]:

@@ -213,3 +213,54 @@ def parse_selectors(selectors: Sequence[str] | str) -> Selector:
             raise UsageError("empty selector")
         patterns.append(tuple(parse_term(part, text) for part in split_pattern(text)))
     return Selector(tuple(patterns))
+
+
+PATTERN_CHARS = "*?[=,:!&~"
+
+
+def unmatched_warnings(selector: Selector, book: Sequence[Host]) -> list[str]:
+    """One line per plain host name of ``selector`` that names no host of ``book``, with close
+    names (Ansible warns "Could not match supplied host pattern" the same way). Pure."""
+    import difflib
+
+    known = [h.name for h in book]
+    lines = []
+    for term in selector.unmatched(book):
+        close = difflib.get_close_matches(term.pattern, known, n=3, cutoff=0.5)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        lines.append(f"no host '{term.pattern}' in the inventory{hint}")
+    return lines
+
+
+def narrow(hosts: Sequence[Host], limit: Selector, book: Sequence[Host],
+           warn: Callable[[str], None] = lambda _line: None) -> list[Host]:
+    """``hosts`` narrowed by the ``--limit`` selector (all of them when it is empty), in their
+    order; each plain name of ``limit`` that is not in ``book`` is passed to ``warn``."""
+    if not limit:
+        return list(hosts)
+    for line in unmatched_warnings(limit, book):
+        warn(line)
+    return list(limit.filter(hosts))
+
+
+def choose_hosts(book: Sequence[Host], names: Sequence[str], limit: Selector | Callable[[], Selector], *,
+                 get: Callable[[str], Host], warn: Callable[[str], None] = lambda _line: None) -> list[Host]:
+    """The hosts a command works on: those named (names or patterns) narrowed by ``limit`` (as
+    ``ansible PATTERN --limit SUBSET``); the hosts of ``limit`` alone when no name is given.
+    ``get`` looks up a plain name (the book's ``Inventory.get``: UsageError naming close names).
+    ``limit`` may be given as a function: it is then parsed after the names are checked, so an
+    unknown host name is reported before a malformed ``--limit``.
+
+    Raises UsageError when neither is given, a plain name is unknown, or nothing matches."""
+    if not names and not callable(limit) and not limit:
+        raise UsageError("name the hosts (or use --limit rack=A01, role=db, ...)")
+    chosen: list[Host] = list(book)
+    if names:
+        for name in names:
+            if not any(ch in name for ch in PATTERN_CHARS) and name.lower() != "all":
+                get(name)  # UsageError with close names when unknown
+        chosen = parse_selectors(list(names)).filter(book)
+    chosen = narrow(chosen, limit() if callable(limit) else limit, book, warn)
+    if not chosen:
+        raise UsageError("no host matches")
+    return chosen
