@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from dcops.cli.bmc import Auditor, confirm, run_on_hosts, select_hosts
-from dcops.cli.common import emit, global_options, structured_output
-from dcops.cli.selection import honours_limit
+from dcops.actions import Auditor, confirm, run_on_hosts
+from dcops.cli.common import emit, frontend, global_options, structured_output
+from dcops.cli.selection import honours_limit, select_hosts
 from dcops.errors import ExitCode
 from dcops.report import Column, Report
 
@@ -133,7 +133,7 @@ def _plan_runs(baselines_dir: str, hosts: tuple[str, ...], kinds: tuple[str, ...
     targets = select_hosts(hosts)
     opener = _opener(poll)
     chosen = list(kinds) or list(KIND_NAMES)
-    outcomes = run_on_hosts(targets, lambda h: plan_host(opener, b, h, chosen), "baseline plan")
+    outcomes = run_on_hosts(targets, lambda h: plan_host(opener, b, h, chosen), "baseline plan", frontend())
     return [o.value for o in outcomes]
 
 
@@ -242,9 +242,9 @@ def verify_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str,
 def _verify_os(hosts: tuple[str, ...], baselines_dir: str, playbooks_dir: str, ansible_connection: str | None,
                playbook_vars: tuple[str, ...]) -> None:
     from dcops.baseline.load import load_baselines
-    from dcops.cli.bmc import select_hosts
     from dcops.cli.common import open_state
     from dcops.cli.playbook_vars import parse_playbook_vars
+    from dcops.cli.selection import select_hosts
     from dcops.errors import DcopsError, ExitCode
     from dcops.provision import store as pstore
     from dcops.provision.steps import Options, verify_os
@@ -325,11 +325,11 @@ def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, 
     if differing:
         confirm(f"dcops will change {len(differing)} host(s) ({sum(len(r.plan.changes) for r in differing)} changes, "
                 f"{reboots} with reboots" + (f"; DELETES VOLUMES on {', '.join(destructive)}" if destructive else "")
-                + ")", yes)
+                + ")", yes, frontend())
     b = _load(baselines_dir)
     opener = _opener(poll)
     chosen = list(kinds) or list(KIND_NAMES)
-    auditor = Auditor()
+    auditor = Auditor(frontend().state_url)
 
     intents: dict[str, int] = {}
 
@@ -352,7 +352,7 @@ def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, 
                                 lambda h: apply_one(opener, b, h, chosen, allow_destructive=allow_data_loss,
                                                     graceful=graceful, allow_foreign_pending=allow_foreign_pending,
                                                     allow_unverified=allow_unverified, audit=audit_fn),
-                                "baseline apply")
+                                "baseline apply", frontend())
     finally:
         auditor.close()
     applied = [o.value for o in outcomes]

@@ -1,151 +1,22 @@
-"""``dcops bmc show|get``, and what the BMC command groups share: host selection, running an action
-on many hosts in parallel with progress, confirmation and audit records."""
+"""``dcops bmc show|get``."""
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
+from dcops.actions import note_errors, run_on_hosts
 from dcops.cli.adhoc import adhoc_host, adhoc_options
-from dcops.cli.common import emit, global_options, progress, settings, structured_output
+from dcops.cli.common import emit, frontend, global_options, settings, structured_output
 from dcops.cli.selection import honours_limit, refuses_limit, select_hosts
-from dcops.errors import DcopsError, ExitCode, UnreachableError, UsageError
+from dcops.errors import ExitCode, UsageError
 from dcops.models import Host, Protocol
 from dcops.observation import ComponentKind, Health, Observation
 from dcops.report import Column, Report
 from dcops.secrets import redact
-
-
-@dataclass
-class Outcome:
-    host: Host
-    value: Any = None
-    error: DcopsError | None = None
-
-
-def run_on_hosts(hosts: Sequence[Host], action: Callable[[Host], Any], description: str) -> list[Outcome]:
-    """Run ``action`` on every host, ``--parallel`` at a time, with progress; errors stay per host."""
-    outcomes: list[Outcome] = []
-    lock = threading.Lock()
-    with progress(len(hosts), description) as advance, \
-            ThreadPoolExecutor(max_workers=max(1, min(settings().parallel, len(hosts)))) as pool:
-        futures = {pool.submit(action, host): host for host in hosts}
-        try:
-            for future in as_completed(futures):
-                host = futures[future]
-                try:
-                    outcome = Outcome(host, value=future.result())
-                except DcopsError as exc:
-                    outcome = Outcome(host, error=exc)
-                with lock:
-                    outcomes.append(outcome)
-                advance(1, 1 if outcome.error else 0)
-        except KeyboardInterrupt:
-            for future in futures:
-                future.cancel()
-            raise
-    order = {h.name: i for i, h in enumerate(hosts)}
-    return sorted(outcomes, key=lambda o: order[o.host.name])
-
-
-def confirm(summary: str, yes: bool) -> None:
-    """Show what will happen and ask, unless --yes. Without a terminal, --yes is required."""
-    import sys
-
-    click.echo(summary, err=True)
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise UsageError("this changes hardware: confirm with --yes (no terminal to ask on)")
-    click.confirm("Proceed?", abort=True, err=True)
-
-
-class Auditor:
-    """Append audit entries, opening the store once per command."""
-
-    def __init__(self) -> None:
-        # Read the store URL now: records are written from worker threads, outside click's context.
-        self._url = settings().state or ""
-        self._store: Any = None
-        self._lock = threading.Lock()
-
-    def record(self, action: str, host: str | None, *, result: str = "ok", before: Any = None,
-               after: Any = None, details: str | None = None, intent_id: int | None = None) -> None:
-        from dcops.store import audit
-
-        with self._lock:
-            audit.record(self._opened(), action, host=host, result=result, before=before, after=after,
-                         details=details, intent_id=intent_id)
-
-    def start(self, action: str, host: str | None, *, before: Any = None, details: str | None = None) -> int:
-        """Write the intent of an action before it runs (see ``store.audit.start``); returns its id."""
-        from dcops.store import audit
-
-        with self._lock:
-            return int(audit.start(self._opened(), action, host=host, before=before, details=details))
-
-    def finish(self, intent: int, action: str, host: str | None, *, result: str = "ok", before: Any = None,
-               after: Any = None, details: str | None = None) -> None:
-        """Write the outcome of the action ``start`` announced."""
-        from dcops.store import audit
-
-        with self._lock:
-            audit.finish(self._opened(), intent, action, host=host, result=result, before=before, after=after,
-                         details=details)
-
-    @contextmanager
-    def intent(self, action: str, host: str | None, *, before: Any = None,
-               details: str | None = None) -> Iterator[Callable[..., None]]:
-        """Audit around an action: "started" now, the outcome when the body calls ``done(result,
-        after=...)``; a body that raises without calling it records "failed" (the BMC refused) or
-        "unknown" (no answer: it may have acted). A crash records nothing more, which ``dcops audit
-        verify`` shows as "started, outcome unknown"."""
-        ident = self.start(action, host, before=before, details=details)
-        finished = False
-
-        def done(result: str = "ok", *, after: Any = None, note: str | None = None) -> None:
-            nonlocal finished
-            self.finish(ident, action, host, result=result, before=before, after=after, details=note or details)
-            finished = True
-
-        try:
-            yield done
-        except UnreachableError as exc:
-            if not finished:
-                self.finish(ident, action, host, result="unknown", before=before,
-                            details=f"no answer, it may have been carried out: {exc}")
-            raise
-        except DcopsError as exc:
-            if not finished:
-                self.finish(ident, action, host, result="failed", before=before, details=str(exc))
-            raise
-
-    def _opened(self) -> Any:
-        if self._store is None:
-            from dcops.store import open_store
-
-            self._store = open_store(self._url)
-        return self._store
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
-
-def note_errors(report: Report, outcomes: Sequence[Outcome], what: str) -> None:
-    for outcome in outcomes:
-        if outcome.error is not None:
-            report.note(outcome.error.exit_code, f"error: {outcome.host.name}: {what}: {outcome.error}"
-                        if not str(outcome.error).startswith(outcome.host.name) else f"error: {outcome.error}")
-
 
 # --------------------------------------------------------------------------- dcops bmc show
 
@@ -196,7 +67,7 @@ def show(hosts: tuple[str, ...], sections: tuple[str, ...], log_limit: int, **ad
         with open_bmc(host) as dev:
             return dev.inventory.observe(wanted)
 
-    outcomes = run_on_hosts(targets, observe, "observing")
+    outcomes = run_on_hosts(targets, observe, "observing", frontend())
     report = Report(kind="bmc.show")
     report.columns = [Column("host", "HOST"), Column("kind", "KIND"), Column("location", "LOCATION"),
                       Column("model", "MODEL"), Column("serial", "SERIAL"), Column("firmware", "FIRMWARE"),

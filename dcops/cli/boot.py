@@ -6,9 +6,9 @@ from typing import Any
 
 import click
 
-from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
-from dcops.cli.common import emit, global_options
-from dcops.cli.selection import honours_limit
+from dcops.actions import Auditor, confirm, note_errors, run_on_hosts
+from dcops.cli.common import emit, frontend, global_options
+from dcops.cli.selection import honours_limit, select_hosts
 from dcops.errors import DcopsError
 from dcops.models import Host
 from dcops.report import Column, Report
@@ -27,8 +27,8 @@ def boot(hosts: tuple[str, ...], target: str, yes: bool) -> None:
 
     targets = select_hosts(hosts)
     confirm(f"dcops will make {len(targets)} host(s) boot from {target} once: "
-            + ", ".join(h.name for h in targets[:10]) + (" ..." if len(targets) > 10 else ""), yes)
-    auditor = Auditor()
+            + ", ".join(h.name for h in targets[:10]) + (" ..." if len(targets) > 10 else ""), yes, frontend())
+    auditor = Auditor(frontend().state_url)
 
     def act(host: Host) -> dict[str, Any]:
         with open_bmc(host) as dev:
@@ -45,7 +45,7 @@ def boot(hosts: tuple[str, ...], target: str, yes: bool) -> None:
             return {"host": host.name, "before": before[0], "after": after[0], "enabled": after[1], "error": None}
 
     try:
-        outcomes = run_on_hosts(targets, act, f"boot {target}")
+        outcomes = run_on_hosts(targets, act, f"boot {target}", frontend())
     finally:
         auditor.close()
     report = Report(kind="boot", columns=[Column("host", "HOST"), Column("before", "BEFORE"),

@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -23,6 +23,9 @@ from dcops.errors import ExitCode
 from dcops.report import Report
 from dcops.secrets import RedactingFilter, redact
 from dcops.terminal import safe
+
+if TYPE_CHECKING:
+    from dcops.actions import Frontend
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -201,6 +204,20 @@ def progress(total: int, description: str) -> Iterator[Callable[[int, int], None
             bar.update(task, advance=done, failed=failures)
 
         yield advance
+
+
+def frontend() -> Frontend:
+    """This command's ``--parallel``, progress bar, state store and terminal, lent to the actions
+    it runs (``dcops.actions.Frontend``)."""
+    from dcops.actions import Frontend
+
+    opts = settings()
+
+    def ask(question: str) -> None:
+        click.confirm(question, abort=True, err=True)
+
+    return Frontend(parallel=opts.parallel, progress=progress, state_url=opts.state or "",
+                    say=lambda line: click.echo(line, err=True), ask=ask)
 
 
 def exit_with(code: ExitCode) -> None:

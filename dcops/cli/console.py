@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from dcops.cli.bmc import Auditor, select_hosts
-from dcops.cli.common import global_options
-from dcops.cli.selection import refuses_limit
+from dcops.actions import Auditor
+from dcops.cli.common import frontend, global_options
+from dcops.cli.selection import refuses_limit, select_hosts
 from dcops.errors import UsageError
 
 
@@ -22,7 +22,7 @@ def console(host: str) -> None:
     if len(targets) != 1:
         raise UsageError(f"console needs exactly one host; {host!r} matches {len(targets)}")
     target = targets[0]
-    auditor = Auditor()
+    auditor = Auditor(frontend().state_url)
     auditor.record("console.open", target.name, details="ipmi sol")
     status = 1
     try:

@@ -28,7 +28,7 @@ def patrol_hosts(names: Sequence[str]) -> list[Host]:
 
     opts = settings()
     if names or opts.limit:
-        from dcops.cli.bmc import select_hosts
+        from dcops.cli.selection import select_hosts
 
         return select_hosts(names)
     if not opts.inventory:

@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
-from dcops.cli.common import emit, global_options, progress, settings, structured_output
-from dcops.cli.selection import honours_limit
+from dcops.actions import Auditor, confirm, note_errors, run_on_hosts
+from dcops.cli.common import emit, frontend, global_options, progress, settings, structured_output
+from dcops.cli.selection import honours_limit, select_hosts
 from dcops.errors import ApplyError, DcopsError, ExitCode, UnreachableError
 from dcops.models import Host
 from dcops.observation import PowerState
@@ -41,7 +41,7 @@ def status(hosts: tuple[str, ...]) -> None:
             state: PowerState = dev.power.status()
             return state
 
-    outcomes = run_on_hosts(targets, read, "power status")
+    outcomes = run_on_hosts(targets, read, "power status", frontend())
     report = Report(kind="power.status", columns=[Column("host", "HOST"), Column("power", "POWER")])
     for o in outcomes:
         # An unanswered BMC is not "off": say that we do not know, and why (stderr has the detail).
@@ -62,8 +62,8 @@ def _change(operation: str, hosts: tuple[str, ...], *, yes: bool, force: bool, t
         what = {"off": "shut down gracefully" + (" (forced off after the timeout)" if force else ""),
                 "cycle": "power-cycle (hard)", "reset": "reset (hard)"}[operation]
         confirm(f"dcops will {what} {len(targets)} host(s): " + ", ".join(h.name for h in targets[:10])
-                + (" ..." if len(targets) > 10 else ""), yes)
-    auditor = Auditor()
+                + (" ..." if len(targets) > 10 else ""), yes, frontend())
+    auditor = Auditor(frontend().state_url)
     target_state = {"on": PowerState.ON, "off": PowerState.OFF}.get(operation)
 
     def act(host: Host) -> dict[str, Any]:
@@ -112,7 +112,7 @@ def _change(operation: str, hosts: tuple[str, ...], *, yes: bool, force: bool, t
             return {"host": host.name, "before": before.value, "after": after.value, "result": result, "error": None}
 
     try:
-        outcomes = run_on_hosts(targets, act, f"power {operation}")
+        outcomes = run_on_hosts(targets, act, f"power {operation}", frontend())
     finally:
         auditor.close()
     report = Report(kind=f"power.{operation}", columns=[Column("host", "HOST"), Column("before", "BEFORE"),
@@ -227,8 +227,8 @@ def apply_command(action: str, policy_path: str | None, dry_run: bool, force: bo
     by_name = {h.name: h for h in hosts}
     confirm(f"dcops will power {plan.target} {len(plan.hosts)} host(s) in {len(plan.waves)} wave(s), "
             f"at most {policy.global_limit} at once and {policy.per_rack} per rack, "
-            f"{policy.pause_seconds:g}s apart" + (" (forcing off after the graceful timeout)" if force else ""), yes)
-    auditor = Auditor()
+            f"{policy.pause_seconds:g}s apart" + (" (forcing off after the graceful timeout)" if force else ""), yes, frontend())
+    auditor = Auditor(frontend().state_url)
     intents: dict[str, int] = {}
 
     def on_start(result: Any) -> None:

@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
+from dcops.actions import confirm, run_on_hosts
 from dcops.cli.baseline import baselines_option, poll_option
-from dcops.cli.bmc import confirm, run_on_hosts, select_hosts
-from dcops.cli.common import emit, global_options, open_state, progress, settings
+from dcops.cli.common import emit, frontend, global_options, open_state, progress, settings
 from dcops.cli.output import stored_time
 from dcops.cli.playbook_vars import parse_playbook_vars
-from dcops.cli.selection import honours_limit, limit_hosts
+from dcops.cli.selection import honours_limit, limit_hosts, select_hosts
 from dcops.errors import ExitCode, UsageError
 from dcops.models import Host
 from dcops.report import Column, Report
@@ -197,7 +197,7 @@ def _execute(verb_name: str, hosts: list[Host], baselines_dir: str, options: Any
                 Verb(verb_name), step=Step(step) if step else None, reason=reason)
             moving = _show_plan(planned)
             if moving:
-                confirm(ask.format(n=moving), yes)
+                confirm(ask.format(n=moving), yes, frontend())
         except BaseException:
             store.close()
             raise
@@ -303,7 +303,7 @@ def plan_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, until:
                      "problems": list(plan.problems), "reboots": plan.reboots})
         return item
 
-    outcomes = run_on_hosts(targets, look, "provision plan")
+    outcomes = run_on_hosts(targets, look, "provision plan", frontend())
     report = Report(kind="provision.plan", columns=[
         Column("host", "HOST"), Column("status", "NOW"), Column("decision", "WOULD"), Column("profile", "PROFILE"),
         Column("accepted", "ACCEPTED"), Column("work", "STEPS TO RUN"), Column("changes_n", "CHANGES"),
@@ -355,7 +355,7 @@ def run_command(hosts: tuple[str, ...], baselines_dir: str, poll: float, per_rac
             + f", {options.parallel} at once" + (f", {per_rack} per rack" if per_rack else "")
             + (" -- RE-PROVISIONING delivered hosts (--force)" if force else "")
             + (" -- SECURE ERASE of every disk" if secure_erase else "")
-            + ": firmware, BIOS and RAID are changed, disks are wiped, an OS is installed", yes)
+            + ": firmware, BIOS and RAID are changed, disks are wiped, an OS is installed", yes, frontend())
     _execute("run", targets, baselines_dir, options)
 
 

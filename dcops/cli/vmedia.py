@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from dcops.cli.bmc import Auditor, confirm, note_errors, run_on_hosts, select_hosts
-from dcops.cli.common import emit, global_options
-from dcops.cli.selection import honours_limit
+from dcops.actions import Auditor, confirm, note_errors, run_on_hosts
+from dcops.cli.common import emit, frontend, global_options
+from dcops.cli.selection import honours_limit, select_hosts
 from dcops.models import Host
 from dcops.report import Column, Report
 
@@ -24,7 +24,7 @@ def vmedia() -> None:
 
 def _run(kind: str, hosts: tuple[str, ...], action: Any, what: str) -> None:
     targets = select_hosts(hosts)
-    outcomes = run_on_hosts(targets, action, what)
+    outcomes = run_on_hosts(targets, action, what, frontend())
     report = Report(kind=kind, columns=COLUMNS)
     for o in outcomes:
         for slot in o.value or []:
@@ -64,8 +64,8 @@ def insert(hosts: tuple[str, ...], image: str, yes: bool) -> None:
     """Insert IMAGE into the CD slot of HOSTS."""
     from dcops.bmc.select import open_bmc
 
-    confirm(f"dcops will insert {image} into the virtual CD of {', '.join(hosts) or 'the selected hosts'}", yes)
-    auditor = Auditor()
+    confirm(f"dcops will insert {image} into the virtual CD of {', '.join(hosts) or 'the selected hosts'}", yes, frontend())
+    auditor = Auditor(frontend().state_url)
 
     def act(host: Host) -> Any:
         with open_bmc(host) as dev:
@@ -89,8 +89,8 @@ def eject(hosts: tuple[str, ...], yes: bool) -> None:
     """Eject every inserted image on HOSTS."""
     from dcops.bmc.select import open_bmc
 
-    confirm(f"dcops will eject virtual media on {', '.join(hosts) or 'the selected hosts'}", yes)
-    auditor = Auditor()
+    confirm(f"dcops will eject virtual media on {', '.join(hosts) or 'the selected hosts'}", yes, frontend())
+    auditor = Auditor(frontend().state_url)
 
     def act(host: Host) -> Any:
         with open_bmc(host) as dev:
