@@ -18,6 +18,7 @@ from dcops.cli.common import emit, global_options, open_state, progress, setting
 from dcops.cli.selection import honours_limit, limit_hosts, record_matcher
 from dcops.errors import ExitCode, UsageError
 from dcops.models import Host
+from dcops.patrol.build import build_patrol
 from dcops.report import Column, Report
 from dcops.secrets import redact
 
@@ -37,17 +38,6 @@ def patrol_hosts(names: Sequence[str]) -> list[Host]:
     if not hosts:
         raise UsageError("the inventory has no hosts")
     return hosts
-
-
-def build_patrol(hosts: Sequence[Host], store: Any, overrides: dict[str, Any] | None = None) -> Any:
-    from dcops.notify.config import load_notify_config
-    from dcops.patrol.config import load_patrol_config
-    from dcops.patrol.engine import Patrol
-
-    opts = settings()
-    config = load_patrol_config(opts.section("patrol"), overrides=overrides)
-    notify = load_notify_config(opts.section("notify"), opts.config or "config")
-    return Patrol(store, hosts, config, notify)
 
 
 HOST_COLUMNS = [Column("host", "HOST"), Column("rack", "RACK"), Column("power", "POWER"), Column("health", "HEALTH"),
@@ -132,7 +122,7 @@ def run(hosts: tuple[str, ...], show_all: bool, open_after: int | None, close_af
     """One patrol round over HOSTS (default: the whole inventory)."""
     targets = patrol_hosts(hosts)
     store = open_state()
-    engine = build_patrol(targets, store, _overrides(open_after, close_after, None))
+    engine = build_patrol(targets, store, settings(), _overrides(open_after, close_after, None))
 
     async def once() -> Any:
         try:
@@ -156,7 +146,7 @@ def watch(hosts: tuple[str, ...], interval: str | None, rounds: int | None) -> N
     """Patrol every minute until stopped (Ctrl-C / SIGTERM end it cleanly)."""
     targets = patrol_hosts(hosts)
     store = open_state()
-    engine = build_patrol(targets, store, _overrides(None, None, interval))
+    engine = build_patrol(targets, store, settings(), _overrides(None, None, interval))
     by_name = {h.name: h for h in targets}
     output = settings().output
 

@@ -1,0 +1,114 @@
+"""``dcops serve``'s process: the patrol loop (rounds, notifications), the exporter's ``/metrics``
+and ``/healthz``, started together and stopped together on SIGTERM/SIGINT.
+
+``run`` is given everything already parsed (where to listen, the hosts, the opened store, the
+settings) and a ``say`` for the one line an operator reads at start-up; it raises UsageError when
+it cannot listen where it was told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dcops.config import Settings
+from dcops.errors import UsageError
+from dcops.models import Host
+
+log = logging.getLogger("dcops.serve")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    address: str
+    port: int
+    listen: str  # as the operator wrote it, for error messages
+    patrol: bool = True
+    interval: str | None = None
+    rounds: int | None = None
+
+
+def health(last_round: float | None, now: float, *, interval: float | None, round_deadline: float) -> tuple[bool, str]:
+    """``/healthz``: fine until three intervals and a round's deadline pass without a finished
+    round; ``interval`` None: no patrol in this process. Pure (``now`` and ``last_round`` are
+    ``time.monotonic()`` readings)."""
+    if interval is None:
+        return True, "ok (no patrol in this process)"
+    if last_round is None:
+        return True, "starting: no round finished yet"
+    age = now - last_round
+    limit = 3 * interval + round_deadline
+    return (age <= limit, f"last round {age:.0f}s ago" + ("" if age <= limit else " (stale)"))
+
+
+def run(options: ServeOptions, hosts: Sequence[Host], store: Any, settings: Settings,
+        say: Callable[[str], None]) -> None:
+    """Serve until stopped (or ``options.rounds`` rounds are done)."""
+    from dcops.exporter import registry, server
+    from dcops.patrol.build import build_patrol
+    from dcops.patrol.enrich import host_location
+
+    labels = {h.name: host_location(h) for h in hosts}
+    loaded = registry.discover(store)
+    # Collectors that need the book: patrol labels its series with the hosts' places, assets
+    # publishes the warranties the book records.
+    book = {"patrol": lambda: labels, "assets": lambda: hosts}
+    for item in loaded:
+        if item.name in book and item.collector is not None:
+            item.collector.hosts = book[item.name]
+    exposition = server.Exposition(loaded)
+    engine = build_patrol(hosts, store, settings, {"interval": options.interval}) if options.patrol else None
+    patrol_collector = next((x.collector for x in loaded if x.name == "patrol" and x.collector is not None), None)
+    state: dict[str, Any] = {"last": None}
+
+    def after_round(summary: Any) -> None:
+        state["last"] = time.monotonic()
+        if patrol_collector is not None:
+            patrol_collector.refresh()  # render now, so scrapes never wait for it
+
+    def healthy() -> tuple[bool, str]:
+        if engine is None:
+            return health(None, time.monotonic(), interval=None, round_deadline=0)
+        return health(state["last"], time.monotonic(), interval=engine.config.interval,
+                      round_deadline=engine.config.round_deadline)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, stop.set)
+        try:
+            runner, bound = await server.start(server.make_app(exposition, healthy=healthy),
+                                               options.address, options.port)
+        except (OSError, OverflowError, UnicodeError) as exc:
+            # A port in use, an address not on this machine, a name that does not resolve: the
+            # operator's --listen, not a bug.
+            if engine is not None:
+                await engine.close()
+            if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+                reason = "address already in use (another dcops serve?)"
+            else:
+                reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise UsageError(f"--listen {options.listen}: cannot listen there: {reason}") from None
+        say(f"dcops: serving http://{options.address}:{bound}/metrics"
+            + ("" if engine is None else f"; patrolling {len(hosts)} host(s) every {engine.config.interval:g}s"))
+        try:
+            if engine is None:
+                await stop.wait()
+            else:
+                engine.listeners.append(lambda s: loop.run_in_executor(None, after_round, s))
+                await engine.watch(stop, rounds=options.rounds)
+        finally:
+            if engine is not None:
+                await engine.close()
+            await runner.cleanup()
+
+    asyncio.run(main())
