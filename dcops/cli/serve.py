@@ -40,7 +40,13 @@ def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None
     """Patrol every minute, notify, and serve /metrics (a scrape reads stored results only)."""
     from dcops.cli.patrol import build_patrol, patrol_hosts
     from dcops.exporter import registry, server
+    from dcops.notify.config import load_notify_config
     from dcops.patrol.enrich import host_location
+    from dcops.web import app as web_ui
+
+    # Read now: the UI's actions run in worker threads, where click's context is not available.
+    notify = load_notify_config(settings().section("notify"), settings().config or "config")
+    web_section, config_name = settings().section("web"), settings().config or "config"
 
     address, port = _listen(listen)
     store = open_state()
@@ -78,8 +84,12 @@ def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
+        app = server.make_app(exposition, healthy=healthy)
+        # Mount the web UI (issue 20, dcops/web/) under /ui/: it reads this store and book and
+        # never talks to a BMC; /metrics and /healthz stay outside its login.
+        web_ui.mount(app, store, lambda: hosts, section=web_section, notify_config=lambda: notify, source=config_name)
         try:
-            runner, bound = await server.start(server.make_app(exposition, healthy=healthy), address, port)
+            runner, bound = await server.start(app, address, port)
         except (OSError, OverflowError, UnicodeError) as exc:
             # A port in use, an address not on this machine, a name that does not resolve: the
             # operator's --listen, not a bug.
@@ -90,7 +100,7 @@ def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None
             else:
                 reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise UsageError(f"--listen {listen}: cannot listen there: {reason}") from None
-        click.echo(f"dcops: serving http://{address}:{bound}/metrics"
+        click.echo(f"dcops: serving http://{address}:{bound}/metrics and the web UI at /ui/"
                    + ("" if engine is None else f"; patrolling {len(hosts)} host(s) every "
                       f"{engine.config.interval:g}s"), err=True)
         try:
