@@ -1,0 +1,110 @@
+"""The web UI's pure parts: host state, rack placement, grouping, passwords, cookies, CSRF."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dcops.models import BmcEndpoint, Host, Location
+from dcops.web import auth, views
+from dcops.web.auth import Role, User
+
+NOW = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+SEEN = {"observed_at": NOW, "reachable": True, "power": "On", "health": "OK"}
+
+
+@pytest.mark.parametrize(("row", "severity", "state"), [
+    (None, None, "never"),
+    ({"observed_at": None, "reachable": False}, "critical", "never"),
+    ({**SEEN, "reachable": False}, "critical", "down"),
+    (SEEN, None, "ok"),
+    (SEEN, "info", "ok"),
+    (SEEN, "warning", "warning"),
+    (SEEN, "emergency", "critical"),
+    ({**SEEN, "health": "Warning"}, None, "warning"),
+    ({**SEEN, "health": "Critical"}, "warning", "critical"),
+    ({**SEEN, "power": "Off"}, None, "off"),
+    ({**SEEN, "power": "Off"}, "critical", "critical"),
+    ({**SEEN, "power": "Off"}, "warning", "warning"),
+])
+def test_host_state(row: dict | None, severity: str | None, state: str) -> None:
+    assert views.host_state(row, severity) == state
+
+
+def _host(name: str, rack: str | None = "A01", u: int | None = 1, height: int = 1, **kw: object) -> Host:
+    return Host(name, BmcEndpoint(address="192.0.2.1"), Location("s", "r", rack, u, height), **kw)  # type: ignore[arg-type]
+
+
+def test_rack_places_hosts_from_the_bottom_and_flags_overlaps() -> None:
+    hosts = [_host("a", u=1, height=2), _host("b", u=2), _host("c", u=None), _host("d", rack="A10", u=44)]
+    rows = views.fleet_views(hosts, {}, [])
+    racks = views.rack_views(rows, "s", "r")
+    assert [r.name for r in racks] == ["A01", "A10"]
+    a01 = racks[0]
+    slots = {s.view.name: s for s in a01.slots}
+    assert a01.height == 42 and slots["a"].top == 41 and slots["a"].height == 2 and slots["b"].top == 41
+    assert slots["b"].overlaps and not slots["a"].overlaps
+    assert [v.name for v in a01.unplaced] == ["c"]
+    assert racks[1].height == 44 and racks[1].slots[0].top == 1  # a rack taller than 42 U grows
+
+
+def test_groups_by_tag_put_untagged_hosts_in_none_and_worst_first() -> None:
+    hosts = [_host("a", tags=("db", "gold")), _host("b", tags=("db",)), _host("c")]
+    rows = {"b": {**SEEN, "reachable": False}, "a": SEEN, "c": SEEN}
+    groups = views.group_views(views.fleet_views(hosts, rows, []), "tag")
+    assert [(g[0], [m.name for m in g[1]]) for g in groups] == [("db", ["b", "a"]), ("(none)", ["c"]),
+                                                                 ("gold", ["a"])]
+    with pytest.raises(ValueError):
+        views.group_views([], "password")
+
+
+def test_passwords_are_hashed_and_checked() -> None:
+    stored = auth.hash_password("correct horse")
+    assert "correct horse" not in stored and stored.startswith("scrypt$")
+    assert auth.verify_password("correct horse", stored)
+    assert not auth.verify_password("correct hors", stored)
+    assert not auth.verify_password("x", "md5$abc")
+    assert auth.hash_password("same") != auth.hash_password("same")  # salted
+    users = {"anna": ("operator", stored)}
+    assert auth.check_login(users.get, "anna", "correct horse") == User("anna", Role.OPERATOR)
+    assert auth.check_login(users.get, "anna", "wrong") is None
+    assert auth.check_login(users.get, "bob", "correct horse") is None
+
+
+def test_session_cookies_refuse_tampering_and_expiry() -> None:
+    signer = auth.Signer(b"k" * 32)
+    session = auth.new_session(User("victor", Role.VIEWER), now=1000.0, seconds=60)
+    cookie = signer.dump(session)
+    assert auth.session_user(signer.load(cookie, 1010.0)) == User("victor", Role.VIEWER)
+    assert signer.load(cookie, 2000.0) is None  # expired
+    body, mac = cookie.split(".")
+    forged = signer.dump({**session, "role": "admin"}).split(".")[0] + "." + mac
+    assert signer.load(forged, 1010.0) is None
+    assert auth.Signer(b"o" * 32).load(cookie, 1010.0) is None  # another key
+    for junk in ("", "x", "a.b.c", "!!!.???", body):
+        assert signer.load(junk, 1010.0) is None
+
+
+def test_csrf_tokens_belong_to_one_session() -> None:
+    signer = auth.Signer(b"k" * 32)
+    token = signer.csrf("sid-1")
+    assert signer.csrf_ok("sid-1", token)
+    assert not signer.csrf_ok("sid-2", token)
+    assert not signer.csrf_ok("sid-1", None) and not signer.csrf_ok("sid-1", "")
+
+
+@pytest.mark.parametrize(("path", "public"), [
+    ("/ui/login", True), ("/ui/static/style.css", True), ("/ui/", False), ("/ui/loginx", False),
+    ("/ui/incident/1/ack", False), ("/ui/host/login", False),
+])
+def test_public_paths(path: str, public: bool) -> None:
+    assert auth.is_public(path, "/ui") is public
+
+
+def test_roles_are_ordered() -> None:
+    assert Role.VIEWER < Role.OPERATOR < Role.ADMIN
+    assert User("a", Role.ADMIN).can(Role.OPERATOR) and not User("v", Role.VIEWER).can(Role.OPERATOR)
+    assert Role.parse(" Operator ") is Role.OPERATOR
+    with pytest.raises(ValueError):
+        Role.parse("root")
