@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from dcops.models import Host
 from dcops.web import auth, views
 from dcops.web.auth import Role
 
+log = logging.getLogger("dcops.web")
 PREFIX = "/ui"
 STATIC = Path(__file__).parent / "static"
 
@@ -108,7 +110,14 @@ class Pages:
             return self.env.get_template(template).render(
                 user=request.get("user"), csrf=request.get("csrf", ""), path=request.path, **context)
 
-        body = await asyncio.to_thread(run)
+        try:
+            body = await asyncio.to_thread(run)
+        except web.HTTPException:
+            raise
+        except Exception:
+            # dcops serve keeps serving; the traceback goes to its log (aiohttp would only say 500).
+            log.exception("web UI: %s %s failed", request.method, request.path)
+            raise
         return web.Response(text=body, status=status, content_type="text/html", headers={
             "Server-Timing": f"render;dur={(time.perf_counter() - started) * 1000:.1f}",
             "Cache-Control": "no-store", "X-Frame-Options": "DENY",
@@ -141,7 +150,7 @@ class Pages:
             return await self.page(request, "login.html", lambda: {"error": "wrong name or password",
                                                                    "next": str(form.get("next", ""))}, status=401)
         target = str(form.get("next") or "")
-        if not target.startswith(PREFIX + "/") or target.startswith("//"):
+        if not target.startswith(PREFIX + "/") or target.startswith(PREFIX + "//") or "\\" in target:
             target = PREFIX + "/"  # never redirect off the site (open redirect)
         response = web.HTTPFound(target)
         auth.set_cookie(response, self.config_signer(request), auth.new_session(user, time.time()),
@@ -155,8 +164,7 @@ class Pages:
         raise response
 
     def config_signer(self, request: web.Request) -> auth.Signer:
-        signer: auth.Signer = request.app["auth"].signer
-        return signer
+        return request.app[auth.AUTH].signer
 
     # ------------------------------------------------------------------ fleet pages
 
@@ -417,8 +425,8 @@ def make_app(store: Any, hosts: Callable[[], Sequence[Host]], *, config: WebConf
         return Role.parse(found[0]) if found else None
 
     app = web.Application(middlewares=[auth.auth_middleware(auth_config, local_role)])
-    app["auth"] = auth_config
-    app["prefix"] = PREFIX
+    app[auth.AUTH] = auth_config
+    app[auth.PREFIX] = PREFIX
     r = app.router
     r.add_get("/login", pages.login_form, name="login")
     r.add_post("/login", pages.login)

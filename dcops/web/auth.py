@@ -188,6 +188,10 @@ class AuthConfig:
     secure_cookie: bool = False  # set when dcops is reached over HTTPS (through the proxy)
 
 
+AUTH = web.AppKey("dcops_web_auth", AuthConfig)
+PREFIX = web.AppKey("dcops_web_prefix", str)
+
+
 def is_public(path: str, prefix: str = "") -> bool:
     """Whether ``path`` (under the UI's ``prefix``) answers without a login."""
     rel = path[len(prefix):] if prefix and path.startswith(prefix) else path
@@ -214,15 +218,16 @@ def auth_middleware(config: AuthConfig, local_role: Callable[[str], Role | None]
         fresh = session is None
         request["session"] = session = session or new_session(None, now)
         request["csrf"] = config.signer.csrf(session["sid"])
-        if user is None and not is_public(request.path, request.app.get("prefix", "")):
+        if user is None and not is_public(request.path, request.app.get(PREFIX, "")):
+            refusal: web.HTTPException
             if request.method in ("GET", "HEAD"):
                 login = request.app.router["login"].url_for().with_query(next=request.path_qs)
-                response: web.StreamResponse = web.HTTPFound(login)
+                refusal = web.HTTPFound(login)
             else:
-                response = web.HTTPUnauthorized(text="log in first\n")
+                refusal = web.HTTPUnauthorized(text="log in first\n")
             if fresh:
-                set_cookie(response, config.signer, session, secure=config.secure_cookie)
-            return response
+                set_cookie(refusal, config.signer, session, secure=config.secure_cookie)
+            raise refusal
         response = await handler(request)
         if fresh and not response.prepared:
             set_cookie(response, config.signer, session, secure=config.secure_cookie)
@@ -243,7 +248,7 @@ def require_role(request: web.Request, role: Role) -> User:
 
 def check_csrf(request: web.Request, form: Mapping[str, Any]) -> None:
     """403 unless the form's ``csrf`` field is this session's token."""
-    config: AuthConfig = request.app["auth"]
+    config = request.app[AUTH]
     session = request.get("session") or {}
     if not config.signer.csrf_ok(str(session.get("sid", "")), form.get("csrf")):
         raise web.HTTPForbidden(text="the form's CSRF token is missing or not this session's; reload the page\n")
