@@ -161,6 +161,8 @@ def resolve(incident_ids: tuple[int, ...], note: str | None) -> None:
 @alerts.command()
 @click.argument("incident_id", type=ID, required=False)
 @click.option("--for", "duration", default="2h", show_default=True, metavar="DURATION")
+@click.option("--start", "start", default=None, metavar="WHEN",
+              help="Start later: an ISO 8601 time with a zone or a duration from now (default: now).")
 @click.option("--host", default="", metavar="GLOB")
 @click.option("--rack", default="", metavar="GLOB")
 @click.option("--part", default="", metavar="GLOB")
@@ -168,19 +170,20 @@ def resolve(incident_ids: tuple[int, ...], note: str | None) -> None:
 @click.option("-m", "--message", "reason", default="", metavar="TEXT")
 @global_options
 @refuses_limit("choose what to silence with --host, --rack, --part or --condition")
-def silence(incident_id: int | None, duration: str, host: str, rack: str, part: str, condition: str,
-            reason: str) -> None:
+def silence(incident_id: int | None, duration: str, start: str | None, host: str, rack: str, part: str,
+            condition: str, reason: str) -> None:
     """Mute notifications of one incident or of matching ones (maintenance) for a while."""
     from dcops.patrol import actions
     from dcops.timeparse import parse_duration
 
     if incident_id is None and not any((host, rack, part, condition)):
         raise UsageError("name an incident id or a matcher (--host, --rack, --part, --condition)")
+    starts = actions.parse_start(start, dt.datetime.now(dt.UTC))
     item = actions.silence(open_state(), duration=parse_duration(duration), by=_actor(), host=host, rack=rack,
-                           part=part, condition=condition, incident_id=incident_id, reason=reason)
+                           part=part, condition=condition, incident_id=incident_id, reason=reason, starts=starts)
     emit(Report("alerts.silence", items=[item],
-                columns=[Column("silence", "SILENCE"), Column("until", "UNTIL"), Column("incident", "INCIDENT"),
-                         Column("host", "HOST"), Column("rack", "RACK")]))
+                columns=[Column("silence", "SILENCE"), Column("starts", "STARTS"), Column("until", "UNTIL"),
+                         Column("incident", "INCIDENT"), Column("host", "HOST"), Column("rack", "RACK")]))
 
 
 @alerts.command()

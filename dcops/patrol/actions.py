@@ -82,11 +82,33 @@ def resolve(store: Any, incident_ids: Sequence[int], *, by: str, note: str | Non
                                  notify_config=notify_config, on_behalf_of=on_behalf_of)
 
 
+def parse_start(text: str | None, now: dt.datetime) -> dt.datetime | None:
+    """``--start``: an ISO 8601 time with a zone, or a duration from now (``2h``); None for empty.
+    Raises UsageError naming what it got."""
+    from dcops.timeparse import parse_duration
+
+    if not text or not text.strip():
+        return None
+    text = text.strip()
+    try:
+        return now + parse_duration(text)
+    except (UsageError, ValueError):
+        pass
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise UsageError(f"silence start {text!r}: an ISO 8601 time with a zone or a duration (2h)") from None
+    if when.tzinfo is None:
+        raise UsageError(f"silence start {text!r}: give a time zone (Z or +01:00)")
+    return when
+
+
 def silence(store: Any, *, duration: dt.timedelta, by: str, host: str = "", rack: str = "", part: str = "",
             condition: str = "", incident_id: int | None = None, reason: str = "",
-            on_behalf_of: str | None = None) -> dict[str, Any]:
-    """Mute notifications of one incident or of matching ones from now for ``duration``; returns
-    what was stored. (Recurring windows are ``patrol.maintenance`` in the config.)"""
+            starts: dt.datetime | None = None, on_behalf_of: str | None = None) -> dict[str, Any]:
+    """Mute notifications of one incident or of matching ones for ``duration``, from now or from
+    ``starts`` (a scheduled one-off silence: tonight's swap); returns what was stored. Recurring
+    windows are ``patrol.maintenance`` in the config."""
     from dcops.store import audit
     from dcops.store import patrol as pstore
 
@@ -96,12 +118,17 @@ def silence(store: Any, *, duration: dt.timedelta, by: str, host: str = "", rack
         raise UsageError("a silence lasts a positive duration")
     if incident_id is not None:
         get_open(store, incident_id)
-    until = dt.datetime.now(dt.UTC) + duration
+    now = dt.datetime.now(dt.UTC)
+    if starts is not None and starts.tzinfo is None:
+        raise UsageError("a silence's start needs a time zone (e.g. 2026-12-07T22:00+01:00 or ...Z)")
+    later = starts if starts is not None and starts > now else None  # a start in the past: from now
+    until = (later or now) + duration
     sid = pstore.add_silence(store, until=until, created_by=by, host=host, rack=rack, part=part,
-                             condition=condition, incident=incident_id, reason=reason)
+                             condition=condition, incident=incident_id, reason=reason, starts=later)
     item = {"silence": sid, "until": until.isoformat(), "incident": incident_id, "host": host, "rack": rack,
-            "part": part, "condition": condition}
+            "part": part, "condition": condition, "starts": later.isoformat() if later else None}
     audit.record(store, "alerts.silence", host=host or None, on_behalf_of=on_behalf_of,
                  details=json.dumps({"silence": sid, "incident": incident_id, "until": until.isoformat(),
-                                     "rack": rack, "part": part, "condition": condition, "reason": reason}))
+                                     "starts": item["starts"], "rack": rack, "part": part, "condition": condition,
+                                     "reason": reason}))
     return item

@@ -109,9 +109,10 @@ class Silence:
     incident: int | None = None
     created_by: str = ""
     reason: str = ""
+    starts: dt.datetime | None = None  # a scheduled silence mutes nothing before this (None: from creation)
 
     def matches(self, incident: Incident, now: dt.datetime) -> bool:
-        if now >= self.until:
+        if now >= self.until or (self.starts is not None and now < self.starts):
             return False
         if self.incident is not None and incident.id != self.incident:
             return False
@@ -123,20 +124,25 @@ class Silence:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "until": self.until.isoformat(), "host": self.host, "rack": self.rack,
                 "part": self.part, "condition": self.condition, "incident": self.incident,
-                "created_by": self.created_by, "reason": self.reason}
+                "created_by": self.created_by, "reason": self.reason,
+                "starts": self.starts.isoformat() if self.starts else None}
 
 
 def silenced(incident: Incident, silences: Sequence[Silence], now: dt.datetime) -> Silence | None:
     return next((s for s in silences if s.matches(incident, now)), None)
 
 
+def _aware(value: Any) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    when = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
 def silence_from_row(row: Mapping[str, Any]) -> Silence:
-    until = row["until"]
-    if isinstance(until, str):
-        until = dt.datetime.fromisoformat(until)
-    if until.tzinfo is None:
-        until = until.replace(tzinfo=dt.UTC)
+    until = _aware(row["until"])
+    assert until is not None
     return Silence(id=int(row["id"]), until=until, host=row.get("host") or "", rack=row.get("rack") or "",
                    part=row.get("part") or "", condition=row.get("condition") or "",
                    incident=row.get("incident"), created_by=row.get("created_by") or "",
-                   reason=row.get("reason") or "")
+                   reason=row.get("reason") or "", starts=_aware(row.get("starts")))

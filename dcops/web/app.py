@@ -243,7 +243,10 @@ class Pages:
             silences = pstore.active_silences(self.store, dt.datetime.now(dt.UTC))
             trail = [e for e in audit.query(self.store, host=incident.host, action="alerts", limit=200)
                      if e.details and e.details.startswith(f"incident {incident.id}")]
-            return {"i": incident, "silenced": _silenced_ids([incident], silences),
+            now = dt.datetime.now(dt.UTC)
+            scheduled = [s for s in silences if s.starts is not None and s.starts > now
+                         and s.matches(incident, s.starts)]
+            return {"i": incident, "silenced": _silenced_ids([incident], silences), "scheduled": scheduled,
                     "outbox": pstore.outbox_items(self.store, incident_id), "trail": trail,
                     "message": request.query.get("done", "")}
 
@@ -267,8 +270,12 @@ class Pages:
             elif action == "resolve":
                 actions.resolve(self.store, [incident_id], note=note, notify_config=self.notify_config(), **who)
             elif action == "silence":
+                # datetime-local sends no zone: the page says the times are UTC.
+                start = str(form.get("start") or "").strip()
+                starts = actions.parse_start(start + ("Z" if start and "T" in start and not start.endswith("Z")
+                                                      and "+" not in start[10:] else ""), dt.datetime.now(dt.UTC))
                 actions.silence(self.store, duration=parse_duration(str(form.get("duration") or "2h")),
-                                incident_id=incident_id, reason=note or "", **who)
+                                incident_id=incident_id, reason=note or "", starts=starts, **who)
             else:
                 raise web.HTTPNotFound()
 

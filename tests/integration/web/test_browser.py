@@ -152,6 +152,14 @@ def test_a_viewer_cannot_ack_and_a_forged_post_is_refused(served: dict[str, Any]
     for forged in ({}, {"csrf": "forged"}, {"csrf": token}):  # none, made up, another session's
         assert operator.call(page + "/ack", forged)[0] == 403, forged
     assert not next(i for i in _open(served["sp"].store) if i.id == incident.id).acked_by
+    # A scheduled one-off silence from the page: stored, shown, and not muting anything yet.
+    token = operator.csrf(page)
+    status, headers, _ = operator.call(page + "/silence", {"csrf": token, "duration": "4h",
+                                                           "start": "2030-01-01T22:00", "note": "PSU swap"})
+    assert status == 303, (status, headers)
+    body = operator.call(page)[2]
+    assert "scheduled: 2030-01-01 22:00 UTC to 2030-01-02 02:00 UTC by anna (PSU swap)" in body
+    assert re.search(r'<td id="silenced">no', body)
 
 
 def test_every_page_renders(served: dict[str, Any]) -> None:
