@@ -333,7 +333,7 @@ class Pages:
             today = dt.date.today()
             rows = sorted(warranty_rows(hosts, today), key=lambda r: (r.days_left is None, r.days_left or 0))
             return {"q": query, "hits": hits, "error": error, "warranty": rows[:200],
-                    "reconcile": astore.latest_reconcile(self.store)}
+                    "reconcile": astore.latest_reconcile(self.store), "discrepancies": _discrepancies(self.store)}
 
         return await self.page(request, "assets.html", work)
 
@@ -352,10 +352,42 @@ class Pages:
             from dcops.patrol.report import build_report
 
             now = dt.datetime.now(dt.UTC)
-            data = build_report(self.store, list(self.hosts()), now - dt.timedelta(days=days), now)
-            return {"data": data, "days": days, "daily": _per_day(self.store, now, max(days, 7))}
+            hosts = list(self.hosts())
+            data = build_report(self.store, hosts, now - dt.timedelta(days=days), now)
+            vendor = {h.name: h.vendor for h in hosts}
+            items = data.get("incidents") or []
+            return {"data": data, "days": days, "daily": _per_day(self.store, now, max(days, 7)),
+                    "by_vendor": views.time_to(items, lambda x: vendor.get(x["host"])),
+                    "by_part": views.time_to(items, lambda x: x.get("kind")),
+                    "by_model": views.time_to(items, lambda x: x.get("model")), "percent": views.percent}
 
         return await self.page(request, "report.html", work)
+
+    async def report_file(self, request: web.Request) -> web.Response:
+        """The same report as a file to keep or mail: ``?format=html|md|json&days=N``."""
+        days = max(1, min(90, _int(request.query.get("days", "1"))))
+        fmt = request.query.get("format", "html")
+        if fmt not in ("html", "md", "json"):
+            raise web.HTTPBadRequest(text="format: html, md or json\n")
+
+        def work() -> str:
+            import json
+
+            from dcops.patrol.report import build_report, render_html, render_markdown
+            from dcops.report import jsonable
+
+            now = dt.datetime.now(dt.UTC)
+            data = build_report(self.store, list(self.hosts()), now - dt.timedelta(days=days), now)
+            if fmt == "json":
+                return json.dumps(jsonable(data), indent=2, default=str)
+            return render_html(data) if fmt == "html" else render_markdown(data)
+
+        body = await asyncio.to_thread(work)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+        types = {"html": "text/html", "md": "text/markdown", "json": "application/json"}
+        return web.Response(text=body, content_type=types[fmt], headers={
+            "Content-Disposition": f'attachment; filename="dcops-report-{stamp}-{days}d.{fmt}"',
+            "Cache-Control": "no-store"})
 
 
 def _int(text: str) -> int:
@@ -378,6 +410,19 @@ def _silenced_ids(incidents: Sequence[Any], silences: Sequence[Any]) -> dict[int
         if hit is not None:
             out[incident.id] = hit
     return out
+
+
+def _discrepancies(store: Any, limit: int = 500) -> list[dict[str, Any]]:
+    """The newest reconcile's discrepancies (book vs what the BMCs said), as ``assets
+    reconcile`` stored them."""
+    from sqlalchemy import select
+
+    from dcops.store.assets import reconcile_results
+
+    with store.connect() as conn:
+        found = conn.execute(select(reconcile_results.c["items"]).order_by(reconcile_results.c.id.desc())
+                             .limit(1)).scalar()
+    return [dict(x) for x in (found or [])[:limit]]
 
 
 def _baseline_results(store: Any) -> list[dict[str, Any]]:
@@ -450,6 +495,7 @@ def make_app(store: Any, hosts: Callable[[], Sequence[Host]], *, config: WebConf
     r.add_get("/assets", pages.assets)
     r.add_get("/capacity", pages.capacity)
     r.add_get("/report", pages.report)
+    r.add_get("/report/file", pages.report_file)
     return app
 
 

@@ -8,7 +8,7 @@ stored health, its power. NetBox draws a rack from U1 at the bottom; so does ``r
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,3 +198,35 @@ def group_views(views: Iterable[HostView], by: str) -> list[tuple[str, list[Host
         out.append((value, members, counts))
     out.sort(key=lambda g: (STATES.index(worst(g[2])), _natural(g[0])))
     return out
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def time_to(items: Iterable[Mapping[str, Any]], key: Callable[[Mapping[str, Any]], str | None]) -> list[dict[str, Any]]:
+    """MTTD and MTTR (mean minutes) per group of the report's incident items (``key`` names the
+    group: vendor, part kind), with bar widths in percent of the largest value; most incidents first."""
+    groups: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name = key(item) or NONE
+        g = groups.setdefault(name, {"name": name, "incidents": 0, "_d": [], "_r": []})
+        g["incidents"] += 1
+        if item.get("detect_minutes") is not None:
+            g["_d"].append(float(item["detect_minutes"]))
+        if item.get("resolve_minutes") is not None:
+            g["_r"].append(float(item["resolve_minutes"]))
+    rows = [{"name": g["name"], "incidents": g["incidents"], "mttd": _mean(g["_d"]), "mttr": _mean(g["_r"])}
+            for g in groups.values()]
+    peak = max([r[k] or 0.0 for r in rows for k in ("mttd", "mttr")] + [0.0])
+    for r in rows:
+        for k in ("mttd", "mttr"):
+            r[f"{k}_pct"] = round(100 * (r[k] or 0.0) / peak) if peak else 0
+    return sorted(rows, key=lambda r: (-r["incidents"], r["name"]))
+
+
+def percent(part: float | int | None, whole: float | int | None) -> int:
+    """0-100 for a bar; 0 when the whole is empty."""
+    if not whole or part is None:
+        return 0
+    return max(0, min(100, round(100 * part / whole)))

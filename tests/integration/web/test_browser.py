@@ -171,11 +171,14 @@ def test_every_page_renders(served: dict[str, Any]) -> None:
     for path in ("/ui/", "/ui/incidents", "/ui/incidents?all=1", f"/ui/incident/{incident.id}", f"/ui/host/{FAULTED}",
                  f"/ui/room/{loc.site}/{loc.room}", f"/ui/rack/{loc.site}/{loc.room}/{loc.rack}", "/ui/groups?by=role",
                  "/ui/groups?by=tag", "/ui/groups?by=az", "/ui/assets?q=sim-0003", "/ui/capacity", "/ui/report",
-                 "/ui/report?days=30"):
+                 "/ui/report?days=30", "/ui/report/file?format=md", "/ui/report/file?format=json&days=7",
+                 "/ui/report/file?format=html"):
         status, _, body = client.call(path)
         assert status == 200, (path, status, body[:500])
     assert FAULTED in client.call("/ui/assets?q=sim-0003")[2]
     assert client.call("/ui/groups?by=nonsense")[0] == 400
+    status, headers, body = client.call("/ui/report/file?format=md")
+    assert "attachment" in headers["Content-Disposition"] and FAULTED in body
     assert client.call("/ui/host/no-such-host")[0] == 404
 
 

@@ -108,3 +108,19 @@ def test_roles_are_ordered() -> None:
     assert Role.parse(" Operator ") is Role.OPERATOR
     with pytest.raises(ValueError):
         Role.parse("root")
+
+
+def test_time_to_detect_and_resolve_per_group() -> None:
+    items = [{"kind": "psu", "detect_minutes": 2.0, "resolve_minutes": 60.0},
+             {"kind": "psu", "detect_minutes": 4.0, "resolve_minutes": None},
+             {"kind": "drive", "detect_minutes": 1.0, "resolve_minutes": 120.0},
+             {"kind": None, "detect_minutes": None, "resolve_minutes": None}]
+    rows = views.time_to(items, lambda x: x.get("kind"))
+    assert [(r["name"], r["incidents"], r["mttd"], r["mttr"], r["mttr_pct"]) for r in rows] == [
+        ("psu", 2, 3.0, 60.0, 50), ("(none)", 1, None, None, 0), ("drive", 1, 1.0, 120.0, 100)]
+    assert views.time_to([], lambda x: None) == []
+
+
+@pytest.mark.parametrize(("part", "whole", "pct"), [(1, 3, 33), (0, 0, 0), (5, None, 0), (None, 4, 0), (9, 4, 100)])
+def test_percent(part: int | None, whole: int | None, pct: int) -> None:
+    assert views.percent(part, whole) == pct
