@@ -112,3 +112,24 @@ def test_a_short_session_key_file_is_refused(tmp_path: Path) -> None:
         webapp.WebConfig.from_section({"session_key_file": str(key)})
     key.write_bytes(b"x" * 40)
     assert webapp.WebConfig.from_section({"session_key_file": str(key)}).session_key == b"x" * 40
+
+
+def test_the_capacity_page_draws_a_stored_check(tmp_path: Path) -> None:
+    from dcops.capacity.check import check_capacity
+    from dcops.capacity.policy import build_policy
+    from dcops.store import capacity as capacity_store
+    from tests.unit.capacity.helpers import identical_az, snapshot
+
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    result = check_capacity(snapshot(*identical_az("az1", per_rack=4)), build_policy(q="VCPU=off,DISK_GB=off"))
+    capacity_store.save_result(store, result.to_json())
+    store.close()
+
+    async def body(client: TestClient) -> None:
+        resp = await client.get("/capacity", headers={"X-Remote-User": "victor"})
+        text = await resp.text()
+        assert resp.status == 200 and "az1" in text and "MEMORY_MB" in text
+        assert "NOT survivable" in text  # racks of 4 at 60 %: losing one is too much
+        assert re.search(r'class="w60 ', text)  # the usage bar
+
+    _run(tmp_path, body, proxy_header="X-Remote-User")
