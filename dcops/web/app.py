@@ -97,6 +97,7 @@ class Pages:
                  config: WebConfig) -> None:
         self.store, self.hosts, self.notify_config, self.config = store, hosts, notify_config, config
         self.env = environment()
+        self.throttle = auth.LoginThrottle()
 
     # ------------------------------------------------------------------ helpers
 
@@ -145,13 +146,20 @@ class Pages:
         form = await request.post()
         auth.check_csrf(request, form)
         name, password = str(form.get("name", "")), str(form.get("password", ""))
+        keys = (f"user:{name}", f"addr:{request.remote}")
+        wait = self.throttle.blocked(*keys)
+        if wait:
+            return await self.page(request, "login.html", lambda: {
+                "error": f"too many failed logins; try again in {wait:.0f} s", "next": ""}, status=429)
         user = await asyncio.to_thread(auth.check_login, functools.partial(users.lookup, self.store), name, password)
         if user is None:
+            self.throttle.failed(*keys)
             return await self.page(request, "login.html", lambda: {"error": "wrong name or password",
                                                                    "next": str(form.get("next", ""))}, status=401)
         target = str(form.get("next") or "")
         if not target.startswith(PREFIX + "/") or target.startswith(PREFIX + "//") or "\\" in target:
             target = PREFIX + "/"  # never redirect off the site (open redirect)
+        self.throttle.succeeded(*keys)
         response = web.HTTPFound(target)
         auth.set_cookie(response, self.config_signer(request), auth.new_session(user, time.time()),
                         secure=self.config.secure_cookie)

@@ -252,3 +252,41 @@ def check_csrf(request: web.Request, form: Mapping[str, Any]) -> None:
     session = request.get("session") or {}
     if not config.signer.csrf_ok(str(session.get("sid", "")), form.get("csrf")):
         raise web.HTTPForbidden(text="the form's CSRF token is missing or not this session's; reload the page\n")
+
+
+# ---------------------------------------------------------------------------- login throttling
+
+class LoginThrottle:
+    """Refuses logins for a name or a client address after ``limit`` failures within ``window``
+    seconds, until the oldest of them is ``window`` old (password guessing gets 5 tries per 5
+    minutes, not thousands). In memory: a restart forgets, which only helps an operator locked out."""
+
+    def __init__(self, limit: int = 5, window: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self.failures: dict[str, list[float]] = {}
+
+    def _recent(self, key: str) -> list[float]:
+        now = self.clock()
+        kept = [t for t in self.failures.get(key, ()) if now - t < self.window]
+        if kept:
+            self.failures[key] = kept
+        else:
+            self.failures.pop(key, None)
+        return kept
+
+    def blocked(self, *keys: str) -> float:
+        """Seconds until a login for these keys (name, address) may be tried again; 0: now."""
+        waits = [self.window - (self.clock() - recent[0]) for key in keys
+                 if len(recent := self._recent(key)) >= self.limit]
+        return max(waits, default=0.0)
+
+    def failed(self, *keys: str) -> None:
+        now = self.clock()
+        for key in keys:
+            self.failures.setdefault(key, []).append(now)
+            if len(self.failures) > 100_000:  # a flood of made-up names must not grow memory forever
+                self.failures.pop(next(iter(self.failures)))
+
+    def succeeded(self, *keys: str) -> None:
+        for key in keys:
+            self.failures.pop(key, None)

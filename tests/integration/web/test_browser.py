@@ -197,6 +197,9 @@ def test_find_the_faulted_host_in_its_rack_and_ack_its_incident(served: dict[str
                  "--disable-default-apps", "--disable-extensions", "--no-default-browser-check",
                  "--disable-domain-reliability", "--disable-client-side-phishing-detection",
                  "--metrics-recording-only", "--no-pings", "--window-size=1400,1000",
+                 # Belt and braces: no name resolves except localhost, so even a service these
+                 # flags missed cannot reach a Google host.
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
                  f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(flag)
     browser = webdriver.Chrome(options=options, service=Service(DRIVER))

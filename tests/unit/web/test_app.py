@@ -133,3 +133,18 @@ def test_the_capacity_page_draws_a_stored_check(tmp_path: Path) -> None:
         assert re.search(r'class="w60 ', text)  # the usage bar
 
     _run(tmp_path, body, proxy_header="X-Remote-User")
+
+
+def test_password_guessing_is_throttled(tmp_path: Path) -> None:
+    async def body(client: TestClient) -> None:
+        for attempt in range(6):
+            token = await _csrf(client, "/login")
+            resp = await client.post("/login", data={"csrf": token, "name": "anna", "password": f"guess{attempt}"},
+                                     allow_redirects=False)
+            assert resp.status == (401 if attempt < 5 else 429), attempt
+        token = await _csrf(client, "/login")
+        resp = await client.post("/login", data={"csrf": token, "name": "anna", "password": "anna-secret-pw"},
+                                 allow_redirects=False)
+        assert resp.status == 429 and "too many failed logins" in await resp.text()  # even the right one, for now
+
+    _run(tmp_path, body)

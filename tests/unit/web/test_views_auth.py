@@ -124,3 +124,23 @@ def test_time_to_detect_and_resolve_per_group() -> None:
 @pytest.mark.parametrize(("part", "whole", "pct"), [(1, 3, 33), (0, 0, 0), (5, None, 0), (None, 4, 0), (9, 4, 100)])
 def test_percent(part: int | None, whole: int | None, pct: int) -> None:
     assert views.percent(part, whole) == pct
+
+
+def test_login_throttle_by_name_and_address() -> None:
+    now = [0.0]
+    throttle = auth.LoginThrottle(limit=3, window=60, clock=lambda: now[0])
+    for _ in range(2):
+        throttle.failed("user:anna", "addr:192.0.2.7")
+    assert throttle.blocked("user:anna", "addr:192.0.2.7") == 0
+    now[0] = 10
+    throttle.failed("user:anna", "addr:192.0.2.7")
+    assert throttle.blocked("user:anna", "addr:198.51.100.1") == 50  # the name, from anywhere (oldest at 0)
+    assert throttle.blocked("user:bob", "addr:192.0.2.7") == 50  # the address, any name
+    assert throttle.blocked("user:bob", "addr:198.51.100.1") == 0
+    now[0] = 59
+    assert throttle.blocked("user:anna") == 1  # the oldest failure ages out at 60
+    now[0] = 60.5
+    assert throttle.blocked("user:anna") == 0
+    throttle.failed("user:anna")
+    throttle.succeeded("user:anna")
+    assert "user:anna" not in throttle.failures
