@@ -144,3 +144,16 @@ def test_login_throttle_by_name_and_address() -> None:
     throttle.failed("user:anna")
     throttle.succeeded("user:anna")
     assert "user:anna" not in throttle.failures
+
+
+def test_fast_html_escapes_what_the_book_says() -> None:
+    from dcops.web import fast
+
+    evil = '<script>x</script>"a&b'
+    rows = views.fleet_views([_host(evil, u=3)], {}, [])
+    rack = views.rack_views(rows, "s", "r")[0]
+    for html in (str(fast.rack_slots(rack, "/ui", False)), str(fast.host_badges(rows, "/ui"))):
+        assert "<script>" not in html and '"a&b' not in html
+        assert "&lt;script&gt;x&lt;/script&gt;&#34;a&amp;b" in html
+        assert 'href="/ui/host/%3Cscript%3Ex%3C%2Fscript%3E%22a%26b"' in html
+    assert 'class="slot s-never t40 h1"' in str(fast.rack_slots(rack, "/ui", True))
