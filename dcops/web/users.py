@@ -61,4 +61,11 @@ def list_users(store: Any) -> list[dict[str, Any]]:
     with store.connect() as conn:
         rows = conn.execute(select(web_users.c.name, web_users.c.role, web_users.c.created_at,
                                    web_users.c.updated_at).order_by(web_users.c.name)).all()
-    return [dict(r._mapping) for r in rows]
+    out = []
+    for r in rows:
+        item = dict(r._mapping)
+        for key in ("created_at", "updated_at"):  # SQLite drops the zone; they were written in UTC
+            if item[key] is not None and item[key].tzinfo is None:
+                item[key] = item[key].replace(tzinfo=dt.UTC)
+        out.append(item)
+    return out
