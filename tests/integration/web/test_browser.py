@@ -221,6 +221,9 @@ def test_find_the_faulted_host_in_its_rack_and_ack_its_incident(served: dict[str
         if shots:
             browser.save_screenshot(str(shots / "rack-elevation.png"))
         slot.click()
+        if shots:
+            wait_for(lambda: browser.find_elements(By.ID, "bmc-link"), what="the host page")
+            browser.save_screenshot(str(shots / "host.png"))
         link = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, 'a[href^="/ui/incident/"]'),
                         what="the host page's incident")[0]
         link.click()
