@@ -19,6 +19,7 @@ forged by another page or with a stale form is refused either way.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -210,10 +211,15 @@ def auth_middleware(config: AuthConfig, local_role: Callable[[str], Role | None]
         user = session_user(session)
         if config.proxy_header and request.headers.get(config.proxy_header):
             name = request.headers[config.proxy_header].strip()
-            role = local_role(name) or config.proxy_role
-            user = User(name, role)
+            local = await asyncio.to_thread(local_role, name)
+            user = User(name, local or config.proxy_role)
             if session is None or session.get("user") != name:
                 session = new_session(user, now)
+        elif user is not None:
+            # The store decides, not the cookie: a removed user is logged out and a changed role
+            # applies at the next page, without waiting for the session to expire.
+            role = await asyncio.to_thread(local_role, user.name)
+            user = None if role is None else User(user.name, role)
         request["user"] = user
         fresh = session is None
         request["session"] = session = session or new_session(None, now)

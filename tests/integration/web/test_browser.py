@@ -176,6 +176,9 @@ def test_every_page_renders(served: dict[str, Any]) -> None:
         status, _, body = client.call(path)
         assert status == 200, (path, status, body[:500])
     assert FAULTED in client.call("/ui/assets?q=sim-0003")[2]
+    host_page = client.call(f"/ui/host/{FAULTED}")[2]
+    assert "PSU1 Input Power" in host_page and "<b>critical</b>" in host_page  # the faulted reading
+    assert "upper critical" in host_page  # thresholds the simulated BMC reports
     assert client.call("/ui/groups?by=nonsense")[0] == 400
     status, headers, body = client.call("/ui/report/file?format=md")
     assert "attachment" in headers["Content-Disposition"] and FAULTED in body

@@ -148,3 +148,21 @@ def test_password_guessing_is_throttled(tmp_path: Path) -> None:
         assert resp.status == 429 and "too many failed logins" in await resp.text()  # even the right one, for now
 
     _run(tmp_path, body)
+
+
+def test_the_store_decides_a_sessions_user_and_role(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+
+    async def body(client: TestClient) -> None:
+        token = await _csrf(client, "/login")
+        resp = await client.post("/login", data={"csrf": token, "name": "anna", "password": "anna-secret-pw"},
+                                 allow_redirects=False)
+        assert resp.status == 302
+        assert "anna (operator)" in await (await client.get("/")).text()
+        users.set_user(store, "anna", Role.VIEWER, "anna-secret-pw")
+        assert "anna (viewer)" in await (await client.get("/")).text()  # demoted at the next page
+        users.remove_user(store, "anna")
+        assert (await client.get("/", allow_redirects=False)).status == 302  # removed: logged out
+
+    _run(tmp_path, body)
+    store.close()
