@@ -107,10 +107,12 @@ class Pages:
         """Load (``work``) and render in a worker thread; the server time goes in a header."""
         started = time.perf_counter()
 
+        refresh = _refresh(request.query.get("refresh"))
+
         def run() -> str:
             context = work()
             return self.env.get_template(template).render(
-                user=request.get("user"), csrf=request.get("csrf", ""), path=request.path, **context)
+                user=request.get("user"), csrf=request.get("csrf", ""), path=request.path, refresh=refresh, **context)
 
         try:
             body = await asyncio.to_thread(run)
@@ -404,6 +406,13 @@ class Pages:
         return web.Response(text=body, content_type=types[fmt], headers={
             "Content-Disposition": f'attachment; filename="dcops-report-{stamp}-{days}d.{fmt}"',
             "Cache-Control": "no-store"})
+
+
+def _refresh(text: str | None) -> int | None:
+    """``?refresh=SECONDS`` for a wall screen (as Grafana's): 10 s to an hour; else none."""
+    if not text or not text.isdigit():
+        return None
+    return max(10, min(3600, int(text)))
 
 
 def _int(text: str) -> int:

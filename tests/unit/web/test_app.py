@@ -77,6 +77,8 @@ def test_pages_carry_security_headers(tmp_path: Path) -> None:
         assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
         assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["Cache-Control"] == "no-store"
         assert (await client.get("/static/style.css")).status == 200
+        assert '<meta http-equiv="refresh" content="10">' in await (await client.get("/login?refresh=1")).text()
+        assert 'http-equiv="refresh"' not in await (await client.get("/login?refresh=x")).text()
 
     _run(tmp_path, body)
 
