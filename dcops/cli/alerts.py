@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import json
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -45,12 +45,18 @@ def _actor() -> str:
 
 
 def _get(store: Any, incident_id: int) -> Any:
-    from dcops.patrol import store as pstore
+    from dcops.patrol.actions import get_open
 
-    incident = pstore.get_incident(store, incident_id)
-    if incident is None:
-        raise UsageError(f"no incident #{incident_id} (see `dcops alerts list --all`)")
-    return incident
+    return get_open(store, incident_id)
+
+
+@contextlib.contextmanager
+def _store() -> Iterator[Any]:
+    store = open_state()
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _notify_config() -> Any:
@@ -122,42 +128,6 @@ def show(incident_id: int) -> None:
     emit(report)
 
 
-def _change_open_incidents(action: str, incident_ids: tuple[int, ...], note: str | None,
-                           change: Callable[[Any, dt.datetime], None], event: str,
-                           group: bool = False) -> list[dict[str, Any]]:
-    """Apply ``change`` to each open incident, save it with the notifications ``event`` (``acked``
-    or ``resolved``) plans, and record it in the audit log. A resolved incident is a usage error.
-    ``group``: the change also applies to the incidents about the same fault (``ack_group``)."""
-    from dcops.notify import outbox
-    from dcops.patrol import store as pstore
-    from dcops.store import audit
-
-    store = open_state()
-    try:
-        config = _notify_config()
-        now = dt.datetime.now(dt.UTC)
-        items = []
-        for incident_id in incident_ids:
-            incident = _get(store, incident_id)
-            if not incident.is_open:
-                raise UsageError(f"incident #{incident_id} is already resolved")
-            members = [incident]
-            if group:
-                from dcops.patrol.escalate import ack_group
-
-                members = ack_group(incident, pstore.list_incidents(store, status="open", limit=100_000))
-            for member in members:
-                change(member, now)
-                pstore.save_incident(store, member, outbox.plan(config, now, **{event: [member]}))
-                audit.record(store, f"alerts.{action}", host=member.host,
-                             details=f"incident {member.id}" + (f" (with #{incident_id})" if member is not incident
-                                                                else "") + (f": {note}" if note else ""))
-                items.append(_item(member))
-        return items
-    finally:
-        store.close()
-
-
 @alerts.command()
 @click.argument("incident_ids", type=ID, nargs=-1, required=True)
 @click.option("-m", "--message", "note", metavar="TEXT", help="A note (who is on it, ticket number).")
@@ -165,11 +135,11 @@ def _change_open_incidents(action: str, incident_ids: tuple[int, ...], note: str
 @refuses_limit("it works on incident IDs")
 def ack(incident_ids: tuple[int, ...], note: str | None) -> None:
     """Acknowledge incidents: escalation stops; receivers hear who took it."""
+    from dcops.patrol import actions
 
-    def acknowledge(incident: Any, now: dt.datetime) -> None:
-        incident.acked_at, incident.acked_by, incident.ack_note = now, _actor(), note
-
-    items = _change_open_incidents("ack", incident_ids, note, acknowledge, "acked", group=True)
+    with _store() as store:
+        changed = actions.ack(store, incident_ids, by=_actor(), note=note, notify_config=_notify_config())
+    items = [_item(i) for i in changed]
     emit(Report("alerts.ack", items=items, columns=COLUMNS, summary={"acknowledged": len(items)}))
 
 
@@ -180,20 +150,19 @@ def ack(incident_ids: tuple[int, ...], note: str | None) -> None:
 @refuses_limit("it works on incident IDs")
 def resolve(incident_ids: tuple[int, ...], note: str | None) -> None:
     """Resolve incidents by hand (patrol opens a new one if the fault is still there)."""
-    from dcops.patrol.model import IncidentStatus
+    from dcops.patrol import actions
 
-    def close(incident: Any, now: dt.datetime) -> None:
-        incident.status, incident.resolved_at, incident.resolved_by = IncidentStatus.RESOLVED, now, _actor()
-        if note:
-            incident.ack_note = note
-
-    items = _change_open_incidents("resolve", incident_ids, note, close, "resolved")
+    with _store() as store:
+        changed = actions.resolve(store, incident_ids, by=_actor(), note=note, notify_config=_notify_config())
+    items = [_item(i) for i in changed]
     emit(Report("alerts.resolve", items=items, columns=COLUMNS, summary={"resolved": len(items)}))
 
 
 @alerts.command()
 @click.argument("incident_id", type=ID, required=False)
 @click.option("--for", "duration", default="2h", show_default=True, metavar="DURATION")
+@click.option("--start", "start", default=None, metavar="WHEN",
+              help="Start later: an ISO 8601 time with a zone or a duration from now (default: now).")
 @click.option("--host", default="", metavar="GLOB")
 @click.option("--rack", default="", metavar="GLOB")
 @click.option("--part", default="", metavar="GLOB")
@@ -201,28 +170,20 @@ def resolve(incident_ids: tuple[int, ...], note: str | None) -> None:
 @click.option("-m", "--message", "reason", default="", metavar="TEXT")
 @global_options
 @refuses_limit("choose what to silence with --host, --rack, --part or --condition")
-def silence(incident_id: int | None, duration: str, host: str, rack: str, part: str, condition: str,
-            reason: str) -> None:
+def silence(incident_id: int | None, duration: str, start: str | None, host: str, rack: str, part: str,
+            condition: str, reason: str) -> None:
     """Mute notifications of one incident or of matching ones (maintenance) for a while."""
-    from dcops.patrol import store as pstore
-    from dcops.store import audit
+    from dcops.patrol import actions
     from dcops.timeparse import parse_duration
 
     if incident_id is None and not any((host, rack, part, condition)):
         raise UsageError("name an incident id or a matcher (--host, --rack, --part, --condition)")
-    store = open_state()
-    if incident_id is not None:
-        _get(store, incident_id)
-    until = dt.datetime.now(dt.UTC) + parse_duration(duration)
-    sid = pstore.add_silence(store, until=until, created_by=_actor(), host=host, rack=rack, part=part,
-                             condition=condition, incident=incident_id, reason=reason)
-    audit.record(store, "alerts.silence", host=host or None,
-                 details=json.dumps({"silence": sid, "incident": incident_id, "until": until.isoformat(),
-                                     "rack": rack, "part": part, "condition": condition, "reason": reason}))
-    emit(Report("alerts.silence", items=[{"silence": sid, "until": until.isoformat(), "incident": incident_id,
-                                          "host": host, "rack": rack, "part": part, "condition": condition}],
-                columns=[Column("silence", "SILENCE"), Column("until", "UNTIL"), Column("incident", "INCIDENT"),
-                         Column("host", "HOST"), Column("rack", "RACK")]))
+    starts = actions.parse_start(start, dt.datetime.now(dt.UTC))
+    item = actions.silence(open_state(), duration=parse_duration(duration), by=_actor(), host=host, rack=rack,
+                           part=part, condition=condition, incident_id=incident_id, reason=reason, starts=starts)
+    emit(Report("alerts.silence", items=[item],
+                columns=[Column("silence", "SILENCE"), Column("starts", "STARTS"), Column("until", "UNTIL"),
+                         Column("incident", "INCIDENT"), Column("host", "HOST"), Column("rack", "RACK")]))
 
 
 @alerts.command()

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "patrol": "dcops.cli.patrol:patrol",
     "alerts": "dcops.cli.alerts:alerts",
     "serve": "dcops.cli.serve:serve",
+    "web": "dcops.cli.web:web",
     "demo": "dcops.cli.demo:demo",
     "assets": "dcops.cli.assets:assets",
     "baseline": "dcops.cli.baseline:baseline",

@@ -33,10 +33,11 @@ class Silence:
     incident: int | None = None
     created_by: str = ""
     reason: str = ""
+    starts: dt.datetime | None = None  # a scheduled silence mutes nothing before this (None: from creation)
 
     def matches(self, keys: Mapping[str, Any], now: dt.datetime) -> bool:
         """Does this silence mute a message with routing ``keys`` (``ref`` the incident number) now?"""
-        if now >= self.until:
+        if now >= self.until or (self.starts is not None and now < self.starts):
             return False
         if self.incident is not None and keys.get("ref") != self.incident:
             return False
@@ -47,7 +48,8 @@ class Silence:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "until": self.until.isoformat(), "host": self.host, "rack": self.rack,
                 "part": self.part, "condition": self.condition, "incident": self.incident,
-                "created_by": self.created_by, "reason": self.reason}
+                "created_by": self.created_by, "reason": self.reason,
+                "starts": self.starts.isoformat() if self.starts else None}
 
 
 def silenced(message: Message, silences: Sequence[Silence], now: dt.datetime) -> Silence | None:

@@ -574,4 +574,8 @@ def _inventory_doc(obs: Observation) -> dict[str, Any]:
                         "model": c.model, "part_number": c.part_number, "firmware": c.firmware,
                         "manufacturer": c.manufacturer, "health": c.health.value} for c in obs.components],
         "firmware": [{"name": f.name, "version": f.version, "component": f.component} for f in obs.firmware],
+        # Thresholds change with firmware, not by the minute: kept with the inventory (the web UI's
+        # host page shows them beside the readings of every round).
+        "thresholds": {s.name: {k: v for k, v in vars(s.thresholds).items() if v is not None}
+                       for s in obs.sensors if not s.thresholds.is_empty()},
     }

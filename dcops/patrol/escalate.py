@@ -100,13 +100,17 @@ def silenced(incident: Incident, silences: Sequence[Silence], now: dt.datetime) 
     return next((s for s in silences if s.matches(keys, now)), None)
 
 
+def _aware(value: Any) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    when = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
 def silence_from_row(row: Mapping[str, Any]) -> Silence:
-    until = row["until"]
-    if isinstance(until, str):
-        until = dt.datetime.fromisoformat(until)
-    if until.tzinfo is None:
-        until = until.replace(tzinfo=dt.UTC)
+    until = _aware(row["until"])
+    assert until is not None
     return Silence(id=int(row["id"]), until=until, host=row.get("host") or "", rack=row.get("rack") or "",
                    part=row.get("part") or "", condition=row.get("condition") or "",
                    incident=row.get("incident"), created_by=row.get("created_by") or "",
-                   reason=row.get("reason") or "")
+                   reason=row.get("reason") or "", starts=_aware(row.get("starts")))

@@ -122,6 +122,7 @@ silences = Table(
     Column("incident", BigInteger().with_variant(Integer, "sqlite")),
     Column("created_by", String(200), nullable=False),
     Column("reason", Text),
+    Column("starts", DateTime(timezone=True)),  # m0020: a scheduled silence (NULL: from created_at)
 )
 CONVERGE_STATE = "converge"
 
@@ -280,12 +281,13 @@ def open_counts(store: Store) -> dict[str, int]:
 # ---------------------------------------------------------------------------- silences
 
 def add_silence(store: Store, *, until: dt.datetime, created_by: str, host: str = "", rack: str = "",
-                part: str = "", condition: str = "", incident: int | None = None, reason: str = "") -> int:
+                part: str = "", condition: str = "", incident: int | None = None, reason: str = "",
+                starts: dt.datetime | None = None) -> int:
     with store.begin() as conn:
         row = conn.execute(silences.insert().values(
             created_at=dt.datetime.now(dt.UTC), until=until, host=host or None, rack=rack or None,
             part=part or None, condition=condition or None, incident=incident, created_by=created_by,
-            reason=reason or None))
+            reason=reason or None, starts=starts))
         return int(row.inserted_primary_key[0])  # type: ignore[index]
 
 

@@ -52,8 +52,14 @@ def run(options: ServeOptions, hosts: Sequence[Host], store: Any, settings: Sett
         say: Callable[[str], None]) -> None:
     """Serve until stopped (or ``options.rounds`` rounds are done)."""
     from dcops.exporter import registry, server
+    from dcops.notify.config import load_notify_config
     from dcops.patrol.build import build_patrol
     from dcops.patrol.enrich import host_location
+    from dcops.web import app as web_ui
+
+    # Read now: the web UI's actions run in worker threads, where the settings' click context is not.
+    notify = load_notify_config(settings.section("notify"), settings.config or "config")
+    web_section, config_name = settings.section("web"), settings.config or "config"
 
     labels = {h.name: host_location(h) for h in hosts}
     loaded = registry.discover(store)
@@ -85,9 +91,13 @@ def run(options: ServeOptions, hosts: Sequence[Host], store: Any, settings: Sett
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
+        app = server.make_app(exposition, healthy=healthy)
+        # The web UI (dcops/web/, docs/web.md) under /ui/: it reads this store and book and never
+        # talks to a BMC; /metrics and /healthz stay outside its login.
+        web_ui.mount(app, store, lambda: hosts, section=web_section, notify_config=lambda: notify,
+                     source=config_name)
         try:
-            runner, bound = await server.start(server.make_app(exposition, healthy=healthy),
-                                               options.address, options.port)
+            runner, bound = await server.start(app, options.address, options.port)
         except (OSError, OverflowError, UnicodeError) as exc:
             # A port in use, an address not on this machine, a name that does not resolve: the
             # operator's --listen, not a bug.
@@ -98,7 +108,7 @@ def run(options: ServeOptions, hosts: Sequence[Host], store: Any, settings: Sett
             else:
                 reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise UsageError(f"--listen {options.listen}: cannot listen there: {reason}") from None
-        say(f"dcops: serving http://{options.address}:{bound}/metrics"
+        say(f"dcops: serving http://{options.address}:{bound}/metrics and the web UI at /ui/"
             + ("" if engine is None else f"; patrolling {len(hosts)} host(s) every {engine.config.interval:g}s"))
         try:
             if engine is None:

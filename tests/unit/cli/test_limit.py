@@ -118,6 +118,11 @@ def test_alerts_list_and_patrol_report_honour_the_limit(capsys: pytest.CaptureFi
     assert sorted(i["host"] for i in json.loads(out)["items"]) == ["trade-db-01", "web-01"]
     code, out, _ = run(capsys, "-i", SITE, "alerts", "list", "-l", "role=db", "-o", "json")
     assert code == 1 and [i["host"] for i in json.loads(out)["items"]] == ["trade-db-01"]
+    # A rack narrows incidents too (it once returned every incident); a rack without any, none.
+    code, out, _ = run(capsys, "-i", SITE, "alerts", "list", "-l", "rack=A02", "-o", "json")
+    assert [i["host"] for i in json.loads(out)["items"]] == ["web-01"]
+    code, out, _ = run(capsys, "-i", SITE, "alerts", "list", "-l", "rack=A09", "-o", "json")
+    assert code == 0 and json.loads(out)["items"] == []
     code, out, _ = run(capsys, "-i", SITE, "patrol", "report", "--format", "json", "-l", "rack=A02")
     body = json.loads(out)
     assert [i["host"] for i in body["items"]] == ["web-01"]
