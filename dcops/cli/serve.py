@@ -55,6 +55,11 @@ def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None
             item.collector.hosts = book[item.name]
     exposition = server.Exposition(loaded)
     engine = None if no_patrol else build_patrol(hosts, store, {"interval": interval})
+    # Issue 23 hook -- start heartbeats: every patrol round also TCP-probes each host's address on
+    # every network the book names (config `heartbeat:`). Moves into dcops/service/ at merge.
+    if engine is not None:
+        from dcops.heartbeat.monitor import attach as attach_heartbeats
+        attach_heartbeats(engine, hosts, settings().section("heartbeat"))
     patrol_collector = next((x.collector for x in loaded if x.name == "patrol" and x.collector is not None), None)
     state: dict[str, Any] = {"last": None}
 

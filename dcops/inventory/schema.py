@@ -15,7 +15,16 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dcops.models import AssetRecord, BmcEndpoint, Host, InbandEndpoint, Location, NetworkEndpoint, Protocol, SourceRef
+from dcops.models import (
+    AssetRecord,
+    BmcEndpoint,
+    Host,
+    InbandEndpoint,
+    Location,
+    NetworkEndpoint,
+    Protocol,
+    SourceRef,
+)
 from dcops.secrets import check_reference, scheme_of
 
 BMC_FIELDS: tuple[str, ...] = (
