@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "alerts": "dcops.cli.alerts:alerts",
     "serve": "dcops.cli.serve:serve",
     "demo": "dcops.cli.demo:demo",
+    "drill": "dcops.cli.drill:drill",
     "assets": "dcops.cli.assets:assets",
     "baseline": "dcops.cli.baseline:baseline",
     "provision": "dcops.cli.provision:provision",

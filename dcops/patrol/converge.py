@@ -205,8 +205,10 @@ def converge(
         if path in in_dark_rack:
             # The rack's networks went down with its BMCs: one incident, naming them (a dead
             # management switch is the rack's management network loss, not a second incident).
-            event = dataclasses.replace(event, diagnosis={**dict(event.diagnosis),
-                                                          **network_note(in_dark_rack[path])})
+            note = network_note(in_dark_rack[path])
+            event = dataclasses.replace(event, diagnosis={**dict(event.diagnosis), **note},
+                                        summary=f"{event.summary}; down with it: network "
+                                                f"{', '.join(map(str, note['networks_down']))}")
         root = Root(event)
         for group in in_dark_rack.get(path, ()):
             root.children.extend([group.event, *group.children])
