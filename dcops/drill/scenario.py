@@ -164,7 +164,9 @@ def parse_scenario(data: Any, file: str) -> Scenario:
         check.error(_line(data, "name"), "name must be a string")
         name = Path(file).stem
     fleet = data.get("fleet") or {}
-    hosts, racks, networks, profiles = 8, 2, ("mgmt", "biz-a", "storage"), ()
+    hosts, racks = 8, 2
+    networks: tuple[str, ...] = ("mgmt", "biz-a", "storage")
+    profiles: tuple[str, ...] = ()
     if check.keys(fleet, FLEET, "fleet"):
         hosts = _int(check, fleet, "hosts", 8, 1)
         racks = _int(check, fleet, "racks", 2, 1)
@@ -227,11 +229,12 @@ def parse_scenario(data: Any, file: str) -> Scenario:
             check.error(_line(data, "tiers"), "tiers must be a list of escalation tiers (1, 2, 3)")
         else:
             tiers = tuple(raw)
+    detect_within = check.seconds(data, "detect_within", None)
+    timeout = check.seconds(data, "timeout", 120.0) or 120.0
     if check.problems:
         raise InvalidInputError("; ".join(str(p) for p in check.problems), check.problems)
     return Scenario(
         name=name, file=file, description=str(data.get("description") or ""), hosts=hosts, racks=racks,
         networks=networks, profiles=profiles, patrol=dict(data.get("patrol") or {}),
         heartbeat=dict(data.get("heartbeat") or {}), inject=tuple(injections), live=live,
-        expect=tuple(expectations), tiers=tiers, detect_within=check.seconds(data, "detect_within", None),
-        timeout=check.seconds(data, "timeout", 120.0) or 120.0)
+        expect=tuple(expectations), tiers=tiers, detect_within=detect_within, timeout=timeout)

@@ -14,11 +14,12 @@ import os
 import socket
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from dcops.heartbeat.targets import Result, Target
 
 
-def _family(address: str) -> socket.AddressFamily:
+def _family(address: str) -> int:
     return socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
@@ -30,7 +31,8 @@ async def probe_one(target: Target, timeout: float) -> Result:
             # A host name: resolved each round (a renumbered host is followed); bounded by the timeout.
             async with asyncio.timeout(timeout):
                 infos = await loop.getaddrinfo(target.address, target.port, type=socket.SOCK_STREAM)
-            family, _, _, _, sockaddr = infos[0]
+            family: int = infos[0][0]
+            sockaddr: Any = infos[0][4]
         else:
             family, sockaddr = _family(target.address), (target.address, target.port)
         sock = socket.socket(family, socket.SOCK_STREAM)

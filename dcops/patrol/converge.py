@@ -208,7 +208,7 @@ def converge(
             note = network_note(in_dark_rack[path])
             event = dataclasses.replace(event, diagnosis={**dict(event.diagnosis), **note},
                                         summary=f"{event.summary}; down with it: network "
-                                                f"{', '.join(map(str, note['networks_down']))}")
+                                                f"{', '.join(note['networks_down'])}")
         root = Root(event)
         for group in in_dark_rack.get(path, ()):
             root.children.extend([group.event, *group.children])

@@ -114,12 +114,12 @@ def check_networks(results: Iterable[Result], policy: Policy, *, ratio: float = 
     return NetworkRound(tuple(groups), {h: tuple(evs) for h, evs in host_events.items()}, frozenset(good))
 
 
-def network_note(groups: Sequence[GroupDown]) -> dict[str, object]:
+def network_note(groups: Sequence[GroupDown]) -> dict[str, list[str]]:
     """What a dark rack's incident says about the networks that went down with it: the
     management network down too names the switch to look at."""
     nets = sorted({str(g.event.diagnosis.get("network")) for g in groups})
     switches = sorted({str(g.event.diagnosis["switch"]) for g in groups if g.event.diagnosis.get("switch")})
-    out: dict[str, object] = {"networks_down": nets}
+    out: dict[str, list[str]] = {"networks_down": nets}
     if switches:
         out["switches_down"] = switches
     return out
