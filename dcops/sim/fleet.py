@@ -162,6 +162,7 @@ class Fleet:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._inband: list[asyncio.Server] = []
         self._links: dict[tuple[int, str], asyncio.Server | None] = {}  # None: closed (link down)
+        self._follower: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ state
     def bmc(self, index: int) -> Bmc:
@@ -257,6 +258,8 @@ class Fleet:
                 listener = await asyncio.start_server(_accept_and_close, host.address, 0)
                 self._links[(host.index, network)] = listener
                 host.network_ports[network] = int(listener.sockets[0].getsockname()[1])
+        if spec.networks:
+            self._follower = asyncio.get_running_loop().create_task(self._follow_links())
         for bmc in self._bmcs.values():  # created before start (tests): attach timers now
             bmc.scheduler = self._make_scheduler(bmc)
             bmc.post = self._poster()
@@ -269,6 +272,11 @@ class Fleet:
         for listener in self._inband:
             listener.close()
         self._inband.clear()
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+            self._follower = None
         for link in self._links.values():
             if link is not None:
                 link.close()
@@ -340,6 +348,15 @@ class Fleet:
                 self._links[key] = None
                 if listener is not None:
                     listener.close()
+
+    async def _follow_links(self) -> None:
+        """Power changes (a Redfish reset, an abnormal shutdown) happen inside the BMC's state:
+        bring the listeners in line a few times a second. Only hosts touched since start can be
+        off (the others were never created), so an idle fleet costs nothing."""
+        while self._links:
+            for bmc in list(self._bmcs.values()):
+                self.sync_links(bmc)
+            await asyncio.sleep(0.2)
 
     async def _reopen(self, key: tuple[int, str], address: str, port: int) -> None:
         if self._links.get(key, False) is not None:
