@@ -82,13 +82,30 @@ async def _live(scenario: Any, names: list[str], limit: float | None) -> Any:
     plan = plan_actions(scenario, patrol_hosts(()), names)
     store = open_state()
     try:
+        from dcops.errors import DcopsError
+        from dcops.store import patrol as pstore
+
         started = dt.datetime.now(dt.UTC)
+        failed: list[str] = []
+        last = pstore.last_round(store)
+        finished = pstore.aware((last or {}).get("finished_at"))
+        if finished is None or (started - finished).total_seconds() > 900:
+            # Nobody patrols this store: the drill would only measure its own timeout.
+            failed.append("no patrol round stored in the last 15 minutes: is `dcops serve` running on this store?")
         for action, host in plan:
-            _progress(await asyncio.to_thread(perform, action, host))
+            try:
+                _progress(await asyncio.to_thread(perform, action, host))
+            except DcopsError as exc:  # a dead BMC is the drill's finding; the other hosts go on
+                failed.append(f"{action} on {host.name} failed: {exc}")
+                _progress(failed[-1])
         seen, notices = await watch(store, scenario, started, limit if limit is not None else scenario.timeout,
                                     progress=_progress)
-        return score(scenario, mode="live", started_at=started, injected_at=started,
-                     finished_at=dt.datetime.now(dt.UTC), seen=seen, notices=notices)
+        result = score(scenario, mode="live", started_at=started, injected_at=started,
+                       finished_at=dt.datetime.now(dt.UTC), seen=seen, notices=notices)
+        if failed:
+            result.reasons = [*failed, *result.reasons]
+            result.passed = False
+        return result
     finally:
         store.close()
 

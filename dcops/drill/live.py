@@ -93,7 +93,7 @@ def _notices(store: Any, since: dt.datetime) -> list[Notice]:
     return out
 
 
-async def watch(store: Any, scenario: Scenario, since: dt.datetime, timeout: float, *, poll: float = 5.0,
+async def watch(store: Any, scenario: Scenario, since: dt.datetime, timeout: float, *, poll: float = 2.0,
                 progress: Callable[[str], None] | None = None) -> tuple[list[Seen], list[Notice]]:
     """Poll the store until every expectation is met and every timed tier notified, or ``timeout``."""
     from dcops.store import patrol as pstore

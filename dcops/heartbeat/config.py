@@ -13,6 +13,7 @@
       required:                # networks a node of the AZ must answer on to count as a capacity survivor
         az1: [biz-a, storage]
         "*": [biz-a]           # every AZ not named
+      management: mgmt         # the network the BMCs share: a host answering on any OTHER network runs
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Any
 from dcops.errors import InvalidInputError
 from dcops.timeparse import parse_duration
 
-KNOWN = {"ports", "port", "timeout", "concurrency", "group_ratio", "group_min_hosts", "required", "enabled"}
+KNOWN = {"ports", "port", "timeout", "concurrency", "group_ratio", "group_min_hosts", "required", "enabled",
+         "management"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class HeartbeatConfig:
     group_min_hosts: int = 2
     required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     enabled: bool = True
+    management: str = "mgmt"
 
     def port_of(self, network: str) -> int:
         return int(self.ports.get(network, self.port))
@@ -103,4 +106,5 @@ def load_heartbeat_config(section: Mapping[str, Any] | None) -> HeartbeatConfig:
         concurrency=concurrency, group_ratio=float(ratio), group_min_hosts=min_hosts,
         required={str(az): _networks(v, f"heartbeat.required.{az}") for az, v in required.items()},
         enabled=bool(data.get("enabled", True)),
+        management=str(data.get("management") or "mgmt"),
     )

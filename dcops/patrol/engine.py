@@ -347,7 +347,12 @@ class Patrol:
         beating = None
         if self.heartbeat is not None:
             beating = asyncio.ensure_future(self.heartbeat.probe([h.name for h in targets]))
-        visits = await self._read_all(targets, started_at)
+        try:
+            visits = await self._read_all(targets, started_at)
+        except BaseException:
+            if beating is not None:
+                beating.cancel()
+            raise
         beats = await beating if beating is not None else None
         now = self.clock()
         operators = self._operator_actions(now)
@@ -365,7 +370,7 @@ class Patrol:
             networks = check_networks(beats, policy, ratio=hb.group_ratio, min_hosts=hb.group_min_hosts)
             # A host answering on a business network runs: the in-band evidence patrol.racks needs
             # to tell a dead management switch from a power loss, every round, without a probe.
-            answering = answers_elsewhere(beats)
+            answering = answers_elsewhere(beats, hb.management)
         inband = {**answering, **await self._probe_dark_racks(targets, visits, skip=answering)}
         checks: list[HostCheck] = []
         results: list[HostResult] = []

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from dcops.heartbeat.targets import Result
 from dcops.patrol.model import Condition, Event, PartInfo, Policy, Severity
 
-MGMT = "mgmt"  # the network the BMCs usually share: its loss is what a dark rack without power loss is
 
 
 @dataclass(frozen=True)
