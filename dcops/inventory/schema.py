@@ -316,7 +316,8 @@ def flatten_host(host: Host, *, keep_defaults: bool = False) -> dict[str, Any]:
     default (with ``keep_defaults``, the defaults too)."""
     if keep_defaults:
         full = {**_DEFAULTS, **flatten_host(host)}
-        return {path: full[path] for path in PATHS if path in full}
+        return {path: full[path] for path in [*PATHS, *(p for p in full if p.startswith(f"{NETWORKS}."))]
+                if path in full}
     bmc, loc, asset = host.bmc, host.location, host.asset
     values: dict[str, Any] = {
         "name": host.name, "site": loc.site, "room": loc.room, "rack": loc.rack, "u": loc.u,

@@ -21,7 +21,6 @@ from dcops.heartbeat.targets import Result
 from dcops.patrol.model import Condition, Event, PartInfo, Policy, Severity
 
 
-
 @dataclass(frozen=True)
 class GroupDown:
     """One root: a network down behind one group, with the hosts that stopped answering."""

@@ -75,3 +75,15 @@ def test_bad_entries_name_file_and_line(write: Callable[..., Path]) -> None:
     assert "networks.biz-a.port" in found[(str(path), 7)]
     assert "network name" in found[(str(path), 8)]
     assert "networks must be a mapping" in found[(str(path), 9)]
+
+
+def test_show_lists_networks_with_their_origin(write: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from dcops.cli.main import main
+
+    path = write("book.yaml", BOOK)
+    assert main(["-i", str(path), "-o", "json", "inventory", "show", "h1"]) == 0
+    rows = {r["field"]: r for r in json.loads(capsys.readouterr().out)["items"]}
+    assert rows["networks.biz-a"]["value"]["switch"] == "tor-a01-biz-a"
+    assert rows["networks.mgmt"]["source"].endswith("book.yaml:8")
