@@ -14,28 +14,18 @@ from dataclasses import replace
 from typing import Any
 
 from dcops.capacity.model import NodeState, Snapshot
-
-
-def _short(name: str) -> str:
-    return name.split(".", 1)[0]
+from dcops.capacity.racks import entry_of, short_name
 
 
 def fail_unreachable(snapshot: Snapshot, down: Mapping[str, Sequence[Mapping[str, Any]]],
                      required: Callable[[str | None], Sequence[str]]) -> tuple[Snapshot, list[str]]:
     """The snapshot with every up node that does not answer on a required network of its AZ set
     to failed (the reason names the networks and since when), and one note per AZ affected."""
-    exact = dict(down)
-    short = {_short(h): rows for h, rows in down.items()}
+    short = {short_name(h): rows for h, rows in down.items()}
     nodes = []
     failed: dict[str, list[str]] = {}
     for node in snapshot.nodes:
-        rows = None
-        for name in (node.name, node.hypervisor):
-            if name and rows is None:
-                rows = exact.get(name)
-        for name in (node.name, node.hypervisor):
-            if name and rows is None:
-                rows = short.get(_short(name))
+        rows = entry_of(node, down, short)
         wanted = set(required(node.az))
         missing = sorted((r for r in rows or () if r.get("network") in wanted), key=lambda r: str(r.get("network")))
         if not missing or not node.state.available:
