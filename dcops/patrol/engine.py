@@ -366,6 +366,9 @@ class Patrol:
             from dcops.patrol.networks import check_networks
 
             self.heartbeat.save(beats, now)
+            figures = self.heartbeat.last
+            log.info("heartbeat: %d address(es) probed, %d down, %d changed state, %.2fs (%.2fs CPU)",
+                     figures.targets, figures.down, figures.changed, figures.seconds, figures.cpu_seconds)
             hb = self.heartbeat.config
             networks = check_networks(beats, policy, ratio=hb.group_ratio, min_hosts=hb.group_min_hosts)
             # A host answering on a business network runs: the in-band evidence patrol.racks needs
