@@ -175,6 +175,15 @@ def parse_scenario(data: Any, file: str) -> Scenario:
     for key in ("patrol", "heartbeat"):
         if key in data and not isinstance(data[key], dict):
             check.error(_line(data, key), f"{key} must be a mapping (the config section's keys)")
+        elif key in data:
+            # The drill's own patrol and heartbeat take these keys: check them now, with the line.
+            from dcops.heartbeat.config import load_heartbeat_config
+            from dcops.patrol.config import load_patrol_config
+
+            try:
+                (load_patrol_config if key == "patrol" else load_heartbeat_config)(dict(data[key]))
+            except InvalidInputError as exc:
+                check.error(_line(data, key), str(exc).removeprefix("config "))
     injections: list[Injection] = []
     raw_inject = data.get("inject") or []
     if not isinstance(raw_inject, list):

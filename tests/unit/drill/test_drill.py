@@ -39,6 +39,8 @@ def test_every_shipped_scenario_loads() -> None:
     ("name: x\nexpect: [{condition: health}]\nfleet: {hosts: 0}\n", 3, "hosts must be a whole number of 1 or more"),
     ("name: x\nexpect: [{condition: health}]\ninject: [{action: reboot, hosts: [a]}]\n", 3,
      "action must be one of bmc_reset, power_off"),
+    ("name: x\nexpect: [{condition: health}]\npatrol: {intervall: 1s}\n", 3, "patrol: unknown key(s): intervall"),
+    ("name: x\nexpect: [{condition: health}]\nheartbeat: {timeout: 0}\n", 3, "heartbeat.timeout: must be positive"),
 ])
 def test_bad_scenario_names_file_and_line(tmp_path: Path, text: str, line: int, message: str) -> None:
     path = tmp_path / "s.yaml"
