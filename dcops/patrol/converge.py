@@ -255,6 +255,18 @@ def converge(
         recent = [Event.from_json(t.event) for t in state.tracks.values()
                   if t.incident is None and t.event and t.event.get("host") == check.host
                   and t.event.get("condition") != Condition.LOG.value]
+        if not check.reachable and check.host in nets.silent:
+            # BMC dark and not one network answers: the server is down (power, a hang), one
+            # problem. Its networks are symptoms of the BMC's incident, which says so.
+            bmc = next((e for e in events if e.condition is Condition.BMC_UNREACHABLE), None)
+            quiet = [e for e in events if e.condition is Condition.NETWORK_UNREACHABLE and e.key not in open_by_key]
+            if bmc is not None and quiet:
+                nets_down = sorted(str(e.diagnosis.get("network")) for e in quiet)
+                bmc = dataclasses.replace(bmc, summary=f"{bmc.summary}; the host answers on none of its networks "
+                                                       f"({', '.join(nets_down)}) either",
+                                          diagnosis={**dict(bmc.diagnosis), "networks_down": nets_down})
+                roots.append(Root(bmc, children=quiet))
+                events = [e for e in events if e.condition is not Condition.BMC_UNREACHABLE and e not in quiet]
         roots.extend(group_host(events, open_by_key, shutdown, here, recent))
 
     # ---- apply: bad rounds for roots

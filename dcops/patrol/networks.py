@@ -37,6 +37,7 @@ class NetworkRound:
     groups: tuple[GroupDown, ...] = ()
     host_events: Mapping[str, tuple[Event, ...]] = field(default_factory=dict)  # host -> its own events
     good: frozenset[tuple[str, str]] = frozenset()  # (incident host, part) looked at and answering
+    silent: frozenset[str] = frozenset()  # hosts that answered on none of their networks
 
     def events(self) -> list[Event]:
         return [*(g.event for g in self.groups), *(e for evs in self.host_events.values() for e in evs)]
@@ -109,7 +110,12 @@ def check_networks(results: Iterable[Result], policy: Policy, *, ratio: float = 
                       {"network": network, "switch": switch, "group": group, "hosts_down": hosts_down,
                        "hosts": len(members), **_where(rack)})
         groups.append(GroupDown(event, tuple(host_event(r, policy) for r in down), rack))
-    return NetworkRound(tuple(groups), {h: tuple(evs) for h, evs in host_events.items()}, frozenset(good))
+    answered: dict[str, bool] = {}
+    for members in by_group.values():
+        for r in members:
+            answered[r.target.host] = answered.get(r.target.host, False) or r.ok
+    silent = frozenset(h for h, ok in answered.items() if not ok)
+    return NetworkRound(tuple(groups), {h: tuple(evs) for h, evs in host_events.items()}, frozenset(good), silent)
 
 
 def network_note(groups: Sequence[GroupDown]) -> dict[str, list[str]]:

@@ -103,3 +103,25 @@ def test_rack_power_loss_takes_every_network_down_with_it() -> None:
     (incident,) = result.opened
     assert incident.condition is Condition.RACK_POWER_LOSS and incident.severity is Severity.EMERGENCY
     assert incident.diagnosis["networks_down"] == ["biz-a", "mgmt", "storage"]
+
+
+def test_a_dead_server_is_one_incident_not_one_per_network() -> None:
+    """One host's BMC dark and none of its networks answering (the rest of the rack fine): one
+    bmc_unreachable incident that says the host is silent everywhere, its networks as children."""
+    from dcops.patrol.model import Event, PartInfo
+
+    dark = Event("h2", "bmc", Condition.BMC_UNREACHABLE, Severity.CRITICAL, "BMC does not answer",
+                 PartInfo(kind="bmc"))
+    checks = [check("h1"), HostCheck("h2", (dark,), frozenset(), HostMemory(power="on"), reachable=False, site="dc1",
+                                     room="r1", rack="A01"), check("h3"), check("h4")]
+    nets = check_networks(fleet({"mgmt": {"h2"}, "biz-a": {"h2"}, "storage": {"h2"}}), POLICY)
+    assert nets.silent == {"h2"}
+    result = converge(ConvergeState(), checks, POLICY, NOW, networks=nets)
+    (incident,) = result.opened
+    assert incident.condition is Condition.BMC_UNREACHABLE
+    assert "answers on none of its networks (biz-a, mgmt, storage)" in incident.summary
+    assert sorted(c["part"] for c in incident.children) == ["network:biz-a", "network:mgmt", "network:storage"]
+    # A host whose BMC is dark but that answers on a business network: two separate facts.
+    nets = check_networks(fleet({"mgmt": {"h2"}}), POLICY)
+    result = converge(ConvergeState(), checks, POLICY, NOW, networks=nets)
+    assert sorted(i.condition.value for i in result.opened) == ["bmc_unreachable", "network_unreachable"]
