@@ -108,6 +108,17 @@ class InbandEndpoint:
 
 
 @dataclass(frozen=True)
+class NetworkEndpoint:
+    """The host's address on one of its networks (``mgmt``, ``biz-a``, ``storage``...), probed by
+    the heartbeat (``dcops.heartbeat``). ``switch`` names the switch/VLAN the address hangs off when
+    it is not simply the rack's top-of-rack switch: hosts sharing it converge into one incident."""
+
+    address: str
+    port: int | None = None  # None: the heartbeat's configured port for this network
+    switch: str | None = None
+
+
+@dataclass(frozen=True)
 class Host:
     """One server as the book knows it."""
 
@@ -123,3 +134,5 @@ class Host:
     asset: AssetRecord = field(default_factory=AssetRecord)
     source: SourceRef = field(default_factory=SourceRef)
     inband: InbandEndpoint | None = None
+    # (network name, address) pairs in the book's order: a tuple, so a Host stays hashable.
+    networks: tuple[tuple[str, NetworkEndpoint], ...] = ()

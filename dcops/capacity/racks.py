@@ -9,15 +9,30 @@ a book that disagrees is reported.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import TypeVar
 
-from dcops.capacity.model import Snapshot
+from dcops.capacity.model import Node, Snapshot
 from dcops.models import Host
 
+T = TypeVar("T")
 
-def _short(name: str) -> str:
+
+def short_name(name: str) -> str:
     return name.split(".", 1)[0]
+
+
+def entry_of(node: Node, exact: Mapping[str, T], short: Mapping[str, T]) -> T | None:
+    """A node's entry (``exact`` by name, ``short`` by short name): by its service host, its
+    hypervisor hostname, or the short form of either, in that order."""
+    for name in (node.name, node.hypervisor):
+        if name and name in exact:
+            return exact[name]
+    for name in (node.name, node.hypervisor):
+        if name and short_name(name) in short:
+            return short[short_name(name)]
+    return None
 
 
 def assign_racks(snapshot: Snapshot, hosts: Iterable[Host]) -> Snapshot:
@@ -27,17 +42,11 @@ def assign_racks(snapshot: Snapshot, hosts: Iterable[Host]) -> Snapshot:
     short: dict[str, Host] = {}
     for entry in hosts:
         exact.setdefault(entry.name, entry)
-        short.setdefault(_short(entry.name), entry)
+        short.setdefault(short_name(entry.name), entry)
     nodes = []
     disagree: dict[str, list[str]] = {}
     for node in snapshot.nodes:
-        host: Host | None = None
-        for name in (node.name, node.hypervisor):
-            if name and host is None:
-                host = exact.get(name)
-        for name in (node.name, node.hypervisor):
-            if name and host is None:
-                host = short.get(_short(name))
+        host = entry_of(node, exact, short)
         if host is None:
             nodes.append(replace(node, rack=None))
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -174,6 +174,27 @@ def _whatif(snap: Snapshot, azs: tuple[str, ...], add: int, add_rack: str | None
     return snap, notes
 
 
+def _heartbeats(snap: Snapshot) -> Snapshot:
+    """Nodes that do not answer on a network their AZ requires (config ``heartbeat.required``,
+    the heartbeat's latest state in the store) count as failed, with the reason (issue 23)."""
+    from dcops.heartbeat.config import load_heartbeat_config
+
+    config = load_heartbeat_config(settings().section("heartbeat"))
+    if not config.required:
+        return snap
+    from dcops.capacity.networks import fail_unreachable
+    from dcops.cli.common import open_state
+    from dcops.heartbeat.store import down_networks
+
+    store = open_state()
+    try:
+        down = down_networks(store)
+    finally:
+        store.close()
+    snap, cut_off = fail_unreachable(snap, down, config.required_for)
+    return replace(snap, problems=(*snap.problems, *cut_off))  # shown with the result, stored with it
+
+
 def _run_check(from_file: str | None, source: tuple[Any, ...], azs: tuple[str, ...], q: str | None,
                require: str | None, add: int = 0, add_rack: str | None = None,
                shape: tuple[str | None, int | None, str | None] = (None, None, None),
@@ -181,6 +202,7 @@ def _run_check(from_file: str | None, source: tuple[Any, ...], azs: tuple[str, .
     policy = build_policy(settings().section("capacity"), q=q, require=require)
     totals = _totals(*shape)
     snap, racks_from = _snapshot(from_file, source)
+    snap = _heartbeats(snap)
     snap, notes = _whatif(snap, azs, add, add_rack, totals, remove, fail)
     result = check_capacity(snap, policy, azs=azs or None, new_node=totals, whatif=notes)
     return result, policy, racks_from

@@ -115,7 +115,8 @@ def _field_rows(book: Inventory, host: Host) -> list[dict[str, Any]]:
     values = flatten_host(host, keep_defaults=True)
     origins = book.origins(host.name)
     rows = []
-    for path in PATHS:
+    # The fixed fields, then the host's networks (`networks.<name>`: their names are the book's).
+    for path in [*PATHS, *(p for p in values if p.startswith("networks."))]:
         value = values.get(path)
         if path == "bmc.password":
             value = mask_password(value)

@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "serve": "dcops.cli.serve:serve",
     "web": "dcops.cli.web:web",
     "demo": "dcops.cli.demo:demo",
+    "drill": "dcops.cli.drill:drill",
     "assets": "dcops.cli.assets:assets",
     "baseline": "dcops.cli.baseline:baseline",
     "provision": "dcops.cli.provision:provision",

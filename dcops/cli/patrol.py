@@ -211,13 +211,16 @@ def report(since: str, fmt: str, path: str | None, stale_after: str) -> None:
     opts = settings()
     hosts = limit_hosts(load_inventory(opts.inventory).hosts) if opts.inventory else []
     now = dt.datetime.now(dt.UTC)
-    data = build_report(open_state(), hosts, now - parse_duration(since), now,
+    store = open_state()
+    data = build_report(store, hosts, now - parse_duration(since), now,
                         stale_after=parse_duration(stale_after).total_seconds(),
                         keep=record_matcher() if opts.limit else None)
+    data["drills"] = drill_rows(store, now - parse_duration(since))
     if fmt == "json" or structured_output():
         # --format json and -o json are the same envelope (kind patrol.report).
         opts.output = opts.output if structured_output() else "json"
-        result = Report("patrol.report", items=data["incidents"], summary=data["summary"])
+        result = Report("patrol.report", items=data["incidents"], summary={**data["summary"],
+                                                                          "drills": data["drills"]})
         if path:
             import json
 
@@ -231,3 +234,16 @@ def report(since: str, fmt: str, path: str | None, stale_after: str) -> None:
     else:
         click.echo(text)
     raise SystemExit(int(ExitCode.OK))
+
+
+def drill_rows(store: Any, since: dt.datetime) -> list[dict[str, Any]]:
+    """The drills run in the report's period, for its "Drills" section (issue 23)."""
+    from dcops.drill.store import runs_since
+
+    out = []
+    for row in runs_since(store, since):
+        result = row.get("result") or {}
+        out.append({"scenario": row["scenario"], "mode": row["mode"], "started_at": str(row["started_at"])[:16],
+                    "score": row["score"], "passed": bool(row["passed"]), "detect_seconds": result.get("detect_seconds"),
+                    "notify_seconds": result.get("notify_seconds") or {}, "reasons": result.get("reasons") or []})
+    return out

@@ -22,9 +22,11 @@ from dcops.inventory.book import DEFAULT_RACK_HEIGHT, FieldOrigin, Inventory, Ra
 from dcops.inventory.schema import (
     HOST_FIELDS,
     NESTED,
+    NETWORKS,
     build_host,
     check_dates_in_order,
     check_name,
+    check_network,
     check_value,
     plaintext_password,
     unknown_field,
@@ -146,6 +148,8 @@ class _FileReader:
                         self.error(subline, _misplaced(subkey, key) or unknown_field(subkey, NESTED[key]))
                         continue
                     self.set_value(layer, f"{key}.{subkey}", subvalue, subline, level)
+            elif key == NETWORKS:
+                self.read_networks(layer, value, line, level)
             elif key == "tags":
                 tags, wrong = check_value("tags", value)
                 if wrong:
@@ -155,6 +159,22 @@ class _FileReader:
             else:
                 self.set_value(layer, key, value, line, level)
         return layer
+
+    def read_networks(self, layer: _Layer, value: Any, line: int, level: str) -> None:
+        """``networks: {mgmt: 192.0.2.10, biz-a: {address: ..., port: ..., switch: ...}}``: each
+        network is its own path (``networks.<name>``), so a level below overrides one network
+        without repeating the others."""
+        sub = self.mapping(value, NETWORKS, line)
+        if sub is None:
+            return
+        for name, entry in sub.items():
+            subline = sub.line_of(name)
+            endpoint, wrong = check_network(name, entry)
+            if wrong or endpoint is None:
+                self.error(subline, wrong or f"networks.{name}: not understood")
+                layer.bad.add(f"{NETWORKS}.{name}")
+                continue
+            layer.values[f"{NETWORKS}.{name}"] = (endpoint, FieldOrigin(self.src(subline), level))
 
     def set_value(self, layer: _Layer, path: str, value: Any, line: int, level: str) -> None:
         if value is None:

@@ -15,7 +15,16 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dcops.models import AssetRecord, BmcEndpoint, Host, InbandEndpoint, Location, Protocol, SourceRef
+from dcops.models import (
+    AssetRecord,
+    BmcEndpoint,
+    Host,
+    InbandEndpoint,
+    Location,
+    NetworkEndpoint,
+    Protocol,
+    SourceRef,
+)
 from dcops.secrets import check_reference, scheme_of
 
 BMC_FIELDS: tuple[str, ...] = (
@@ -30,14 +39,21 @@ INBAND_FIELDS: tuple[str, ...] = ("address", "port")  # the host's own address (
 LOCATION_FIELDS: tuple[str, ...] = ("site", "room", "rack", "u", "u_height")
 HOST_FIELDS: tuple[str, ...] = (
     "name", *LOCATION_FIELDS, "bmc", "vendor", "model", "profile", "az", "role", "tags", "asset", "inband",
+    "networks",
 )
 # Sub-mappings of a host whose keys merge one by one along the inheritance chain.
 NESTED: dict[str, tuple[str, ...]] = {"bmc": BMC_FIELDS, "asset": ASSET_FIELDS, "inband": INBAND_FIELDS}
 
+# A network entry: an address, or {address, port, switch}. Network names are the book's own
+# (mgmt, biz-a, storage...), so ``networks`` is not in NESTED: its flat paths are
+# ``networks.<name>`` holding a ``NetworkEndpoint``, and are not listed in PATHS.
+NETWORK_FIELDS: tuple[str, ...] = ("address", "port", "switch")
+NETWORKS = "networks"
+
 # Every leaf path of a host, in the order `show` and `dump` present them.
 PATHS: tuple[str, ...] = tuple(
     path
-    for top in HOST_FIELDS
+    for top in HOST_FIELDS if top != NETWORKS
     for path in ([f"{top}.{sub}" for sub in NESTED[top]] if top in NESTED else [top])
 )
 
@@ -212,6 +228,49 @@ def check_value(path: str, value: Any) -> tuple[Any, str | None]:
     raise AssertionError(f"no check for {path}")  # a field was added to PATHS without a kind
 
 
+def check_network(network: str, value: Any) -> tuple[NetworkEndpoint | None, str | None]:
+    """Check one entry of ``networks``: an address, or a mapping {address, port, switch}.
+    Returns ``(endpoint, None)`` or ``(None, message)``; the message names ``networks.<name>``."""
+    path = f"networks.{network}"
+    _, wrong = check_name(path, network)
+    if wrong:
+        return None, f"network name: {wrong}"
+    if isinstance(value, str):
+        address, wrong = check_address(value, path)
+        return (None, wrong) if wrong else (NetworkEndpoint(address), None)
+    if not isinstance(value, dict):
+        return None, f"{path} must be an address or a mapping {{address, port, switch}}, not {_describe(value)}"
+    unknown = [k for k in value if k not in NETWORK_FIELDS]
+    if unknown:
+        return None, f"{path}: {unknown_field(unknown[0], NETWORK_FIELDS)}"
+    if value.get("address") is None:
+        return None, f"{path}: missing address"
+    address, wrong = check_address(value["address"], f"{path}.address")
+    if wrong:
+        return None, wrong
+    port = value.get("port")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535):
+        return None, f"{path}.port must be a whole number 1-65535, not {port!r}"
+    switch = value.get("switch")
+    if switch is not None:
+        switch, wrong = check_name(f"{path}.switch", switch)
+        if wrong:
+            return None, wrong
+    return NetworkEndpoint(address, port, switch), None
+
+
+def network_value(endpoint: NetworkEndpoint) -> Any:
+    """A network entry as the book writes it: the bare address when nothing else is set."""
+    if endpoint.port is None and endpoint.switch is None:
+        return endpoint.address
+    out: dict[str, Any] = {"address": endpoint.address}
+    if endpoint.port is not None:
+        out["port"] = endpoint.port
+    if endpoint.switch is not None:
+        out["switch"] = endpoint.switch
+    return out
+
+
 def plaintext_password(ref: str) -> bool:
     """True when a password reference holds the password itself (``plain:...``)."""
     return scheme_of(ref) == "plain"
@@ -245,9 +304,11 @@ def build_host(values: Mapping[str, Any], source: SourceRef | None = None) -> Ho
     asset = AssetRecord(**{f: get(f"asset.{f}") for f in ASSET_FIELDS})
     inband_address = get("inband.address")
     inband = InbandEndpoint(str(inband_address), get("inband.port")) if inband_address else None
+    networks = tuple((path.split(".", 1)[1], value) for path, value in values.items()
+                     if path.startswith(f"{NETWORKS}.") and isinstance(value, NetworkEndpoint))
     return Host(name=values["name"], bmc=bmc, location=location, vendor=get("vendor"), model=get("model"),
                 profile=get("profile"), az=get("az"), role=get("role"), tags=tuple(get("tags") or ()),
-                asset=asset, source=source or SourceRef(), inband=inband)
+                asset=asset, source=source or SourceRef(), inband=inband, networks=networks)
 
 
 def flatten_host(host: Host, *, keep_defaults: bool = False) -> dict[str, Any]:
@@ -255,7 +316,8 @@ def flatten_host(host: Host, *, keep_defaults: bool = False) -> dict[str, Any]:
     default (with ``keep_defaults``, the defaults too)."""
     if keep_defaults:
         full = {**_DEFAULTS, **flatten_host(host)}
-        return {path: full[path] for path in PATHS if path in full}
+        return {path: full[path] for path in [*PATHS, *(p for p in full if p.startswith(f"{NETWORKS}."))]
+                if path in full}
     bmc, loc, asset = host.bmc, host.location, host.asset
     values: dict[str, Any] = {
         "name": host.name, "site": loc.site, "room": loc.room, "rack": loc.rack, "u": loc.u,
@@ -273,7 +335,10 @@ def flatten_host(host: Host, *, keep_defaults: bool = False) -> dict[str, Any]:
         values[f"asset.{name}"] = getattr(asset, name)
     values["inband.address"] = host.inband.address if host.inband else None
     values["inband.port"] = host.inband.port if host.inband else None
-    return {path: values[path] for path in PATHS if values[path] is not None}
+    flat = {path: values[path] for path in PATHS if values[path] is not None}
+    # After the fixed paths: `networks.<name>` entries (dump nests them back under networks:).
+    flat.update({f"{NETWORKS}.{name}": network_value(endpoint) for name, endpoint in host.networks})
+    return flat
 
 
 _DEFAULTS: dict[str, Any] = {"u_height": 1, "bmc.scheme": "https", "bmc.protocol": Protocol.AUTO,

@@ -17,6 +17,7 @@ ALERTNAMES = {
     "redundancy_lost": "DcopsPowerRedundancyLost", "unexpected_power_off": "DcopsUnexpectedPowerOff",
     "abnormal_shutdown": "DcopsAbnormalShutdown", "bmc_unreachable": "DcopsBmcUnreachable", "bmc_errors": "DcopsBmcErrors",
     "rack_power_loss": "DcopsRackPowerLoss", "rack_unreachable": "DcopsRackBmcsUnreachable", "log": "DcopsLogEntry", "rollup": "DcopsHealthRollup",
+    "network_down": "DcopsNetworkDown", "network_unreachable": "DcopsHostNetworkUnreachable",
 }
 
 

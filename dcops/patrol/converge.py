@@ -24,6 +24,7 @@ The state is plain data (``ConvergeState.to_json``), persisted between rounds.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,9 +46,11 @@ from dcops.patrol.model import (
     event_key,
     parse_time,
 )
+from dcops.patrol.networks import GroupDown, NetworkRound, network_note
 from dcops.patrol.racks import CAUSE_POWER, check_rack, rack_path, rediagnose
 
 MAX_CHILDREN = 200
+NETWORK = (Condition.NETWORK_DOWN, Condition.NETWORK_UNREACHABLE)
 MAX_EVIDENCE = 50
 
 
@@ -155,11 +158,14 @@ def converge(
     policy: Policy,
     now: dt.datetime,
     context: Mapping[str, Mapping[str, Any]] | None = None,
+    networks: NetworkRound | None = None,
 ) -> RoundResult:
     """Apply one round's checks to ``state``; returns the new state and what changed.
 
     ``context`` maps a host name to ``{"location": {...}, "warranty": {...}}`` (see
-    ``patrol.enrich.host_context``) copied into incidents when they open.
+    ``patrol.enrich.host_context``) copied into incidents when they open. ``networks``: the
+    heartbeat's round (``patrol.networks``): a network down behind a switch or rack is one root;
+    in a rack that went dark it joins the rack's incident (and names the network and switch).
     """
     context = context or {}
     stamp = now.isoformat()
@@ -188,14 +194,34 @@ def converge(
 
     roots: list[Root] = []
     rack_roots: dict[str, Root] = {}
+    nets = networks or NetworkRound()
+    in_dark_rack: dict[str, list[GroupDown]] = {}
+    for group in nets.groups:
+        if group.rack is not None and group.rack in down_racks:
+            in_dark_rack.setdefault(group.rack, []).append(group)
+        else:
+            roots.append(Root(group.event, children=list(group.children)))
     for path, event in down_racks.items():
+        if path in in_dark_rack:
+            # The rack's networks went down with its BMCs: one incident, naming them (a dead
+            # management switch is the rack's management network loss, not a second incident).
+            note = network_note(in_dark_rack[path])
+            event = dataclasses.replace(event, diagnosis={**dict(event.diagnosis), **note},
+                                        summary=f"{event.summary}; down with it: network "
+                                                f"{', '.join(note['networks_down'])}")
         root = Root(event)
+        for group in in_dark_rack.get(path, ()):
+            root.children.extend([group.event, *group.children])
         rack_roots[path] = root
         roots.append(root)
+    for host, host_events in nets.host_events.items():
+        if host not in by_host:  # its BMC was not read this round: its networks still count
+            roots.extend(Root(e) for e in host_events)
     for check in checks:
         path = rack_path(check.site, check.room, check.rack)
         rack_root = rack_roots.get(path)
-        events: Sequence[Event] = check.events
+        events: Sequence[Event] = (*check.events, *nets.host_events.get(check.host, ()))
+        all_events = events
         if path not in down_racks and path in open_rack:
             # The rack incident is closing (hosts coming back): what the power loss explains (dark
             # BMCs, hosts still off, "AC lost" log entries, PSU alarms) still belongs to it; any
@@ -215,7 +241,7 @@ def converge(
                     rack_root.children.append(event)
             events = [e for e in events if e not in explained]
         elif rack_root is not None:
-            for event in check.events:
+            for event in all_events:
                 if event.key in open_by_key:
                     roots.append(Root(event))  # never re-parented
                 elif event.condition is Condition.LOG:
@@ -229,6 +255,18 @@ def converge(
         recent = [Event.from_json(t.event) for t in state.tracks.values()
                   if t.incident is None and t.event and t.event.get("host") == check.host
                   and t.event.get("condition") != Condition.LOG.value]
+        if not check.reachable and check.host in nets.silent:
+            # BMC dark and not one network answers: the server is down (power, a hang), one
+            # problem. Its networks are symptoms of the BMC's incident, which says so.
+            bmc = next((e for e in events if e.condition is Condition.BMC_UNREACHABLE), None)
+            quiet = [e for e in events if e.condition is Condition.NETWORK_UNREACHABLE and e.key not in open_by_key]
+            if bmc is not None and quiet:
+                nets_down = sorted(str(e.diagnosis.get("network")) for e in quiet)
+                bmc = dataclasses.replace(bmc, summary=f"{bmc.summary}; the host answers on none of its networks "
+                                                       f"({', '.join(nets_down)}) either",
+                                          diagnosis={**dict(bmc.diagnosis), "networks_down": nets_down})
+                roots.append(Root(bmc, children=quiet))
+                events = [e for e in events if e.condition is not Condition.BMC_UNREACHABLE and e not in quiet]
         roots.extend(group_host(events, open_by_key, shutdown, here, recent))
 
     # ---- apply: bad rounds for roots
@@ -297,7 +335,7 @@ def converge(
             del state.tracks[key]
             continue
         event = Event.from_json(track.event)
-        verdict = _verdict(event, by_host, rack_good, down_racks)
+        verdict = _verdict(event, by_host, rack_good, down_racks, networks)
         if event.condition in POINT_CONDITIONS:
             last = parse_time(track.last_seen) or now
             verdict = "good" if (now - last).total_seconds() >= policy.log_ttl else "unknown"
@@ -344,8 +382,11 @@ def _mark_flapping(incident: Incident, track: Track, now: dt.datetime) -> None:
 
 
 def _verdict(event: Event, by_host: Mapping[str, HostCheck], rack_good: set[str],
-             down_racks: Mapping[str, Event]) -> str:
+             down_racks: Mapping[str, Event], networks: NetworkRound | None = None) -> str:
     """'good' when this round looked at the problem's part and found it fine, else 'unknown'."""
+    if event.condition in NETWORK:
+        # Only the heartbeat looks at networks: a round without one (patrol run) knows nothing.
+        return "good" if networks is not None and (event.host, event.part) in networks.good else "unknown"
     if event.condition in RACK:
         if event.host in down_racks:
             return "unknown"
@@ -373,7 +414,7 @@ def _open(state: ConvergeState, track: Track, event: Event, now: dt.datetime,
           context: Mapping[str, Mapping[str, Any]]) -> Incident:
     ctx = context.get(event.host) or {}
     location = dict(ctx.get("location") or {})
-    if event.condition in RACK:
+    if event.condition in RACK or event.condition is Condition.NETWORK_DOWN:
         location = {k: event.diagnosis.get(k) for k in ("site", "room", "rack") if event.diagnosis.get(k)}
     first = parse_time(track.first_seen) or now
     incident = Incident(
@@ -382,7 +423,7 @@ def _open(state: ConvergeState, track: Track, event: Event, now: dt.datetime,
         first_seen_at=first, last_seen_at=now, info=event.info, location=location,
         diagnosis={**dict(event.diagnosis), "since": event.diagnosis.get("since") or track.first_seen},
         evidence=list(track.event.get("evidence") or []), children=list(track.children),
-        warranty=dict(ctx.get("warranty") or {}) if event.condition not in RACK else {},
+        warranty=dict(ctx.get("warranty") or {}) if event.condition not in (*RACK, Condition.NETWORK_DOWN) else {},
         paged_at=now,  # the engine clears it when a silence holds the page back (patrol.escalate.hold)
     )
     state.next_id += 1

@@ -94,7 +94,8 @@ def owner_of(symptom: Event, candidates: Sequence[Event]) -> Event | None:
 def explained_by_shutdown(event: Event) -> bool:
     """Is ``event`` a consequence of its host going off (or of what made it go off)?"""
     kind = event.info.kind
-    if event.condition in (Condition.ROLLUP, Condition.UNEXPECTED_POWER_OFF, Condition.ABNORMAL_SHUTDOWN):
+    if event.condition in (Condition.ROLLUP, Condition.UNEXPECTED_POWER_OFF, Condition.ABNORMAL_SHUTDOWN,
+                           Condition.NETWORK_UNREACHABLE):  # a host that is off answers on no network
         return True
     if kind in SHUTDOWN_PART_KINDS:
         return True

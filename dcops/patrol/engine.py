@@ -176,6 +176,8 @@ class Patrol:
         # while it runs, no second one starts (the claims would keep them apart, but threads
         # would pile up behind the same hung receiver).
         self._delivering: asyncio.Future[dict[str, int]] | None = None
+        # Heartbeats on every network (dcops.heartbeat.monitor.attach): probed beside the BMC reads.
+        self.heartbeat: Any = None
 
     # ------------------------------------------------------------------ lifecycle
     async def close(self) -> None:
@@ -342,13 +344,37 @@ class Patrol:
             self.hosts.setdefault(h.name, h)
         started_at = self.clock()
         t0, c0 = time.monotonic(), time.process_time()
-        visits = await self._read_all(targets, started_at)
+        beating = None
+        if self.heartbeat is not None:
+            beating = asyncio.ensure_future(self.heartbeat.probe([h.name for h in targets]))
+        try:
+            visits = await self._read_all(targets, started_at)
+        except BaseException:
+            if beating is not None:
+                beating.cancel()
+            raise
+        beats = await beating if beating is not None else None
         now = self.clock()
         operators = self._operator_actions(now)
         rows = self._host_rows()
         policy = self.config.policy
 
-        inband = await self._probe_dark_racks(targets, visits)
+        networks = None
+        answering: dict[str, bool] = {}
+        if beats is not None:
+            from dcops.heartbeat.targets import answers_elsewhere
+            from dcops.patrol.networks import check_networks
+
+            self.heartbeat.save(beats, now)
+            figures = self.heartbeat.last
+            log.info("heartbeat: %d address(es) probed, %d down, %d changed state, %.2fs (%.2fs CPU)",
+                     figures.targets, figures.down, figures.changed, figures.seconds, figures.cpu_seconds)
+            hb = self.heartbeat.config
+            networks = check_networks(beats, policy, ratio=hb.group_ratio, min_hosts=hb.group_min_hosts)
+            # A host answering on a business network runs: the in-band evidence patrol.racks needs
+            # to tell a dead management switch from a power loss, every round, without a probe.
+            answering = answers_elsewhere(beats, hb.management)
+        inband = {**answering, **await self._probe_dark_racks(targets, visits, skip=answering)}
         checks: list[HostCheck] = []
         results: list[HostResult] = []
         host_rows: list[dict[str, Any]] = []
@@ -421,7 +447,7 @@ class Patrol:
 
         state_json, open_incidents = pstore.load_converge(self.store)
         state = ConvergeState.from_json(state_json, open_incidents)
-        result = converge(state, checks, policy, now, _Context(self.hosts, now.date()))
+        result = converge(state, checks, policy, now, _Context(self.hosts, now.date()), networks)
         silences = self._silences(now)
         hold(result.opened, silences, now)  # opened under a silence: paged when it ends, from tier 1
         just_opened = {i.id for i in result.opened}
@@ -455,8 +481,8 @@ class Patrol:
                 log.exception("patrol: round listener failed")
         return summary
 
-    async def _probe_dark_racks(self, hosts: Sequence[Host], visits: Mapping[str, tuple[Visit | None, str]]) \
-            -> dict[str, bool]:
+    async def _probe_dark_racks(self, hosts: Sequence[Host], visits: Mapping[str, tuple[Visit | None, str]],
+                                skip: Mapping[str, bool] | None = None) -> dict[str, bool]:
         """Probe the in-band addresses of the dark hosts of racks whose BMCs went dark together:
         running hosts mean the management network died, not the power (patrol.racks)."""
         from dcops.patrol.inband import probe_hosts
@@ -470,7 +496,7 @@ class Patrol:
                 key = "/".join(x for x in (host.location.site, host.location.room, host.location.rack) if x)
                 members.setdefault(key, []).append((host.name, reachable))
         dark = [self.hosts[name] for name in dark_racks(members, self.config.policy)
-                if self.hosts[name].inband is not None]
+                if self.hosts[name].inband is not None and name not in (skip or {})]
         if not dark:
             return {}
         return await probe_hosts(dark, port=self.config.inband_port, timeout=self.config.inband_timeout)

@@ -23,7 +23,8 @@ CONDITION_ORDER = {
     Condition.UNEXPECTED_POWER_OFF: 2,
     Condition.BMC_UNREACHABLE: 3, Condition.BMC_ERRORS: 3, Condition.PREDICTIVE_FAILURE: 4, Condition.HEALTH: 5,
     Condition.SENSOR_HIGH: 6, Condition.SENSOR_LOW: 6, Condition.SENSOR_HEALTH: 7,
-    Condition.REDUNDANCY_LOST: 8, Condition.ROLLUP: 9, Condition.LOG: 10,
+    Condition.REDUNDANCY_LOST: 8, Condition.NETWORK_DOWN: 3, Condition.NETWORK_UNREACHABLE: 6,
+    Condition.ROLLUP: 9, Condition.LOG: 10,
 }
 OFF = (Condition.ABNORMAL_SHUTDOWN, Condition.UNEXPECTED_POWER_OFF)
 RACK = (Condition.RACK_POWER_LOSS, Condition.RACK_UNREACHABLE)
@@ -56,7 +57,7 @@ def _is_power_symptom(event: Event) -> bool:
 
 
 def explained_by_power_loss(event: Event) -> bool:
-    return (event.condition in (*OFF, Condition.BMC_UNREACHABLE, Condition.REDUNDANCY_LOST)
+    return (event.condition in (*OFF, Condition.BMC_UNREACHABLE, Condition.REDUNDANCY_LOST, Condition.NETWORK_UNREACHABLE)
             or (event.condition is Condition.LOG and event.info.kind in ("psu", "system"))
             or (event.info.kind == "psu") or _is_power_symptom(event))
 

@@ -51,6 +51,8 @@ class Condition(StrEnum):
     RACK_POWER_LOSS = "rack_power_loss"  # most hosts of a rack lost power at once (hosts off, AC-lost SEL)
     RACK_UNREACHABLE = "rack_unreachable"  # most BMCs of a rack went dark at once: cause unknown (power or
     #                                        management network) until evidence decides
+    NETWORK_DOWN = "network_down"  # most hosts behind one switch/VLAN (or rack) stopped answering on a network
+    NETWORK_UNREACHABLE = "network_unreachable"  # one host stopped answering on one of its networks
     LOG = "log"  # a Warning/Critical SEL / log entry that no other incident explains
     ROLLUP = "rollup"  # the system/chassis rollup is bad and no part says why
     UNREADABLE = "unreadable"  # the BMC answers, but its system/chassis documents are unusable (not JSON, truncated)

@@ -234,6 +234,15 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines += _md_table(["host", "location", "ends", "days left", "contract", "service provider"],
                        [[w["host"], "/".join(str(w[k]) for k in ("site", "room", "rack") if w.get(k)), w["end"],
                          w["days_left"], w["contract"], w["service_provider"]] for w in data["warranty"]])
+    drills = data.get("drills") or []
+    if drills:  # fault drills run in the period (dcops drill): how fast faults are detected and paged
+        lines += ["", f"## Drills ({len(drills)}, {sum(1 for d in drills if d['passed'])} passed)", ""]
+        lines += _md_table(["scenario", "mode", "started", "score", "result", "detect s", "first page s (tier)",
+                            "why not passed"],
+                           [[d["scenario"], d["mode"], d["started_at"], d["score"], "passed" if d["passed"] else "FAILED",
+                             _figure(d["detect_seconds"]),
+                             ", ".join(f"{v} ({t})" for t, v in sorted(d["notify_seconds"].items()) if v is not None),
+                             _cut("; ".join(d["reasons"]), 60)] for d in drills])
     for title, key, first in (("By role", "by_role", "role"), ("By business use", "by_use", "use"),
                               ("By site/room/rack", "by_place", "place")):
         lines += ["", f"## {title}", ""]

@@ -71,6 +71,13 @@ def run(options: ServeOptions, hosts: Sequence[Host], store: Any, settings: Sett
             item.collector.hosts = book[item.name]
     exposition = server.Exposition(loaded)
     engine = build_patrol(hosts, store, settings, {"interval": options.interval}) if options.patrol else None
+    if engine is not None:
+        # Heartbeats (docs/heartbeat.md): every patrol round also TCP-probes each host's address on
+        # every network the book names (config `heartbeat:`), so patrol can tell a dead management
+        # switch from a power loss and a cut business network from a healthy host.
+        from dcops.heartbeat.monitor import attach as attach_heartbeats
+
+        attach_heartbeats(engine, hosts, settings.section("heartbeat"))
     patrol_collector = next((x.collector for x in loaded if x.name == "patrol" and x.collector is not None), None)
     state: dict[str, Any] = {"last": None}
 

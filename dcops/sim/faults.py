@@ -264,6 +264,30 @@ def _unreachable_clear(bmc: Bmc, fault: Fault) -> None:
     bmc.set_down("fault", False)
 
 
+def _network_down(bmc: Bmc, args: dict[str, str]) -> str:
+    """The host's switch/VLAN for one network dies: its address there stops answering (the
+    fleet's listener closes: connections refused). On ``mgmt``, the network the BMCs share, the
+    BMC goes dark with it: what a dead management switch looks like from patrol."""
+    network = args.get("network")
+    if not network:
+        raise UsageError("network_down needs network=NAME (one of the fleet's --network names)")
+    bmc.net.links_down.add(network)
+    if network == "mgmt":
+        bmc.net.down_mode = "refuse"
+        bmc.set_down("switch", True)
+    if bmc.on_reachability is not None:
+        bmc.on_reachability(bmc)  # the fleet closes the listener
+    return network
+
+
+def _network_down_clear(bmc: Bmc, fault: Fault) -> None:
+    bmc.net.links_down.discard(fault.target)
+    if fault.target == "mgmt":
+        bmc.set_down("switch", False)
+    if bmc.on_reachability is not None:
+        bmc.on_reachability(bmc)
+
+
 def _slow(bmc: Bmc, args: dict[str, str]) -> str:
     bmc.net.extra_latency = parse_latency(args.get("latency", "2s"))
     return ""
@@ -419,6 +443,8 @@ FAULT_KINDS: dict[str, FaultKind] = {k.name: k for k in (
               _abnormal, _abnormal_clear),
     FaultKind("bmc_unreachable", "the BMC stops answering", "mode=refuse|hang duration=S", _unreachable,
               _unreachable_clear),
+    FaultKind("network_down", "the host's switch/VLAN on one network dies (its address there refuses "
+              "connections); on mgmt the BMC goes dark too", "network=NAME", _network_down, _network_down_clear),
     FaultKind("bmc_slow", "the BMC answers slowly", "latency=2s|1-3s|500ms", _slow, _slow_clear),
     FaultKind("bmc_errors", "a share of requests fail with a 5xx", "rate=0.5 status=500|503", _errors,
               _errors_clear),

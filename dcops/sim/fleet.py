@@ -66,6 +66,10 @@ class FleetSpec:
     traits: tuple[str, ...] = ()  # real-service traits every simulated host serves (dcops.sim.traits)
     page_size: int = 0  # > 0: every collection (replays included) is served in pages of this size
     inband: bool = False  # each host also listens on its own (in-band) address: an SSH-like banner while it runs
+    # Each host also listens on one address per network named here (mgmt, biz-a, storage...):
+    # what the heartbeat probes. A listener is closed (connections refused) while the host is off
+    # or its rack has no power, or its network is down (fault network_down).
+    networks: tuple[str, ...] = ()
 
     def rack_count(self) -> int:
         return self.racks if self.racks else max(1, math.ceil(self.hosts / HOSTS_PER_RACK))
@@ -85,6 +89,7 @@ class HostSpec:
     address: str
     port: int = 0
     inband_port: int = 0  # the host's in-band listener (FleetSpec.inband)
+    network_ports: dict[str, int] = field(default_factory=dict)  # network -> its listener's port
 
 
 def rack_name(r: int) -> str:
@@ -156,6 +161,8 @@ class Fleet:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._inband: list[asyncio.Server] = []
+        self._links: dict[tuple[int, str], asyncio.Server | None] = {}  # None: closed (link down)
+        self._follower: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ state
     def bmc(self, index: int) -> Bmc:
@@ -246,6 +253,13 @@ class Fleet:
         if spec.inband:
             for host in self.hosts:
                 host.inband_port = await self._listen_inband(host)
+        for host in self.hosts:
+            for network in spec.networks:
+                listener = await asyncio.start_server(_accept_and_close, host.address, 0)
+                self._links[(host.index, network)] = listener
+                host.network_ports[network] = int(listener.sockets[0].getsockname()[1])
+        if spec.networks:
+            self._follower = asyncio.get_running_loop().create_task(self._follow_links())
         for bmc in self._bmcs.values():  # created before start (tests): attach timers now
             bmc.scheduler = self._make_scheduler(bmc)
             bmc.post = self._poster()
@@ -258,6 +272,15 @@ class Fleet:
         for listener in self._inband:
             listener.close()
         self._inband.clear()
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+            self._follower = None
+        for link in self._links.values():
+            if link is not None:
+                link.close()
+        self._links.clear()
         if self.server is not None:
             await self.server.close()
             self.server = None
@@ -300,7 +323,56 @@ class Fleet:
 
         return schedule
 
+    def link_up(self, bmc: Bmc, network: str) -> bool:
+        """Does the host answer on ``network``: it runs, its rack has power, its switch is up."""
+        return (bmc.power in ("On", "PoweringOff") and "rack" not in bmc.net.down
+                and network not in bmc.net.links_down)
+
+    def sync_links(self, bmc: Bmc) -> None:
+        """Open or close the host's network listeners to match its state (power, rack, switches).
+        Called on reachability changes (rack power, network faults) and by drills after power
+        actions; a listener is really closed, so a probe's connect is refused as on a dead link."""
+        if self._loop is None:
+            return
+        host = self.hosts[bmc.index]
+        for network in self.spec.networks:
+            key = (bmc.index, network)
+            if key not in self._links:
+                continue
+            want = self.link_up(bmc, network)
+            have = self._links[key] is not None
+            if want and not have:
+                self._spawn(self._reopen(key, host.address, host.network_ports[network]))
+            elif have and not want:
+                listener = self._links[key]
+                self._links[key] = None
+                if listener is not None:
+                    listener.close()
+
+    async def _follow_links(self) -> None:
+        """Power changes (a Redfish reset, an abnormal shutdown) happen inside the BMC's state:
+        bring the listeners in line a few times a second. Only hosts touched since start can be
+        off (the others were never created), so an idle fleet costs nothing."""
+        while self._links:
+            for bmc in list(self._bmcs.values()):
+                self.sync_links(bmc)
+            await asyncio.sleep(0.2)
+
+    async def _reopen(self, key: tuple[int, str], address: str, port: int) -> None:
+        if self._links.get(key, False) is not None:
+            return  # reopened already, or the fleet stopped
+        listener = await asyncio.start_server(_accept_and_close, address, port)
+        if key in self._links and self._links[key] is None:
+            self._links[key] = listener
+        else:
+            listener.close()
+
+    def links(self, index: int) -> dict[str, bool]:
+        """network -> whether host ``index``'s listener on it is open now."""
+        return {n: self._links.get((index, n)) is not None for n in self.spec.networks}
+
     def _reachability(self, bmc: Bmc) -> None:
+        self.sync_links(bmc)
         server = self.server
         if server is None or self._loop is None:
             return
@@ -375,6 +447,8 @@ class Fleet:
         p = host.profile
         serial = identity.serial(spec.seed, host.index, "system", p.flavour.serial_length, p.flavour.serial_prefix)
         inband = {"inband": {"address": host.address, "port": host.inband_port}} if host.inband_port else {}
+        if host.network_ports:
+            inband["networks"] = {n: {"address": host.address, "port": p} for n, p in host.network_ports.items()}
         return {
             **inband,
             "name": host.name, "u": host.u, "u_height": p.u_height, "bmc": bmc, "vendor": p.vendor,
@@ -398,6 +472,11 @@ class Fleet:
         target.write_text("# Written by `dcops sim up`: the simulated fleet. Regenerated on every start.\n" + text,
                           encoding="utf-8")
         return target
+
+
+async def _accept_and_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A network listener of a running host: the heartbeat only needs the handshake."""
+    writer.close()
 
 
 class PortPicker:

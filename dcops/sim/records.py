@@ -125,6 +125,8 @@ class NetBehaviour:
     errors_after_reset: int = 0  # readback_fails: the 5xx status every request gets after the next reset
     down: set[str] = field(default_factory=set)  # reasons: fault, reboot, rack
     down_mode: str = "refuse"  # refuse (connection refused) or hang (accept, never answer)
+    # The host's own networks (FleetSpec.networks) whose switch/VLAN is down (fault network_down).
+    links_down: set[str] = field(default_factory=set)
 
     @property
     def reachable(self) -> bool:

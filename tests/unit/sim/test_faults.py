@@ -143,6 +143,11 @@ def net_down(b: Bmc, d: dict[str, Any]) -> None:
     assert not b.net.reachable and b.net.down == {"fault"}
 
 
+def mgmt_switch_down(b: Bmc, d: dict[str, Any]) -> None:
+    # The management switch: the host's mgmt address and its BMC go dark; the host runs on.
+    assert b.net.links_down == {"mgmt"} and not b.net.reachable and b.net.down == {"switch"} and b.power == "On"
+
+
 def rack_power(b: Bmc, d: dict[str, Any]) -> None:
     assert not b.net.reachable and b.power == "Off" and b.sessions == {}
 
@@ -223,6 +228,7 @@ FAULT_CASES: list[tuple[str, dict[str, str], str, Check]] = [
     ("volume_degraded", {}, "supermicro-x13", volume_degraded),
     ("abnormal_shutdown", {}, "dell-r750", abnormal_shutdown),
     ("bmc_unreachable", {"mode": "hang"}, "generic-1s", net_down),
+    ("network_down", {"network": "mgmt"}, "generic-1s", mgmt_switch_down),
     ("bmc_slow", {"latency": "1-3s"}, "generic-1s", slow),
     ("bmc_errors", {"rate": "1", "status": "503"}, "generic-1s", errors),
     ("malformed_json", {"rate": "1"}, "generic-1s", malformed),
@@ -258,14 +264,14 @@ def test_fault_applies_and_clears(clock: FakeClock, kind: str, args: dict[str, s
     bmc.tick()
     after = docs(bmc)
     assert bmc.net.reachable and bmc.net.error_rate == 0 and bmc.net.malformed_rate == 0
-    assert bmc.net.extra_latency == (0.0, 0.0)
+    assert bmc.net.extra_latency == (0.0, 0.0) and not bmc.net.links_down
     assert after["chassis"]["Status"]["Health"] == "OK"
     assert after["system"]["Status"]["Health"] == "OK"
     assert after["storage"]["Status"]["HealthRollup"] == "OK"
     assert not bmc.bios_refused and bmc.vanish_tasks == 0 and bmc.install_poweroff is None
     assert bmc.storage.apply_times() == ["Immediate", "OnReset"]
     if kind not in ("bmc_unreachable", "bmc_slow", "bmc_errors", "malformed_json", "bios_refuse", "task_vanish",
-                    "install_poweroff", "readback_fails", "leak", "pcie_nic", "raid_onreset"):
+                    "install_poweroff", "readback_fails", "leak", "pcie_nic", "raid_onreset", "network_down"):
         # behaviours, not hardware events, leave no SEL entry; nor do the trait faults whose
         # point is that one resource alone reports them
         assert len(bmc.sel) > sel_before  # the hardware event left a trace
