@@ -22,7 +22,7 @@ import yaml
 from dcops.errors import InvalidInputError, Problem
 
 CONFIG_KEYS = {"state", "inventory", "baselines", "output", "parallel", "actor", "notify", "patrol", "capacity",
-               "assets", "sim", "tls", "provision", "serve", "credentials"}
+               "assets", "sim", "tls", "provision", "serve", "credentials", "console"}
 
 
 @dataclass
