@@ -74,7 +74,8 @@ def plan(host: str, manager: dict[str, Any]) -> Plan:
     Raises JavaOnly / LaunchRefused with the reason when none does."""
     model = str(manager.get("Model") or "")
     dell = _oem(manager, "Dell")
-    links = manager.get("Links") if isinstance(manager.get("Links"), dict) else {}
+    found = manager.get("Links")
+    links: dict[str, Any] = found if isinstance(found, dict) else {}
     dell_links = _oem(links, "Dell")
     if dell or dell_links or "iDRAC" in str(manager.get("@odata.id", "")):
         # Quirk (Dell iDRAC9 6.00): the card service is linked from Links.Oem.Dell, not Oem.Dell.

@@ -7,6 +7,7 @@ with echo on does, so a line typed into the SOL console comes back as console ou
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from types import TracebackType
@@ -57,10 +58,8 @@ class SerialHost:
         self._stop.set()
         self._server.close()
         for conn in self._conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             conn.close()
 
     def __enter__(self) -> SerialHost:

@@ -9,6 +9,7 @@ queue. Logging in and activating the payload block, so they run in a worker thre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from typing import Any
 
@@ -136,16 +137,13 @@ class PyghmiSol:
         console, self._console = self._console, None
         try:
             if console is not None:
-                try:
-                    await asyncio.to_thread(console.close)  # deactivates the payload at the BMC
-                except (ipmi_exc.IpmiException, OSError):
-                    pass  # the session is gone already: nothing left to deactivate
+                # Deactivates the payload at the BMC; a session already gone has nothing left to deactivate.
+                with contextlib.suppress(ipmi_exc.IpmiException, OSError):
+                    await asyncio.to_thread(console.close)
                 session = getattr(console, "ipmi_session", None)
                 if session is not None:
-                    try:
+                    with contextlib.suppress(ipmi_exc.IpmiException, OSError):
                         await asyncio.to_thread(session.logout)
-                    except (ipmi_exc.IpmiException, OSError):
-                        pass
         finally:
             _PUMP.release()
             self._queue.put_nowait(None)
