@@ -4,6 +4,10 @@ the only importer of pyghmi).
 pyghmi drives its sessions from whoever calls ``Session.wait_for_rsp``; one pump thread per
 process does that for every open SOL console and hands what arrives to each console's asyncio
 queue. Logging in and activating the payload block, so they run in a worker thread.
+
+Each console has an RMCP+ session of its own: pyghmi reuses a session only when the credentials
+compare equal to the stored (encoded) ones, which ``str`` credentials never do, so closing a
+console (payload deactivated, session logged out) never ends another user's session to the BMC.
 """
 
 from __future__ import annotations
