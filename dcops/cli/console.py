@@ -11,8 +11,9 @@ import click
 from dcops.cli.bmc import select_hosts
 from dcops.cli.common import emit, global_options, open_state, settings
 from dcops.cli.selection import honours_limit, refuses_limit
-from dcops.errors import InvalidInputError, UsageError
+from dcops.errors import DcopsError, InvalidInputError, UsageError
 from dcops.report import Column, Report
+from dcops.secrets import redact
 
 
 class HostOrVerb(click.Group):
@@ -63,6 +64,9 @@ def attach(host: str) -> None:
         result = "ok"
         try:
             result = await attach_terminal(session)
+        except DcopsError as exc:  # the console broke: the audit says how
+            result = redact(str(exc))[:200]
+            raise
         finally:
             status = getattr(session.stream, "exit_status", None) or 0
             if status:

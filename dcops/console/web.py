@@ -115,32 +115,40 @@ async def console_ws(request: web.Request) -> web.WebSocketResponse:
         return ws
     await ws.send_json({"session": session.id, "transport": session.transport})
 
-    async def pump_out() -> None:
+    async def pump_out() -> str:
         while True:
             data = await session.read()
             if not data:
-                return
+                return "ok"  # the BMC ended the console
             await ws.send_bytes(data)
 
-    out = asyncio.create_task(pump_out())
-    result = "ok"
-    try:
+    async def pump_in() -> str:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
                 await session.write(msg.data.encode("utf-8"))
             elif msg.type == WSMsgType.BINARY:
                 await session.write(msg.data)
             elif msg.type == WSMsgType.ERROR:
-                result = "websocket error"
-                break
-            if out.done():
-                break
-    except DcopsError as exc:
-        result = redact(str(exc))[:200]
+                return "websocket error"
+        return "ok"  # the browser closed the page or pressed close
+
+    tasks = [asyncio.create_task(pump_out()), asyncio.create_task(pump_in())]
+    result = "ok"
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        first = next(iter(done))
+        try:
+            result = first.result()
+        except DcopsError as exc:  # SOL broke while typing
+            result = redact(str(exc))[:200]
+        if first is tasks[0] and not ws.closed:
+            await ws.send_json({"ended": True, "result": result})
     finally:
-        out.cancel()
-        with contextlib.suppress(asyncio.CancelledError, DcopsError, OSError):
-            await out
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, DcopsError, OSError):
+                await task
         await session.close(result)
         if not ws.closed:
             await ws.close()

@@ -18,6 +18,7 @@
       const msg = JSON.parse(event.data);
       if (msg.session) { status.dataset.session = msg.session; }
       if (msg.error) { status.textContent = msg.error; }
+      if (msg.ended) { status.textContent = "the console ended (" + msg.result + ")"; }
       return;
     }
     term.write(new Uint8Array(event.data));

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -86,3 +87,34 @@ def test_websocket_echo_replay_audit(sol_lab: SolLab) -> None:
     entries = audit.query(sol_lab.store, host="sol-01", action="console")
     assert {e.action for e in entries} == {"console.open", "console.close"}
     assert {e.on_behalf_of for e in entries} == {"olga"}
+
+
+@pytest.mark.slow  # pyghmi notices the lost payload on its keepalive (tens of seconds)
+def test_console_ended_by_the_bmc_closes_the_websocket(sol_lab: SolLab) -> None:
+    """Another client takes the SOL over (``ipmitool sol deactivate``): the BMC ends our payload,
+    the page is told and the socket closes, the session is recorded and audited as ended."""
+    import subprocess
+
+    from tests.helpers.ipmi_sim import PASSWORD, USER, need
+
+    ipmitool = need("ipmitool")
+
+    async def body(http: aiohttp.ClientSession, base: str) -> tuple[dict[str, Any], str]:
+        async with http.ws_connect(f"{base}/console/sol-01/ws", headers={"X-Test-User": "olga:operator"}) as ws:
+            hello = await ws.receive_json(timeout=PATIENT)
+            await asyncio.to_thread(subprocess.run, [
+                ipmitool, "-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", str(sol_lab.sim.port), "-U", USER,
+                "-P", PASSWORD, "sol", "deactivate"], capture_output=True, timeout=PATIENT, check=False)
+            ended: dict[str, Any] = {}
+            while True:
+                msg = await ws.receive(timeout=PATIENT)
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    ended = msg.json()
+                if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
+                    break
+            return ended, hello["session"]
+
+    ended, session = asyncio.run(_with_server(sol_lab, body))
+    assert ended.get("ended") is True
+    entries = audit.query(sol_lab.store, host="sol-01", action="console.close")
+    assert [e.after["session"] for e in entries] == [session]
