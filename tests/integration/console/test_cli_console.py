@@ -13,6 +13,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from tests.helpers.ipmi_sim import need
 from tests.helpers.timing import PATIENT
 from tests.integration.console.conftest import SolLab
 
@@ -40,10 +43,13 @@ def _read_until(fd: int, needle: bytes, seen: bytearray) -> None:
             seen += chunk
 
 
-def test_terminal_console_echo_leave_replay(sol_lab: SolLab, tmp_path: Path) -> None:
+@pytest.mark.parametrize("client", ["pyghmi", "ipmitool"])
+def test_terminal_console_echo_leave_replay(sol_lab: SolLab, tmp_path: Path, client: str) -> None:
+    if client == "ipmitool":
+        need("ipmitool")
     book = _book(sol_lab, tmp_path / "book.yaml")
-    env = dict(os.environ, DCOPS_STATE=sol_lab.state_url, DCOPS_CONFIG=str(tmp_path / "none.yaml"))
-    (tmp_path / "none.yaml").write_text("console: {retention_days: 30}\n")
+    env = dict(os.environ, DCOPS_STATE=sol_lab.state_url, DCOPS_CONFIG=str(tmp_path / "config.yaml"))
+    (tmp_path / "config.yaml").write_text(f"console: {{retention_days: 30, sol: {client}}}\n")
     dcops = [sys.executable, "-m", "dcops", "-i", str(book)]
     master, slave = pty.openpty()
     proc = subprocess.Popen([*dcops, "console", "sol-01"], stdin=slave, stdout=slave, stderr=subprocess.PIPE,
@@ -68,6 +74,7 @@ def test_terminal_console_echo_leave_replay(sol_lab: SolLab, tmp_path: Path) -> 
                                        check=True, timeout=PATIENT).stdout)
     [item] = listed["items"]
     assert item["host"] == "sol-01" and item["via"] == "terminal" and item["result"] == "ok"
+    assert item["transport"] == f"ipmi-sol/{client}"
     replayed = subprocess.run([*dcops, "console", "replay", item["id"][:10]], env=env, capture_output=True,
                               check=True, timeout=PATIENT).stdout
     assert b"echo from-the-terminal" in replayed
