@@ -22,7 +22,8 @@ import yaml
 from dcops.errors import InvalidInputError, Problem
 
 CONFIG_KEYS = {"state", "inventory", "baselines", "output", "parallel", "actor", "notify", "patrol", "capacity",
-               "assets", "sim", "tls", "provision", "serve", "credentials", "heartbeat", "drill"}
+               "assets", "sim", "tls", "provision", "serve", "credentials", "heartbeat", "drill",
+               "console"}
 
 
 @dataclass

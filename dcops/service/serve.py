@@ -51,11 +51,24 @@ def health(last_round: float | None, now: float, *, interval: float | None, roun
 def run(options: ServeOptions, hosts: Sequence[Host], store: Any, settings: Settings,
         say: Callable[[str], None]) -> None:
     """Serve until stopped (or ``options.rounds`` rounds are done)."""
+    from dcops.console import web as console_web
+    from dcops.console.gateway import ConsoleGateway, retention_from, sol_opener
+    from dcops.console.graphical import GraphicalLauncher
     from dcops.exporter import registry, server
     from dcops.notify.config import load_notify_config
     from dcops.patrol.build import build_patrol
     from dcops.patrol.enrich import host_location
     from dcops.web import app as web_ui
+
+    # The consoles (docs/console.md) behind the UI's login: the gateway holds the BMC credentials,
+    # the browser only its dcops session.
+    console_section = settings.section("console")
+    by_name = {h.name: h for h in hosts}
+    gateway = ConsoleGateway(store, retention_days=retention_from(console_section),
+                             opener=sol_opener(str(console_section.get("sol", "pyghmi"))))
+
+    def add_console(app: Any) -> None:
+        console_web.setup(app, console_web.ConsoleWeb(gateway, hosts=by_name.get, launcher=GraphicalLauncher(store)))
 
     # Read now: the web UI's actions run in worker threads, where the settings' click context is not.
     notify = load_notify_config(settings.section("notify"), settings.config or "config")
@@ -102,7 +115,7 @@ def run(options: ServeOptions, hosts: Sequence[Host], store: Any, settings: Sett
         # The web UI (dcops/web/, docs/web.md) under /ui/: it reads this store and book and never
         # talks to a BMC; /metrics and /healthz stay outside its login.
         web_ui.mount(app, store, lambda: hosts, section=web_section, notify_config=lambda: notify,
-                     source=config_name)
+                     source=config_name, extend=[add_console])
         try:
             runner, bound = await server.start(app, options.address, options.port)
         except (OSError, OverflowError, UnicodeError) as exc:

@@ -184,6 +184,7 @@ GENERIC_BIOS = Registry("ContosoBiosAttributeRegistry.v1_0_0", "Contoso", (
 REGISTRIES: dict[str, Registry] = {
     "dell": DELL_BIOS, "hpe": HPE_BIOS, "lenovo": LENOVO_BIOS, "supermicro": SUPERMICRO_BIOS,
     "generic": GENERIC_BIOS,
+    "huawei": GENERIC_BIOS,  # the capture's Bios has no registry: the generic one stands in
 }
 
 

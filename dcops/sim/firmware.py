@@ -37,10 +37,10 @@ _KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 _NAMES: dict[str, dict[str, str]] = {
     "bmc": {"dell": "Integrated Dell Remote Access Controller", "hpe": "iLO 5", "lenovo": "XCC (Primary)",
-            "supermicro": "BMC", "generic": "BMC Firmware"},
-    "bios": {"dell": "BIOS", "hpe": "System ROM", "lenovo": "UEFI", "supermicro": "BIOS", "generic": "BIOS"},
+            "supermicro": "BMC", "generic": "BMC Firmware", "huawei": "ActiveBMC"},
+    "bios": {"dell": "BIOS", "hpe": "System ROM", "lenovo": "UEFI", "supermicro": "BIOS", "generic": "BIOS", "huawei": "Bios"},
     "cpld": {"dell": "System CPLD", "hpe": "System Programmable Logic Device", "lenovo": "CPLD",
-             "supermicro": "CPLD", "generic": "CPLD"},
+             "supermicro": "CPLD", "generic": "CPLD", "huawei": "MainBoardCPLD"},
 }
 
 _NAMED_IDS: dict[str, dict[str, str]] = {

@@ -295,7 +295,20 @@ GENERIC = Flavour(
     eth_id="NIC{n}", mac_oui="02:42:AC",
 )
 
-FLAVOURS: dict[str, Flavour] = {f.name: f for f in (DELL, HPE, LENOVO, SUPERMICRO, GENERIC)}
+HUAWEI = Flavour(
+    # huawei-2288h-v5-ibmc-3.12-partial: ids "1" (Systems/1, Chassis/1, Managers/1, Model "iBMC"),
+    # Redfish 1.0.2, Oem.Huawei.KvmService under the manager. The capture has no logs, thermal or
+    # firmware: those follow the generic shapes. Kept out of the default fleet mix.
+    name="huawei", manufacturer="Huawei", vendor="Huawei", product="iBMC",
+    redfish_version="1.0.2", base_registry="Base.1.0", system_id="1", chassis_id="1", manager_id="1",
+    manager_model="iBMC", oem="Huawei", thermal_model="legacy", vmedia_at="manager",
+    vmedia=(("CD", ("CD", "DVD")),), session_limit=8, session_timeout=300, expand_levels=0,
+    reject_unsupported_query=False, log_at="system", log_id="Log1", bios_settings_id="Settings",
+    storage_id="RAIDStorage0", drive_id="HDDPlaneDisk{bay}", volume_id="LogicalDrive{n}", dimm_id="mainboardDIMM{idx}",
+    cpu_id="{sock}", psu_id="{n}", fan_id="{n}", nic_id="mainboardNIC{n}", eth_id="{n}", mac_oui="70:7B:E8",
+)
+
+FLAVOURS: dict[str, Flavour] = {f.name: f for f in (DELL, HPE, LENOVO, SUPERMICRO, GENERIC, HUAWEI)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,6 +461,21 @@ _add(HardwareProfile(
     volts=_volts(("VRM 12V", "VRM 5V", "VRM 3.3V")),
     bmc_firmware="1.45.455b66-rev4", bios_version="P79 v1.45 (12/06/2017)", cpld_version="1.0",
     supplier="Contoso Ltd", service_provider="Contoso Care", idle_watts=110, load_watts=260,
+))
+
+_add(HardwareProfile(
+    name="huawei-2288hv5", flavour=HUAWEI, model="2288H V5", sku_prefix="02312BTK",
+    u_height=2, cpu=_EPYC_7313P, sockets=1, dimm=_DDR4_16, dimm_slots_per_socket=8, dimms_per_socket=8,
+    raid_model="SR430C-M 1G", raid_firmware="4.650.00-8215",
+    drives=(_SAS_HDD_2T4,) * 4, volumes=(VolumeSpec("OS", "RAID1", (0, 1)),),
+    nics=(NicSpec("SP333", "Huawei", 2, 25000, "1.0.4", "SP333", "Slot.1"),),
+    psu_watts=900, psu_model="PAC900S12-BE", psu_firmware="1.1",
+    fans=4, fan_names=tuple(f"Fan{n}" for n in range(1, 5)), fan_rpm=6000,
+    temps=_temps({"inlet": "Inlet Temp", "exhaust": "Outlet Temp", "cpu": "CPU{n} Core Rem",
+                  "dimm": "CPU1 DIMM Temp"}, 1),
+    volts=_volts(("CPU1 VCore", "12V", "3.3V")),
+    bmc_firmware="3.12", bios_version="0.95", cpld_version="1.0",
+    supplier="Huawei", service_provider="Huawei Support", idle_watts=120, load_watts=300,
 ))
 
 DEFAULT_PROFILES: tuple[str, ...] = ("dell-r750", "hpe-dl360-gen10p", "lenovo-sr650v2", "supermicro-x13")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dcops.sim import identity
+from dcops.sim import identity, kvm
 from dcops.sim.bios import registry_document
 from dcops.sim.profiles import HardwareProfile
 from dcops.sim.resources import Ctx, Doc, Node, V, link, norm, status
@@ -100,6 +100,10 @@ def r_manager(c: Ctx) -> Doc:
         body["LogServices"] = link(P.log_services)
     if fl.vmedia_at == "manager":
         body["VirtualMedia"] = link(P.vmedia)
+    consoles = kvm.manager_fields(c)
+    if "Links" in consoles:
+        body["Links"] = {**body["Links"], **consoles.pop("Links")}
+    body.update(consoles)
     return c.doc("Manager", P.manager, body)
 
 
@@ -382,6 +386,7 @@ def add_to_tree(tree: Tree, profile: HardwareProfile) -> None:
     tree.dynamic[norm(P.task_monitors)] = lambda bmc, leaf: (
         Node(r_task, (_task_id(bmc, leaf),), kind="TaskMonitor", delete=writes.delete_task)
         if _task_id(bmc, leaf) else None)
+    kvm.add_to_tree(tree, fl.name)
     reg = REGISTRIES[fl.name]
     tree.add(P.registries, Node(r_registries, collection=True))
     tree.add(f"{P.registries}/{reg.id}", Node(r_registry_file))

@@ -37,6 +37,8 @@ Doc = dict[str, Any]
 
 # @odata.type versions (all present in the DMTF 2025.4 CSDL bundle).
 V = {
+    # Oem console resources, versions as the captures carry them (dcops.sim.kvm)
+    "DelliDRACCardService": "v1_1_0", "IKVM": "v1_0_2", "KvmService": "v1_0_0",
     "ServiceRoot": "v1_17_0", "ComputerSystem": "v1_20_0", "Processor": "v1_18_0", "Memory": "v1_17_0",
     "EthernetInterface": "v1_9_0", "Bios": "v1_2_0", "Storage": "v1_15_0", "StorageController": "v1_7_0",
     "Drive": "v1_17_0", "Volume": "v1_9_0", "VirtualMedia": "v1_6_0", "Chassis": "v1_23_0",

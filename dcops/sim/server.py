@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 import orjson
 
+from dcops.sim import kvm
 from dcops.sim.messages import RedfishError, base_text
 from dcops.sim.res_services import metadata_xml
 from dcops.sim.resources import Ctx, Doc, Node, etag_of, norm, tree_for
@@ -136,6 +137,11 @@ def handle(bmc: Bmc, req: SimRequest) -> Reply:
     """Answer one request as ``bmc`` would (state changes included)."""
     bmc.tick()
     method = req.method.upper()
+    page = kvm.launch_page(bmc, method, req.path, req.query)
+    if page is not None:
+        # The vendor's HTML5 console page: outside Redfish, authorised by the console credential.
+        status, text = page
+        return Reply(status, b"" if method == "HEAD" else text.encode(), {"Content-Type": "text/html; charset=utf-8"})
     key = norm(req.path)
     who = "-"
     try:

@@ -98,6 +98,10 @@ class Bmc:
         self.sessions_created = 0
         self.sessions_deleted = 0
         self.sessions_expired = 0
+        # graphical console (dcops.sim.kvm): one-time console credentials handed out -> flavour name
+        self.kvm_grants: dict[str, str] = {}
+        self.kvm_interface = "HTML 5"  # Supermicro IKVM "Current interface" ("JAVA plug-in": Java only)
+        self.kvm_encryption = False  # Huawei KvmService EncryptionEnabled
         # BIOS: only differences from the registry defaults are stored
         self.bios_current: dict[str, Any] = {}
         self.bios_pending: dict[str, Any] = {}

@@ -490,8 +490,11 @@ def _per_day(store: Any, now: dt.datetime, days: int) -> list[dict[str, Any]]:
 
 
 def make_app(store: Any, hosts: Callable[[], Sequence[Host]], *, config: WebConfig,
-             notify_config: Callable[[], Any] | None = None) -> web.Application:
-    """The UI as an aiohttp application (mount it under ``PREFIX``)."""
+             notify_config: Callable[[], Any] | None = None,
+             extend: Sequence[Callable[[web.Application], None]] = ()) -> web.Application:
+    """The UI as an aiohttp application (mount it under ``PREFIX``). ``extend``: functions that add
+    routes behind the same login (the console, dcops/console/web.py), so the UI need not know them
+    (and, by the layer rules, cannot import what talks to a BMC)."""
     from dcops.web import users
 
     pages = Pages(store, hosts, notify_config or (lambda: _empty_notify()), config)
@@ -522,6 +525,8 @@ def make_app(store: Any, hosts: Callable[[], Sequence[Host]], *, config: WebConf
     r.add_get("/capacity", pages.capacity)
     r.add_get("/report", pages.report)
     r.add_get("/report/file", pages.report_file)
+    for add in extend:
+        add(app)
     return app
 
 
@@ -532,7 +537,8 @@ def _empty_notify() -> Any:
 
 
 def mount(parent: web.Application, store: Any, hosts: Callable[[], Sequence[Host]], *,
-          section: dict[str, Any] | None, notify_config: Callable[[], Any], source: str = "config") -> None:
+          section: dict[str, Any] | None, notify_config: Callable[[], Any], source: str = "config",
+          extend: Sequence[Callable[[web.Application], None]] = ()) -> None:
     """Serve the UI under ``/ui/`` of ``parent`` (``dcops serve``'s app; ``/metrics`` stays as is)."""
     config = WebConfig.from_section(section, source)
-    parent.add_subapp(PREFIX, make_app(store, hosts, config=config, notify_config=notify_config))
+    parent.add_subapp(PREFIX, make_app(store, hosts, config=config, notify_config=notify_config, extend=extend))

@@ -106,8 +106,11 @@ class IpmiSim:
 
 
 @contextmanager
-def ipmi_sims(directory: Path, count: int = 1, timeout: float = PATIENT) -> Iterator[list[IpmiSim]]:
-    """``count`` simulators named bmc0, bmc1, ... (state and logs under ``directory``)."""
+def ipmi_sims(directory: Path, count: int = 1, timeout: float = PATIENT,
+              sol_ports: list[int] | None = None) -> Iterator[list[IpmiSim]]:
+    """``count`` simulators named bmc0, bmc1, ... (state and logs under ``directory``).
+    ``sol_ports``: serial-over-LAN enabled, simulator n's serial port being the TCP server on
+    ``sol_ports[n]`` (``tests/helpers/serial_host.SerialHost``)."""
     need("ipmi_sim")
     need("sdrcomp")
     directory.mkdir(parents=True, exist_ok=True)
@@ -116,10 +119,12 @@ def ipmi_sims(directory: Path, count: int = 1, timeout: float = PATIENT) -> Iter
         for n in range(count):
             port, console = free_port(socket.SOCK_DGRAM), free_port()
             log = directory / f"ipmi{n}.log"
+            argv = ["sh", str(IPMI_KIT / "start-bmc.sh"), f"bmc{n}", str(port), str(console),
+                    str(directory / f"ipmi{n}")]
+            if sol_ports:
+                argv.append(str(sol_ports[n]))
             with log.open("wb") as out:
-                proc = subprocess.Popen(["sh", str(IPMI_KIT / "start-bmc.sh"), f"bmc{n}", str(port), str(console),
-                                         str(directory / f"ipmi{n}")], stdout=out, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
+                proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             sims.append(IpmiSim(f"bmc{n}", port, console, proc, directory / f"ipmi{n}", log))
         for sim in sims:
             # Probe RMCP only: touching the console while ipmi_sim starts can wedge it.

@@ -1,5 +1,5 @@
 """`dcops boot`, `dcops vmedia` against ``dcops sim`` (the simulator records what the server
-would boot from), and `dcops console` with a scripted ipmitool: the SOL invocation, the
+would boot from), and `dcops console` (config `console: {sol: ipmitool}`) with a scripted ipmitool: the SOL invocation, the
 password through the environment (``-E``, never argv) and the audit records."""
 
 from __future__ import annotations
@@ -106,6 +106,8 @@ def test_console_runs_ipmitool_sol_with_the_password_in_the_environment(
     bin_dir.mkdir()
     fake_ipmitool(bin_dir, status)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    (env / "config.yaml").write_text("console: {sol: ipmitool}\n")  # the gateway's ipmitool SOL client
+    monkeypatch.setenv("DCOPS_CONFIG", str(env / "config.yaml"))
     inv = env / "ipmi.yaml"
     inv.write_text(json.dumps({"version": 1, "sites": [{"name": "dc1", "rooms": [{"name": "r1", "racks": [
         {"name": "R1", "hosts": [{"name": "db-01", "u": 1, "bmc": {

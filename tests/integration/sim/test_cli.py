@@ -102,6 +102,6 @@ def test_background_fleet_lifecycle(tmp_path: Path) -> None:
 def test_profiles_and_fault_kinds_are_listed(tmp_path: Path) -> None:
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path))
     profiles = json.loads(dcops("sim", "profiles", "-o", "json", env=env).stdout)["items"]
-    assert {p["flavour"] for p in profiles} == {"dell", "hpe", "lenovo", "supermicro", "generic"}
+    assert {p["flavour"] for p in profiles} == {"dell", "hpe", "lenovo", "supermicro", "generic", "huawei"}
     kinds = json.loads(dcops("sim", "faults", "-o", "json", env=env).stdout)["items"]
     assert {"rack_power_loss", "bios_refuse", "task_vanish", "install_poweroff"} <= {k["kind"] for k in kinds}

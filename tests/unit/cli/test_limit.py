@@ -22,7 +22,7 @@ from tests.integration.patrol.helpers import psu_incident
 
 # The commands that narrow their hosts by --limit; every other command refuses it.
 HONOURING = {
-    "alerts list", "assets collect", "assets reconcile", "assets search", "assets warranty", "audit list",
+    "alerts list", "assets collect", "console list", "assets reconcile", "assets search", "assets warranty", "audit list",
     "baseline apply", "baseline plan", "baseline verify", "bmc show", "boot", "inventory ansible", "inventory export",
     "inventory list", "inventory search", "patrol report", "patrol run", "patrol watch", "power apply",
     "power cycle", "power off", "power on", "power plan", "power reset", "power status", "provision abort",
