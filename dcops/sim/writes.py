@@ -162,7 +162,7 @@ def patch_drive(c: Ctx, body: Any, bay: int) -> WriteResult:
     for key in body:
         if key.startswith("@"):
             continue
-        if key == "Oem" and c.fl.name != "dell":
+        if key == "Oem" and c.fl.name not in ("dell", "hpe"):
             continue
         if key not in ("HotspareType", "WriteCacheEnabled"):
             raise RedfishError(400, "PropertyNotWritable" if key in ("Id", "Name", "Status", "Model")
@@ -183,6 +183,29 @@ def patch_drive(c: Ctx, body: Any, bay: int) -> WriteResult:
             # iDRAC9: HotspareType is read-only on the Drive; DellRaidService.AssignSpare sets it.
             raise RedfishError(400, "PropertyNotWritable", ("HotspareType",))
         c.bmc.storage.set_hotspare(bay, body["HotspareType"])
+    return success(c, 200)
+
+
+def patch_hpe_smart_storage(c: Ctx, body: Any) -> WriteResult:
+    """HPE iLO 5 SmartStorageConfig settings: ``Ports[].OperatingModeAfterReboot`` (RAID | Mixed |
+    HBA) staged for the next reset; the other keys of the capture are accepted as they are."""
+    body = _object(body)
+    ports = body.get("Ports")
+    if ports is None:
+        return success(c, 200)
+    if not isinstance(ports, list) or not ports:
+        raise RedfishError(400, "PropertyValueTypeError", (str(ports), "Ports"))
+    modes = set()
+    for port in ports:
+        mode = port.get("OperatingModeAfterReboot") if isinstance(port, dict) else None
+        if mode not in ("RAID", "Mixed", "HBA"):
+            raise RedfishError(400, "PropertyValueNotInList", (str(mode), "Ports/OperatingModeAfterReboot"))
+        modes.add(mode)
+    if len(modes) != 1 or len(ports) != 2:
+        # The simulated controller's disks sit on both ports: it models one mode for the controller.
+        raise RedfishError(400, "PropertyValueConflict", ("Ports", "OperatingModeAfterReboot"))
+    c.bmc.storage.stage_hpe_mode(modes.pop())
+    # iLO: 200 with "One or more properties were changed and will not take effect until system is reset".
     return success(c, 200)
 
 

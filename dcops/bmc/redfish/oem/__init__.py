@@ -97,6 +97,20 @@ class Quirks:
         """(action URI, body) that releases a hot spare; None: no vendor action."""
         return None
 
+    def controller_mode_uri(self, system: Doc) -> str | None:
+        """The document that says a controller's pass-through mode where the vendor switches disks
+        to pass-through per controller rather than per disk (see ``ControllerState.passthrough_mode``);
+        None: per disk, or no way."""
+        return None
+
+    def controller_mode(self, doc: Doc) -> tuple[str | None, str]:
+        """(mode in effect, URI of the settings object that stages a new one) from that document."""
+        return None, ""
+
+    def controller_mode_body(self, doc: Doc, mode: str) -> Doc | None:
+        """The PATCH body that stages ``mode`` (applied at the next reset); None: cannot."""
+        return None
+
     # -- assets
     def placement(self, location: Doc) -> Doc | None:
         """Rack placement from a chassis ``Location`` in a vendor's own form (keys site, room, row,
