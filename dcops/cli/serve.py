@@ -38,6 +38,7 @@ def _listen(value: str) -> tuple[str, int]:
 @honours_limit
 def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None) -> None:
     """Patrol every minute, notify, and serve /metrics (a scrape reads stored results only)."""
+    from dcops.assets import digest as warranty_digest
     from dcops.cli.patrol import build_patrol, patrol_hosts
     from dcops.exporter import registry, server
     from dcops.patrol.enrich import host_location
@@ -90,6 +91,8 @@ def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None
             else:
                 reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise UsageError(f"--listen {listen}: cannot listen there: {reason}") from None
+        # Hook (issue 13): the daily warranty digest, `assets warranty --remind` at assets.warranty_digest_at.
+        warranty_digest.start_in_serve(stop, hosts, open_state, settings().section("assets"), settings().section("notify"))
         click.echo(f"dcops: serving http://{address}:{bound}/metrics"
                    + ("" if engine is None else f"; patrolling {len(hosts)} host(s) every "
                       f"{engine.config.interval:g}s"), err=True)
