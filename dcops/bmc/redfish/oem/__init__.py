@@ -77,6 +77,11 @@ class Quirks:
         """Remove vendor jobs that would apply staged BIOS values (Dell iDRAC)."""
         return None
 
+    def update_progress(self, service: Doc) -> tuple[str, int | None, str | None] | None:
+        """(state, percent, result message id) of a firmware update where the vendor reports it on
+        the UpdateService rather than in a task (HPE iLO 5: ``Oem.Hpe.State``); None: not said."""
+        return None
+
     # -- storage
     def drive_state(self, doc: Doc) -> str | None:
         """A drive's RAID state (``ready``, ``non-raid``, ``online``, ``spare``) where the vendor says

@@ -49,6 +49,20 @@ class HpeQuirks(Quirks):
     # take effect until the system is reset"); its outcome is in ``@Redfish.Settings.Messages``.
     # iLO 6 deprecates SmartStorageConfig (MR/SR controllers speak DMTF only, via PLDM for RDE): there
     # the document is absent and disks stay unverified.
+    def update_progress(self, service: Doc) -> tuple[str, int | None, str | None] | None:
+        # Quirk (HPE iLO 5; capture DL360 Gen10 Plus iLO 5 3.11, UpdateService Oem.Hpe.State "Idle"):
+        # a SimpleUpdate may answer without a task monitor; the flash's progress is the service's
+        # Oem.Hpe.State (Idle, Uploading, Verifying, Writing, Updating, Complete, Error) with
+        # FlashProgressPercent, and the outcome's MessageId in Oem.Hpe.Result.
+        hpe = (service.get("Oem") or {}).get("Hpe") or {}
+        state = hpe.get("State")
+        if not isinstance(state, str):
+            return None
+        pct = hpe.get("FlashProgressPercent")
+        result = hpe.get("Result")
+        message = result.get("MessageId") if isinstance(result, dict) else None
+        return state, pct if isinstance(pct, int) else None, message if isinstance(message, str) else None
+
     def controller_mode_uri(self, system: Doc) -> str | None:
         # Linked from the system's Oem.Hpe.SmartStorageConfig (a list, one per Smart Array; the DL360
         # capture has one). More than one: which DMTF Storage each configures is not said, so none
