@@ -100,7 +100,7 @@ class FirmwareState:
             pct = task.percent(now)
             phase = "Uploading" if pct < 10 else ("Verifying" if pct < 25 else "Writing")
             return {"State": phase, "FlashProgressPercent": pct}
-        first = task.messages[0][0] if task.messages else "Base.1.4.Success"
+        first = next((m[0] for m in task.messages if not m[0].startswith("TaskEvent.")), "Base.1.4.Success")
         return {"State": "Complete" if task.state == "Completed" else "Error", "FlashProgressPercent": 100,
                 "Result": {"MessageId": first}}
 

@@ -342,6 +342,10 @@ def clear_log(c: Ctx, body: Any) -> WriteResult:
 
 def simple_update(c: Ctx, body: Any) -> WriteResult:
     task = c.bmc.firmware.simple_update(_object(body))
+    if c.fl.oem == "Hpe":
+        # Quirk (HPE iLO 5): SimpleUpdate answers 200 without a task monitor; the flash is followed
+        # in UpdateService Oem.Hpe.State / FlashProgressPercent (the task stays internal here).
+        return success(c, 200)
     return accepted(c, task)
 
 

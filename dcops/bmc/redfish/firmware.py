@@ -106,7 +106,7 @@ class RedfishFirmware(base.FirmwareInterface):
         while True:
             try:
                 progress = quirks.update_progress(self._service())
-            except FetchError:
+            except (FetchError, UnreachableError):
                 progress = None  # a BMC restarting for its own image: the inventory decides
             if progress is None:
                 return

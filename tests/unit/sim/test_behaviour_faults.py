@@ -97,9 +97,9 @@ def _volume_gone(client: Client, bmc: Bmc) -> bool:
 
 
 # (profile, operation, completed?)
+# (HPE is not here: iLO 5 answers SimpleUpdate without a task monitor, so there is none to lose.)
 TASK_VANISH = [
     ("dell-r750", _firmware_update, _firmware_done),
-    ("hpe-dl360-gen10p", _firmware_update, _firmware_done),
     ("lenovo-sr650v2", _volume_delete, _volume_gone),
     ("supermicro-x13", _firmware_update, _firmware_done),
     ("generic-1s", _volume_delete, _volume_gone),

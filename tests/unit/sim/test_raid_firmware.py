@@ -243,3 +243,31 @@ def test_manager_reset_makes_the_bmc_unreachable_for_a_while(clock: FakeClock) -
     clock.advance(bmc.timings.bmc_reboot)
     bmc.tick()
     assert bmc.net.reachable and bmc.sel[-1].message_id == "BMC.Reset"
+
+
+def test_hpe_reports_update_progress_in_oem_hpe_state(clock: FakeClock) -> None:
+    """iLO 5: UpdateService Oem.Hpe.State (Idle in the DL360 capture) goes through the flash's
+    phases with FlashProgressPercent, then Complete or Error with the outcome's MessageId."""
+    bmc = make_bmc("hpe-dl360-gen10p", clock)
+    client = Client(bmc)
+
+    def hpe() -> dict[str, Any]:
+        return dict(client.get("/redfish/v1/UpdateService").json["Oem"]["Hpe"])
+
+    assert hpe()["State"] == "Idle"
+    reply = client.post(UPDATE, {"ImageURI": "http://repo/ilo5_310.fwpkg"})
+    assert reply.status == 200 and "Location" not in reply.headers  # no task monitor on iLO 5
+    assert hpe()["State"] == "Uploading" and hpe()["FlashProgressPercent"] == 0
+    clock.advance(bmc.timings.task * 0.6)
+    assert hpe()["State"] == "Writing" and 50 <= hpe()["FlashProgressPercent"] < 100
+    clock.advance(bmc.timings.task * 0.5)
+    bmc.tick()
+    clock.advance(bmc.timings.bmc_reboot + 0.01)  # the iLO restarts into its new image
+    bmc.tick()
+    done = hpe()
+    assert done["State"] == "Complete" and done["Result"]["MessageId"] == "Update.1.1.UpdateSuccessful"
+    client.post(UPDATE, {"ImageURI": "http://repo/bios_corrupt_2.40.bin"})
+    clock.advance(bmc.timings.task + 0.01)
+    bmc.tick()
+    failed = hpe()
+    assert failed["State"] == "Error" and failed["Result"]["MessageId"] == "Update.1.1.VerificationFailed"
