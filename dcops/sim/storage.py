@@ -112,7 +112,8 @@ class StorageState:
     hpe_mode_message: str = "Base.1.0.Success"
 
     def apply_times(self) -> list[str]:
-        return ["OnReset"] if self.on_reset_only else ["Immediate", "OnReset"]
+        """Per controller (the profile's ``raid_apply_times``); the raid_onreset fault narrows it."""
+        return ["OnReset"] if self.on_reset_only else list(self.bmc.profile.raid_apply_times)
 
     def _when(self, body: dict[str, Any]) -> str:
         """The request's @Redfish.OperationApplyTime, checked against what the controller supports."""
@@ -136,6 +137,7 @@ class StorageState:
 
     def __post_init__(self) -> None:
         profile = self.bmc.profile
+        self.on_reset_only = tuple(profile.raid_apply_times) == ("OnReset",)
         self.drives = [DriveState(bay) for bay in range(len(profile.drives))]
         for bay in profile.hot_spares:
             self.drives[bay].hotspare = "Global"

@@ -271,3 +271,25 @@ def test_hpe_reports_update_progress_in_oem_hpe_state(clock: FakeClock) -> None:
     bmc.tick()
     failed = hpe()
     assert failed["State"] == "Error" and failed["Result"]["MessageId"] == "Update.1.1.VerificationFailed"
+
+
+@pytest.mark.parametrize(("profile", "times"), [
+    ("dell-r650-boss", ["OnReset"]),  # BOSS-S2: as the R750 capture's BOSS/AHCI Volumes collections
+    ("dell-r750", ["Immediate", "OnReset"]),  # PERC H755
+    ("hpe-dl360-gen10p", ["Immediate", "OnReset"]),
+])
+def test_operation_apply_time_is_the_controllers(clock: FakeClock, profile: str, times: list[str]) -> None:
+    """OperationApplyTimeSupport comes from the controller of the profile, not only from a fault;
+    an OnReset-only controller stages a delete until the next reset."""
+    bmc = make_bmc(profile, clock)
+    client = Client(bmc)
+    volumes = Paths(bmc.profile).volumes
+    assert client.get(volumes).json["@Redfish.OperationApplyTimeSupport"]["SupportedValues"] == times
+    if times == ["OnReset"]:
+        vol = bmc.storage.volumes[0]
+        staged = client.delete(f"{volumes}/{vol.id}")
+        assert staged.status == 202 and bmc.storage.volume(vol.id) is not None  # waits for the reset
+        bmc.reset("ForceRestart")
+        clock.advance(bmc.timings.raid + 1.0)
+        bmc.tick()
+        assert bmc.storage.volume(vol.id) is None
