@@ -40,7 +40,9 @@ def success(c: Ctx, status: int = 204) -> WriteResult:
 
 def accepted(c: Ctx, task: Task) -> WriteResult:
     """202 with a task monitor in Location, and the Task as the body."""
-    monitor = f"{c.P.task_monitors}/{task.id}"
+    # Quirk (Dell iDRAC9): Location names the Task itself (/redfish/v1/TaskService/Tasks/JID_...),
+    # which answers 200 with its TaskState; the others give a task monitor (202 while it runs).
+    monitor = f"{c.P.tasks}/{task.id}" if c.fl.name == "dell" else f"{c.P.task_monitors}/{task.id}"
     body = render(c.bmc, f"{c.P.tasks}/{task.id}", c.now)
     return WriteResult(202, body, {"Location": monitor, "Retry-After": "1"})
 

@@ -174,7 +174,7 @@ def test_vanished_firmware_task_and_bmc_reboot(fleet4: ThreadedFleet, state: Pat
     code, data, err = cli(capsys, "baseline", "apply", "sim-0001", *args, "--kind", "firmware", "--yes")
     assert code == 0, err
     log = requests(fleet4, "sim-0001")
-    vanished = [r for r in log if r["method"] == "GET" and "TaskMonitors" in r["path"] and r["status"] == 404]
+    vanished = [r for r in log if r["method"] == "GET" and "/TaskService/Tasks/JID_" in r["path"] and r["status"] == 404]
     assert vanished, "the test did not make a task vanish"
     details = fleet4.call(lambda: fleet4.fleet.bmc(0).details())
     assert details["firmware"]["nic1"] == "22.71.3" and details["firmware"]["bios"] == "1.13.2"

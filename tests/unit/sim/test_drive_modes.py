@@ -67,7 +67,7 @@ def test_drive_states_ready_online_non_raid(clock: FakeClock, profile: str) -> N
 
     reply = set_mode(client, bmc, bay, "NonRAID")
     if bmc.flavour.name == "dell":
-        assert reply.status == 202 and "/TaskMonitors/" in reply.headers["Location"]
+        assert reply.status == 202 and "/TaskService/Tasks/JID_" in reply.headers["Location"]  # iDRAC: the Task
         assert raid_status(client, bmc, bay) == "Ready"  # until the job is done
         busy = set_mode(client, bmc, bay, "NonRAID")
         assert busy.status == 409 and "Retry-After" in busy.headers  # one controller operation at a time

@@ -21,13 +21,14 @@ def volumes_path(bmc: Bmc) -> str:
 
 
 def wait_task(client: Client, clock: FakeClock, monitor: str, limit: float = 5.0) -> dict[str, Any]:
-    """Poll a task monitor (202 while running) until it answers 200; return the task."""
+    """Poll a task monitor (202 while running) until it answers 200 with the task ended; return the
+    task. (iDRAC's Location is the Task itself: 200 with TaskState Running until it ends.)"""
     waited = 0.0
     while True:
         reply = client.get(monitor)
-        if reply.status == 200:
+        if reply.status == 200 and reply.json["TaskState"] != "Running":
             return reply.json  # type: ignore[no-any-return]
-        assert reply.status == 202 and reply.json["TaskState"] == "Running"
+        assert reply.status in (200, 202) and reply.json["TaskState"] == "Running"
         assert waited < limit, "task did not finish"
         clock.advance(0.05)
         waited += 0.05
@@ -46,7 +47,7 @@ def test_create_volume_runs_as_a_task_and_the_volume_appears(clock: FakeClock) -
                                             "Links": {"Drives": [drive_ref(bmc, 2), drive_ref(bmc, 3)]}})
     assert reply.status == 202, reply
     monitor = reply.headers["Location"]
-    assert monitor.startswith("/redfish/v1/TaskService/TaskMonitors/JID_")
+    assert monitor.startswith("/redfish/v1/TaskService/Tasks/JID_")  # iDRAC: the Task itself
     busy = client.post(volumes_path(bmc), {"RAIDType": "RAID0", "Links": {"Drives": [drive_ref(bmc, 4)]}})
     assert busy.status == 409 and "Retry-After" in busy.headers  # one controller operation at a time
     task = wait_task(client, clock, monitor)
@@ -172,7 +173,8 @@ def test_bmc_update_runs_a_task_reboots_the_bmc_and_changes_the_version(clock: F
     monitor = reply.headers["Location"]
     clock.advance(bmc.timings.task / 2)
     running = client.get(monitor)
-    assert running.status == 202 and 0 < running.json["PercentComplete"] < 100
+    assert running.status == 200 and running.json["TaskState"] == "Running"  # iDRAC: the Task, 200
+    assert 0 < running.json["PercentComplete"] < 100
     second = client.post(UPDATE, {"ImageURI": "http://repo/BIOS_1.13.2.bin"})
     assert second.status == 409  # one update at a time
     clock.advance(bmc.timings.task / 2 + 0.01)
@@ -293,3 +295,22 @@ def test_operation_apply_time_is_the_controllers(clock: FakeClock, profile: str,
         clock.advance(bmc.timings.raid + 1.0)
         bmc.tick()
         assert bmc.storage.volume(vol.id) is None
+
+
+def test_idrac_location_is_the_task_and_finished_tasks_disappear(clock: FakeClock) -> None:
+    """iDRAC9: the Location of a 202 is /redfish/v1/TaskService/Tasks/JID_... (200 with TaskState
+    while it runs); a finished task stays readable for task_linger seconds, then answers 404 and
+    leaves the task list."""
+    bmc = make_bmc("dell-r750", clock)
+    client = Client(bmc)
+    reply = client.delete(f"{volumes_path(bmc)}/{bmc.storage.volumes[1].id}")
+    assert reply.status == 202
+    task_uri = reply.headers["Location"]
+    assert task_uri.startswith("/redfish/v1/TaskService/Tasks/JID_")
+    assert client.get(task_uri).json["TaskState"] == "Running"
+    done = wait_task(client, clock, task_uri)
+    assert done["TaskState"] == "Completed"
+    clock.advance(bmc.timings.task_linger + 0.1)
+    bmc.tick()
+    assert client.get(task_uri).status == 404
+    assert task_uri not in [m["@odata.id"] for m in client.get("/redfish/v1/TaskService/Tasks").json["Members"]]
