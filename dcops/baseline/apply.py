@@ -405,6 +405,18 @@ def _apply_raid(target: Target, template: RaidTemplate, journal: Journal, allow_
             raid.set_hotspare(str(d["drive_uri"]), str(change.new))
         elif change.action == "convert":
             started = raid.convert_drive(str(d["drive_id"]), str(d["to"]), wait=False)
+        elif change.action == "mode":
+            # HPE SmartStorageConfig: staged in the settings object, in effect after a reset; reset
+            # now (the creates that follow may need the new mode), and the read after verifies it.
+            reset_key = f"{key}:{change.new}:reset"
+            if journal.state(reset_key) != "done":
+                raid.set_controller_mode(str(d["controller"]), str(d["mode"]))
+                journal.before(reset_key)
+                if on_event:
+                    on_event(f"raid mode {change.target}: reset to apply ({change.old} -> {change.new})")
+                target.bmc.power.reset_and_wait(until="post")
+                journal.after(reset_key)
+                result.reboots += 1
         elif change.action == "create":
             started = raid.create_volume(str(d["controller"]), str(d["level"]), [str(u) for u in d["drive_uris"]],
                                          capacity_bytes=d.get("capacity_bytes") or None, name=d.get("name"),

@@ -216,6 +216,28 @@ def _vd_detail(ctrl: ControllerState, vd: VirtualDisk) -> dict[str, Any]:
             "write_policy": vd.write_policy.value if vd.write_policy else None, "os": vd.os}
 
 
+def _controller_mode_change(ctrl: ControllerState, converts: list[Change], volume_bays: set[int],
+                            wanted: Mapping[int, DiskState]) -> tuple[list[Change], list[str]]:
+    """Per-disk conversions turned into the one mode change of a controller that passes disks
+    through per controller (HPE Smart Array: RAID | Mixed | HBA). Mixed passes through every disk in
+    no logical drive and still lets disks join one, so it serves both Non-RAID disks and volumes; RAID
+    is needed only for a disk the template wants Ready and unused, which no mode can give next to a
+    Non-RAID disk."""
+    to_non_raid = sorted(b for b, w in wanted.items() if w is DiskState.NON_RAID)
+    ready_unused = sorted(b for b, w in wanted.items() if w is DiskState.READY and b not in volume_bays)
+    if to_non_raid and ready_unused:
+        return [], [f"cannot apply: controller {ctrl.id} passes disks through per controller "
+                    f"({ctrl.passthrough_mode} mode), not per disk: bays {ready_unused} Ready and bays "
+                    f"{to_non_raid} Non-RAID cannot both be"]
+    mode = "RAID" if ready_unused else "Mixed"
+    if mode == ctrl.passthrough_mode:
+        return [], []
+    bays = sorted(int(c.detail["bay"]) for c in converts)
+    return [Change(RAID, f"controller {ctrl.id}", "mode", ctrl.passthrough_mode, mode, reboot=True,
+                   note="applied at the next reset",
+                   detail={"controller": ctrl.id, "mode": mode, "bays": bays, "mode_uri": ctrl.mode_uri})], []
+
+
 def diff_raid(template: RaidTemplate, controllers: Sequence[ControllerState]) -> tuple[list[Change], list[str], list[str]]:
     """RAID changes in the order they must run (delete, unspare, convert, create, adjust, spare),
     problems, and what cannot be verified."""
@@ -365,6 +387,7 @@ def diff_raid(template: RaidTemplate, controllers: Sequence[ControllerState]) ->
             return DiskState.READY.value
         return drive.state
 
+    wanted_states: dict[int, DiskState] = {}
     for drive in ctrl.drives:
         bay = drive.bay
         want_state: DiskState
@@ -377,6 +400,7 @@ def diff_raid(template: RaidTemplate, controllers: Sequence[ControllerState]) ->
             want_state = template.unused_disks
         else:
             continue
+        wanted_states[bay] = want_state
         have = state_after_clear(drive)
         if have is None:
             if bay not in need and bay not in spare_bays:
@@ -384,9 +408,15 @@ def diff_raid(template: RaidTemplate, controllers: Sequence[ControllerState]) ->
             continue
         if have == want_state.value or (want_state is DiskState.READY and have in ("online", "spare")):
             continue
+        if (want_state is DiskState.READY and have == DiskState.NON_RAID.value and ctrl.passthrough_mode == "Mixed"
+                and (bay in need or bay in spare_bays)):
+            continue  # HPE Mixed mode: a passed-through disk may still join a logical drive
         converts.append(Change(RAID, f"bay {bay}", "convert", have, want_state.value,
                                detail={"drive_uri": drive.uri, "drive_id": drive.id, "bay": bay,
                                        "to": want_state.value, "controller": ctrl.id}))
+    if ctrl.passthrough_mode is not None and converts:
+        converts, why = _controller_mode_change(ctrl, converts, need | spare_bays, wanted_states)
+        problems += [f"raid {name}: {w}" for w in why]
     if template.disk_write_cache is not None:
         for bay in sorted({b for vd in template.virtual_disks for b in vd.disks}):
             drive = ctrl.drive_by_bay(bay)

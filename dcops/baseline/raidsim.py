@@ -30,10 +30,11 @@ class _Model:
     bays: dict[int, _Bay] = field(default_factory=dict)
     volumes: dict[str, set[int]] = field(default_factory=dict)  # volume key -> bays
     names: dict[str, str] = field(default_factory=dict)  # volume id or name -> key
+    mixed: bool = False  # HPE Smart Array Mixed mode: a passed-through disk may join a volume
 
 
 def _model(ctrl: ControllerState) -> _Model:
-    m = _Model()
+    m = _Model(mixed=ctrl.passthrough_mode == "Mixed")
     bay_of = {d.id: d.bay for d in ctrl.drives}
     for vol in ctrl.volumes:
         key = vol.id
@@ -90,13 +91,20 @@ def _step(m: _Model, c: Change) -> str | None:
             return f"{what}: bay {bay} is already {d['to']}"
         b.mode = to
         return None
+    if c.action == "mode":
+        # A controller-wide pass-through mode (HPE): every disk in no volume and no spare follows it.
+        for b in m.bays.values():
+            if b.volume is None and b.spare == "none":
+                b.mode = "raid" if d["mode"] == "RAID" else "non-raid"
+        m.mixed = d["mode"] == "Mixed"
+        return None
     if c.action == "create":
         bays = [int(x) for x in d["bays"]]
         for bay in bays:
             why = _free(m, bay, what)
             if why:
                 return why
-            if m.bays[bay].mode == "non-raid":
+            if m.bays[bay].mode == "non-raid" and not m.mixed:
                 return f"{what}: bay {bay} is Non-RAID (convert it to RAID first)"
         key = f"new:{d['name']}"
         m.volumes[key] = set(bays)
@@ -117,7 +125,7 @@ def _step(m: _Model, c: Change) -> str | None:
         if why:
             return why
         b = m.bays[bay]
-        if b.mode == "non-raid":
+        if b.mode == "non-raid" and not m.mixed:
             return f"{what}: bay {bay} is Non-RAID (convert it to RAID first)"
         serves = None
         if d.get("type") == "dedicated":

@@ -191,6 +191,11 @@ class RaidInterface(Concern):
         """Switch a drive between RAID-capable (``raid``) and pass-through (``non-raid``)."""
         raise UnsupportedError(f"RAID over {self.protocol}: drive conversion is not supported")
 
+    def set_controller_mode(self, controller: str, mode: str) -> None:
+        """Stage a controller-wide pass-through mode (``RAID`` | ``Mixed`` | ``HBA``: HPE Smart
+        Array), applied at the next reset."""
+        raise UnsupportedError(f"RAID over {self.protocol}: controller modes are not supported")
+
     @abstractmethod
     def set_hotspare(self, drive: str, kind: str) -> None:
         """Make ``drive`` (id or URI) a ``global``, ``dedicated`` or ``chassis`` hot spare, or ``none``."""

@@ -115,6 +115,12 @@ class ControllerState:
     # @Redfish.OperationApplyTimeSupport of the Volumes collection: SupportedValues (empty: not said,
     # Immediate assumed). A controller offering only OnReset applies a create/delete at the next reset.
     apply_times: tuple[str, ...] = ()
+    # A controller that passes disks through per controller, not per disk (HPE Smart Array on iLO 5:
+    # SmartStorageConfig Ports[].OperatingModeAfterReboot): its mode ``RAID`` (no disk passed
+    # through), ``Mixed`` (disks in no logical drive passed through, yet usable for volumes) or ``HBA``
+    # (every disk passed through, no volumes); None: per-disk conversion (Dell) or no way at all.
+    passthrough_mode: str | None = None
+    mode_uri: str = ""  # where the mode is staged (HPE: the SmartStorageConfig settings object)
 
     def drive_by_bay(self, bay: int) -> DriveState | None:
         return next((d for d in self.drives if d.bay == bay), None)

@@ -347,29 +347,25 @@ def warranty(within: str, show_all: bool, by: str, remind: bool, thresholds: str
     if counts["expired"] or counts["expiring"]:
         report.exit_code = ExitCode.FINDINGS
     if remind:
-        _remind(report, rows, levels)
+        _remind(report, hosts, today, window, levels)
     emit(report)
 
 
-def _remind(report: Report, rows: list[Any], levels: tuple[int, ...]) -> None:
+def _remind(report: Report, hosts: list[Host], today: dt.date, window: int, levels: tuple[int, ...]) -> None:
     """Queue the reminders due (recorded as sent, once per threshold and warranty end) in the
     notification outbox, then deliver every queued one: also those an interrupted or failed
-    earlier run left behind."""
-    from dcops.assets import store as asset_store
-    from dcops.assets.notify import deliver_reminders, plan_reminders
-    from dcops.assets.warranty import due_reminders
+    earlier run left behind. (``dcops serve`` runs the same pass daily: dcops/assets/digest.py.)"""
+    from dcops.assets.digest import remind
     from dcops.notify.config import load_notify_config
 
     config = load_notify_config(settings().section("notify"))
     now = dt.datetime.now(dt.UTC)
     store = open_state()
     try:
-        due = due_reminders(rows, levels, sent=asset_store.sent_reminders(store))
-        queued, channels = plan_reminders(due, config, now)
-        asset_store.queue_reminders(store, channels, queued, at=now)
-        delivery = deliver_reminders(store, config, now)
+        result = remind(store, hosts, levels, config, now, today, within=window)
     finally:
         store.close()
+    due, channels, delivery = result.due, result.channels, result.delivery
     for problem in delivery.problems:
         report.note(ExitCode.INCOMPLETE, f"error: {problem}")
     listed = [r.to_json() for r in due if channels[r.key] == "report"]  # no receiver: the report is the reminder

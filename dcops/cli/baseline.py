@@ -303,7 +303,7 @@ def apply_command(hosts: tuple[str, ...], baselines_dir: str, kinds: tuple[str, 
     # Preflight: a host whose plan is refused anywhere (any kind) is not touched at all.
     refused = {r.host: refusals(r.plan, allow_destructive=allow_data_loss, allow_foreign_pending=allow_foreign_pending,
                                 allow_unverified=allow_unverified)
-               for r in runs if r.error is None and (r.plan.changes or r.plan.unverified)}
+               for r in runs if r.error is None and (r.plan.changes or r.plan.unverified or r.plan.problems)}
     refused = {h: why for h, why in refused.items() if why}
     differing = [r for r in runs if r.error is None and r.plan.changes and r.host not in refused]
     for host, why in refused.items():

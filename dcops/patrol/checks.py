@@ -302,7 +302,9 @@ def check_host(
     # condition naming a sensor as its origin; a legacy Thermal fan that is a part and a
     # reading) lands on the part it is about, so converge makes one incident of it.
     part_of_source: dict[str, str] = {}
+    comp_of_part: dict[str, Component] = {}
     for comp in obs.components:
+        comp_of_part.setdefault(component_part(comp), comp)
         if comp.source:
             part_of_source.setdefault(_source_key(comp.source), component_part(comp))
     for sensor in obs.sensors:
@@ -366,7 +368,15 @@ def check_host(
         if found is not None:
             same = part_of_source.get(_source_key(sensor.source)) if sensor.source else None
             if same is not None and same != found.part:
-                found = dataclasses.replace(found, part=same)  # the part's own reading: one incident
+                # The part's own reading: one incident, naming the part (an IPMI PSU's serial and
+                # model come from its FRU, the sensor itself has none).
+                owner = comp_of_part.get(same)
+                info = found.info
+                if owner is not None and owner.serial and not info.serial:
+                    info = dataclasses.replace(info, serial=owner.serial, model=info.model or owner.model,
+                                               manufacturer=info.manufacturer or owner.manufacturer,
+                                               part_number=info.part_number or owner.part_number)
+                found = dataclasses.replace(found, part=same, info=info)
             events.append(found)
 
     # ---- logs (only entries new since the cursor arrive here)

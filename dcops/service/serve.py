@@ -51,6 +51,7 @@ def health(last_round: float | None, now: float, *, interval: float | None, roun
 def run(options: ServeOptions, hosts: Sequence[Host], store: Any, settings: Settings,
         say: Callable[[str], None]) -> None:
     """Serve until stopped (or ``options.rounds`` rounds are done)."""
+    from dcops.assets import digest as warranty_digest
     from dcops.console import web as console_web
     from dcops.console.gateway import ConsoleGateway, retention_from, sol_opener
     from dcops.console.graphical import GraphicalLauncher
@@ -58,6 +59,7 @@ def run(options: ServeOptions, hosts: Sequence[Host], store: Any, settings: Sett
     from dcops.notify.config import load_notify_config
     from dcops.patrol.build import build_patrol
     from dcops.patrol.enrich import host_location
+    from dcops.store import open_store
     from dcops.web import app as web_ui
 
     # The consoles (docs/console.md) behind the UI's login: the gateway holds the BMC credentials,
@@ -128,6 +130,10 @@ def run(options: ServeOptions, hosts: Sequence[Host], store: Any, settings: Sett
             else:
                 reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise UsageError(f"--listen {options.listen}: cannot listen there: {reason}") from None
+        # The daily warranty digest (`assets warranty --remind` at assets.warranty_digest_at), on a
+        # store of its own: it runs in a worker thread beside the patrol's.
+        warranty_digest.start_in_serve(stop, hosts, lambda: open_store(settings.state or ""),
+                                       settings.section("assets"), settings.section("notify"))
         say(f"dcops: serving http://{options.address}:{bound}/metrics and the web UI at /ui/"
             + ("" if engine is None else f"; patrolling {len(hosts)} host(s) every {engine.config.interval:g}s"))
         try:

@@ -409,7 +409,8 @@ def _raid_on_reset(bmc: Bmc, args: dict[str, str]) -> str:
 
 
 def _raid_on_reset_clear(bmc: Bmc, fault: Fault) -> None:
-    bmc.storage.on_reset_only = False
+    # Back to what the controller of the profile does (a BOSS stays OnReset only).
+    bmc.storage.on_reset_only = tuple(bmc.profile.raid_apply_times) == ("OnReset",)
 
 
 @dataclass(frozen=True)

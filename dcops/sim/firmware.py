@@ -86,6 +86,23 @@ class FirmwareState:
     previous: dict[str, str] = field(default_factory=dict)
     staged: dict[str, str] = field(default_factory=dict)  # applied at the next host reset (BIOS)
     running: str | None = None  # id of the update task in progress
+    last: str | None = None  # id of the latest update task (HPE's UpdateService Oem.Hpe.State reports it)
+
+    def hpe_state(self, now: float) -> dict[str, Any]:
+        """HPE iLO 5's update progress, as UpdateService ``Oem.Hpe`` reports it (the DL360 capture
+        shows ``State: Idle``; HPE documents Idle, Uploading, Verifying, Writing, Updating,
+        Complete, Error): the phase of the latest update, ``FlashProgressPercent`` while it runs, and
+        ``Result.MessageId`` once it ended."""
+        task = self.bmc.tasks.get(self.last) if self.last is not None else None
+        if task is None:
+            return {"State": "Idle"}
+        if task.state in ("Running", "Pending"):
+            pct = task.percent(now)
+            phase = "Uploading" if pct < 10 else ("Verifying" if pct < 25 else "Writing")
+            return {"State": phase, "FlashProgressPercent": pct}
+        first = next((m[0] for m in task.messages if not m[0].startswith("TaskEvent.")), "Base.1.4.Success")
+        return {"State": "Complete" if task.state == "Completed" else "Error", "FlashProgressPercent": 100,
+                "Result": {"MessageId": first}}
 
     def version(self, key: str) -> str:
         if key in self.current:
@@ -159,7 +176,7 @@ class FirmwareState:
                 if bmc.flavour.name == "dell" else None))
         task = bmc.new_task(f"Firmware update: {filename}", "firmware", bmc.timings.task,
                             target="/redfish/v1/UpdateService")
-        self.running = task.id
+        self.running = self.last = task.id
         broken = any(word in filename.lower() for word in ("corrupt", "invalid", "broken"))
 
         def done(at: float) -> None:

@@ -187,6 +187,9 @@ class HardwareProfile:
     idle_watts: int = 180
     load_watts: int = 420
     hot_spares: tuple[int, ...] = ()
+    # @Redfish.OperationApplyTimeSupport of the controller's Volumes collection: a PERC/Smart Array/
+    # MegaRAID applies at once; Dell's BOSS and AHCI controllers only OnReset (the R750 capture).
+    raid_apply_times: tuple[str, ...] = ("Immediate", "OnReset")
     extra_firmware: tuple[tuple[str, str, str], ...] = field(default=())  # (key, name, version)
     traits: frozenset[str] = frozenset()  # real-service traits served on top (dcops.sim.traits)
     page_size: int = 0  # > 0: collections are served in pages of this many members
@@ -392,6 +395,24 @@ _add(HardwareProfile(
     volts=_volts(("System Board 12V PG", "System Board 5V PG", "System Board 3.3V PG")),
     bmc_firmware="6.00.30.00", bios_version="1.9.2", cpld_version="1.0.6",
     supplier="Dell Technologies", service_provider="Dell ProSupport", idle_watts=150, load_watts=380,
+))
+
+_add(HardwareProfile(
+    # A Dell whose only storage is a BOSS-S2 M.2 mirror: the controller takes volume creates and
+    # deletes OnReset only (as the R750 capture's BOSS/AHCI Volumes collections say).
+    name="dell-r650-boss", flavour=DELL, model="PowerEdge R650", sku_prefix="", u_height=1,
+    cpu=_XEON_5318Y, sockets=2, dimm=_DDR4_64, dimm_slots_per_socket=16, dimms_per_socket=8,
+    raid_model="BOSS-S2", raid_firmware="2.5.13.4008", raid_apply_times=("OnReset",),
+    drives=(_SATA_SSD_480,) * 2, volumes=(VolumeSpec("OS", "RAID1", (0, 1)),),
+    nics=(NicSpec("Broadcom Gigabit Ethernet BCM5720", "Broadcom Inc. and subsidiaries", 2, 1000, "21.80.9",
+                  "0KKMMR", "Embedded.1"),),
+    psu_watts=800, psu_model="PWR SPLY,800W,RDNT,DELTA", psu_firmware="00.3D.67",
+    fans=8, fan_names=tuple(f"System Board Fan{n}A" for n in range(1, 9)), fan_rpm=11000,
+    temps=_temps({"inlet": "System Board Inlet Temp", "exhaust": "System Board Exhaust Temp",
+                  "cpu": "CPU{n} Temp", "dimm": "System Board DIMM Temp"}, 2),
+    volts=_volts(("System Board 12V PG", "System Board 5V PG", "System Board 3.3V PG")),
+    bmc_firmware="6.00.30.00", bios_version="1.9.2", cpld_version="1.0.6",
+    supplier="Dell Technologies", service_provider="Dell ProSupport", idle_watts=140, load_watts=360,
 ))
 
 _add(HardwareProfile(

@@ -39,6 +39,7 @@ class Timings:
     rebuild: float = 6.0  # hot-spare rebuild
     ac_restore: float = 2.0  # BMC boot time after AC returns
     install: float = 10.0  # an OS installer's run (install_poweroff fault): OSRunning -> it powers off
+    task_linger: float = 60.0  # iDRAC: how long a finished task stays readable before it disappears
 
     @classmethod
     def preset(cls, name: str) -> Timings:
@@ -53,10 +54,10 @@ class Timings:
 
 TIMING_PRESETS: dict[str, Timings] = {
     "fast": Timings(power_on=0.1, power_off=0.1, boot=0.2, restart_gap=0.05, task=0.3, bmc_reboot=0.3,
-                    raid=0.1, rebuild=0.3, ac_restore=0.1, install=0.3),
+                    raid=0.1, rebuild=0.3, ac_restore=0.1, install=0.3, task_linger=3.0),
     "demo": Timings(),
     "real": Timings(power_on=5, power_off=30, boot=90, restart_gap=3, task=120, bmc_reboot=180, raid=10,
-                    rebuild=600, ac_restore=60, install=900),
+                    rebuild=600, ac_restore=60, install=900, task_linger=600),
 }
 
 

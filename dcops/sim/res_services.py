@@ -258,11 +258,17 @@ def r_update_service(c: Ctx) -> Doc:
                    "TransferProtocol@Redfish.AllowableValues": ["HTTP", "HTTPS"]}
     if fl.name in ("lenovo", "supermicro"):
         action["@Redfish.ActionInfo"] = "/redfish/v1/UpdateService/SimpleUpdateActionInfo"
-    return c.doc("UpdateService", "/redfish/v1/UpdateService", {
+    body: Doc = {
         "Id": "UpdateService", "Name": "Update Service", "ServiceEnabled": True,
         "FirmwareInventory": link(c.P.firmware), "Status": status(),
         "Actions": {"#UpdateService.SimpleUpdate": action},
-    })
+    }
+    if fl.oem == "Hpe":
+        # Quirk (HPE iLO 5): update progress is in Oem.Hpe (State, FlashProgressPercent, Result),
+        # as the DL360 Gen10 Plus capture's HpeiLOUpdateServiceExt has it.
+        body["Oem"] = {"Hpe": {"@odata.type": "#HpeiLOUpdateServiceExt.v2_6_0.HpeiLOUpdateServiceExt",
+                               **c.bmc.firmware.hpe_state(c.now)}}
+    return c.doc("UpdateService", "/redfish/v1/UpdateService", body)
 
 
 def r_simple_update_info(c: Ctx) -> Doc:

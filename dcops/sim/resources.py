@@ -286,7 +286,9 @@ def r_system(c: Ctx) -> Doc:
         post = {"On": "FinishedPost", "PoweringOn": "InPost", "PoweringOff": "InPostDiscoveryComplete"}
         body["Oem"] = {"Hpe": {"@odata.type": "#HpeComputerSystemExt.v2_14_0.HpeComputerSystemExt",
                                "PostState": post.get(b.power, "PowerOff"),
-                               "PowerRegulatorMode": "Dynamic", "ServerAssetTag": b.asset_tag}}
+                               "PowerRegulatorMode": "Dynamic", "ServerAssetTag": b.asset_tag,
+                               # As in the DL360 Gen10 Plus (iLO 5 3.11) capture: lower case, a list.
+                               "SmartStorageConfig": [c.hlink(f"{P.system}/smartstorageconfig", False)]}}
     return c.doc("ComputerSystem", P.system, body)
 
 
@@ -499,7 +501,7 @@ def r_drive(c: Ctx, bay: int) -> Doc:
             "@odata.type": "#DellPhysicalDisk.v1_6_0.DellPhysicalDisk", "Id": did, "Name": "DellPhysicalDisk",
             "RaidStatus": raid_status, "HotSpareStatus": "No" if drive.hotspare == "None" else drive.hotspare,
             "MediaType": spec.media}}}
-    else:
+    elif fl.oem != "Hpe":  # iLO 5: the disk mode is the controller's, in SmartStorageConfig
         # Not a vendor's shape: the simulator's documented simple form of Ready / Non-RAID (PATCHable).
         body["Oem"] = {"DcopsSim": {"@odata.type": "#DcopsSimDrive.v1_0_0.DcopsSimDrive", "RaidStatus": raid_status}}
     return c.doc("Drive", f"{c.P.drives}/{did}", body)
@@ -569,6 +571,40 @@ def r_volume(c: Ctx, vid: str) -> Doc | None:
         body["Operations"] = [{"Operation": "Rebuild",
                                "PercentageComplete": int((c.now - vol.rebuild_start) / span * 100)}]
     return c.doc("Volume", f"{c.P.volumes}/{vol.id}", body)
+
+
+def _hpe_ssc_body(c: Ctx, mode: str, path: str) -> Doc:
+    st = c.bmc.storage
+    drives = [f"{2 if bay < 4 else 1}I:1:{bay + 1}" for bay in range(len(st.drives))]
+    return {
+        "@odata.context": "/redfish/v1/$metadata#SmartStorageConfig.SmartStorageConfig",
+        "@odata.id": path, "@odata.type": "#SmartStorageConfig.v2_0_2.SmartStorageConfig",
+        "Id": path.rstrip("/").rsplit("/", 1)[-1], "DataGuard": "Strict", "Location": "Slot 12",
+        "LocationFormat": "PCISlot",
+        "LogicalDrives": [{"LogicalDriveName": v.name, "LogicalDriveNumber": v.n, "Raid": v.raid_type.title(),
+                           "DataDrives": [drives[b] for b in v.drives], "SpareDrives": [drives[b] for b in v.spares],
+                           "DriveLocationFormat": "ControllerPort:Box:Bay"} for v in st.volumes],
+        "PhysicalDrives": [{"Location": loc, "LocationFormat": "ControllerPort:Box:Bay"} for loc in drives],
+        "Ports": [{"PortIndex": 0, "OperatingModeAfterReboot": mode},
+                  {"PortIndex": 1, "OperatingModeAfterReboot": mode}],
+    }
+
+
+def r_hpe_smart_storage_config(c: Ctx) -> Doc:
+    """HPE iLO 5 SmartStorageConfig (the DL360 Gen10 Plus capture's shape, trimmed): the mode in
+    effect, and @Redfish.Settings naming the settings object with the last apply's outcome."""
+    st = c.bmc.storage
+    base = c.hpath(f"{c.P.system}/smartstorageconfig")
+    body = _hpe_ssc_body(c, st.hpe_mode, base)
+    body["@Redfish.Settings"] = {"@odata.type": "#Settings.v1_0_0.Settings",
+                                 "Messages": [{"MessageId": st.hpe_mode_message}],
+                                 "SettingsObject": {"@odata.id": f"{base}settings/"}}
+    return body
+
+
+def r_hpe_smart_storage_settings(c: Ctx) -> Doc:
+    st = c.bmc.storage
+    return _hpe_ssc_body(c, st.hpe_mode_staged or st.hpe_mode, c.hpath(f"{c.P.system}/smartstorageconfig/settings"))
 
 
 def r_dell_jobs(c: Ctx) -> Doc:
@@ -702,6 +738,10 @@ def _build_tree(profile: HardwareProfile) -> Tree:
                  Node(None, post=writes.dell_unassign_spare))
     if fl.spare_binding == "dmtf":
         tree.add(f"{P.volumes}/Capabilities", Node(r_volume_caps))
+    if fl.oem == "Hpe":
+        tree.add(f"{P.system}/smartstorageconfig", Node(r_hpe_smart_storage_config))
+        tree.add(f"{P.system}/smartstorageconfig/settings",
+                 Node(r_hpe_smart_storage_settings, patch=writes.patch_hpe_smart_storage))
     if fl.spare_binding == "dell":
         from dcops.sim import jobs as dell_jobs
 

@@ -731,6 +731,13 @@ class Bmc:
         else:
             task.messages.append(("TaskEvent.1.0.TaskAborted",
                                   f"The task with Id '{task.id}' has completed with errors.", "Critical"))
+        if self.flavour.name == "dell":
+            # Quirk (Dell iDRAC9): a finished task does not stay: after a while its URI answers 404
+            # (clients must read the outcome in time, or confirm from the inventory).
+            def forget(_at: float, tid: str = task.id) -> None:
+                self.tasks.pop(tid, None)
+
+            self.schedule(0.0, forget, at=at + self.timings.task_linger)
 
     # ------------------------------------------------------------------ reachability
     def set_down(self, reason: str, down: bool) -> None:

@@ -103,9 +103,17 @@ class StorageState:
     _next_n: int = 0
     on_reset_only: bool = False  # fault raid_onreset: creates/deletes wait for the next host reset
     staged: list[Any] = field(default_factory=list)  # (task, effect) applied at the next POST
+    # HPE Smart Array (iLO 5 SmartStorageConfig Ports[].OperatingModeAfterReboot): the controller-wide
+    # pass-through mode in effect and the one staged in the settings object for the next reset. The
+    # capture (DL360 Gen10 Plus, iLO 5 3.11) shows Mixed; the simulator starts in RAID so a Non-RAID
+    # baseline has something to do.
+    hpe_mode: str = "RAID"
+    hpe_mode_staged: str | None = None
+    hpe_mode_message: str = "Base.1.0.Success"
 
     def apply_times(self) -> list[str]:
-        return ["OnReset"] if self.on_reset_only else ["Immediate", "OnReset"]
+        """Per controller (the profile's ``raid_apply_times``); the raid_onreset fault narrows it."""
+        return ["OnReset"] if self.on_reset_only else list(self.bmc.profile.raid_apply_times)
 
     def _when(self, body: dict[str, Any]) -> str:
         """The request's @Redfish.OperationApplyTime, checked against what the controller supports."""
@@ -115,7 +123,10 @@ class StorageState:
         return str(when)
 
     def apply_staged(self, at: float) -> None:
-        """At POST: operations staged OnReset start (each a task that was Pending until now)."""
+        """At POST: operations staged OnReset start (each a task that was Pending until now), and a
+        staged HPE controller mode takes effect."""
+        if self.hpe_mode_staged is not None:
+            self._apply_hpe_mode(self.hpe_mode_staged, at)
         staged, self.staged = self.staged, []
         for task, effect in staged:
             task.state = "Running"
@@ -126,6 +137,7 @@ class StorageState:
 
     def __post_init__(self) -> None:
         profile = self.bmc.profile
+        self.on_reset_only = tuple(profile.raid_apply_times) == ("OnReset",)
         self.drives = [DriveState(bay) for bay in range(len(profile.drives))]
         for bay in profile.hot_spares:
             self.drives[bay].hotspare = "Global"
@@ -146,6 +158,41 @@ class StorageState:
     def volume_of(self, bay: int) -> Volume | None:
         return next((v for v in self.volumes if bay in v.drives), None)
 
+    @property
+    def per_controller(self) -> bool:
+        """HPE Smart Array: disks are passed through per controller mode, not per disk."""
+        return self.bmc.flavour.name == "hpe"
+
+    def is_non_raid(self, bay: int) -> bool:
+        """Whether a drive in no volume and no spare is passed through to the OS."""
+        if self.per_controller:
+            return self.hpe_mode in ("Mixed", "HBA")
+        return self.drives[bay].non_raid
+
+    def _joins_volume_refused(self, bay: int) -> bool:
+        """A pass-through drive must be made RAID-capable before it joins a volume or becomes a
+        spare -- except on a Smart Array in Mixed mode, where unconfigured disks are both."""
+        if self.per_controller:
+            return self.hpe_mode == "HBA"
+        return self.drives[bay].non_raid
+
+    def stage_hpe_mode(self, mode: str) -> None:
+        """PATCH of SmartStorageConfig settings Ports[].OperatingModeAfterReboot: staged until the
+        next reset (HPE: "will not take effect until the system is reset")."""
+        self.hpe_mode_staged = None if mode == self.hpe_mode else mode
+
+    def _apply_hpe_mode(self, mode: str, at: float) -> None:
+        self.hpe_mode_staged = None
+        if mode == "HBA" and self.volumes:
+            # Smart Array refuses HBA mode while logical drives exist; the reset reports it.
+            self.hpe_mode_message = "SmartStorageMessages.2.0.LogicalDrivesExist"
+            return
+        self.hpe_mode, self.hpe_mode_message = mode, "Base.1.0.Success"
+        for bay in range(len(self.drives)):
+            if self.volume_of(bay) is None and self.drives[bay].hotspare == "None":
+                self.bmc.add_sel("drive_mode", at=at, name=drive_locator(self.bmc.flavour, bay),
+                                 mode="Non-RAID" if mode != "RAID" else "RAID")
+
     def raid_status(self, bay: int) -> str:
         """The drive's RAID state as Dell's RaidStatus names it: Failed, Online (in a volume or a hot
         spare), NonRAID (pass-through) or Ready (free for a volume)."""
@@ -154,7 +201,7 @@ class StorageState:
             return "Failed"
         if self.volume_of(bay) is not None or drive.hotspare != "None":
             return "Online"
-        return "NonRAID" if drive.non_raid else "Ready"
+        return "NonRAID" if self.is_non_raid(bay) else "Ready"
 
     # ------------------------------------------------------------------ health
     def drive_health(self, bay: int) -> str:
@@ -235,7 +282,7 @@ class StorageState:
                 raise RedfishError(400, "ResourceInUse", vendor=_IN_USE.get(self.bmc.flavour.name))
             if drive.failed:
                 raise RedfishError(400, "PropertyValueConflict", (uri, "Status"))
-            if drive.non_raid:
+            if self._joins_volume_refused(bay):
                 # A pass-through drive must be converted to RAID (Ready) before it joins a volume.
                 raise RedfishError(400, "ResourceInUse", vendor=_NON_RAID.get(self.bmc.flavour.name))
         specs = [self.bmc.profile.drives[bay] for bay in bays]
@@ -309,7 +356,7 @@ class StorageState:
             raise RedfishError(400, "ResourceInUse", vendor=_IN_USE.get(self.bmc.flavour.name))
         if value != "None" and drive.failed:
             raise RedfishError(400, "PropertyValueConflict", ("HotspareType", "Status"))
-        if value != "None" and drive.non_raid:
+        if value != "None" and self._joins_volume_refused(bay):
             raise RedfishError(400, "ResourceInUse", vendor=_NON_RAID.get(self.bmc.flavour.name))
         self._check_idle()
         drive.hotspare = value
@@ -324,7 +371,7 @@ class StorageState:
             raise RedfishError(400, "ResourceInUse", vendor=_IN_USE.get(self.bmc.flavour.name))
         if drive.failed:
             raise RedfishError(400, "PropertyValueConflict", ("HotspareType", "Status"))
-        if drive.non_raid:
+        if self._joins_volume_refused(bay):
             raise RedfishError(400, "ResourceInUse", vendor=_NON_RAID.get(self.bmc.flavour.name))
 
     def set_dedicated_spares(self, vid: str, bays: list[int]) -> None:

@@ -40,7 +40,9 @@ def success(c: Ctx, status: int = 204) -> WriteResult:
 
 def accepted(c: Ctx, task: Task) -> WriteResult:
     """202 with a task monitor in Location, and the Task as the body."""
-    monitor = f"{c.P.task_monitors}/{task.id}"
+    # Quirk (Dell iDRAC9): Location names the Task itself (/redfish/v1/TaskService/Tasks/JID_...),
+    # which answers 200 with its TaskState; the others give a task monitor (202 while it runs).
+    monitor = f"{c.P.tasks}/{task.id}" if c.fl.name == "dell" else f"{c.P.task_monitors}/{task.id}"
     body = render(c.bmc, f"{c.P.tasks}/{task.id}", c.now)
     return WriteResult(202, body, {"Location": monitor, "Retry-After": "1"})
 
@@ -162,7 +164,7 @@ def patch_drive(c: Ctx, body: Any, bay: int) -> WriteResult:
     for key in body:
         if key.startswith("@"):
             continue
-        if key == "Oem" and c.fl.name != "dell":
+        if key == "Oem" and c.fl.name not in ("dell", "hpe"):
             continue
         if key not in ("HotspareType", "WriteCacheEnabled"):
             raise RedfishError(400, "PropertyNotWritable" if key in ("Id", "Name", "Status", "Model")
@@ -183,6 +185,29 @@ def patch_drive(c: Ctx, body: Any, bay: int) -> WriteResult:
             # iDRAC9: HotspareType is read-only on the Drive; DellRaidService.AssignSpare sets it.
             raise RedfishError(400, "PropertyNotWritable", ("HotspareType",))
         c.bmc.storage.set_hotspare(bay, body["HotspareType"])
+    return success(c, 200)
+
+
+def patch_hpe_smart_storage(c: Ctx, body: Any) -> WriteResult:
+    """HPE iLO 5 SmartStorageConfig settings: ``Ports[].OperatingModeAfterReboot`` (RAID | Mixed |
+    HBA) staged for the next reset; the other keys of the capture are accepted as they are."""
+    body = _object(body)
+    ports = body.get("Ports")
+    if ports is None:
+        return success(c, 200)
+    if not isinstance(ports, list) or not ports:
+        raise RedfishError(400, "PropertyValueTypeError", (str(ports), "Ports"))
+    modes = set()
+    for port in ports:
+        mode = port.get("OperatingModeAfterReboot") if isinstance(port, dict) else None
+        if mode not in ("RAID", "Mixed", "HBA"):
+            raise RedfishError(400, "PropertyValueNotInList", (str(mode), "Ports/OperatingModeAfterReboot"))
+        modes.add(mode)
+    if len(modes) != 1 or len(ports) != 2:
+        # The simulated controller's disks sit on both ports: it models one mode for the controller.
+        raise RedfishError(400, "PropertyValueConflict", ("Ports", "OperatingModeAfterReboot"))
+    c.bmc.storage.stage_hpe_mode(modes.pop())
+    # iLO: 200 with "One or more properties were changed and will not take effect until system is reset".
     return success(c, 200)
 
 
@@ -319,6 +344,10 @@ def clear_log(c: Ctx, body: Any) -> WriteResult:
 
 def simple_update(c: Ctx, body: Any) -> WriteResult:
     task = c.bmc.firmware.simple_update(_object(body))
+    if c.fl.oem == "Hpe":
+        # Quirk (HPE iLO 5): SimpleUpdate answers 200 without a task monitor; the flash is followed
+        # in UpdateService Oem.Hpe.State / FlashProgressPercent (the task stays internal here).
+        return success(c, 200)
     return accepted(c, task)
 
 

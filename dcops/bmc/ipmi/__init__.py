@@ -7,9 +7,11 @@ console (SOL through ``ipmitool``, which handles the terminal better than a Pyth
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -276,6 +278,80 @@ def log_entry(rec: dict[str, Any]) -> LogEntry:
     )
 
 
+_PSU_NAME = re.compile(r"\b(?:psu|ps|pws|power\s*supply)\s*[-_#]?\s*(\d+)", re.IGNORECASE)
+
+
+def psu_location(name: str) -> str | None:
+    """``PSU<n>`` for a FRU or sensor name that names power supply n ("Power Supply 1", "PSU1
+    Status", "PS2 Input Power"); None for anything else. Pure."""
+    found = _PSU_NAME.search(name or "")
+    return f"PSU{int(found.group(1))}" if found else None
+
+
+def psu_component(name: str, info: dict[str, Any]) -> Component | None:
+    """A power supply part from its FRU (named by an SDR FRU Device Locator): serial, model
+    (product name), maker and part number; None when the FRU is not a PSU's or says nothing."""
+    location = psu_location(name)
+    raw_serial = _fru_text(info, "Serial Number", "Product Serial", "Board serial number")
+    model = _fru_text(info, "Product name", "Board product name")
+    if location is None or not (raw_serial or model):
+        return None
+    return Component(kind=ComponentKind.PSU, chassis="0", location=location, name=name, model=model,
+                     manufacturer=_fru_text(info, "Manufacturer", "Board manufacturer"),
+                     serial=clean_serial(raw_serial), raw_serial=raw_serial,
+                     part_number=_fru_text(info, "Model", "Product part number", "Board model"),
+                     source=f"fru:{location}")
+
+
+def link_psu_sensors(sensors: Iterable[Sensor], components: Iterable[Component]) -> list[Sensor]:
+    """Sensors of a power supply (by name: "PSU1 Status", "PSU1 Power") carry the ``source`` of
+    that PSU's FRU part, so patrol puts their faults on the part and names its serial and model.
+    Pure."""
+    by_location = {c.location: c.source for c in components if c.kind is ComponentKind.PSU and c.source}
+    out = []
+    for sensor in sensors:
+        where = psu_location(sensor.name)
+        source = by_location.get(where) if where else None
+        out.append(dataclasses.replace(sensor, source=source) if source else sensor)
+    return out
+
+
+def fru_locators(session: IpmiSession) -> dict[int, str]:
+    """FRU device id -> name from the SDR's FRU Device Locator records (FRU 0 left out)."""
+    try:
+        session.call("sdr", "init_sdr")
+        with session._lock:
+            # pyghmi keeps the parsed FRU Device Locator records in Command._sdr.fru (id -> entry
+            # with fru_name); it has no public call that gives the ids with the names.
+            sdr = getattr(session.cmd(), "_sdr", None)
+            found = dict(getattr(sdr, "fru", None) or {})
+    except (ApplyError, UnreachableError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - pyghmi's own failures while it reads the SDR
+        raise ApplyError(f"{session.host}: IPMI fru list: {type(exc).__name__} in the IPMI client") from None
+    return {int(fid): str(getattr(entry, "fru_name", "") or "") for fid, entry in found.items() if int(fid) != 0}
+
+
+def read_psu_frus(session: IpmiSession) -> list[Component]:
+    """The power supplies' FRUs: every FRU the SDR's FRU Device Locator records name (not only FRU
+    0), read (with ``read_fru``'s back-off: pyghmi's own FRU read fails on ipmi_sim's and many BMCs'
+    "request data field length limit exceeded") and kept when it is a PSU's. A FRU that cannot be
+    read is skipped (logged): FRU 0 and the sensors still make the observation."""
+    out = []
+    for fru_id, name in sorted(fru_locators(session).items()):
+        if psu_location(name) is None:
+            continue
+        try:
+            info = read_fru(session, fru_id)
+        except ApplyError as exc:
+            log.info("%s: %s", session.host, exc)
+            continue
+        comp = psu_component(name, info or {})
+        if comp is not None:
+            out.append(comp)
+    return out
+
+
 def _fru_text(info: dict[str, Any], *keys: str) -> str | None:
     for key in keys:
         value = info.get(key)
@@ -360,6 +436,13 @@ class IpmiInventory(base.InventoryInterface, base.HealthInterface, base.LogsInte
                 sensors = read_sensors(self.s)
             except ApplyError as exc:
                 errors.append(ReadError("sdr", str(exc)))
+        psus: list[Component] = []
+        if "components" in wanted:
+            try:
+                psus = read_psu_frus(self.s)
+            except ApplyError as exc:
+                errors.append(ReadError("fru", str(exc)))
+        sensors = link_psu_sensors(sensors, psus)
         entries = self.entries(errors=errors) if "logs" in wanted else []
         raw_serial = _fru_text(fru, "Serial Number", "Product Serial", "Board Serial")
         health = _health_of(sensors)
@@ -385,6 +468,7 @@ class IpmiInventory(base.InventoryInterface, base.HealthInterface, base.LogsInte
                 manufacturer=_fru_text(fru, "Board manufacturer"),
                 # pyghmi names the board part number "Board model"
                 part_number=_fru_text(fru, "Board model", "Board part number"), source="fru 0"))
+        components += psus
         firmware = [FirmwareItem(name="BMC", version=device["bmc_version"], id="bmc")] \
             if device.get("bmc_version") and "firmware" in wanted else []
         return Observation(

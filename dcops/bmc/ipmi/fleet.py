@@ -18,12 +18,21 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from dcops.bmc.ipmi import IpmiInventory, IpmiPower, IpmiSession, read_sensors, sel_entries_since, sel_info
+from dcops.bmc.ipmi import (
+    IpmiInventory,
+    IpmiPower,
+    IpmiSession,
+    link_psu_sensors,
+    read_sensors,
+    sel_entries_since,
+    sel_info,
+)
 from dcops.bmc.visit import LogPosition, Visit, record_order
 from dcops.errors import ApplyError, DcopsError, UnreachableError
 from dcops.models import BmcEndpoint
 from dcops.observation import (
     Component,
+    ComponentKind,
     Health,
     Identity,
     LogEntry,
@@ -101,6 +110,9 @@ class IpmiFleet:
                 requests += len(sensors) + 1
             except ApplyError as exc:
                 errors.append(ReadError("sdr", str(exc)))
+            # A PSU's sensors point at its FRU part (read on the inventory tier, kept): its fault
+            # names the PSU's serial and model every minute, not only on inventory rounds.
+            sensors = link_psu_sensors(sensors, st.components)
             entries: list[LogEntry] = []
             baseline = False
             if "logs" in sections:
@@ -108,8 +120,9 @@ class IpmiFleet:
                 requests += n
             health = worst_health(s.health for s in sensors) if sensors else Health.UNKNOWN
             identity = dataclasses.replace(st.identity or Identity(), power_state=power, health=health)
+            psus = tuple(c for c in st.components if c.kind is ComponentKind.PSU)
             obs = Observation(host=host, taken_at=taken, protocol="ipmi", identity=identity,
-                              components=st.components if "components" in sections or refresh else (),
+                              components=st.components if "components" in sections or refresh else psus,
                               sensors=tuple(sensors), log_entries=tuple(entries), log_cursor=st.log.cursor,
                               errors=tuple(errors), duration_seconds=round(time.monotonic() - started, 6),
                               requests=requests)

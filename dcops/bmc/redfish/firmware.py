@@ -79,6 +79,8 @@ class RedfishFirmware(base.FirmwareInterface):
         what = f"firmware update {name}"
         resp = self.s.write("POST", simple_update_target(self._service()), simple_update_body(image, targets), what)
         monitor = monitor_of(resp)
+        if monitor is None:
+            self._wait_vendor_progress(what, timeout)
         if not wait:
             # The caller records the monitor (crash-safe resume), then waits with tasks.wait and
             # confirms with confirm().
@@ -92,6 +94,31 @@ class RedfishFirmware(base.FirmwareInterface):
             raise ApplyError(f'{self.host}: {what}: BMC said "{task.message or task.task_state}"')
         which = component or (targets[0] if targets else None)
         return self.confirm(task, which, expect_version, what=what)
+
+    def _wait_vendor_progress(self, what: str, timeout: float | None) -> None:
+        """No task monitor: where the vendor reports the flash on the UpdateService (HPE
+        ``Oem.Hpe.State``), wait until it is Complete (or back to Idle) and raise on Error with the
+        BMC's MessageId; elsewhere nothing to wait for here (the inventory confirms)."""
+        quirks = self.s.quirks()
+        limit = self.pacing.task_timeout if timeout is None else timeout
+        deadline = self.clock.now() + limit
+        seen_busy = False
+        while True:
+            try:
+                progress = quirks.update_progress(self._service())
+            except (FetchError, UnreachableError):
+                progress = None  # a BMC restarting for its own image: the inventory decides
+            if progress is None:
+                return
+            state, pct, message = progress
+            if state == "Error":
+                raise ApplyError(f'{self.host}: {what}: BMC said "{message or "update failed"}" (Oem.Hpe.State Error)')
+            if state == "Complete" or (state == "Idle" and seen_busy):
+                return
+            seen_busy = seen_busy or state != "Idle"
+            if self.clock.now() + self.pacing.poll > deadline:
+                raise ApplyError(f"{self.host}: {what}: still {state} ({pct if pct is not None else '?'}%) after {limit:g}s")
+            self.clock.sleep(self.pacing.poll)
 
     def confirm(self, task: TaskOutcome, component: str | None, expect: str | None, *,
                 what: str = "firmware update") -> UpdateOutcome:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from dcops.bmc import base
@@ -52,6 +53,24 @@ def parse_drive(doc: Doc, uri: str, index: int, quirks: oem.Quirks = oem.GENERIC
                       doc.get("Protocol"), doc.get("CapacityBytes"), str(doc.get("HotspareType") or "None").lower(),
                       state, failed, doc.get("Revision"), volumes, health,
                       cache if isinstance(cache, bool) else None, _action(doc, "#Drive.SecureErase"))
+
+
+def with_mode(ctrl: ControllerState, mode: str, mode_uri: str) -> ControllerState:
+    """``ctrl`` with its per-controller pass-through mode, and the disk states it implies for drives
+    the BMC gives no state of: in a volume online, a spare spare, otherwise passed through (Mixed,
+    HBA) or RAID-capable (RAID)."""
+    drives = []
+    for d in ctrl.drives:
+        state = d.state
+        if state is None:
+            if d.volumes:
+                state = "online"
+            elif d.hotspare != "none":
+                state = "spare"
+            else:
+                state = "ready" if mode == "RAID" else "non-raid"
+        drives.append(replace(d, state=state))
+    return replace(ctrl, drives=tuple(drives), passthrough_mode=mode, mode_uri=mode_uri)
 
 
 def _action(doc: Doc, name: str) -> str | None:
@@ -158,8 +177,22 @@ class RedfishRaid(base.RaidInterface):
                 log.info("%s: %s", self.host, exc)
         return [(str(d[ODATA_ID]), d if len(d) > 1 else None) for d in entries if isinstance(d.get(ODATA_ID), str)]
 
+    def _controller_mode(self, quirks: oem.Quirks) -> tuple[str | None, str, Doc]:
+        """(mode, settings URI, document) where the vendor passes disks through per controller."""
+        uri = quirks.controller_mode_uri(self.s.system())
+        if uri is None:
+            return None, "", {}
+        try:
+            doc = self.s.conn.get(uri)
+        except FetchError as exc:
+            log.info("%s: %s", self.host, exc)  # iLO 6: no SmartStorageConfig any more
+            return None, "", {}
+        mode, settings = quirks.controller_mode(doc)
+        return mode, settings, doc
+
     def controllers(self) -> list[ControllerState]:
         quirks = self.s.quirks()
+        mode, mode_uri, _ = self._controller_mode(quirks)
         out = []
         for storage in self.s.members(self._storage_uri(), "storage"):
             ctrls = self._controller_docs(storage)
@@ -174,11 +207,17 @@ class RedfishRaid(base.RaidInterface):
             volumes = [parse_volume(doc, drives) for doc in self.s.members(volumes_uri)] if volumes_uri else []
             model = first.get("Model") or storage.get("Name")
             caps, apply_times = self._volume_capabilities(volumes_uri)
+            raid_types = tuple(str(t) for t in first.get("SupportedRAIDTypes") or [])
             out.append(ControllerState(str(storage.get("Id") or ""), str(storage.get(ODATA_ID) or ""),
                                        str(model) if model else None, volumes_uri, tuple(drives), tuple(volumes),
-                                       state_of(first) == "Updating",
-                                       tuple(str(t) for t in first.get("SupportedRAIDTypes") or []),
+                                       state_of(first) == "Updating", raid_types,
                                        spare_binding_of(caps, volumes, quirks), apply_times))
+        raid_capable = [c for c in out if c.raid_types and c.drives]
+        if mode is not None and len(raid_capable) == 1:
+            # One mode document for the system: it is the one RAID controller's (iLO 5 numbers a
+            # second controller's SmartStorageConfig1, which names no DMTF Storage: left unverified).
+            ctrl = raid_capable[0]
+            out[out.index(ctrl)] = with_mode(ctrl, mode, mode_uri)
         return out
 
     def _volume_capabilities(self, volumes_uri: str) -> tuple[Doc | None, tuple[str, ...]]:
@@ -351,6 +390,22 @@ class RedfishRaid(base.RaidInterface):
             except ApplyError as exc:
                 raise ApplyError(f"{self.host}: {what}: the BMC cannot ({exc})") from None
             return self._finish(resp, what, wait)
+
+    def set_controller_mode(self, controller: str, mode: str) -> None:
+        """Stage a controller's pass-through mode (``RAID`` | ``Mixed`` | ``HBA``) where the vendor
+        switches it per controller (HPE SmartStorageConfig); it takes effect at the next reset, which
+        the caller does, then reads the controller again to verify."""
+        what = f"raid controller {controller} mode {mode}"
+        quirks = self.s.quirks()
+        current, settings_uri, doc = self._controller_mode(quirks)
+        body = quirks.controller_mode_body(doc, mode) if doc else None
+        if body is None or not settings_uri:
+            raise ApplyError(f"{self.host}: {what}: the BMC cannot (no per-controller pass-through setting)")
+        if current == mode:
+            return
+        with self.s.storage_lock:
+            self.wait_idle()
+            self.s.write("PATCH", settings_uri, body, what)
 
     def _drive(self, drive: str) -> tuple[ControllerState, DriveState]:
         for ctrl in self.controllers():

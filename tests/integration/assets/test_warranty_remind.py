@@ -192,3 +192,47 @@ def test_reminders_of_a_killed_run_are_delivered_by_the_next(
         _, summary = _remind(capsys, book, config, "2025-06-01")
         assert summary["reminders_due"] == 0 and summary["notifications_sent"] == 0
         assert len(hook.received) == 1 and len(box.messages) == 1
+
+
+def test_dcops_serve_sends_the_daily_digest_once(tmp_path: Path) -> None:
+    """The hook `dcops serve` starts (dcops/assets/digest.py): at the configured time of day the
+    reminder pass runs and the digest reaches the receiver of the `kind: warranty` route; passes
+    after it send nothing twice (reminders are recorded per threshold and warranty end). Not
+    scheduled without such a route (it would record reminders nobody gets) or when set off."""
+    import asyncio
+    import datetime as dt
+
+    from dcops.assets.digest import start_in_serve
+    from dcops.inventory import load_inventory
+
+    url = f"sqlite:///{tmp_path}/state.db"
+    with webhook() as hook:
+        book, config = _write(tmp_path, [{"name": "procurement", "type": "webhook", "url": hook.url}], ["procurement"])
+        notify = yaml.safe_load(config.read_text())["notify"]
+        hosts = list(load_inventory([str(book)]).hosts)
+        at = dt.datetime(2026, 1, 5, 8, 0).astimezone()
+
+        async def serve_for_a_while() -> int:
+            stop = asyncio.Event()
+            task = start_in_serve(stop, hosts, lambda: open_store(url), {"warranty_digest_at": "08:00"}, notify,
+                                  now=lambda: at - dt.timedelta(milliseconds=20))  # always just before 08:00
+            assert task is not None
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, lambda: wait_for(lambda: hook.received, what="the digest"))
+            stop.set()
+            await task
+            return len(hook.received)
+
+        assert asyncio.run(serve_for_a_while()) == 1
+        (path, posted), = hook.received
+        assert posted["event"] == "warranty" and {i["host"] for i in posted["incident"]["digest"]} >= {"old-01"}
+
+        async def scheduled(assets_config: dict[str, Any], notify_config: dict[str, Any]) -> bool:
+            task = start_in_serve(asyncio.Event(), hosts, lambda: open_store(url), assets_config, notify_config)
+            if task is not None:
+                task.cancel()
+            return task is not None
+
+        assert asyncio.run(scheduled({"warranty_digest_at": "off"}, notify)) is False
+        incident_only = {"receivers": notify["receivers"], "routes": [{"receivers": ["procurement"]}]}
+        assert asyncio.run(scheduled({}, incident_only)) is False

@@ -22,7 +22,7 @@ from tests.helpers.ipmi_sim import IpmiSim, free_port, ipmi_sims, need, stop_pro
 from tests.helpers.timing import PATIENT
 
 USER, PASSWORD = "admin", "sushy-pw-123"
-__all__ = ["PASSWORD", "USER", "IpmiSim", "Sushy", "image_server", "ipmi_sim", "sushy"]
+__all__ = ["PASSWORD", "USER", "IpmiSim", "Sushy", "image_server", "ipmi_sim", "sushy", "sushy_storage"]
 
 
 @dataclass
@@ -33,8 +33,32 @@ class Sushy:
     log: Path
 
 
+NODE = "00000000-0000-0000-0000-000000000001"
+# sushy-tools serves Storage and Drives only from its config (static): a RAID controller with four
+# SAS disks, and an empty Volumes collection.
+STORAGE_CONF = f"""
+SUSHY_EMULATOR_STORAGE = {{'{NODE}': [{{'Id': '1', 'Name': 'Local Storage Controller',
+    'StorageControllers': [{{'MemberId': '0', 'Name': 'Contoso Integrated RAID', 'SpeedGbps': 12}}],
+    'Drives': ['D0', 'D1', 'D2', 'D3']}}]}}
+SUSHY_EMULATOR_DRIVES = {{('{NODE}', '1'): [
+    {{'Id': 'D%d' % n, 'Name': 'Drive %d' % n, 'CapacityBytes': 899527000000, 'Protocol': 'SAS'}}
+    for n in range(4)]}}
+SUSHY_EMULATOR_VOLUMES = {{('{NODE}', '1'): []}}
+"""
+
+
+@pytest.fixture
+def sushy_storage(tmp_path: Path) -> Iterator[Sushy]:
+    """sushy-tools with a storage controller and drives configured."""
+    yield from _sushy(tmp_path, STORAGE_CONF)
+
+
 @pytest.fixture
 def sushy(tmp_path: Path) -> Iterator[Sushy]:
+    yield from _sushy(tmp_path, "")
+
+
+def _sushy(tmp_path: Path, extra: str) -> Iterator[Sushy]:
     exe = need("sushy-emulator")
     import bcrypt
 
@@ -51,7 +75,7 @@ SUSHY_EMULATOR_FAKE_SYSTEMS = [
     {{'uuid': '00000000-0000-0000-0000-000000000001', 'name': 'node-1', 'power_state': 'Off',
      'nics': [{{'mac': '52:54:00:00:00:01', 'ip': '127.0.0.1'}}]}},
 ]
-""")
+{extra}""")
     log = tmp_path / "sushy.log"
     # InsertMedia downloads the image into $TMPDIR/<random>/<name> (kept until the eject): a
     # directory of the test's own, so a test can open what sushy received.

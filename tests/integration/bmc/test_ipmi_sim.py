@@ -42,7 +42,11 @@ def test_observation_sensors_sel_fru(ipmi_sim: IpmiSim) -> None:
     # FRU (read in small chunks: ipmi_sim refuses reads over 32 bytes with 0xC8-like codes)
     assert obs.identity.serial == "SRVSN0001"
     assert obs.identity.manufacturer == "Contoso" and obs.identity.model == "dcops Server 1U"
-    assert {c.serial for c in obs.components} == {"CHSN0001", "MBSN0001"}
+    # FRU 0 (chassis, board) and the power supply's own FRU 1, named by an SDR FRU Device Locator.
+    assert {c.serial for c in obs.components} == {"CHSN0001", "MBSN0001", "PSU1SN0001"}
+    psu = next(c for c in obs.components if c.kind.value == "psu")
+    assert (psu.location, psu.model, psu.manufacturer) == ("PSU1", "DPS-800AB-5 A", "Delta")
+    assert {s.source for s in obs.sensors if s.name.startswith("PSU1")} == {"fru:PSU1"}
     temps = {s.name: s for s in obs.sensors_of(SensorKind.TEMPERATURE)}
     assert temps["Inlet Temp"].reading == 24.0 and temps["Inlet Temp"].units == "Cel"
     assert obs.sensors_of(SensorKind.FAN)[0].reading == 4800.0

@@ -84,6 +84,21 @@ def test_raid_create_delete_hotspare_one_operation_at_a_time(sim: ThreadedFleet)
     assert sessions(sim, GENERIC) == 0
 
 
+def test_hpe_firmware_update_without_a_task_follows_oem_hpe_state(sim: ThreadedFleet) -> None:
+    """iLO 5 answers SimpleUpdate with no task monitor: dcops follows UpdateService Oem.Hpe.State
+    to Complete and confirms in the inventory, and an Error is reported with the BMC's MessageId."""
+    hpe = PROFILES.index("hpe-dl360-gen10p")
+    with device(sim, hpe) as dev:
+        nic = next(e for e in dev.firmware.entries() if "nic" in e.name.lower() or "ethernet" in e.name.lower())
+        result = dev.firmware.update("http://127.0.0.1/fw/nic_fw_26.40.1000.bin", targets=[nic.uri],
+                                     expect_version="26.40.1000")
+        assert result.confirmed and result.version == "26.40.1000"
+        with pytest.raises(ApplyError, match=r"VerificationFailed.*Oem.Hpe.State Error"):
+            dev.firmware.update("http://127.0.0.1/fw/nic_corrupt_1.2.3.bin", targets=[nic.uri])
+    polls = [r for r in requests(sim, hpe) if r[2] == "GET" and r[3].rstrip("/").endswith("/UpdateService")]
+    assert len(polls) >= 2  # the progress was read, not assumed
+
+
 def test_firmware_update_of_a_nic_is_confirmed_in_the_inventory(sim: ThreadedFleet) -> None:
     with device(sim, GENERIC) as dev:
         nic = next(e for e in dev.firmware.entries() if e.id.startswith("NIC"))

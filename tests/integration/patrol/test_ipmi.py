@@ -1,6 +1,6 @@
 """IPMI: faults injected through ipmi_sim's console become incidents through the same engine
 (pyghmi sessions kept open between rounds), for ``ipmi`` hosts and for ``auto`` hosts whose
-Redfish is absent or silent."""
+Redfish is absent or silent; a PSU incident names the PSU's FRU serial and model."""
 
 from __future__ import annotations
 
@@ -61,6 +61,10 @@ def test_ipmi_sim_faults_become_incidents(tmp_path: Path, monkeypatch: pytest.Mo
             assert by_host["ipmi-0"].info.location == "Inlet Temp"
             assert by_host["ipmi-0"].severity.value in ("critical", "emergency")
             assert "PSU1" in (by_host["ipmi-1"].info.location or "")
+            # Named from the PSU's own FRU (FRU 1, found through the SDR's FRU Device Locator),
+            # not from FRU 0: the engineer walks in with the right spare.
+            psu = by_host["ipmi-1"].info
+            assert (psu.serial, psu.model, psu.manufacturer) == ("PSU1SN0001", "DPS-800AB-5 A", "Delta"), psu
             assert by_host["ipmi-0"].location["rack"] == "L01"
             # Sessions were kept: the same pyghmi session served both rounds.
             assert {n: id(st.session.cmd()) for n, st in engine.ipmi.bmcs.items()} == sessions  # type: ignore[union-attr]

@@ -174,7 +174,7 @@ def test_vanished_firmware_task_and_bmc_reboot(fleet4: ThreadedFleet, state: Pat
     code, data, err = cli(capsys, "baseline", "apply", "sim-0001", *args, "--kind", "firmware", "--yes")
     assert code == 0, err
     log = requests(fleet4, "sim-0001")
-    vanished = [r for r in log if r["method"] == "GET" and "TaskMonitors" in r["path"] and r["status"] == 404]
+    vanished = [r for r in log if r["method"] == "GET" and "/TaskService/Tasks/JID_" in r["path"] and r["status"] == 404]
     assert vanished, "the test did not make a task vanish"
     details = fleet4.call(lambda: fleet4.fleet.bmc(0).details())
     assert details["firmware"]["nic1"] == "22.71.3" and details["firmware"]["bios"] == "1.13.2"
@@ -235,6 +235,37 @@ def test_raid_transitions_both_ways_with_spares_bound_and_verified(
     code, data, err = cli(capsys, "baseline", "plan", "sim-0002", *to_spares)
     assert code == 1
     assert [c["action"] for c in data["items"][0]["changes"]] == ["unspare", "spare"]
+
+
+def test_hpe_jbod_through_smart_storage_config_verified_without_allow_unverified(
+        fleet4: ThreadedFleet, state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """HPE iLO 5 (sim flavour after the DL360 Gen10 Plus capture): Non-RAID disks are the Smart Array's
+    Mixed mode, staged in SmartStorageConfig's settings object and in effect after a reset. The plan
+    is one mode change (not a conversion per disk), apply resets once for it, and verify passes
+    without --allow-unverified because the disk states are read back from the mode in effect."""
+    to_jbod = _raid_args(fleet4, tmp_path, monkeypatch, "os-raid1-jbod")
+    code, data, err = cli(capsys, "baseline", "plan", "sim-0002", *to_jbod)
+    assert code == 1, err
+    (item,) = data["items"]
+    modes = [c for c in item["changes"] if c["action"] == "mode"]
+    assert [(c["old"], c["new"]) for c in modes] == [("RAID", "Mixed")] and not item["unverified"], item
+    code, data, err = cli(capsys, "baseline", "apply", "sim-0002", *to_jbod, "--yes", "--allow-data-loss")
+    assert code == 0 and data["items"][0]["result"] == "ok", err
+    assert fleet4.call(lambda: fleet4.fleet.bmc(1).storage.hpe_mode) == "Mixed"
+    patches = [r for r in requests(fleet4, "sim-0002") if r["method"] == "PATCH" and "smartstorageconfig" in r["path"]]
+    assert len(patches) == 1 and patches[0]["status"] == 200
+    code, data, err = cli(capsys, "baseline", "verify", "sim-0002", *to_jbod)
+    assert code == 0, err
+    # A template that wants one unused disk Ready beside Non-RAID ones cannot be on a Smart Array.
+    ready7 = _raid_args(fleet4, tmp_path, monkeypatch, "jbod-but-7")
+    (Path(ready7[3]) / "raid" / "jbod-but-7.yaml").write_text(
+        "name: jbod-but-7\nclear_existing: true\nvirtual_disks:\n  - {name: OS, raid: RAID1, disks: [0, 1]}\n"
+        "unused_disks: non-raid\ndisk_states: {7: ready}\n")
+    before = writes(requests(fleet4, "sim-0002"))
+    code, data, err = cli(capsys, "baseline", "apply", "sim-0002", *ready7, "--yes", "--allow-data-loss")
+    assert code == 3 and "per controller" in err, err
+    assert writes(requests(fleet4, "sim-0002")) == before
 
 
 def test_a_dedicated_spare_on_a_controller_that_cannot_bind_one_is_refused(

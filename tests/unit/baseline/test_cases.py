@@ -73,11 +73,12 @@ def _template(spec: dict[str, Any]) -> RaidTemplate:
                                WritePolicy(vd["write_policy"]) if "write_policy" in vd else None,
                                vd.get("os", False), tuple(vd.get("dedicated_spares", ()))))
     return RaidTemplate("t", tuple(vds), tuple(spec.get("global_spares", ())), None, spec.get("clear_existing", False),
-                        DiskState(spec["unused_disks"]) if "unused_disks" in spec else None)
+                        DiskState(spec["unused_disks"]) if "unused_disks" in spec else None,
+                        {int(b): DiskState(v) for b, v in spec.get("disk_states", {}).items()})
 
 
 def _controller(drives: dict[int, list[Any]], volumes: list[list[Any]],
-                spare_binding: str | None = "dmtf") -> ControllerState:
+                spare_binding: str | None = "dmtf", passthrough: str | None = None) -> ControllerState:
     ds = []
     for bay, spec in drives.items():
         media = spec[0]
@@ -92,14 +93,16 @@ def _controller(drives: dict[int, list[Any]], volumes: list[list[Any]],
         vs.append(VolumeState(f"v{n}", f"/v/{n}", vol[0], vol[1], None, tuple(f"d{b}" for b in vol[2]),
                               policies.get("read"), policies.get("write"),
                               tuple(f"d{b}" for b in spares or ()), spares_reported=spares is not None))
-    return ControllerState("c0", "/c0", "PERC", "/c0/Volumes", tuple(ds), tuple(vs), spare_binding=spare_binding)
+    return ControllerState("c0", "/c0", "PERC", "/c0/Volumes", tuple(ds), tuple(vs), spare_binding=spare_binding,
+                           passthrough_mode=passthrough)
 
 
 @pytest.mark.parametrize("case", cases("diff_raid.yaml"))
 def test_diff_raid(case: dict[str, Any]) -> None:
     changes, problems, unverified = diff_raid(_template(case["template"]),
                                               [_controller(case["drives"], case["volumes"],
-                                                           case.get("spare_binding", "dmtf"))])
+                                                           case.get("spare_binding", "dmtf"),
+                                                           case.get("passthrough"))])
     shown = []
     for c in changes:
         if c.action in ("create", "delete"):

@@ -69,3 +69,19 @@ def test_systemd_unit_runs_dcops_serve() -> None:
         result = subprocess.run([analyze, "verify", "--man=no", str(DEPLOY / "dcops.service")], capture_output=True,
                                 text=True, timeout=60)
         assert "Unknown key" not in result.stderr and "Unknown section" not in result.stderr, result.stderr
+
+
+def test_warranty_digest_timer_runs_the_remind_pass_daily() -> None:
+    """The systemd alternative to `dcops serve`'s daily digest: a oneshot running the remind pass
+    (exit 1, "some expired", is success) and a persistent daily timer; systemd's own check."""
+    service = (DEPLOY / "dcops-warranty-digest.service").read_text()
+    timer = (DEPLOY / "dcops-warranty-digest.timer").read_text()
+    assert "Type=oneshot" in service and "dcops assets warranty --remind" in service
+    assert "SuccessExitStatus=1" in service
+    assert "OnCalendar=*-*-* 08:00:00" in timer and "Persistent=true" in timer
+    analyze = shutil.which("systemd-analyze")
+    if analyze:
+        result = subprocess.run([analyze, "verify", "--man=no", str(DEPLOY / "dcops-warranty-digest.service"),
+                                 str(DEPLOY / "dcops-warranty-digest.timer")], capture_output=True, text=True,
+                                timeout=60)
+        assert "Unknown key" not in result.stderr and "Unknown section" not in result.stderr, result.stderr

@@ -97,9 +97,9 @@ def _volume_gone(client: Client, bmc: Bmc) -> bool:
 
 
 # (profile, operation, completed?)
+# (HPE is not here: iLO 5 answers SimpleUpdate without a task monitor, so there is none to lose.)
 TASK_VANISH = [
     ("dell-r750", _firmware_update, _firmware_done),
-    ("hpe-dl360-gen10p", _firmware_update, _firmware_done),
     ("lenovo-sr650v2", _volume_delete, _volume_gone),
     ("supermicro-x13", _firmware_update, _firmware_done),
     ("generic-1s", _volume_delete, _volume_gone),
@@ -128,7 +128,7 @@ def test_task_vanish_loses_the_monitor_but_the_operation_completes(
     # The next task keeps its monitor.
     again = client.post("/redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate",
                         {"ImageURI": "http://repo/cpld_1.0.9.bin"})
-    assert again.status == 202 and client.get(again.headers["Location"]).status == 202
+    assert again.status == 202 and client.get(again.headers["Location"]).json["TaskState"] == "Running"
 
 
 def test_task_vanish_count_and_a_forgotten_update_no_longer_blocks_the_next(clock: FakeClock) -> None:
@@ -143,7 +143,7 @@ def test_task_vanish_count_and_a_forgotten_update_no_longer_blocks_the_next(cloc
     assert client.get(second.headers["Location"]).status == 404 and bmc.faults == {}
     third = client.post("/redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate",
                         {"ImageURI": "http://repo/bios_1.13.2.bin"})
-    assert third.status == 202 and client.get(third.headers["Location"]).status == 202  # the fault is spent
+    assert third.status == 202 and client.get(third.headers["Location"]).json["TaskState"] == "Running"  # spent
     settle(bmc, clock, 0.2)  # the third still runs and holds the lock
     assert _firmware_update(client, bmc).status == 409
     settle(bmc, clock, 1.0)

@@ -1,6 +1,7 @@
 """Drive states Ready / Non-RAID (Dell: Oem.Dell.DellPhysicalDisk.RaidStatus and the DellRaidService
-ConvertToRAID / ConvertToNonRAID actions; the other flavours: the simulator's simple form, a PATCH of
-``Oem.DcopsSim.RaidStatus``), and the Volume ReadCachePolicy / WriteCachePolicy."""
+ConvertToRAID / ConvertToNonRAID actions; HPE iLO 5: the controller-wide mode of SmartStorageConfig,
+staged in its settings object and applied at the next reset; the other flavours: the simulator's
+simple form, a PATCH of ``Oem.DcopsSim.RaidStatus``), and the Volume ReadCachePolicy / WriteCachePolicy."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dcops.sim.resources import Paths
 from dcops.sim.state import Bmc
 from tests.unit.sim.conftest import Client, FakeClock, make_bmc
 
-PROFILES = ["dell-r750", "hpe-dl360-gen10p", "lenovo-sr650v2", "supermicro-x13", "generic-1s"]
+PROFILES = ["dell-r750", "lenovo-sr650v2", "supermicro-x13", "generic-1s"]  # per disk (HPE: below)
 RAID_SERVICE = "/redfish/v1/Systems/System.Embedded.1/Oem/Dell/DellRaidService"
 
 
@@ -66,7 +67,7 @@ def test_drive_states_ready_online_non_raid(clock: FakeClock, profile: str) -> N
 
     reply = set_mode(client, bmc, bay, "NonRAID")
     if bmc.flavour.name == "dell":
-        assert reply.status == 202 and "/TaskMonitors/" in reply.headers["Location"]
+        assert reply.status == 202 and "/TaskService/Tasks/JID_" in reply.headers["Location"]  # iDRAC: the Task
         assert raid_status(client, bmc, bay) == "Ready"  # until the job is done
         busy = set_mode(client, bmc, bay, "NonRAID")
         assert busy.status == 409 and "Retry-After" in busy.headers  # one controller operation at a time
@@ -115,12 +116,60 @@ def test_dell_raid_service_lists_the_conversion_actions() -> None:
 
 
 def test_the_simple_form_is_refused_on_dell_and_checked_elsewhere() -> None:
-    dell = make_bmc("dell-r750")
-    assert Client(dell).patch(drive_uri(dell, 0), {"Oem": {"DcopsSim": {"RaidStatus": "NonRAID"}}}).status == 400
+    for vendor in ("dell-r750", "hpe-dl360-gen10p"):  # they have their own ways
+        bmc = make_bmc(vendor)
+        assert Client(bmc).patch(drive_uri(bmc, 0), {"Oem": {"DcopsSim": {"RaidStatus": "NonRAID"}}}).status == 400
     bmc = make_bmc("generic-1s")
     client = Client(bmc)
     assert client.patch(drive_uri(bmc, 2), {"Oem": {"DcopsSim": {"RaidStatus": "JBOD"}}}).status == 400
     assert client.patch(drive_uri(bmc, 2), {"Oem": {"Other": {}}}).status == 400
+
+
+SSC = "/redfish/v1/Systems/1/smartstorageconfig"
+
+
+def _ssc_mode(client: Client, path: str) -> set[str]:
+    return {p["OperatingModeAfterReboot"] for p in client.get(path).json["Ports"]}
+
+
+def _stage(client: Client, mode: str) -> Any:
+    return client.patch(f"{SSC}/settings", {"Ports": [{"PortIndex": 0, "OperatingModeAfterReboot": mode},
+                                                      {"PortIndex": 1, "OperatingModeAfterReboot": mode}]})
+
+
+def test_hpe_passes_disks_through_per_controller_at_the_next_reset(clock: FakeClock) -> None:
+    """iLO 5: SmartStorageConfig Ports[].OperatingModeAfterReboot, staged in the settings object named
+    by @Redfish.Settings, in effect after a reset. Mixed passes every unconfigured disk through and
+    still lets it join a logical drive; HBA takes no logical drive."""
+    bmc = make_bmc("hpe-dl360-gen10p", clock)
+    client = Client(bmc)
+    system = client.get("/redfish/v1/Systems/1").json
+    assert system["Oem"]["Hpe"]["SmartStorageConfig"] == [{"@odata.id": "/redfish/v1/systems/1/smartstorageconfig"}]
+    doc = client.get(SSC).json
+    assert doc["@Redfish.Settings"]["SettingsObject"]["@odata.id"] == "/redfish/v1/systems/1/smartstorageconfig/settings/"
+    assert _ssc_mode(client, SSC) == {"RAID"}
+    bay = free_bay(client, bmc, clock)
+    assert "Oem" not in client.get(drive_uri(bmc, bay)).json  # iLO 5's DMTF Drive says nothing of it
+    assert _stage(client, "Mixed").status == 200
+    assert _ssc_mode(client, f"{SSC}/settings") == {"Mixed"} and _ssc_mode(client, SSC) == {"RAID"}
+    assert bmc.storage.raid_status(bay) == "Ready"  # not before the reset
+    sel_before = len(bmc.sel)
+    bmc.storage.apply_staged(clock())
+    assert _ssc_mode(client, SSC) == {"Mixed"} and bmc.storage.raid_status(bay) == "NonRAID"
+    assert len(bmc.sel) > sel_before and "Non-RAID" in bmc.sel[-1].message
+    # Mixed: the passed-through disk may still join a logical drive.
+    create = client.post(Paths(bmc.profile).volumes, {"RAIDType": "RAID0", "Links": {"Drives": [
+        {"@odata.id": drive_uri(bmc, bay)}]}})
+    assert create.status in (201, 202), create
+    # HBA with logical drives present: refused at the reset, and said in @Redfish.Settings.Messages.
+    assert _stage(client, "HBA").status == 200
+    bmc.storage.apply_staged(clock())
+    assert _ssc_mode(client, SSC) == {"Mixed"}
+    assert client.get(SSC).json["@Redfish.Settings"]["Messages"][0]["MessageId"].endswith("LogicalDrivesExist")
+    # Bad values and split ports are refused.
+    assert _stage(client, "JBOD").status == 400
+    assert client.patch(f"{SSC}/settings", {"Ports": [{"PortIndex": 0, "OperatingModeAfterReboot": "HBA"},
+                                                       {"PortIndex": 1, "OperatingModeAfterReboot": "RAID"}]}).status == 400
 
 
 # (profile, PATCH body, status, MessageId suffix or None)

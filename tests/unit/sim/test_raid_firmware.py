@@ -21,13 +21,14 @@ def volumes_path(bmc: Bmc) -> str:
 
 
 def wait_task(client: Client, clock: FakeClock, monitor: str, limit: float = 5.0) -> dict[str, Any]:
-    """Poll a task monitor (202 while running) until it answers 200; return the task."""
+    """Poll a task monitor (202 while running) until it answers 200 with the task ended; return the
+    task. (iDRAC's Location is the Task itself: 200 with TaskState Running until it ends.)"""
     waited = 0.0
     while True:
         reply = client.get(monitor)
-        if reply.status == 200:
+        if reply.status == 200 and reply.json["TaskState"] != "Running":
             return reply.json  # type: ignore[no-any-return]
-        assert reply.status == 202 and reply.json["TaskState"] == "Running"
+        assert reply.status in (200, 202) and reply.json["TaskState"] == "Running"
         assert waited < limit, "task did not finish"
         clock.advance(0.05)
         waited += 0.05
@@ -46,7 +47,7 @@ def test_create_volume_runs_as_a_task_and_the_volume_appears(clock: FakeClock) -
                                             "Links": {"Drives": [drive_ref(bmc, 2), drive_ref(bmc, 3)]}})
     assert reply.status == 202, reply
     monitor = reply.headers["Location"]
-    assert monitor.startswith("/redfish/v1/TaskService/TaskMonitors/JID_")
+    assert monitor.startswith("/redfish/v1/TaskService/Tasks/JID_")  # iDRAC: the Task itself
     busy = client.post(volumes_path(bmc), {"RAIDType": "RAID0", "Links": {"Drives": [drive_ref(bmc, 4)]}})
     assert busy.status == 409 and "Retry-After" in busy.headers  # one controller operation at a time
     task = wait_task(client, clock, monitor)
@@ -172,7 +173,8 @@ def test_bmc_update_runs_a_task_reboots_the_bmc_and_changes_the_version(clock: F
     monitor = reply.headers["Location"]
     clock.advance(bmc.timings.task / 2)
     running = client.get(monitor)
-    assert running.status == 202 and 0 < running.json["PercentComplete"] < 100
+    assert running.status == 200 and running.json["TaskState"] == "Running"  # iDRAC: the Task, 200
+    assert 0 < running.json["PercentComplete"] < 100
     second = client.post(UPDATE, {"ImageURI": "http://repo/BIOS_1.13.2.bin"})
     assert second.status == 409  # one update at a time
     clock.advance(bmc.timings.task / 2 + 0.01)
@@ -243,3 +245,72 @@ def test_manager_reset_makes_the_bmc_unreachable_for_a_while(clock: FakeClock) -
     clock.advance(bmc.timings.bmc_reboot)
     bmc.tick()
     assert bmc.net.reachable and bmc.sel[-1].message_id == "BMC.Reset"
+
+
+def test_hpe_reports_update_progress_in_oem_hpe_state(clock: FakeClock) -> None:
+    """iLO 5: UpdateService Oem.Hpe.State (Idle in the DL360 capture) goes through the flash's
+    phases with FlashProgressPercent, then Complete or Error with the outcome's MessageId."""
+    bmc = make_bmc("hpe-dl360-gen10p", clock)
+    client = Client(bmc)
+
+    def hpe() -> dict[str, Any]:
+        return dict(client.get("/redfish/v1/UpdateService").json["Oem"]["Hpe"])
+
+    assert hpe()["State"] == "Idle"
+    reply = client.post(UPDATE, {"ImageURI": "http://repo/ilo5_310.fwpkg"})
+    assert reply.status == 200 and "Location" not in reply.headers  # no task monitor on iLO 5
+    assert hpe()["State"] == "Uploading" and hpe()["FlashProgressPercent"] == 0
+    clock.advance(bmc.timings.task * 0.6)
+    assert hpe()["State"] == "Writing" and 50 <= hpe()["FlashProgressPercent"] < 100
+    clock.advance(bmc.timings.task * 0.5)
+    bmc.tick()
+    clock.advance(bmc.timings.bmc_reboot + 0.01)  # the iLO restarts into its new image
+    bmc.tick()
+    done = hpe()
+    assert done["State"] == "Complete" and done["Result"]["MessageId"] == "Update.1.1.UpdateSuccessful"
+    client.post(UPDATE, {"ImageURI": "http://repo/bios_corrupt_2.40.bin"})
+    clock.advance(bmc.timings.task + 0.01)
+    bmc.tick()
+    failed = hpe()
+    assert failed["State"] == "Error" and failed["Result"]["MessageId"] == "Update.1.1.VerificationFailed"
+
+
+@pytest.mark.parametrize(("profile", "times"), [
+    ("dell-r650-boss", ["OnReset"]),  # BOSS-S2: as the R750 capture's BOSS/AHCI Volumes collections
+    ("dell-r750", ["Immediate", "OnReset"]),  # PERC H755
+    ("hpe-dl360-gen10p", ["Immediate", "OnReset"]),
+])
+def test_operation_apply_time_is_the_controllers(clock: FakeClock, profile: str, times: list[str]) -> None:
+    """OperationApplyTimeSupport comes from the controller of the profile, not only from a fault;
+    an OnReset-only controller stages a delete until the next reset."""
+    bmc = make_bmc(profile, clock)
+    client = Client(bmc)
+    volumes = Paths(bmc.profile).volumes
+    assert client.get(volumes).json["@Redfish.OperationApplyTimeSupport"]["SupportedValues"] == times
+    if times == ["OnReset"]:
+        vol = bmc.storage.volumes[0]
+        staged = client.delete(f"{volumes}/{vol.id}")
+        assert staged.status == 202 and bmc.storage.volume(vol.id) is not None  # waits for the reset
+        bmc.reset("ForceRestart")
+        clock.advance(bmc.timings.raid + 1.0)
+        bmc.tick()
+        assert bmc.storage.volume(vol.id) is None
+
+
+def test_idrac_location_is_the_task_and_finished_tasks_disappear(clock: FakeClock) -> None:
+    """iDRAC9: the Location of a 202 is /redfish/v1/TaskService/Tasks/JID_... (200 with TaskState
+    while it runs); a finished task stays readable for task_linger seconds, then answers 404 and
+    leaves the task list."""
+    bmc = make_bmc("dell-r750", clock)
+    client = Client(bmc)
+    reply = client.delete(f"{volumes_path(bmc)}/{bmc.storage.volumes[1].id}")
+    assert reply.status == 202
+    task_uri = reply.headers["Location"]
+    assert task_uri.startswith("/redfish/v1/TaskService/Tasks/JID_")
+    assert client.get(task_uri).json["TaskState"] == "Running"
+    done = wait_task(client, clock, task_uri)
+    assert done["TaskState"] == "Completed"
+    clock.advance(bmc.timings.task_linger + 0.1)
+    bmc.tick()
+    assert client.get(task_uri).status == 404
+    assert task_uri not in [m["@odata.id"] for m in client.get("/redfish/v1/TaskService/Tasks").json["Members"]]

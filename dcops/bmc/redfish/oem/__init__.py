@@ -77,6 +77,11 @@ class Quirks:
         """Remove vendor jobs that would apply staged BIOS values (Dell iDRAC)."""
         return None
 
+    def update_progress(self, service: Doc) -> tuple[str, int | None, str | None] | None:
+        """(state, percent, result message id) of a firmware update where the vendor reports it on
+        the UpdateService rather than in a task (HPE iLO 5: ``Oem.Hpe.State``); None: not said."""
+        return None
+
     # -- storage
     def drive_state(self, doc: Doc) -> str | None:
         """A drive's RAID state (``ready``, ``non-raid``, ``online``, ``spare``) where the vendor says
@@ -95,6 +100,20 @@ class Quirks:
 
     def unassign_spare(self, system_uri: str, drive: str) -> tuple[str, Doc] | None:
         """(action URI, body) that releases a hot spare; None: no vendor action."""
+        return None
+
+    def controller_mode_uri(self, system: Doc) -> str | None:
+        """The document that says a controller's pass-through mode where the vendor switches disks
+        to pass-through per controller rather than per disk (see ``ControllerState.passthrough_mode``);
+        None: per disk, or no way."""
+        return None
+
+    def controller_mode(self, doc: Doc) -> tuple[str | None, str]:
+        """(mode in effect, URI of the settings object that stages a new one) from that document."""
+        return None, ""
+
+    def controller_mode_body(self, doc: Doc, mode: str) -> Doc | None:
+        """The PATCH body that stages ``mode`` (applied at the next reset); None: cannot."""
         return None
 
     # -- assets

@@ -38,5 +38,60 @@ class HpeQuirks(Quirks):
         return next((s for s in services if str(s.get("Id")).upper() == "IML"), None) \
             or super().pick_log_service(services)
 
+    # Quirk (HPE iLO 5, Smart Array SR Gen10/Gen10 Plus; capture hpe-proliant-dl360-gen10plus-ilo5-3.11):
+    # DMTF Redfish has no Non-RAID switch and the Drive says nothing of it. The controller passes
+    # disks through per port, set in the OEM SmartStorageConfig (``/redfish/v1/systems/1/
+    # smartstorageconfig``, linked from the system's Oem.Hpe): Ports[].OperatingModeAfterReboot
+    # RAID (nothing passed through),
+    # Mixed (disks in no logical drive go to the OS as they are, yet may still join a logical drive)
+    # or HBA (all disks passed through, no logical drives). A change is PATCHed to the object named in
+    # ``@Redfish.Settings.SettingsObject`` and takes effect at the next system reset (HPE: "will not
+    # take effect until the system is reset"); its outcome is in ``@Redfish.Settings.Messages``.
+    # iLO 6 deprecates SmartStorageConfig (MR/SR controllers speak DMTF only, via PLDM for RDE): there
+    # the document is absent and disks stay unverified.
+    def update_progress(self, service: Doc) -> tuple[str, int | None, str | None] | None:
+        # Quirk (HPE iLO 5; capture DL360 Gen10 Plus iLO 5 3.11, UpdateService Oem.Hpe.State "Idle"):
+        # a SimpleUpdate may answer without a task monitor; the flash's progress is the service's
+        # Oem.Hpe.State (Idle, Uploading, Verifying, Writing, Updating, Complete, Error) with
+        # FlashProgressPercent, and the outcome's MessageId in Oem.Hpe.Result.
+        hpe = (service.get("Oem") or {}).get("Hpe") or {}
+        state = hpe.get("State")
+        if not isinstance(state, str):
+            return None
+        pct = hpe.get("FlashProgressPercent")
+        result = hpe.get("Result")
+        message = result.get("MessageId") if isinstance(result, dict) else None
+        return state, pct if isinstance(pct, int) else None, message if isinstance(message, str) else None
+
+    def controller_mode_uri(self, system: Doc) -> str | None:
+        # Linked from the system's Oem.Hpe.SmartStorageConfig (a list, one per Smart Array; the DL360
+        # capture has one). More than one: which DMTF Storage each configures is not said, so none
+        # is guessed.
+        hpe = (system.get("Oem") or {}).get("Hpe") or {}
+        found = [x.get("@odata.id") for x in hpe.get("SmartStorageConfig") or []
+                 if isinstance(x, dict) and isinstance(x.get("@odata.id"), str)]
+        return str(found[0]) if len(found) == 1 else None
+
+    def controller_mode(self, doc: Doc) -> tuple[str | None, str]:
+        ports = [p for p in doc.get("Ports") or [] if isinstance(p, dict)]
+        modes = {str(p.get("OperatingModeAfterReboot")) for p in ports if p.get("OperatingModeAfterReboot")}
+        settings = doc.get("@Redfish.Settings")
+        target = settings.get("SettingsObject") if isinstance(settings, dict) else None
+        uri = target.get("@odata.id") if isinstance(target, dict) else None
+        if not uri and isinstance(doc.get("@odata.id"), str):
+            uri = doc["@odata.id"].rstrip("/") + "/settings/"
+        # Ports in different modes: which disk sits on which port is not said by the DMTF Drive.
+        mode = modes.pop() if len(modes) == 1 else None
+        return (mode if mode in ("RAID", "Mixed", "HBA") else None), str(uri or "")
+
+    def controller_mode_body(self, doc: Doc, mode: str) -> Doc | None:
+        ports = [p for p in doc.get("Ports") or [] if isinstance(p, dict) and isinstance(p.get("PortIndex"), int)]
+        if not ports:
+            return None
+        # DataGuard "Permissive": HPE's guard that lets the settings apply changes destroying no data
+        # (a mode change destroys none; "Disabled", which allows deletes, is never sent for it).
+        return {"DataGuard": "Permissive",
+                "Ports": [{"PortIndex": p["PortIndex"], "OperatingModeAfterReboot": mode} for p in ports]}
+
 
 QUIRKS = HpeQuirks()
