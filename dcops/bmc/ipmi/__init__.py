@@ -1,4 +1,4 @@
-"""IPMI over RMCP+ (lanplus): the only importer of pyghmi.
+"""IPMI over RMCP+ (lanplus): this package is the only importer of pyghmi.
 
 ``IpmiSession`` holds one pyghmi session per BMC (logged out on close). ``ipmi_bmc`` returns the
 IPMI concerns of a host: power, boot override, sensors (SDR), SEL, FRU, health and the serial
@@ -15,6 +15,7 @@ import struct
 import subprocess
 import threading
 import time
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from pyghmi.ipmi import fru as ipmi_fru
 from pyghmi.ipmi.private import session as ipmi_private_session
 
 from dcops.bmc import base
+from dcops.bmc.ipmi import wakeup
 from dcops.errors import ApplyError, UnreachableError
 from dcops.models import BmcEndpoint
 from dcops.observation import (
@@ -45,6 +47,7 @@ from dcops.observation import (
 from dcops.secrets import Secret, redact
 
 log = logging.getLogger(__name__)
+wakeup.install()  # pyghmi's lost wake-up: each request could wait for its retry timer (see wakeup.py)
 DEFAULT_PORT = 623
 # Completion codes that mean "ask for less": 0xC8 request/response length, 0xC9 parameter out of
 # range, 0xCA cannot return that many bytes.
@@ -108,7 +111,11 @@ class IpmiSession:
         """Run one pyghmi call, translating its errors (UnreachableError when the BMC is gone)."""
         try:
             with self._lock:
-                return getattr(self.cmd(), func)(*args, **kwargs)
+                result = getattr(self.cmd(), func)(*args, **kwargs)
+                # Some pyghmi calls (get_sensor_data, get_event_log) are generators: their requests
+                # go out while they are iterated, which must happen here, under the session's lock
+                # and inside this error translation (else a lost BMC escapes as IpmiException).
+                return list(result) if isinstance(result, types.GeneratorType) else result
         except ipmi_exc.IpmiException as exc:
             text = redact(str(exc) or "no answer")
             if "timeout" in text.lower() or "no answer" in text or "Session no longer connected" in text:
