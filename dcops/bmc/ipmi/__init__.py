@@ -105,6 +105,7 @@ class IpmiSession:
                 except ipmi_exc.IpmiException as exc:
                     raise UnreachableError(f"{self.host}: IPMI login failed: {redact(str(exc) or 'no answer')}") \
                         from None
+                _settle_oem(self._cmd)
             return self._cmd
 
     def call(self, what: str, func: str, *args: Any, **kwargs: Any) -> Any:
@@ -141,6 +142,20 @@ class IpmiSession:
                 cmd.ipmi_session.logout()
             except Exception as exc:  # noqa: BLE001 - logout is best effort
                 log.info("%s: IPMI logout failed: %s", self.host, type(exc).__name__)
+
+
+def _settle_oem(cmd: Any) -> None:
+    """Quirk (pyghmi 1.6.19): for a BMC whose manufacturer pyghmi has no OEM module for (ipmi_sim,
+    white-box boards) ``oem_init`` keeps ``_oemknown`` False, so every ``get_power`` and every
+    sensor sweep sends Get Device ID again: 2 of a minute round's 9 requests. A BMC's manufacturer
+    does not change within a session (a new session asks again), so ask once and keep pyghmi's
+    generic handler."""
+    try:
+        cmd.oem_init()
+    except Exception:  # noqa: BLE001 - pyghmi asks again on first use and reports the failure there
+        return
+    if getattr(cmd, "_oem", None) is not None:
+        cmd._oemknown = True
 
 
 def read_fru(session: IpmiSession, fru_id: int = 0) -> dict[str, Any]:
