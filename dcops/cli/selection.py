@@ -104,17 +104,25 @@ def select_hosts(names: Sequence[str]) -> list[Host]:
     Raises UsageError when neither is given, a plain name is unknown, or nothing matches.
     """
     from dcops.cli.common import settings
-    from dcops.inventory import load_inventory, parse_selectors
+    from dcops.inventory import hostindex, load_inventory, parse_selectors
 
     opts = settings()
     if not names and not opts.limit:
         raise UsageError("name the hosts (or use --limit rack=A01, role=db, ...)")
+    plain = [n for n in names if not any(ch in n for ch in "*?[=,:!&~") and n.lower() != "all"]
+    if names and len(plain) == len(names) and not opts.limit and opts.inventory:
+        # Hosts named one by one: from the index of the book when no file changed since it
+        # loaded cleanly (cost independent of the book's size; dcops/inventory/hostindex.py).
+        found = hostindex.indexed_hosts(opts.inventory, list(dict.fromkeys(names)))
+        if found:
+            return found
     inv = load_inventory(opts.inventory)
+    if opts.inventory:
+        hostindex.remember(opts.inventory, inv)
     chosen: list[Host] = list(inv.hosts)
     if names:
-        for name in names:
-            if not any(ch in name for ch in "*?[=,:!&~") and name.lower() != "all":
-                inv.get(name)  # UsageError with close names when unknown
+        for name in plain:
+            inv.get(name)  # UsageError with close names when unknown
         chosen = parse_selectors(list(names)).filter(inv.hosts)
     chosen = limit_hosts(chosen, inv.hosts)
     if not chosen:

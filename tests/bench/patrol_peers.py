@@ -293,6 +293,10 @@ def main() -> None:
     if args.hosts > 0:
         report["redfish"] = redfish_side(args.hosts, args.latency, args.rounds, args.concurrency, args.sample,
                                          args.threads)
+        if not args.json:
+            print_report(report)  # now: the IPMI side takes minutes more
+            sys.stdout.flush()
+            report.clear()
     if args.ipmi > 0:
         if not shutil.which("ipmi_sim"):
             print("ipmi_sim is not installed: IPMI side skipped", file=sys.stderr)
