@@ -81,6 +81,7 @@ from dcops.bmc.redfish.keys import (
     STATIC_TYPES,
 )
 from dcops.bmc.redfish.read import read_health, read_observation
+from dcops.bmc.redfish.tlsbuffer import small_tls_read_buffers
 from dcops.bmc.visit import LogPosition, Visit, record_order
 from dcops.errors import UnreachableError
 from dcops.models import Host
@@ -155,6 +156,7 @@ class RedfishFleet:
     def __init__(self, *, concurrency: int = 400, read_timeout: float = 15.0, retries: int = 1,
                  log_limit: int = 50, keepalive: float = 120.0, max_pause: float = 1.0,
                  max_body: int = MAX_BODY) -> None:
+        small_tls_read_buffers()  # a kept connection per BMC: 256 KiB each otherwise (tlsbuffer.py)
         self.concurrency = concurrency
         self.max_body = max_body
         self.read_timeout = read_timeout
