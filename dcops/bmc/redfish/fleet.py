@@ -63,6 +63,7 @@ from dcops.bmc.redfish.jsonbody import MAX_BODY, decode
 from dcops.bmc.redfish.keys import (
     AUTH_TOKEN,
     EXPAND_ONE_LEVEL,
+    EXPAND_SEGMENTS,
     EXPAND_SELF_TYPES,
     EXPAND_TYPES,
     ID,
@@ -378,6 +379,8 @@ class RedfishFleet:
         if key in memo:
             return memo[key]
         kind = bmc.types.get(key)
+        if kind is None and bmc.expand:
+            kind = EXPAND_SEGMENTS.get(key.rsplit("/", 1)[-1])  # a first visit: expand by the link's name
         if kind == LOG_ENTRIES_TYPE:
             doc = await self._entries(bmc, path, counter)
         elif (kind in EXPAND_TYPES or kind in EXPAND_SELF_TYPES) and bmc.expand:
@@ -388,6 +391,8 @@ class RedfishFleet:
                     raise
                 bmc.expand = False
                 doc = await self._get(bmc, path, counter)
+            if key not in bmc.types:  # guessed from the name: remember what it really is
+                kind = bmc.types[key] = doc_type(doc)
         else:
             doc = await self._get(bmc, path, counter)
             kind = bmc.types[key] = doc_type(doc)
