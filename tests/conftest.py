@@ -78,7 +78,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
-    for var in ("DCOPS_CONFIG", "DCOPS_STATE", "DCOPS_INVENTORY"):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    for var in ("DCOPS_CONFIG", "DCOPS_STATE", "DCOPS_INVENTORY", "DCOPS_CACHE_DIR"):
         monkeypatch.delenv(var, raising=False)
 
 

@@ -99,13 +99,22 @@ def select_hosts(names: Sequence[str]) -> list[Host]:
     """Hosts named on the command line, narrowed by ``--limit`` (``inventory.select.choose_hosts``
     does the choosing; this reads the options and the book)."""
     from dcops.cli.common import settings
-    from dcops.inventory import load_inventory
+    from dcops.inventory import hostindex, load_inventory
     from dcops.inventory.select import choose_hosts
 
     opts = settings()
     if not names and not opts.limit:
         raise UsageError("name the hosts (or use --limit rack=A01, role=db, ...)")
+    plain = [n for n in names if not any(ch in n for ch in "*?[=,:!&~") and n.lower() != "all"]
+    if names and len(plain) == len(names) and not opts.limit and opts.inventory:
+        # Hosts named one by one: from the index of the book when no file changed since it
+        # loaded cleanly (cost independent of the book's size; dcops/inventory/hostindex.py).
+        found = hostindex.indexed_hosts(opts.inventory, list(dict.fromkeys(names)))
+        if found:
+            return found
     inv = load_inventory(opts.inventory)
+    if opts.inventory:
+        hostindex.remember(opts.inventory, inv)
     return choose_hosts(inv.hosts, names, limit_selector, get=inv.get, warn=_warn)
 
 

@@ -116,8 +116,19 @@ def ipmi_sims(directory: Path, count: int = 1, timeout: float = PATIENT,
     directory.mkdir(parents=True, exist_ok=True)
     sims: list[IpmiSim] = []
     try:
+        taken: set[tuple[int, int]] = set()
+
+        def fresh(kind: int) -> int:
+            # A port the kernel just freed may come back for the next BMC: with hundreds of
+            # simulators two would be handed the same one and the second fails to bind.
+            port = free_port(kind)
+            while (kind, port) in taken:
+                port = free_port(kind)
+            taken.add((kind, port))
+            return port
+
         for n in range(count):
-            port, console = free_port(socket.SOCK_DGRAM), free_port()
+            port, console = fresh(socket.SOCK_DGRAM), fresh(socket.SOCK_STREAM)
             log = directory / f"ipmi{n}.log"
             argv = ["sh", str(IPMI_KIT / "start-bmc.sh"), f"bmc{n}", str(port), str(console),
                     str(directory / f"ipmi{n}")]

@@ -1,4 +1,4 @@
-"""IPMI over RMCP+ (lanplus): the only importer of pyghmi.
+"""IPMI over RMCP+ (lanplus): this package is the only importer of pyghmi.
 
 ``IpmiSession`` holds one pyghmi session per BMC (logged out on close). ``ipmi_bmc`` returns the
 IPMI concerns of a host: power, boot override, sensors (SDR), SEL, FRU, health and the serial
@@ -17,6 +17,7 @@ import struct
 import subprocess
 import threading
 import time
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from pyghmi.ipmi import fru as ipmi_fru
 from pyghmi.ipmi.private import session as ipmi_private_session
 
 from dcops.bmc import base
+from dcops.bmc.ipmi import wakeup
 from dcops.errors import ApplyError, UnreachableError
 from dcops.models import BmcEndpoint
 from dcops.observation import (
@@ -47,6 +49,7 @@ from dcops.observation import (
 from dcops.secrets import Secret, redact
 
 log = logging.getLogger(__name__)
+wakeup.install()  # pyghmi's lost wake-up: each request could wait for its retry timer (see wakeup.py)
 DEFAULT_PORT = 623
 # Completion codes that mean "ask for less": 0xC8 request/response length, 0xC9 parameter out of
 # range, 0xCA cannot return that many bytes.
@@ -104,13 +107,18 @@ class IpmiSession:
                 except ipmi_exc.IpmiException as exc:
                     raise UnreachableError(f"{self.host}: IPMI login failed: {redact(str(exc) or 'no answer')}") \
                         from None
+                _settle_oem(self._cmd)
             return self._cmd
 
     def call(self, what: str, func: str, *args: Any, **kwargs: Any) -> Any:
         """Run one pyghmi call, translating its errors (UnreachableError when the BMC is gone)."""
         try:
             with self._lock:
-                return getattr(self.cmd(), func)(*args, **kwargs)
+                result = getattr(self.cmd(), func)(*args, **kwargs)
+                # Some pyghmi calls (get_sensor_data, get_event_log) are generators: their requests
+                # go out while they are iterated, which must happen here, under the session's lock
+                # and inside this error translation (else a lost BMC escapes as IpmiException).
+                return list(result) if isinstance(result, types.GeneratorType) else result
         except ipmi_exc.IpmiException as exc:
             text = redact(str(exc) or "no answer")
             if "timeout" in text.lower() or "no answer" in text or "Session no longer connected" in text:
@@ -136,6 +144,20 @@ class IpmiSession:
                 cmd.ipmi_session.logout()
             except Exception as exc:  # noqa: BLE001 - logout is best effort
                 log.info("%s: IPMI logout failed: %s", self.host, type(exc).__name__)
+
+
+def _settle_oem(cmd: Any) -> None:
+    """Quirk (pyghmi 1.6.19): for a BMC whose manufacturer pyghmi has no OEM module for (ipmi_sim,
+    white-box boards) ``oem_init`` keeps ``_oemknown`` False, so every ``get_power`` and every
+    sensor sweep sends Get Device ID again: 2 of a minute round's 9 requests. A BMC's manufacturer
+    does not change within a session (a new session asks again), so ask once and keep pyghmi's
+    generic handler."""
+    try:
+        cmd.oem_init()
+    except Exception:  # noqa: BLE001 - pyghmi asks again on first use and reports the failure there
+        return
+    if getattr(cmd, "_oem", None) is not None:
+        cmd._oemknown = True
 
 
 def read_fru(session: IpmiSession, fru_id: int = 0) -> dict[str, Any]:

@@ -63,6 +63,7 @@ from dcops.bmc.redfish.jsonbody import MAX_BODY, decode
 from dcops.bmc.redfish.keys import (
     AUTH_TOKEN,
     EXPAND_ONE_LEVEL,
+    EXPAND_SEGMENTS,
     EXPAND_SELF_TYPES,
     EXPAND_TYPES,
     ID,
@@ -81,6 +82,7 @@ from dcops.bmc.redfish.keys import (
     STATIC_TYPES,
 )
 from dcops.bmc.redfish.read import read_health, read_observation
+from dcops.bmc.redfish.tlsbuffer import small_tls_read_buffers
 from dcops.bmc.visit import LogPosition, Visit, record_order
 from dcops.errors import UnreachableError
 from dcops.models import Host
@@ -155,6 +157,7 @@ class RedfishFleet:
     def __init__(self, *, concurrency: int = 400, read_timeout: float = 15.0, retries: int = 1,
                  log_limit: int = 50, keepalive: float = 120.0, max_pause: float = 1.0,
                  max_body: int = MAX_BODY) -> None:
+        small_tls_read_buffers()  # a kept connection per BMC: 256 KiB each otherwise (tlsbuffer.py)
         self.concurrency = concurrency
         self.max_body = max_body
         self.read_timeout = read_timeout
@@ -354,11 +357,11 @@ class RedfishFleet:
 
     # ------------------------------------------------------------------ the read
     def _fetcher(self, bmc: BmcState, counter: list[int], memo: dict[str, Doc],
-                 root_status: list[int | None]) -> Callable[[str], Any]:
+                 root_status: list[int | None], by_name: bool = True) -> Callable[[str], Any]:
         async def fetch(path: str) -> Doc:
             key = normalize(path)
             try:
-                return await self._fetch(bmc, path, key, counter, memo)
+                return await self._fetch(bmc, path, key, counter, memo, by_name)
             except FetchError as exc:
                 if key == ROOT_KEY:
                     root_status[0] = exc.status
@@ -366,7 +369,8 @@ class RedfishFleet:
 
         return fetch
 
-    async def _fetch(self, bmc: BmcState, path: str, key: str, counter: list[int], memo: dict[str, Doc]) -> Doc:
+    async def _fetch(self, bmc: BmcState, path: str, key: str, counter: list[int], memo: dict[str, Doc],
+                     by_name: bool = True) -> Doc:
         if "?" in path:
             # A query the parser asked for ($expand, $skip): as asked, never cached across visits.
             doc = await self._get(bmc, path, counter)
@@ -376,6 +380,8 @@ class RedfishFleet:
         if key in memo:
             return memo[key]
         kind = bmc.types.get(key)
+        if kind is None and bmc.expand and by_name:
+            kind = EXPAND_SEGMENTS.get(key.rsplit("/", 1)[-1])  # a first visit: expand by the link's name
         if kind == LOG_ENTRIES_TYPE:
             doc = await self._entries(bmc, path, counter)
         elif (kind in EXPAND_TYPES or kind in EXPAND_SELF_TYPES) and bmc.expand:
@@ -386,6 +392,8 @@ class RedfishFleet:
                     raise
                 bmc.expand = False
                 doc = await self._get(bmc, path, counter)
+            if key not in bmc.types:  # guessed from the name: remember what it really is
+                kind = bmc.types[key] = doc_type(doc)
         else:
             doc = await self._get(bmc, path, counter)
             kind = bmc.types[key] = doc_type(doc)
@@ -440,7 +448,7 @@ class RedfishFleet:
         return out
 
     async def visit(self, target: Target, *, sections: Iterable[str] = SECTIONS, health: bool = False,
-                    drill: bool = True, expand: bool = False, deadline: float = 20.0,
+                    drill: bool = True, expand: bool | None = None, deadline: float = 20.0,
                     log: LogPosition | None = None, refresh: bool = False,
                     on_document: Callable[[str, Doc], None] | None = None) -> Visit:
         """Read one BMC within ``deadline`` seconds (counted from now); never raises for a BMC's
@@ -448,8 +456,11 @@ class RedfishFleet:
 
         ``sections``: what ``read_observation`` reads (power and rollups always); ``drill``: then
         the parts when the system rollup is not OK. ``health``: the cheap ``read_health`` instead
-        (it drills by itself). ``expand``: the parser asks for collections with ``$expand`` on this
-        visit already (a one-off read; kept BMCs get it from the second visit on). ``refresh``:
+        (it drills by itself). ``expand``: True, the parser asks for collections with ``$expand`` on
+        this visit already (a one-off read); None (the patrol), the fleet asks for part collections
+        with ``$expand`` by the name they are linked under from the first visit, and by their learnt
+        type from the second; False, no collection is expanded before its type was learnt (reads
+        member by member on a first visit, as a caller comparing both ways wants). ``refresh``:
         forget the cached structure first (inventory rounds). ``on_document(path, doc)`` sees every
         document the parser reads."""
         bmc = self.state(target, log)
@@ -466,10 +477,10 @@ class RedfishFleet:
         async with bmc.lock:  # one visit (and one request) at a time per BMC
             try:
                 async with asyncio.timeout(deadline):
-                    fetch = self._fetcher(bmc, counter, {}, root_status)
+                    fetch = self._fetcher(bmc, counter, {}, root_status, by_name=expand is not False)
                     if on_document is not None:
                         fetch = _tapped(fetch, on_document)
-                    obs, drilled = await self._read(target.host, fetch, wanted, health, drill, expand,
+                    obs, drilled = await self._read(target.host, fetch, wanted, health, drill, bool(expand),
                                                     target.system)
             except TimeoutError:
                 return Visit(target.host, None, f"{target.host}: no complete answer within {deadline:g}s",

@@ -118,6 +118,17 @@ EXPAND_TYPES = frozenset({
     "PowerSupplyCollection", "VolumeCollection", "NetworkAdapterCollection", "StorageCollection",
     "SoftwareInventoryCollection", "StorageControllerCollection",
 })
+# The property names under which Redfish links those collections (lower case, as cache keys are):
+# on a first visit, when the service root advertises $expand, a collection under one of these
+# names is asked for with $expand straight away instead of being read, then each member (a first
+# inventory visit of a Dell sim with 33 DIMMs: 87 requests -> about 25). Its real type, read from
+# the answer, is what is remembered.
+EXPAND_SEGMENTS = {
+    "sensors": "SensorCollection", "processors": "ProcessorCollection", "memory": "MemoryCollection",
+    "drives": "DriveCollection", "fans": "FanCollection", "powersupplies": "PowerSupplyCollection",
+    "volumes": "VolumeCollection", "networkadapters": "NetworkAdapterCollection", "storage": "StorageCollection",
+    "firmwareinventory": "SoftwareInventoryCollection", "controllers": "StorageControllerCollection",
+}
 # Resources read with $expand so that their live sub-resources come inline: a Chassis brings its
 # Thermal and Power (or ThermalSubsystem/PowerSubsystem) in the same answer, three GETs in one.
 EXPAND_SELF_TYPES = frozenset({"Chassis"})

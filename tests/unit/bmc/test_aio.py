@@ -24,6 +24,9 @@ def test_async_observation_equals_sync_and_logs_out() -> None:
         assert result.error is None and result.observation is not None
         assert result.observation.components == expected.components
         assert result.observation.sensors == expected.sensors
+        # The stand-in BMC logs a request after it answers: wait for the logout's line (a busy
+        # machine can run the client past it).
+        wait_for(lambda: len(bmc.log) >= result.observation.requests + 2, PATIENT, "the logout logged")
         assert bmc.created_sessions == 1 and bmc.active_sessions() == 0
         # One request in flight per BMC: each request starts after the previous one answered.
         assert len(bmc.log) == result.observation.requests + 2  # + login, logout
