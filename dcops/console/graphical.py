@@ -234,7 +234,7 @@ class GraphicalLauncher:
     async def launch(self, host: Host, *, user: str, web: bool) -> Launch:
         from dcops.store import audit
 
-        principal = user if web else None
+        principal = f"web:{user}" if web else None  # as the web UI's own actions name their user
         try:
             launch = await asyncio.to_thread(launch_sync, host, self.timeouts)
         except Exception as exc:

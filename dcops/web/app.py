@@ -332,6 +332,7 @@ class Pages:
 
     async def host(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
+        providers: list[Callable[[Host], Sequence[HostLink]]] = request.app.get(HOST_LINKS, [])
 
         def work() -> dict[str, Any]:
             from dcops.assets import store as astore
@@ -354,7 +355,7 @@ class Pages:
                     "steps": prstore.step_rows(self.store, name)[-30:],
                     "audit": audit.query(self.store, host=name, limit=30),
                     "bmc_url": _bmc_url(host) if self.config.bmc_ui else None,
-                    "links": host_links(request.app.get(HOST_LINKS, []), host, request.get("user"))}
+                    "links": host_links(providers, host, request.get("user"))}
 
         return await self.page(request, "host.html", work)
 

@@ -103,4 +103,5 @@ def test_browser_types_sees_echo_and_the_recording_replays_it(sol_lab: SolLab, s
     assert inputs == ["echo from-chromium"]  # the typed line ("\r" is not shown)
     assert cast.input_lines(recording) == ["echo from-chromium\r"]
     entries = audit.query(sol_lab.store, host="sol-01", action="console")
-    assert {(e.action, e.on_behalf_of) for e in entries} == {("console.open", OPERATOR), ("console.close", OPERATOR)}
+    assert {(e.action, e.on_behalf_of) for e in entries} == {("console.open", f"web:{OPERATOR}"),
+                                                              ("console.close", f"web:{OPERATOR}")}

@@ -92,7 +92,7 @@ def test_vendor_html5_launch(lab: tuple[dict[str, Host], Store], profile: str, v
     for text in (got["location"], got["body"], page):
         assert PASSWORD not in text
     [entry] = audit.query(store, action="console.graphical")
-    assert entry.result == "ok" and entry.on_behalf_of == OPERATOR and entry.after["vendor"] == vendor
+    assert entry.result == "ok" and entry.on_behalf_of == f"web:{OPERATOR}" and entry.after["vendor"] == vendor
     assert PASSWORD not in str(entry) and got["location"].split("?")[-1] not in str(entry)
 
 

@@ -104,7 +104,7 @@ def test_websocket_echo_replay_audit(sol_lab: SolLab) -> None:
     assert cast.input_lines(recording) == ["uptime\r"]
     entries = audit.query(sol_lab.store, host="sol-01", action="console")
     assert {e.action for e in entries} == {"console.open", "console.close"}
-    assert {e.on_behalf_of for e in entries} == {OPERATOR}
+    assert {e.on_behalf_of for e in entries} == {f"web:{OPERATOR}"}
 
 
 @pytest.mark.slow  # pyghmi notices the lost payload on its keepalive (tens of seconds)
