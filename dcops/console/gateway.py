@@ -9,7 +9,8 @@ byte counts and the recording's id and SHA-256) and applies retention. The web U
 ``dcops console HOST`` both call this, so both are recorded and audited the same way.
 
 Who: ``user`` is the person at the keyboard: the web UI's logged-in user, or for the terminal the
-OS user. The audit ``actor`` stays the OS user running dcops; the web user is ``on_behalf_of``.
+OS user. The audit ``actor`` stays the OS user running dcops; the web user is ``on_behalf_of``
+(``web:NAME``, as for the web UI's acks and silences).
 """
 
 from __future__ import annotations
@@ -172,11 +173,11 @@ class ConsoleGateway:
     async def open(self, host: Host, *, user: str, via: str, web: bool,
                    width: int = 80, height: int = 24) -> ConsoleSession:
         """Open ``host``'s serial console for ``user``. ``web``: the user logged in to the web UI
-        (recorded as on_behalf_of beside the OS user running dcops); otherwise ``user`` is the OS
+        (recorded as on_behalf_of ``web:USER`` beside the OS user running dcops); otherwise ``user`` is the OS
         user and on_behalf_of stays ``$DCOPS_ACTOR``'s.
 
         A console that cannot be opened is audited too (``console.open`` with the failure)."""
-        principal = user if web else None
+        principal = f"web:{user}" if web else None  # as the web UI's own actions name their user
         session_id = uuid.uuid4().hex
         started = self.clock()
         at = self.now()

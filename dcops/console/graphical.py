@@ -27,11 +27,27 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from dcops.errors import DcopsError
-from dcops.models import Host
+from dcops.models import Host, Protocol
 from dcops.secrets import Secret, redact
 
 MANAGERS = "/redfish/v1/Managers"
 SESSIONS = "/redfish/v1/SessionService/Sessions"
+
+
+# The book's vendor names (lower case, as written: "Dell Inc.", "HPE", "Hewlett Packard Enterprise")
+# of the vendors ``plan`` has an HTML5 launch for.
+HTML5_VENDORS = ("dell", "hpe", "hewlett packard enterprise", "hewlett-packard", "hp", "supermicro",
+                 "super micro", "huawei")
+
+
+def offers_html5(host: Host) -> bool:
+    """Whether the host page offers a graphical console (pure): a Redfish BMC of a vendor with an
+    HTML5 launch, as the book says. The launch itself still asks the BMC (old firmware may be
+    Java only and is refused with the reason then)."""
+    if Protocol(host.bmc.protocol) is Protocol.IPMI:  # the launch goes over Redfish (redfish or auto)
+        return False
+    vendor = (host.vendor or "").strip().lower()
+    return any(vendor == v or vendor.startswith((v + " ", v + ",")) for v in HTML5_VENDORS)
 
 
 class LaunchRefused(DcopsError):
@@ -218,7 +234,7 @@ class GraphicalLauncher:
     async def launch(self, host: Host, *, user: str, web: bool) -> Launch:
         from dcops.store import audit
 
-        principal = user if web else None
+        principal = f"web:{user}" if web else None  # as the web UI's own actions name their user
         try:
             launch = await asyncio.to_thread(launch_sync, host, self.timeouts)
         except Exception as exc:

@@ -7,8 +7,11 @@ console route needs the operator role. The BMC credentials stay in the gateway: 
 websocket carry only the dcops login, and a graphical launch hands the browser a BMC *session*
 (or the vendor's one-time console credential), never the password.
 
-    app = web.Application(middlewares=[auth_middleware])
-    setup(app, ConsoleWeb(gateway, hosts=book.get, launcher=GraphicalLauncher(store)))
+    make_app(store, hosts, config=..., extend=[lambda app: setup(app, ConsoleWeb(gateway, ...))])
+
+Paths in the pages come from the router (``url_for``), so they carry the prefix the UI is mounted
+under (``/ui/console/...`` in ``dcops serve``). ``setup`` also adds a "Console" link (and a
+"Graphical console" link where the vendor has an HTML5 launch) to the UI's host page, for operators.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from aiohttp import WSMsgType, web
 
@@ -30,6 +33,7 @@ from dcops.console.gateway import ConsoleGateway
 from dcops.errors import DcopsError
 from dcops.models import Host
 from dcops.secrets import redact
+from dcops.web.app import HOST_LINKS, HostLink
 from dcops.web.auth import Role, require_role
 
 log = logging.getLogger(__name__)
@@ -70,12 +74,22 @@ def _host(request: web.Request) -> Host:
     return host
 
 
-def _page(title: str, body: str) -> web.Response:
+def _url(request: web.Request, route: str, **parts: str) -> str:
+    """The path of one of the console's routes, with the prefix the app is mounted under."""
+    resource = request.app.router[route]
+    if route == "console-static":
+        return html.escape(str(resource.url_for(filename=parts["filename"])))
+    return html.escape(str(resource.url_for(**parts)))
+
+
+def _page(request: web.Request, title: str, body: str) -> web.Response:
+    css = _url(request, "console-static", filename="xterm/xterm.css")
+    js = _url(request, "console-static", filename="xterm/xterm.js")
     text = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            "<link rel='stylesheet' href='/console/static/xterm/xterm.css'>"
+            f"<link rel='stylesheet' href='{css}'>"
             "<style>body{margin:0;background:#111;color:#ddd;font-family:sans-serif}"
             "header{padding:4px 8px}#console,#replay{height:90vh}</style></head>"
-            f"<body>{body}<script src='/console/static/xterm/xterm.js'></script></body></html>")
+            f"<body>{body}<script src='{js}'></script></body></html>")
     return web.Response(text=text, content_type="text/html",
                         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
@@ -86,9 +100,9 @@ async def console_page(request: web.Request) -> web.Response:
     name = html.escape(host.name)
     body = (f"<header>{name}: serial console <span id='status' data-state='connecting'>connecting</span> "
             "<button id='close'>close</button></header>"
-            f"<div id='console' data-ws='/console/{name}/ws'></div>"
-            "<script defer src='/console/static/console.js'></script>")
-    return _page(f"{host.name} console", body)
+            f"<div id='console' data-ws='{_url(request, 'console-ws', host=host.name)}'></div>"
+            f"<script defer src='{_url(request, 'console-static', filename='console.js')}'></script>")
+    return _page(request, f"{host.name} console", body)
 
 
 async def console_ws(request: web.Request) -> web.WebSocketResponse:
@@ -170,9 +184,10 @@ async def recording_page(request: web.Request) -> web.Response:
     body = (f"<header>{html.escape(record.host)}: {html.escape(record.user)}, "
             f"{record.started_at:%Y-%m-%d %H:%M:%S} UTC, {record.duration_s or 0:.0f} s "
             f"({html.escape(record.transport)})</header>"
-            f"<div id='replay' data-cast='/console/sessions/{ident}.cast'></div><ol id='inputs'></ol>"
-            "<script defer src='/console/static/replay.js'></script>")
-    return _page(f"console session {record.id}", body)
+            f"<div id='replay' data-cast='{_url(request, 'console-cast', id=record.id)}'></div>"
+            "<ol id='inputs'></ol>"
+            f"<script defer src='{_url(request, 'console-static', filename='replay.js')}'></script>")
+    return _page(request, f"console session {ident}", body)
 
 
 async def graphical_launch(request: web.Request) -> web.Response:
@@ -195,12 +210,25 @@ async def graphical_launch(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(launch.url, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
 
+def host_links(console: ConsoleWeb, host: Host) -> list[HostLink]:
+    """The host page's console links (pure): the serial console always (SOL is IPMI, which every
+    BMC the book can name speaks), the graphical one where the vendor has an HTML5 launch."""
+    from dcops.console.graphical import offers_html5
+
+    quoted = quote(host.name, safe="")
+    links = [HostLink("console-link", "Console", f"/console/{quoted}", Role.OPERATOR)]
+    if console.launcher is not None and offers_html5(host):
+        links.append(HostLink("graphical-link", "Graphical console", f"/console/{quoted}/graphical", Role.OPERATOR))
+    return links
+
+
 def setup(app: web.Application, console: ConsoleWeb) -> None:
-    """Add the console routes to the web UI's application."""
+    """Add the console routes to the web UI's application, and its links to the host page."""
     app[KEY] = console
-    app.router.add_static("/console/static", STATIC)
-    app.router.add_get("/console/sessions/{id}.cast", recording_cast)
+    app.router.add_static("/console/static", STATIC, name="console-static")
+    app.router.add_get("/console/sessions/{id}.cast", recording_cast, name="console-cast")
     app.router.add_get("/console/sessions/{id}", recording_page)
-    app.router.add_get("/console/{host}/ws", console_ws)
+    app.router.add_get("/console/{host}/ws", console_ws, name="console-ws")
     app.router.add_get("/console/{host}/graphical", graphical_launch)
     app.router.add_get("/console/{host}", console_page)
+    app.setdefault(HOST_LINKS, []).append(lambda host: host_links(console, host))

@@ -32,6 +32,30 @@ PREFIX = "/ui"
 STATIC = Path(__file__).parent / "static"
 
 
+@dataclass(frozen=True)
+class HostLink:
+    """A link an extension adds to a host's page (the console's "Console" and "Graphical
+    console"): ``path`` under the UI's prefix, shown only to users with at least ``role``."""
+
+    id: str
+    label: str
+    path: str
+    role: Role = Role.VIEWER
+
+
+# Functions an extension registers (``make_app(extend=...)``) that return a host's extra links:
+# the UI shows them without knowing what is behind them (by the layer rules it cannot import the
+# console, which talks to BMCs).
+HOST_LINKS: web.AppKey[list[Callable[[Host], Sequence[HostLink]]]] = web.AppKey("dcops_web_host_links", list)
+
+
+def host_links(providers: Sequence[Callable[[Host], Sequence[HostLink]]], host: Host, user: Any) -> list[HostLink]:
+    """The links of ``host`` that ``user`` may follow (pure)."""
+    if user is None:
+        return []
+    return [link for provide in providers for link in provide(host) if user.can(link.role)]
+
+
 @dataclass
 class WebConfig:
     """``web:`` in the config file (docs/web.md)."""
@@ -308,6 +332,7 @@ class Pages:
 
     async def host(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
+        providers: list[Callable[[Host], Sequence[HostLink]]] = request.app.get(HOST_LINKS, [])
 
         def work() -> dict[str, Any]:
             from dcops.assets import store as astore
@@ -329,7 +354,8 @@ class Pages:
                     "workflow": prstore.load_workflows(self.store, [name]).get(name),
                     "steps": prstore.step_rows(self.store, name)[-30:],
                     "audit": audit.query(self.store, host=name, limit=30),
-                    "bmc_url": _bmc_url(host) if self.config.bmc_ui else None}
+                    "bmc_url": _bmc_url(host) if self.config.bmc_ui else None,
+                    "links": host_links(providers, host, request.get("user"))}
 
         return await self.page(request, "host.html", work)
 
@@ -508,6 +534,7 @@ def make_app(store: Any, hosts: Callable[[], Sequence[Host]], *, config: WebConf
     app = web.Application(middlewares=[auth.auth_middleware(auth_config, local_role)])
     app[auth.AUTH] = auth_config
     app[auth.PREFIX] = PREFIX
+    app[HOST_LINKS] = []
     r = app.router
     r.add_get("/login", pages.login_form, name="login")
     r.add_post("/login", pages.login)

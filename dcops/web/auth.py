@@ -201,7 +201,8 @@ def is_public(path: str, prefix: str = "") -> bool:
 
 def auth_middleware(config: AuthConfig, local_role: Callable[[str], Role | None]) -> Any:
     """Sets ``request["user"]`` and ``request["session"]``; a request without a user gets a
-    redirect to the login form (GET/HEAD) or 401 (anything else) unless the page is public."""
+    redirect to the login form (GET/HEAD) or 401 (anything else, a websocket too) unless the
+    page is public."""
 
     @web.middleware
     async def middleware(request: web.Request,
@@ -226,7 +227,9 @@ def auth_middleware(config: AuthConfig, local_role: Callable[[str], Role | None]
         request["csrf"] = config.signer.csrf(session["sid"])
         if user is None and not is_public(request.path, request.app.get(PREFIX, "")):
             refusal: web.HTTPException
-            if request.method in ("GET", "HEAD"):
+            # A websocket (the console's) cannot follow a redirect to a form: it gets the 401.
+            websocket = request.headers.get("Upgrade", "").lower() == "websocket"
+            if request.method in ("GET", "HEAD") and not websocket:
                 login = request.app.router["login"].url_for().with_query(next=request.path_qs)
                 refusal = web.HTTPFound(login)
             else:

@@ -1,6 +1,8 @@
-"""The whole thing in a real browser: headless Chromium logs in (test-only login), opens the
-xterm.js console of an ipmi_sim BMC with SOL, types a line, sees the echo, closes; the recording
-replays the same bytes the page showed; the audit names the user."""
+"""The whole thing in a real browser: headless Chromium logs in through the web UI's login form
+(the UI mounted under /ui/ as ``dcops serve`` does, a real operator from ``dcops.web.users``),
+opens the host's page, clicks "Console" and gets the xterm.js console of an ipmi_sim BMC with SOL,
+types a line, sees the echo, closes; the recording replays the same bytes the page showed; the
+audit names the user."""
 
 from __future__ import annotations
 
@@ -13,13 +15,11 @@ import pytest
 from aiohttp import web
 
 from dcops.console import cast, store
-from dcops.console.gateway import ConsoleGateway
-from dcops.console.web import ConsoleWeb, setup
 from dcops.store import audit
 from tests.helpers.browser import chromium
 from tests.helpers.simfleet import wait_for
 from tests.helpers.timing import PATIENT
-from tests.helpers.web_user import fake_login_middleware
+from tests.helpers.web_login import OPERATOR, USERS, add_users, console_app
 from tests.integration.console.conftest import SolLab
 
 pytestmark = pytest.mark.slow
@@ -32,9 +32,9 @@ SCREEN = """return (function () {
 
 @pytest.fixture
 def served(sol_lab: SolLab) -> Iterator[str]:
-    """The console routes on a loopback port, served from a thread of their own."""
-    app = web.Application(middlewares=[fake_login_middleware()])
-    setup(app, ConsoleWeb(ConsoleGateway(sol_lab.store), hosts={sol_lab.host.name: sol_lab.host}.get))
+    """The web UI with the console on a loopback port, served from a thread of their own."""
+    add_users(sol_lab.store)
+    app = console_app(sol_lab.store, [sol_lab.host])
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app)
     ready = threading.Event()
@@ -63,9 +63,15 @@ def test_browser_types_sees_echo_and_the_recording_replays_it(sol_lab: SolLab, s
     from selenium.webdriver.common.keys import Keys
 
     with chromium(tmp_path) as driver:
-        driver.get(f"{served}/console/sol-01")  # 401 before the login; the origin can now hold its cookie
-        driver.add_cookie({"name": "test_user", "value": "olga:operator", "path": "/"})
-        driver.get(f"{served}/console/sol-01")
+        driver.get(f"{served}/ui/host/sol-01")  # not logged in: the login form, which comes back here
+        wait_for(lambda: driver.find_elements(By.ID, "password"), PATIENT, "the login form")
+        driver.find_element(By.ID, "name").send_keys(OPERATOR)
+        driver.find_element(By.ID, "password").send_keys(USERS[OPERATOR][1])
+        driver.find_element(By.ID, "login").click()
+        wait_for(lambda: driver.find_elements(By.ID, "console-link"), PATIENT, "the host page's console link")
+        driver.find_element(By.ID, "console-link").click()
+        wait_for(lambda: driver.find_elements(By.ID, "status"), PATIENT, "the console page")
+        assert driver.current_url == f"{served}/ui/console/sol-01"
         status = driver.find_element(By.ID, "status")
         wait_for(lambda: status.get_attribute("data-state") == "open", PATIENT, "the console to connect")
         wait_for(lambda: status.get_attribute("data-session"), PATIENT, "the session id")
@@ -86,7 +92,7 @@ def test_browser_types_sees_echo_and_the_recording_replays_it(sol_lab: SolLab, s
         record = store.get(sol_lab.store, session_id)
         assert record is not None and record.cast is not None
         # Playback in the browser shows the same screen.
-        driver.get(f"{served}/console/sessions/{session_id}")
+        driver.get(f"{served}/ui/console/sessions/{session_id}")
         replay = driver.find_element(By.ID, "replay")
         wait_for(lambda: replay.get_attribute("data-done") == "1", PATIENT, "the playback")
         inputs = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#inputs li")]
@@ -97,4 +103,5 @@ def test_browser_types_sees_echo_and_the_recording_replays_it(sol_lab: SolLab, s
     assert inputs == ["echo from-chromium"]  # the typed line ("\r" is not shown)
     assert cast.input_lines(recording) == ["echo from-chromium\r"]
     entries = audit.query(sol_lab.store, host="sol-01", action="console")
-    assert {(e.action, e.on_behalf_of) for e in entries} == {("console.open", "olga"), ("console.close", "olga")}
+    assert {(e.action, e.on_behalf_of) for e in entries} == {("console.open", f"web:{OPERATOR}"),
+                                                              ("console.close", f"web:{OPERATOR}")}

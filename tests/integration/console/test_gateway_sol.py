@@ -45,7 +45,7 @@ def test_sol_line_echo_recorded_and_audited(sol_lab: SolLab) -> None:
     entries = audit.query(sol_lab.store, host="sol-01", action="console")
     by_action = {e.action: e for e in entries}
     assert set(by_action) == {"console.open", "console.close"}
-    assert all(e.on_behalf_of == "alice" for e in entries)
+    assert all(e.on_behalf_of == "web:alice" for e in entries)
     close = by_action["console.close"]
     assert close.intent_id == by_action["console.open"].id
     assert close.after["session"] == session_id and close.after["recording_sha256"] == record.sha256
@@ -66,4 +66,4 @@ def test_refused_login_is_audited_and_raises(sol_lab: SolLab, monkeypatch) -> No
     else:
         raise AssertionError("a refused login opened a console")
     [entry] = audit.query(sol_lab.store, host="sol-01", action="console.open")
-    assert entry.result.startswith("failed") and entry.on_behalf_of == "bob"
+    assert entry.result.startswith("failed") and entry.on_behalf_of == "web:bob"

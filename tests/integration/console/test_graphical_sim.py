@@ -1,7 +1,8 @@
 """Graphical-console launch per vendor against ``dcops sim``: through the web route, the gateway
 obtains the vendor's BMC session or one-time console credential, builds the HTML5 console URL,
 sends the browser there (the simulated BMC's console page accepts it), and neither the page nor
-the URL nor the audit carries the BMC password."""
+the URL nor the audit carries the BMC password. Through the web UI as ``dcops serve`` mounts it,
+logged in through its form; the host page links to the launch where the vendor has one."""
 
 from __future__ import annotations
 
@@ -10,21 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-from dcops.console.gateway import ConsoleGateway
 from dcops.console.graphical import GraphicalLauncher
-from dcops.console.web import ConsoleWeb, setup
 from dcops.inventory import load_inventory
 from dcops.models import Host
 from dcops.sim.testing import ThreadedFleet
 from dcops.store import audit
 from dcops.store.db import Store, open_store
 from tests.helpers.simfleet import FAST, PASSWORD, fleet
-from tests.helpers.web_user import fake_login_middleware
+from tests.helpers.web_login import OPERATOR, VIEWER, add_users, client, console_app, login, served
 
 PROFILES = ("dell-r750", "hpe-dl360-gen10p", "supermicro-x13", "huawei-2288hv5", "lenovo-sr650v2", "generic-1s")
 ONE_TIME = {"dell", "supermicro", "huawei"}  # the credential works once; iLO's session key lives on
@@ -46,28 +42,33 @@ def lab(sim: ThreadedFleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 async def _launch(hosts: dict[str, Host], store: Store, profile: str) -> dict[str, Any]:
-    app = web.Application(middlewares=[fake_login_middleware()])
-    by_name = {h.name: h for h in hosts.values()}
-    setup(app, ConsoleWeb(ConsoleGateway(store), hosts=by_name.get, launcher=GraphicalLauncher(store, FAST)))
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
+    """The launch through the UI as ``dcops serve`` mounts it: as the operator (and the viewer)
+    logged in through the login form; then the browser's side, following the redirect."""
+    add_users(store)
+    app = console_app(store, list(hosts.values()), launcher=GraphicalLauncher(store, FAST))
     host = hosts[profile]
-    try:
-        async with aiohttp.ClientSession() as http:
-            url = server.make_url(f"/console/{host.name}/graphical")
-            async with http.get(url, headers={"X-Test-User": "olga:operator"}, allow_redirects=False) as resp:
-                got: dict[str, Any] = {"status": resp.status, "location": resp.headers.get("Location", ""),
-                                       "body": await resp.text(), "headers": dict(resp.headers)}
-            async with http.get(url, headers={"X-Test-User": "vera:viewer"}, allow_redirects=False) as resp:
+    path = f"/ui/console/{host.name}/graphical"
+    async with served(app) as base:
+        got: dict[str, Any] = {}
+        async with client() as http:
+            await login(http, base, OPERATOR)
+            async with http.get(f"{base}/ui/host/{host.name}") as resp:
+                page = await resp.text()
+                got["link"] = f'href="{path}" id="graphical-link"' in page
+            async with http.get(base + path, allow_redirects=False) as resp:
+                got.update(status=resp.status, location=resp.headers.get("Location", ""), body=await resp.text(),
+                           headers=dict(resp.headers))
+        async with client() as http:
+            await login(http, base, VIEWER)
+            async with http.get(base + path, allow_redirects=False) as resp:
                 got["viewer"] = resp.status
+        async with client() as http:
             if got["status"] == 303:
-                async with http.get(got["location"]) as page:
-                    got["page"] = (page.status, await page.text())
+                async with http.get(got["location"]) as bmc_page:
+                    got["page"] = (bmc_page.status, await bmc_page.text())
                 async with http.get(got["location"]) as again:
                     got["again"] = again.status
-            return got
-    finally:
-        await server.close()
+        return got
 
 
 @pytest.mark.parametrize(("profile", "vendor", "path"), [
@@ -84,13 +85,14 @@ def test_vendor_html5_launch(lab: tuple[dict[str, Host], Store], profile: str, v
     assert got["location"].startswith(base + path)
     assert got["headers"].get("Referrer-Policy") == "no-referrer"
     assert got["viewer"] == 403
+    assert got["link"]  # the host page offers it to the operator
     status, page = got["page"]
     assert status == 200 and f"data-console='{vendor}'" in page  # the BMC took the credential
     assert got["again"] == (200 if vendor not in ONE_TIME else 401)
     for text in (got["location"], got["body"], page):
         assert PASSWORD not in text
     [entry] = audit.query(store, action="console.graphical")
-    assert entry.result == "ok" and entry.on_behalf_of == "olga" and entry.after["vendor"] == vendor
+    assert entry.result == "ok" and entry.on_behalf_of == f"web:{OPERATOR}" and entry.after["vendor"] == vendor
     assert PASSWORD not in str(entry) and got["location"].split("?")[-1] not in str(entry)
 
 
@@ -102,6 +104,7 @@ def test_no_html5_launch_says_why(lab: tuple[dict[str, Host], Store], profile: s
     hosts, store = lab
     got = asyncio.run(_launch(hosts, store, profile))
     assert got["status"] == 502 and reason in got["body"]
+    assert not got["link"]  # the book's vendor has no HTML5 launch: the host page does not offer one
     [entry] = audit.query(store, action="console.graphical")
     assert entry.result == "failed" and reason in (entry.details or "")
 

@@ -71,3 +71,22 @@ def test_urls() -> None:
     assert graphical.huawei_key(7, "ff", encrypted=False) == "7"
     assert graphical.huawei_key(7, "ff", encrypted=True) == "00000007ff"
     assert graphical.huawei_url(base, "7") == "https://192.0.2.10/remote_access.asp?authParam=7&lp=en&openway=html5"
+
+
+@pytest.mark.parametrize(("protocol", "vendor", "offered"), [
+    ("redfish", "Dell Inc.", True),
+    ("redfish", "HPE", True),
+    ("auto", "Hewlett Packard Enterprise", True),
+    ("redfish", "Supermicro", True),
+    ("redfish", "Huawei", True),
+    ("redfish", "Lenovo", False),  # XCC: no launch URL that takes a session
+    ("redfish", "Contoso", False),
+    ("redfish", None, False),
+    ("redfish", "Dellware", False),  # a prefix of a name is not the vendor
+    ("ipmi", "Dell Inc.", False),  # the launch needs Redfish
+])
+def test_the_host_page_offers_a_graphical_console(protocol: str, vendor: str | None, offered: bool) -> None:
+    from dcops.models import BmcEndpoint, Host, Protocol
+
+    host = Host(name="h1", bmc=BmcEndpoint(address="192.0.2.10", protocol=Protocol(protocol)), vendor=vendor)
+    assert graphical.offers_html5(host) is offered

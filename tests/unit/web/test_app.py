@@ -168,3 +168,15 @@ def test_the_store_decides_a_sessions_user_and_role(tmp_path: Path) -> None:
 
     _run(tmp_path, body)
     store.close()
+
+
+@pytest.mark.parametrize(("headers", "status"), [
+    ({}, 302),  # a page: off to the login form
+    ({"Upgrade": "websocket", "Connection": "Upgrade"}, 401),  # a websocket cannot follow a redirect
+])
+def test_nobody_is_sent_to_the_login_or_refused(tmp_path: Path, headers: dict[str, str], status: int) -> None:
+    async def body(client: TestClient) -> None:
+        resp = await client.get("/host/h1", headers=headers, allow_redirects=False)
+        assert resp.status == status
+
+    _run(tmp_path, body)
