@@ -52,6 +52,11 @@ def run_options(func: Any) -> Any:
         click.option("--media-dir", metavar="DIR", expose_value=False, callback=_meta,
                      help="Where per-host answer images are kept until their install ends (config "
                           "provision.media_dir; default: next to the state database)."),
+        click.option("--media-cert", metavar="PEM", expose_value=False, callback=_meta,
+                     help="Serve media over HTTPS with this certificate chain (config provision.media_cert); "
+                          "iLO and iDRAC mount HTTPS. The BMCs and the installer must trust its CA."),
+        click.option("--media-key", metavar="PEM", expose_value=False, callback=_meta,
+                     help="The certificate's private key (config provision.media_key; default: in --media-cert)."),
         click.option("--reach-port", type=click.IntRange(1, 65535), expose_value=False, callback=_meta,
                      help="TCP port of the reachability gate on the production address (default: the OS "
                           "baseline's network.reach_port, 22)."),
@@ -100,7 +105,8 @@ def _media_server(verb: str) -> Any:
     default_dir = base / "media"
     directory = Path(str(_setting("media_dir", default_dir))).expanduser()
     try:
-        return MediaServer(directory, host, port_n, _setting("media_url"))
+        return MediaServer(directory, host, port_n, _setting("media_url"), tls_cert=_setting("media_cert"),
+                           tls_key=_setting("media_key"))
     except OSError as exc:
         raise UsageError(f"media server: cannot listen on {listen}: {exc}") from exc
 

@@ -19,14 +19,18 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from dcops.errors import InvalidInputError
+
 log = logging.getLogger(__name__)
 _MAX_REPORT = 64 * 1024  # the log tail an installer may send
+_CHUNK = 1024 * 1024  # images are streamed from disk: a per-host installer ISO is gigabytes
 
 
 def token_hash(token: str) -> str:
@@ -60,7 +64,7 @@ class MediaServer:
     """A threaded HTTP server (one per ``provision run`` or ``dcops serve``)."""
 
     def __init__(self, directory: str | Path, listen: str = "127.0.0.1", port: int = 0,
-                 url: str | None = None) -> None:
+                 url: str | None = None, *, tls_cert: str | None = None, tls_key: str | None = None) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._entries: dict[str, _Entry] = {}  # token hash -> entry
@@ -73,10 +77,29 @@ class MediaServer:
 
         self._httpd = ThreadingHTTPServer((listen, port), Handler)
         self._httpd.daemon_threads = True
+        scheme = "http"
+        if tls_cert:
+            # HTTPS: iLO 5/6 and iDRAC 9 mount virtual media over HTTPS (iLO checks the
+            # certificate against its imported CA certificates when "Verify" is on, iDRAC 9
+            # 6.x only with its HTTPS certificate validation enabled); the installer's completion
+            # call uses the same URL, so the answer file's curl needs the CA (or -k in labs).
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            try:
+                context.load_cert_chain(tls_cert, tls_key)
+            except (OSError, ssl.SSLError) as exc:
+                self._httpd.server_close()
+                raise InvalidInputError(f"media server certificate {tls_cert}: {exc}") from exc
+            # The handshake happens in the handler thread (on its first read), not in the accept loop.
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True,
+                                                     do_handshake_on_connect=False)
+            scheme = "https"
         host, bound = self._httpd.server_address[:2]
         host = host.decode() if isinstance(host, bytes) else str(host)
         shown = f"[{host}]" if ":" in host else host
-        self.url = (url or f"http://{shown}:{bound}").rstrip("/")
+        self.url = (url or f"{scheme}://{shown}:{bound}").rstrip("/")
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="dcops-media", daemon=True)
         self._thread.start()
 
@@ -100,10 +123,32 @@ class MediaServer:
             self._tokens[token_hash(token)] = token
         return self.image_url(token, name), self.adopt(host, token_hash(token), path)
 
+    def publish_file(self, host: str, token: str, name: str, write: Callable[[Path], None]) -> tuple[str, str]:
+        """Like ``publish`` for an image too large for memory (a per-host installer ISO):
+        ``write(path)`` writes it to a temporary file, renamed when complete."""
+        folder = self.directory / host
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = folder / name
+        tmp = folder / f".{name}.tmp"
+        tmp.unlink(missing_ok=True)
+        try:
+            write(tmp)
+            tmp.chmod(0o600)  # the image holds the completion token
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        with self._lock:
+            self._tokens[token_hash(token)] = token
+        return self.image_url(token, name), self.adopt(host, token_hash(token), path)
+
     def adopt(self, host: str, token_sha: str, path: Path) -> str:
         """Serve an image already on disk under its token's hash (a resumed run: the BMC still
         holds the URL); returns its SHA-256."""
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        hasher = hashlib.sha256()
+        with path.open("rb") as fh:
+            while block := fh.read(_CHUNK):
+                hasher.update(block)
+        digest = hasher.hexdigest()
         with self._lock:
             entry = self._entries.setdefault(token_sha, _Entry(host, path, digest))
             entry.files[path.name] = path
@@ -225,26 +270,44 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, b"not found\n")
             return
         entry, path = found
-        data = path.read_bytes()
+        size = path.stat().st_size
         digest = base64.b64encode(bytes.fromhex(entry.sha256)).decode()
         headers = {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes",
                    "Digest": f"sha-256={digest}", "ETag": f'"{entry.sha256}"'}
         if self.command == "GET":
             self.media._count(entry)
         wanted = _RANGE.match(self.headers.get("Range", "").strip())
+        code, start, end = 200, 0, size - 1
         if wanted and (wanted.group(1) or wanted.group(2)):
             first, last = wanted.group(1), wanted.group(2)
             if first:
-                start, end = int(first), min(int(last) if last else len(data) - 1, len(data) - 1)
+                start, end = int(first), min(int(last) if last else size - 1, size - 1)
             else:
-                start, end = max(0, len(data) - int(last)), len(data) - 1
-            if start >= len(data) or start > end:
-                self._reply(416, b"", {"Content-Range": f"bytes */{len(data)}"})
+                start, end = max(0, size - int(last)), size - 1
+            if start >= size or start > end:
+                self._reply(416, b"", {"Content-Range": f"bytes */{size}"})
                 return
-            headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-            self._reply(206, data[start:end + 1], headers)
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+            code = 206
+        self._stream(code, path, start, end - start + 1, headers)
+
+    def _stream(self, code: int, path: Path, start: int, length: int, headers: dict[str, str]) -> None:
+        self.send_response(code)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(max(0, length)))
+        self.end_headers()
+        if self.command == "HEAD" or length <= 0:
             return
-        self._reply(200, data, headers)
+        with path.open("rb") as fh:
+            fh.seek(start)
+            left = length
+            while left > 0:
+                block = fh.read(min(_CHUNK, left))
+                if not block:
+                    break
+                self.wfile.write(block)
+                left -= len(block)
 
     def do_POST(self) -> None:  # noqa: N802
         url = urlsplit(self.path)

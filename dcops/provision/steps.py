@@ -34,7 +34,7 @@ from dcops.baseline.redfish import Pacing, Target
 from dcops.bmc.base import UnsupportedError
 from dcops.bmc.redfish.docs import FetchError
 from dcops.errors import ApplyError, DcopsError, InvalidInputError, UnreachableError
-from dcops.installer import answers, media, render
+from dcops.installer import answers, media, render, stock
 from dcops.installer.server import MediaServer, new_token, token_hash
 from dcops.models import Host
 from dcops.observation import PowerState
@@ -297,10 +297,8 @@ def _ssh_key(os_b: OsBaseline) -> str:
     return key
 
 
-def _answer_media(kind: str, host: Host, answer: str, net: NetworkValues) -> tuple[str, str, dict[str, bytes]]:
-    """(label, file name, files) of the answer image: OEMDRV with ks.cfg, or a NoCloud CIDATA seed."""
-    if kind == "kickstart":
-        return media.OEMDRV, f"{host.name}-oemdrv.img", {"ks.cfg": answer.encode()}
+def _seed_files(host: Host, answer: str, net: NetworkValues) -> dict[str, bytes]:
+    """A NoCloud seed: ``user-data`` (the autoinstall), ``meta-data``, ``network-config`` (static)."""
     inst = net.install
     meta = f"instance-id: dcops-{host.name}\nlocal-hostname: {net.hostname.split('.')[0]}\n"
     address = {"addresses": [f"{inst.ip}/{inst.prefix}"],
@@ -311,8 +309,50 @@ def _answer_media(kind: str, host: Host, answer: str, net: NetworkValues) -> tup
     if inst.vlan:
         config["vlans"] = {f"{iface}.{inst.vlan}": {"id": inst.vlan, "link": iface, **address}}
     network_config = yaml.safe_dump(config, sort_keys=False)
-    return media.CIDATA, f"{host.name}-cidata.img", {"user-data": answer.encode(), "meta-data": meta.encode(),
-                                                      "network-config": network_config.encode()}
+    return {"user-data": answer.encode(), "meta-data": meta.encode(), "network-config": network_config.encode()}
+
+
+def _answer_media(kind: str, host: Host, answer: str, net: NetworkValues) -> tuple[str, str, dict[str, bytes]]:
+    """(label, file name, files) of the answer image: OEMDRV with ks.cfg, or a NoCloud CIDATA seed."""
+    if kind == "kickstart":
+        return media.OEMDRV, f"{host.name}-oemdrv.img", {"ks.cfg": answer.encode()}
+    return media.CIDATA, f"{host.name}-cidata.img", _seed_files(host, answer, net)
+
+
+# Where the answer goes on a per-host installer ISO, and the kernel arguments that make the
+# installer read it there: Anaconda's ``inst.ks=cdrom:/ks.cfg`` (the boot CD), cloud-init's NoCloud
+# seed directory on the CD plus subiquity's ``autoinstall`` (without it subiquity 22.04+ asks
+# "Continue with autoinstall?" and waits for someone at the console).
+SEED_DIR = "nocloud"
+KICKSTART_ARGS = ("inst.ks=cdrom:/ks.cfg",)
+AUTOINSTALL_ARGS = ("autoinstall", f"ds=nocloud;s=/cdrom/{SEED_DIR}/")
+_USB_TYPES = frozenset({"USBStick", "Floppy", "RemovableDisk"})
+
+
+def _install_iso(kind: str, host: Host, answer: str, net: NetworkValues) -> tuple[str, list[str], dict[str, bytes]]:
+    """(file name, kernel arguments, files to add) of a host's own installer ISO."""
+    if kind == "kickstart":
+        return f"{host.name}-install.iso", list(KICKSTART_ARGS), {"ks.cfg": answer.encode()}
+    files = {f"{SEED_DIR}/{name}": data for name, data in _seed_files(host, answer, net).items()}
+    return f"{host.name}-install.iso", list(AUTOINSTALL_ARGS), files
+
+
+def one_iso(remaster: bool | None, kind: str, slots: Sequence[Any]) -> tuple[bool, str]:
+    """Whether the host boots its own installer ISO carrying the answer (True) or the stock ISO
+    plus an answer volume on a second slot (False), and why. A BMC has room for an answer volume
+    when it has two slots and one of them takes a USB stick / removable disk / floppy (or lists no
+    types: XCC and Supermicro offer every type on every slot)."""
+    second = len(slots) >= 2 and any(not s.media_types or _USB_TYPES & set(s.media_types) for s in slots)
+    if not second:
+        if remaster is False:
+            raise InvalidInputError("the BMC has one virtual media slot (no room for an answer volume) and the OS "
+                                    "baseline says installer.remaster: false: nothing could carry the answer file")
+        return True, "one virtual media slot: the answer rides on a per-host installer ISO"
+    if remaster is not None:
+        return remaster, "installer.remaster"
+    if kind == "autoinstall":
+        return True, "subiquity needs autoinstall on its kernel command line"
+    return False, "OEMDRV volume on the second slot"
 
 
 def _ours(image: str | None, name: str, server_url: str, media_url: str | None) -> bool:
@@ -344,13 +384,28 @@ def _build_media(ctx: StepContext, srv: MediaServer, bmc: Any, os_b: OsBaseline,
     if not facts.valid:
         raise ApplyError(f"{host.name}: the rendered {os_b.answer_kind} file is refused by its parser: "
                          + "; ".join(p.describe() for p in facts.problems[:5]))
-    label, name, files = _answer_media(os_b.answer_kind, host, answer, net)
-    j.before("os:media", {"name": name, "label": label, "token_sha256": token_hash(token)})
-    _url, sha = srv.publish(host.name, token, name, media.build_image(label, files))
+    combined, why = one_iso(os_b.remaster, os_b.answer_kind, bmc.vmedia.slots())
+    if combined:
+        name, args, files = _install_iso(os_b.answer_kind, host, answer, net)
+        label = "ISO"
+        source = os_b.iso_source or os_b.iso
+        stock_iso = stock.local_copy(source, srv.directory / "_stock", os_b.iso_sha256)
+        j.before("os:media", {"name": name, "label": label, "token_sha256": token_hash(token), "combined": True})
+
+        def write(dest: Path) -> None:
+            media.remaster(str(stock_iso), str(dest), args, files)
+
+        _url, sha = srv.publish_file(host.name, token, name, write)
+        extra: dict[str, Any] = {"combined": True, "why": why, "kernel_args": args}
+    else:
+        label, name, files = _answer_media(os_b.answer_kind, host, answer, net)
+        j.before("os:media", {"name": name, "label": label, "token_sha256": token_hash(token)})
+        _url, sha = srv.publish(host.name, token, name, media.build_image(label, files))
+        extra = {"combined": False}
     _keep_copy(os_b, host.name, answer)
     j.after("os:media", {"name": name, "label": label, "token_sha256": token_hash(token), "sha256": sha,
                          "answer_sha256": hashlib.sha256(answer.encode()).hexdigest(), "disk": disk.by_id,
-                         "ip": net.install.ip, "server": srv.url})
+                         "ip": net.install.ip, "server": srv.url, **extra})
 
 
 def _media_for_this_run(ctx: StepContext, srv: MediaServer, bmc: Any, os_b: OsBaseline,
@@ -418,26 +473,34 @@ def os_install(ctx: StepContext) -> StepResult:
     media_url = srv.url_for(token_sha)  # None after a restart when the BMC already holds the URL
     # 1. The installer ISO in the virtual CD, the answer image in a USB/removable slot (images of
     #    ours already there count; others are ejected).
+    combined = bool(info.get("combined"))
     if j.state("os:insert") != "done" or reinsert:
         slots = bmc.vmedia.slots()
-        foreign = [s for s in slots if s.inserted and s.image != os_b.iso and not _ours(s.image, name, srv.url, media_url)]
+        # With a per-host installer ISO the stock ISO is foreign too (it has no answer file).
+        foreign = [s for s in slots if s.inserted and (combined or s.image != os_b.iso)
+                   and not _ours(s.image, name, srv.url, media_url)]
         if foreign:
             j.before("os:eject-old", {"images": [_masked(s.image) for s in foreign]})
             bmc.vmedia.eject()
             j.after("os:eject-old")
             slots = bmc.vmedia.slots()
         j.before("os:insert", {"iso": os_b.iso, "answer": name})
-        if not any(s.inserted and s.image == os_b.iso for s in slots):
+        if combined:
+            if not any(s.inserted and _ours(s.image, name, srv.url, media_url) for s in slots):
+                assert media_url is not None  # rebuilt above when this process does not know the token
+                emit(f"os-install: insert the host's installer ISO {name} ({info.get('why')})")
+                bmc.vmedia.insert(f"{media_url}/{name}", media="cd")
+        elif not any(s.inserted and s.image == os_b.iso for s in slots):
             emit(f"os-install: insert {os_b.iso}")
             bmc.vmedia.insert(os_b.iso, media="cd")
-        if not any(s.inserted and _ours(s.image, name, srv.url, media_url) for s in slots):
+        if not combined and not any(s.inserted and _ours(s.image, name, srv.url, media_url) for s in slots):
             assert media_url is not None  # rebuilt above when this process does not know the token
             emit(f"os-install: insert the answer image {name} ({info['label']})")
             try:
                 bmc.vmedia.insert(f"{media_url}/{name}", media="usb")
             except UnsupportedError as exc:
-                raise ApplyError(f"{host.name}: {exc}; dcops attaches the answer image on a second virtual media "
-                                 "slot and does not build a per-host installer ISO yet") from exc
+                raise ApplyError(f"{host.name}: {exc}; set installer.remaster: true in the OS baseline to boot a "
+                                 "per-host installer ISO that carries the answer file instead") from exc
         j.after("os:insert", {"iso": os_b.iso, "answer": name})
     # 2. Boot once from CD, then power on (or reset) into the installer.
     if j.state("os:boot") != "done":
@@ -473,7 +536,7 @@ def os_install(ctx: StepContext) -> StepResult:
     if heard.get("host_keys"):
         ctx.data["host_keys"] = heard["host_keys"]
     ctx.data["provisioning_ip"] = net.install.ip
-    return {"iso": os_b.iso, "answer_image": name, "answer_label": info["label"], "image_sha256": info["sha256"],
+    return {"iso": name if combined else os_b.iso, "answer_image": name, "kernel_args": info.get("kernel_args"), "answer_label": info["label"], "image_sha256": info["sha256"],
             "answer_sha256": info["answer_sha256"], "os_disk": info["disk"], "completion": heard.get("completion"),
             "ip": net.install.ip, "hostname": net.hostname}
 

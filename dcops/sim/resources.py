@@ -618,9 +618,11 @@ def r_vmedia(c: Ctx, vid: str) -> Doc:
         actions["#VirtualMedia.InsertMedia"] = insert
     if fl.name != "supermicro" or media.inserted:
         actions["#VirtualMedia.EjectMedia"] = {"target": f"{path}/Actions/VirtualMedia.EjectMedia"}
+    types = dict(fl.vmedia)[vid]
     return c.doc("VirtualMedia", path, {
-        "Id": vid, "Name": "Virtual CD" if "CD" in dict(fl.vmedia)[vid] else "Virtual Removable Media",
-        "MediaTypes": list(dict(fl.vmedia)[vid]),
+        "Id": vid, "Name": "Virtual CD" if "CD" in types or not types else "Virtual Removable Media",
+        # Gigabyte/AMI MegaRAC (VirtualMedia v1_3_1) lists no MediaTypes on its one slot.
+        **({"MediaTypes": list(types)} if types else {}),
         "Image": media.image, "ImageName": media.image.rsplit("/", 1)[-1] if media.image else None,
         "Inserted": media.inserted, "WriteProtected": media.write_protected if media.inserted else None,
         "ConnectedVia": "URI" if media.inserted else "NotConnected",

@@ -366,7 +366,7 @@ class Bmc:
         disks: list[Disk] = []
         types = dict(self.flavour.vmedia)
         for vid, m in self.vmedia.items():
-            if m.inserted and not ({"CD", "DVD"} & set(types[vid])):
+            if m.inserted and not ({"CD", "DVD"} & set(types[vid] or ("CD",))):
                 disks.append(Disk("", (), "", f"virtual media {vid}"))
         for vol in self.storage.volumes:
             wwn = vol.wwn.lower()
@@ -395,7 +395,7 @@ class Bmc:
             record["state"] = "reading media"
 
             def work() -> None:
-                outcome = installer.examine(urls, disks)
+                outcome = installer.examine(urls, disks, cd_url=image)
                 post(lambda: self._install_examined(gen, record, outcome))
 
             installer.spawn(work)
@@ -429,6 +429,11 @@ class Bmc:
         facts = outcome.facts
         if outcome.error:
             self._install_failed(record, outcome.error, facts.error_urls if facts is not None else ())
+            return
+        if outcome.prompt:
+            # subiquity without ``autoinstall`` on its command line: a question on the console
+            # and no progress until someone answers (no callback, no power-off, ever).
+            record.update(state="waiting", console=outcome.prompt)
             return
         record["state"] = "installing"
 
@@ -664,7 +669,8 @@ class Bmc:
         protocol = params.get("TransferProtocolType")
         if protocol is not None and protocol not in ("HTTP", "HTTPS", "NFS", "CIFS"):
             raise RedfishError(400, "ActionParameterValueNotInList", (str(protocol), "TransferProtocolType", action))
-        types = dict(fl.vmedia)[vid]
+        # A slot listing no MediaTypes (Gigabyte/AMI MegaRAC CD1) takes a CD image.
+        types = dict(fl.vmedia)[vid] or ("CD",)
         if image.lower().endswith(".iso") and not ({"CD", "DVD"} & set(types)):
             raise RedfishError(400, "ActionParameterValueNotInList", (image, "Image", action))
         if media.inserted:
