@@ -624,6 +624,9 @@ def _wait_install(ctx: StepContext, t: Target, os_b: OsBaseline, token_sha: str,
             fetched = srv.fetched(token_sha)
             hint = ("the BMC never fetched the answer image" if not fetched else
                     f"the answer image was fetched {fetched} time(s), but the installer never called back")
+            if os_b.answer_kind == "autoinstall" and not ctx.journal.info("os:media").get("combined"):
+                hint += ("; subiquity asks \"Continue with autoinstall? (yes|no)\" and waits when autoinstall is "
+                         "not on its kernel command line: installer.remaster (the default) builds an ISO with it")
             raise ApplyError(f"{ctx.host.name}: the installer did not report within {os_b.timeout_seconds:.0f} s "
                              f"(power {power.value}, boot progress {last or 'unknown'}; {hint}); see the host's "
                              "console")
