@@ -57,6 +57,9 @@ def run_options(func: Any) -> Any:
                           "iLO and iDRAC mount HTTPS. The BMCs and the installer must trust its CA."),
         click.option("--media-key", metavar="PEM", expose_value=False, callback=_meta,
                      help="The certificate's private key (config provision.media_key; default: in --media-cert)."),
+        click.option("--bastion", metavar="[USER@]HOST[:PORT]", expose_value=False, callback=_meta,
+                     help="Reach the provisioning network through this SSH jump host (ProxyJump; hops separated "
+                          "by commas; config provision.bastion; a host's extra.bastion in the network file wins)."),
         click.option("--reach-port", type=click.IntRange(1, 65535), expose_value=False, callback=_meta,
                      help="TCP port of the reachability gate on the production address (default: the OS "
                           "baseline's network.reach_port, 22)."),
@@ -194,6 +197,7 @@ def _execute(verb_name: str, hosts: list[Host], baselines_dir: str, options: Any
     reach = _setting("reach_port")
     options.reach_port = int(reach) if reach is not None else None
     options.delivered_hook = _setting("delivered_hook", options.delivered_hook)
+    options.bastion = _setting("bastion", options.bastion)
     store = open_state()
     pacing = options.pacing
     verbose = settings().verbose

@@ -61,6 +61,7 @@ class Options:
     delivered_hook: str | None = None  # URL (POST) or command (stdin) given the delivered host's facts
     allow_unverified: bool = False  # deliver hosts with settings dcops cannot verify (e.g. Non-RAID disks)
     secure_erase: bool = False  # erase every disk in the RAID step (re-provisioning, decommissioning)
+    bastion: str | None = None  # ssh ProxyJump ([user@]host[:port][,...]) to the provisioning network
 
 
 @dataclass
@@ -724,9 +725,31 @@ def _host_vars(ctx: StepContext, os_b: OsBaseline | None, net: NetworkValues | N
     found: dict[str, Any] = {"ansible_host": net.install.ip}
     if os_b is not None:
         found["ansible_user"] = os_b.deploy_user
+    args = []
     if known_hosts is not None:
-        found["ansible_ssh_common_args"] = f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes"
+        args.append(f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes")
+    jump = net.extra.get("bastion") or ctx.options.bastion
+    if jump and ctx.options.ansible_connection != "local":
+        # The bastion's own host key is checked against the operator's known_hosts: ssh passes
+        # none of the -o options above to the jump connection.
+        args.append(f"-o ProxyJump={proxy_jump(jump)}")
+    if args:
+        found["ansible_ssh_common_args"] = " ".join(args)
     return found
+
+
+_JUMP_HOP = re.compile(r"^(?:[A-Za-z0-9._][A-Za-z0-9._-]*@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$")
+
+
+def proxy_jump(value: str) -> str:
+    """A ProxyJump value (``[user@]host[:port]``, hops separated by commas) checked: nothing that
+    ssh would read as an option or that a shell would split."""
+    hops = [h.strip() for h in value.split(",")]
+    for hop in hops:
+        if not hop or hop.startswith("-") or not _JUMP_HOP.match(hop):
+            raise InvalidInputError(f"bastion {value!r}: each hop must be [user@]host[:port] (hops separated by "
+                                    "commas)")
+    return ",".join(hops)
 
 
 def _known_hosts(ctx: StepContext, net: NetworkValues | None, directory: Path) -> Path | None:
