@@ -80,3 +80,55 @@ def test_withdraw_deletes_the_image_and_adopt_serves_it_again(server: MediaServe
         assert _get(url.replace(server.url, other.url))[:2] == (200, b"image")
     server.withdraw("h1")
     assert not path.exists() and _get(url)[0] == 404
+
+
+def test_https_media_with_a_private_ca(tmp_path: Path) -> None:
+    """iLO and iDRAC mount HTTPS: the server presents the operator's certificate, a client that
+    trusts the CA reads ranges and calls the completion URL, one that does not is refused."""
+    import ssl
+
+    from dcops.sim.runner import make_certificates
+
+    ca, cert, key = make_certificates(tmp_path / "tls")
+    with MediaServer(tmp_path / "media", tls_cert=str(cert), tls_key=str(key)) as srv:
+        assert srv.url.startswith("https://127.0.0.1:")
+        token = new_token()
+        url, _ = srv.publish("h1", token, "h1-install.iso", b"0123456789" * 1000)
+        trusted = ssl.create_default_context(cafile=str(ca))
+        req = urllib.request.Request(url, headers={"Range": "bytes=10-19"})
+        with urllib.request.urlopen(req, timeout=10, context=trusted) as resp:
+            assert resp.status == 206 and resp.read() == b"0123456789"
+        req = urllib.request.Request(srv.done_url(token) + "?status=ok", data=b"keys", method="POST")
+        with urllib.request.urlopen(req, timeout=10, context=trusted) as resp:
+            assert resp.status == 200
+        assert srv.completion(token_hash(token)) is not None
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            urllib.request.urlopen(url, timeout=10, context=ssl.create_default_context())
+
+
+def test_a_bad_certificate_is_named(tmp_path: Path) -> None:
+    from dcops.errors import InvalidInputError
+
+    bad = tmp_path / "cert.pem"
+    bad.write_text("not a certificate\n")
+    with pytest.raises(InvalidInputError, match="media server certificate .*cert.pem"):
+        MediaServer(tmp_path / "media", tls_cert=str(bad))
+
+
+def test_large_images_are_streamed_from_disk(tmp_path: Path) -> None:
+    """A per-host installer ISO is gigabytes: written by a callback, served in chunks with ranges."""
+    with MediaServer(tmp_path / "media") as srv:
+        token = new_token()
+        blob = bytes(range(256)) * 12 * 1024  # 3 MiB: more than one chunk
+
+        def write(path: Path) -> None:
+            path.write_bytes(blob)
+
+        url, digest = srv.publish_file("h1", token, "h1-install.iso", write)
+        assert digest == hashlib.sha256(blob).hexdigest()
+        status, body, _ = _get(url)
+        assert status == 200 and body == blob
+        status, body, headers = _get(url, {"Range": f"bytes={len(blob) - 5}-"})
+        assert status == 206 and body == blob[-5:] and headers["Content-Range"] == f"bytes {len(blob) - 5}-" \
+            f"{len(blob) - 1}/{len(blob)}"
+        assert not list((tmp_path / "media" / "h1").glob(".*tmp"))
