@@ -104,5 +104,29 @@ def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None
                 await engine.close()
             await runner.cleanup()
 
-    asyncio.run(main())
+    # Issue 16 hook: the standing media server (when the config sets provision.media_listen), so
+    # BMCs and installers reach the same URLs whichever `provision run --media-listen external`
+    # process publishes there, and completion calls are recorded while none runs.
+    media = _standing_media_server()
+    try:
+        asyncio.run(main())
+    finally:
+        if media is not None:
+            media.close()
     raise SystemExit(int(ExitCode.OK))
+
+
+def _standing_media_server() -> Any:
+    from dcops.config import default_state_url
+    from dcops.errors import InvalidInputError
+    from dcops.installer.server import media_dir_for, open_media_server
+
+    section = settings().section("provision")
+    if not section.get("media_listen") or section.get("media_listen") == "external":
+        return None
+    try:
+        media = open_media_server(section.get, media_dir_for(settings().state, default_state_url()))
+    except InvalidInputError as exc:
+        raise UsageError(str(exc)) from exc
+    click.echo(f"dcops: serving installer media at {media.url}", err=True)
+    return media

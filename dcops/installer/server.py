@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -63,13 +64,22 @@ class _Entry:
 class MediaServer:
     """A threaded HTTP server (one per ``provision run`` or ``dcops serve``)."""
 
-    def __init__(self, directory: str | Path, listen: str = "127.0.0.1", port: int = 0,
+    def __init__(self, directory: str | Path, listen: str | None = "127.0.0.1", port: int = 0,
                  url: str | None = None, *, tls_cert: str | None = None, tls_key: str | None = None) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._entries: dict[str, _Entry] = {}  # token hash -> entry
         self._tokens: dict[str, str] = {}  # token hash -> token, for the tokens this process made
         self._lock = threading.Condition()
+        self._httpd: ThreadingHTTPServer | None = None
+        if listen is None:
+            # External: another process (``dcops serve`` with provision.media_listen) serves
+            # ``directory`` at ``url``; this one publishes there and reads the completions it
+            # records on disk.
+            if not url:
+                raise InvalidInputError("an external media server needs its URL (--media-url)")
+            self.url = url.rstrip("/")
+            return
         server = self
 
         class Handler(_Handler):
@@ -143,7 +153,12 @@ class MediaServer:
 
     def adopt(self, host: str, token_sha: str, path: Path) -> str:
         """Serve an image already on disk under its token's hash (a resumed run: the BMC still
-        holds the URL); returns its SHA-256."""
+        holds the URL); returns its SHA-256. The hash is written next to it (``.token``), so a
+        media server in another process finds the image by its URL."""
+        marker = path.parent / _TOKEN_FILE
+        if not marker.is_file() or marker.read_text().strip() != token_sha:
+            _write_atomically(marker, token_sha.encode())
+            (path.parent / _DONE_FILE).unlink(missing_ok=True)  # an earlier attempt's outcome
         hasher = hashlib.sha256()
         with path.open("rb") as fh:
             while block := fh.read(_CHUNK):
@@ -179,7 +194,11 @@ class MediaServer:
     def completion(self, token_sha: str) -> Completion | None:
         with self._lock:
             entry = self._entries.get(token_sha)
-            return entry.done if entry else None
+            if entry is None:
+                return None
+            if entry.done is None:
+                entry.done = _read_done(entry.path.parent)  # heard by a media server in another process
+            return entry.done
 
     def fetched(self, token_sha: str) -> int:
         with self._lock:
@@ -192,14 +211,20 @@ class MediaServer:
         with self._lock:
             while True:
                 entry = self._entries.get(token_sha)
+                if entry is not None and entry.done is None:
+                    entry.done = _read_done(entry.path.parent)
                 if entry is not None and entry.done is not None:
                     return entry.done
                 left = end - time.monotonic()
                 if left <= 0:
                     return None
-                self._lock.wait(left)
+                # Woken at once by a call this process hears; the disk (another process's
+                # media server) is looked at every quarter second.
+                self._lock.wait(min(left, 0.25))
 
     def close(self) -> None:
+        if self._httpd is None:
+            return
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(5)
@@ -212,17 +237,54 @@ class MediaServer:
 
     # ------------------------------------------------------------------ requests
     def _lookup(self, token: str) -> _Entry | None:
+        sha = token_hash(token)
         with self._lock:
-            return self._entries.get(token_hash(token))
+            entry = self._entries.get(sha)
+        if entry is None:
+            return self._from_disk(sha)
+        try:
+            current = (entry.path.parent / _TOKEN_FILE).read_text().strip()
+        except OSError:
+            current = None
+        if current != sha:
+            # Withdrawn, or replaced by a newer attempt (perhaps by another process): the old
+            # URL must not serve the new image nor settle the new install.
+            with self._lock:
+                self._entries.pop(sha, None)
+            return None
+        return entry
+
+    def _from_disk(self, sha: str) -> _Entry | None:
+        """An image another process published in ``directory`` (found by its ``.token``)."""
+        for folder in self.directory.iterdir() if self.directory.is_dir() else ():
+            marker = folder / _TOKEN_FILE
+            try:
+                if not marker.is_file() or marker.read_text().strip() != sha:
+                    continue
+            except OSError:
+                continue
+            images = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+            if not images:
+                return None
+            for image in images:
+                self.adopt(folder.name, sha, image)
+            with self._lock:
+                return self._entries.get(sha)
+        return None
 
     def _complete(self, token: str, status: str, text: str) -> int:
+        entry = self._lookup(token)
         with self._lock:
-            entry = self._entries.get(token_hash(token))
             if entry is None:
                 return 404
+            if entry.done is None:
+                entry.done = _read_done(entry.path.parent)
             if entry.done is not None:
-                return 410  # single use
+                return 410  # single use (whichever process heard the first call)
             entry.done = Completion(status, text, time.time())
+            # On disk too: the ``provision run`` waiting for it may be another process.
+            _write_atomically(entry.path.parent / _DONE_FILE, json.dumps(
+                {"status": status, "text": text, "at": entry.done.at}).encode())
             self._lock.notify_all()
             return 200
 
@@ -232,6 +294,35 @@ class MediaServer:
 
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+_TOKEN_FILE, _DONE_FILE = ".token", ".done.json"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+
+
+def _read_done(folder: Path) -> Completion | None:
+    try:
+        raw = json.loads((folder / _DONE_FILE).read_text())
+        return Completion(str(raw["status"]), str(raw.get("text") or ""), float(raw.get("at") or 0))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def listen_address(value: str) -> tuple[str | None, int]:
+    """``ADDR[:PORT]`` / ``[v6]:PORT`` of ``--media-listen``; ``external`` is (None, 0): another
+    process (``dcops serve``) serves the media directory."""
+    if value == "external":
+        return None, 0
+    host, _, port = value.rpartition(":") if value.count(":") == 1 or value.startswith("[") else (value, "", "")
+    host = (host or value).strip("[]")
+    try:
+        return host, int(port) if port else 0
+    except ValueError as exc:
+        raise InvalidInputError(f"media listen address {value!r}: the port must be a number") from exc
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -323,3 +414,25 @@ class _Handler(BaseHTTPRequestHandler):
             return
         code = self.media._complete(parts[1], status, body.decode("utf-8", "replace"))
         self._reply(code, {200: b"recorded\n", 404: b"unknown token\n", 410: b"already used\n"}[code])
+
+
+def media_dir_for(state_url: str | None, default_state_url: str) -> Path:
+    """The default media directory: ``media`` next to the SQLite state database."""
+    state = state_url or default_state_url
+    base = state if state.startswith("sqlite:///") else default_state_url
+    return Path(base.removeprefix("sqlite:///")).parent / "media"
+
+
+def open_media_server(setting: Callable[[str], Any], default_dir: Path) -> MediaServer:
+    """The media server configured by ``setting(name)`` (``media_listen``, ``media_url``,
+    ``media_dir``, ``media_cert``, ``media_key``: provision options or the config's
+    ``provision:`` section). Raises InvalidInputError on a bad value or an address it cannot
+    listen on."""
+    listen = str(setting("media_listen") or "127.0.0.1")
+    host, port = listen_address(listen)
+    directory = Path(str(setting("media_dir") or default_dir)).expanduser()
+    try:
+        return MediaServer(directory, host, port, setting("media_url"), tls_cert=setting("media_cert"),
+                           tls_key=setting("media_key"))
+    except OSError as exc:
+        raise InvalidInputError(f"media server: cannot listen on {listen}: {exc.strerror or exc}") from exc
