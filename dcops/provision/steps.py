@@ -38,6 +38,7 @@ from dcops.installer import answers, media, render, stock
 from dcops.installer.server import MediaServer, new_token, token_hash
 from dcops.models import Host
 from dcops.observation import PowerState
+from dcops.provision import switchport
 from dcops.provision.workflow import Step
 from dcops.secrets import remember
 
@@ -869,13 +870,15 @@ def _switch(ctx: StepContext, os_b: OsBaseline, net: NetworkValues) -> dict[str,
     from dcops.secrets import resolve
 
     j = ctx.journal
-    if net.switch is None or not os_b.switch_playbook:
-        what = "no switch port in the network file" if net.switch is None else "no network.switch_playbook"
-        return {"note": f"{what}: the switch is left as it is"}
-    port = net.switch
-    sw = os_b.switches[port.switch]
     if j.state("network:switch") == "done":
-        return {"switch": sw.name, "port": port.port, "result": "done earlier"}
+        done = dict(ctx.data.get("switch_port") or {})
+        return {"switch": done.get("switch"), "port": done.get("port"), "result": "done earlier"}
+    decision = _switch_port(ctx, os_b, net)
+    if decision.port is None or not os_b.switch_playbook:
+        what = decision.note if decision.port is None else "no network.switch_playbook"
+        return {"note": f"{what}: the switch is left as it is", "source": decision.source}
+    port = decision.port
+    sw = os_b.switches[port.switch]
     vars_ = {"name": sw.name, "api": sw.api, "username": sw.username, "validate_certs": sw.validate_certs,
              "port": port.port, "vlan": port.vlan, "trunk_vlan": net.vlan}
     if sw.password:
@@ -891,7 +894,26 @@ def _switch(ctx: StepContext, os_b: OsBaseline, net: NetworkValues) -> dict[str,
         raise _StepFailed(f"{ctx.host.name}: network: switch {sw.name}: {result.describe()}",
                           {"switch": sw.name, "port": port.port})
     j.after("network:switch")
-    return {"switch": sw.name, "port": port.port, "vlan": port.vlan or net.vlan, "changed": result.tasks_changed}
+    return {"switch": sw.name, "port": port.port, "vlan": port.vlan or net.vlan, "changed": result.tasks_changed,
+            "source": decision.source}
+
+
+def _switch_port(ctx: StepContext, os_b: OsBaseline, net: NetworkValues) -> switchport.Decision:
+    """The switch port of the host: the book's, checked against the LLDP neighbours the BMC
+    reports (HPE iLO 6 Port LLDPReceive), or LLDP's alone; kept in the workflow data for the
+    hand-off. A BMC that reports no LLDP leaves the book's word."""
+    try:
+        seen = ctx.target().bmc.inventory.lldp()
+        heard = ""
+    except (UnsupportedError, FetchError, UnreachableError) as exc:
+        seen, heard = [], f" (LLDP not read: {exc})"
+    decision = switchport.decide(ctx.host.name, net.switch, seen, os_b.switches)
+    if ctx.on_event:
+        ctx.on_event(f"network: switch port: {decision.note}{heard}")
+    if decision.port is not None:
+        ctx.data["switch_port"] = {"switch": decision.port.switch, "port": decision.port.port,
+                                   "source": decision.source}
+    return decision
 
 
 def _gate(ctx: StepContext, os_b: OsBaseline, net: NetworkValues) -> dict[str, Any]:
@@ -920,7 +942,8 @@ def _delivered_hook(ctx: StepContext, net: NetworkValues | None) -> dict[str, An
              "identity": ctx.data.get("identity"), "rack": ctx.host.location.rack, "az": ctx.host.az,
              "role": ctx.host.role, "hostname": net.hostname if net else None,
              "address": net.ip if net else None, "vlan": net.vlan if net else None,
-             "host_keys": ctx.data.get("host_keys") or []}
+             "host_keys": ctx.data.get("host_keys") or [],
+             "switch_port": ctx.data.get("switch_port")}  # {switch, port, source: book | lldp | ...}
     j.before("network:delivered-hook")
     result = call_hook(hook, facts)
     j.after("network:delivered-hook", result)

@@ -111,6 +111,10 @@ class Bmc:
         # The install_poweroff fault replaces it by a blind installer that only powers off.
         self.install_poweroff: float | None = None
         self.install: dict[str, Any] = {}
+        # LLDP neighbours seen by the host's NIC ports (global port number, 0-based -> switch
+        # name, switch port, switch MAC), served in Port.Ethernet.LLDPReceive as HPE iLO 6 does;
+        # empty = "NotTransmitted", as in the capture (fault lldp_neighbor cables a port).
+        self.lldp: dict[int, dict[str, str]] = {}
         self.post: Callable[[Callable[[], None]], None] | None = None
         self.vanish_tasks = 0  # task_vanish fault: how many of the next tasks lose their monitor
         self.vanished_tasks: list[str] = []
