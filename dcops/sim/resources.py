@@ -42,6 +42,7 @@ V = {
     "Drive": "v1_17_0", "Volume": "v1_9_0", "VirtualMedia": "v1_6_0", "Chassis": "v1_23_0",
     "Thermal": "v1_7_0", "Power": "v1_7_1", "ThermalSubsystem": "v1_3_0", "Fan": "v1_5_0",
     "PowerSubsystem": "v1_1_0", "PowerSupply": "v1_5_0", "Sensor": "v1_9_0", "NetworkAdapter": "v1_9_0",
+    "Port": "v1_8_0",  # LLDPReceive.SystemName (v1_8); HPE iLO 6 1.66 serves v1_6_0
     "Manager": "v1_17_0", "ManagerNetworkProtocol": "v1_10_0", "LogService": "v1_4_0", "LogEntry": "v1_15_0",
     "SessionService": "v1_1_8", "Session": "v1_6_0", "AccountService": "v1_13_0", "ManagerAccount": "v1_10_0", "Role": "v1_3_3",
     "UpdateService": "v1_11_0", "SoftwareInventory": "v1_9_0", "TaskService": "v1_2_0", "Task": "v1_7_0",

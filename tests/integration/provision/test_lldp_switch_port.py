@@ -40,7 +40,7 @@ def test_switch_port_from_lldp_and_a_cabling_mismatch(state: Path, tmp_path: Pat
             sim.control.post("/v1/faults", {"hosts": [host], "kind": "lldp_neighbor",
                                             "args": {"switch": "leaf-a01.sim.example.net", "switch_port": sw_port}})
         code, data, err = cli(capsys, "provision", "run", "sim-0001", "sim-0002", "-i", str(inv), "--baselines",
-                              str(base), "--poll", "0.05", "--yes", "--delivered-hook", f"{hook.url}/cmdb", "-v")
+                              str(base), "--poll", "0.05", "--wait-limit", "60", "--yes", "--delivered-hook", f"{hook.url}/cmdb", "-v")
     assert code == 5, err
     status = {i["host"]: i for i in data["items"]}
     assert status["sim-0001"]["status"] == "delivered", status
@@ -48,8 +48,9 @@ def test_switch_port_from_lldp_and_a_cabling_mismatch(state: Path, tmp_path: Pat
     assert ("the cabling differs from the book: the network file says leaf-a01 port Ethernet2, LLDP sees "
             "leaf-a01 port Ethernet9") in status["sim-0002"]["message"]
     # Only the port LLDP named for sim-0001 was changed; sim-0002's were not touched.
-    assert set(switch.ports) == {"Ethernet7"} and switch.ports["Ethernet7"]["trunkAllowedVlans"] == "120" \
-        or switch.ports["Ethernet7"].get("accessVlanId") is None, switch.ports
+    # (no access VLAN in the book: the port trunks the host's own production VLAN, 120)
+    assert set(switch.ports) == {"Ethernet7"}, switch.ports
+    assert switch.ports["Ethernet7"]["mode"] == "trunk" and switch.ports["Ethernet7"]["trunkAllowedVlans"] == "120"
     (path, facts), = hook.received
     assert facts["host"] == "sim-0001"
     assert facts["switch_port"] == {"switch": "leaf-a01", "port": "Ethernet7", "source": "lldp"}
