@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql prometheus prometheus-alertmanager openipmi ipmitool chromium chromium-driver)
+APT_PACKAGES=(postgresql prometheus prometheus-alertmanager openipmi ipmitool chromium chromium-driver openssh-client)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -544,14 +545,21 @@ def _net_values(sub: _File, host: str, values: LineMap, merged: dict[str, Any], 
 def _load_os(f: _File, data: LineMap, name: str) -> OsBaseline:
     f.keys(data, ("name", "description", "installer", "answer_file", "network", "completion", "deploy"))
     installer = data.get("installer")
-    iso, sha = "", None
+    iso, sha, remaster, iso_source = "", None, None, None
     if not isinstance(installer, LineMap):
         f.problem(data.line_of("installer"), "'installer' is required: {iso: URL, sha256: ...}")
     else:
-        f.keys(installer, ("iso", "sha256"), "installer.")
+        f.keys(installer, ("iso", "sha256", "remaster", "source"), "installer.")
         iso = f.get(installer, "iso", str, required=True, where="installer.") or ""
         if iso and not re.match(r"^(https?|nfs|cifs|smb)://", iso):
             f.problem(installer.line_of("iso"), "'installer.iso' must be an http(s)/nfs/cifs URL the BMC can reach")
+        remaster = f.get(installer, "remaster", bool, where="installer.")
+        iso_source = f.get(installer, "source", str, where="installer.")
+        if iso_source is not None and not re.match(r"^https?://", iso_source):
+            iso_source = str((f.path.parent / os.path.expanduser(iso_source)).resolve())
+        elif iso_source is None and iso and not re.match(r"^https?://", iso) and remaster:
+            f.problem(installer.line_of("remaster"), "'installer.remaster' needs the stock ISO over http(s): give "
+                                                     "'installer.source' (a path or http(s) URL dcops reads)")
         sha = f.get(installer, "sha256", str, where="installer.")
         if sha is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha):
             f.problem(installer.line_of("sha256"), "'installer.sha256' must be 64 hex digits")
@@ -635,7 +643,7 @@ def _load_os(f: _File, data: LineMap, name: str) -> OsBaseline:
                     f.problem(raw_deploy.line_of("ssh_public_key"), f"'deploy.ssh_public_key': {bad}")
     return OsBaseline(name, iso, kind, template, network, defaults, completion, float(timeout), publish_dir,
                       publish_url, sha, str(data.get("description") or ""), f.ref(data.line), deploy_user, ssh_key,
-                      switches, switch_playbook, int(reach_port))
+                      switches, switch_playbook, int(reach_port), remaster, iso_source)
 
 
 _PLACEHOLDER = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")

@@ -204,6 +204,11 @@ class OsBaseline:
     switches: Mapping[str, Switch] = field(default_factory=dict)
     switch_playbook: str | None = None  # moves the host's switch port to production (pluggable per NOS)
     reach_port: int = 22  # the production address counts as reachable when this TCP port answers (0: no gate)
+    # A per-host installer ISO carrying the answer and its kernel arguments: True / False, or None
+    # (automatic: autoinstall always, since subiquity asks "Continue with autoinstall?" without
+    # ``autoinstall`` on the kernel command line; kickstart only on a BMC with one media slot).
+    remaster: bool | None = None
+    iso_source: str | None = None  # where dcops reads the stock ISO to remaster (a path or URL; default iso)
 
 
 @dataclass(frozen=True)

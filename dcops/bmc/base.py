@@ -106,6 +106,10 @@ class InventoryInterface(Concern):
         """What the server is (manufacturer, model, vendor key), read as cheaply as the protocol allows."""
         return self.observe(()).identity
 
+    def lldp(self) -> list[Any]:
+        """The LLDP neighbours the BMC reports for the host's NIC ports (``LldpNeighbour``)."""
+        raise UnsupportedError(f"LLDP over {getattr(self, 'protocol', 'this protocol')}: not reported")
+
 
 class HealthInterface(Concern):
     @abstractmethod

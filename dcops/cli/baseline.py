@@ -257,8 +257,11 @@ def _verify_os(hosts: tuple[str, ...], baselines_dir: str, playbooks_dir: str, a
         rows = pstore.host_rows(store, [h.name for h in targets])
     finally:
         store.close()
+    from dcops.cli.common import settings
+
     options = Options(playbooks_dir=playbooks_dir, ansible_connection=ansible_connection,
-                      playbook_vars=parse_playbook_vars(playbook_vars))
+                      playbook_vars=parse_playbook_vars(playbook_vars),
+                      bastion=settings().section("provision").get("bastion"))  # as provision run reaches it
     report = Report(kind="baseline.verify_os", columns=[Column("host", "HOST"), Column("result", "RESULT"),
                                                         Column("message", "MESSAGE")])
     for host in targets:

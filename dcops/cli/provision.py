@@ -45,13 +45,22 @@ def run_options(func: Any) -> Any:
         # Kept out of the command signatures (ctx.meta): the media server and hand-off settings.
         click.option("--media-listen", metavar="ADDR[:PORT]", expose_value=False, callback=_meta,
                      help="Where dcops serves answer images and hears installers (config provision.media_listen; "
-                          "default 127.0.0.1 on a free port). Give an address your BMCs and hosts reach."),
+                          "default 127.0.0.1 on a free port). Give an address your BMCs and hosts reach; "
+                          "'external': the media server of `dcops serve` (same --media-dir and --media-url)."),
         click.option("--media-url", metavar="URL", expose_value=False, callback=_meta,
                      help="The media server's URL as BMCs and installers see it (config provision.media_url; "
                           "default: http://ADDR:PORT of --media-listen)."),
         click.option("--media-dir", metavar="DIR", expose_value=False, callback=_meta,
                      help="Where per-host answer images are kept until their install ends (config "
                           "provision.media_dir; default: next to the state database)."),
+        click.option("--media-cert", metavar="PEM", expose_value=False, callback=_meta,
+                     help="Serve media over HTTPS with this certificate chain (config provision.media_cert); "
+                          "iLO and iDRAC mount HTTPS. The BMCs and the installer must trust its CA."),
+        click.option("--media-key", metavar="PEM", expose_value=False, callback=_meta,
+                     help="The certificate's private key (config provision.media_key; default: in --media-cert)."),
+        click.option("--bastion", metavar="[USER@]HOST[:PORT]", expose_value=False, callback=_meta,
+                     help="Reach the provisioning network through this SSH jump host (ProxyJump; hops separated "
+                          "by commas; config provision.bastion; a host's extra.bastion in the network file wins)."),
         click.option("--reach-port", type=click.IntRange(1, 65535), expose_value=False, callback=_meta,
                      help="TCP port of the reachability gate on the production address (default: the OS "
                           "baseline's network.reach_port, 22)."),
@@ -82,27 +91,14 @@ def _media_server(verb: str) -> Any:
     """The media server of a run that may reach os-install (run, resume, retry)."""
     if verb not in ("run", "resume", "retry"):
         return None
-    from pathlib import Path
-
     from dcops.config import default_state_url
-    from dcops.installer.server import MediaServer
+    from dcops.errors import InvalidInputError
+    from dcops.installer.server import media_dir_for, open_media_server
 
-    listen = str(_setting("media_listen", "127.0.0.1"))
-    host, _, port = listen.rpartition(":") if listen.count(":") == 1 or listen.startswith("[") else (listen, "", "")
-    host = (host or listen).strip("[]")
     try:
-        port_n = int(port) if port else 0
-    except ValueError as exc:
-        raise UsageError(f"--media-listen {listen!r}: the port must be a number") from exc
-    state = settings().state or default_state_url()
-    base = Path(state.removeprefix("sqlite:///")).parent if state.startswith("sqlite:///") else \
-        Path(default_state_url().removeprefix("sqlite:///")).parent
-    default_dir = base / "media"
-    directory = Path(str(_setting("media_dir", default_dir))).expanduser()
-    try:
-        return MediaServer(directory, host, port_n, _setting("media_url"))
-    except OSError as exc:
-        raise UsageError(f"media server: cannot listen on {listen}: {exc}") from exc
+        return open_media_server(lambda name: _setting(name), media_dir_for(settings().state, default_state_url()))
+    except InvalidInputError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def _options(poll: float, per_rack: int | None, playbooks_dir: str, ansible_connection: str | None,
@@ -188,6 +184,7 @@ def _execute(verb_name: str, hosts: list[Host], baselines_dir: str, options: Any
     reach = _setting("reach_port")
     options.reach_port = int(reach) if reach is not None else None
     options.delivered_hook = _setting("delivered_hook", options.delivered_hook)
+    options.bastion = _setting("bastion", options.bastion)
     store = open_state()
     pacing = options.pacing
     verbose = settings().verbose

@@ -38,3 +38,4 @@ def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None
     options = ServeOptions(address, port, listen, patrol=not no_patrol, interval=interval, rounds=rounds)
     run(options, hosts, store, settings(), say=lambda line: click.echo(line, err=True))
     raise SystemExit(int(ExitCode.OK))
+

@@ -9,6 +9,7 @@ Rock Ridge and Joliet names serves both, whether the BMC presents it as a CD or 
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,8 +32,12 @@ class Volume:
 
 def _iso_name(name: str, index: int) -> str:
     """An ISO 9660 level-3 name for ``name`` (the Rock Ridge and Joliet names keep the real one)."""
-    base = "".join(c if c.isalnum() else "_" for c in name.upper())[:24] or f"FILE{index}"
-    return f"/{base};1"
+    stem, dot, ext = name.upper().rpartition(".")
+    if not (dot and stem and ext):
+        stem, ext = name.upper(), ""
+    base = "".join(c if c.isalnum() else "_" for c in stem)[:24] or f"FILE{index}"
+    ext = "".join(c if c.isalnum() else "_" for c in ext)[:6]
+    return f"/{base}.{ext};1" if ext else f"/{base};1"
 
 
 def build_image(label: str, files: Mapping[str, bytes]) -> bytes:
@@ -91,5 +96,184 @@ def read_image(data: bytes) -> Volume:
         return Volume(label, files)
     except PyCdlibException as exc:
         raise InvalidInputError(f"unreadable ISO 9660 image: {exc}") from exc
+    finally:
+        iso.close()
+
+
+# ------------------------------------------------------------------------------ installer ISOs
+# A per-host installer ISO: the stock ISO with the answer file added and the boot configuration's
+# kernel lines extended, for installers that need an argument (subiquity asks "Continue with
+# autoinstall?" unless ``autoinstall`` is on the kernel command line) and for BMCs with a single
+# virtual-media slot (Gigabyte/AMI MegaRAC lists one CD1), where no second volume can carry the
+# answer. Ironic's virtual-media deploy builds a per-node ISO in the same way.
+
+@dataclass(frozen=True)
+class Remastered:
+    configs: tuple[str, ...]  # boot configurations changed (paths as in bootcfg.CONFIGS)
+    added: tuple[str, ...]  # files added
+
+
+@dataclass(frozen=True)
+class _Where:
+    iso: str  # ISO 9660 path (always present)
+    rr: str | None  # Rock Ridge path, when the image has Rock Ridge
+    joliet: str | None
+    udf: str | None
+
+
+def _child_name(child: object, rock: bool) -> tuple[str, str | None]:
+    ident = child.file_identifier().decode("ascii", "replace")  # type: ignore[attr-defined]
+    rr = child.rock_ridge.name().decode("utf-8", "replace") if rock and child.rock_ridge else None  # type: ignore[attr-defined]
+    return ident.split(";", 1)[0], rr
+
+
+def _find(iso: object, path: str, *, directory: bool = False) -> _Where | None:
+    """A file by its path compared case-insensitively (``boot/grub/grub.cfg``, ``EFI/BOOT/grub.cfg``)."""
+    rock = bool(iso.has_rock_ridge())  # type: ignore[attr-defined]
+    iso_cur, rr_cur = "/", "/"
+    parts = path.strip("/").split("/")
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        match = None
+        for child in iso.list_children(iso_path=iso_cur):  # type: ignore[attr-defined]
+            if child is None or child.is_dot() or child.is_dotdot():
+                continue
+            if child.is_file() != (last and not directory):
+                continue
+            ident, rr = _child_name(child, rock)
+            if (rr or ident).lower() == part.lower() or ident.lower() == part.lower().replace("-", "_"):
+                match = (ident + (";1" if child.is_file() else ""), rr or ident)
+                break
+        if match is None:
+            return None
+        iso_cur = iso_cur.rstrip("/") + "/" + match[0]
+        rr_cur = rr_cur.rstrip("/") + "/" + match[1]
+    joliet = udf = None
+    for attr, key in (("has_joliet", "joliet_path"), ("has_udf", "udf_path")):
+        if getattr(iso, attr)():
+            try:
+                iso.get_record(**{key: rr_cur})  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - pycdlib raises its own exception for a missing path
+                continue
+            if key == "joliet_path":
+                joliet = rr_cur
+            else:
+                udf = rr_cur
+    return _Where(iso_cur, rr_cur if rock else None, joliet, udf)
+
+
+def _read(iso: object, where: _Where) -> bytes:
+    out = io.BytesIO()
+    iso.get_file_from_iso_fp(out, iso_path=where.iso)  # type: ignore[attr-defined]
+    return out.getvalue()
+
+
+def _replace(iso: object, where: _Where, data: bytes) -> None:
+    """Replace a file's data, under each of its names (ISO 9660, Rock Ridge, Joliet, UDF)."""
+    from pycdlib.pycdlibexception import PyCdlibException
+
+    rr_name = where.rr.rsplit("/", 1)[-1] if where.rr else None
+    for key, value in (("joliet_path", where.joliet), ("udf_path", where.udf)):
+        if value:
+            with contextlib.suppress(PyCdlibException):
+                iso.rm_hard_link(**{key: value})  # type: ignore[attr-defined]
+    iso.rm_file(iso_path=where.iso, rr_name=rr_name)  # type: ignore[attr-defined]
+    iso.add_fp(io.BytesIO(data), len(data), iso_path=where.iso, rr_name=rr_name,  # type: ignore[attr-defined]
+               joliet_path=where.joliet, udf_path=where.udf)
+
+
+def _add_new(iso: object, path: str, data: bytes) -> None:
+    """Add ``path`` (directories made as needed; ISO names upper-cased, real names in Rock Ridge,
+    Joliet and UDF when the image has them)."""
+    rock, joliet, udf = iso.has_rock_ridge(), iso.has_joliet(), iso.has_udf()  # type: ignore[attr-defined]
+    parts = path.strip("/").split("/")
+    cur = ""
+    for index, part in enumerate(parts):
+        cur = f"{cur}/{part}"
+        names = cur.strip("/").split("/")
+        dirs = ["".join(c if c.isalnum() else "_" for c in d.upper())[:31] for d in names[:-1]]
+        last = (_iso_name(part, index).strip("/").split(";")[0] if index == len(parts) - 1
+                else "".join(c if c.isalnum() else "_" for c in part.upper())[:31])
+        iso_path = "/" + "/".join([*dirs, last])
+        kwargs = {"rr_name": part} if rock else {}
+        if joliet:
+            kwargs["joliet_path"] = cur
+        if udf:
+            kwargs["udf_path"] = cur
+        if index < len(parts) - 1:
+            if _find(iso, cur.strip("/"), directory=True) is None:
+                iso.add_directory(iso_path=iso_path, **kwargs)  # type: ignore[attr-defined]
+        else:
+            iso.add_fp(io.BytesIO(data), len(data), iso_path=iso_path + ";1", **kwargs)  # type: ignore[attr-defined]
+
+
+def remaster(source: str, dest: str, kernel_args: list[str], files: Mapping[str, bytes]) -> Remastered:
+    """Write ``dest``: the ISO at ``source`` with ``files`` added (replaced when present) and
+    ``kernel_args`` on every kernel line of its boot configurations. The El Torito boot records
+    and the hybrid MBR are kept by pycdlib; file data is copied from ``source`` as it is written,
+    so memory stays small whatever the ISO's size. Raises InvalidInputError when the ISO has no
+    boot configuration dcops knows (it could not make the installer read the answer)."""
+    import pycdlib
+    from pycdlib.pycdlibexception import PyCdlibException
+
+    from dcops.installer import bootcfg
+
+    iso = pycdlib.PyCdlib()
+    try:
+        iso.open(source)
+    except (PyCdlibException, ValueError, OSError) as exc:
+        raise InvalidInputError(f"installer ISO {source}: not an ISO 9660 image pycdlib can open: {exc}") from exc
+    try:
+        changed: list[str] = []
+        for path, syntax in bootcfg.CONFIGS.items():
+            where = _find(iso, path)
+            if where is None:
+                continue
+            text = _read(iso, where).decode("utf-8", "surrogateescape")
+            edited = bootcfg.add_kernel_args(text, syntax, kernel_args)
+            if edited.text != text:
+                _replace(iso, where, edited.text.encode("utf-8", "surrogateescape"))
+            if edited.lines or bootcfg.first_cmdline(text, syntax) is not None:
+                changed.append(path)
+        if not changed:
+            raise InvalidInputError(f"installer ISO {source}: no boot configuration with a kernel line (looked for "
+                                    f"{', '.join(bootcfg.CONFIGS)}): dcops cannot add {' '.join(kernel_args)}")
+        for path, data in sorted(files.items()):
+            where = _find(iso, path)
+            if where is not None:
+                _replace(iso, where, data)
+            else:
+                _add_new(iso, path, data)
+        iso.write(dest)
+        return Remastered(tuple(changed), tuple(sorted(files)))
+    except PyCdlibException as exc:
+        raise InvalidInputError(f"installer ISO {source}: cannot remaster it: {exc}") from exc
+    finally:
+        iso.close()
+
+
+def read_paths(data: bytes, paths: list[str]) -> dict[str, bytes]:
+    """The files at ``paths`` (compared case-insensitively) of an ISO 9660 image that are there:
+    what an installer's boot loader and kernel read from the CD (boot configuration, seed)."""
+    import pycdlib
+    from pycdlib.pycdlibexception import PyCdlibException
+
+    if len(data) > _MAX_IMAGE:
+        raise InvalidInputError(f"image of {len(data)} bytes is too large to read here")
+    iso = pycdlib.PyCdlib()
+    try:
+        iso.open_fp(io.BytesIO(data))
+    except (PyCdlibException, ValueError, OSError) as exc:
+        raise InvalidInputError(f"not an ISO 9660 image: {exc}") from exc
+    try:
+        found = {}
+        for path in paths:
+            try:
+                where = _find(iso, path)
+            except PyCdlibException:
+                where = None
+            if where is not None:
+                found[path] = _read(iso, where)
+        return found
     finally:
         iso.close()

@@ -14,19 +14,24 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from dcops.errors import InvalidInputError
+
 log = logging.getLogger(__name__)
 _MAX_REPORT = 64 * 1024  # the log tail an installer may send
+_CHUNK = 1024 * 1024  # images are streamed from disk: a per-host installer ISO is gigabytes
 
 
 def token_hash(token: str) -> str:
@@ -59,13 +64,22 @@ class _Entry:
 class MediaServer:
     """A threaded HTTP server (one per ``provision run`` or ``dcops serve``)."""
 
-    def __init__(self, directory: str | Path, listen: str = "127.0.0.1", port: int = 0,
-                 url: str | None = None) -> None:
+    def __init__(self, directory: str | Path, listen: str | None = "127.0.0.1", port: int = 0,
+                 url: str | None = None, *, tls_cert: str | None = None, tls_key: str | None = None) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._entries: dict[str, _Entry] = {}  # token hash -> entry
         self._tokens: dict[str, str] = {}  # token hash -> token, for the tokens this process made
         self._lock = threading.Condition()
+        self._httpd: ThreadingHTTPServer | None = None
+        if listen is None:
+            # External: another process (``dcops serve`` with provision.media_listen) serves
+            # ``directory`` at ``url``; this one publishes there and reads the completions it
+            # records on disk.
+            if not url:
+                raise InvalidInputError("an external media server needs its URL (--media-url)")
+            self.url = url.rstrip("/")
+            return
         server = self
 
         class Handler(_Handler):
@@ -73,10 +87,29 @@ class MediaServer:
 
         self._httpd = ThreadingHTTPServer((listen, port), Handler)
         self._httpd.daemon_threads = True
+        scheme = "http"
+        if tls_cert:
+            # HTTPS: iLO 5/6 and iDRAC 9 mount virtual media over HTTPS (iLO checks the
+            # certificate against its imported CA certificates when "Verify" is on, iDRAC 9
+            # 6.x only with its HTTPS certificate validation enabled); the installer's completion
+            # call uses the same URL, so the answer file's curl needs the CA (or -k in labs).
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            try:
+                context.load_cert_chain(tls_cert, tls_key)
+            except (OSError, ssl.SSLError) as exc:
+                self._httpd.server_close()
+                raise InvalidInputError(f"media server certificate {tls_cert}: {exc}") from exc
+            # The handshake happens in the handler thread (on its first read), not in the accept loop.
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True,
+                                                     do_handshake_on_connect=False)
+            scheme = "https"
         host, bound = self._httpd.server_address[:2]
         host = host.decode() if isinstance(host, bytes) else str(host)
         shown = f"[{host}]" if ":" in host else host
-        self.url = (url or f"http://{shown}:{bound}").rstrip("/")
+        self.url = (url or f"{scheme}://{shown}:{bound}").rstrip("/")
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="dcops-media", daemon=True)
         self._thread.start()
 
@@ -100,10 +133,37 @@ class MediaServer:
             self._tokens[token_hash(token)] = token
         return self.image_url(token, name), self.adopt(host, token_hash(token), path)
 
+    def publish_file(self, host: str, token: str, name: str, write: Callable[[Path], None]) -> tuple[str, str]:
+        """Like ``publish`` for an image too large for memory (a per-host installer ISO):
+        ``write(path)`` writes it to a temporary file, renamed when complete."""
+        folder = self.directory / host
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = folder / name
+        tmp = folder / f".{name}.tmp"
+        tmp.unlink(missing_ok=True)
+        try:
+            write(tmp)
+            tmp.chmod(0o600)  # the image holds the completion token
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        with self._lock:
+            self._tokens[token_hash(token)] = token
+        return self.image_url(token, name), self.adopt(host, token_hash(token), path)
+
     def adopt(self, host: str, token_sha: str, path: Path) -> str:
         """Serve an image already on disk under its token's hash (a resumed run: the BMC still
-        holds the URL); returns its SHA-256."""
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        holds the URL); returns its SHA-256. The hash is written next to it (``.token``), so a
+        media server in another process finds the image by its URL."""
+        marker = path.parent / _TOKEN_FILE
+        if not marker.is_file() or marker.read_text().strip() != token_sha:
+            _write_atomically(marker, token_sha.encode())
+            (path.parent / _DONE_FILE).unlink(missing_ok=True)  # an earlier attempt's outcome
+        hasher = hashlib.sha256()
+        with path.open("rb") as fh:
+            while block := fh.read(_CHUNK):
+                hasher.update(block)
+        digest = hasher.hexdigest()
         with self._lock:
             entry = self._entries.setdefault(token_sha, _Entry(host, path, digest))
             entry.files[path.name] = path
@@ -134,7 +194,11 @@ class MediaServer:
     def completion(self, token_sha: str) -> Completion | None:
         with self._lock:
             entry = self._entries.get(token_sha)
-            return entry.done if entry else None
+            if entry is None:
+                return None
+            if entry.done is None:
+                entry.done = _read_done(entry.path.parent)  # heard by a media server in another process
+            return entry.done
 
     def fetched(self, token_sha: str) -> int:
         with self._lock:
@@ -147,14 +211,20 @@ class MediaServer:
         with self._lock:
             while True:
                 entry = self._entries.get(token_sha)
+                if entry is not None and entry.done is None:
+                    entry.done = _read_done(entry.path.parent)
                 if entry is not None and entry.done is not None:
                     return entry.done
                 left = end - time.monotonic()
                 if left <= 0:
                     return None
-                self._lock.wait(left)
+                # Woken at once by a call this process hears; the disk (another process's
+                # media server) is looked at every quarter second.
+                self._lock.wait(min(left, 0.25))
 
     def close(self) -> None:
+        if self._httpd is None:
+            return
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(5)
@@ -167,17 +237,54 @@ class MediaServer:
 
     # ------------------------------------------------------------------ requests
     def _lookup(self, token: str) -> _Entry | None:
+        sha = token_hash(token)
         with self._lock:
-            return self._entries.get(token_hash(token))
+            entry = self._entries.get(sha)
+        if entry is None:
+            return self._from_disk(sha)
+        try:
+            current = (entry.path.parent / _TOKEN_FILE).read_text().strip()
+        except OSError:
+            current = None
+        if current != sha:
+            # Withdrawn, or replaced by a newer attempt (perhaps by another process): the old
+            # URL must not serve the new image nor settle the new install.
+            with self._lock:
+                self._entries.pop(sha, None)
+            return None
+        return entry
+
+    def _from_disk(self, sha: str) -> _Entry | None:
+        """An image another process published in ``directory`` (found by its ``.token``)."""
+        for folder in self.directory.iterdir() if self.directory.is_dir() else ():
+            marker = folder / _TOKEN_FILE
+            try:
+                if not marker.is_file() or marker.read_text().strip() != sha:
+                    continue
+            except OSError:
+                continue
+            images = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+            if not images:
+                return None
+            for image in images:
+                self.adopt(folder.name, sha, image)
+            with self._lock:
+                return self._entries.get(sha)
+        return None
 
     def _complete(self, token: str, status: str, text: str) -> int:
+        entry = self._lookup(token)
         with self._lock:
-            entry = self._entries.get(token_hash(token))
             if entry is None:
                 return 404
+            if entry.done is None:
+                entry.done = _read_done(entry.path.parent)
             if entry.done is not None:
-                return 410  # single use
+                return 410  # single use (whichever process heard the first call)
             entry.done = Completion(status, text, time.time())
+            # On disk too: the ``provision run`` waiting for it may be another process.
+            _write_atomically(entry.path.parent / _DONE_FILE, json.dumps(
+                {"status": status, "text": text, "at": entry.done.at}).encode())
             self._lock.notify_all()
             return 200
 
@@ -187,6 +294,35 @@ class MediaServer:
 
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+_TOKEN_FILE, _DONE_FILE = ".token", ".done.json"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+
+
+def _read_done(folder: Path) -> Completion | None:
+    try:
+        raw = json.loads((folder / _DONE_FILE).read_text())
+        return Completion(str(raw["status"]), str(raw.get("text") or ""), float(raw.get("at") or 0))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def listen_address(value: str) -> tuple[str | None, int]:
+    """``ADDR[:PORT]`` / ``[v6]:PORT`` of ``--media-listen``; ``external`` is (None, 0): another
+    process (``dcops serve``) serves the media directory."""
+    if value == "external":
+        return None, 0
+    host, _, port = value.rpartition(":") if value.count(":") == 1 or value.startswith("[") else (value, "", "")
+    host = (host or value).strip("[]")
+    try:
+        return host, int(port) if port else 0
+    except ValueError as exc:
+        raise InvalidInputError(f"media listen address {value!r}: the port must be a number") from exc
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -225,26 +361,44 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, b"not found\n")
             return
         entry, path = found
-        data = path.read_bytes()
+        size = path.stat().st_size
         digest = base64.b64encode(bytes.fromhex(entry.sha256)).decode()
         headers = {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes",
                    "Digest": f"sha-256={digest}", "ETag": f'"{entry.sha256}"'}
         if self.command == "GET":
             self.media._count(entry)
         wanted = _RANGE.match(self.headers.get("Range", "").strip())
+        code, start, end = 200, 0, size - 1
         if wanted and (wanted.group(1) or wanted.group(2)):
             first, last = wanted.group(1), wanted.group(2)
             if first:
-                start, end = int(first), min(int(last) if last else len(data) - 1, len(data) - 1)
+                start, end = int(first), min(int(last) if last else size - 1, size - 1)
             else:
-                start, end = max(0, len(data) - int(last)), len(data) - 1
-            if start >= len(data) or start > end:
-                self._reply(416, b"", {"Content-Range": f"bytes */{len(data)}"})
+                start, end = max(0, size - int(last)), size - 1
+            if start >= size or start > end:
+                self._reply(416, b"", {"Content-Range": f"bytes */{size}"})
                 return
-            headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-            self._reply(206, data[start:end + 1], headers)
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+            code = 206
+        self._stream(code, path, start, end - start + 1, headers)
+
+    def _stream(self, code: int, path: Path, start: int, length: int, headers: dict[str, str]) -> None:
+        self.send_response(code)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(max(0, length)))
+        self.end_headers()
+        if self.command == "HEAD" or length <= 0:
             return
-        self._reply(200, data, headers)
+        with path.open("rb") as fh:
+            fh.seek(start)
+            left = length
+            while left > 0:
+                block = fh.read(min(_CHUNK, left))
+                if not block:
+                    break
+                self.wfile.write(block)
+                left -= len(block)
 
     def do_POST(self) -> None:  # noqa: N802
         url = urlsplit(self.path)
@@ -260,3 +414,25 @@ class _Handler(BaseHTTPRequestHandler):
             return
         code = self.media._complete(parts[1], status, body.decode("utf-8", "replace"))
         self._reply(code, {200: b"recorded\n", 404: b"unknown token\n", 410: b"already used\n"}[code])
+
+
+def media_dir_for(state_url: str | None, default_state_url: str) -> Path:
+    """The default media directory: ``media`` next to the SQLite state database."""
+    state = state_url or default_state_url
+    base = state if state.startswith("sqlite:///") else default_state_url
+    return Path(base.removeprefix("sqlite:///")).parent / "media"
+
+
+def open_media_server(setting: Callable[[str], Any], default_dir: Path) -> MediaServer:
+    """The media server configured by ``setting(name)`` (``media_listen``, ``media_url``,
+    ``media_dir``, ``media_cert``, ``media_key``: provision options or the config's
+    ``provision:`` section). Raises InvalidInputError on a bad value or an address it cannot
+    listen on."""
+    listen = str(setting("media_listen") or "127.0.0.1")
+    host, port = listen_address(listen)
+    directory = Path(str(setting("media_dir") or default_dir)).expanduser()
+    try:
+        return MediaServer(directory, host, port, setting("media_url"), tls_cert=setting("media_cert"),
+                           tls_key=setting("media_key"))
+    except OSError as exc:
+        raise InvalidInputError(f"media server: cannot listen on {listen}: {exc.strerror or exc}") from exc

@@ -34,10 +34,11 @@ from dcops.baseline.redfish import Pacing, Target
 from dcops.bmc.base import UnsupportedError
 from dcops.bmc.redfish.docs import FetchError
 from dcops.errors import ApplyError, DcopsError, InvalidInputError, UnreachableError
-from dcops.installer import answers, media, render
+from dcops.installer import answers, media, render, stock
 from dcops.installer.server import MediaServer, new_token, token_hash
 from dcops.models import Host
 from dcops.observation import PowerState
+from dcops.provision import switchport
 from dcops.provision.workflow import Step
 from dcops.secrets import remember
 
@@ -61,6 +62,7 @@ class Options:
     delivered_hook: str | None = None  # URL (POST) or command (stdin) given the delivered host's facts
     allow_unverified: bool = False  # deliver hosts with settings dcops cannot verify (e.g. Non-RAID disks)
     secure_erase: bool = False  # erase every disk in the RAID step (re-provisioning, decommissioning)
+    bastion: str | None = None  # ssh ProxyJump ([user@]host[:port][,...]) to the provisioning network
 
 
 @dataclass
@@ -297,10 +299,8 @@ def _ssh_key(os_b: OsBaseline) -> str:
     return key
 
 
-def _answer_media(kind: str, host: Host, answer: str, net: NetworkValues) -> tuple[str, str, dict[str, bytes]]:
-    """(label, file name, files) of the answer image: OEMDRV with ks.cfg, or a NoCloud CIDATA seed."""
-    if kind == "kickstart":
-        return media.OEMDRV, f"{host.name}-oemdrv.img", {"ks.cfg": answer.encode()}
+def _seed_files(host: Host, answer: str, net: NetworkValues) -> dict[str, bytes]:
+    """A NoCloud seed: ``user-data`` (the autoinstall), ``meta-data``, ``network-config`` (static)."""
     inst = net.install
     meta = f"instance-id: dcops-{host.name}\nlocal-hostname: {net.hostname.split('.')[0]}\n"
     address = {"addresses": [f"{inst.ip}/{inst.prefix}"],
@@ -311,8 +311,50 @@ def _answer_media(kind: str, host: Host, answer: str, net: NetworkValues) -> tup
     if inst.vlan:
         config["vlans"] = {f"{iface}.{inst.vlan}": {"id": inst.vlan, "link": iface, **address}}
     network_config = yaml.safe_dump(config, sort_keys=False)
-    return media.CIDATA, f"{host.name}-cidata.img", {"user-data": answer.encode(), "meta-data": meta.encode(),
-                                                      "network-config": network_config.encode()}
+    return {"user-data": answer.encode(), "meta-data": meta.encode(), "network-config": network_config.encode()}
+
+
+def _answer_media(kind: str, host: Host, answer: str, net: NetworkValues) -> tuple[str, str, dict[str, bytes]]:
+    """(label, file name, files) of the answer image: OEMDRV with ks.cfg, or a NoCloud CIDATA seed."""
+    if kind == "kickstart":
+        return media.OEMDRV, f"{host.name}-oemdrv.img", {"ks.cfg": answer.encode()}
+    return media.CIDATA, f"{host.name}-cidata.img", _seed_files(host, answer, net)
+
+
+# Where the answer goes on a per-host installer ISO, and the kernel arguments that make the
+# installer read it there: Anaconda's ``inst.ks=cdrom:/ks.cfg`` (the boot CD), cloud-init's NoCloud
+# seed directory on the CD plus subiquity's ``autoinstall`` (without it subiquity 22.04+ asks
+# "Continue with autoinstall?" and waits for someone at the console).
+SEED_DIR = "nocloud"
+KICKSTART_ARGS = ("inst.ks=cdrom:/ks.cfg",)
+AUTOINSTALL_ARGS = ("autoinstall", f"ds=nocloud;s=/cdrom/{SEED_DIR}/")
+_USB_TYPES = frozenset({"USBStick", "Floppy", "RemovableDisk"})
+
+
+def _install_iso(kind: str, host: Host, answer: str, net: NetworkValues) -> tuple[str, list[str], dict[str, bytes]]:
+    """(file name, kernel arguments, files to add) of a host's own installer ISO."""
+    if kind == "kickstart":
+        return f"{host.name}-install.iso", list(KICKSTART_ARGS), {"ks.cfg": answer.encode()}
+    files = {f"{SEED_DIR}/{name}": data for name, data in _seed_files(host, answer, net).items()}
+    return f"{host.name}-install.iso", list(AUTOINSTALL_ARGS), files
+
+
+def one_iso(remaster: bool | None, kind: str, slots: Sequence[Any]) -> tuple[bool, str]:
+    """Whether the host boots its own installer ISO carrying the answer (True) or the stock ISO
+    plus an answer volume on a second slot (False), and why. A BMC has room for an answer volume
+    when it has two slots and one of them takes a USB stick / removable disk / floppy (or lists no
+    types: XCC and Supermicro offer every type on every slot)."""
+    second = len(slots) >= 2 and any(not s.media_types or _USB_TYPES & set(s.media_types) for s in slots)
+    if not second:
+        if remaster is False:
+            raise InvalidInputError("the BMC has one virtual media slot (no room for an answer volume) and the OS "
+                                    "baseline says installer.remaster: false: nothing could carry the answer file")
+        return True, "one virtual media slot: the answer rides on a per-host installer ISO"
+    if remaster is not None:
+        return remaster, "installer.remaster"
+    if kind == "autoinstall":
+        return True, "subiquity needs autoinstall on its kernel command line"
+    return False, "OEMDRV volume on the second slot"
 
 
 def _ours(image: str | None, name: str, server_url: str, media_url: str | None) -> bool:
@@ -344,13 +386,28 @@ def _build_media(ctx: StepContext, srv: MediaServer, bmc: Any, os_b: OsBaseline,
     if not facts.valid:
         raise ApplyError(f"{host.name}: the rendered {os_b.answer_kind} file is refused by its parser: "
                          + "; ".join(p.describe() for p in facts.problems[:5]))
-    label, name, files = _answer_media(os_b.answer_kind, host, answer, net)
-    j.before("os:media", {"name": name, "label": label, "token_sha256": token_hash(token)})
-    _url, sha = srv.publish(host.name, token, name, media.build_image(label, files))
+    combined, why = one_iso(os_b.remaster, os_b.answer_kind, bmc.vmedia.slots())
+    if combined:
+        name, args, files = _install_iso(os_b.answer_kind, host, answer, net)
+        label = "ISO"
+        source = os_b.iso_source or os_b.iso
+        stock_iso = stock.local_copy(source, srv.directory / "_stock", os_b.iso_sha256)
+        j.before("os:media", {"name": name, "label": label, "token_sha256": token_hash(token), "combined": True})
+
+        def write(dest: Path) -> None:
+            media.remaster(str(stock_iso), str(dest), args, files)
+
+        _url, sha = srv.publish_file(host.name, token, name, write)
+        extra: dict[str, Any] = {"combined": True, "why": why, "kernel_args": args}
+    else:
+        label, name, files = _answer_media(os_b.answer_kind, host, answer, net)
+        j.before("os:media", {"name": name, "label": label, "token_sha256": token_hash(token)})
+        _url, sha = srv.publish(host.name, token, name, media.build_image(label, files))
+        extra = {"combined": False}
     _keep_copy(os_b, host.name, answer)
     j.after("os:media", {"name": name, "label": label, "token_sha256": token_hash(token), "sha256": sha,
                          "answer_sha256": hashlib.sha256(answer.encode()).hexdigest(), "disk": disk.by_id,
-                         "ip": net.install.ip, "server": srv.url})
+                         "ip": net.install.ip, "server": srv.url, **extra})
 
 
 def _media_for_this_run(ctx: StepContext, srv: MediaServer, bmc: Any, os_b: OsBaseline,
@@ -418,26 +475,34 @@ def os_install(ctx: StepContext) -> StepResult:
     media_url = srv.url_for(token_sha)  # None after a restart when the BMC already holds the URL
     # 1. The installer ISO in the virtual CD, the answer image in a USB/removable slot (images of
     #    ours already there count; others are ejected).
+    combined = bool(info.get("combined"))
     if j.state("os:insert") != "done" or reinsert:
         slots = bmc.vmedia.slots()
-        foreign = [s for s in slots if s.inserted and s.image != os_b.iso and not _ours(s.image, name, srv.url, media_url)]
+        # With a per-host installer ISO the stock ISO is foreign too (it has no answer file).
+        foreign = [s for s in slots if s.inserted and (combined or s.image != os_b.iso)
+                   and not _ours(s.image, name, srv.url, media_url)]
         if foreign:
             j.before("os:eject-old", {"images": [_masked(s.image) for s in foreign]})
             bmc.vmedia.eject()
             j.after("os:eject-old")
             slots = bmc.vmedia.slots()
         j.before("os:insert", {"iso": os_b.iso, "answer": name})
-        if not any(s.inserted and s.image == os_b.iso for s in slots):
+        if combined:
+            if not any(s.inserted and _ours(s.image, name, srv.url, media_url) for s in slots):
+                assert media_url is not None  # rebuilt above when this process does not know the token
+                emit(f"os-install: insert the host's installer ISO {name} ({info.get('why')})")
+                bmc.vmedia.insert(f"{media_url}/{name}", media="cd")
+        elif not any(s.inserted and s.image == os_b.iso for s in slots):
             emit(f"os-install: insert {os_b.iso}")
             bmc.vmedia.insert(os_b.iso, media="cd")
-        if not any(s.inserted and _ours(s.image, name, srv.url, media_url) for s in slots):
+        if not combined and not any(s.inserted and _ours(s.image, name, srv.url, media_url) for s in slots):
             assert media_url is not None  # rebuilt above when this process does not know the token
             emit(f"os-install: insert the answer image {name} ({info['label']})")
             try:
                 bmc.vmedia.insert(f"{media_url}/{name}", media="usb")
             except UnsupportedError as exc:
-                raise ApplyError(f"{host.name}: {exc}; dcops attaches the answer image on a second virtual media "
-                                 "slot and does not build a per-host installer ISO yet") from exc
+                raise ApplyError(f"{host.name}: {exc}; set installer.remaster: true in the OS baseline to boot a "
+                                 "per-host installer ISO that carries the answer file instead") from exc
         j.after("os:insert", {"iso": os_b.iso, "answer": name})
     # 2. Boot once from CD, then power on (or reset) into the installer.
     if j.state("os:boot") != "done":
@@ -473,7 +538,7 @@ def os_install(ctx: StepContext) -> StepResult:
     if heard.get("host_keys"):
         ctx.data["host_keys"] = heard["host_keys"]
     ctx.data["provisioning_ip"] = net.install.ip
-    return {"iso": os_b.iso, "answer_image": name, "answer_label": info["label"], "image_sha256": info["sha256"],
+    return {"iso": name if combined else os_b.iso, "answer_image": name, "kernel_args": info.get("kernel_args"), "answer_label": info["label"], "image_sha256": info["sha256"],
             "answer_sha256": info["answer_sha256"], "os_disk": info["disk"], "completion": heard.get("completion"),
             "ip": net.install.ip, "hostname": net.hostname}
 
@@ -561,6 +626,9 @@ def _wait_install(ctx: StepContext, t: Target, os_b: OsBaseline, token_sha: str,
             fetched = srv.fetched(token_sha)
             hint = ("the BMC never fetched the answer image" if not fetched else
                     f"the answer image was fetched {fetched} time(s), but the installer never called back")
+            if os_b.answer_kind == "autoinstall" and not ctx.journal.info("os:media").get("combined"):
+                hint += ("; subiquity asks \"Continue with autoinstall? (yes|no)\" and waits when autoinstall is "
+                         "not on its kernel command line: installer.remaster (the default) builds an ISO with it")
             raise ApplyError(f"{ctx.host.name}: the installer did not report within {os_b.timeout_seconds:.0f} s "
                              f"(power {power.value}, boot progress {last or 'unknown'}; {hint}); see the host's "
                              "console")
@@ -658,9 +726,31 @@ def _host_vars(ctx: StepContext, os_b: OsBaseline | None, net: NetworkValues | N
     found: dict[str, Any] = {"ansible_host": net.install.ip}
     if os_b is not None:
         found["ansible_user"] = os_b.deploy_user
+    args = []
     if known_hosts is not None:
-        found["ansible_ssh_common_args"] = f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes"
+        args.append(f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes")
+    jump = net.extra.get("bastion") or ctx.options.bastion
+    if jump and ctx.options.ansible_connection != "local":
+        # The bastion's own host key is checked against the operator's known_hosts: ssh passes
+        # none of the -o options above to the jump connection.
+        args.append(f"-o ProxyJump={proxy_jump(jump)}")
+    if args:
+        found["ansible_ssh_common_args"] = " ".join(args)
     return found
+
+
+_JUMP_HOP = re.compile(r"^(?:[A-Za-z0-9._][A-Za-z0-9._-]*@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$")
+
+
+def proxy_jump(value: str) -> str:
+    """A ProxyJump value (``[user@]host[:port]``, hops separated by commas) checked: nothing that
+    ssh would read as an option or that a shell would split."""
+    hops = [h.strip() for h in value.split(",")]
+    for hop in hops:
+        if not hop or hop.startswith("-") or not _JUMP_HOP.match(hop):
+            raise InvalidInputError(f"bastion {value!r}: each hop must be [user@]host[:port] (hops separated by "
+                                    "commas)")
+    return ",".join(hops)
 
 
 def _known_hosts(ctx: StepContext, net: NetworkValues | None, directory: Path) -> Path | None:
@@ -780,13 +870,15 @@ def _switch(ctx: StepContext, os_b: OsBaseline, net: NetworkValues) -> dict[str,
     from dcops.secrets import resolve
 
     j = ctx.journal
-    if net.switch is None or not os_b.switch_playbook:
-        what = "no switch port in the network file" if net.switch is None else "no network.switch_playbook"
-        return {"note": f"{what}: the switch is left as it is"}
-    port = net.switch
-    sw = os_b.switches[port.switch]
     if j.state("network:switch") == "done":
-        return {"switch": sw.name, "port": port.port, "result": "done earlier"}
+        done = dict(ctx.data.get("switch_port") or {})
+        return {"switch": done.get("switch"), "port": done.get("port"), "result": "done earlier"}
+    decision = _switch_port(ctx, os_b, net)
+    if decision.port is None or not os_b.switch_playbook:
+        what = decision.note if decision.port is None else "no network.switch_playbook"
+        return {"note": f"{what}: the switch is left as it is", "source": decision.source}
+    port = decision.port
+    sw = os_b.switches[port.switch]
     vars_ = {"name": sw.name, "api": sw.api, "username": sw.username, "validate_certs": sw.validate_certs,
              "port": port.port, "vlan": port.vlan, "trunk_vlan": net.vlan}
     if sw.password:
@@ -802,7 +894,26 @@ def _switch(ctx: StepContext, os_b: OsBaseline, net: NetworkValues) -> dict[str,
         raise _StepFailed(f"{ctx.host.name}: network: switch {sw.name}: {result.describe()}",
                           {"switch": sw.name, "port": port.port})
     j.after("network:switch")
-    return {"switch": sw.name, "port": port.port, "vlan": port.vlan or net.vlan, "changed": result.tasks_changed}
+    return {"switch": sw.name, "port": port.port, "vlan": port.vlan or net.vlan, "changed": result.tasks_changed,
+            "source": decision.source}
+
+
+def _switch_port(ctx: StepContext, os_b: OsBaseline, net: NetworkValues) -> switchport.Decision:
+    """The switch port of the host: the book's, checked against the LLDP neighbours the BMC
+    reports (HPE iLO 6 Port LLDPReceive), or LLDP's alone; kept in the workflow data for the
+    hand-off. A BMC that reports no LLDP leaves the book's word."""
+    try:
+        seen = ctx.target().bmc.inventory.lldp()
+        heard = ""
+    except (UnsupportedError, FetchError, UnreachableError) as exc:
+        seen, heard = [], f" (LLDP not read: {exc})"
+    decision = switchport.decide(ctx.host.name, net.switch, seen, os_b.switches)
+    if ctx.on_event:
+        ctx.on_event(f"network: switch port: {decision.note}{heard}")
+    if decision.port is not None:
+        ctx.data["switch_port"] = {"switch": decision.port.switch, "port": decision.port.port,
+                                   "source": decision.source}
+    return decision
 
 
 def _gate(ctx: StepContext, os_b: OsBaseline, net: NetworkValues) -> dict[str, Any]:
@@ -831,7 +942,8 @@ def _delivered_hook(ctx: StepContext, net: NetworkValues | None) -> dict[str, An
              "identity": ctx.data.get("identity"), "rack": ctx.host.location.rack, "az": ctx.host.az,
              "role": ctx.host.role, "hostname": net.hostname if net else None,
              "address": net.ip if net else None, "vlan": net.vlan if net else None,
-             "host_keys": ctx.data.get("host_keys") or []}
+             "host_keys": ctx.data.get("host_keys") or [],
+             "switch_port": ctx.data.get("switch_port")}  # {switch, port, source: book | lldp | ...}
     j.before("network:delivered-hook")
     result = call_hook(hook, facts)
     j.after("network:delivered-hook", result)

@@ -147,4 +147,30 @@ def run(options: ServeOptions, hosts: Sequence[Host], store: Any, settings: Sett
                 await engine.close()
             await runner.cleanup()
 
-    asyncio.run(main())
+    # The standing media server (when the config sets provision.media_listen), so BMCs and
+    # installers reach the same URLs whichever `provision run --media-listen external` process
+    # publishes there, and completion calls are recorded while none runs.
+    media = standing_media_server(settings, say)
+    try:
+        asyncio.run(main())
+    finally:
+        if media is not None:
+            media.close()
+
+
+def standing_media_server(settings: Settings, say: Callable[[str], None]) -> Any:
+    """The installer media server ``dcops serve`` keeps up (None when the config sets no
+    ``provision.media_listen`` or sets it ``external``)."""
+    from dcops.config import default_state_url
+    from dcops.errors import InvalidInputError
+    from dcops.installer.server import media_dir_for, open_media_server
+
+    section = settings.section("provision")
+    if not section.get("media_listen") or section.get("media_listen") == "external":
+        return None
+    try:
+        media = open_media_server(section.get, media_dir_for(settings.state, default_state_url()))
+    except InvalidInputError as exc:
+        raise UsageError(str(exc)) from exc
+    say(f"dcops: serving installer media at {media.url}")
+    return media

@@ -413,6 +413,25 @@ def _raid_on_reset_clear(bmc: Bmc, fault: Fault) -> None:
     bmc.storage.on_reset_only = tuple(bmc.profile.raid_apply_times) == ("OnReset",)
 
 
+def _lldp(bmc: Bmc, args: dict[str, str]) -> str:
+    nics = bmc.profile.nics
+    nic = _int(args, "nic", 1, 1, len(nics))
+    port = _int(args, "port", 1, 1, nics[nic - 1].ports)
+    switch, switch_port = args.get("switch", ""), args.get("switch_port", "")
+    if not switch or not switch_port:
+        raise UsageError("lldp_neighbor needs switch=NAME and switch_port=IFNAME")
+    index = sum(n.ports for n in nics[:nic - 1]) + port - 1
+    bmc.lldp[index] = {"system": switch, "port": switch_port,
+                       "chassis": args.get("chassis", "02:1C:73:00:00:01")}
+    return f"{nic}.{port}"
+
+
+def _lldp_clear(bmc: Bmc, fault: Fault) -> None:
+    nic, _, port = fault.target.partition(".")
+    nics = bmc.profile.nics
+    bmc.lldp.pop(sum(n.ports for n in nics[:int(nic) - 1]) + int(port) - 1, None)
+
+
 @dataclass(frozen=True)
 class FaultKind:
     name: str
@@ -467,6 +486,10 @@ FAULT_KINDS: dict[str, FaultKind] = {k.name: k for k in (
               "nic=N", _pcie_nic, _pcie_nic_clear),
     FaultKind("install_poweroff", "an OS install booted from virtual media powers the host off when done",
               "duration=S (default: the install timing)", _install_poweroff, _install_poweroff_clear),
+    # Not a failure: the lab's cabling. A switch port answering LLDP on one of the host's NIC
+    # ports, as HPE iLO 6 reports it (Chassis/1/NetworkAdapters/<id>/Ports/<n> Ethernet.LLDPReceive).
+    FaultKind("lldp_neighbor", "a NIC port sees an LLDP neighbour (switch name and port) in Port LLDPReceive",
+              "nic=N port=P switch=NAME switch_port=IFNAME [chassis=MAC]", _lldp, _lldp_clear),
     FaultKind("raid_onreset", "the controller applies volume creates/deletes only at the next host reset "
               "(OperationApplyTimeSupport lists OnReset only, like Dell BOSS/AHCI)", "", _raid_on_reset,
               _raid_on_reset_clear),

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dcops.errors import InvalidInputError
-from dcops.installer import answers, media
+from dcops.installer import answers, bootcfg, media
 
 log = logging.getLogger(__name__)
 FETCH_TIMEOUT = 30.0
@@ -55,13 +55,18 @@ class Outcome:
     error: str | None = None
     fetched: list[dict[str, Any]] = field(default_factory=list)  # per URL: url, label, files or error
     disk: str | None = None  # the kernel name of the disk it installs onto
+    boot_config: str | None = None  # the CD's boot configuration it booted with
+    cmdline: list[str] | None = None  # its kernel arguments (None: a CD the simulator could not read)
+    prompt: str | None = None  # a question on the console: the installer waits for someone to answer
 
     def answer(self) -> dict[str, Any]:
         """``install.answer`` of the control API."""
         if self.facts is None:
             return {"source": self.source, "kind": None, "valid": False,
-                    "errors": [self.error] if self.error else [], "hostname": None, "addresses": []}
-        return {"source": self.source, **self.facts.summary(), "disk": self.disk,
+                    "errors": [self.error] if self.error else [], "hostname": None, "addresses": [],
+                    "cmdline": self.cmdline}
+        return {"source": self.source, **self.facts.summary(), "disk": self.disk, "cmdline": self.cmdline,
+                "prompt": self.prompt,
                 **({"errors": [*self.facts.summary()["errors"], self.error]} if self.error else {})}
 
 
@@ -91,19 +96,98 @@ def fetch(url: str) -> bytes:
     return data
 
 
-def read_media(urls: Sequence[str], fetcher: Callable[[str], bytes] = fetch) -> tuple[Outcome, str | None, str | None]:
-    """Fetch and open every image; returns (outcome so far, answer kind, answer text)."""
+# The boot configuration the firmware's boot loader reads from the CD, in the order a UEFI boot
+# finds them (RHEL's EFI/BOOT/grub.cfg, Ubuntu's boot/grub/grub.cfg), then the BIOS ones.
+BOOT_ORDER = ("efi/boot/grub.cfg", "boot/grub/grub.cfg", "boot/grub2/grub.cfg", "isolinux/txt.cfg",
+              "isolinux/isolinux.cfg")
+AUTOINSTALL_PROMPT = "Continue with autoinstall? (yes|no)"
+
+
+def boot_cmdline(cd: bytes) -> tuple[str | None, list[str] | None]:
+    """(boot configuration, kernel arguments of its default entry) the CD boots with."""
+    found = media.read_paths(cd, list(BOOT_ORDER))
+    for path in BOOT_ORDER:
+        if path in found:
+            words = bootcfg.first_cmdline(found[path].decode("utf-8", "replace"), bootcfg.CONFIGS[path])
+            if words is not None:
+                return path, words
+    return None, None
+
+
+def _arg(words: Sequence[str], key: str) -> str | None:
+    return next((w.split("=", 1)[1] for w in words if w.startswith(key + "=")), None)
+
+
+def _from_cmdline(words: Sequence[str], cd: bytes | None, cd_url: str | None,
+                  volumes: dict[str, tuple[str, media.Volume]]) -> tuple[str, str, str] | str | None:
+    """The answer file the kernel arguments point at: (source, kind, text), an error (the
+    installer's words) when they point at nothing, or None when they name none."""
+    ks = _arg(words, "inst.ks") or _arg(words, "ks")
+    if ks:
+        if ks.startswith("cdrom:") and cd is not None:
+            path = ks.removeprefix("cdrom:").lstrip("/")
+            data = media.read_paths(cd, [path]).get(path)
+            if data is not None:
+                return f"{cd_url}#{path}", "kickstart", data.decode("utf-8", "replace")
+        elif ks.startswith("hd:LABEL="):
+            label, _, path = ks.removeprefix("hd:LABEL=").partition(":")
+            for url, (_, vol) in volumes.items():
+                if vol.label == label and path.lstrip("/") in vol.files:
+                    return f"{url}#{path.lstrip('/')}", "kickstart", vol.files[path.lstrip("/")].decode("utf-8",
+                                                                                                    "replace")
+        return f"anaconda: cannot get kickstart file from {ks}: no such file"
+    ds = _arg(words, "ds")
+    if ds and ds.startswith("nocloud"):
+        seed = next((p.split("=", 1)[1] for p in ds.split(";")[1:] if p.startswith(("s=", "seedfrom="))), None)
+        if seed is None:
+            return None  # ds=nocloud alone: cloud-init looks for a CIDATA volume
+        where = seed.removeprefix("file://")
+        if not where.startswith("/cdrom/") or cd is None:
+            return f"cloud-init: NoCloud seed {seed} is not on the installer CD (the simulator reads only the CD)"
+        folder = where.removeprefix("/cdrom/").strip("/")
+        files = media.read_paths(cd, [f"{folder}/user-data", f"{folder}/meta-data"])
+        if len(files) < 2:
+            return f"cloud-init: NoCloud seed {seed}: user-data and meta-data not found"
+        return f"{cd_url}#{folder}/user-data", "autoinstall", files[f"{folder}/user-data"].decode("utf-8", "replace")
+    return None
+
+
+def read_media(urls: Sequence[str], fetcher: Callable[[str], bytes] = fetch,
+               cd_url: str | None = None) -> tuple[Outcome, str | None, str | None]:
+    """Fetch and open every image; returns (outcome so far, answer kind, answer text).
+
+    The installer booted from ``cd_url``: its boot configuration's kernel arguments come first
+    (``inst.ks=`` for Anaconda; ``ds=nocloud;s=/cdrom/...`` for cloud-init), then the volumes by
+    label (OEMDRV, CIDATA). A CD the simulator cannot read (a stock ISO on a real mirror) is a
+    stock installer: no dcops arguments on its command line."""
     out = Outcome()
-    found: tuple[str, str, str] | None = None
+    volumes: dict[str, tuple[str, media.Volume]] = {}
+    cd: bytes | None = None
     for url in urls:
         entry: dict[str, Any] = {"url": url}
         out.fetched.append(entry)
         try:
-            volume = media.read_image(fetcher(url))
+            data = fetcher(url)
+            volume = media.read_image(data)
         except (InvalidInputError, OSError, urllib.error.URLError, ValueError) as exc:
             entry["error"] = str(getattr(exc, "reason", None) or exc)
             continue
         entry.update(label=volume.label, files=sorted(volume.files))
+        volumes[url] = (url, volume)
+        if url == cd_url:
+            cd = data
+            try:
+                out.boot_config, out.cmdline = boot_cmdline(data)
+            except InvalidInputError as exc:
+                entry["error"] = str(exc)
+    found: tuple[str, str, str] | None = None
+    if out.cmdline:
+        pointed = _from_cmdline(out.cmdline, cd, cd_url, volumes)
+        if isinstance(pointed, str):
+            out.error = pointed
+            return out, None, None
+        found = pointed
+    for url, (_, volume) in volumes.items():
         label = volume.label.upper()
         if found is None and label == media.OEMDRV and "ks.cfg" in volume.files:
             found = (f"{url}#ks.cfg", "kickstart", volume.files["ks.cfg"].decode("utf-8", "replace"))
@@ -114,6 +198,10 @@ def read_media(urls: Sequence[str], fetcher: Callable[[str], bytes] = fetch) -> 
                      "meta-data; the installer waits for someone at its first screen")
         return out, None, None
     out.source = found[0]
+    if found[1] == "autoinstall" and "autoinstall" not in (out.cmdline or []):
+        # subiquity (22.04+) found an autoinstall config but the kernel command line lacks
+        # ``autoinstall``: it asks before wiping disks and waits for a human, for ever.
+        out.prompt = AUTOINSTALL_PROMPT
     return out, found[1], found[2]
 
 
@@ -134,8 +222,9 @@ def pick_disk(facts: answers.Facts, disks: Sequence[Disk]) -> tuple[Disk | None,
     return None, f"no disk matches {', '.join(facts.disks)} (disks: {names})"
 
 
-def examine(urls: Sequence[str], disks: Sequence[Disk], fetcher: Callable[[str], bytes] = fetch) -> Outcome:
-    out, kind, text = read_media(urls, fetcher)
+def examine(urls: Sequence[str], disks: Sequence[Disk], fetcher: Callable[[str], bytes] = fetch,
+            cd_url: str | None = None) -> Outcome:
+    out, kind, text = read_media(urls, fetcher, cd_url)
     if kind is None or text is None:
         return out
     facts = answers.check(kind, text)

@@ -327,7 +327,40 @@ def r_nic(c: Ctx, n: int) -> Doc:
         "PartNumber": nic.part_number, "SerialNumber": identity.serial(b.seed, b.index, f"nic{n}", 12, "NIC"),
         "Controllers": [{"FirmwarePackageVersion": b.firmware.version(f"nic{n}"),
                          "ControllerCapabilities": {"NetworkPortCount": nic.ports}}],
+        "Ports": link(f"{c.P.chassis}/NetworkAdapters/{nid}/Ports"),
         "Status": status(b.component_health(f"nic:{n}")),
+    })
+
+
+def _first_port(c: Ctx, n: int) -> int:
+    """The global (0-based) number of NIC ``n``'s first port, as EthernetInterfaces count them."""
+    return sum(nic.ports for nic in c.p.nics[:n - 1])
+
+
+def r_ports(c: Ctx, n: int) -> Doc:
+    path = f"{c.P.chassis}/NetworkAdapters/{nic_id(c.fl, n, c.p.nics[n - 1])}/Ports"
+    return c.collection("Port", path, "Port Collection", [f"{path}/{p}" for p in range(c.p.nics[n - 1].ports)])
+
+
+def r_port(c: Ctx, n: int, p: int) -> Doc:
+    """A NIC port as HPE iLO 6 1.66 shows it (Port v1_6_0): its MAC, link and the LLDP data
+    received from the switch (``NotTransmitted`` and empty strings when nothing was heard)."""
+    b = c.bmc
+    nic = c.p.nics[n - 1]
+    index = _first_port(c, n) + p
+    seen = b.lldp.get(index)
+    up = b.power == "On"
+    receive: Doc = {"ChassisId": "", "ChassisIdSubtype": "NotTransmitted", "ManagementAddressIPv4": "",
+                    "ManagementAddressIPv6": "", "ManagementAddressMAC": "", "ManagementVlanId": 4095,
+                    "PortId": "", "PortIdSubtype": "NotTransmitted"}
+    if seen and up:  # LLDP frames arrive only while the host (its NIC) is powered
+        receive.update(ChassisId=seen["chassis"], ChassisIdSubtype="MacAddr", PortId=seen["port"],
+                       PortIdSubtype="IfName", SystemName=seen["system"])
+    return c.doc("Port", f"{c.P.chassis}/NetworkAdapters/{nic_id(c.fl, n, nic)}/Ports/{p}", {
+        "Id": str(p), "Name": "Port", "PortId": str(p + 1), "LinkNetworkTechnology": "Ethernet",
+        "LinkStatus": "LinkUp" if up else "LinkDown", "CurrentSpeedGbps": nic.speed_mbps / 1000,
+        "Ethernet": {"AssociatedMACAddresses": [b.mac(index)], "LLDPEnabled": True, "LLDPReceive": receive},
+        "Status": status(),
     })
 
 
@@ -362,3 +395,6 @@ def add_to_tree(tree: Tree, profile: HardwareProfile) -> None:
     tree.add(f"{P.chassis}/NetworkAdapters", Node(r_nics, collection=True))
     for n, nic in enumerate(profile.nics, start=1):
         tree.add(f"{P.chassis}/NetworkAdapters/{nic_id(fl, n, nic)}", Node(r_nic, (n,)))
+        tree.add(f"{P.chassis}/NetworkAdapters/{nic_id(fl, n, nic)}/Ports", Node(r_ports, (n,), collection=True))
+        for p in range(nic.ports):
+            tree.add(f"{P.chassis}/NetworkAdapters/{nic_id(fl, n, nic)}/Ports/{p}", Node(r_port, (n, p)))

@@ -44,6 +44,7 @@ V = {
     "Drive": "v1_17_0", "Volume": "v1_9_0", "VirtualMedia": "v1_6_0", "Chassis": "v1_23_0",
     "Thermal": "v1_7_0", "Power": "v1_7_1", "ThermalSubsystem": "v1_3_0", "Fan": "v1_5_0",
     "PowerSubsystem": "v1_1_0", "PowerSupply": "v1_5_0", "Sensor": "v1_9_0", "NetworkAdapter": "v1_9_0",
+    "Port": "v1_8_0",  # LLDPReceive.SystemName (v1_8); HPE iLO 6 1.66 serves v1_6_0
     "Manager": "v1_17_0", "ManagerNetworkProtocol": "v1_10_0", "LogService": "v1_4_0", "LogEntry": "v1_15_0",
     "SessionService": "v1_1_8", "Session": "v1_6_0", "AccountService": "v1_13_0", "ManagerAccount": "v1_10_0", "Role": "v1_3_3",
     "UpdateService": "v1_11_0", "SoftwareInventory": "v1_9_0", "TaskService": "v1_2_0", "Task": "v1_7_0",
@@ -656,9 +657,11 @@ def r_vmedia(c: Ctx, vid: str) -> Doc:
         actions["#VirtualMedia.InsertMedia"] = insert
     if fl.name != "supermicro" or media.inserted:
         actions["#VirtualMedia.EjectMedia"] = {"target": f"{path}/Actions/VirtualMedia.EjectMedia"}
+    types = dict(fl.vmedia)[vid]
     return c.doc("VirtualMedia", path, {
-        "Id": vid, "Name": "Virtual CD" if "CD" in dict(fl.vmedia)[vid] else "Virtual Removable Media",
-        "MediaTypes": list(dict(fl.vmedia)[vid]),
+        "Id": vid, "Name": "Virtual CD" if "CD" in types or not types else "Virtual Removable Media",
+        # Gigabyte/AMI MegaRAC (VirtualMedia v1_3_1) lists no MediaTypes on its one slot.
+        **({"MediaTypes": list(types)} if types else {}),
         "Image": media.image, "ImageName": media.image.rsplit("/", 1)[-1] if media.image else None,
         "Inserted": media.inserted, "WriteProtected": media.write_protected if media.inserted else None,
         "ConnectedVia": "URI" if media.inserted else "NotConnected",

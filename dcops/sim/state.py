@@ -115,6 +115,10 @@ class Bmc:
         # The install_poweroff fault replaces it by a blind installer that only powers off.
         self.install_poweroff: float | None = None
         self.install: dict[str, Any] = {}
+        # LLDP neighbours seen by the host's NIC ports (global port number, 0-based -> switch
+        # name, switch port, switch MAC), served in Port.Ethernet.LLDPReceive as HPE iLO 6 does;
+        # empty = "NotTransmitted", as in the capture (fault lldp_neighbor cables a port).
+        self.lldp: dict[int, dict[str, str]] = {}
         self.post: Callable[[Callable[[], None]], None] | None = None
         self.vanish_tasks = 0  # task_vanish fault: how many of the next tasks lose their monitor
         self.vanished_tasks: list[str] = []
@@ -370,7 +374,7 @@ class Bmc:
         disks: list[Disk] = []
         types = dict(self.flavour.vmedia)
         for vid, m in self.vmedia.items():
-            if m.inserted and not ({"CD", "DVD"} & set(types[vid])):
+            if m.inserted and not ({"CD", "DVD"} & set(types[vid] or ("CD",))):
                 disks.append(Disk("", (), "", f"virtual media {vid}"))
         for vol in self.storage.volumes:
             wwn = vol.wwn.lower()
@@ -399,7 +403,7 @@ class Bmc:
             record["state"] = "reading media"
 
             def work() -> None:
-                outcome = installer.examine(urls, disks)
+                outcome = installer.examine(urls, disks, cd_url=image)
                 post(lambda: self._install_examined(gen, record, outcome))
 
             installer.spawn(work)
@@ -433,6 +437,11 @@ class Bmc:
         facts = outcome.facts
         if outcome.error:
             self._install_failed(record, outcome.error, facts.error_urls if facts is not None else ())
+            return
+        if outcome.prompt:
+            # subiquity without ``autoinstall`` on its command line: a question on the console
+            # and no progress until someone answers (no callback, no power-off, ever).
+            record.update(state="waiting", console=outcome.prompt)
             return
         record["state"] = "installing"
 
@@ -668,7 +677,8 @@ class Bmc:
         protocol = params.get("TransferProtocolType")
         if protocol is not None and protocol not in ("HTTP", "HTTPS", "NFS", "CIFS"):
             raise RedfishError(400, "ActionParameterValueNotInList", (str(protocol), "TransferProtocolType", action))
-        types = dict(fl.vmedia)[vid]
+        # A slot listing no MediaTypes (Gigabyte/AMI MegaRAC CD1) takes a CD image.
+        types = dict(fl.vmedia)[vid] or ("CD",)
         if image.lower().endswith(".iso") and not ({"CD", "DVD"} & set(types)):
             raise RedfishError(400, "ActionParameterValueNotInList", (image, "Image", action))
         if media.inserted:

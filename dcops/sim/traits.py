@@ -21,6 +21,9 @@ variant has its own URI tree). Each trait names the real service it copies:
   the NIC's PCIeFunction.
 * ``error-body``: the chassis' ``Assembly`` link answers 200 with a ResourceMissingAtURI error
   body (HPE Cray EX nC).
+* ``single-vmedia-slot``: one virtual-media slot, ``Managers/<id>/VirtualMedia/CD1``, listing no
+  ``MediaTypes`` (Gigabyte H262-Z63, AMI MegaRAC, VirtualMedia v1_3_1): no second slot for an
+  answer volume, so dcops boots a per-host installer ISO that carries the answer file.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ TRAITS: dict[str, str] = {
     "leak-detector": "cold-plate leak detectors; fault leak makes one Critical, rollups stay OK (GB200)",
     "pcie-nic-health": "PCIeDevices for the NICs; fault pcie_nic warns on the PCIeFunction only",
     "error-body": "the chassis' Assembly link answers 200 with an error body (HPE Cray EX)",
+    "single-vmedia-slot": "one virtual-media slot CD1 without MediaTypes (Gigabyte H262-Z63, AMI MegaRAC)",
 }
 BASEBOARD = "HGX_Baseboard_0"
 GPUS = 4
@@ -65,7 +69,12 @@ def with_traits(profile: HardwareProfile, traits: Iterable[str] = (), page_size:
     if not wanted and not page_size:
         return profile
     suffix = "+".join(sorted(wanted) + ([f"page{page_size}"] if page_size else []))
-    return dataclasses.replace(profile, name=f"{profile.name}+{suffix}", traits=wanted, page_size=page_size)
+    flavour = profile.flavour
+    if "single-vmedia-slot" in wanted:
+        # Gigabyte H262-Z63 (AMI MegaRAC): VirtualMedia lists CD1 only, without MediaTypes.
+        flavour = dataclasses.replace(flavour, vmedia=(("CD1", ()),))
+    return dataclasses.replace(profile, name=f"{profile.name}+{suffix}", traits=wanted, page_size=page_size,
+                               flavour=flavour)
 
 
 def has(c: Ctx, trait: str) -> bool:

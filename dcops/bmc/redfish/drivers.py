@@ -13,8 +13,10 @@ from dcops.bmc import base
 from dcops.bmc.redfish import resources
 from dcops.bmc.redfish.bios import RedfishBios
 from dcops.bmc.redfish.connector import RedfishConnector
+from dcops.bmc.redfish.docs import link, links_of
 from dcops.bmc.redfish.firmware import RedfishFirmware, RedfishTasks
 from dcops.bmc.redfish.keys import BOOT_PROGRESS, LAST_RESET_TIME, OS_RUNNING, POST_DONE, POWER_STATE
+from dcops.bmc.redfish.ports import LldpNeighbour, neighbour
 from dcops.bmc.redfish.raid import RedfishRaid
 from dcops.bmc.redfish.read import identity_of
 from dcops.bmc.redfish.resources import Doc, FetchError, run_sync
@@ -250,6 +252,18 @@ class RedfishInventory(base.InventoryInterface):
     def identity(self) -> Identity:
         """From the service root and the first system only (two GETs)."""
         return identity_of(self.s.root(), self.s.system(), {}, [], self.s.quirks())
+
+    def lldp(self) -> list[LldpNeighbour]:
+        """Chassis of the host system -> NetworkAdapters -> Ports -> ``Ethernet.LLDPReceive``."""
+        found: list[LldpNeighbour] = []
+        for chassis_uri in links_of(self.s.system().get("Links"), "Chassis")[:4]:
+            chassis = self.s.fetch(chassis_uri)
+            for nic in self.s.members(link(chassis, "NetworkAdapters"), "network adapters"):
+                for port in self.s.members(link(nic, "Ports"), "network ports"):
+                    seen = neighbour(port)
+                    if seen is not None:
+                        found.append(seen)
+        return found
 
 
 class RedfishHealth(base.HealthInterface):

@@ -47,8 +47,17 @@ def sim_baselines(dest: Path, hosts: list[str], *, playbooks: bool = True, compl
     key = dest / "deploy_key.pub"
     key.write_text(DEPLOY_KEY + "\n")
     key.chmod(0o600)
+    # The stock installer ISOs dcops remasters per host (subiquity needs ``autoinstall`` on its
+    # command line; a single-slot BMC needs the answer on the CD): small images with the real
+    # layouts, read from a local path (the shipped baselines download installer.iso).
+    from tests.helpers.installer_iso import rhel_iso, ubuntu_iso
+
+    stock = {"rhel9-trading.yaml": rhel_iso(dest / "rhel-stock.iso"),
+             "ubuntu-2204-bigdata.yaml": ubuntu_iso(dest / "ubuntu-stock.iso")}
     for path in (root / "os").glob("*.yaml"):
         text = path.read_text()
+        if path.name in stock:
+            text = re.sub(r"(\n  iso: .*)", rf"\1\n  source: {stock[path.name]}", text, count=1)
         if completion != "callback":
             text = text.replace("wait_for: callback", f"wait_for: {completion}")
         text = text.replace("timeout_seconds: 3600", "timeout_seconds: 60")

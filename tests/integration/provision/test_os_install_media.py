@@ -42,8 +42,10 @@ def test_install_completes_for_each_shipped_os_baseline(fleet: ThreadedFleet, st
     code, data, err = _run(capsys, inv, base, tmp_path, "sim-0001", "sim-0002", extra=("--allow-unverified",))
     assert code == 0, err
     assert {i["host"]: i["status"] for i in data["items"]} == {"sim-0001": "pending", "sim-0002": "pending"}
+    # RHEL: the stock ISO and an OEMDRV volume on the second slot. Ubuntu: the host's own installer
+    # ISO, with the NoCloud seed on it and autoinstall on its command line (no question asked).
     for host, kind, label, ip in (("sim-0001", "kickstart", "OEMDRV", "127.0.2.2"),
-                                  ("sim-0002", "autoinstall", "CIDATA", "127.0.2.3")):
+                                  ("sim-0002", "autoinstall", "Ubuntu-Server 22.04 LTS amd64", "127.0.2.3")):
         install = installs(fleet, host)
         assert install and install["state"] == "installed" and install["finished"], install
         answer = install["answer"]
@@ -66,7 +68,11 @@ def test_install_completes_for_each_shipped_os_baseline(fleet: ThreadedFleet, st
         assert host_state["power"] == "On" and host_state["last_boot"]["source"] != "Cd"
         assert not any(m.get("inserted") for m in host_state["virtual_media"].values())
         counts = writes(requests(fleet, host))
-        assert counts["media_insert"] == 2 and counts["media_eject"] == 2, counts
+        slots = 2 if kind == "kickstart" else 1
+        assert counts["media_insert"] == slots and counts["media_eject"] == slots, counts
+        if kind == "autoinstall":
+            assert answer["cmdline"][:2] == ["autoinstall", "ds=nocloud;s=/cdrom/nocloud/"] and not answer["prompt"]
+            assert answer["source"].endswith("/sim-0002-install.iso#nocloud/user-data")
     code, data, _ = cli(capsys, "provision", "status", "sim-0001", "-i", str(inv), "--steps")
     step = next(s for s in data["items"][0]["steps"] if s["step"] == "os-install")
     assert step["status"] == "done"
@@ -115,3 +121,61 @@ def test_install_failure_is_reported_with_the_installers_words(fleet: ThreadedFl
     assert "did not report within" not in item["message"]
     install = installs(fleet, "sim-0001")
     assert install["state"] == "failed" and install["answer"]["valid"]
+
+
+def test_subiquity_without_autoinstall_on_its_command_line_waits_and_dcops_says_why(
+        fleet: ThreadedFleet, state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``installer.remaster: false`` with the stock Ubuntu ISO: the CIDATA seed is found, subiquity
+    asks "Continue with autoinstall?" and waits; dcops' timeout names the likely cause."""
+    inv = write_inventory(fleet, tmp_path / "inv.yaml", monkeypatch)
+    base = sim_baselines(tmp_path, ["sim-0001", "sim-0002"], playbooks=False)
+    ubuntu = base / "os" / "ubuntu-2204-bigdata.yaml"
+    ubuntu.write_text(ubuntu.read_text().replace("\n  source:", "\n  remaster: false\n  source:")
+                      .replace("timeout_seconds: 60", "timeout_seconds: 3"))
+    code, data, err = _run(capsys, inv, base, tmp_path, "sim-0002", extra=("--allow-unverified",))
+    assert code == 5, err
+    install = installs(fleet, "sim-0002")
+    assert install["state"] == "waiting" and install["console"] == "Continue with autoinstall? (yes|no)"
+    assert install["answer"]["valid"] and install["answer"]["prompt"] and install["callbacks"] == []
+    (item,) = data["items"]
+    assert "did not report within 3 s" in item["message"] and "Continue with autoinstall?" in item["message"]
+
+
+def test_a_single_slot_bmc_boots_a_per_host_iso_with_the_kickstart(state: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A BMC with one virtual CD (Gigabyte/AMI CD1, no MediaTypes): no room for an OEMDRV
+    volume, so the host boots its own RHEL ISO with ks.cfg on it and inst.ks=cdrom:/ks.cfg."""
+    with ThreadedFleet(FleetSpec(hosts=1, profiles=("dell-r750+single-vmedia-slot",), timings=FAST,
+                                 request_log=4096)) as sim:
+        inv = write_inventory(sim, tmp_path / "inv.yaml", monkeypatch)
+        base = sim_baselines(tmp_path, ["sim-0001"], playbooks=False)
+        assert [s["Id"] for s in _slots(sim)] == ["CD1"] and "MediaTypes" not in _slots(sim)[0]
+        code, data, err = _run(capsys, inv, base, tmp_path, "sim-0001")
+        assert code == 0, err
+        install = installs(sim, "sim-0001")
+        assert install["state"] == "installed", install
+        answer = install["answer"]
+        assert answer["kind"] == "kickstart" and answer["valid"] and answer["source"].endswith("-install.iso#ks.cfg")
+        assert "inst.ks=cdrom:/ks.cfg" in answer["cmdline"] and answer["addresses"] == ["127.0.2.2/16"]
+        assert answer["disk"] == "sda"  # no virtual USB stick enumerates before the OS volume
+        assert writes(requests(sim, "sim-0001"))["media_insert"] == 1
+        assert "per-host installer ISO" in err
+
+
+def _slots(sim: ThreadedFleet) -> list[dict]:
+    """The BMC's virtual media slots as its Redfish service lists them."""
+    import base64
+    import json
+    import urllib.request
+
+    auth = base64.b64encode(f"{sim.username}:{sim.password}".encode()).decode()
+
+    def get(path: str) -> dict:
+        req = urllib.request.Request(sim.url(0) + path, headers={"Authorization": f"Basic {auth}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - the loopback simulator
+            return json.loads(resp.read())  # type: ignore[no-any-return]
+
+    members = get("/redfish/v1/Managers/iDRAC.Embedded.1/VirtualMedia")["Members"]
+    return [get(m["@odata.id"]) for m in members]

@@ -21,6 +21,8 @@ import pytest
 import yaml
 
 from dcops.installer import answers, media
+from dcops.sim.installer import boot_cmdline
+from tests.helpers.installer_iso import ubuntu_iso
 from tests.helpers.standins import Events, production_listeners
 from tests.helpers.timing import PATIENT
 from tests.integration.bmc.conftest import PASSWORD, USER, Sushy
@@ -30,7 +32,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 DISK = "/dev/disk/by-id/wwn-0x600062b2218e23802fdc23942a65f7aa"
 
 
-def _lab(tmp_path: Path, iso: str, reach_port: int) -> Path:
+def _lab(tmp_path: Path, iso: str, reach_port: int, kind: str = "kickstart") -> Path:
     root = tmp_path / "baselines"
     for d in ("profiles", "os/network", "os/templates"):
         (root / d).mkdir(parents=True)
@@ -40,13 +42,18 @@ def _lab(tmp_path: Path, iso: str, reach_port: int) -> Path:
     (root / "profiles" / "sushy-lab.yaml").write_text(yaml.safe_dump({
         "name": "sushy-lab", "description": "lab node without BIOS/RAID/firmware over Redfish",
         "baselines": {"os": "lab-os"}}))
+    installer: dict[str, Any] = {"iso": iso}
+    template = "rhel9-trading.ks"
+    if kind == "autoinstall":  # the stock Ubuntu ISO dcops remasters per host (local copy)
+        installer["source"] = str(ubuntu_iso(tmp_path / "ubuntu-stock.iso"))
+        template = "ubuntu-2204.user-data"
     (root / "os" / "lab-os.yaml").write_text(yaml.safe_dump({
-        "name": "lab-os", "installer": {"iso": iso},
-        "answer_file": {"kind": "kickstart", "template": "templates/lab.ks"},
+        "name": "lab-os", "installer": installer,
+        "answer_file": {"kind": kind, "template": "templates/lab.ks"},
         "network": {"file": "network/lab.yaml", "reach_port": reach_port},
         "deploy": {"user": "dcops", "ssh_public_key": f"file:{key}"},
         "completion": {"wait_for": "callback", "timeout_seconds": PATIENT * 2}}))
-    shipped = Path(__file__).resolve().parents[3] / "baselines" / "os" / "templates" / "rhel9-trading.ks"
+    shipped = Path(__file__).resolve().parents[3] / "baselines" / "os" / "templates" / template
     (root / "os" / "templates" / "lab.ks").write_text(shipped.read_text())
     (root / "os" / "network" / "lab.yaml").write_text(yaml.safe_dump({
         "defaults": {"prefix": 24, "gateway": "127.0.1.1", "interface": "ens1f0",
@@ -73,9 +80,10 @@ def _post(sushy: Sushy, path: str, body: dict[str, Any]) -> None:
 class Installer(threading.Thread):
     """What the installer would do with the media sushy was given."""
 
-    def __init__(self, sushy: Sushy, tmp: Path) -> None:
+    def __init__(self, sushy: Sushy, tmp: Path, kind: str = "kickstart") -> None:
         super().__init__(daemon=True)
-        self.sushy, self.tmp = sushy, tmp
+        self.sushy, self.tmp, self.kind = sushy, tmp, kind
+        self.cmdline: list[str] | None = None
         self.images: dict[str, str] = {}
         self.answer: answers.Facts | None = None
         self.volume: media.Volume | None = None
@@ -94,16 +102,22 @@ class Installer(threading.Thread):
             slots = _get(self.sushy, f"{system}/VirtualMedia")["Members"]
             docs = [_get(self.sushy, s["@odata.id"]) for s in slots]
             self.images = {d["Id"]: d.get("Image") for d in docs if d.get("Inserted")}
-            found = list(self.tmp.glob("*/node-1-oemdrv.img"))
+            name, want = ("node-1-oemdrv.img", 2) if self.kind == "kickstart" else ("node-1-install.iso", 1)
+            found = list(self.tmp.glob(f"*/{name}"))
             powered = _get(self.sushy, system).get("PowerState") == "On"  # the installer runs once booted
-            if len(self.images) == 2 and found and powered:
+            if len(self.images) == want and found and powered:
                 break
             time.sleep(0.1)
         else:
-            raise AssertionError(f"sushy never held both images: {self.images}")
-        self.volume = media.read_image(found[0].read_bytes())
-        text = self.volume.files["ks.cfg"].decode()
-        self.answer = answers.check("kickstart", text)
+            raise AssertionError(f"sushy never held the images: {self.images}")
+        data = found[0].read_bytes()
+        self.volume = media.read_image(data)
+        if self.kind == "kickstart":
+            text = self.volume.files["ks.cfg"].decode()
+        else:  # what the boot loader passes to the kernel, and the NoCloud seed it points at
+            self.cmdline = boot_cmdline(data)[1]
+            text = media.read_paths(data, ["nocloud/user-data"])["nocloud/user-data"].decode()
+        self.answer = answers.check(self.kind, text)
         for url in self.answer.done_urls:
             target = url if "status=" in url else f"{url}?status=ok"
             req = urllib.request.Request(target, data=b"ssh-ed25519 AAAAC3Nza-hostkey root@node-1\n", method="POST")
@@ -111,8 +125,9 @@ class Installer(threading.Thread):
         _post(self.sushy, f"{system}/Actions/ComputerSystem.Reset", {"ResetType": "ForceOff"})  # kickstart: poweroff
 
 
-def test_os_install_over_sushy(sushy: Sushy, image_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("kind", ["kickstart", "autoinstall"])
+def test_os_install_over_sushy(kind: str, sushy: Sushy, image_server: str, tmp_path: Path,
+                               monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("DCOPS_STATE", f"sqlite:///{tmp_path}/state.db")
     monkeypatch.setenv("SUSHY_PW", PASSWORD)
     inv = tmp_path / "inv.yaml"
@@ -123,8 +138,8 @@ def test_os_install_over_sushy(sushy: Sushy, image_server: str, tmp_path: Path, 
                                           "password": "env:SUSHY_PW"}}]}]}]}]}))
     events = Events()
     with production_listeners(["127.0.1.10"], events) as port:
-        base = _lab(tmp_path, image_server, port)
-        installer = Installer(sushy, tmp_path / "sushy-tmp")
+        base = _lab(tmp_path, image_server, port, kind)
+        installer = Installer(sushy, tmp_path / "sushy-tmp", kind)
         installer.start()
         code, data, err = cli(capsys, "provision", "run", "node-1", "-i", str(inv), "--baselines", str(base),
                               "--poll", "0.2", "--media-dir", str(tmp_path / "media"), "--yes", "-v")
@@ -133,17 +148,25 @@ def test_os_install_over_sushy(sushy: Sushy, image_server: str, tmp_path: Path, 
     assert installer.error is None, installer.error
     assert code == 0, err
     assert data["items"][0]["status"] == "delivered"
-    # The CD holds the installer ISO, the Floppy/USB slot this host's own answer image, on loopback.
-    assert installer.images["Cd"] == image_server
-    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/media/[A-Za-z0-9_-]{20,}/node-1-oemdrv\.img",
-                        installer.images["Floppy"]), installer.images
-    assert installer.volume is not None and installer.volume.label == "OEMDRV"
     facts = installer.answer
     assert facts is not None and facts.valid, facts
-    assert facts.addresses == ("127.0.2.10/24",) and facts.disks[0] == DISK
+    assert facts.addresses == ("127.0.2.10/24",) and DISK.rsplit("/", 1)[-1] in facts.disks[0]
     assert facts.users == ("dcops",) and facts.ssh_keys == (DEPLOY_KEY,)
     log = sushy.log.read_text()
-    assert log.count("InsertMedia") == 2 and "EjectMedia" in log
+    if kind == "kickstart":
+        # The CD holds the installer ISO, the Floppy/USB slot this host's own answer image, on loopback.
+        assert installer.images["Cd"] == image_server
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/media/[A-Za-z0-9_-]{20,}/node-1-oemdrv\.img",
+                            installer.images["Floppy"]), installer.images
+        assert installer.volume is not None and installer.volume.label == "OEMDRV"
+        assert log.count("InsertMedia") == 2 and "EjectMedia" in log
+    else:
+        # The CD holds this host's own installer ISO (the stock one remastered), nothing else.
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/media/[A-Za-z0-9_-]{20,}/node-1-install\.iso",
+                            installer.images["Cd"]), installer.images
+        assert installer.cmdline is not None and installer.cmdline[:2] == ["autoinstall",
+                                                                            "ds=nocloud;s=/cdrom/nocloud/"]
+        assert log.count("InsertMedia") == 1 and "EjectMedia" in log
     # The image is gone: the media server withdrew it after the install.
     assert not (tmp_path / "media" / "node-1").exists()
     code, data, _ = cli(capsys, "provision", "status", "node-1", "-i", str(inv), "--steps")

@@ -181,6 +181,10 @@ def install_poweroff(b: Bmc, d: dict[str, Any]) -> None:
     assert b.install_poweroff == 0.3  # the install timing of the fast preset
 
 
+def lldp_neighbor(b: Bmc, d: dict[str, Any]) -> None:
+    assert b.lldp == {1: {"system": "leaf-a01", "port": "Ethernet7", "chassis": "02:1C:73:00:00:01"}}
+
+
 def raid_onreset(b: Bmc, d: dict[str, Any]) -> None:
     assert b.storage.apply_times() == ["OnReset"]
     assert d["volumes"]["@Redfish.OperationApplyTimeSupport"]["SupportedValues"] == ["OnReset"]
@@ -240,6 +244,8 @@ FAULT_CASES: list[tuple[str, dict[str, str], str, Check]] = [
     ("leak", {"detector": "ColdPlate_1"}, "dell-r750+leak-detector", leak),
     ("pcie_nic", {"nic": "2"}, "lenovo-sr650v2+pcie-nic-health", pcie_nic),
     ("raid_onreset", {}, "dell-r750", raid_onreset),
+    ("lldp_neighbor", {"nic": "1", "port": "2", "switch": "leaf-a01", "switch_port": "Ethernet7"}, "dell-r750",
+     lldp_neighbor),
 ]
 
 
@@ -268,10 +274,11 @@ def test_fault_applies_and_clears(clock: FakeClock, kind: str, args: dict[str, s
     assert after["chassis"]["Status"]["Health"] == "OK"
     assert after["system"]["Status"]["Health"] == "OK"
     assert after["storage"]["Status"]["HealthRollup"] == "OK"
-    assert not bmc.bios_refused and bmc.vanish_tasks == 0 and bmc.install_poweroff is None
+    assert not bmc.bios_refused and bmc.vanish_tasks == 0 and bmc.install_poweroff is None and bmc.lldp == {}
     assert bmc.storage.apply_times() == ["Immediate", "OnReset"]
     if kind not in ("bmc_unreachable", "bmc_slow", "bmc_errors", "malformed_json", "bios_refuse", "task_vanish",
-                    "install_poweroff", "readback_fails", "leak", "pcie_nic", "raid_onreset", "network_down"):
+                    "install_poweroff", "readback_fails", "leak", "pcie_nic", "raid_onreset", "network_down",
+                    "lldp_neighbor"):
         # behaviours, not hardware events, leave no SEL entry; nor do the trait faults whose
         # point is that one resource alone reports them
         assert len(bmc.sel) > sel_before  # the hardware event left a trace
@@ -325,6 +332,7 @@ def test_clear_by_kind_leaves_the_other_faults() -> None:
     ("bmc_errors", {"rate": "2"}), ("bmc_unreachable", {"mode": "vanish"}), ("bmc_slow", {"latency": "fast"}),
     ("bios_refuse", {}), ("bios_refuse", {"attribute": "NoSuchKnob"}), ("task_vanish", {"count": "0"}),
     ("install_poweroff", {"duration": "soon"}), ("install_poweroff", {"duration": "-1"}),
+    ("lldp_neighbor", {}), ("lldp_neighbor", {"nic": "9", "switch": "s", "switch_port": "p"}),
 ])
 def test_bad_fault_arguments_are_usage_errors(kind: str, args: dict[str, str]) -> None:
     bmc = make_bmc("generic-1s")
