@@ -34,15 +34,22 @@ def _listen(value: str) -> tuple[str, int]:
 @click.option("--no-patrol", is_flag=True, help="Only serve metrics of what another process stores.")
 @click.option("--interval", metavar="DURATION", help="Patrol interval (default: config, else 60s).")
 @click.option("--rounds", type=click.IntRange(1), help="Stop after this many rounds (tests, drills).")
+@click.option("--worker", "worker_name", metavar="NAME",
+              help="One patrol worker of several sharing a PostgreSQL store: patrol only the racks this "
+                   "worker owns (docs/patrol.md, \"Several workers\").")
+@click.option("--sites", metavar="SITE,...", help="With --worker: the sites whose BMCs this worker reaches.")
 @global_options
 @honours_limit
-def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None) -> None:
+def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None, worker_name: str | None,
+          sites: str | None) -> None:
     """Patrol every minute, notify, and serve /metrics (a scrape reads stored results only)."""
     from dcops.cli.patrol import build_patrol, patrol_hosts
     from dcops.exporter import registry, server
     from dcops.patrol.enrich import host_location
 
     address, port = _listen(listen)
+    if (no_patrol and worker_name) or (sites and not worker_name):
+        raise UsageError("--worker patrols (not with --no-patrol); --sites goes with --worker")
     store = open_state()
     hosts = [] if no_patrol and not settings().inventory else patrol_hosts(())
     labels = {h.name: host_location(h) for h in hosts}
@@ -53,6 +60,12 @@ def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None
     for item in loaded:
         if item.name in book and item.collector is not None:
             item.collector.hosts = book[item.name]
+    if engine is not None and worker_name:
+        # One worker of several on a shared PostgreSQL store: lease, shard by rack, epoch rounds,
+        # shard-scoped /metrics plus dcops_worker_* (refuses SQLite). See dcops/workers/.
+        from dcops.workers.serve import attach
+
+        attach(store, engine, hosts, loaded, name=worker_name, sites=sites)
     exposition = server.Exposition(loaded)
     engine = None if no_patrol else build_patrol(hosts, store, {"interval": interval})
     patrol_collector = next((x.collector for x in loaded if x.name == "patrol" and x.collector is not None), None)
