@@ -60,6 +60,7 @@ def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None
     for item in loaded:
         if item.name in book and item.collector is not None:
             item.collector.hosts = book[item.name]
+    engine = None if no_patrol else build_patrol(hosts, store, {"interval": interval})
     if engine is not None and worker_name:
         # One worker of several on a shared PostgreSQL store: lease, shard by rack, epoch rounds,
         # shard-scoped /metrics plus dcops_worker_* (refuses SQLite). See dcops/workers/.
@@ -67,7 +68,6 @@ def serve(listen: str, no_patrol: bool, interval: str | None, rounds: int | None
 
         attach(store, engine, hosts, loaded, name=worker_name, sites=sites)
     exposition = server.Exposition(loaded)
-    engine = None if no_patrol else build_patrol(hosts, store, {"interval": interval})
     patrol_collector = next((x.collector for x in loaded if x.name == "patrol" and x.collector is not None), None)
     state: dict[str, Any] = {"last": None}
 
