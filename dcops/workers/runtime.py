@@ -35,10 +35,10 @@ log = logging.getLogger("dcops.workers")
 class Worker:
     def __init__(self, store: Any, engine: Any, name: str, hosts: Sequence[Host], *,
                  sites: frozenset[str] = frozenset(), ttl: float | None = None) -> None:
+        self.name = lease.check_name(name)
         lease.require_postgres(store)
         self.store = store
         self.engine = engine
-        self.name = lease.check_name(name)
         self.sites = sites
         self.interval = float(engine.config.interval)
         self.ttl = float(ttl or self.interval)

@@ -37,11 +37,30 @@ NAMES = ("w1", "w2", "w3")
 VISIT = "/redfish/v1/Systems/"  # one GET of the system resource per visit (below)
 
 
+PORTS: dict[str, int] = {}
+
+
 def _serve(cfg: Path, name: str, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    PORTS[name] = free_port()
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "dcops", "--config", str(cfg), "serve", "--listen",
-                                 f"127.0.0.1:{free_port()}", "--worker", name], cwd=REPO, env=env, stdout=out,
+                                 f"127.0.0.1:{PORTS[name]}", "--worker", name], cwd=REPO, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
+
+
+def _metrics(name: str) -> dict[str, list[tuple[str, float]]]:
+    """The worker's /metrics: family -> [(labels, value)]."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{PORTS[name]}/metrics", timeout=30) as answer:
+        text = answer.read().decode()
+    out: dict[str, list[tuple[str, float]]] = collections.defaultdict(list)
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            head, _, value = line.rpartition(" ")
+            metric, _, labels = head.partition("{")
+            out[metric].append((labels, float(value)))
+    return out
 
 
 class Run:
@@ -131,6 +150,17 @@ def test_three_workers_share_take_over_and_give_back(tmp_path: Path, postgres_ur
             assert set(owners.values()) == set(NAMES)  # everyone has a share
             for names in run.racks.values():
                 assert len({owners[n] for n in names}) == 1  # a rack is one worker's
+
+            # -- each worker's /metrics: its own shard only, plus its dcops_worker_* figures
+            for name in NAMES:
+                mine = {n for n, w in owners.items() if w == name}
+                got = wait_for(lambda name=name, mine=mine: (m := _metrics(name))
+                               and m["dcops_worker_hosts_owned"] == [("", float(len(mine)))] and m, 60,
+                               f"{name}'s metrics for its shard")
+                assert {labels.split('"')[1] for labels, _ in got["dcops_bmc_up"]} == mine
+                assert got["dcops_worker_members"] == [("", 3.0)]
+                assert got["dcops_worker_fleet_hosts_stale"] == [("", 0.0)]
+                assert 0 <= got["dcops_worker_lease_age_seconds"][0][1] < INTERVAL * 2
 
             # -- an incident on w2's hosts, delivered once
             victim = "w2"
