@@ -89,7 +89,7 @@ def run_setup(names: list[str], *, pg: Any, inventory: str, hosts: int, args: ar
     cfg.write_text(yaml.safe_dump({
         "inventory": inventory, "state": url,
         "patrol": {"interval": f"{args.interval:g}s", "concurrency": args.concurrency, "inventory_every": 0,
-                   "bmc_deadline": "20s", "round_deadline": f"{args.interval * 0.95:g}s"}}))
+                   "bmc_deadline": "20s", "round_deadline": f"{args.interval * 0.85:g}s"}}))
     store = open_store(url)
     procs = {n: _serve(cfg, n, tmp / f"{len(names)}-{n}.log") for n in names}
     result: dict[str, Any] = {"workers": len(names)}
@@ -139,11 +139,15 @@ def run_setup(names: list[str], *, pg: Any, inventory: str, hosts: int, args: ar
             survivors = sorted({int(r["epoch"]) for r in _rounds(store)
                                 if r["worker"] != victim and r["started_at"].timestamp() > killed})
             done_epoch = ring.epoch_of(done, args.interval)
+            after = [{"epoch": int(r["epoch"]), "worker": r["worker"], "hosts": r["hosts"], "reachable": r["reachable"],
+                      "missed": r["missed"], "wall_s": round(r["duration_seconds"], 2)}
+                     for r in _rounds(store) if r["epoch"] is not None and r["started_at"].timestamp() > killed - 1]
             result["death"] = {"victim_hosts": len(owned), "killed_in_epoch": ring.epoch_of(killed, args.interval),
                                "covered_in_epoch": done_epoch,
                                "survivor_rounds_until_covered": len([e for e in survivors if e <= done_epoch]),
                                "seconds_to_full_coverage": round(done - killed, 1),
-                               "intervals_to_full_coverage": round((done - killed) / args.interval, 2)}
+                               "intervals_to_full_coverage": round((done - killed) / args.interval, 2),
+                               "rounds_after": after}
     finally:
         for proc in procs.values():
             if proc.poll() is None:
@@ -200,6 +204,9 @@ def main() -> None:
                   f"patrolled again in epoch {d['covered_in_epoch']}, the survivors' round "
                   f"{d['survivor_rounds_until_covered']} after the death, {d['seconds_to_full_coverage']} s "
                   f"({d['intervals_to_full_coverage']} intervals)")
+            for r in d["rounds_after"]:
+                print(f"  epoch {r['epoch']} {r['worker']}: {r['hosts']} hosts, {r['reachable']} reachable, "
+                      f"{r['missed']} missed, {r['wall_s']} s")
 
 
 if __name__ == "__main__":
