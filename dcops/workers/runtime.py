@@ -131,7 +131,8 @@ class Worker:
     # ------------------------------------------------------------------ rounds
     async def round(self, epoch: int) -> Any:
         shard = await asyncio.to_thread(self.plan, epoch)
-        adopted = [n for n in shard if n not in set(self.shard)]
+        before = set(self.shard)
+        adopted = [n for n in shard if n not in before]
         if adopted and self.epoch is not None:
             self.adopted_total += len(adopted)
             log.info("worker %s: epoch %d: taking over %d host(s) (%s%s)", self.name, epoch, len(adopted),
