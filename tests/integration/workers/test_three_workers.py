@@ -12,6 +12,7 @@ workers then skip an epoch, by design)."""
 from __future__ import annotations
 
 import collections
+import json
 import os
 import signal
 import subprocess
@@ -43,8 +44,8 @@ PORTS: dict[str, int] = {}
 def _serve(cfg: Path, name: str, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     PORTS[name] = free_port()
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "dcops", "--config", str(cfg), "serve", "--listen",
-                                 f"127.0.0.1:{PORTS[name]}", "--worker", name], cwd=REPO, env=env, stdout=out,
+        return subprocess.Popen([sys.executable, "-m", "dcops", "--config", str(cfg), "-v", "serve",
+                                 "--listen", f"127.0.0.1:{PORTS[name]}", "--worker", name], cwd=REPO, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
 
 
@@ -214,11 +215,19 @@ def test_three_workers_share_take_over_and_give_back(tmp_path: Path, postgres_ur
 
             # -- clear both faults: each incident resolved once; nothing was notified twice
             sim.control.post("/v1/clear", {"hosts": [first, second], "kind": None})
-            wait_for(lambda: not pstore.list_incidents(store), 90, "both incidents resolved")
+            try:
+                wait_for(lambda: not pstore.list_incidents(store), 90, "both incidents resolved")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}: open {[(i.id, i.key, i.opened_at) for i in pstore.list_incidents(store)]}; "
+                                     f"sent {[(b['incident']['id'], b['incident'].get('key'), b['event']) for _, b in hook.received]}"
+                                     ) from None
             wait_for(lambda: pstore.outbox_counts(store)["pending"] == 0, 60, "the resolutions delivered")
+            (tmp_path / "received.json").write_text(json.dumps([b for _, b in hook.received], indent=1, default=str))
             events = collections.Counter((b["incident"]["host"], b["event"]) for _, b in hook.received)
             assert events == {(first, "opened"): 1, (second, "opened"): 1, (first, "resolved"): 1,
-                              (second, "resolved"): 1}, events
+                              (second, "resolved"): 1}, sorted(collections.Counter(
+                                  (b["incident"]["key"], b["event"], b["incident"]["opened_at"][11:22])
+                                  for _, b in hook.received).items())
     finally:
         for proc in procs.values():
             if proc.poll() is None:
