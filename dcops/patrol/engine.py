@@ -222,6 +222,11 @@ class Patrol:
             else:
                 self._rows.pop(name, None)
 
+    async def release(self, names: Sequence[str]) -> None:
+        """Hosts another worker reads from now on: log out of their BMCs (sessions are scarce)."""
+        if names:
+            await self.redfish.forget(names)
+
     # ------------------------------------------------------------------ reading
     def _tier(self, host: Host, row: Mapping[str, Any] | None, now: dt.datetime) -> str:
         period = self.config.inventory_every

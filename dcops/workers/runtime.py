@@ -131,12 +131,16 @@ class Worker:
     # ------------------------------------------------------------------ rounds
     async def round(self, epoch: int) -> Any:
         shard = await asyncio.to_thread(self.plan, epoch)
-        before = set(self.shard)
+        before, now = set(self.shard), set(shard)
         adopted = [n for n in shard if n not in before]
+        released = [n for n in self.shard if n not in now]
         if adopted and self.epoch is not None:
             self.adopted_total += len(adopted)
             log.info("worker %s: epoch %d: taking over %d host(s) (%s%s)", self.name, epoch, len(adopted),
                      ", ".join(adopted[:5]), ", ..." if len(adopted) > 5 else "")
+        if released:
+            log.info("worker %s: epoch %d: %d host(s) moved to other workers", self.name, epoch, len(released))
+            await self.engine.release(released)
         # Rows of hosts that were someone else's: read again (their log cursors moved on).
         await asyncio.to_thread(self.engine.reload_rows, adopted)
         self.shard = shard
