@@ -178,6 +178,16 @@ class Patrol:
         self._delivering: asyncio.Future[dict[str, int]] | None = None
         # Heartbeats on every network (dcops.heartbeat.monitor.attach): probed beside the BMC reads.
         self.heartbeat: Any = None
+        # Several workers on one PostgreSQL store (dcops.workers): the worker's name goes on the
+        # host and round rows it writes, and ``exclusive`` (the store's convergence lock) is held
+        # from loading the shared convergence state to saving the round, so two workers never
+        # converge at once. One process alone: no name, no lock.
+        self.worker: str | None = None
+        self.epoch: int | None = None
+        self.exclusive: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext
+        # Who decides when rounds run and on which hosts, when not ``watch``'s own every-interval
+        # loop over every host: a worker's epoch loop over its shard (dcops.workers.runtime).
+        self.schedule: Callable[..., Any] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def close(self) -> None:
@@ -198,6 +208,26 @@ class Patrol:
 
             self._rows = pstore.host_rows(self.store, self.hosts)
         return self._rows
+
+    def reload_rows(self, names: Sequence[str]) -> None:
+        """Read these hosts' rows (log cursor, check memory, power) again from the store: another
+        worker patrolled them since we last did, and what we cached is stale (replaying its log
+        entries as news, or calling a power change it already saw a new one)."""
+        from dcops.patrol import store as pstore
+
+        if self._rows is None or not names:
+            return
+        fresh = pstore.host_rows(self.store, names)
+        for name in names:
+            if name in fresh:
+                self._rows[name] = fresh[name]
+            else:
+                self._rows.pop(name, None)
+
+    async def release(self, names: Sequence[str]) -> None:
+        """Hosts another worker reads from now on: log out of their BMCs (sessions are scarce)."""
+        if names:
+            await self.redfish.forget(names)
 
     # ------------------------------------------------------------------ reading
     def _tier(self, host: Host, row: Mapping[str, Any] | None, now: dt.datetime) -> str:
@@ -337,7 +367,6 @@ class Patrol:
 
     # ------------------------------------------------------------------ one round
     async def round(self, hosts: Sequence[Host] | None = None) -> RoundSummary:
-        from dcops.patrol import store as pstore
 
         targets = list(hosts) if hosts is not None else list(self.hosts.values())
         for h in targets:
@@ -442,9 +471,33 @@ class Patrol:
             }
             if obs is not None and tier == "inventory":
                 new_row["inventory"] = _inventory_doc(obs)
+            if self.worker is not None:
+                new_row["worker"] = self.worker
             host_rows.append(new_row)
             rows[host.name] = {k: v for k, v in new_row.items() if k not in ("observation", "inventory")}
 
+        with self.exclusive():
+            summary, silences = self._converge_and_save(targets, started_at, now, t0, c0, checks, results,
+                                                        host_rows, missed_rows, changes, requests, networks)
+        # Delivery outside the lock: the outbox claims keep workers apart there.
+        summary.notify = await self.deliver(summary.open_incidents, now, silences)
+        self.latest = summary
+        self.rounds += 1
+        for listener in self.listeners:
+            try:
+                listener(summary)
+            except Exception:  # noqa: BLE001 - a listener (the exporter) must not stop patrol
+                log.exception("patrol: round listener failed")
+        return summary
+
+    def _converge_and_save(self, targets: Sequence[Host], started_at: dt.datetime, now: dt.datetime,
+                                 t0: float, c0: float, checks: list[HostCheck], results: list[HostResult],
+                                 host_rows: list[dict[str, Any]], missed_rows: list[dict[str, Any]],
+                                 changes: list[dict[str, Any]], requests: int,
+                                 networks: Any = None) -> tuple[RoundSummary, list[Any]]:
+        from dcops.patrol import store as pstore
+
+        policy = self.config.policy
         state_json, open_incidents = pstore.load_converge(self.store)
         state = ConvergeState.from_json(state_json, open_incidents)
         result = converge(state, checks, policy, now, _Context(self.hosts, now.date()), networks)
@@ -466,20 +519,14 @@ class Patrol:
                      "resolved": len(result.resolved), "duration_seconds": round(duration, 3),
                      "cpu_seconds": round(time.process_time() - c0, 3), "requests": requests,
                      "tier": "mixed" if any(r.tier == "inventory" for r in results) else "minute"}
+        if self.worker is not None:
+            round_row.update(worker=self.worker, epoch=self.epoch)
         round_id = pstore.save_round(self.store, round_row=round_row, host_rows=host_rows + missed_rows,
                                      changes=changes, converge_state=state.to_json(),
                                      changed_incidents=changed.values(), notifications=notifications)
         summary = RoundSummary(round_id, started_at, finished_at, duration, time.process_time() - c0, results,
                                result, escalated, sorted(state.incidents.values(), key=lambda i: i.id), requests)
-        summary.notify = await self.deliver(summary.open_incidents, now, silences)
-        self.latest = summary
-        self.rounds += 1
-        for listener in self.listeners:
-            try:
-                listener(summary)
-            except Exception:  # noqa: BLE001 - a listener (the exporter) must not stop patrol
-                log.exception("patrol: round listener failed")
-        return summary
+        return summary, silences
 
     async def _probe_dark_racks(self, hosts: Sequence[Host], visits: Mapping[str, tuple[Visit | None, str]],
                                 skip: Mapping[str, bool] | None = None) -> dict[str, bool]:
@@ -546,6 +593,9 @@ class Patrol:
 
     async def watch(self, stop: asyncio.Event, *, rounds: int | None = None) -> None:
         """Run rounds every ``interval`` until ``stop`` is set (or ``rounds`` have run)."""
+        if self.schedule is not None:
+            await self.schedule(stop, rounds=rounds)
+            return
         done = 0
         while not stop.is_set():
             started = time.monotonic()

@@ -59,6 +59,7 @@ hosts = Table(
     Column("memory", JSON),
     Column("observation", JSON),
     Column("inventory", JSON),
+    Column("worker", String(100)),  # m0021: who read it last (dcops serve --worker)
 )
 health_changes = Table(
     "patrol_health_changes", metadata, _id(),
@@ -84,6 +85,8 @@ rounds = Table(
     Column("cpu_seconds", Float),
     Column("requests", Integer),
     Column("tier", String(40)),
+    Column("worker", String(100)),  # m0021: the worker that ran it, and for which epoch
+    Column("epoch", BigInteger),
 )
 state = Table(
     "patrol_state", metadata,
@@ -222,9 +225,13 @@ def observations(store: Store, names: Iterable[str] | None = None) -> dict[str, 
     return out
 
 
-def last_round(store: Store) -> dict[str, Any] | None:
+def last_round(store: Store, *, worker: str | None = None) -> dict[str, Any] | None:
+    """The newest round (of ``worker``, when given: dcops serve --worker)."""
+    stmt = select(rounds).order_by(rounds.c.id.desc()).limit(1)
+    if worker is not None:
+        stmt = stmt.where(rounds.c.worker == worker)
     with store.connect() as conn:
-        row = conn.execute(select(rounds).order_by(rounds.c.id.desc()).limit(1)).first()
+        row = conn.execute(stmt).first()
     return _round(dict(row._mapping)) if row else None
 
 

@@ -33,6 +33,8 @@ class ServeOptions:
     patrol: bool = True
     interval: str | None = None
     rounds: int | None = None
+    worker: str | None = None  # one patrol worker of several on a shared PostgreSQL store
+    sites: str | None = None  # with worker: the sites whose BMCs it reaches
 
 
 def health(last_round: float | None, now: float, *, interval: float | None, round_deadline: float) -> tuple[bool, str]:
@@ -84,8 +86,14 @@ def run(options: ServeOptions, hosts: Sequence[Host], store: Any, settings: Sett
     for item in loaded:
         if item.name in book and item.collector is not None:
             item.collector.hosts = book[item.name]
-    exposition = server.Exposition(loaded)
     engine = build_patrol(hosts, store, settings, {"interval": options.interval}) if options.patrol else None
+    if engine is not None and options.worker:
+        # One worker of several on a shared PostgreSQL store: lease, shard by rack, epoch rounds,
+        # shard-scoped /metrics plus dcops_worker_* (refuses SQLite). See dcops/workers/.
+        from dcops.workers.serve import attach
+
+        attach(store, engine, hosts, loaded, name=options.worker, sites=options.sites)
+    exposition = server.Exposition(loaded)
     if engine is not None:
         # Heartbeats (docs/heartbeat.md): every patrol round also TCP-probes each host's address on
         # every network the book names (config `heartbeat:`), so patrol can tell a dead management

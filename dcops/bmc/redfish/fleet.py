@@ -242,6 +242,15 @@ class RedfishFleet:
         await self._http.close()
         self._http = None
 
+    async def forget(self, hosts: Iterable[str]) -> None:
+        """Log out of these BMCs and drop what is kept for them: they are someone else's to read
+        now (another patrol worker's shard). BMCs have few sessions (HPE iLO and some Supermicro 4,
+        iDRAC 8): a session kept for a BMC we no longer read could cost its new reader a login."""
+        gone = [b for b in (self.bmcs.pop(h, None) for h in hosts) if b is not None]
+        ready = [b for b in gone if b.session_uri]
+        if ready and self._http is not None:
+            await asyncio.gather(*(self._logout(b) for b in ready), return_exceptions=True)
+
     # ------------------------------------------------------------------ transport
     async def _send(self, bmc: BmcState, method: str, path: str, body: Any = None) -> tuple[int, Any, Any, str | None]:
         """One request: (status, headers, decoded body, what is wrong with the body or None)."""

@@ -199,6 +199,11 @@ class PatrolCollector:
     def __init__(self, store: Any, hosts: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None) -> None:
         self.store = store
         self.hosts = hosts or (lambda: {})
+        # A patrol worker of several (dcops serve --worker): only its shard's hosts, the incidents
+        # of its hosts and racks, and its own rounds (every worker exporting the whole store would
+        # count each host and incident once per worker).
+        self.shard: Callable[[], set[str]] | None = None
+        self.worker: str | None = None
         self._round_id: int | None = -1
         self._body = b""
         self._ok = 1.0
@@ -206,7 +211,7 @@ class PatrolCollector:
         self._lock = threading.Lock()
 
     def refresh(self, force: bool = False) -> None:
-        from sqlalchemy import func, select
+        from sqlalchemy import func, select, true
 
         from dcops.notify import store as outbox_store
         from dcops.patrol import store as pstore
@@ -214,19 +219,27 @@ class PatrolCollector:
         with self._lock:
             started = time.perf_counter()
             try:
+                mine = pstore.rounds.c.worker == self.worker if self.worker is not None else true()
                 with self.store.connect() as conn:
-                    newest = conn.execute(select(func.max(pstore.rounds.c.id))).scalar()
-                    total = conn.execute(select(func.count()).select_from(pstore.rounds)).scalar_one()
+                    newest = conn.execute(select(func.max(pstore.rounds.c.id)).where(mine)).scalar()
+                    total = conn.execute(select(func.count()).select_from(pstore.rounds).where(mine)).scalar_one()
                 if newest == self._round_id and not force:
                     return
-                rows = pstore.observations(self.store)
-                last = pstore.last_round(self.store)
+                shard = self.shard() if self.shard is not None else None
+                rows = pstore.observations(self.store, shard)
+                last = pstore.last_round(self.store, worker=self.worker)
                 with self.store.connect() as conn:
-                    counts = conn.execute(select(pstore.incidents.c.severity, pstore.incidents.c.condition,
-                                                 func.count()).where(pstore.incidents.c.status == "open")
-                                          .group_by(pstore.incidents.c.severity, pstore.incidents.c.condition)).all()
-                self._body = render(rows, self.hosts(), last, int(total),
-                                    {(r[0], r[1]): int(r[2]) for r in counts}, outbox_store.outbox_counts(self.store))
+                    counts = conn.execute(select(pstore.incidents.c.host, pstore.incidents.c.severity,
+                                                 pstore.incidents.c.condition, func.count())
+                                          .where(pstore.incidents.c.status == "open")
+                                          .group_by(pstore.incidents.c.host, pstore.incidents.c.severity,
+                                                    pstore.incidents.c.condition)).all()
+                open_counts: dict[tuple[str, str], int] = {}
+                for host, severity, condition, n in counts:
+                    if shard is None or host in shard:  # a rack incident's host is the rack's path
+                        open_counts[(severity, condition)] = open_counts.get((severity, condition), 0) + int(n)
+                self._body = render(rows, self.hosts(), last, int(total), open_counts,
+                                    outbox_store.outbox_counts(self.store))
                 self._round_id = newest
                 self._ok = 1.0
             except Exception:  # noqa: BLE001 - a broken store must not break the whole scrape
