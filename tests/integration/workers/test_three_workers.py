@@ -24,6 +24,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from dcops.notify import store as outbox_store
 from dcops.patrol import store as pstore
 from dcops.store import open_store
 from dcops.workers import lease, ring
@@ -191,7 +192,7 @@ def test_three_workers_share_take_over_and_give_back(tmp_path: Path, postgres_ur
             sim.control.post("/v1/faults", {"hosts": [first], "kind": "psu_fail", "args": {"psu": "1"}})
             wait_for(lambda: [b for _, b in hook.received if b["event"] == "opened"
                               and b["incident"]["host"] == first], 60, "the PSU incident delivered")
-            wait_for(lambda: pstore.outbox_counts(store)["pending"] == 0, 60, "nothing in flight")
+            wait_for(lambda: outbox_store.outbox_counts(store)["pending"] == 0, 60, "nothing in flight")
 
             # -- kill -9 w2: its hosts are read by the survivors within two of their rounds
             procs[victim].send_signal(signal.SIGKILL)
@@ -250,7 +251,7 @@ def test_three_workers_share_take_over_and_give_back(tmp_path: Path, postgres_ur
                 raise AssertionError(f"{exc}: open {[(i.id, i.key, i.opened_at) for i in pstore.list_incidents(store)]}; "
                                      f"sent {[(b['incident']['id'], b['incident'].get('key'), b['event']) for _, b in hook.received]}"
                                      ) from None
-            wait_for(lambda: pstore.outbox_counts(store)["pending"] == 0, 60, "the resolutions delivered")
+            wait_for(lambda: outbox_store.outbox_counts(store)["pending"] == 0, 60, "the resolutions delivered")
             (tmp_path / "received.json").write_text(json.dumps([b for _, b in hook.received], indent=1, default=str))
             events = collections.Counter((b["incident"]["host"], b["event"]) for _, b in hook.received)
             assert events == {(first, "opened"): 1, (second, "opened"): 1, (first, "resolved"): 1,
