@@ -79,7 +79,7 @@ def feed_state(reading: PduReading, host: str) -> bool | None:
             return False
         return mains
     if any(s is True for s in states):
-        return True if mains is not False else False
+        return True  # mains False returned above
     if states and all(s is False for s in states):
         return False
     return None
