@@ -54,9 +54,13 @@ def read_pdu(raw: Any, line: int, rack: str, file: str, hosts: Collection[str] |
     for key in raw:
         if key not in PDU_FIELDS:
             problems.append((raw.line_of(key), f"PDU: {unknown_field(key, PDU_FIELDS)}"))
-    name, wrong = check_name("PDU name", raw.get("name"))
-    if "name" not in raw or wrong:
-        problems.append((raw.line_of("name") if "name" in raw else raw.line, wrong or "PDU without a name"))
+    name: Any = None
+    if "name" not in raw:
+        problems.append((raw.line, "PDU without a name"))
+    else:
+        name, wrong = check_name("PDU name", raw["name"])
+        if wrong:
+            problems.append((raw.line_of("name"), wrong))
     label = f"PDU '{name}'" if isinstance(name, str) else "PDU"
     address = raw.get("address")
     if not isinstance(address, str) or not address.strip():
