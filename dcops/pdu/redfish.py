@@ -13,6 +13,7 @@ aiohttp is imported here, as the Redfish BMC adapter (``dcops.bmc.redfish.fleet`
 from __future__ import annotations
 
 import asyncio
+import base64
 import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -42,9 +43,9 @@ def _state(doc: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-async def _get(http: aiohttp.ClientSession, base: str, path: str, auth: aiohttp.BasicAuth | None,
+async def _get(http: aiohttp.ClientSession, base: str, path: str, auth: Mapping[str, str] | None,
                tls: ssl.SSLContext | bool) -> dict[str, Any]:
-    async with http.get(base + path, auth=auth, ssl=tls) as resp:
+    async with http.get(base + path, headers=auth, ssl=tls) as resp:
         if resp.status != 200:
             raise _Bad(f"GET {path}: HTTP {resp.status}")
         try:
@@ -71,7 +72,7 @@ def _link(doc: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
-async def _collection(http: aiohttp.ClientSession, base: str, path: str | None, auth: aiohttp.BasicAuth | None,
+async def _collection(http: aiohttp.ClientSession, base: str, path: str | None, auth: Mapping[str, str] | None,
                       tls: ssl.SSLContext | bool) -> list[dict[str, Any]]:
     if path is None:
         return []
@@ -83,11 +84,12 @@ async def read_pdu(pdu: Pdu, *, timeout: float = 10.0, http: aiohttp.ClientSessi
     """One PDU's mains and outlets; ``reachable=False`` with the reason when it cannot be read."""
     own = http is None
     session = http or aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
-    auth = None
+    auth: dict[str, str] | None = None
     try:
         if pdu.username:
             password = resolve(pdu.password, what="PDU password").reveal() if pdu.password else ""
-            auth = aiohttp.BasicAuth(pdu.username, password)
+            token = base64.b64encode(f"{pdu.username}:{password}".encode()).decode()
+            auth = {"Authorization": f"Basic {token}"}
         tls: ssl.SSLContext | bool = False if pdu.scheme == "http" else (
             ssl.create_default_context() if pdu.verify_tls else False)
         async with asyncio.timeout(timeout):
