@@ -374,8 +374,10 @@ class Patrol:
             # A host answering on a business network runs: the in-band evidence patrol.racks needs
             # to tell a dead management switch from a power loss, every round, without a probe.
             answering = answers_elsewhere(beats, hb.management)
-        inband = {**answering, **await self._probe_dark_racks(targets, visits, skip=answering)}
-        pdus = await self._read_dark_rack_pdus(targets, visits)
+        # The in-band probe and the PDUs of dark racks at once: both wait on silent addresses.
+        probed, pdus = await asyncio.gather(self._probe_dark_racks(targets, visits, skip=answering),
+                                            self._read_dark_rack_pdus(targets, visits))
+        inband = {**answering, **probed}
         checks: list[HostCheck] = []
         results: list[HostResult] = []
         host_rows: list[dict[str, Any]] = []
