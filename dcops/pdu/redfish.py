@@ -73,11 +73,14 @@ def _link(doc: Mapping[str, Any], name: str) -> str | None:
 
 
 async def _collection(http: aiohttp.ClientSession, base: str, path: str | None, auth: Mapping[str, str] | None,
-                      tls: ssl.SSLContext | bool) -> list[dict[str, Any]]:
+                      tls: ssl.SSLContext | bool, only: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """The members of a collection; ``only``: just those whose URI ends in one of these ids (the
+    outlets the book maps: a 48-outlet PDU read for 3 hosts costs 3 GETs), all when none does."""
     if path is None:
         return []
-    coll = await _get(http, base, path, auth, tls)
-    return list(await asyncio.gather(*(_get(http, base, m, auth, tls) for m in _members(coll, path))))
+    members = _members(await _get(http, base, path, auth, tls), path)
+    chosen = [m for m in members if m.rstrip("/").rsplit("/", 1)[-1] in only] if only else []
+    return list(await asyncio.gather(*(_get(http, base, m, auth, tls) for m in chosen or members)))
 
 
 async def read_pdu(pdu: Pdu, *, timeout: float = 10.0, http: aiohttp.ClientSession | None = None) -> PduReading:
@@ -100,7 +103,8 @@ async def read_pdu(pdu: Pdu, *, timeout: float = 10.0, http: aiohttp.ClientSessi
                 raise _Bad(f"no rack PDU {pdu.member or ''} under {ROOT} (members: {', '.join(members) or 'none'})")
             doc = await _get(session, base, wanted, auth, tls)
             mains = await _collection(session, base, _link(doc, "Mains"), auth, tls)
-            outlets = await _collection(session, base, _link(doc, "Outlets"), auth, tls)
+            mapped = frozenset(o for _host, ids in pdu.outlets for o in ids)
+            outlets = await _collection(session, base, _link(doc, "Outlets"), auth, tls, mapped)
         return PduReading(
             pdu, True,
             mains=tuple((str(m.get("Id") or ""), _state(m), _reading(m, "Voltage")) for m in mains),

@@ -23,12 +23,16 @@ def _bmc(name: str, power: str = "On", *down: str) -> Any:
     return SimpleNamespace(name=name, power=power, net=SimpleNamespace(down=set(down)))
 
 
-async def _read(bmcs: list[Any], *, network: str = "separate", password: str = "pw") -> PduReading:
+FULL = (("h1", ("A1",)), ("h2", ("A2",)), ("h3", ("A3",)))
+
+
+async def _read(bmcs: list[Any], *, network: str = "separate", password: str = "pw",
+                outlets: tuple[tuple[str, tuple[str, ...]], ...] = FULL) -> PduReading:
     sim = SimPdu("A01", HOSTS, lambda: bmcs, Credentials("admin", "pw"), network)
     port = await sim.start("127.0.0.1")
     try:
         pdu = Pdu("pdu-a01", "127.0.0.1", port=port, scheme="http", username="admin", password=f"env:PDU_PW_{id(sim)}",
-                  outlets=(("h1", ("A1",)),))
+                  outlets=outlets)
         os.environ[f"PDU_PW_{id(sim)}"] = password
         try:
             return await read_pdu(pdu, timeout=5.0)
@@ -51,11 +55,16 @@ async def _read(bmcs: list[Any], *, network: str = "separate", password: str = "
      {"reachable": False}),
     ("one BMC dark, PDU behind the live switch", [_bmc("h1", "On", "fault"), _bmc("h2"), _bmc("h3")], "mgmt", "pw",
      {"reachable": True}),
+    ("the book maps one outlet: only it is read", [_bmc("h1")], "outlets:h1", "pw",
+     {"reachable": True, "outlet_states": (("A1", "On", 350.0),)}),
     ("wrong password", [], "separate", "not-it", {"reachable": False, "error": "GET /redfish/v1/PowerEquipment/"
                                                                               "RackPDUs: HTTP 401"}),
 ])
 def test_read_sim_pdu(what: str, bmcs: list[Any], network: str, password: str, expect: dict[str, Any]) -> None:
-    found = asyncio.run(_read(bmcs, network=network, password=password))
+    outlets = FULL
+    if network.startswith("outlets:"):
+        outlets, network = ((network.split(":", 1)[1], ("A1",)),), "separate"
+    found = asyncio.run(_read(bmcs, network=network, password=password, outlets=outlets))
     for key, value in expect.items():
         assert getattr(found, key) == value, (what, found)
     if not found.reachable:
