@@ -139,3 +139,24 @@ def read_pdus(value: Any, line: int, rack: str, file: str, hosts: Collection[str
 def feeding(pdus: list[Pdu], host: str) -> tuple[Pdu, ...]:
     """The PDUs that feed ``host``: those naming it, and those without an outlet map."""
     return tuple(p for p in pdus if not p.outlets or host in p.feeds())
+
+
+def pdu_document(pdu: Pdu) -> dict[str, Any]:
+    """The book entry of ``pdu`` (what ``read_pdu`` reads back), defaults left out."""
+    doc: dict[str, Any] = {"name": pdu.name, "address": pdu.address}
+    if pdu.port:
+        doc["port"] = pdu.port
+    if pdu.scheme != "https":
+        doc["scheme"] = pdu.scheme
+    doc["protocol"] = pdu.protocol
+    if pdu.username is not None:
+        doc["username"] = pdu.username
+    if pdu.password is not None:
+        doc["password"] = pdu.password
+    if not pdu.verify_tls:
+        doc["verify_tls"] = False
+    if pdu.member is not None:
+        doc["member"] = pdu.member
+    if pdu.outlets:
+        doc["outlets"] = {host: list(ids) if len(ids) > 1 else ids[0] for host, ids in pdu.outlets}
+    return doc

@@ -78,3 +78,24 @@ def test_a_clear_password_is_refused_and_not_echoed(tmp_path: Path) -> None:
     _, problems = _load(tmp_path, "              - {name: pdu-a, address: 192.0.2.40, password: Sw0rdf1sh}\n")
     assert len(problems) == 1 and problems[0].startswith("book.yaml:9: PDU 'pdu-a': password")
     assert "Sw0rdf1sh" not in problems[0]
+
+
+def test_a_dumped_book_keeps_its_pdus(tmp_path: Path) -> None:
+    from dcops.inventory.dump import dump_inventory_text
+
+    inventory, problems = _load(tmp_path, """\
+              - {name: pdu-a, address: 192.0.2.40, password: env:PDU_PASSWORD, verify_tls: false,
+                 outlets: {h1: [A1, A2], h2: A3}}
+              - {name: pdu-b, address: 192.0.2.41, scheme: http, port: 8080, member: "2"}
+""")
+    assert problems == []
+    again = tmp_path / "again.yaml"
+    again.write_text(dump_inventory_text(inventory.hosts, racks=inventory.racks))  # type: ignore[attr-defined]
+    reread, problems, _ = read_inventory(again)
+    assert problems == [] and reread is not None
+
+    def pdus(inv: object) -> dict[str, object]:
+        return {h.name: [(p.name, p.url, p.password, p.verify_tls, p.member, p.outlets) for p in h.pdus]
+                for h in inv.hosts}  # type: ignore[attr-defined]
+
+    assert pdus(reread) == pdus(inventory)
