@@ -119,6 +119,50 @@ class NetworkEndpoint:
 
 
 @dataclass(frozen=True)
+class Pdu:
+    """A rack PDU as the book names it (a rack's ``pdus:``): read over Redfish
+    (``PowerEquipment/RackPDUs``) by patrol when the rack's BMCs go dark, as evidence of a power
+    loss (mains lost, outlets off) or against one (mains present, outlets on). In NetBox terms:
+    the PDU device, its power outlets, and which device power ports are cabled to them."""
+
+    name: str
+    address: str
+    rack: str = ""  # the rack path (site/room/rack) it stands in
+    port: int | None = None
+    scheme: str = "https"
+    protocol: str = "redfish"
+    username: str | None = None
+    password: str | None = None  # a secret reference (env:, file:, ...), never the value
+    verify_tls: bool = True
+    member: str | None = None  # the RackPDUs member id; None: the first one listed
+    # host -> the outlet ids (Redfish Outlet Id: "A1") that feed it, as (host, outlets) pairs.
+    outlets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    source: SourceRef = field(default_factory=SourceRef)
+
+    @property
+    def url(self) -> str:
+        port = f":{self.port}" if self.port else ""
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{self.scheme}://{host}{port}"
+
+    def feeds(self) -> dict[str, tuple[str, ...]]:
+        return dict(self.outlets)
+
+
+@dataclass(frozen=True)
+class PduReading:
+    """What one rack PDU said this round (or that it said nothing): produced by the PDU adapter
+    (``dcops.pdu.redfish``), judged by ``patrol.pdu``. ``mains``: circuit id -> (PowerState,
+    volts or None); ``outlet_states``: outlet id -> (PowerState, watts or None)."""
+
+    pdu: Pdu
+    reachable: bool
+    error: str | None = None
+    mains: tuple[tuple[str, str | None, float | None], ...] = ()
+    outlet_states: tuple[tuple[str, str | None, float | None], ...] = ()
+
+
+@dataclass(frozen=True)
 class Host:
     """One server as the book knows it."""
 
@@ -136,3 +180,6 @@ class Host:
     inband: InbandEndpoint | None = None
     # (network name, address) pairs in the book's order: a tuple, so a Host stays hashable.
     networks: tuple[tuple[str, NetworkEndpoint], ...] = ()
+    # The rack PDUs that feed the host (its rack's ``pdus:`` naming it, or all of them when they
+    # list no outlets): patrol reads them when the rack goes dark.
+    pdus: tuple[Pdu, ...] = ()

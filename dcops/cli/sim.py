@@ -96,12 +96,15 @@ def _up_report(state: dict[str, Any], rows: list[dict[str, Any]]) -> Report:
 @click.option("--network", "networks", multiple=True, metavar="NAME",
               help="Each host also listens on one address per network NAME (repeatable: mgmt, biz-a, storage): "
                    "what the heartbeat probes; closed while the host is off or the network_down fault is set.")
+@click.option("--pdus", type=click.Choice(["mgmt", "separate"]), default=None,
+              help="One Redfish rack PDU per rack (PowerEquipment/RackPDUs), in the book as the rack's pdus: "
+                   "mgmt = on the BMCs' management switch (dark with it), separate = on its own path.")
 @global_options
 def up(hosts: int, profiles: tuple[str, ...], racks: int | None, latency: str, tls: bool,
        inventory_path: str | None, background: bool, state_dir: str | None, seed: int, username: str,
        timing_preset: str, timing_overrides: tuple[str, ...], address_mode: str, base_port: int,
        shared_port: int | None, mockups: tuple[str, ...], traits: tuple[str, ...], page_size: int,
-       control_port: int, request_log: int, inband: bool, networks: tuple[str, ...]) -> None:
+       control_port: int, request_log: int, inband: bool, networks: tuple[str, ...], pdus: str | None) -> None:
     """Start a fleet of simulated BMCs and write its inventory."""
     from dcops.sim.faults import parse_latency, parse_seconds
     from dcops.sim.fleet import FleetSpec
@@ -140,7 +143,7 @@ def up(hosts: int, profiles: tuple[str, ...], racks: int | None, latency: str, t
                      latency=parse_latency(latency), tls=tls, address_mode=address_mode, base_port=base_port,
                      port=shared_port, username=username, timings=timings, request_log=request_log,
                      mockups=tuple(str(Path(m).resolve()) for m in mockups), traits=tuple(traits),
-                     page_size=page_size, inband=inband, networks=tuple(networks))
+                     page_size=page_size, inband=inband, networks=tuple(networks), pdus=pdus or "")
     inventory = Path(inventory_path).resolve() if inventory_path else None
 
     if background:
@@ -165,6 +168,8 @@ def up(hosts: int, profiles: tuple[str, ...], racks: int | None, latency: str, t
             argv.append("--inband")
         for network in networks:
             argv += ["--network", network]
+        if pdus:
+            argv += ["--pdus", pdus]
         if inventory is not None:
             argv += ["--write-inventory", str(inventory)]
         if shared_port:

@@ -99,6 +99,13 @@ def build_document(hosts: Iterable[Host], *, structured: bool = True,
         if structured and rack.site and rack.room:
             tree.setdefault(rack.site, {}).setdefault(rack.room, {}).setdefault(rack.name, [])
     flat_list: list[dict[str, Any]] = []
+    # A rack's PDUs (inventory.pdus) are known through the hosts they feed: one entry per name.
+    pdus: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for host in hosts:
+        loc = host.location
+        if loc.site and loc.room and loc.rack:
+            for pdu in host.pdus:
+                pdus.setdefault((loc.site, loc.room, loc.rack), {}).setdefault(pdu.name, pdu)
     for host, flat in zip(hosts, flats, strict=True):
         loc = host.location
         if structured and loc.site and loc.room and loc.rack:
@@ -117,6 +124,11 @@ def build_document(hosts: Iterable[Host], *, structured: bool = True,
                     height = heights.get((site, room, rack_name), DEFAULT_RACK_HEIGHT)
                     if height != DEFAULT_RACK_HEIGHT:
                         entry["height"] = height
+                    rack_pdus = pdus.get((site, room, rack_name))
+                    if rack_pdus:
+                        from dcops.inventory.pdus import pdu_document
+
+                        entry["pdus"] = [pdu_document(p) for p in rack_pdus.values()]
                     entry["hosts"] = rack_hosts
                     rack_list.append(entry)
                 room_list.append({"name": room, "racks": rack_list})

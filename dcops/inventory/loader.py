@@ -40,7 +40,7 @@ FORMAT_VERSION = 1
 TOP_FIELDS = ("version", "insecure_plaintext_passwords", "defaults", "sites", "hosts")
 SITE_FIELDS = ("name", "description", "defaults", "rooms")
 ROOM_FIELDS = ("name", "description", "defaults", "racks")
-RACK_FIELDS = ("name", "description", "height", "defaults", "hosts")
+RACK_FIELDS = ("name", "description", "height", "defaults", "pdus", "hosts")
 LOCATION_KEYS = ("site", "room", "rack")
 # Directories skipped when a directory is given: legacy asset books and their import mappings
 # are inputs of `inventory import`, not inventory files.
@@ -305,10 +305,28 @@ class _FileReader:
         if None in (site, room, name):
             place.bad.update(LOCATION_KEYS)
         hosts = self.sequence(rack.get("hosts"), "hosts", rack.line_of("hosts"))
+        first = len(self.result.entries)
         for i, raw_host in enumerate(hosts):
             host = self.mapping(raw_host, "a host", hosts.line_of(i))
             if host is not None:
                 self.read_host(host, [*layers, rack_layer, place], structural)
+        if "pdus" in rack:
+            self.read_rack_pdus(rack, site, room, name, first)
+
+    def read_rack_pdus(self, rack: LineMap, site: str | None, room: str | None, name: str | None, first: int) -> None:
+        """The rack's ``pdus:`` (inventory.pdus): each host of the rack learns the PDUs feeding it."""
+        import dataclasses
+
+        from dcops.inventory.pdus import feeding, read_pdus
+
+        entries = self.result.entries[first:]
+        path = "/".join(p for p in (site, room, name) if p)
+        pdus, problems = read_pdus(rack["pdus"], rack.line_of("pdus"), path, self.file,
+                                   {e.host.name for e in entries})
+        for line, message in problems:
+            self.error(line, message)
+        for entry in entries:
+            entry.host = dataclasses.replace(entry.host, pdus=feeding(pdus, entry.host.name))
 
     def read_host(self, data: LineMap, layers: list[_Layer], forbidden: dict[str, str]) -> None:
         name = self.name_of(data, "host")

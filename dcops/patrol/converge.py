@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dcops.models import PduReading
 from dcops.patrol import flap
 from dcops.patrol.group import OFF, RACK, Root, explained_by_power_loss, group_host
 from dcops.patrol.model import (
@@ -159,6 +160,7 @@ def converge(
     now: dt.datetime,
     context: Mapping[str, Mapping[str, Any]] | None = None,
     networks: NetworkRound | None = None,
+    pdus: Mapping[str, Sequence[PduReading]] | None = None,
 ) -> RoundResult:
     """Apply one round's checks to ``state``; returns the new state and what changed.
 
@@ -166,6 +168,7 @@ def converge(
     ``patrol.enrich.host_context``) copied into incidents when they open. ``networks``: the
     heartbeat's round (``patrol.networks``): a network down behind a switch or rack is one root;
     in a rack that went dark it joins the rack's incident (and names the network and switch).
+    ``pdus``: rack path -> what its PDUs said this round (``patrol.pdu``), read for dark racks.
     """
     context = context or {}
     stamp = now.isoformat()
@@ -182,7 +185,7 @@ def converge(
     down_racks: dict[str, Event] = {}
     rack_good: set[str] = set()
     for path, members in racks.items():
-        rack_event = check_rack(path, members, policy, open_rack.get(path))
+        rack_event = check_rack(path, members, policy, open_rack.get(path), (pdus or {}).get(path, ()))
         if rack_event is not None:
             down_racks[path] = rack_event
         elif len(members) >= policy.rack_loss_min_hosts:

@@ -403,7 +403,10 @@ class Patrol:
             # A host answering on a business network runs: the in-band evidence patrol.racks needs
             # to tell a dead management switch from a power loss, every round, without a probe.
             answering = answers_elsewhere(beats, hb.management)
-        inband = {**answering, **await self._probe_dark_racks(targets, visits, skip=answering)}
+        # The in-band probe and the PDUs of dark racks at once: both wait on silent addresses.
+        probed, pdus = await asyncio.gather(self._probe_dark_racks(targets, visits, skip=answering),
+                                            self._read_dark_rack_pdus(targets, visits))
+        inband = {**answering, **probed}
         checks: list[HostCheck] = []
         results: list[HostResult] = []
         host_rows: list[dict[str, Any]] = []
@@ -500,7 +503,7 @@ class Patrol:
         policy = self.config.policy
         state_json, open_incidents = pstore.load_converge(self.store)
         state = ConvergeState.from_json(state_json, open_incidents)
-        result = converge(state, checks, policy, now, _Context(self.hosts, now.date()), networks)
+        result = converge(state, checks, policy, now, _Context(self.hosts, now.date()), networks, pdus)
         silences = self._silences(now)
         hold(result.opened, silences, now)  # opened under a silence: paged when it ends, from tier 1
         just_opened = {i.id for i in result.opened}
@@ -528,13 +531,10 @@ class Patrol:
                                result, escalated, sorted(state.incidents.values(), key=lambda i: i.id), requests)
         return summary, silences
 
-    async def _probe_dark_racks(self, hosts: Sequence[Host], visits: Mapping[str, tuple[Visit | None, str]],
-                                skip: Mapping[str, bool] | None = None) -> dict[str, bool]:
-        """Probe the in-band addresses of the dark hosts of racks whose BMCs went dark together:
-        running hosts mean the management network died, not the power (patrol.racks)."""
-        from dcops.patrol.inband import probe_hosts
-        from dcops.patrol.racks import dark_racks
-
+    @staticmethod
+    def _rack_members(hosts: Sequence[Host], visits: Mapping[str, tuple[Visit | None, str]]
+                      ) -> dict[str, list[tuple[str, bool | None]]]:
+        """rack path -> (host, BMC read this round: True/False, None when not read)."""
         members: dict[str, list[tuple[str, bool | None]]] = {}
         for host in hosts:
             if host.location.rack:
@@ -542,6 +542,44 @@ class Patrol:
                 reachable = None if visit is None else visit.observation is not None
                 key = "/".join(x for x in (host.location.site, host.location.room, host.location.rack) if x)
                 members.setdefault(key, []).append((host.name, reachable))
+        return members
+
+    async def _read_dark_rack_pdus(self, hosts: Sequence[Host], visits: Mapping[str, tuple[Visit | None, str]]
+                                   ) -> dict[str, list[Any]]:
+        """Read the PDUs (the book's rack ``pdus:``) of racks whose BMCs went dark together: what
+        they say about mains and outlets decides power loss against the rest (patrol.pdu).
+        rack path -> readings; racks without PDUs in the book are absent."""
+        from dcops.patrol.racks import dark_racks
+
+        members = self._rack_members(hosts, visits)
+        dark = set(dark_racks(members, self.config.policy))
+        wanted: dict[tuple[str, str], Any] = {}
+        for path, rack_hosts in members.items():
+            if any(name in dark for name, _ in rack_hosts):
+                for name, _ in rack_hosts:
+                    for pdu in self.hosts[name].pdus:
+                        wanted.setdefault((path, pdu.name), pdu)
+        if not wanted:
+            return {}
+        from dcops.pdu.redfish import read_pdus
+
+        readings = await read_pdus(list(wanted.values()), timeout=min(self.config.read_timeout, 10.0))
+        out: dict[str, list[Any]] = {}
+        for (path, _), reading in zip(wanted, readings, strict=True):
+            if not reading.reachable:
+                log.info("patrol: PDU %s of rack %s unreachable (%s): no power evidence from it",
+                         reading.pdu.name, path, reading.error)
+            out.setdefault(path, []).append(reading)
+        return out
+
+    async def _probe_dark_racks(self, hosts: Sequence[Host], visits: Mapping[str, tuple[Visit | None, str]],
+                                skip: Mapping[str, bool] | None = None) -> dict[str, bool]:
+        """Probe the in-band addresses of the dark hosts of racks whose BMCs went dark together:
+        running hosts mean the management network died, not the power (patrol.racks)."""
+        from dcops.patrol.inband import probe_hosts
+        from dcops.patrol.racks import dark_racks
+
+        members = self._rack_members(hosts, visits)
         dark = [self.hosts[name] for name in dark_racks(members, self.config.policy)
                 if self.hosts[name].inband is not None and name not in (skip or {})]
         if not dark:

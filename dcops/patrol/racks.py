@@ -8,6 +8,10 @@ What tells them apart (docs/patrol.md, "Racks"):
   "AC power lost", Lenovo FQXSPPW0003L): power loss, confirmed;
 * BMCs that return with their hosts **on**, logs read and no AC-lost entry: the hosts never lost
   power, the management network did;
+* the rack's **PDUs** (``patrol.pdu``), read while the BMCs are dark: mains lost or the dark
+  hosts' outlets off: power loss; mains present and their outlets on: not a power loss (the
+  management network or the BMCs). An unreachable PDU is no evidence. A PDU's word comes first:
+  it measures the power itself;
 * nothing yet: "BMCs unreachable, cause unknown", critical (not the emergency of a power loss:
   a dead management switch leaves every server running).
 
@@ -20,6 +24,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from dcops.models import PduReading
+from dcops.patrol import pdu as pdu_evidence
 from dcops.patrol.model import Condition, Event, HostCheck, Incident, PartInfo, Policy, Scope, Severity
 
 _OFF = (Condition.ABNORMAL_SHUTDOWN, Condition.UNEXPECTED_POWER_OFF)
@@ -61,7 +67,8 @@ def dark_racks(members: Mapping[str, Sequence[tuple[str, bool | None]]], policy:
     return out
 
 
-def check_rack(path: str, members: Sequence[HostCheck], policy: Policy, open_incident: Incident | None) -> Event | None:
+def check_rack(path: str, members: Sequence[HostCheck], policy: Policy, open_incident: Incident | None,
+               pdus: Sequence[PduReading] = ()) -> Event | None:
     """The rack's event this round when more than ``rack_loss_ratio`` of its hosts are dark (BMC
     unreachable, or off without an operator action); None otherwise. An open rack incident keeps
     its key (the event takes its condition), so one outage stays one incident."""
@@ -77,7 +84,16 @@ def check_rack(path: str, members: Sequence[HostCheck], policy: Policy, open_inc
     off = sorted(c.host for c in dark if c.reachable)
     probed = [c for c in dark if not c.reachable and c.inband is not None]
     running = [c.host for c in probed if c.inband]
-    if off:
+    verdict = pdu_evidence.judge(pdus, unreachable) if pdus else None
+    pdu_note: dict[str, object] = {}
+    if verdict is not None:
+        pdu_note = {"pdu_evidence": verdict.decided_by, "pdus_unreachable": list(verdict.unreachable)}
+    if verdict is not None and verdict.cause == pdu_evidence.POWER:
+        cause, decided_by = CAUSE_POWER, f"decided by {verdict.decided_by}"
+    elif verdict is not None and verdict.cause == pdu_evidence.POWERED and not off:
+        cause, decided_by = CAUSE_NETWORK, (f"decided by {verdict.decided_by}: not a power loss (management "
+                                            f"network or BMC side)")
+    elif off:
         cause, decided_by = CAUSE_POWER, f"{len(off)} host(s) whose BMC answers went off without an operator action"
     elif probed and len(running) * 2 >= len(probed):
         cause, decided_by = CAUSE_NETWORK, (f"{len(running)} of {len(probed)} dark hosts answer on their in-band "
@@ -86,6 +102,8 @@ def check_rack(path: str, members: Sequence[HostCheck], policy: Policy, open_inc
         cause, decided_by = CAUSE_POWER, f"none of {len(probed)} dark hosts answers on its in-band address either"
     else:
         cause, decided_by = CAUSE_UNKNOWN, "no evidence yet (every dark BMC is unreachable, none reports power)"
+        if verdict is not None and verdict.unreachable:
+            decided_by += f"; {verdict.decided_by}"
     if open_incident is not None:
         condition = Condition(open_incident.key.rsplit("|", 1)[-1])
         previous = open_incident.diagnosis.get("cause")
@@ -107,7 +125,7 @@ def check_rack(path: str, members: Sequence[HostCheck], policy: Policy, open_inc
         severity = _severity(policy, Condition.RACK_UNREACHABLE, "critical")
     return Event(path, "rack", condition, severity, summary, PartInfo(kind="rack", location=path),
                  {"hosts_dark": unreachable, "hosts_off": off, "hosts": len(members), "site": site, "room": room,
-                  "rack": rack, "cause": cause, "decided_by": decided_by})
+                  "rack": rack, "cause": cause, "decided_by": decided_by, **pdu_note})
 
 
 def rediagnose(incident: Incident, members: Sequence[HostCheck], policy: Policy) -> bool:

@@ -70,6 +70,10 @@ class FleetSpec:
     # what the heartbeat probes. A listener is closed (connections refused) while the host is off
     # or its rack has no power, or its network is down (fault network_down).
     networks: tuple[str, ...] = ()
+    # One rack PDU per rack (dcops.sim.pdu), served over Redfish on its own port, in the book as
+    # the rack's ``pdus:``: "mgmt" (on the BMCs' management switch: dark with it), "separate"
+    # (its own path), "" (none).
+    pdus: str = ""
 
     def rack_count(self) -> int:
         return self.racks if self.racks else max(1, math.ceil(self.hosts / HOSTS_PER_RACK))
@@ -163,6 +167,7 @@ class Fleet:
         self._inband: list[asyncio.Server] = []
         self._links: dict[tuple[int, str], asyncio.Server | None] = {}  # None: closed (link down)
         self._follower: asyncio.Task[None] | None = None
+        self.pdus: dict[str, Any] = {}  # rack -> SimPdu (FleetSpec.pdus)
 
     # ------------------------------------------------------------------ state
     def bmc(self, index: int) -> Bmc:
@@ -260,6 +265,8 @@ class Fleet:
                 host.network_ports[network] = int(listener.sockets[0].getsockname()[1])
         if spec.networks:
             self._follower = asyncio.get_running_loop().create_task(self._follow_links())
+        if spec.pdus:
+            await self._start_pdus()
         for bmc in self._bmcs.values():  # created before start (tests): attach timers now
             bmc.scheduler = self._make_scheduler(bmc)
             bmc.post = self._poster()
@@ -268,7 +275,28 @@ class Fleet:
         self.started = time.time()
         self.startup_seconds = time.perf_counter() - t0
 
+    async def _start_pdus(self) -> None:
+        from dcops.errors import UsageError
+        from dcops.sim.pdu import NETWORKS, SimPdu
+
+        if self.spec.pdus not in NETWORKS:
+            raise UsageError(f"--pdus must be one of {', '.join(NETWORKS)}, not {self.spec.pdus!r}")
+        racks: dict[str, list[HostSpec]] = {}
+        for host in self.hosts:
+            racks.setdefault(host.rack, []).append(host)
+        for rack, members in racks.items():
+            indexes = [h.index for h in members]
+
+            def created(indexes: list[int] = indexes) -> list[Bmc]:
+                return [self._bmcs[i] for i in indexes if i in self._bmcs]
+
+            pdu = SimPdu(rack, [h.name for h in members], created, self.credentials, self.spec.pdus)
+            await pdu.start(self.spec.bind)
+            self.pdus[rack] = pdu
+
     async def stop(self) -> None:
+        for pdu in self.pdus.values():
+            pdu.close()
         for listener in self._inband:
             listener.close()
         self._inband.clear()
@@ -430,8 +458,16 @@ class Fleet:
         for room, racks in rooms.items():
             rack_docs = []
             for rack, members in racks.items():
-                rack_docs.append({"name": rack, "height": RACK_HEIGHT, "defaults": {"az": members[0].az},
-                                  "hosts": [self._host_doc(h) for h in members]})
+                doc: dict[str, Any] = {"name": rack, "height": RACK_HEIGHT, "defaults": {"az": members[0].az}}
+                pdu = self.pdus.get(rack)
+                if pdu is not None and pdu.port:
+                    from dcops.sim.pdu import outlet_id
+
+                    doc["pdus"] = [{"name": pdu.name, "address": spec.bind, "port": pdu.port, "scheme": "http",
+                                    "protocol": "redfish", "username": spec.username, "password": password_ref,
+                                    "outlets": {h: outlet_id(i) for i, h in enumerate(pdu.hosts)}}]
+                doc["hosts"] = [self._host_doc(h) for h in members]
+                rack_docs.append(doc)
             room_docs.append({"name": room, "racks": rack_docs})
         return {"version": 1, "defaults": {"bmc": bmc_defaults},
                 "sites": [{"name": spec.site, "description": "dcops simulated fleet", "rooms": room_docs}]}

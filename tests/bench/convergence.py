@@ -146,6 +146,7 @@ class IncidentRecord:
     flapping: bool = False
     children: tuple[str, ...] = ()  # "kind condition" of each symptom
     cause: str | None = None  # a rack incident's diagnosis: power loss, management network, unknown
+    decided_by: str = ""  # the evidence that decided it (a rack incident's diagnosis)
 
 
 @dataclass
@@ -208,6 +209,11 @@ def matches(incident: IncidentRecord, cause: CauseRecord) -> bool:
     if "severity" in want and incident.severity not in _list(want["severity"]):
         return False
     if "cause" in want and incident.cause != want["cause"]:
+        return False
+    # ``decided_by``: words the decision must name (e.g. "PDU pdu-a02"); ``not_decided_by``: must not.
+    if "decided_by" in want and str(want["decided_by"]) not in incident.decided_by:
+        return False
+    if "not_decided_by" in want and str(want["not_decided_by"]) in incident.decided_by:
         return False
     return not (want.get("flapping") and not incident.flapping)
 
@@ -457,7 +463,7 @@ def _record(incident: Any, opened: int, resolved: int | None) -> IncidentRecord:
     return IncidentRecord(incident.id, incident.host, incident.info.kind, incident.condition.value,
                           incident.severity.value, opened, resolved, bool(incident.diagnosis.get("flapping")),
                           tuple(f"{(c.get('info') or {}).get('kind')} {c.get('condition')}" for c in incident.children),
-                          incident.diagnosis.get("cause"))
+                          incident.diagnosis.get("cause"), str(incident.diagnosis.get("decided_by") or ""))
 
 
 def run_corpus(scenarios: Iterable[Scenario], *, progress: Callable[[Outcome], None] | None = None,

@@ -20,7 +20,7 @@ CORE = frozenset({"dcops", "dcops.config", "dcops.errors", "dcops.fileio", "dcop
                   "dcops.report", "dcops.secrets", "dcops.terminal", "dcops.timeparse"})
 
 # Modules ARCHITECTURE.md names as pure: no I/O, so they import nothing that does any.
-PURE = ("dcops.baseline.diff", "dcops.patrol.checks", "dcops.patrol.converge", "dcops.assets.reconcile",
+PURE = ("dcops.baseline.diff", "dcops.patrol.checks", "dcops.patrol.converge", "dcops.patrol.pdu", "dcops.assets.reconcile",
         "dcops.capacity.math")
 
 
@@ -68,6 +68,8 @@ CHECKS = {
     "store imports no capability": lambda i, imported: _only(i, imported, "dcops.store"),
     # Drivers know the hardware, not what dcops does with it.
     "bmc imports no capability": lambda i, imported: _only(i, imported, "dcops.bmc"),
+    # Rack PDU readers are drivers too.
+    "pdu imports no capability": lambda i, imported: _only(i, imported, "dcops.pdu"),
     # The book is read by everyone and reads no one.
     "inventory imports no capability": lambda i, imported: _only(i, imported, "dcops.inventory"),
     # Notify has its own Message and silence test: it imports no capability that notifies.
@@ -90,6 +92,7 @@ RULES = [
     Rule("core imports only core", applies=tuple(sorted(CORE - {"dcops"})), exempt=()),
     Rule("store imports no capability", applies=("dcops.store",), exempt=()),
     Rule("bmc imports no capability", applies=("dcops.bmc",), exempt=()),
+    Rule("pdu imports no capability", applies=("dcops.pdu",), exempt=()),
     Rule("inventory imports no capability", applies=("dcops.inventory",), exempt=()),
     Rule("notify imports no capability (patrol, assets)", applies=("dcops.notify",), exempt=()),
     Rule("actions imports no front end or capability", applies=("dcops.actions",), exempt=()),
@@ -172,6 +175,7 @@ CASES = [
     ("dcops.actions", "dcops.patrol.store", "actions imports no front end or capability"),
     ("dcops.actions", "dcops.store.audit", None),
     ("dcops.bmc.redfish.connector", "dcops.patrol.model", "bmc imports no capability"),
+    ("dcops.pdu.redfish", "dcops.patrol.pdu", "pdu imports no capability"),
     ("dcops.inventory.select", "dcops.bmc.base", "inventory imports no capability"),
     ("dcops.models", "dcops.inventory.book", "core imports only core"),
     ("dcops.errors", "dcops.report", None),

@@ -1,0 +1,1 @@
+"""Rack PDUs: reading them (``redfish``) for patrol's power evidence (docs/patrol.md, "Racks")."""
