@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql prometheus prometheus-alertmanager openipmi ipmitool chromium chromium-driver)
+# openssh-server: a real sshd on loopback stands in for a BMC's SSH serial console (tests/helpers/sshd.py)
+APT_PACKAGES=(postgresql prometheus prometheus-alertmanager openipmi ipmitool chromium chromium-driver openssh-server)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
