@@ -32,14 +32,17 @@ class HostKeyChanged(DcopsError):
 class _Client(asyncssh.SSHClient):
     """Checks the offered host key against the pinned one (trust on first use)."""
 
-    def __init__(self, host: str, pinned: str | None) -> None:
+    def __init__(self, host: str, pinned: str | None, *, listed_only: bool = False) -> None:
         self._host = host
+        self._listed_only = listed_only  # known_hosts mode: asyncssh asks here only for unlisted keys
         self._pinned = asyncssh.import_public_key(pinned) if pinned else None
         self.offered: Any = None
         self.changed: str | None = None
 
     def validate_host_public_key(self, host: str, addr: str, port: int, key: Any) -> bool:
         self.offered = key
+        if self._listed_only:
+            return False
         if self._pinned is None:
             return True  # first use: the caller records it once the login succeeds
         if key.public_data == self._pinned.public_data:
@@ -71,7 +74,7 @@ class SshSerial:
         self.first_use = False
 
     async def open(self) -> None:
-        client = _Client(self.host, self._pinned)
+        client = _Client(self.host, self._pinned, listed_only=bool(self._known_hosts))
         options: dict[str, Any] = {
             "username": self._username,
             "password": self._password.reveal() or None,
@@ -121,8 +124,11 @@ class SshSerial:
     async def write(self, data: bytes) -> None:
         if self._proc is None or self._proc.stdin.is_closing():
             return
-        self._proc.stdin.write(data)
-        await self._proc.stdin.drain()
+        try:
+            self._proc.stdin.write(data)
+            await self._proc.stdin.drain()
+        except (asyncssh.Error, OSError):
+            return  # the BMC ended the session: the next read says so (b"")
 
     async def close(self) -> None:
         # Closing the SSH connection ends the BMC's CLI session, and the console with it (iLO's

@@ -92,3 +92,23 @@ def test_ssh_serial_echo_recorded_audited_and_key_pinned(lab) -> None:  # type: 
     refused = [e for e in audit.query(state, host="ilo-01", action="console.open") if e.result.startswith("failed")]
     assert refused and "host key changed" in refused[0].result
     assert sshd.log.read_text().count("command:") == 1  # the refused connection never reached the console
+
+
+def test_known_hosts_file_listed_key_opens_other_key_refused(lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sshd, host, state = lab
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{sshd.port} {sshd.host_key_line()}\n")
+    settings = SerialSettings(mode="ssh", known_hosts=str(known), client_keys=(str(sshd.client_key),))
+    gateway = ConsoleGateway(state, opener=serial_opener(state, settings))
+
+    async def open_close() -> str:
+        session = await gateway.open(host, user="carol", via="terminal", web=False)
+        await _read_until(session, b"Virtual Serial Port Active")
+        await session.close()
+        return session.transport
+
+    assert asyncio.run(open_close()) == "redfish-serial/ssh"
+    assert store.pinned_key(state, "ilo-01") is None  # the file decides: nothing recorded
+    sshd.rekey()
+    with pytest.raises(HostKeyChanged, match="not in"):
+        asyncio.run(open_close())
