@@ -22,6 +22,7 @@ from dcops.models import Host
 from dcops.store import audit
 from dcops.store.db import open_store
 from tests.helpers import simfleet
+from tests.helpers.cli import run
 from tests.helpers.sshd import Sshd
 from tests.helpers.timing import PATIENT
 
@@ -50,8 +51,9 @@ async def _read_until(session, needle: bytes) -> bytes:  # type: ignore[no-untyp
     return seen
 
 
-def test_ssh_serial_echo_recorded_audited_and_key_pinned(lab) -> None:  # type: ignore[no-untyped-def]
+def test_ssh_serial_echo_recorded_audited_and_key_pinned(lab, capsys) -> None:  # type: ignore[no-untyped-def]
     sshd, host, state = lab
+    state_url = str(state.url)
     settings = SerialSettings(mode="auto", client_keys=(str(sshd.client_key),))
     gateway = ConsoleGateway(state, opener=serial_opener(state, settings))
 
@@ -92,6 +94,13 @@ def test_ssh_serial_echo_recorded_audited_and_key_pinned(lab) -> None:  # type: 
     refused = [e for e in audit.query(state, host="ilo-01", action="console.open") if e.result.startswith("failed")]
     assert refused and "host key changed" in refused[0].result
     assert sshd.log.read_text().count("command:") == 1  # the refused connection never reached the console
+
+    # The operator checked the BMC and forgets the old key: the next console records the new one.
+    code, _out, err = run(capsys, "console", "forget-key", "ilo-01", "--state", state_url)
+    assert code == 0 and "forgotten" in err
+    asyncio.run(session_once())
+    assert store.pinned_key(state, "ilo-01") == sshd.host_key_line()
+    assert audit.query(state, host="ilo-01", action="console.forget_key")
 
 
 def test_known_hosts_file_listed_key_opens_other_key_refused(lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
