@@ -121,3 +121,43 @@ def test_known_hosts_file_listed_key_opens_other_key_refused(lab, tmp_path: Path
     sshd.rekey()
     with pytest.raises(HostKeyChanged, match="not in"):
         asyncio.run(open_close())
+
+
+def test_terminal_console_over_ssh_from_the_config(lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """``dcops console HOST`` in a pseudo-terminal with ``console: {serial: ssh, ssh_client_keys: [...]}``
+    read from the config file: the same gateway, recorded with the SSH transport."""
+    import json
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.integration.console.test_cli_console import _read_until as read_pty
+
+    sshd, host, state = lab
+    book = tmp_path / "book.yaml"
+    book.write_text(json.dumps({"version": 1, "sites": [{"name": "dc1", "rooms": [{"name": "r1", "racks": [
+        {"name": "R1", "hosts": [{"name": "ilo-01", "u": 1, "bmc": {
+            "address": "127.0.0.1", "port": host.bmc.port, "scheme": "http", "protocol": "redfish",
+            "username": sshd.user, "password": "env:DCOPS_TEST_BMC_PASSWORD"}}]}]}]}]}))
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"console": {"serial": "ssh", "ssh_client_keys": [str(sshd.client_key)]}}))
+    env = dict(os.environ, DCOPS_STATE=str(state.url), DCOPS_CONFIG=str(config))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "dcops", "-i", str(book), "console", "ilo-01"], stdin=slave,
+                            stdout=slave, stderr=subprocess.PIPE, env=env, close_fds=True)
+    os.close(slave)
+    seen = bytearray()
+    try:
+        read_pty(master, b"return to the CLI Session.", seen)
+        os.write(master, b"echo via-ssh\r")
+        read_pty(master, b"via-ssh\r\n", seen)
+        os.write(master, b"\r~.")
+        assert proc.wait(PATIENT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    [record] = store.recent(state, host="ilo-01")
+    assert record.via == "terminal" and record.transport == "redfish-serial/ssh" and record.result == "ok"
+    assert record.cast is not None and "echo via-ssh" in record.cast
