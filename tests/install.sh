@@ -17,6 +17,12 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The tests start their own sshd on loopback; the system one the package enables (on every
+  # interface, port 22) is not wanted when this script installed it.
+  if [[ " ${missing[*]} " == *" openssh-server "* ]] && command -v systemctl >/dev/null \
+      && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now ssh.service >/dev/null 2>&1 || true
+  fi
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
