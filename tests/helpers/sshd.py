@@ -26,6 +26,17 @@ SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 STANDIN = Path(__file__).with_name("ssh_serial_standin.py")
 
 
+def need_sshd() -> None:
+    """Skip when OpenSSH's server is not installed here; fail in CI, where tests/install.sh installs it."""
+    if shutil.which("sshd") or Path(SSHD).exists():
+        return
+    import pytest
+
+    if os.environ.get("CI"):
+        pytest.fail("openssh-server is needed in CI (tests/install.sh)")
+    pytest.skip("needs openssh-server (tests/install.sh)")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

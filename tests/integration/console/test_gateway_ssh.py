@@ -23,14 +23,13 @@ from dcops.store import audit
 from dcops.store.db import open_store
 from tests.helpers import simfleet
 from tests.helpers.cli import run
-from tests.helpers.sshd import Sshd
+from tests.helpers.sshd import Sshd, need_sshd
 from tests.helpers.timing import PATIENT
-
-pytestmark = pytest.mark.skipif(not Path("/usr/sbin/sshd").exists(), reason="needs openssh-server (tests/install.sh)")
 
 
 @pytest.fixture
 def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Sshd, Host, object]]:
+    need_sshd()
     with Sshd(tmp_path / "sshd") as sshd, simfleet.fleet(1, ("hpe-dl360-gen10p",),
                                                           serial_ssh_port=sshd.port, username=sshd.user) as sim:
         # One BMC account for Redfish and SSH, as on a real BMC: the sim's user is sshd's login user.
