@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql prometheus prometheus-alertmanager openipmi ipmitool chromium chromium-driver openssh-client)
+# openssh-server: a real sshd on loopback stands in for a BMC's SSH serial console (tests/helpers/sshd.py)
+APT_PACKAGES=(postgresql prometheus prometheus-alertmanager openipmi ipmitool chromium chromium-driver openssh-client
+              openssh-server)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -16,6 +18,12 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The tests start their own sshd on loopback; the system one the package enables (on every
+  # interface, port 22) is not wanted when this script installed it.
+  if [[ " ${missing[*]} " == *" openssh-server "* ]] && command -v systemctl >/dev/null \
+      && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now ssh.service >/dev/null 2>&1 || true
+  fi
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv

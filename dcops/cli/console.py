@@ -29,15 +29,17 @@ class HostOrVerb(click.Group):
 @click.group(cls=HostOrVerb)
 @global_options
 def console() -> None:
-    """Serial consoles: attach to HOST (IPMI SOL; leave with ~.), every session recorded and audited."""
+    """Serial consoles: attach to HOST (IPMI SOL or the BMC's SSH; leave with ~.), every session recorded and audited."""
 
 
 def _gateway(store: Any) -> Any:
-    from dcops.console.gateway import ConsoleGateway, retention_from, sol_opener
+    from dcops.console.gateway import ConsoleGateway, retention_from
+    from dcops.console.serial import serial_opener, settings_from
 
-    section = settings().section("console")
+    cfg = settings()
+    section = cfg.section("console")
     return ConsoleGateway(store, retention_days=retention_from(section),
-                          opener=sol_opener(str(section.get("sol", "pyghmi"))))
+                          opener=serial_opener(store, settings_from(section, cfg.config or "config")))
 
 
 @console.command("attach")
@@ -175,3 +177,28 @@ def prune() -> None:
     finally:
         store.close()
     click.echo(f"dcops: {removed} console recording(s) past retention deleted", err=True)
+
+
+@console.command("forget-key")
+@click.argument("host")
+@global_options
+@refuses_limit("it forgets one HOST's key: name it")
+def forget_key(host: str) -> None:
+    """Forget HOST's recorded BMC SSH host key (after checking the BMC was replaced or re-keyed);
+    the next SSH serial console records the key it is offered."""
+    from dcops.console import store as sessions
+    from dcops.store import audit
+
+    store = open_state()
+    try:
+        removed = sessions.forget_key(store, host)
+        if removed:
+            audit.record(store, "console.forget_key", host=host, result="ok",
+                         details="the BMC's recorded SSH host key was removed")
+    finally:
+        store.close()
+    if removed:
+        click.echo(f"dcops: {host}: the recorded SSH host key is forgotten; the next console records the new one",
+                   err=True)
+    else:
+        click.echo(f"dcops: {host}: no SSH host key was recorded; nothing changed", err=True)

@@ -93,6 +93,9 @@ def _up_report(state: dict[str, Any], rows: list[dict[str, Any]]) -> Report:
 @click.option("--inband", is_flag=True,
               help="Each host also listens on its own (in-band) address: an SSH banner while it runs, "
                    "a reset when it is off or its rack has no power (patrol's in-band probe).")
+@click.option("--serial-ssh-port", type=click.IntRange(0, 65535), default=0,
+              help="Every BMC advertises its serial console over SSH (Manager.SerialConsole \"SSH\", "
+                   "NetworkProtocol SSH.Port) on this port, e.g. a local sshd's; 0: as the vendor captures.")
 @click.option("--network", "networks", multiple=True, metavar="NAME",
               help="Each host also listens on one address per network NAME (repeatable: mgmt, biz-a, storage): "
                    "what the heartbeat probes; closed while the host is off or the network_down fault is set.")
@@ -104,7 +107,8 @@ def up(hosts: int, profiles: tuple[str, ...], racks: int | None, latency: str, t
        inventory_path: str | None, background: bool, state_dir: str | None, seed: int, username: str,
        timing_preset: str, timing_overrides: tuple[str, ...], address_mode: str, base_port: int,
        shared_port: int | None, mockups: tuple[str, ...], traits: tuple[str, ...], page_size: int,
-       control_port: int, request_log: int, inband: bool, networks: tuple[str, ...], pdus: str | None) -> None:
+       control_port: int, request_log: int, inband: bool, networks: tuple[str, ...], pdus: str | None,
+       serial_ssh_port: int) -> None:
     """Start a fleet of simulated BMCs and write its inventory."""
     from dcops.sim.faults import parse_latency, parse_seconds
     from dcops.sim.fleet import FleetSpec
@@ -143,7 +147,8 @@ def up(hosts: int, profiles: tuple[str, ...], racks: int | None, latency: str, t
                      latency=parse_latency(latency), tls=tls, address_mode=address_mode, base_port=base_port,
                      port=shared_port, username=username, timings=timings, request_log=request_log,
                      mockups=tuple(str(Path(m).resolve()) for m in mockups), traits=tuple(traits),
-                     page_size=page_size, inband=inband, networks=tuple(networks), pdus=pdus or "")
+                     page_size=page_size, inband=inband, networks=tuple(networks), pdus=pdus or "",
+                     serial_ssh_port=serial_ssh_port)
     inventory = Path(inventory_path).resolve() if inventory_path else None
 
     if background:
@@ -166,6 +171,8 @@ def up(hosts: int, profiles: tuple[str, ...], racks: int | None, latency: str, t
             argv.append("--tls")
         if inband:
             argv.append("--inband")
+        if serial_ssh_port:
+            argv += ["--serial-ssh-port", str(serial_ssh_port)]
         for network in networks:
             argv += ["--network", network]
         if pdus:

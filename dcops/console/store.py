@@ -141,3 +141,45 @@ def prune(store: Store, *, now: dt.datetime, retention_days: float) -> int:
         result = conn.execute(delete(console_sessions).where(
             console_sessions.c.started_at < cutoff(now, retention_days)))
     return int(result.rowcount or 0)
+
+
+# SSH host keys of BMCs (serial console over SSH), recorded on first use (migration
+# m0022_console_ssh_host_keys). A recorded key is only ever removed by an operator
+# (``dcops console forget-key HOST``), never replaced by a connection.
+console_ssh_host_keys = Table(
+    "console_ssh_host_keys", metadata,
+    Column("host", String(255), primary_key=True),
+    Column("address", String(255), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("fingerprint", String(100), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def pinned_key(store: Store, host: str) -> str | None:
+    """The recorded SSH host key (OpenSSH public key line) of ``host``'s BMC, if any."""
+    with store.connect() as conn:
+        row = conn.execute(select(console_ssh_host_keys.c.key).where(console_ssh_host_keys.c.host == host)).first()
+    return str(row[0]) if row is not None else None
+
+
+def pin_key(store: Store, host: str, *, address: str, port: int, key: str, fingerprint: str,
+            at: dt.datetime) -> str:
+    """Record ``key`` for ``host`` unless one is recorded already; returns the recorded key (a
+    concurrent first use may have won: the caller compares)."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with store.begin() as conn:
+            conn.execute(insert(console_ssh_host_keys).values(host=host, address=address, port=port, key=key,
+                                                              fingerprint=fingerprint, recorded_at=at))
+    except IntegrityError:
+        pass
+    return pinned_key(store, host) or key
+
+
+def forget_key(store: Store, host: str) -> bool:
+    with store.begin() as conn:
+        result = conn.execute(delete(console_ssh_host_keys).where(console_ssh_host_keys.c.host == host))
+    return bool(result.rowcount)

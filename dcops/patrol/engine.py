@@ -481,7 +481,7 @@ class Patrol:
 
         with self.exclusive():
             summary, silences = self._converge_and_save(targets, started_at, now, t0, c0, checks, results,
-                                                        host_rows, missed_rows, changes, requests, networks)
+                                                        host_rows, missed_rows, changes, requests, networks, pdus)
         # Delivery outside the lock: the outbox claims keep workers apart there.
         summary.notify = await self.deliver(summary.open_incidents, now, silences)
         self.latest = summary
@@ -497,7 +497,7 @@ class Patrol:
                                  t0: float, c0: float, checks: list[HostCheck], results: list[HostResult],
                                  host_rows: list[dict[str, Any]], missed_rows: list[dict[str, Any]],
                                  changes: list[dict[str, Any]], requests: int,
-                                 networks: Any = None) -> tuple[RoundSummary, list[Any]]:
+                                 networks: Any = None, pdus: Any = None) -> tuple[RoundSummary, list[Any]]:
         from dcops.patrol import store as pstore
 
         policy = self.config.policy

@@ -55,8 +55,10 @@ def run(options: ServeOptions, hosts: Sequence[Host], store: Any, settings: Sett
     """Serve until stopped (or ``options.rounds`` rounds are done)."""
     from dcops.assets import digest as warranty_digest
     from dcops.console import web as console_web
-    from dcops.console.gateway import ConsoleGateway, retention_from, sol_opener
+    from dcops.console.gateway import ConsoleGateway, retention_from
     from dcops.console.graphical import GraphicalLauncher
+    from dcops.console.serial import serial_opener
+    from dcops.console.serial import settings_from as serial_settings
     from dcops.exporter import registry, server
     from dcops.notify.config import load_notify_config
     from dcops.patrol.build import build_patrol
@@ -69,7 +71,7 @@ def run(options: ServeOptions, hosts: Sequence[Host], store: Any, settings: Sett
     console_section = settings.section("console")
     by_name = {h.name: h for h in hosts}
     gateway = ConsoleGateway(store, retention_days=retention_from(console_section),
-                             opener=sol_opener(str(console_section.get("sol", "pyghmi"))))
+                             opener=serial_opener(store, serial_settings(console_section, settings.config or "config")))
 
     def add_console(app: Any) -> None:
         console_web.setup(app, console_web.ConsoleWeb(gateway, hosts=by_name.get, launcher=GraphicalLauncher(store)))

@@ -65,6 +65,7 @@ class FleetSpec:
     mockups: tuple[str, ...] = ()  # mockup directories served as extra BMCs (replay)
     traits: tuple[str, ...] = ()  # real-service traits every simulated host serves (dcops.sim.traits)
     page_size: int = 0  # > 0: every collection (replays included) is served in pages of this size
+    serial_ssh_port: int = 0  # > 0: every BMC advertises its serial console over SSH on this port
     inband: bool = False  # each host also listens on its own (in-band) address: an SSH-like banner while it runs
     # Each host also listens on one address per network named here (mgmt, biz-a, storage...):
     # what the heartbeat probes. A listener is closed (connections refused) while the host is off
@@ -181,6 +182,7 @@ class Fleet:
             bmc.u = host.u
             bmc.address = host.address
             bmc.port = host.port
+            bmc.serial_ssh_port = self.spec.serial_ssh_port or None
             bmc.net.latency = self.spec.latency
             if self._loop is not None:
                 bmc.scheduler = self._make_scheduler(bmc)

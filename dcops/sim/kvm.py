@@ -42,6 +42,13 @@ def manager_fields(c: Ctx) -> Doc:
     if serial is not None:
         out["SerialConsole"] = {"ServiceEnabled": bool(serial), "MaxConcurrentSessions": 1 if serial else 0,
                                 "ConnectTypesSupported": serial}
+    ssh_port = getattr(c.bmc, "serial_ssh_port", None)
+    if ssh_port:
+        # Serial console over the BMC's SSH CLI, as iLO 5 3.11 / iLO 6 1.66 and XCC 2.83 advertise it
+        # ("SSH" in ConnectTypesSupported); the port is ManagerNetworkProtocol.SSH.Port (r_net_protocol).
+        types = list(serial or ["IPMI"])
+        out["SerialConsole"] = {"ServiceEnabled": True, "MaxConcurrentSessions": 1,
+                                "ConnectTypesSupported": types if "SSH" in types else ["SSH", *types]}
     oem: Doc = {}
     if fl.name == "dell":
         # As in the iDRAC9 6.00 capture: the card service is linked from Links.Oem.Dell.

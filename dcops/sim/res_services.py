@@ -131,7 +131,7 @@ def r_net_protocol(c: Ctx) -> Doc:
     return c.doc("ManagerNetworkProtocol", f"{c.P.manager}/NetworkProtocol", {
         "Id": "NetworkProtocol", "Name": "Manager Network Protocol", "HostName": b.name,
         "HTTPS": {"ProtocolEnabled": True, "Port": port}, "HTTP": {"ProtocolEnabled": True, "Port": 80},
-        "SSH": {"ProtocolEnabled": True, "Port": 22}, "IPMI": {"ProtocolEnabled": True, "Port": 623},
+        "SSH": {"ProtocolEnabled": True, "Port": getattr(b, "serial_ssh_port", None) or 22}, "IPMI": {"ProtocolEnabled": True, "Port": 623},
         "Status": status(),
     })
 

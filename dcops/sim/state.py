@@ -72,6 +72,9 @@ class Bmc:
         self.u: int | None = None  # rack position, when the fleet knows it
         self.address = "127.0.0.1"
         self.port = 0
+        # The port of the BMC's SSH serial console (Manager.SerialConsole "SSH" and NetworkProtocol
+        # SSH.Port); None: advertised as the vendor's capture does, on port 22.
+        self.serial_ssh_port: int | None = None
         self.rng = rng or random.Random(identity.pick(seed, index, "rng", 2**31))
         self._serial: str | None = None
         self._uuid: str | None = None

@@ -1,0 +1,111 @@
+"""Which way to a host's serial console (pure): IPMI SOL, or the BMC's SSH with a vendor command.
+
+Redfish says whether a BMC offers its serial console over SSH in two places:
+
+* ``ComputerSystem.SerialConsole.SSH`` (Redfish 2020.3+): ``ServiceEnabled``, ``Port``,
+  ``SharedWithManagerCLI`` and ``ConsoleEntryCommand``. The Supermicro X13 capture (BMC 01.01.xx,
+  BIOS 1.4) gives ``"cd system1/sol1; start"`` on port 22; the NVIDIA GB200 NVL capture (OpenBMC
+  GB200Nvl-24.12-8) gives port 2200 and no command: obmc-console's dedicated SSH port lands on the
+  console itself.
+* ``Manager.SerialConsole.ConnectTypesSupported`` containing ``"SSH"`` (iLO 5 3.11, iLO 6 1.66,
+  XCC 2.83, GB200): the console is reached through the BMC's own SSH CLI (port from
+  ``ManagerNetworkProtocol.SSH``) with the vendor's command (``VENDOR_COMMANDS``).
+
+``plan`` prefers the system's explicit entry, then the manager's, and returns ``None`` (use IPMI
+SOL) when neither offers SSH, SSH is switched off, or no command is known for the vendor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SSH_PORT = 22
+
+# The command that attaches a BMC's SSH CLI session to the host's serial port, per vendor.
+# Sources (vendor manuals and field use; none verified on hardware here):
+# * Dell: DRAC 4/5 user guides name "connect com2" (their serial/telnet/SSH console); iDRAC7-9's
+#   racadm CLI calls it "console com2" (the iDRAC9 6.00 capture advertises no SerialConsole types
+#   at all, so auto never takes this path on it: SerialConsole.ServiceEnabled is false there).
+# * HPE iLO 2-6: "vsp" (Virtual Serial Port; "ESC (" returns to the iLO CLI), as iLO user guides
+#   describe; iLO 5 3.11 and iLO 6 1.66 captures list "SSH" in ConnectTypesSupported.
+# * Lenovo XCC: "console 1" (XCC CLI; the XCC 2.83 capture lists "SSH").
+# * Supermicro: the SMASH-CLP "start /system1/sol1" (the X13 capture's ConsoleEntryCommand says
+#   "cd system1/sol1; start", which wins when present).
+# * Huawei iBMC: "ipmcset -t sol -d activate -v 1 0" (iBMC CLI: SOL on the system serial port, shared
+#   mode), from iBMC CLI guides; the iBMC 3.12 capture lists only "IPMI", so auto keeps SOL there.
+# * OpenBMC: no command: its console has a port of its own (2200, GB200 capture).
+VENDOR_COMMANDS: dict[str, str] = {
+    "dell": "console com2",
+    "hpe": "vsp",
+    "lenovo": "console 1",
+    "supermicro": "start /system1/sol1",
+    "huawei": "ipmcset -t sol -d activate -v 1 0",
+}
+
+# Oem keys of the Manager document, and Manufacturer/Model words, that name the vendor.
+_OEM_VENDORS = {"dell": "dell", "hpe": "hpe", "hp": "hpe", "lenovo": "lenovo", "supermicro": "supermicro",
+                "huawei": "huawei", "openbmc": "openbmc"}
+_NAME_VENDORS = (("idrac", "dell"), ("dell", "dell"), ("ilo", "hpe"), ("hpe", "hpe"), ("hewlett", "hpe"),
+                 ("xclarity", "lenovo"), ("lenovo", "lenovo"), ("supermicro", "supermicro"),
+                 ("ibmc", "huawei"), ("huawei", "huawei"), ("openbmc", "openbmc"))
+
+
+@dataclass(frozen=True)
+class SshSerialPlan:
+    port: int
+    command: str | None  # None: the port itself is the console (no CLI in between)
+    vendor: str
+    source: str  # which Redfish property decided it (shown in logs and the docs' examples)
+
+
+def vendor_of(manager: dict[str, Any], system: dict[str, Any] | None = None) -> str:
+    """The BMC's vendor from its Manager (Oem keys, Model, Manufacturer) or its system's maker."""
+    for key in (manager.get("Oem") or {}):
+        found = _OEM_VENDORS.get(str(key).lower())
+        if found:
+            return found
+    words = " ".join(str(doc.get(k) or "") for doc in (manager, system or {})
+                     for k in ("Model", "Manufacturer", "FirmwareVersion", "Name")).lower()
+    for needle, vendor in _NAME_VENDORS:
+        if needle in words:
+            return vendor
+    return "generic"
+
+
+def _port(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536 else default
+
+
+def plan(manager: dict[str, Any], system: dict[str, Any] | None = None,
+         network: dict[str, Any] | None = None, *, command: str | None = None) -> SshSerialPlan | None:
+    """The SSH serial console the BMC advertises, or ``None`` for IPMI SOL. ``command``: the
+    operator's override from the config (``console.ssh_command``)."""
+    ssh_proto = (network or {}).get("SSH") or {}
+    if ssh_proto.get("ProtocolEnabled") is False:
+        return None
+    cli_port = _port(ssh_proto.get("Port"), SSH_PORT)
+    vendor = vendor_of(manager, system)
+
+    host_ssh = ((system or {}).get("SerialConsole") or {}).get("SSH") or {}
+    if host_ssh.get("ServiceEnabled") is True:
+        entry = host_ssh.get("ConsoleEntryCommand")
+        shared = host_ssh.get("SharedWithManagerCLI")
+        port = _port(host_ssh.get("Port"), cli_port)
+        if command or entry:
+            return SshSerialPlan(port, command or str(entry), vendor, "ComputerSystem.SerialConsole.SSH")
+        if shared is False or vendor == "openbmc" or port != cli_port:
+            # A port of its own is the console (OpenBMC obmc-console on 2200, GB200 capture).
+            return SshSerialPlan(port, None, vendor, "ComputerSystem.SerialConsole.SSH")
+        known = VENDOR_COMMANDS.get(vendor)
+        return SshSerialPlan(port, known, vendor, "ComputerSystem.SerialConsole.SSH") if known else None
+
+    serial = manager.get("SerialConsole") or {}
+    if serial.get("ServiceEnabled") is True and "SSH" in (serial.get("ConnectTypesSupported") or []):
+        known = command or VENDOR_COMMANDS.get(vendor)
+        if known:
+            return SshSerialPlan(cli_port, known, vendor, "Manager.SerialConsole")
+    return None
+
+
+SERIAL_MODES = ("auto", "sol", "ssh")
