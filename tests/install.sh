@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # openssh-server: a real sshd on loopback stands in for a BMC's SSH serial console (tests/helpers/sshd.py)
+# xorriso, mtools: what dcops remasters hybrid installer ISOs with (docs/provision.md); isolinux: the
+# isolinux.bin and isohdpfx.bin of the RHEL-like stand-in ISO (tests/helpers/installer_iso.py)
 APT_PACKAGES=(postgresql prometheus prometheus-alertmanager openipmi ipmitool chromium chromium-driver openssh-client
-              openssh-server)
+              openssh-server xorriso mtools isolinux)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

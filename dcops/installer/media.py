@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -107,9 +108,13 @@ def read_image(data: bytes) -> Volume:
 # virtual-media slot (Gigabyte/AMI MegaRAC lists one CD1), where no second volume can carry the
 # answer. Ironic's virtual-media deploy builds a per-node ISO in the same way.
 
+# FAT boot images inside the file tree and the boot configuration in them (RHEL 8/9, Lorax).
+EFI_IMAGES: tuple[tuple[str, str], ...] = (("images/efiboot.img", "EFI/BOOT/grub.cfg"),)
+
+
 @dataclass(frozen=True)
 class Remastered:
-    configs: tuple[str, ...]  # boot configurations changed (paths as in bootcfg.CONFIGS)
+    configs: tuple[str, ...]  # boot configurations changed (bootcfg.CONFIGS paths; "image:path" inside a FAT image)
     added: tuple[str, ...]  # files added
 
 
@@ -209,22 +214,32 @@ def _add_new(iso: object, path: str, data: bytes) -> None:
 
 def remaster(source: str, dest: str, kernel_args: list[str], files: Mapping[str, bytes]) -> Remastered:
     """Write ``dest``: the ISO at ``source`` with ``files`` added (replaced when present) and
-    ``kernel_args`` on every kernel line of its boot configurations. The El Torito boot records
-    and the hybrid MBR are kept by pycdlib; file data is copied from ``source`` as it is written,
-    so memory stays small whatever the ISO's size. Raises InvalidInputError when the ISO has no
-    boot configuration dcops knows (it could not make the installer read the answer)."""
+    ``kernel_args`` on every kernel line of its boot configurations. An image whose boot paths
+    all live in its file tree (plain El Torito) is rewritten by pycdlib, file data copied from
+    ``source`` as it is written; one with a hybrid MBR/GPT or an appended EFI partition (the real
+    Ubuntu and RHEL ISOs, installer/layout.py) is written by xorriso replaying its boot layout,
+    because pycdlib would drop them. Raises InvalidInputError when the ISO has no boot
+    configuration dcops knows (it could not make the installer read the answer), or needs
+    xorriso and it is missing."""
     import pycdlib
     from pycdlib.pycdlibexception import PyCdlibException
 
-    from dcops.installer import bootcfg
+    from dcops.installer import bootcfg, fatimage, layout, xorriso
 
+    try:
+        with open(source, "rb") as fh:
+            outside = layout.outside_the_tree(fh.read(layout.HEAD), os.fstat(fh.fileno()).st_size)
+    except OSError as exc:
+        raise InvalidInputError(f"installer ISO {source}: cannot read it: {exc}") from exc
     iso = pycdlib.PyCdlib()
     try:
         iso.open(source)
     except (PyCdlibException, ValueError, OSError) as exc:
         raise InvalidInputError(f"installer ISO {source}: not an ISO 9660 image pycdlib can open: {exc}") from exc
+    closed = False
     try:
         changed: list[str] = []
+        edits: dict[str, tuple[_Where, bytes]] = {}
         for path, syntax in bootcfg.CONFIGS.items():
             where = _find(iso, path)
             if where is None:
@@ -232,12 +247,43 @@ def remaster(source: str, dest: str, kernel_args: list[str], files: Mapping[str,
             text = _read(iso, where).decode("utf-8", "surrogateescape")
             edited = bootcfg.add_kernel_args(text, syntax, kernel_args)
             if edited.text != text:
-                _replace(iso, where, edited.text.encode("utf-8", "surrogateescape"))
+                edits[path] = (where, edited.text.encode("utf-8", "surrogateescape"))
             if edited.lines or bootcfg.first_cmdline(text, syntax) is not None:
                 changed.append(path)
+        for image_path, inner in EFI_IMAGES:
+            # The grub.cfg inside RHEL's EFI boot image gets the arguments too, as Lorax's
+            # mkksiso does (it rebuilds efiboot.img from the edited EFI/BOOT folder).
+            where = _find(iso, image_path)
+            if where is None:
+                continue
+            what = f"installer ISO {source}: {image_path}"
+            image = _read(iso, where)
+            found = fatimage.read_file(image, inner, what=what)
+            if found is None:
+                continue
+            text = found.decode("utf-8", "surrogateescape")
+            edited = bootcfg.add_kernel_args(text, "grub", kernel_args)
+            if edited.text != text:
+                new_image = fatimage.replace_file(image, inner, edited.text.encode("utf-8", "surrogateescape"),
+                                                  what=what)
+                edits[image_path] = (where, new_image)
+            if edited.lines or bootcfg.first_cmdline(text, "grub") is not None:
+                changed.append(f"{image_path}:{inner}")
         if not changed:
             raise InvalidInputError(f"installer ISO {source}: no boot configuration with a kernel line (looked for "
                                     f"{', '.join(bootcfg.CONFIGS)}): dcops cannot add {' '.join(kernel_args)}")
+        if outside:
+            # The boot layout lives partly outside the file tree: xorriso replays it. Paths as the
+            # installer sees them (Rock Ridge, which every stock installer ISO has).
+            mapped = {(w.rr or w.iso.split(";", 1)[0]): data for w, data in edits.values()}
+            mapped.update({"/" + p.strip("/"): data for p, data in files.items()})
+            joliet = bool(iso.has_joliet())
+            iso.close()
+            closed = True  # the stock image is read by xorriso now, not held open twice
+            xorriso.remaster(source, dest, mapped, why=" and ".join(outside), joliet=joliet)
+            return Remastered(tuple(changed), tuple(sorted(files)))
+        for where, data in edits.values():
+            _replace(iso, where, data)
         for path, data in sorted(files.items()):
             where = _find(iso, path)
             if where is not None:
@@ -249,7 +295,8 @@ def remaster(source: str, dest: str, kernel_args: list[str], files: Mapping[str,
     except PyCdlibException as exc:
         raise InvalidInputError(f"installer ISO {source}: cannot remaster it: {exc}") from exc
     finally:
-        iso.close()
+        if not closed:
+            iso.close()
 
 
 def read_paths(data: bytes, paths: list[str]) -> dict[str, bytes]:

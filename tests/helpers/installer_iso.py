@@ -140,3 +140,101 @@ def rhel_iso(dest: Path) -> Path:
              "isolinux/isolinux.bin": b"\xeb" + bytes(2047), "images/pxeboot/vmlinuz": b"kernel",
              "images/pxeboot/initrd.img": b"initrd", ".treeinfo": b"[general]\nname = RHEL-9.4\n"}
     return _build(dest, RHEL_LABEL, files, "isolinux/isolinux.bin")
+
+
+# ------------------------------------------------------------------ layouts of the real images
+# Stand-ins built by xorriso with the options the distributions build with, so the boot paths that
+# live outside the file tree are there to lose. Checked against `xorriso -report_el_torito
+# as_mkisofs` of the real images as published:
+# * Ubuntu 22.04/24.04 live-server (livecd-rootfs): --grub2-mbr, --protective-msdos-label,
+#   -partition_offset 16, --mbr-force-bootable, -append_partition 2 28732ac1... (EFI System) with
+#   -appended_part_as_gpt, -iso_mbr_part_type a2a0d0eb..., -c /boot.catalog,
+#   -b /boot/grub/i386-pc/eltorito.img -no-emul-boot -boot-load-size 4 -boot-info-table
+#   --grub2-boot-info, -eltorito-alt-boot -e --interval:appended_partition_2:all:: -no-emul-boot.
+#   Ubuntu's signed EFI grub finds the ISO by /.disk/info and reads boot/grub/grub.cfg from the
+#   tree, so the appended FAT holds boot loaders only.
+# * RHEL 8/9 (Lorax mkksiso, Xorrisofs_x86_64): -R -J -joliet-long -isohybrid-mbr isohdpfx.bin
+#   -b isolinux/isolinux.bin -c isolinux/boot.cat -boot-load-size 4 -boot-info-table
+#   -no-emul-boot -eltorito-alt-boot -e images/efiboot.img -no-emul-boot -isohybrid-gpt-basdat;
+#   efiboot.img is a FAT made by mkefiboot from EFI/BOOT, grub.cfg included.
+# Needs apt packages xorriso, mtools (FAT images) and isolinux (isolinux.bin, isohdpfx.bin).
+
+ISOLINUX = Path("/usr/lib/ISOLINUX")
+EFI_GUID = "28732ac11ff8d211ba4b00a0c93ec93b"  # EFI System Partition, as xorriso writes GUIDs
+ISO_GPT_TYPE = "a2a0d0ebe5b9334487c068b6b72699c7"  # "Basic data", Ubuntu's -iso_mbr_part_type
+
+
+def fat_image(dest: Path, files: dict[str, bytes], label: str = "EFI") -> bytes:
+    """A 1.44 MB FAT image holding ``files`` (made with mtools, as small as Lorax's efiboot.img)."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "MTOOLS_SKIP_CHECK": "1", "MTOOLSRC": os.devnull}
+    subprocess.run(["mformat", "-i", str(dest), "-C", "-f", "1440", "-v", label, "::"], check=True, env=env)
+    made: set[str] = set()
+    for path, data in sorted(files.items()):
+        parts = path.split("/")
+        for depth in range(1, len(parts)):
+            d = "/".join(parts[:depth])
+            if d not in made:
+                made.add(d)
+                subprocess.run(["mmd", "-i", str(dest), "::" + d], check=True, env=env)
+        local = dest.with_name(dest.name + ".f")
+        local.write_bytes(data)
+        subprocess.run(["mcopy", "-i", str(dest), str(local), "::" + path], check=True, env=env)
+        local.unlink()
+    return dest.read_bytes()
+
+
+def _tree(root: Path, files: dict[str, bytes]) -> None:
+    for path, data in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+
+
+def _xorrisofs(args: list[str]) -> None:
+    import subprocess
+
+    subprocess.run(["xorriso", "-no_rc", "-as", "mkisofs", *args], check=True, capture_output=True)
+
+
+def ubuntu_hybrid_iso(dest: Path, *, release: str = "22.04") -> tuple[Path, bytes]:
+    """(the image, the bytes of its appended EFI partition)."""
+    work = dest.with_name(dest.name + ".d")
+    tree = work / "tree"
+    _tree(tree, {"boot/grub/grub.cfg": UBUNTU_GRUB.encode(), "boot/grub/loopback.cfg": UBUNTU_LOOPBACK.encode(),
+                 # grub's --grub2-boot-info patches the image at byte 2548: the real one is ~30 KB
+                 "boot/grub/i386-pc/eltorito.img": b"\xeb\x63\x90" + bytes(8189),
+                 "casper/vmlinuz": b"kernel" * 1000, "casper/initrd": b"initrd" * 1000,
+                 ".disk/info": f"Ubuntu-Server {release} LTS".encode()})
+    efi = fat_image(work / "efi.img", {"EFI/boot/bootx64.efi": b"MZ shim" + bytes(4000),
+                                       "EFI/boot/grubx64.efi": b"MZ grub" + bytes(4000)})
+    mbr = work / "boot_hybrid.img"
+    mbr.write_bytes(b"\xeb\x63\x90" + bytes(437))  # grub's boot_hybrid.img is 440 bytes of boot code
+    _xorrisofs(["-V", f"Ubuntu-Server {release} LTS amd64", "-o", str(dest), "-r", "-J", "-joliet-long",
+                "-iso-level", "3", "--grub2-mbr", str(mbr), "--protective-msdos-label", "-partition_offset", "16",
+                "--mbr-force-bootable", "-append_partition", "2", EFI_GUID, str(work / "efi.img"),
+                "-appended_part_as_gpt", "-iso_mbr_part_type", ISO_GPT_TYPE, "-c", "/boot.catalog",
+                "-b", "/boot/grub/i386-pc/eltorito.img", "-no-emul-boot", "-boot-load-size", "4",
+                "-boot-info-table", "--grub2-boot-info", "-eltorito-alt-boot",
+                "-e", "--interval:appended_partition_2:all::", "-no-emul-boot", str(tree)])
+    return dest, efi
+
+
+def rhel_hybrid_iso(dest: Path) -> Path:
+    work = dest.with_name(dest.name + ".d")
+    tree = work / "tree"
+    _tree(tree, {"EFI/BOOT/grub.cfg": RHEL_GRUB.encode(), "EFI/BOOT/BOOTX64.EFI": b"MZ shim" + bytes(4000),
+                 "isolinux/isolinux.cfg": RHEL_ISOLINUX.encode(),
+                 "isolinux/isolinux.bin": (ISOLINUX / "isolinux.bin").read_bytes(),
+                 "images/pxeboot/vmlinuz": b"kernel" * 1000, "images/pxeboot/initrd.img": b"initrd" * 1000,
+                 ".treeinfo": b"[general]\nname = RHEL-9.4\n"})
+    efiboot = fat_image(work / "efiboot.img", {"EFI/BOOT/grub.cfg": RHEL_GRUB.encode(),
+                                               "EFI/BOOT/BOOTX64.EFI": b"MZ shim" + bytes(4000)}, "ANACONDA")
+    (tree / "images/efiboot.img").write_bytes(efiboot)
+    _xorrisofs(["-o", str(dest), "-R", "-J", "-V", RHEL_LABEL, "-joliet-long",
+                "-isohybrid-mbr", str(ISOLINUX / "isohdpfx.bin"), "-b", "isolinux/isolinux.bin",
+                "-c", "isolinux/boot.cat", "-boot-load-size", "4", "-boot-info-table", "-no-emul-boot",
+                "-eltorito-alt-boot", "-e", "images/efiboot.img", "-no-emul-boot", "-isohybrid-gpt-basdat",
+                str(tree)])
+    return dest
