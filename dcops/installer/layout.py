@@ -36,6 +36,8 @@ _ESP = bytes.fromhex("28732ac11ff8d211ba4b00a0c93ec93b")
 def _gpt_has_esp(head: bytes) -> bool:
     """Whether the GPT's entries (when they lie in ``head``) include an EFI System Partition:
     Ubuntu's appended partition, which lies after the ISO 9660 volume."""
+    if len(head) < 512 + 88:
+        return False
     entries_lba, count, size = struct.unpack_from("<QII", head, 512 + 72)
     start = entries_lba * 512
     if not 0 < size <= 512 or start + size > len(head):

@@ -162,3 +162,53 @@ def test_when_the_answer_rides_on_a_per_host_iso(remaster: Any, kind: str, slots
             one_iso(remaster, kind, slots)
         return
     assert one_iso(remaster, kind, slots)[0] is want
+
+
+def _head(*, mbr_types: tuple[int, ...] = (), signature: bool = False, gpt_esp: bool | None = None,
+          code: bool = False, volume_blocks: int = 20) -> bytes:
+    from dcops.installer import layout
+
+    head = bytearray(layout.HEAD)
+    if code:
+        head[0:3] = b"\xeb\x63\x90"
+    if signature or mbr_types:
+        head[510:512] = b"\x55\xaa"
+    for i, kind in enumerate(mbr_types):
+        head[446 + 16 * i + 4] = kind
+        head[446 + 16 * i + 8] = 1
+    if gpt_esp is not None:
+        head[512:520] = b"EFI PART"
+        head[512 + 72:512 + 84] = (2).to_bytes(8, "little") + (4).to_bytes(4, "little")
+        head[512 + 84:512 + 88] = (128).to_bytes(4, "little")
+        kind = "28732ac11ff8d211ba4b00a0c93ec93b" if gpt_esp else "a2a0d0ebe5b9334487c068b6b72699c7"
+        head[1024 + 128:1024 + 144] = bytes.fromhex(kind)
+    head[layout.SYSTEM_AREA:layout.SYSTEM_AREA + 6] = b"\x01CD001"
+    head[layout.SYSTEM_AREA + 80:layout.SYSTEM_AREA + 84] = volume_blocks.to_bytes(4, "little")
+    head[layout.SYSTEM_AREA + 128:layout.SYSTEM_AREA + 130] = (2048).to_bytes(2, "little")
+    return bytes(head)
+
+
+LAYOUTS: list[tuple[bytes, int, list[str]]] = [
+    # (first 34 KiB, file size, what a file-tree rewrite would lose)
+    (_head(), 20 * 2048, []),  # pycdlib's own images
+    (_head(), 20 * 2048 + 300 * 1024, []),  # xorriso's padding after the volume is not a partition
+    (_head(signature=True, code=True), 20 * 2048, ["MBR boot code in the system area"]),
+    (_head(code=True), 20 * 2048, ["boot data in the system area (the first 32 KiB)"]),
+    (_head(mbr_types=(0x00, 0xEF)), 20 * 2048,
+     ["an MBR partition table (hybrid boot as a disk, partition types 0x00, 0xef)"]),
+    (_head(mbr_types=(0xEE,), gpt_esp=True), 20 * 2048,
+     ["an MBR partition table (hybrid boot as a disk, partition types 0xee)", "a GPT with an EFI system partition"]),
+    (_head(mbr_types=(0xEE,), gpt_esp=False), 20 * 2048,
+     ["an MBR partition table (hybrid boot as a disk, partition types 0xee)", "a GPT"]),
+    (_head(), 20 * 2048 + 4 * 1024 * 1024,
+     [f"{4 * 1024 * 1024} bytes after the ISO 9660 volume (an appended partition, as Ubuntu's EFI boot image is)"]),
+    (b"\x00" * 100, 100, []),
+    (b"\x00" * 512 + b"EFI PART", 520, ["a GPT"]),  # a truncated header is not read past its end  # shorter than a system area: nothing to lose, pycdlib then says what it is
+]
+
+
+@pytest.mark.parametrize(("head", "size", "reasons"), LAYOUTS)
+def test_what_lives_outside_the_file_tree(head: bytes, size: int, reasons: list[str]) -> None:
+    from dcops.installer import layout
+
+    assert layout.outside_the_tree(head, size) == reasons
