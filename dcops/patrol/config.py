@@ -77,7 +77,7 @@ def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[
     known = {"interval", "inventory_every", "concurrency", "bmc_deadline", "ipmi_deadline", "round_deadline",
              "read_timeout", "ipmi_workers", "log_limit", "open_after", "close_after", "open_after_by_condition",
              "close_after_by_condition", "rack_loss_ratio", "rack_loss_min_hosts", "shutdown_window",
-             "operator_window", "log_ttl", "escalation", "severity", "ignore_sensors", "keep_history_days",
+             "operator_window", "log_ttl", "log_hold", "escalation", "severity", "ignore_sensors", "keep_history_days",
              "flap_window", "flap_start", "flap_stop", "flap_min_rounds", "maintenance", "inband_port",
              "inband_timeout"}
     unknown = sorted(set(data) - known)
@@ -106,6 +106,7 @@ def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[
         shutdown_window=_seconds(data.get("shutdown_window", 900), "shutdown_window"),
         operator_window=_seconds(data.get("operator_window", 900), "operator_window"),
         log_ttl=_seconds(data.get("log_ttl", 86400), "log_ttl"),
+        log_hold=max(0, int(data.get("log_hold", 1))),
         escalation=escalation or (0.0,),
         severity_overrides=severity,
         ignore_sensors=tuple(data.get("ignore_sensors") or ()),
