@@ -357,8 +357,8 @@ def converge(
             continue
         event = Event.from_json(track.event)
         if track.hold and track.incident is None:
-            check = by_host.get(event.host)
-            if check is not None and check.reachable:
+            looked = by_host.get(event.host)
+            if looked is not None and looked.reachable:
                 track.hold -= 1  # a round read the host and showed no part the entry is about
             if track.hold == 0:
                 incident = _open(state, track, event, now, context)
