@@ -217,7 +217,9 @@ def _group(events: Sequence[Event], shutdown_incident: Incident | None,
     # Rule 7: log entries are evidence of the problem they are about.
     for entry in logs:
         wanted = LOG_MATCH.get(entry.info.kind, ())
-        home = next((r for r in roots if r.event.info.kind in wanted), None)
+        # The problem whose sensor or part the entry names ("Numeric sensor CPU1 Temp going high":
+        # Lenovo XCC names the sensor, and "CPU" would say processor), else one of its kind.
+        home = named_root(entry, roots) or next((r for r in roots if r.event.info.kind in wanted), None)
         if home is None and entry.info.kind != "system":
             # An entry about a kind of part (a PSU, a fan) is that part's evidence, never another
             # part's: a fan incident of the same round must not swallow a PSU's failure.
@@ -267,19 +269,40 @@ def join_held(roots: Sequence[Root], held: Sequence[Event]) -> dict[str, Root]:
     part whose number the message names). Entries with no such root stay held (or open, once the
     hold-down is over: ``converge``); a problem of another kind never takes them."""
     out: dict[str, Root] = {}
+    candidates = [r for r in roots if not r.hold
+                  and r.event.condition not in (Condition.BMC_UNREACHABLE, Condition.BMC_ERRORS, Condition.LOG)]
     for entry in held:
+        named = named_root(entry, candidates)
+        if named is not None:
+            out[entry.key] = named
+            continue
         wanted = LOG_MATCH.get(entry.info.kind, ())
-        fits = [r for r in roots if r.event.info.kind in wanted and not r.hold
-                and r.event.condition not in (Condition.BMC_UNREACHABLE, Condition.BMC_ERRORS, Condition.LOG)]
+        fits = [r for r in candidates if r.event.info.kind in wanted]
         if not fits:
             continue
-        text = " ".join(str(e.get("message") or "") for e in entry.evidence) or str(entry.diagnosis.get("message"))
-        named = next((r for r in fits if _names(text, r.event.info.location)), None)
-        out[entry.key] = named or fits[0]
+        text = _text(entry)
+        numbered = next((r for r in fits if _names_number(text, r.event.info.location)), None)
+        out[entry.key] = numbered or fits[0]
     return out
 
 
-def _names(message: str, location: str | None) -> bool:
-    """Whether a log message names this slot ("Power supply 2 failed." names "PSU2")."""
+def _text(entry: Event) -> str:
+    return " ".join(str(e.get("message") or "") for e in entry.evidence) or str(entry.diagnosis.get("message") or "")
+
+
+def named_root(entry: Event, roots: Sequence[Root]) -> Root | None:
+    """The root whose part or sensor the entry names in full ("CPU1 Temp", "PSU2", "DIMM A1"):
+    the entry is about that part whatever kind its words suggest. Names under 3 characters
+    ("1") say nothing."""
+    text = _text(entry).lower()
+    for root in roots:
+        name = (root.event.info.location or "").strip().lower()
+        if len(name) >= 3 and re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text):
+            return root
+    return None
+
+
+def _names_number(message: str, location: str | None) -> bool:
+    """Whether a log message names this slot's number ("Power supply 2 failed." and "PSU2")."""
     number = re.search(r"(\d+)\s*$", location or "")
     return number is not None and re.search(rf"(?<!\d){number.group(1)}(?!\d)", message) is not None
