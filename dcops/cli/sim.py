@@ -280,12 +280,15 @@ def _split_targets(words: tuple[str, ...]) -> tuple[list[str], str | None, list[
 @sim.command()
 @click.argument("words", nargs=-1, required=True, metavar="[HOST]... KIND [KEY=VALUE]...")
 @click.option("--rack", metavar="RACK", help="Every host in this rack.")
+@click.option("--before", metavar="PATH", help="Strike inside the next visit, just before the first request whose "
+                                             "path contains PATH (e.g. LogServices): a fault between two reads.")
 @dir_option
 @global_options
-def fault(words: tuple[str, ...], rack: str | None, state_dir: str | None) -> None:
+def fault(words: tuple[str, ...], rack: str | None, before: str | None, state_dir: str | None) -> None:
     """Inject a fault into hosts or a rack (see `dcops sim faults` for the kinds).
 
-    Examples: `dcops sim fault sim-0001 psu_fail psu=2`, `dcops sim fault --rack A01 rack_power_loss`.
+    Examples: `dcops sim fault sim-0001 psu_fail psu=2`, `dcops sim fault --rack A01 rack_power_loss`,
+    `dcops sim fault sim-0001 psu_fail psu=1 --before LogServices` (read healthy, then the SEL entry).
     """
     from dcops.sim.faults import parse_args
     from dcops.sim.runner import ControlClient
@@ -296,7 +299,8 @@ def fault(words: tuple[str, ...], rack: str | None, state_dir: str | None) -> No
     if not hosts and not rack:
         raise UsageError("name hosts or --rack")
     data = ControlClient.from_dir(_state_dir(state_dir)).post(
-        "/v1/faults", {"hosts": hosts, "rack": rack, "kind": kind, "args": parse_args(args)})
+        "/v1/faults", {"hosts": hosts, "rack": rack, "kind": kind, "args": parse_args(args),
+                       **({"before": before} if before else {})})
     emit(Report("sim.fault", items=data["items"], columns=[Column("host", "HOST"), Column("fault", "FAULT")],
                 summary={"applied": len(data["items"])}))
 

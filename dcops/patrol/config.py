@@ -17,6 +17,7 @@
       shutdown_window: 15m
       operator_window: 15m
       log_ttl: 24h
+      log_hold: 1                             # rounds a part's log entry waits for its part
       escalation: [0s, 15m, 30m]
       severity: {bmc_unreachable: critical}   # per-condition overrides
       ignore_sensors: ["*Virtual*"]
@@ -77,7 +78,7 @@ def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[
     known = {"interval", "inventory_every", "concurrency", "bmc_deadline", "ipmi_deadline", "round_deadline",
              "read_timeout", "ipmi_workers", "log_limit", "open_after", "close_after", "open_after_by_condition",
              "close_after_by_condition", "rack_loss_ratio", "rack_loss_min_hosts", "shutdown_window",
-             "operator_window", "log_ttl", "escalation", "severity", "ignore_sensors", "keep_history_days",
+             "operator_window", "log_ttl", "log_hold", "escalation", "severity", "ignore_sensors", "keep_history_days",
              "flap_window", "flap_start", "flap_stop", "flap_min_rounds", "maintenance", "inband_port",
              "inband_timeout"}
     unknown = sorted(set(data) - known)
@@ -106,12 +107,15 @@ def load_patrol_config(section: Mapping[str, Any] | None, *, overrides: Mapping[
         shutdown_window=_seconds(data.get("shutdown_window", 900), "shutdown_window"),
         operator_window=_seconds(data.get("operator_window", 900), "operator_window"),
         log_ttl=_seconds(data.get("log_ttl", 86400), "log_ttl"),
+        log_hold=int(data.get("log_hold", 1)),
         escalation=escalation or (0.0,),
         severity_overrides=severity,
         ignore_sensors=tuple(data.get("ignore_sensors") or ()),
         flap_window=int(data.get("flap_window", 10)), flap_start=float(data.get("flap_start", 0.5)),
         flap_stop=float(data.get("flap_stop", 0.25)), flap_min_rounds=int(data.get("flap_min_rounds", 4)),
     )
+    if policy.log_hold < 0:
+        raise InvalidInputError("config patrol: log_hold must be 0 or more rounds")
     if not (0 < policy.flap_stop <= policy.flap_start <= 1) or policy.flap_window < 2:
         raise InvalidInputError("config patrol: need 0 < flap_stop <= flap_start <= 1 and flap_window >= 2")
     interval = _seconds(data.get("interval", 60), "interval")

@@ -32,7 +32,7 @@ from typing import Any
 
 from dcops.models import PduReading
 from dcops.patrol import flap
-from dcops.patrol.group import OFF, RACK, Root, explained_by_power_loss, group_host
+from dcops.patrol.group import OFF, RACK, Root, explained_by_power_loss, group_host, join_held
 from dcops.patrol.model import (
     POINT_CONDITIONS,
     Condition,
@@ -69,11 +69,13 @@ class Track:
     children: list[dict[str, Any]] = field(default_factory=list)  # gathered while still pending
     history: str = ""  # verdicts of the rounds that looked, newest last (patrol.flap)
     flapping: bool = False
+    hold: int = 0  # a held log entry (group.Root.hold): rounds that read its host left to wait
 
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "bad": self.bad, "good": self.good, "first_seen": self.first_seen,
                 "last_seen": self.last_seen, "incident": self.incident, "event": self.event,
-                "children": self.children, "history": self.history, "flapping": self.flapping}
+                "children": self.children, "history": self.history, "flapping": self.flapping,
+                "hold": self.hold}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Track:
@@ -81,7 +83,7 @@ class Track:
                    first_seen=data.get("first_seen", ""), last_seen=data.get("last_seen", ""),
                    incident=data.get("incident"), event=dict(data.get("event") or {}),
                    children=list(data.get("children") or []), history=str(data.get("history") or ""),
-                   flapping=bool(data.get("flapping")))
+                   flapping=bool(data.get("flapping")), hold=int(data.get("hold") or 0))
 
     def verdict(self, bad: bool, policy: Policy) -> None:
         """Record a round that looked at the problem; update the flapping state (patrol.flap)."""
@@ -270,13 +272,22 @@ def converge(
                                           diagnosis={**dict(bmc.diagnosis), "networks_down": nets_down})
                 roots.append(Root(bmc, children=quiet))
                 events = [e for e in events if e.condition is not Condition.BMC_UNREACHABLE and e not in quiet]
-        roots.extend(group_host(events, open_by_key, shutdown, here, recent))
+        host_roots = group_host(events, open_by_key, shutdown, here, recent)
+        held = [Event.from_json(t.event) for t in state.tracks.values()
+                if t.hold and t.incident is None and t.event.get("host") == check.host]
+        for key, root in join_held(host_roots, held).items():
+            # The log entry was read a round before its part showed the fault (issue 13): it is
+            # the part's evidence, and its round was the part's first bad one.
+            root.evidence.extend(state.tracks[key].event.get("evidence") or [])
+            root.joined.append(key)
+        roots.extend(host_roots)
 
     # ---- apply: bad rounds for roots
     bad_keys: set[str] = set()
     for root in roots:
         children = [_child_json(c, stamp) for c in root.children]
         result.hidden += len(children)
+        joined = [state.tracks.pop(k) for k in root.joined if k in state.tracks]
         if root.pending_key is not None:
             pending = state.tracks.get(root.pending_key)
             if pending is not None and pending.event:
@@ -298,6 +309,9 @@ def converge(
         if track is None:
             track = state.tracks[key] = Track(key, first_seen=stamp)
         track.bad += 1
+        if joined and track.incident is None:
+            track.bad += 1  # the held entry's round saw this problem first
+            track.first_seen = min([track.first_seen, *(j.first_seen for j in joined if j.first_seen)])
         track.good = 0
         track.last_seen = stamp
         gathered = list(track.event.get("evidence") or [])  # while pending: kept across rounds
@@ -325,6 +339,10 @@ def converge(
             continue
         track.children = _merge_children(track.children, children)
         track.event["evidence"] = _merge_evidence(list(track.event.get("evidence") or []), evidence)
+        if root.hold and track.bad == 1 and policy.log_hold > 0:
+            track.hold = policy.log_hold
+        if track.hold:
+            continue  # held: joins its part's problem next round, or opens once the hold is over
         if track.bad >= policy.hysteresis.opens_after(event.condition.value) or track.flapping:
             incident = _open(state, track, event, now, context)
             _mark_flapping(incident, track, now)
@@ -338,6 +356,14 @@ def converge(
             del state.tracks[key]
             continue
         event = Event.from_json(track.event)
+        if track.hold and track.incident is None:
+            looked = by_host.get(event.host)
+            if looked is not None and looked.reachable:
+                track.hold -= 1  # a round read the host and showed no part the entry is about
+            if track.hold == 0:
+                incident = _open(state, track, event, now, context)
+                result.opened.append(incident)
+            continue
         verdict = _verdict(event, by_host, rack_good, down_racks, networks)
         if event.condition in POINT_CONDITIONS:
             last = parse_time(track.last_seen) or now

@@ -9,6 +9,7 @@ dependency model, ``patrol.depends``); one incident per part; rollups; log entri
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,8 @@ class Root:
     evidence: list[Mapping[str, Any]] = field(default_factory=list)
     parent_incident: int | None = None  # attach to this open incident instead of tracking
     pending_key: str | None = None  # evidence for this pending (not yet open) problem's track
+    hold: bool = False  # a part's log entry with no part to join yet: held a round (``join_held``)
+    joined: list[str] = field(default_factory=list)  # keys of held log entries this root took in
 
 
 
@@ -214,27 +217,92 @@ def _group(events: Sequence[Event], shutdown_incident: Incident | None,
     # Rule 7: log entries are evidence of the problem they are about.
     for entry in logs:
         wanted = LOG_MATCH.get(entry.info.kind, ())
-        home = next((r for r in roots if r.event.info.kind in wanted), None) \
-            or next((r for r in roots if r.event.condition not in (Condition.BMC_UNREACHABLE, Condition.BMC_ERRORS)),
-                    None)
+        # The problem whose sensor or part the entry names ("Numeric sensor CPU1 Temp going high":
+        # Lenovo XCC names the sensor, and "CPU" would say processor), else one of its kind.
+        home = named_root(entry, roots) or next((r for r in roots if r.event.info.kind in wanted), None)
+        if home is None and entry.info.kind != "system":
+            # An entry about a kind of part (a PSU, a fan) is that part's evidence, never another
+            # part's: a fan incident of the same round must not swallow a PSU's failure.
+            home = _known_home(roots, pending, recent, wanted) or next(
+                (r for r in roots if r.event.condition in (*OFF, *RACK, Condition.ROLLUP)), None)
+            if home is None:
+                # Read before its part's failed reading (a fault during the visit), or the part
+                # never shows it: held a round, joins the part's problem if the next round shows
+                # it (``join_held``), else opens as itself (issue 13: one fault, one incident).
+                roots.append(Root(entry, evidence=list(entry.evidence), hold=True))
+                continue
+        if home is None:
+            home = next((r for r in roots
+                         if r.event.condition not in (Condition.BMC_UNREACHABLE, Condition.BMC_ERRORS)), None)
         if home is None:
             home = next((r for r in roots if r.event.condition is Condition.LOG
                          and r.event.part == entry.part), None)
         if home is None:
-            # Nothing bad this round, but the entry is about a part already known to be bad (an
-            # open incident) or bad a round ago (a pending or flapping problem): the log often
-            # lags the reading by a round, and a late entry is evidence, not a new problem.
-            known = next((i for i in pending if i.info.kind in wanted), None)
-            earlier = next((e for e in recent if e.info.kind in wanted), None)
-            if known is not None:
-                home = Root(Event("", "", known.condition, Severity.INFO, "", known.info),
-                             parent_incident=known.id)
-                roots.append(home)
-            elif earlier is not None:
-                home = Root(earlier, pending_key=earlier.key)
-                roots.append(home)
-            else:
+            home = _known_home(roots, pending, recent, wanted)
+            if home is None:
                 roots.append(Root(entry, evidence=list(entry.evidence)))
                 continue
         home.evidence.extend(entry.evidence)
     return roots
+
+
+def _known_home(roots: list[Root], pending: Sequence[Incident], recent: Sequence[Event],
+                wanted: Sequence[str]) -> Root | None:
+    """Nothing bad of the entry's kind this round, but a part of that kind is already known to be
+    bad (an open incident) or was bad a round ago (a pending or flapping problem): the log often
+    lags the reading by a round, and a late entry is evidence, not a new problem."""
+    known = next((i for i in pending if i.info.kind in wanted), None)
+    earlier = next((e for e in recent if e.info.kind in wanted), None)
+    home: Root | None = None
+    if known is not None:
+        home = Root(Event("", "", known.condition, Severity.INFO, "", known.info), parent_incident=known.id)
+    elif earlier is not None:
+        home = Root(earlier, pending_key=earlier.key)
+    if home is not None:
+        roots.append(home)
+    return home
+
+
+def join_held(roots: Sequence[Root], held: Sequence[Event]) -> dict[str, Root]:
+    """Held log entries (``Root.hold``, a round ago) -> the root of this round they belong to: a
+    problem of the part kind they name (the failed PSU of "Power supply 2 failed", preferring the
+    part whose number the message names). Entries with no such root stay held (or open, once the
+    hold-down is over: ``converge``); a problem of another kind never takes them."""
+    out: dict[str, Root] = {}
+    candidates = [r for r in roots if not r.hold
+                  and r.event.condition not in (Condition.BMC_UNREACHABLE, Condition.BMC_ERRORS, Condition.LOG)]
+    for entry in held:
+        named = named_root(entry, candidates)
+        if named is not None:
+            out[entry.key] = named
+            continue
+        wanted = LOG_MATCH.get(entry.info.kind, ())
+        fits = [r for r in candidates if r.event.info.kind in wanted]
+        if not fits:
+            continue
+        text = _text(entry)
+        numbered = next((r for r in fits if _names_number(text, r.event.info.location)), None)
+        out[entry.key] = numbered or fits[0]
+    return out
+
+
+def _text(entry: Event) -> str:
+    return " ".join(str(e.get("message") or "") for e in entry.evidence) or str(entry.diagnosis.get("message") or "")
+
+
+def named_root(entry: Event, roots: Sequence[Root]) -> Root | None:
+    """The root whose part or sensor the entry names in full ("CPU1 Temp", "PSU2", "DIMM A1"):
+    the entry is about that part whatever kind its words suggest. Names under 3 characters
+    ("1") say nothing."""
+    text = _text(entry).lower()
+    for root in roots:
+        name = (root.event.info.location or "").strip().lower()
+        if len(name) >= 3 and re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text):
+            return root
+    return None
+
+
+def _names_number(message: str, location: str | None) -> bool:
+    """Whether a log message names this slot's number ("Power supply 2 failed." and "PSU2")."""
+    number = re.search(r"(\d+)\s*$", location or "")
+    return number is not None and re.search(rf"(?<!\d){number.group(1)}(?!\d)", message) is not None

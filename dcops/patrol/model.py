@@ -202,6 +202,7 @@ class Policy:
     shutdown_window: float = 900.0  # seconds after an abnormal shutdown whose symptoms attach to it
     operator_window: float = 900.0  # a dcops power action this recent explains a power change
     log_ttl: float = 86400.0  # a log-only incident resolves after this long without a new entry
+    log_hold: int = 1  # rounds a log entry naming a part waits for that part's reading (issue 13)
     escalation: tuple[float, ...] = (0.0, 900.0, 1800.0)  # seconds unacknowledged -> tier 1, 2, 3
     severity_overrides: Mapping[str, str] = field(default_factory=dict)  # condition -> severity
     ignore_sensors: tuple[str, ...] = ()  # sensor name globs to skip

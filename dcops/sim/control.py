@@ -7,6 +7,8 @@
     GET  /v1/hosts/{name}/sessions        open sessions and created/deleted/expired counters
     GET  /v1/faults                       the fault kinds and their arguments
     POST /v1/faults  {"hosts": [...], "rack": "A01", "kind": "psu_fail", "args": {"psu": "2"}}
+                     optional "before": "LogServices": strike just before the first request whose
+                     path contains it (a fault during a visit, between its reads)
     POST /v1/clear   {"hosts": [...], "rack": "A01", "kind": null}     (no target: every host)
     POST /v1/shutdown
 
@@ -21,7 +23,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from dcops.errors import DcopsError
-from dcops.sim.faults import FAULT_KINDS, apply_fault, clear_faults
+from dcops.sim.faults import FAULT_KINDS, apply_fault, arm_fault, clear_faults
 from dcops.sim.state import Bmc, iso
 
 if TYPE_CHECKING:
@@ -187,6 +189,11 @@ class ControlApi:
         if not isinstance(kind, str):
             raise DcopsError("kind is required")
         args = {str(k): str(v) for k, v in (body.get("args") or {}).items()}
+        before = body.get("before")
+        if before is not None:  # strike inside the next visit, just before this read
+            applied = [{"host": bmc.name, "fault": arm_fault(bmc, kind, args, str(before))}
+                       for bmc in self._select(body, default_all=False)]
+            return self._json({"items": applied})
         applied = [{"host": bmc.name, "fault": apply_fault(bmc, kind, args)}
                    for bmc in self._select(body, default_all=False)]
         return self._json({"items": applied})

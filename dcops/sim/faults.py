@@ -509,11 +509,32 @@ def apply_fault(bmc: Bmc, kind: str, args: dict[str, str] | None = None) -> str:
     return key
 
 
+def arm_fault(bmc: Bmc, kind: str, args: dict[str, str] | None, before: str) -> str:
+    """Inject ``kind`` just before the BMC serves the first request whose path contains ``before``
+    (e.g. "LogServices"): a fault that happens *during* a client's visit, between its reads, at
+    a point the test chooses rather than one a race picks."""
+    if kind not in FAULT_KINDS:
+        raise UsageError(f"unknown fault {kind!r}; known: {', '.join(FAULT_KINDS)}")
+    if not before.strip():
+        raise UsageError("before: a path substring is required")
+    bmc.armed.append((before.strip().lower(), kind, dict(args or {})))
+    return f"armed:{kind}:before:{before.strip()}"
+
+
+def strike_armed(bmc: Bmc, path: str) -> None:
+    """Apply the armed faults whose path substring this request's path contains (once each)."""
+    lowered = path.lower()
+    for armed in [a for a in bmc.armed if a[0] in lowered]:
+        bmc.armed.remove(armed)
+        apply_fault(bmc, armed[1], armed[2])
+
+
 def clear_faults(bmc: Bmc, kind: str | None = None) -> list[str]:
     """Undo the faults of ``bmc`` (all, or those of ``kind``); returns the keys cleared."""
     if kind is not None and kind not in FAULT_KINDS:
         raise UsageError(f"unknown fault {kind!r}; known: {', '.join(FAULT_KINDS)}")
     bmc.tick()
+    bmc.armed = [a for a in bmc.armed if kind is not None and a[1] != kind]
     cleared = []
     for key, fault in list(bmc.faults.items()):
         if kind is None or fault.kind == kind:

@@ -140,6 +140,9 @@ class Bmc:
         self.readings: dict[str, float] = {}
         self.redundancy_lost = False
         self.faults: dict[str, Fault] = {}
+        # Faults armed to strike inside a visit: (path substring, kind, args), applied just before
+        # the first request whose path contains the substring (sim.faults.strike_armed).
+        self.armed: list[tuple[str, str, dict[str, str]]] = []
         self.net = NetBehaviour()
         self.requests: deque[tuple[int, float, str, str, int, str]] = deque(maxlen=request_log)
         self._request_seq = itertools.count(1)

@@ -87,6 +87,7 @@ class Fault:
     flap: str | None = None  # "1010...": from ``at``, 1 = injected, 0 = cleared, per round
     noise: bool = False
     expect: dict[str, Any] = field(default_factory=dict)
+    before: str | None = None  # strike inside the round's visit, just before this read (sim "before")
 
     @property
     def expectation(self) -> dict[str, Any]:
@@ -119,7 +120,8 @@ def load_corpus(directory: Path = CORPUS) -> list[Scenario]:
                 faults = [Fault(id=str(f.get("id") or f"f{i + 1}"), kind=f["kind"], host=f.get("host"),
                                 rack=f.get("rack"), args={k: str(v) for k, v in (f.get("args") or {}).items()},
                                 at=int(f.get("at", 1)), clear_at=f.get("clear_at"), flap=f.get("flap"),
-                                noise=bool(f.get("noise")), expect=dict(f.get("expect") or {}))
+                                noise=bool(f.get("noise")), expect=dict(f.get("expect") or {}),
+                                before=str(f["before"]) if f.get("before") else None)
                           for i, f in enumerate(raw.get("faults") or [])]
                 notify = {int(k): int(v) for k, v in (raw.get("notify") or {}).items()} if "notify" in raw else None
                 out.append(Scenario(name=str(raw["name"]), rounds=int(raw["rounds"]), faults=faults,
@@ -373,6 +375,8 @@ def run_scenario(scenario: Scenario, workdir: Path, hosts: int | None = None) ->
         def control(path: str, fault: Fault, kind: str | None) -> None:
             body = {"hosts": [fault.host] if fault.host else [], "rack": fault.rack, "kind": kind,
                     "args": fault.args}
+            if fault.before and path == "/v1/faults":
+                body["before"] = fault.before
             sim.control.post(path, body)
 
         opened_round: dict[int, int] = {}

@@ -110,9 +110,10 @@ class Run:
 
 def _between_rounds(run: Run, workers: set[str]) -> bool:
     """True while no round of ``workers`` is in flight: each has saved its round of the latest epoch
-    and the next epoch is more than half an interval away. A fault injected during a visit can be
-    read half before and half after (its log entry without its failed part): a convergence case
-    of its own (docs/patrol.md), not what this test is about."""
+    and the next epoch is more than half an interval away. A fault injected during a visit is
+    read half before and half after (its log entry a round before its failed part): one incident
+    all the same, a round later (docs/patrol.md, rule 8; tests/integration/patrol/
+    test_mid_visit_fault.py), which would make this test's "noticed within" waits a round longer."""
     from dcops.workers import lease as lease_mod
 
     latest: dict[str, int] = {}

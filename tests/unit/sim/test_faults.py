@@ -346,3 +346,21 @@ def test_bad_fault_arguments_are_usage_errors(kind: str, args: dict[str, str]) -
 ])
 def test_parse_latency(text: str, expected: tuple[float, float]) -> None:
     assert parse_latency(text) == pytest.approx(expected)
+
+
+def test_an_armed_fault_strikes_just_before_its_read_once_and_clearing_disarms_it() -> None:
+    from dcops.sim.faults import arm_fault, strike_armed
+
+    bmc = make_bmc()
+    key = arm_fault(bmc, "psu_fail", {"psu": "1"}, "LogServices")
+    assert key == "armed:psu_fail:before:LogServices" and not bmc.faults
+    strike_armed(bmc, "/redfish/v1/Chassis/1/Power")  # a read before the SEL: still healthy
+    assert not bmc.faults
+    strike_armed(bmc, "/redfish/v1/Managers/1/LogServices/Sel/Entries")
+    assert list(bmc.faults) == ["psu_fail:1"] and not bmc.armed
+    clear_faults(bmc)
+    arm_fault(bmc, "fan_fail", {"fan": "1"}, "logservices")
+    clear_faults(bmc)
+    assert not bmc.armed  # a cleared fleet has nothing left to strike
+    with pytest.raises(UsageError):
+        arm_fault(bmc, "no_such_fault", {}, "LogServices")
