@@ -40,3 +40,39 @@ def test_a_body_larger_than_the_buffer_arrives_whole(tmp_path: Path) -> None:
 
     got = asyncio.run(run())
     assert hashlib.sha256(got).digest() == hashlib.sha256(body).digest()
+
+
+def test_connections_reading_at_once_share_one_buffer_and_each_gets_its_own_bytes(tmp_path: Path) -> None:
+    """Twenty connections (both ends in this loop, so the server side shares the buffer too) each
+    receive a different body of many records, interleaved: every body arrives whole and in order,
+    and the connections hold no read buffer of their own."""
+    RedfishFleet()
+    ca, cert, key = make_certificates(tmp_path)
+    bodies = [hashlib.sha256(bytes([n])).digest() * (3 * READ_BUFFER // 32) for n in range(20)]
+    held: list[object] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        n = (await reader.readexactly(1))[0]
+        for k in range(0, len(bodies[n]), 5000):  # small writes: the reads of all connections interleave
+            writer.write(bodies[n][k:k + 5000])
+            await writer.drain()
+        writer.close()
+
+    async def fetch(port: int, n: int) -> bytes:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=ssl.create_default_context(cafile=str(ca)))
+        held.append(writer.transport._ssl_protocol._ssl_buffer)  # type: ignore[attr-defined]
+        writer.write(bytes([n]))
+        got = await reader.read(-1)
+        writer.close()
+        return got
+
+    async def run() -> list[bytes]:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_ssl_context(cert, key))
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            return await asyncio.wait_for(asyncio.gather(*(fetch(port, n) for n in range(20))), PATIENT)
+
+    got = asyncio.run(run())
+    assert [hashlib.sha256(g).digest() for g in got] == [hashlib.sha256(b).digest() for b in bodies]
+    assert len({id(b) for b in held}) == 1
