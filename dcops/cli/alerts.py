@@ -93,7 +93,12 @@ def list_(show_all: bool, since: str | None, host: str | None, severity: str | N
         found = [i for i in found if i.severity.rank >= Severity(severity).rank]
     keep = record_matcher()
     found = [i for i in found if keep(i.host, i.location)]
-    report = Report("alerts.list", items=[_item(i) for i in found], columns=COLUMNS, title="Incidents")
+    # Who patrols each incident's host (patrol_hosts.worker, set by `dcops serve --worker`); a
+    # rack incident's host is its rack path, which has no row of its own: none named.
+    workers = {n: r.get("worker") for n, r in pstore.host_rows(store, {i.host for i in found}).items()}
+    items = [{**_item(i), "worker": workers.get(i.host)} for i in found]
+    columns = COLUMNS + [Column("worker", "WORKER")] if any(x["worker"] for x in items) else COLUMNS
+    report = Report("alerts.list", items=items, columns=columns, title="Incidents")
     report.summary = {"incidents": len(found), "open": sum(1 for i in found if i.is_open)}
     if any(i.is_open for i in found):
         report.note(ExitCode.FINDINGS)

@@ -188,6 +188,9 @@ class Patrol:
         # Who decides when rounds run and on which hosts, when not ``watch``'s own every-interval
         # loop over every host: a worker's epoch loop over its shard (dcops.workers.runtime).
         self.schedule: Callable[..., Any] | None = None
+        # Which open incidents this process re-sends to Alertmanager each round, by subject (host
+        # name or rack path): a worker only its shard's (dcops.workers); one process alone, all.
+        self.resends: Callable[[str], bool] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def close(self) -> None:
@@ -603,7 +606,7 @@ class Patrol:
             _, open_incidents = pstore.load_converge(self.store)
         if silences is None:
             silences = self._silences(now)
-        incidents = list(open_incidents)
+        incidents = [i for i in open_incidents if self.resends is None or self.resends(i.host)]
 
         budget = max(10.0, self.config.interval)
 

@@ -47,7 +47,9 @@ def build_report(store: Any, hosts: Sequence[Host], since: dt.datetime, now: dt.
     incidents = [i for i in pstore.list_incidents(store, status=None, since=since, limit=100_000)
                  if (i.opened_at >= since or (i.resolved_at and i.resolved_at >= since) or i.is_open)
                  and (keep is None or keep(i.host, i.location))]
-    return report_data(rows, hosts, rounds, incidents, since, now, stale_after=stale_after)
+    data = report_data(rows, hosts, rounds, incidents, since, now, stale_after=stale_after)
+    data["summary"]["workers"] = worker_figures(rounds, rows, now)
+    return data
 
 
 def _stats(values: Sequence[float]) -> tuple[float | None, float | None]:
@@ -194,6 +196,35 @@ def _md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str
     return out
 
 
+def worker_figures(rounds: Sequence[Mapping[str, Any]], rows: Mapping[str, Mapping[str, Any]],
+                   now: dt.datetime) -> list[dict[str, Any]]:
+    """Per patrol worker (``dcops serve --worker``), from the period's rounds: rounds run, hosts in
+    its last round, hosts it read last (``patrol_hosts.worker``), seconds since its last round
+    ended, average round. Empty when no round was a worker's (one ``dcops serve``). Pure."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in sorted(rounds, key=lambda r: r["started_at"]):
+        name = r.get("worker")
+        if not name:
+            continue
+        w = out.setdefault(name, {"worker": name, "rounds": 0, "hosts": 0, "hosts_read_last": 0,
+                                  "last_round_at": None, "last_round_age_seconds": None, "_durations": []})
+        w["rounds"] += 1
+        w["hosts"] = int(r.get("hosts") or 0)
+        end = r.get("finished_at") or r["started_at"]
+        w["last_round_at"] = end.isoformat()
+        w["last_round_age_seconds"] = round(max(0.0, (now - end).total_seconds()), 1)
+        if r.get("duration_seconds") is not None:
+            w["_durations"].append(float(r["duration_seconds"]))
+    for row in rows.values():
+        name = row.get("worker")
+        if name in out:
+            out[name]["hosts_read_last"] += 1
+    for w in out.values():
+        durations = w.pop("_durations")
+        w["avg_round_seconds"] = round(statistics.mean(durations), 2) if durations else None
+    return [out[k] for k in sorted(out)]
+
+
 def render_markdown(data: dict[str, Any]) -> str:
     s = data["summary"]
     severity = s.get("incidents_by_severity") or {}
@@ -202,6 +233,7 @@ def render_markdown(data: dict[str, Any]) -> str:
              f"{s['patrolled']}/{s['hosts']} BMCs patrolled in {s['rounds']} rounds "
              f"(average round {_figure(s['avg_round_seconds'], ' s')}); {s['reachable']} answering, "
              f"{s['unreachable']} unreachable, {s['stale']} stale, {s['never_patrolled']} never patrolled.", "",
+             *_workers_md(s.get("workers") or []),
              "## Incidents", "",
              f"{s['incidents_opened']} opened, {s['incidents_resolved']} resolved, {s['incidents_open']} open; "
              f"time to detect {_figure(s.get('mttd_minutes'), ' min')} mean "
@@ -249,6 +281,17 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines += _md_table([first, "hosts", "unreachable", "incidents"],
                            [[k, v["hosts"], v["unreachable"], v["incidents"]] for k, v in (data.get(key) or {}).items()])
     return "\n".join(lines) + "\n"
+
+
+def _workers_md(workers: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Coverage by patrol worker (only when several workers share the store)."""
+    if not workers:
+        return []
+    return [*_md_table(["worker", "rounds", "hosts (last round)", "hosts read last", "last round",
+                        "avg round s"],
+                       [[w["worker"], w["rounds"], w["hosts"], w["hosts_read_last"],
+                         _figure(w["last_round_age_seconds"], " s ago"), _figure(w["avg_round_seconds"])]
+                        for w in workers]), ""]
 
 
 def render_html(data: dict[str, Any]) -> str:

@@ -95,6 +95,29 @@ def assign(unit_sites: Mapping[str, str], members: Sequence[Member]) -> Assignme
     return Assignment(owners, tuple(sorted(orphans)))
 
 
+def subjects(assignment: Assignment, unit_hosts: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Incident subject -> owning worker: every host name of an owned unit, and the rack path of
+    an owned rack (a rack incident's ``host`` is its rack's path, ``site/room/rack``)."""
+    out: dict[str, str] = {}
+    for unit, who in assignment.owners.items():
+        for name in unit_hosts.get(unit, ()):
+            out[name] = who
+        if unit.startswith("rack:"):
+            out[unit.removeprefix("rack:")] = who
+    return out
+
+
+def resender(subject: str, owners: Mapping[str, str], members: Sequence[Member]) -> str | None:
+    """The worker that re-sends an open incident about ``subject`` to Alertmanager each round:
+    the owner of its host or rack; for a subject nobody owns (an orphan of site affinity, a host
+    gone from the book) the first member by name, so the alert neither expires in Alertmanager
+    nor is sent by every worker. None: no live member."""
+    who = owners.get(subject)
+    if who is not None:
+        return who
+    return min((m.name for m in members), default=None)
+
+
 def epoch_of(t: float, interval: float) -> int:
     """The epoch (round slot) a Unix time falls in."""
     return math.floor(t / interval)

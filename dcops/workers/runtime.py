@@ -56,6 +56,7 @@ class Worker:
         self.offset = 0.0  # database clock - local clock, seconds
         self.shard: list[str] = []  # host names of the current epoch, book order
         self.shard_units: set[str] = set()
+        self.subject_owners: dict[str, str] = {}  # host name / rack path -> worker, this epoch
         self.epoch: int | None = None
         self.members: list[ring.Member] = []
         self.orphans = 0  # hosts no live worker may patrol (site affinity)
@@ -65,6 +66,7 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         engine.worker = name
+        engine.resends = self.resends
         lock_wait = max(self.interval, 5.0)
         engine.exclusive = lambda: lease.converge_lock(store, lock_wait)
 
@@ -120,6 +122,7 @@ class Worker:
         mine = assignment.units_of(self.name)
         self.orphans = sum(len(self.units[u][1]) for u in assignment.orphans)
         self.shard_units = mine
+        self.subject_owners = ring.subjects(assignment, {u: hosts for u, (_, hosts) in self.units.items()})
         names = {n for u in mine for n in self.units[u][1]}
         return [n for n in self.hosts if n in names]
 
@@ -127,6 +130,11 @@ class Worker:
         """Host names and rack paths of the current shard (what this worker's /metrics shows)."""
         racks = {u.removeprefix("rack:") for u in self.shard_units if u.startswith("rack:")}
         return set(self.shard) | racks
+
+    def resends(self, subject: str) -> bool:
+        """Whether this worker re-sends an open incident about ``subject`` (a host name or a rack
+        path) to Alertmanager: only its shard's, so N workers do not each re-send the fleet's."""
+        return ring.resender(subject, self.subject_owners, self.members) == self.name
 
     # ------------------------------------------------------------------ rounds
     async def round(self, epoch: int) -> Any:

@@ -180,3 +180,26 @@ def test_nobody_is_sent_to_the_login_or_refused(tmp_path: Path, headers: dict[st
         assert resp.status == status
 
     _run(tmp_path, body)
+
+
+def test_the_host_page_names_the_worker_that_patrols_it(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from dcops.patrol import store as pstore
+
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    now = dt.datetime.now(dt.UTC)
+    row = {"started_at": now, "finished_at": now, "hosts": 2, "reachable": 2, "unreachable": 0, "missed": 0,
+           "events": 0, "opened": 0, "resolved": 0}
+    pstore.save_round(store, round_row=row, host_rows=[
+        {"host": "h0", "observed_at": now, "reachable": True, "worker": "dc1-patrol-1"},
+        {"host": "h1", "observed_at": now, "reachable": True, "worker": None}])
+    store.close()
+
+    async def body(client: TestClient) -> None:
+        h0 = await (await client.get("/host/h0", headers={"X-Remote-User": "victor"})).text()
+        h1 = await (await client.get("/host/h1", headers={"X-Remote-User": "victor"})).text()
+        assert "patrolled by" in h0 and "dc1-patrol-1" in h0
+        assert "patrolled by" not in h1  # one dcops serve: no worker to name
+
+    _run(tmp_path, body, proxy_header="X-Remote-User")

@@ -110,3 +110,40 @@ def test_epochs(t: float, interval: float, epoch: int) -> None:
                                              (" dc1 , dc2,", {"dc1", "dc2"})])
 def test_parse_sites(text: str | None, sites: set[str]) -> None:
     assert ring.parse_sites(text) == frozenset(sites)
+
+
+# --- who re-sends an open incident to Alertmanager (each worker its shard's) -------------------
+_OWNERS = ring.subjects(ring.Assignment({"rack:dc1/r1/A01": "w2", "host:solo": "w3"}, ("rack:dc9/r1/Z99",)),
+                        {"rack:dc1/r1/A01": ["a1", "a2"], "host:solo": ["solo"], "rack:dc9/r1/Z99": ["z1"]})
+
+
+def test_subjects_name_hosts_and_rack_paths() -> None:
+    assert _OWNERS == {"a1": "w2", "a2": "w2", "dc1/r1/A01": "w2", "solo": "w3"}
+
+
+@pytest.mark.parametrize(("subject", "members", "who"), [
+    ("a1", [Member("w1"), Member("w2"), Member("w3")], "w2"),        # a host incident: its rack's owner
+    ("dc1/r1/A01", [Member("w1"), Member("w2"), Member("w3")], "w2"),  # a rack incident: the rack's owner
+    ("solo", [Member("w1"), Member("w2"), Member("w3")], "w3"),      # a rackless host: its own unit's owner
+    ("z1", [Member("w3"), Member("w2")], "w2"),  # an orphan (no worker reaches dc9): the first member by name
+    ("gone", [Member("w2"), Member("w1")], "w1"),  # a host no longer in the book: the same, never dropped
+    ("gone", [], None),                            # nobody alive: nobody sends
+])
+def test_resender(subject: str, members: list[Member], who: str | None) -> None:
+    assert ring.resender(subject, _OWNERS, members) == who
+
+
+def test_every_open_incident_is_resent_by_exactly_one_worker() -> None:
+    hosts = [*_fleet(sites=2, racks=6, per_rack=2), _host("solo", rack=None)]
+    units = ring.units(hosts)
+    members = [Member("w1", frozenset({"dc1"})), Member("w2"), Member("w3", frozenset({"dc2"}))]
+    owners = ring.subjects(ring.assign({u: s for u, (s, _) in units.items()}, members),
+                           {u: names for u, (_, names) in units.items()})
+    subjects = [h.name for h in hosts] + [u.removeprefix("rack:") for u in units if u.startswith("rack:")] + ["gone"]
+    for subject in subjects:
+        senders = [m.name for m in members if ring.resender(subject, owners, members) == m.name]
+        assert len(senders) == 1, (subject, senders)
+    # A host's incidents and its rack's go to the same worker (rack convergence happens there too).
+    for unit, (_, names) in units.items():
+        if unit.startswith("rack:"):
+            assert {owners[n] for n in names} == {owners[unit.removeprefix("rack:")]}
