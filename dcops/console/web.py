@@ -2,7 +2,7 @@
 the graphical-console launch.
 
 The routes expect an authentication middleware in front of them (the web UI's login, issue 20's
-``dcops.web.auth``) that sets ``request["user"]`` to an object with ``name`` and ``role``; every
+``dcops.web.auth``) that sets ``request[auth.USER]`` to an object with ``name`` and ``role``; every
 console route needs the operator role. The BMC credentials stay in the gateway: the page and the
 websocket carry only the dcops login, and a graphical launch hands the browser a BMC *session*
 (or the vendor's one-time console credential), never the password.

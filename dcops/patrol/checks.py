@@ -61,8 +61,14 @@ POWER_SENSOR_KINDS = frozenset({SensorKind.VOLTAGE, SensorKind.CURRENT, SensorKi
 
 _HEALTH_SEVERITY = {Health.WARNING: Severity.WARNING, Health.CRITICAL: Severity.CRITICAL}
 # Read errors that are the BMC's fault (not a resource it simply lacks: 404, unsupported): server
-# errors, and a 200 whose body is not a JSON document (the reader reports those as "HTTP 200").
-_BMC_FAULT = re.compile(r"\bHTTP (5\d\d|200)\b|malformed|not (valid )?JSON", re.IGNORECASE)
+# errors, and a 200 whose body is not a JSON document. The words are the readers' own: a bare
+# "HTTP 200" (older wording) or what bmc.redfish.jsonbody.describe says of the body -- "not JSON
+# (...)", "truncated JSON (...)", "JSON nested too deeply (...)". A truncated body is broken JSON
+# like any other, so it is bmc_errors, not "unreadable" (which stays for documents that parse but
+# cannot be used, and for reads that got no answer). tests/unit/patrol/test_bmc_errors.py feeds
+# describe's output through here so the two vocabularies cannot drift apart again.
+_BMC_FAULT = re.compile(r"\bHTTP (5\d\d|200)\b|malformed|not (valid )?JSON|truncated JSON|JSON nested too deeply",
+                        re.IGNORECASE)
 
 
 def bmc_fault_reason(reason: str) -> str:

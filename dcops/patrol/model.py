@@ -55,7 +55,9 @@ class Condition(StrEnum):
     NETWORK_UNREACHABLE = "network_unreachable"  # one host stopped answering on one of its networks
     LOG = "log"  # a Warning/Critical SEL / log entry that no other incident explains
     ROLLUP = "rollup"  # the system/chassis rollup is bad and no part says why
-    UNREADABLE = "unreadable"  # the BMC answers, but its system/chassis documents are unusable (not JSON, truncated)
+    # The BMC answers, but its system/chassis documents parse and are unusable, or got no answer
+    # (broken JSON, truncated or not, is BMC_ERRORS: the BMC's fault).
+    UNREADABLE = "unreadable"
 
 
 # Conditions that describe a fact at one time (a log entry): they have no "good" reading, so they

@@ -25,7 +25,7 @@ from aiohttp import web
 from dcops.errors import DcopsError
 from dcops.models import Host
 from dcops.web import auth, fast, views
-from dcops.web.auth import Role
+from dcops.web.auth import CSRF, USER, Role
 
 log = logging.getLogger("dcops.web")
 PREFIX = "/ui"
@@ -136,7 +136,7 @@ class Pages:
         def run() -> str:
             context = work()
             return self.env.get_template(template).render(
-                user=request.get("user"), csrf=request.get("csrf", ""), path=request.path, refresh=refresh, **context)
+                user=request.get(USER), csrf=request.get(CSRF, ""), path=request.path, refresh=refresh, **context)
 
         try:
             body = await asyncio.to_thread(run)
@@ -355,7 +355,7 @@ class Pages:
                     "steps": prstore.step_rows(self.store, name)[-30:],
                     "audit": audit.query(self.store, host=name, limit=30),
                     "bmc_url": _bmc_url(host) if self.config.bmc_ui else None,
-                    "links": host_links(providers, host, request.get("user"))}
+                    "links": host_links(providers, host, request.get(USER))}
 
         return await self.page(request, "host.html", work)
 

@@ -3,8 +3,10 @@ trusted reverse-proxy header when the config names one; signed session cookies; 
 
 The interface other parts build on (the console of issue 22 too):
 
-- ``auth_middleware`` sets ``request["user"]`` to a ``User(name, role)`` (or None when nobody
-  is logged in, on the few pages that allow that: the login form and static files);
+- ``auth_middleware`` sets ``request[USER]`` to a ``User(name, role)`` (or None when nobody
+  is logged in, on the few pages that allow that: the login form and static files), and
+  ``request[SESSION]`` / ``request[CSRF]`` (``web.RequestKey`` constants, not strings: aiohttp
+  warns ``NotAppKeyWarning`` for string keys, and a typed key gives readers the value's type);
 - ``require_role(request, Role.OPERATOR)`` raises 403 unless the user has at least that role;
 - ``check_csrf(request, form)`` refuses a form post whose token is not this session's.
 
@@ -191,6 +193,11 @@ class AuthConfig:
 
 AUTH = web.AppKey("dcops_web_auth", AuthConfig)
 PREFIX = web.AppKey("dcops_web_prefix", str)
+# What the middleware leaves on every request (read with ``request.get(KEY)``: a handler reached
+# without the middleware, a bench's bare request, finds None rather than a KeyError).
+USER: web.RequestKey[User | None] = web.RequestKey("dcops_web_user")
+SESSION: web.RequestKey[dict[str, Any]] = web.RequestKey("dcops_web_session", dict)
+CSRF = web.RequestKey("dcops_web_csrf", str)
 
 
 def is_public(path: str, prefix: str = "") -> bool:
@@ -200,7 +207,7 @@ def is_public(path: str, prefix: str = "") -> bool:
 
 
 def auth_middleware(config: AuthConfig, local_role: Callable[[str], Role | None]) -> Any:
-    """Sets ``request["user"]`` and ``request["session"]``; a request without a user gets a
+    """Sets ``request[USER]``, ``request[SESSION]`` and ``request[CSRF]``; a request without a user gets a
     redirect to the login form (GET/HEAD) or 401 (anything else, a websocket too) unless the
     page is public."""
 
@@ -221,10 +228,10 @@ def auth_middleware(config: AuthConfig, local_role: Callable[[str], Role | None]
             # applies at the next page, without waiting for the session to expire.
             role = await asyncio.to_thread(local_role, user.name)
             user = None if role is None else User(user.name, role)
-        request["user"] = user
+        request[USER] = user
         fresh = session is None
-        request["session"] = session = session or new_session(None, now)
-        request["csrf"] = config.signer.csrf(session["sid"])
+        request[SESSION] = session = session or new_session(None, now)
+        request[CSRF] = config.signer.csrf(session["sid"])
         if user is None and not is_public(request.path, request.app.get(PREFIX, "")):
             refusal: web.HTTPException
             # A websocket (the console's) cannot follow a redirect to a form: it gets the 401.
@@ -247,7 +254,7 @@ def auth_middleware(config: AuthConfig, local_role: Callable[[str], Role | None]
 
 def require_role(request: web.Request, role: Role) -> User:
     """The user when they have at least ``role``; else 401 (nobody) or 403 (too little)."""
-    user: User | None = request.get("user")
+    user = request.get(USER)
     if user is None:
         raise web.HTTPUnauthorized(text="log in first\n")
     if not user.can(role):
@@ -258,7 +265,7 @@ def require_role(request: web.Request, role: Role) -> User:
 def check_csrf(request: web.Request, form: Mapping[str, Any]) -> None:
     """403 unless the form's ``csrf`` field is this session's token."""
     config = request.app[AUTH]
-    session = request.get("session") or {}
+    session = request.get(SESSION) or {}
     if not config.signer.csrf_ok(str(session.get("sid", "")), form.get("csrf")):
         raise web.HTTPForbidden(text="the form's CSRF token is missing or not this session's; reload the page\n")
 

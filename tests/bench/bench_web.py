@@ -20,7 +20,7 @@ from dcops.models import BmcEndpoint, Host, Location
 from dcops.patrol import store as pstore
 from dcops.store import open_store
 from dcops.web import app as webapp
-from dcops.web.auth import Role, User
+from dcops.web.auth import CSRF, USER, Role, User
 from tests.integration.patrol.helpers import psu_incident
 
 HOSTS, PER_RACK = 10_000, 40
@@ -49,7 +49,7 @@ def timed(pages: webapp.Pages, handler: str, path: str, **match: str) -> list[fl
     out = []
     for _ in range(5):
         request = make_mocked_request("GET", path, match_info=match)
-        request["user"], request["csrf"] = User("bench", Role.VIEWER), "x"
+        request[USER], request[CSRF] = User("bench", Role.VIEWER), "x"
         started = time.perf_counter()
         response = asyncio.run(getattr(pages, handler)(request))
         out.append(time.perf_counter() - started)
