@@ -69,6 +69,18 @@ class Facts:
             raise ValueError(f"curl: (77) error setting certificate file: {self.cacert}")
         return pem
 
+    def distrust(self, ca_pem: str | None) -> str | None:
+        """Why the completion calls would not verify a media server whose certificate ``ca_pem``
+        signed (None: they would; no ``ca_pem``: a public CA, curl's default trust)."""
+        try:
+            trusted = self.trusted_ca()
+        except ValueError as exc:
+            return str(exc)
+        if ca_pem and trusted != ca_pem:
+            return ("its curl does not trust the media CA (write ${media_ca_b64} to a file and call curl "
+                    "${curl_ca}, as the shipped templates do)")
+        return None
+
     @property
     def valid(self) -> bool:
         return not self.problems

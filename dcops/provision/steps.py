@@ -386,16 +386,12 @@ def _build_media(ctx: StepContext, srv: MediaServer, bmc: Any, os_b: OsBaseline,
     if not facts.valid:
         raise ApplyError(f"{host.name}: the rendered {os_b.answer_kind} file is refused by its parser: "
                          + "; ".join(p.describe() for p in facts.problems[:5]))
-    try:
-        trusted = facts.trusted_ca()
-    except ValueError as exc:
-        raise ApplyError(f"{host.name}: the rendered {os_b.answer_kind} file: {exc}") from exc
-    if srv.ca_pem and trusted != srv.ca_pem:
+    distrust = facts.distrust(srv.ca_pem)
+    if distrust:
         # Over HTTPS with a private CA, a completion call that does not trust it fails (curl: (60))
         # and dcops would wait out the timeout: refused before the BMC is touched.
-        raise ApplyError(f"{host.name}: the media server is HTTPS with a private CA (--media-ca) but the answer "
-                         f"template {os_b.answer_template} does not pass it to curl: write ${{media_ca_b64}} to a "
-                         f"file and call curl ${{curl_ca}} (see the shipped templates)")
+        raise ApplyError(f"{host.name}: the answer rendered from {os_b.answer_template} cannot verify the HTTPS "
+                         f"media server (--media-ca): {distrust}")
     combined, why = one_iso(os_b.remaster, os_b.answer_kind, bmc.vmedia.slots())
     if combined:
         name, args, files = _install_iso(os_b.answer_kind, host, answer, net)

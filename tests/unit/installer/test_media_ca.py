@@ -127,3 +127,32 @@ def test_media_trust_plan(doc: dict, image: str, with_ca: bool, imported: bool, 
                           tls: tuple[Path, Path, Path]) -> None:
     pem = tls[0].read_text()
     assert media_trust(doc, image, pem if with_ca else None, [pem] if imported else []) == expected
+
+
+PLAIN_KS = "text\n%post\ncurl -fsS -X POST https://127.0.0.1:1/done/T\n%end\n"
+CA_KS = ("text\n%post\necho '{b64}' | base64 -d > /tmp/ca.pem\n"
+         "curl -fsS --cacert /tmp/ca.pem -X POST https://127.0.0.1:1/done/T\n%end\n")
+
+
+@pytest.mark.parametrize("answer,media_ca,refused", [
+    ("plain", None, None),  # plain HTTP or a public CA
+    ("plain", "ca", "does not trust the media CA"),  # a template without ${curl_ca}: refused before the BMC
+    ("ca", "ca", None),
+    ("other", "ca", "does not trust the media CA"),  # an old CA baked into the template
+    ("unwritten", None, "curl: (77)"),
+])
+def test_an_answer_that_cannot_verify_the_media_server_is_named(answer: str, media_ca: str | None,
+                                                               refused: str | None,
+                                                               tls: tuple[Path, Path, Path],
+                                                               tmp_path: Path) -> None:
+    import base64
+
+    pem = tls[0].read_text()
+    other = make_certificates(tmp_path)[0].read_text()
+    text = {"plain": PLAIN_KS, "ca": CA_KS.format(b64=base64.b64encode(pem.encode()).decode()),
+            "other": CA_KS.format(b64=base64.b64encode(other.encode()).decode()),
+            "unwritten": PLAIN_KS.replace("-fsS", "-fsS --cacert /tmp/ca.pem")}[answer]
+    facts = answers.check("kickstart", text)
+    assert facts.valid, facts.problems
+    why = facts.distrust(pem if media_ca else None)
+    assert (why is None) if refused is None else (why is not None and refused in why)
