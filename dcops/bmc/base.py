@@ -87,10 +87,12 @@ class VirtualMediaInterface(Concern):
     def slots(self) -> list[MediaSlot]: ...
 
     @abstractmethod
-    def insert(self, image: str, *, media: str = "cd") -> MediaSlot:
+    def insert(self, image: str, *, media: str = "cd", ca_pem: str | None = None) -> MediaSlot:
         """Insert an image URL (http/https/nfs the BMC can reach) into the most suitable free slot
         of kind ``media``: ``cd`` (a CD/DVD slot) or ``usb`` (a USB stick / removable disk / floppy
-        slot that is not the CD one). Raises UnsupportedError when the BMC has no such slot."""
+        slot that is not the CD one). Raises UnsupportedError when the BMC has no such slot.
+        ``ca_pem``: the CA of an https image URL, imported into the slot's certificate store with
+        verification on where the BMC offers one."""
 
     @abstractmethod
     def eject(self) -> list[MediaSlot]:

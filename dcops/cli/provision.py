@@ -58,6 +58,10 @@ def run_options(func: Any) -> Any:
                           "iLO and iDRAC mount HTTPS. The BMCs and the installer must trust its CA."),
         click.option("--media-key", metavar="PEM", expose_value=False, callback=_meta,
                      help="The certificate's private key (config provision.media_key; default: in --media-cert)."),
+        click.option("--media-ca", metavar="PEM", expose_value=False, callback=_meta,
+                     help="The CA that signed --media-cert (config provision.media_ca): rendered into each answer "
+                          "file so the installer's curl verifies the completion call (--cacert), and imported into "
+                          "BMCs that advertise VirtualMedia certificates. Not needed for a public CA."),
         click.option("--bastion", metavar="[USER@]HOST[:PORT]", expose_value=False, callback=_meta,
                      help="Reach the provisioning network through this SSH jump host (ProxyJump; hops separated "
                           "by commas; config provision.bastion; a host's extra.bastion in the network file wins)."),

@@ -21,6 +21,13 @@ KINDS = ("kickstart", "autoinstall")
 # What a kickstart is checked against: the RHEL 9 grammar of the baselines dcops ships.
 KICKSTART_VERSION = "RHEL9"
 _URL = re.compile(r"https?://[^\s'\"<>]+")
+_CACERT = re.compile(r"--cacert[= ]+['\"]?([^\s'\"]+)")
+# ``echo 'BASE64' | base64 -d > PATH``: how a kickstart script writes the media CA (one line).
+_ECHO_B64 = re.compile(r"echo\s+'([A-Za-z0-9+/=]*)'\s*\|\s*base64\s+-d\s*>\s*(\S+)")
+# curl told not to verify the server: refused, an answer file must carry the CA instead.
+_INSECURE = re.compile(r"\bcurl\b[^|;&\n]*\s(-k|--insecure|-[a-zA-Z]*k[a-zA-Z]*)(?=\s|$)")
+_NO_K = ("curl -k/--insecure turns certificate verification off: render the media CA with ${media_ca_b64} "
+         "and call curl ${curl_ca} instead")
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,32 @@ class Facts:
     done_urls: tuple[str, ...] = ()  # called when the install succeeded
     error_urls: tuple[str, ...] = ()  # called when it failed (%onerror, error-commands)
     poweroff: bool = False
+    # The CA files the answer writes (path, PEM) and the one its curl calls trust (``--cacert``):
+    # how the installer verifies an HTTPS media server signed by a private CA.
+    ca_files: tuple[tuple[str, str], ...] = ()
+    cacert: str | None = None
+
+    def trusted_ca(self) -> str | None:
+        """The PEM the completion calls verify against; None: curl's default (public CAs only).
+        Raises ValueError as curl does (exit 77) when ``--cacert`` names a file never written."""
+        if self.cacert is None:
+            return None
+        pem = dict(self.ca_files).get(self.cacert)
+        if not pem or "BEGIN CERTIFICATE" not in pem:
+            raise ValueError(f"curl: (77) error setting certificate file: {self.cacert}")
+        return pem
+
+    def distrust(self, ca_pem: str | None) -> str | None:
+        """Why the completion calls would not verify a media server whose certificate ``ca_pem``
+        signed (None: they would; no ``ca_pem``: a public CA, curl's default trust)."""
+        try:
+            trusted = self.trusted_ca()
+        except ValueError as exc:
+            return str(exc)
+        if ca_pem and trusted != ca_pem:
+            return ("its curl does not trust the media CA (write ${media_ca_b64} to a file and call curl "
+                    "${curl_ca}, as the shipped templates do)")
+        return None
 
     @property
     def valid(self) -> bool:
@@ -56,7 +89,7 @@ class Facts:
         return {"kind": self.kind, "valid": self.valid, "errors": [p.describe() for p in self.problems],
                 "hostname": self.hostname, "addresses": list(self.addresses), "vlans": list(self.vlans),
                 "disks": list(self.disks), "users": list(self.users), "ssh_keys": len(self.ssh_keys),
-                "poweroff": self.poweroff}
+                "poweroff": self.poweroff, "cacert": self.cacert}
 
 
 def check(kind: str, text: str) -> Facts:
@@ -111,15 +144,35 @@ def check_kickstart(text: str) -> Facts:
     from pykickstart.constants import KS_SCRIPT_ONERROR, KS_SCRIPT_POST, KS_SCRIPT_TRACEBACK, KS_SHUTDOWN
 
     done, failed = [], []
+    ca_files: list[tuple[str, str]] = []
+    cacerts: list[str] = []
     for script in h.scripts:
+        for n, line in enumerate(script.script.splitlines()):
+            if _INSECURE.search(line):
+                problems.append(Problem(script.lineno + n + 1 if script.lineno else 0, _NO_K))
+        ca_files.extend((path, _b64(data)) for data, path in _ECHO_B64.findall(script.script))
+        cacerts.extend(_CACERT.findall(script.script))
         urls = _URL.findall(script.script)
         if script.type in (KS_SCRIPT_ONERROR, KS_SCRIPT_TRACEBACK):
             failed.extend(urls)
         elif script.type == KS_SCRIPT_POST:
             done.extend(urls)
+    if problems:
+        return Facts("kickstart", tuple(problems))
     return Facts("kickstart", (), hostname, tuple(addresses), tuple(vlans), tuple(disks),
                  tuple(u.name for u in h.user.userList), tuple(k.key for k in h.sshkey.sshUserList),
-                 tuple(done), tuple(failed), h.reboot.action == KS_SHUTDOWN)
+                 tuple(done), tuple(failed), h.reboot.action == KS_SHUTDOWN, tuple(ca_files),
+                 cacerts[0] if cacerts else None)
+
+
+def _b64(data: str) -> str:
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(data, validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
 
 
 def _last_line(message: str) -> str:
@@ -151,6 +204,7 @@ def check_autoinstall(text: str) -> Facts:
         mark = getattr(exc, "problem_mark", None)
         return Facts("autoinstall", (Problem(mark.line + 1 if mark else 0, str(getattr(exc, "problem", exc))),))
     path: list[Any] = []
+    top = data if isinstance(data, dict) else {}
     if isinstance(data, dict) and "autoinstall" in data:
         data, path = data["autoinstall"], ["autoinstall"]
     elif not text.lstrip().startswith("#cloud-config") and isinstance(data, dict) and "version" in data:
@@ -185,10 +239,30 @@ def check_autoinstall(text: str) -> Facts:
         if isinstance(user, dict) and user.get("name"):
             users.append(str(user["name"]))
     keys = list(ssh.get("authorized-keys") or [])
-    done = [u for c in data.get("late-commands") or [] for u in _URL.findall(_command_text(c))]
-    failed = [u for c in data.get("error-commands") or [] for u in _URL.findall(_command_text(c))]
+    commands = [(section, i, _command_text(c)) for section in ("late-commands", "early-commands", "error-commands")
+                for i, c in enumerate(data.get(section) or [])]
+    insecure = [Problem(_line_of(node, [*path, section, i]), _NO_K) for section, i, c in commands if _INSECURE.search(c)]
+    if insecure:
+        return Facts("autoinstall", tuple(insecure))
+    done = [u for section, _, c in commands if section == "late-commands" for u in _URL.findall(c)]
+    failed = [u for section, _, c in commands if section == "error-commands" for u in _URL.findall(c)]
+    cacerts = [p for _, _, c in commands for p in _CACERT.findall(c)]
     return Facts("autoinstall", (), identity.get("hostname"), tuple(addresses), tuple(vlans), tuple(disks),
-                 tuple(users), tuple(keys), tuple(done), tuple(failed), data.get("shutdown") == "poweroff")
+                 tuple(users), tuple(keys), tuple(done), tuple(failed), data.get("shutdown") == "poweroff",
+                 _written_files(top.get("write_files")), cacerts[0] if cacerts else None)
+
+
+def _written_files(entries: Any) -> tuple[tuple[str, str], ...]:
+    """cloud-init ``write_files`` (top level of the NoCloud user-data: applied in the installer's
+    own environment before subiquity runs): (path, text) of each entry."""
+    files = []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("path"):
+            content = str(entry.get("content") or "")
+            if str(entry.get("encoding") or "").lower() in ("b64", "base64"):
+                content = _b64(content)
+            files.append((str(entry["path"]), content))
+    return tuple(files)
 
 
 def _unexpected(error: Any) -> list[str]:

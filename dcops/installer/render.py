@@ -6,6 +6,7 @@ file line for line with its template, so a parser's line number points into the 
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import string
@@ -17,8 +18,12 @@ from dcops.errors import InvalidInputError
 FIELDS = frozenset({
     "host", "hostname", "ip", "prefix", "netmask", "gateway", "dns", "dns_list", "vlan", "ks_vlan", "interface",
     "netplan", "os_disk", "os_disk_id", "os_disk_size_bytes", "profile", "serial", "deploy_user", "ssh_key",
-    "done_url",
+    "done_url", "media_ca_b64", "curl_ca",
 })
+# Where an answer file writes the media server's CA (PEM) for ``curl --cacert``: the installers'
+# curl/wget trust only the distribution's public CAs, so an HTTPS media server signed by a private
+# CA fails verification (curl: (60)) unless the answer carries the CA. Never ``-k``.
+CA_PATH = "/tmp/dcops-media-ca.pem"
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,10 @@ class AnswerNetwork:
 
 
 def values(host: str, net: AnswerNetwork, disk: Disk, *, profile: str, serial: str | None, deploy_user: str,
-           ssh_key: str, done_url: str) -> dict[str, str]:
+           ssh_key: str, done_url: str, media_ca: str | None = None) -> dict[str, str]:
+    """``media_ca``: the PEM of the CA that signed an HTTPS media server's certificate (None: plain
+    HTTP, or a certificate a public CA signed). Rendered as one base64 line (``media_ca_b64``) so
+    the answer stays line for line with its template, and ``curl_ca`` = ``--cacert PATH``."""
     netmask = str(ipaddress.ip_network(f"{net.ip}/{net.prefix}", strict=False).netmask)
     device = f"{net.interface}.{net.vlan}" if net.vlan else net.interface
     address = {"addresses": [f"{net.ip}/{net.prefix}"],
@@ -81,7 +89,9 @@ def values(host: str, net: AnswerNetwork, disk: Disk, *, profile: str, serial: s
             "interface": net.interface, "netplan": json.dumps(netplan, separators=(", ", ": ")),
             "os_disk": disk.by_id, "os_disk_id": disk.durable_name,
             "os_disk_size_bytes": str(disk.size_bytes or ""), "profile": profile, "serial": serial or "",
-            "deploy_user": deploy_user, "ssh_key": ssh_key, "done_url": done_url}
+            "deploy_user": deploy_user, "ssh_key": ssh_key, "done_url": done_url,
+            "media_ca_b64": base64.b64encode(media_ca.encode()).decode() if media_ca else "",
+            "curl_ca": f"--cacert {CA_PATH}" if media_ca else ""}
 
 
 def render(template: str, vals: Mapping[str, str]) -> str:

@@ -65,8 +65,19 @@ class MediaServer:
     """A threaded HTTP server (one per ``provision run`` or ``dcops serve``)."""
 
     def __init__(self, directory: str | Path, listen: str | None = "127.0.0.1", port: int = 0,
-                 url: str | None = None, *, tls_cert: str | None = None, tls_key: str | None = None) -> None:
+                 url: str | None = None, *, tls_cert: str | None = None, tls_key: str | None = None,
+                 tls_ca: str | None = None) -> None:
         self.directory = Path(directory)
+        # The CA (PEM) of an HTTPS media server's certificate, rendered into every answer file:
+        # the installer's curl trusts only public CAs (issue 16). None: plain HTTP or a public CA.
+        self.ca_pem: str | None = None
+        if tls_ca:
+            try:
+                self.ca_pem = Path(tls_ca).read_text(encoding="ascii")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InvalidInputError(f"media CA {tls_ca}: {exc}") from exc
+            if "-----BEGIN CERTIFICATE-----" not in self.ca_pem:
+                raise InvalidInputError(f"media CA {tls_ca}: no PEM certificate in it")
         self.directory.mkdir(parents=True, exist_ok=True)
         self._entries: dict[str, _Entry] = {}  # token hash -> entry
         self._tokens: dict[str, str] = {}  # token hash -> token, for the tokens this process made
@@ -92,7 +103,7 @@ class MediaServer:
             # HTTPS: iLO 5/6 and iDRAC 9 mount virtual media over HTTPS (iLO checks the
             # certificate against its imported CA certificates when "Verify" is on, iDRAC 9
             # 6.x only with its HTTPS certificate validation enabled); the installer's completion
-            # call uses the same URL, so the answer file's curl needs the CA (or -k in labs).
+            # call uses the same URL, so the answer file carries the CA (``tls_ca``) for curl --cacert.
             import ssl
 
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -425,7 +436,7 @@ def media_dir_for(state_url: str | None, default_state_url: str) -> Path:
 
 def open_media_server(setting: Callable[[str], Any], default_dir: Path) -> MediaServer:
     """The media server configured by ``setting(name)`` (``media_listen``, ``media_url``,
-    ``media_dir``, ``media_cert``, ``media_key``: provision options or the config's
+    ``media_dir``, ``media_cert``, ``media_key``, ``media_ca``: provision options or the config's
     ``provision:`` section). Raises InvalidInputError on a bad value or an address it cannot
     listen on."""
     listen = str(setting("media_listen") or "127.0.0.1")
@@ -433,6 +444,6 @@ def open_media_server(setting: Callable[[str], Any], default_dir: Path) -> Media
     directory = Path(str(setting("media_dir") or default_dir)).expanduser()
     try:
         return MediaServer(directory, host, port, setting("media_url"), tls_cert=setting("media_cert"),
-                           tls_key=setting("media_key"))
+                           tls_key=setting("media_key"), tls_ca=setting("media_ca"))
     except OSError as exc:
         raise InvalidInputError(f"media server: cannot listen on {listen}: {exc.strerror or exc}") from exc

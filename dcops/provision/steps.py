@@ -275,7 +275,7 @@ def os_volume_disk(host: str, template: Any, controllers: Sequence[Any], overrid
 
 
 def render_answer(os_b: OsBaseline, host: Host, net: NetworkValues, disk: render.Disk, *, profile: str,
-                  serial: str | None, done_url: str, ssh_key: str) -> str:
+                  serial: str | None, done_url: str, ssh_key: str, media_ca: str | None = None) -> str:
     """The answer file of one host: its template with the install-time network values (the
     provisioning address when the book has one), the install disk, the deploy user and key, and
     the single-use completion URL."""
@@ -283,7 +283,7 @@ def render_answer(os_b: OsBaseline, host: Host, net: NetworkValues, disk: render
     values = render.values(host.name, render.AnswerNetwork(net.hostname, inst.ip, inst.prefix, inst.gateway,
                                                            inst.dns, inst.vlan, inst.interface or "eth0"),
                            disk, profile=profile, serial=serial, deploy_user=os_b.deploy_user, ssh_key=ssh_key,
-                           done_url=done_url)
+                           done_url=done_url, media_ca=media_ca)
     return render.render(Path(os_b.answer_template).read_text(encoding="utf-8"), values)
 
 
@@ -381,11 +381,17 @@ def _build_media(ctx: StepContext, srv: MediaServer, bmc: Any, os_b: OsBaseline,
     token = new_token()
     remember(token)  # the token is a credential: masked wherever dcops prints or stores text
     answer = render_answer(os_b, host, net, disk, profile=profile.name, serial=ctx.data.get("serial"),
-                           done_url=srv.done_url(token), ssh_key=_ssh_key(os_b))
+                           done_url=srv.done_url(token), ssh_key=_ssh_key(os_b), media_ca=srv.ca_pem)
     facts = answers.check(os_b.answer_kind, answer)
     if not facts.valid:
         raise ApplyError(f"{host.name}: the rendered {os_b.answer_kind} file is refused by its parser: "
                          + "; ".join(p.describe() for p in facts.problems[:5]))
+    distrust = facts.distrust(srv.ca_pem)
+    if distrust:
+        # Over HTTPS with a private CA, a completion call that does not trust it fails (curl: (60))
+        # and dcops would wait out the timeout: refused before the BMC is touched.
+        raise ApplyError(f"{host.name}: the answer rendered from {os_b.answer_template} cannot verify the HTTPS "
+                         f"media server (--media-ca): {distrust}")
     combined, why = one_iso(os_b.remaster, os_b.answer_kind, bmc.vmedia.slots())
     if combined:
         name, args, files = _install_iso(os_b.answer_kind, host, answer, net)
@@ -491,7 +497,7 @@ def os_install(ctx: StepContext) -> StepResult:
             if not any(s.inserted and _ours(s.image, name, srv.url, media_url) for s in slots):
                 assert media_url is not None  # rebuilt above when this process does not know the token
                 emit(f"os-install: insert the host's installer ISO {name} ({info.get('why')})")
-                bmc.vmedia.insert(f"{media_url}/{name}", media="cd")
+                bmc.vmedia.insert(f"{media_url}/{name}", media="cd", ca_pem=srv.ca_pem)
         elif not any(s.inserted and s.image == os_b.iso for s in slots):
             emit(f"os-install: insert {os_b.iso}")
             bmc.vmedia.insert(os_b.iso, media="cd")
@@ -499,7 +505,7 @@ def os_install(ctx: StepContext) -> StepResult:
             assert media_url is not None  # rebuilt above when this process does not know the token
             emit(f"os-install: insert the answer image {name} ({info['label']})")
             try:
-                bmc.vmedia.insert(f"{media_url}/{name}", media="usb")
+                bmc.vmedia.insert(f"{media_url}/{name}", media="usb", ca_pem=srv.ca_pem)
             except UnsupportedError as exc:
                 raise ApplyError(f"{host.name}: {exc}; set installer.remaster: true in the OS baseline to boot a "
                                  "per-host installer ISO that carries the answer file instead") from exc

@@ -18,6 +18,7 @@ import fnmatch
 import hashlib
 import ipaddress
 import logging
+import ssl
 import threading
 import time
 import urllib.error
@@ -80,11 +81,34 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-def fetch(url: str) -> bytes:
-    """GET an image from a loopback URL, checking its ``Digest: sha-256=`` when the server sends one."""
+def tls_context(ca_pem: str | None) -> ssl.SSLContext:
+    """What curl in the installer trusts: the CA given with ``--cacert`` (only it, as curl does),
+    else the system's public CAs (which never include an operator's private CA)."""
+    return ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
+
+
+def bmc_tls(verify: bool | None, certs: Sequence[str]) -> ssl.SSLContext:
+    """How a BMC's virtual media client connects to an HTTPS image URL. ``VerifyCertificate``
+    false/absent: it does not verify (iDRAC 9, iLO 5 with verification off, XCC 2.83's default
+    ``VerifyCertificate: false``); true: only against the certificates imported into the slot's
+    ``Certificates`` collection (none imported: every server fails, as on XCC)."""
+    if not verify:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if certs:
+        ctx.load_verify_locations(cadata="\n".join(certs))
+    return ctx
+
+
+def fetch(url: str, context: ssl.SSLContext | None = None) -> bytes:
+    """GET an image from a loopback URL (HTTPS with ``context``), checking its
+    ``Digest: sha-256=`` when the server sends one."""
     if not is_loopback(url):
         raise InvalidInputError("not fetched: the simulator fetches loopback URLs only")
-    with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as resp:  # noqa: S310 - loopback http only
+    with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT, context=context) as resp:  # noqa: S310 - loopback
         data: bytes = resp.read(MAX_IMAGE + 1)
         digest = resp.headers.get("Digest") or ""
     if len(data) > MAX_IMAGE:
@@ -240,10 +264,12 @@ def examine(urls: Sequence[str], disks: Sequence[Disk], fetcher: Callable[[str],
     return out
 
 
-def call(urls: Sequence[str], status: str, text: str) -> list[str]:
-    """POST to each completion URL as ``curl -fsS -X POST --data-binary @- URL?status=...`` does;
-    returns the errors (a failing call fails the %post / late-command)."""
+def call(urls: Sequence[str], status: str, text: str, ca_pem: str | None = None) -> list[str]:
+    """POST to each completion URL as ``curl -fsS [--cacert CA] -X POST --data-binary @- URL?status=...``
+    does; returns the errors (a failing call fails the %post / late-command). HTTPS is verified
+    against ``ca_pem`` (the answer's ``--cacert``) or the public CAs, never skipped."""
     errors = []
+    context = tls_context(ca_pem)
     for url in urls:
         target = url if "status=" in url else f"{url}{'&' if '?' in url else '?'}status={status}"
         if not is_loopback(target):
@@ -254,13 +280,21 @@ def call(urls: Sequence[str], status: str, text: str) -> list[str]:
         for attempt in range(CALL_ATTEMPTS):  # curl --retry N --retry-connrefused
             try:
                 req = urllib.request.Request(target, data=text.encode(), method="POST")
-                with urllib.request.urlopen(req, timeout=FETCH_TIMEOUT):  # noqa: S310 - loopback http only
+                with urllib.request.urlopen(req, timeout=FETCH_TIMEOUT, context=context):  # noqa: S310 - loopback
                     pass
+                break
+            except ssl.SSLCertVerificationError as exc:
+                # curl does not retry a certificate it cannot verify: exit 60, the installer's words.
+                errors.append(f"curl: (60) SSL certificate problem: {exc.verify_message or exc}")
                 break
             except urllib.error.HTTPError as exc:
                 errors.append(f"curl: (22) The requested URL returned error: {exc.code}")
                 break
             except (urllib.error.URLError, OSError) as exc:
+                if isinstance(getattr(exc, "reason", None), ssl.SSLCertVerificationError):
+                    reason = exc.reason  # type: ignore[attr-defined]
+                    errors.append(f"curl: (60) SSL certificate problem: {reason.verify_message or reason}")
+                    break
                 if attempt == CALL_ATTEMPTS - 1:
                     errors.append(f"curl: (7) Failed to connect: {getattr(exc, 'reason', exc)}")
                 else:

@@ -36,6 +36,9 @@ class Flavour:
     vmedia: tuple[tuple[str, tuple[str, ...]], ...] = (("Cd", ("CD", "DVD")),)
     # InsertMedia parameters this BMC rejects with 400 (Supermicro X12/X13 quirk).
     vmedia_rejects: frozenset[str] = frozenset()
+    # VirtualMedia ``VerifyCertificate`` + ``Certificates`` collection per slot (DMTF VirtualMedia
+    # v1_4+; lenovo-thinksystem-sr670v2-xcc-2.83 shows both, VerifyCertificate false by default).
+    vmedia_certificates: bool = False
     session_limit: int = 8
     session_timeout: int = 1800
     session_id_style: str = "seq"  # "seq" (1, 2, ...) or "hex" (HPE-like long ids)
@@ -266,7 +269,7 @@ LENOVO = Flavour(
     storage_id="RAID_Slot3", drive_id="Disk.{bay}",
     volume_id="Volume{n}", dimm_id="{idx}", list_absent_dimms=True, cpu_id="{sock}", psu_id="PSU{n}",
     fan_id="Fan{n}", nic_id="slot-{n}", eth_id="NIC{n}", mac_oui="08:94:EF", boot_progress=False,
-    last_reset_time=False,
+    last_reset_time=False, vmedia_certificates=True,
 )
 
 SUPERMICRO = Flavour(

@@ -112,6 +112,10 @@ class VirtualMediaState:
     write_protected: bool = True
     protocol: str | None = None
     user: str | None = None
+    # VirtualMedia v1_4 ``VerifyCertificate`` and the PEMs of its ``Certificates`` collection
+    # (XCC 2.83): settings of the slot, kept across eject.
+    verify_certificate: bool = False
+    certificates: list[str] = field(default_factory=list)
 
 
 @dataclass

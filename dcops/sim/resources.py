@@ -41,7 +41,7 @@ V = {
     "DelliDRACCardService": "v1_1_0", "IKVM": "v1_0_2", "KvmService": "v1_0_0",
     "ServiceRoot": "v1_17_0", "ComputerSystem": "v1_20_0", "Processor": "v1_18_0", "Memory": "v1_17_0",
     "EthernetInterface": "v1_9_0", "Bios": "v1_2_0", "Storage": "v1_15_0", "StorageController": "v1_7_0",
-    "Drive": "v1_17_0", "Volume": "v1_9_0", "VirtualMedia": "v1_6_0", "Chassis": "v1_23_0",
+    "Drive": "v1_17_0", "Volume": "v1_9_0", "VirtualMedia": "v1_6_0", "Certificate": "v1_7_0", "Chassis": "v1_23_0",
     "Thermal": "v1_7_0", "Power": "v1_7_1", "ThermalSubsystem": "v1_3_0", "Fan": "v1_5_0",
     "PowerSubsystem": "v1_1_0", "PowerSupply": "v1_5_0", "Sensor": "v1_9_0", "NetworkAdapter": "v1_9_0",
     "Port": "v1_8_0",  # LLDPReceive.SystemName (v1_8); HPE iLO 6 1.66 serves v1_6_0
@@ -666,8 +666,33 @@ def r_vmedia(c: Ctx, vid: str) -> Doc:
         "Inserted": media.inserted, "WriteProtected": media.write_protected if media.inserted else None,
         "ConnectedVia": "URI" if media.inserted else "NotConnected",
         "TransferProtocolType": media.protocol, "UserName": media.user, "Password": None,
+        **({"VerifyCertificate": media.verify_certificate, "Certificates": {"@odata.id": f"{path}/Certificates"}}
+           if fl.vmedia_certificates else {}),
         "Actions": actions,
     })
+
+
+def r_vmedia_certs(c: Ctx, vid: str) -> Doc:
+    path = f"{c.P.vmedia}/{vid}/Certificates"
+    return c.collection("Certificate", path, f"CertificateCollection_VM-{vid}",
+                        [f"{path}/{n + 1}" for n in range(len(c.bmc.vmedia[vid].certificates))])
+
+
+def r_vmedia_cert(c: Ctx, vid: str, n: int) -> Doc:
+    return c.doc("Certificate", f"{c.P.vmedia}/{vid}/Certificates/{n + 1}", {
+        "Id": str(n + 1), "Name": "Virtual media CA certificate", "CertificateType": "PEM",
+        "CertificateString": c.bmc.vmedia[vid].certificates[n],
+        "CertificateUsageTypes": ["Device"]})
+
+
+def _vmedia_cert_ci(vid: str) -> Callable[[Bmc, str], Node | None]:
+    def resolve(bmc: Bmc, leaf: str) -> Node | None:
+        from dcops.sim import writes
+
+        n = int(leaf) - 1 if leaf.isdigit() else -1
+        return Node(r_vmedia_cert, (vid, n), delete=writes.delete_vmedia_cert, kind="Certificate") \
+            if 0 <= n < len(bmc.vmedia[vid].certificates) else None
+    return resolve
 
 
 def r_insert_action_info(c: Ctx, vid: str) -> Doc:
@@ -760,7 +785,13 @@ def _build_tree(profile: HardwareProfile) -> Tree:
                  Node(None, (bay,), post=writes.secure_erase_drive))
     tree.add(P.vmedia, Node(r_vmedia_coll, collection=True))
     for vid, _ in fl.vmedia:
-        tree.add(f"{P.vmedia}/{vid}", Node(r_vmedia, (vid,)))
+        if fl.vmedia_certificates:
+            tree.add(f"{P.vmedia}/{vid}", Node(r_vmedia, (vid,), patch=writes.patch_vmedia, kind="VirtualMedia"))
+            tree.add(f"{P.vmedia}/{vid}/Certificates", Node(r_vmedia_certs, (vid,), post=writes.add_vmedia_cert,
+                                                            collection=True))
+            tree.dynamic[norm(f"{P.vmedia}/{vid}/Certificates")] = _vmedia_cert_ci(vid)
+        else:
+            tree.add(f"{P.vmedia}/{vid}", Node(r_vmedia, (vid,)))
         tree.add(f"{P.vmedia}/{vid}/Actions/VirtualMedia.InsertMedia", Node(None, (vid,), post=writes.insert_media))
         tree.add(f"{P.vmedia}/{vid}/Actions/VirtualMedia.EjectMedia", Node(None, (vid,), post=writes.eject_media))
         if fl.name == "supermicro":

@@ -396,6 +396,9 @@ class Bmc:
         from dcops.sim import installer
 
         urls = [m.image for m in self.vmedia.values() if m.inserted and m.image]
+        # The BMC reads each image over its own TLS client: verified only when the slot says so.
+        tls = {m.image: installer.bmc_tls(m.verify_certificate, list(m.certificates))
+               for m in self.vmedia.values() if m.inserted and m.image and m.image.lower().startswith("https:")}
         record: dict[str, Any] = {"image": image, "media": urls, "started": iso(at), "finished": None,
                                   "state": "booting", "answer": None, "error": None, "callbacks": []}
         self.install = record
@@ -409,7 +412,8 @@ class Bmc:
             record["state"] = "reading media"
 
             def work() -> None:
-                outcome = installer.examine(urls, disks, cd_url=image)
+                outcome = installer.examine(urls, disks, lambda url: installer.fetch(url, tls.get(url)),
+                                            cd_url=image)
                 post(lambda: self._install_examined(gen, record, outcome))
 
             installer.spawn(work)
@@ -419,7 +423,8 @@ class Bmc:
     def _install_current(self, gen: int, record: dict[str, Any]) -> bool:
         return gen == self._power_gen and self.install is record
 
-    def _install_failed(self, record: dict[str, Any], error: str, error_urls: tuple[str, ...]) -> None:
+    def _install_failed(self, record: dict[str, Any], error: str, error_urls: tuple[str, ...],
+                        facts: Any = None) -> None:
         """The installer stopped with ``error`` on its console; its error hook (%onerror,
         error-commands) reports it when the answer file has one; the host stays on, at the error."""
         from dcops.sim import installer
@@ -428,8 +433,12 @@ class Bmc:
         self.add_sel("install_error", value=error[:200])
         if error_urls:
             def work() -> None:
-                record["callbacks"].extend({"url": "error", "error": e} for e in installer.call(error_urls, "failed",
-                                                                                               error))
+                try:
+                    ca = facts.trusted_ca() if facts is not None else None
+                    errors = installer.call(error_urls, "failed", error, ca)
+                except ValueError as exc:
+                    errors = [str(exc)]
+                record["callbacks"].extend({"url": "error", "error": e} for e in errors)
             installer.spawn(work)
 
     def _install_examined(self, gen: int, record: dict[str, Any], outcome: Any) -> None:
@@ -442,7 +451,7 @@ class Bmc:
         record["fetched"] = outcome.fetched
         facts = outcome.facts
         if outcome.error:
-            self._install_failed(record, outcome.error, facts.error_urls if facts is not None else ())
+            self._install_failed(record, outcome.error, facts.error_urls if facts is not None else (), facts)
             return
         if outcome.prompt:
             # subiquity without ``autoinstall`` on its command line: a question on the console
@@ -455,7 +464,10 @@ class Bmc:
             keys = f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{self.serial}hostkey root@{facts.hostname or self.name}\n"
 
             def work() -> None:
-                errors = installer.call(facts.done_urls, "ok", keys)
+                try:
+                    errors = installer.call(facts.done_urls, "ok", keys, facts.trusted_ca())
+                except ValueError as exc:  # --cacert names a file the answer never wrote
+                    errors = [str(exc)]
                 post = self.post
                 if post is not None:
                     post(lambda: self._install_finished(gen, record, facts, errors))
@@ -704,7 +716,9 @@ class Bmc:
                 raise RedfishError(400, "ResourceInUse", vendor=(
                     "IDRAC.2.8.VRM0009", "No Virtual Media devices are currently connected."))
             return
-        self.vmedia[vid] = VirtualMediaState()
+        # VerifyCertificate and the imported certificates are settings of the slot, not of the media.
+        self.vmedia[vid] = VirtualMediaState(verify_certificate=media.verify_certificate,
+                                             certificates=media.certificates)
 
     # ------------------------------------------------------------------ tasks
     def new_task(self, name: str, kind: str, duration: float, target: str = "") -> Task:

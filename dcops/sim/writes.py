@@ -321,6 +321,46 @@ def eject_media(c: Ctx, body: Any, vid: str) -> WriteResult:
     return success(c)
 
 
+def patch_vmedia(c: Ctx, body: Any, vid: str) -> WriteResult:
+    """``VerifyCertificate`` (DMTF VirtualMedia v1_4; XCC 2.83) is the one writable property."""
+    body = _object(body)
+    for key, value in body.items():
+        if key.startswith("@"):
+            continue
+        if key != "VerifyCertificate":
+            raise RedfishError(400, "PropertyNotWritable" if key in ("Id", "Name", "Image", "Inserted")
+                               else "PropertyUnknown", (key,))
+        if not isinstance(value, bool):
+            raise RedfishError(400, "PropertyValueTypeError", (str(value), key))
+        c.bmc.vmedia[vid].verify_certificate = value
+    return success(c, 200)
+
+
+def add_vmedia_cert(c: Ctx, body: Any, vid: str) -> WriteResult:
+    """POST a CA certificate to a slot's ``Certificates`` (CertificateString, CertificateType PEM)."""
+    import ssl
+
+    body = _object(body)
+    pem = body.get("CertificateString")
+    if body.get("CertificateType", "PEM") != "PEM":
+        raise RedfishError(400, "PropertyValueNotInList", (str(body.get("CertificateType")), "CertificateType"))
+    if not isinstance(pem, str):
+        raise RedfishError(400, "PropertyMissing", ("CertificateString",))
+    try:
+        ssl.PEM_cert_to_DER_cert(pem.strip())
+    except ValueError as exc:
+        raise RedfishError(400, "PropertyValueFormatError", ("CertificateString", "CertificateString")) from exc
+    certs = c.bmc.vmedia[vid].certificates
+    certs.append(pem.strip() + "\n")
+    location = f"{c.P.vmedia}/{vid}/Certificates/{len(certs)}"
+    return WriteResult(201, render(c.bmc, location, c.now), {"Location": location})
+
+
+def delete_vmedia_cert(c: Ctx, body: Any, vid: str, n: int) -> WriteResult:
+    c.bmc.vmedia[vid].certificates.pop(n)
+    return success(c)
+
+
 # ----------------------------------------------------------------------------- services
 
 def create_session(c: Ctx, body: Any) -> WriteResult:

@@ -81,6 +81,31 @@ def insert_media_body(image: str, *, full: bool = True) -> Doc:
     return body
 
 
+def media_trust(doc: Doc, image: str, ca_pem: str | None, imported: Sequence[str]) -> tuple[str | None, bool]:
+    """What makes a virtual media slot verify an https image against ``ca_pem`` (DMTF VirtualMedia
+    v1_4+ ``VerifyCertificate`` and ``Certificates``): (the Certificates collection to POST the CA
+    to, or None when one of ``imported`` is already it; whether to PATCH VerifyCertificate true).
+    (None, False) for plain HTTP, no CA, or a slot without both properties: iDRAC 9 and iLO keep
+    their virtual-media CA in an OEM store, Supermicro X13 lists ``VerifyCertificate: null`` and
+    no collection; those BMCs mount without verifying."""
+    link = str((doc.get("Certificates") or {}).get(ODATA_ID) or "")
+    if not ca_pem or not image.lower().startswith("https://") or not link or "VerifyCertificate" not in doc:
+        return None, False
+    mine = _der(ca_pem)
+    post = None if mine is not None and any(_der(p) == mine for p in imported) else link
+    return post, doc.get("VerifyCertificate") is not True
+
+
+def _der(pem: str) -> bytes | None:
+    import ssl
+
+    try:
+        return ssl.PEM_cert_to_DER_cert(pem.strip().split("-----END CERTIFICATE-----")[0]
+                                        + "-----END CERTIFICATE-----")
+    except ValueError:
+        return None
+
+
 def settings_body(values: Mapping[str, Any], apply_time: str | None) -> Doc:
     """The PATCH of a settings object (BIOS): attributes plus ``@Redfish.SettingsApplyTime``."""
     body: Doc = {"Attributes": dict(values)}

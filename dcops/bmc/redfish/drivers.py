@@ -184,7 +184,7 @@ class RedfishVirtualMedia(base.VirtualMediaInterface):
     def slots(self) -> list[base.MediaSlot]:
         return [self._slot(d) for d in self._docs()]
 
-    def insert(self, image: str, *, media: str = "cd") -> base.MediaSlot:
+    def insert(self, image: str, *, media: str = "cd", ca_pem: str | None = None) -> base.MediaSlot:
         docs = self._docs()
         if not docs:
             raise base.UnsupportedError(f"{self.s.conn.host}: the BMC lists no virtual media slot")
@@ -192,6 +192,7 @@ class RedfishVirtualMedia(base.VirtualMediaInterface):
         if doc is None:
             raise base.UnsupportedError(f"{self.s.conn.host}: no free virtual media slot for a {media} image "
                                         f"(slots: {', '.join(str(d.get('Id')) for d in docs)})")
+        self._trust(doc, image, ca_pem)
         target = resources.insert_media_action(doc)
         quirks = self.s.quirks()
         try:
@@ -204,6 +205,20 @@ class RedfishVirtualMedia(base.VirtualMediaInterface):
             # (400 PropertyUnknown) although the schema has them; retry with Image alone.
             self.s.conn.act("POST", target, resources.insert_media_body(image, full=False), "vmedia insert")
         return self._slot(self.s.conn.get(str(doc.get(resources.ODATA_ID))))
+
+    def _trust(self, doc: Doc, image: str, ca_pem: str | None) -> None:
+        """Import the image server's CA into the slot and turn VerifyCertificate on (DMTF way;
+        XCC 2.83 offers both, VerifyCertificate false by default) before the BMC fetches it."""
+        link = str((doc.get("Certificates") or {}).get(resources.ODATA_ID) or "")
+        imported = [str(d.get("CertificateString") or "") for d in self.s.members(link)] if (
+            ca_pem and link and image.lower().startswith("https://")) else []
+        post, verify = resources.media_trust(doc, image, ca_pem, imported)
+        if post:
+            self.s.conn.act("POST", post, {"CertificateString": ca_pem, "CertificateType": "PEM"},
+                            "vmedia CA certificate import")
+        if verify:
+            self.s.conn.act("PATCH", str(doc.get(resources.ODATA_ID)), {"VerifyCertificate": True},
+                            "vmedia VerifyCertificate", etag=doc.get("@odata.etag"))
 
     def eject(self) -> list[base.MediaSlot]:
         ejected = []

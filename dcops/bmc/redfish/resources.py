@@ -22,6 +22,7 @@ from dcops.bmc.redfish.bodies import (
     insert_media_action,
     insert_media_body,
     media_state,
+    media_trust,
     media_types,
     reset_body,
     reset_target,
@@ -70,6 +71,7 @@ from dcops.bmc.redfish.keys import (
 from dcops.bmc.redfish.read import part_location, read_health, read_observation, sensor_kind
 
 __all__ = [
+    "media_trust",
     "BOOT_TARGETS", "HEALTH", "LEGACY_THRESHOLDS", "MAX_PAGES", "MEMBERS", "NEXT_LINK", "ODATA_ID", "POWER",
     "PROCESSOR_KINDS", "READING_TYPES", "RESET_TYPES", "ROOT", "SECTIONS", "SENSOR_THRESHOLDS", "SEVERITY",
     "UNITS", "Doc", "FetchError", "Reader", "Step", "T", "boot_override", "boot_override_body",

@@ -69,7 +69,7 @@ class FakeMedia:
 
     answer: str | None = None
 
-    def insert(self, image: str, *, media: str = "cd") -> None:
+    def insert(self, image: str, *, media: str = "cd", ca_pem: str | None = None) -> None:
         assert media == "usb" and self.answer is None, (image, media)
         self.answer = image
 
