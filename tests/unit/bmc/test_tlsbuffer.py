@@ -17,7 +17,9 @@ from tests.helpers.timing import PATIENT
 
 def test_a_body_larger_than_the_buffer_arrives_whole(tmp_path: Path) -> None:
     RedfishFleet()  # the patrol's transport lowers the buffer
-    assert asyncio.sslproto.SSLProtocol.max_size == READ_BUFFER
+    # At most READ_BUFFER: the simulator (dcops.sim.server.shrink_tls_buffers), run earlier in the
+    # same process, may have lowered it further; both only ever lower it.
+    assert asyncio.sslproto.SSLProtocol.max_size <= READ_BUFFER
     ca, cert, key = make_certificates(tmp_path)
     body = bytes(range(256)) * (40 * READ_BUFFER // 256)  # 40 buffers, many TLS records
 
