@@ -80,13 +80,16 @@ def test_ipmi_hosts_are_collected_from_the_fru_and_reconciled_on_its_serials(
         assert body["summary"] == {"hosts": 2, "collected": 2, "failed": 0, "events": 0}
         items = {i["host"]: i for i in body["items"]}
         assert items["fru-01"]["serial"] == "IPSN1001" and items["fru-02"]["model"] == "Contoso R2 2U"
-        assert items["fru-01"]["parts"] == 2  # chassis and mainboard: all an IPMI FRU names
+        # Chassis and mainboard from FRU 0, and the PSU from its own FRU (found through the SDR's
+        # FRU locator records; the kit gives ipmi_sim one, serial PSU1SN0001).
+        assert items["fru-01"]["parts"] == 3
 
         _, shown = _run(capsys, "assets", "show", "fru-01", "-o", "json")
         assert {k: shown["summary"][k] for k in ("manufacturer", "model", "serial", "board_serial")} == {
             "manufacturer": "Contoso", "model": "Contoso R1 1U", "serial": "IPSN1001", "board_serial": "IPMB1001"}
         parts = {p["kind"]: p for p in shown["items"]}
-        assert set(parts) == {"chassis", "mainboard"}
+        assert set(parts) == {"chassis", "mainboard", "psu"}
+        assert parts["psu"]["serial"] == "PSU1SN0001"
         assert (parts["chassis"]["serial"], parts["chassis"]["part_number"]) == ("IPCH1001", "CH-PN-001")
         assert (parts["mainboard"]["slot"], parts["mainboard"]["serial"], parts["mainboard"]["model"],
                 parts["mainboard"]["manufacturer"]) == ("0/mainboard", "IPMB1001", "X1 Board", "Contoso")
