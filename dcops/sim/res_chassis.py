@@ -350,12 +350,11 @@ def r_port(c: Ctx, n: int, p: int) -> Doc:
     index = _first_port(c, n) + p
     seen = b.lldp.get(index)
     up = b.power == "On"
-    # HPE iLO 6 1.66 also serves the management addresses as "" when nothing was heard, which breaks
-    # the schema's address patterns (the DMTF Service Validator fails it); the reader copes with that
-    # (tests/unit/provision/test_lldp.py reads the real capture), and the sim leaves them out so every
-    # flavour stays valid.
-    receive: Doc = {"ChassisId": "", "ChassisIdSubtype": "NotTransmitted", "ManagementVlanId": 4095,
-                    "PortId": "", "PortIdSubtype": "NotTransmitted"}
+    # HPE iLO 6 1.66 also serves ChassisId, PortId and the management addresses as "" when nothing
+    # was heard, which breaks the schema's patterns (the DMTF Service Validator fails them); the reader
+    # copes with that (tests/unit/provision/test_lldp.py reads the real capture), and the sim leaves
+    # them out so every flavour stays valid.
+    receive: Doc = {"ChassisIdSubtype": "NotTransmitted", "ManagementVlanId": 4095, "PortIdSubtype": "NotTransmitted"}
     if seen and up:  # LLDP frames arrive only while the host (its NIC) is powered
         receive.update(ChassisId=seen["chassis"], ChassisIdSubtype="MacAddr", PortId=seen["port"],
                        PortIdSubtype="IfName", SystemName=seen["system"])
