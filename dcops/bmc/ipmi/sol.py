@@ -8,6 +8,8 @@ queue. Logging in and activating the payload block, so they run in a worker thre
 Each console has an RMCP+ session of its own: pyghmi reuses a session only when the credentials
 compare equal to the stored (encoded) ones, which ``str`` credentials never do, so closing a
 console (payload deactivated, session logged out) never ends another user's session to the BMC.
+
+pyghmi 1.6 (checked on 1.6.19) loses console output when a BMC retransmits: see ``_Console``.
 """
 
 from __future__ import annotations
@@ -61,6 +63,38 @@ class _Pump:
 _PUMP = _Pump()
 
 
+def retry_tail(data: bytes, already: int) -> bytes:
+    """The characters of a retransmitted SOL packet (same packet sequence number) that the
+    console has not shown yet: a BMC retransmits its unacknowledged packet with the characters
+    that reached its buffer meanwhile appended (OpenIPMI ipmi_sim's ``send_data`` resends its
+    whole outbuf), so the first ``already`` characters were shown with the earlier copy."""
+    return data[already:]
+
+
+class _Console(ipmi_console.Console):  # type: ignore[misc]
+    """pyghmi's SOL console with retransmitted packets handled without losing characters.
+
+    pyghmi 1.6.19 ``Console._got_sol_payload``, on a retransmission carrying more characters than
+    the copy it saw, shows ``payload[4:][4 + lastsize:]``: it skips the 4-byte SOL header twice,
+    so the 4 characters that follow what it showed before are lost. Symptom: on a loaded gateway
+    (an ACK later than the BMC's 1 s retransmit timer) a typed ``echo from-chromium`` came back
+    as ``ec`` + ``rom-chromium``. Here the new characters are shown first and ``lastsize`` is set
+    to the packet's length, so pyghmi's own code sees "a retry with no new data" and only sends
+    the ACK (accepting the whole packet, as before). With a pyghmi that gets this right the
+    override changes nothing: the same characters are shown once, by whichever code comes first.
+    """
+
+    def _got_sol_payload(self, payload: Any) -> None:
+        if not isinstance(payload, dict) and len(payload) > 4:  # a dict: pyghmi reports an error
+            seq = payload[0] & 0x0F
+            if seq != 0 and seq == self.remseq:
+                fresh = retry_tail(bytes(payload[4:]), self.lastsize)
+                self.lastsize = len(payload) - 4
+                if fresh:
+                    self._print_data(fresh)
+        super()._got_sol_payload(payload)
+
+
 class PyghmiSol:
     """One SOL session. ``open`` logs in and activates the SOL payload (``force``: take it over
     from another client, as ``ipmitool sol activate`` users do with ``sol deactivate`` first)."""
@@ -98,7 +132,7 @@ class PyghmiSol:
         _PUMP.acquire()
         try:
             self._console = await asyncio.to_thread(
-                ipmi_console.Console, address, username, password.reveal(), self._deliver, port=port,
+                _Console, address, username, password.reveal(), self._deliver, port=port,
                 force=self._force)
             deadline = self._loop.time() + self._timeout
             # The payload activates from the pump thread once the session is up.

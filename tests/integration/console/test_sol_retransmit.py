@@ -1,0 +1,61 @@
+"""Console output survives a BMC's SOL retransmission (issue 22: "ho f" lost on a loaded gateway).
+
+ipmi_sim retransmits an unacknowledged SOL packet after 1 s with the characters that reached its
+buffer meanwhile appended. A UDP relay between pyghmi and ipmi_sim drops the gateway's SOL ACKs
+so that happens on demand rather than when a busy machine delays an ACK by chance: the host prints
+"ec", its ACK is lost, the host prints the rest of the line, the BMC resends "echo from-relay\\r"
+under the same sequence number. The console must show each character exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from dcops.console import cast, store
+from dcops.console.gateway import ConsoleGateway
+from dcops.models import BmcEndpoint, Host, Protocol
+from tests.helpers.ipmi_sim import USER
+from tests.helpers.simfleet import wait_for
+from tests.helpers.timing import PATIENT
+from tests.helpers.udp_relay import UdpRelay
+from tests.integration.console.conftest import SolLab
+
+
+async def _read_until(session, needle: bytes, seen: bytes = b"") -> bytes:  # type: ignore[no-untyped-def]
+    while needle not in seen:
+        chunk = await asyncio.wait_for(session.read(), PATIENT)
+        assert chunk, f"the console ended before {needle!r} came back; got {seen!r}"
+        seen += chunk
+    return seen
+
+
+def test_retransmitted_packet_with_more_characters_loses_none(sol_lab: SolLab) -> None:
+    with UdpRelay(sol_lab.sim.port) as relay:
+        endpoint = BmcEndpoint(address=relay.address, port=relay.port, protocol=Protocol.IPMI, username=USER,
+                               password_ref="env:DCOPS_TEST_BMC_PASSWORD")
+        host = Host(name="sol-01", bmc=endpoint)
+        gateway = ConsoleGateway(sol_lab.store)
+
+        async def run() -> tuple[str, bytes]:
+            session = await gateway.open(host, user="alice", via="web", web=True)
+            await asyncio.to_thread(wait_for, sol_lab.serial.connected, what="ipmi_sim on the serial port")
+            relay.hold_sol = True  # from now on the BMC hears no ACK: it must retransmit
+            sol_lab.serial.emit(b"ec")
+            seen = await _read_until(session, b"ec")
+            first = len(relay.bmc_sol_sizes)
+            shown_size = relay.bmc_sol_sizes[-1]
+            sol_lab.serial.emit(b"ho from-relay\r")
+            # The BMC resends its unacknowledged packet, now longer: the rest of the line appended.
+            await asyncio.to_thread(
+                wait_for, lambda: any(size > shown_size for size in relay.bmc_sol_sizes[first:]),
+                what="ipmi_sim's retransmission with the characters that came meanwhile")
+            relay.hold_sol = False  # the next retransmission is acknowledged
+            seen = await _read_until(session, b"\r", seen)
+            await session.close()
+            return session.id, seen
+
+        session_id, seen = asyncio.run(run())
+    assert relay.dropped > 0  # the ACKs really were lost
+    assert seen == b"echo from-relay\r"
+    record = store.get(sol_lab.store, session_id)
+    assert record is not None and record.cast is not None
+    assert cast.output_bytes(cast.loads(record.cast)) == seen
