@@ -4,7 +4,8 @@ packets the BMC sends. It makes a BMC retransmit on demand instead of waiting fo
 to delay an ACK by chance.
 
     with UdpRelay(bmc_port) as relay:        # the client talks to relay.address, port bmc_port
-        relay.hold_sol = True                 # the client's SOL packets (ACKs) are dropped
+        relay.hold_sol = True                 # the client's SOL packets (ACKs) are held back...
+        relay.release()                       # ...and sent on now, late but in order
         relay.bmc_sol_sizes                   # sizes of the SOL datagrams the BMC sent, in order
 
 RMCP+ framing (IPMI v2.0 table 13-8): 4 bytes RMCP header, then auth type 0x06 and the payload
@@ -42,7 +43,9 @@ class UdpRelay:
         self._back.bind(("127.0.0.1", 0))
         self._client: tuple[str, int] | None = None
         self.hold_sol = False
-        self.dropped = 0
+        self.held: list[bytes] = []
+        self.delayed = 0
+        self._lock = threading.Lock()
         self.bmc_sol_sizes: list[int] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="udp-relay", daemon=True)
@@ -58,14 +61,24 @@ class UdpRelay:
                     return
                 if sock is self._front:
                     self._client = source
-                    if self.hold_sol and is_sol(data):
-                        self.dropped += 1
-                        continue
-                    self._back.sendto(data, self._bmc)
+                    with self._lock:
+                        if self.hold_sol and is_sol(data):
+                            self.held.append(data)
+                            self.delayed += 1
+                            continue
+                        self._back.sendto(data, self._bmc)
                 elif self._client is not None:
                     if is_sol(data):
                         self.bmc_sol_sizes.append(len(data))
                     self._front.sendto(data, self._client)
+
+    def release(self) -> None:
+        """Stop holding: send what was held, in the order it came, then forward as usual."""
+        with self._lock:
+            self.hold_sol = False
+            held, self.held = self.held, []
+            for data in held:
+                self._back.sendto(data, self._bmc)
 
     def close(self) -> None:
         self._stop.set()

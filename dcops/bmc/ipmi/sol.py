@@ -9,7 +9,7 @@ Each console has an RMCP+ session of its own: pyghmi reuses a session only when 
 compare equal to the stored (encoded) ones, which ``str`` credentials never do, so closing a
 console (payload deactivated, session logged out) never ends another user's session to the BMC.
 
-pyghmi 1.6 (checked on 1.6.19) loses console output when a BMC retransmits: see ``_Console``.
+pyghmi 1.6 (checked on 1.6.19) loses or repeats console output when a BMC retransmits: see ``_Console``.
 """
 
 from __future__ import annotations
@@ -63,35 +63,39 @@ class _Pump:
 _PUMP = _Pump()
 
 
-def retry_tail(data: bytes, already: int) -> bytes:
-    """The characters of a retransmitted SOL packet (same packet sequence number) that the
-    console has not shown yet: a BMC retransmits its unacknowledged packet with the characters
-    that reached its buffer meanwhile appended (OpenIPMI ipmi_sim's ``send_data`` resends its
-    whole outbuf), so the first ``already`` characters were shown with the earlier copy."""
-    return data[already:]
+def accepted_part(payload: bytes | bytearray, remseq: int, accepted: int) -> bytes | bytearray:
+    """What of a SOL packet from the BMC the console takes: all of a new packet; of a
+    retransmission (the sequence number of the packet last taken), only the ``accepted``
+    characters taken from its first copy, so nothing is shown twice and the ACK's accepted
+    character count tells the BMC to send the rest in a new packet (IPMI v2.0 section 15.9).
+
+    Why not take the characters a retransmission adds: OpenIPMI ipmi_sim (and any BMC that
+    resends its whole buffer) appends what reached it meanwhile to the resent packet. If the ACK
+    of the first copy is only late, not lost, the BMC takes it after resending, drops the
+    accepted characters and sends the rest under a new sequence number; characters taken from
+    the retransmission would then come a second time."""
+    seq = payload[0] & 0x0F if payload else 0
+    if seq != 0 and seq == remseq:  # sequence number 0: an ACK only, no characters
+        return payload[:4 + accepted]
+    return payload
 
 
 class _Console(ipmi_console.Console):  # type: ignore[misc]
-    """pyghmi's SOL console with retransmitted packets handled without losing characters.
+    """pyghmi's SOL console with retransmitted packets taken without losing or repeating output.
 
     pyghmi 1.6.19 ``Console._got_sol_payload``, on a retransmission carrying more characters than
-    the copy it saw, shows ``payload[4:][4 + lastsize:]``: it skips the 4-byte SOL header twice,
-    so the 4 characters that follow what it showed before are lost. Symptom: on a loaded gateway
-    (an ACK later than the BMC's 1 s retransmit timer) a typed ``echo from-chromium`` came back
-    as ``ec`` + ``rom-chromium``. Here the new characters are shown first and ``lastsize`` is set
-    to the packet's length, so pyghmi's own code sees "a retry with no new data" and only sends
-    the ACK (accepting the whole packet, as before). With a pyghmi that gets this right the
-    override changes nothing: the same characters are shown once, by whichever code comes first.
+    the copy it took, shows ``payload[4:][4 + lastsize:]`` (the 4-byte SOL header skipped twice:
+    the 4 characters after those shown before are lost) and accepts the whole packet (so a BMC
+    that also gets the late ACK of the first copy repeats the rest). Symptom: on a loaded gateway
+    (the ACK later than ipmi_sim's 1 s retransmit timer) a typed ``echo from-chromium`` came back
+    as ``ec`` + ``rom-chromium``. Here a retransmission is cut to what the first copy carried
+    (``accepted_part``) before pyghmi sees it: pyghmi then finds "a retry with no new data",
+    shows nothing and acknowledges that many characters, and the BMC sends the rest anew.
     """
 
     def _got_sol_payload(self, payload: Any) -> None:
-        if not isinstance(payload, dict) and len(payload) > 4:  # a dict: pyghmi reports an error
-            seq = payload[0] & 0x0F
-            if seq != 0 and seq == self.remseq:
-                fresh = retry_tail(bytes(payload[4:]), self.lastsize)
-                self.lastsize = len(payload) - 4
-                if fresh:
-                    self._print_data(fresh)
+        if not isinstance(payload, dict):  # a dict: pyghmi reports an error
+            payload = accepted_part(payload, self.remseq, self.lastsize)
         super()._got_sol_payload(payload)
 
 
