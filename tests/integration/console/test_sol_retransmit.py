@@ -42,11 +42,15 @@ def test_retransmitted_packet_with_more_characters_loses_none(sol_lab: SolLab) -
             session = await gateway.open(host, user="alice", via="web", web=True)
             await asyncio.to_thread(wait_for, sol_lab.serial.connected, what="ipmi_sim on the serial port")
             relay.hold_sol = True  # from now on the BMC hears no ACK in time: it must retransmit
+            before = len(relay.bmc_sol_sizes)
             sol_lab.serial.emit(b"ec")
-            seen = await _read_until(session, b"ec")
+            # The rest of the line follows as soon as "ec" left the BMC alone: well within the
+            # ~5 s ipmi_sim keeps resending an unacknowledged packet before it gives up on it.
+            await asyncio.to_thread(wait_for, lambda: len(relay.bmc_sol_sizes) > before, what='"ec" sent')
             first = len(relay.bmc_sol_sizes)
             shown_size = relay.bmc_sol_sizes[-1]
             sol_lab.serial.emit(b"ho from-relay\r")
+            seen = await _read_until(session, b"ec")
             # The BMC resends its unacknowledged packet, now longer: the rest of the line appended.
             await asyncio.to_thread(
                 wait_for, lambda: any(size > shown_size for size in relay.bmc_sol_sizes[first:]),
