@@ -3,6 +3,7 @@ connects to (``sol "tcp:127.0.0.1:PORT"``), echoing every byte back as a termina
 with echo on does, so a line typed into the SOL console comes back as console output.
 
     with SerialHost() as host:          # host.port for start-bmc.sh; host.received: what was typed
+        host.emit(b"boot log")          # the host prints on its own (console output nobody typed)
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ class SerialHost:
                     conn.sendall(data)
                 except OSError:
                     return
+
+    def connected(self) -> bool:
+        """Whether the BMC has connected to this serial port."""
+        return bool(self._conns)
+
+    def emit(self, data: bytes) -> None:
+        """Write ``data`` to the serial line as the host's own output (the BMC's newest connection)."""
+        self._conns[-1].sendall(data)
 
     def close(self) -> None:
         self._stop.set()

@@ -8,6 +8,8 @@ queue. Logging in and activating the payload block, so they run in a worker thre
 Each console has an RMCP+ session of its own: pyghmi reuses a session only when the credentials
 compare equal to the stored (encoded) ones, which ``str`` credentials never do, so closing a
 console (payload deactivated, session logged out) never ends another user's session to the BMC.
+
+pyghmi 1.6 (checked on 1.6.19) loses or repeats console output when a BMC retransmits: see ``_Console``.
 """
 
 from __future__ import annotations
@@ -61,6 +63,42 @@ class _Pump:
 _PUMP = _Pump()
 
 
+def accepted_part(payload: bytes | bytearray, remseq: int, accepted: int) -> bytes | bytearray:
+    """What of a SOL packet from the BMC the console takes: all of a new packet; of a
+    retransmission (the sequence number of the packet last taken), only the ``accepted``
+    characters taken from its first copy, so nothing is shown twice and the ACK's accepted
+    character count tells the BMC to send the rest in a new packet (IPMI v2.0 section 15.9).
+
+    Why not take the characters a retransmission adds: OpenIPMI ipmi_sim (and any BMC that
+    resends its whole buffer) appends what reached it meanwhile to the resent packet. If the ACK
+    of the first copy is only late, not lost, the BMC takes it after resending, drops the
+    accepted characters and sends the rest under a new sequence number; characters taken from
+    the retransmission would then come a second time."""
+    seq = payload[0] & 0x0F if payload else 0
+    if seq != 0 and seq == remseq:  # sequence number 0: an ACK only, no characters
+        return payload[:4 + accepted]
+    return payload
+
+
+class _Console(ipmi_console.Console):  # type: ignore[misc]
+    """pyghmi's SOL console with retransmitted packets taken without losing or repeating output.
+
+    pyghmi 1.6.19 ``Console._got_sol_payload``, on a retransmission carrying more characters than
+    the copy it took, shows ``payload[4:][4 + lastsize:]`` (the 4-byte SOL header skipped twice:
+    the 4 characters after those shown before are lost) and accepts the whole packet (so a BMC
+    that also gets the late ACK of the first copy repeats the rest). Symptom: on a loaded gateway
+    (the ACK later than ipmi_sim's 1 s retransmit timer) a typed ``echo from-chromium`` came back
+    as ``ec`` + ``rom-chromium``. Here a retransmission is cut to what the first copy carried
+    (``accepted_part``) before pyghmi sees it: pyghmi then finds "a retry with no new data",
+    shows nothing and acknowledges that many characters, and the BMC sends the rest anew.
+    """
+
+    def _got_sol_payload(self, payload: Any) -> None:
+        if not isinstance(payload, dict):  # a dict: pyghmi reports an error
+            payload = accepted_part(payload, self.remseq, self.lastsize)
+        super()._got_sol_payload(payload)
+
+
 class PyghmiSol:
     """One SOL session. ``open`` logs in and activates the SOL payload (``force``: take it over
     from another client, as ``ipmitool sol activate`` users do with ``sol deactivate`` first)."""
@@ -98,7 +136,7 @@ class PyghmiSol:
         _PUMP.acquire()
         try:
             self._console = await asyncio.to_thread(
-                ipmi_console.Console, address, username, password.reveal(), self._deliver, port=port,
+                _Console, address, username, password.reveal(), self._deliver, port=port,
                 force=self._force)
             deadline = self._loop.time() + self._timeout
             # The payload activates from the pump thread once the session is up.
