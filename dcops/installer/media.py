@@ -14,6 +14,7 @@ import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from dcops.errors import InvalidInputError
 
@@ -64,19 +65,28 @@ def build_image(label: str, files: Mapping[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def read_image(data: bytes) -> Volume:
-    """The label and root files of an ISO 9660 image (what blkid and the installer would see).
-    Raises InvalidInputError when ``data`` is not one."""
+def _open_image(data: bytes, purpose: str) -> Any:
+    """A pycdlib handle on the ISO 9660 image ``data`` (the caller closes it); InvalidInputError
+    when it is too large ``purpose`` or not an image."""
     import pycdlib
     from pycdlib.pycdlibexception import PyCdlibException
 
     if len(data) > _MAX_IMAGE:
-        raise InvalidInputError(f"image of {len(data)} bytes is too large for an answer volume")
+        raise InvalidInputError(f"image of {len(data)} bytes is too large {purpose}")
     iso = pycdlib.PyCdlib()
     try:
         iso.open_fp(io.BytesIO(data))
     except (PyCdlibException, ValueError, OSError) as exc:
         raise InvalidInputError(f"not an ISO 9660 image: {exc}") from exc
+    return iso
+
+
+def read_image(data: bytes) -> Volume:
+    """The label and root files of an ISO 9660 image (what blkid and the installer would see).
+    Raises InvalidInputError when ``data`` is not one."""
+    from pycdlib.pycdlibexception import PyCdlibException
+
+    iso = _open_image(data, "for an answer volume")
     try:
         label = iso.pvd.volume_identifier.decode("ascii", "replace").strip()
         rock = iso.has_rock_ridge()
@@ -302,16 +312,9 @@ def remaster(source: str, dest: str, kernel_args: list[str], files: Mapping[str,
 def read_paths(data: bytes, paths: list[str]) -> dict[str, bytes]:
     """The files at ``paths`` (compared case-insensitively) of an ISO 9660 image that are there:
     what an installer's boot loader and kernel read from the CD (boot configuration, seed)."""
-    import pycdlib
     from pycdlib.pycdlibexception import PyCdlibException
 
-    if len(data) > _MAX_IMAGE:
-        raise InvalidInputError(f"image of {len(data)} bytes is too large to read here")
-    iso = pycdlib.PyCdlib()
-    try:
-        iso.open_fp(io.BytesIO(data))
-    except (PyCdlibException, ValueError, OSError) as exc:
-        raise InvalidInputError(f"not an ISO 9660 image: {exc}") from exc
+    iso = _open_image(data, "to read here")
     try:
         found = {}
         for path in paths:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from dcops.errors import DcopsError, UnreachableError, UsageError
+from dcops.processes import pid_alive
 from dcops.sim.control import TOKEN_HEADER, ControlApi
 from dcops.sim.fleet import Fleet, FleetSpec
 
@@ -189,22 +190,6 @@ def read_state(state_dir: Path) -> dict[str, Any] | None:
     if not pid_alive(int(state.get("pid", 0))):
         return None
     return state
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child (we spawned it and it died) still answers kill(0): check /proc.
-    with contextlib.suppress(OSError):
-        if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
-            return False
-    return True
 
 
 def spawn_background(argv: list[str], state_dir: Path, timeout: float = 180.0) -> dict[str, Any]:

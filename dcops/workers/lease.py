@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 
 from dcops.errors import UsageError
+from dcops.processes import pid_alive
 
 metadata = MetaData()
 workers = Table(
@@ -77,16 +78,6 @@ def process_id() -> str:
     return f"{socket.gethostname()[:80]}:{os.getpid()}"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def held_elsewhere(process: str, mine: str) -> bool:
     """Whether a lease's process is a live other process (on this machine: its PID runs; on
     another machine: we cannot tell, so yes until the lease expires)."""
@@ -95,7 +86,7 @@ def held_elsewhere(process: str, mine: str) -> bool:
     host, _, pid = process.rpartition(":")
     here = mine.rpartition(":")[0]
     if host == here and pid.isdigit():
-        return _pid_alive(int(pid)) and int(pid) != os.getpid()
+        return pid_alive(int(pid)) and int(pid) != os.getpid()
     return True
 
 

@@ -17,7 +17,7 @@ PACKAGE = ROOT / "dcops"
 # The bottom layer: modules directly in dcops/ that every layer may use (errors, models, config,
 # secrets, report, ...). ``dcops.actions`` sits above the store (it writes audit records).
 CORE = frozenset({"dcops", "dcops.config", "dcops.errors", "dcops.fileio", "dcops.models", "dcops.observation",
-                  "dcops.report", "dcops.secrets", "dcops.terminal", "dcops.timeparse"})
+                  "dcops.processes", "dcops.report", "dcops.secrets", "dcops.terminal", "dcops.timeparse"})
 
 # Modules ARCHITECTURE.md names as pure: no I/O, so they import nothing that does any.
 PURE = ("dcops.baseline.diff", "dcops.patrol.checks", "dcops.patrol.converge", "dcops.patrol.pdu", "dcops.assets.reconcile",
