@@ -36,6 +36,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dcops.config import actor as current_actor
 from dcops.errors import StateStoreError
+from dcops.processes import pid_alive
 from dcops.provision.workflow import HostStatus, Step, StepRecord, StepStatus, Workflow
 from dcops.report import jsonable
 from dcops.store.db import Store
@@ -161,12 +162,8 @@ def owner_alive(owner: str | None, heartbeat: dt.datetime | None, *, stale_after
         pid = int(pid_text)
         if pid == os.getpid():
             return True
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not pid_alive(pid):
             return False
-        except PermissionError:
-            return True
         # The pid exists, but pids are reused: trust it only with a fresh heartbeat.
     beat = _aware(heartbeat)
     return beat is not None and (now() - beat).total_seconds() < stale_after

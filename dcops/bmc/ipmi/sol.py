@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pyghmi import exceptions as ipmi_exc
@@ -117,6 +118,11 @@ class PyghmiSol:
         self._error: str | None = None
         self._ready = threading.Event()
         self._closed = False
+        # pyghmi's send_data waits for the BMC's ACK of each packet (resending for up to ~15 s,
+        # pyghmi 1.6.19 Console._sendoutput): run on the event loop, one slow BMC froze every
+        # console of the gateway and the web UI. One thread per console keeps keystrokes in order
+        # and stalls only that console.
+        self._writer: ThreadPoolExecutor | None = None
 
     def _deliver(self, data: Any) -> None:
         """pyghmi's callback (pump thread): bytes, or a dict with an error or info."""
@@ -170,7 +176,10 @@ class PyghmiSol:
             raise ApplyError(f"{self.host}: the console is closed")
         if self._console.broken:
             raise ApplyError(f"{self.host}: SOL broke: {self._error or 'session lost'}")
-        self._console.send_data(data)
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"dcops-sol-{self.host}")
+        console = self._console
+        await asyncio.get_running_loop().run_in_executor(self._writer, console.send_data, data)
 
     async def close(self) -> None:
         if self._closed:
@@ -189,3 +198,6 @@ class PyghmiSol:
         finally:
             _PUMP.release()
             self._queue.put_nowait(None)
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.shutdown(wait=False)  # a send still waiting for its ACK ends on its own

@@ -69,3 +69,32 @@ def test_retransmitted_packet_with_more_characters_loses_none(sol_lab: SolLab) -
     record = store.get(sol_lab.store, session_id)
     assert record is not None and record.cast is not None
     assert cast.output_bytes(cast.loads(record.cast)) == seen
+
+
+def test_a_keystroke_waiting_for_its_ack_does_not_stop_the_gateway(sol_lab: SolLab) -> None:
+    """pyghmi's send_data waits for the BMC's ACK (resending for ~15 s). Called on the event loop, a
+    BMC that does not answer froze every console and page of the process until then. The relay
+    holds the keystroke's packet back: the loop must keep running (this coroutine is resumed, and
+    the write is still waiting), and once the packet goes through the echo comes back."""
+    with UdpRelay(sol_lab.sim.port) as relay:
+        endpoint = BmcEndpoint(address=relay.address, port=relay.port, protocol=Protocol.IPMI, username=USER,
+                               password_ref="env:DCOPS_TEST_BMC_PASSWORD")
+        gateway = ConsoleGateway(sol_lab.store)
+
+        async def run() -> tuple[bool, bytes]:
+            session = await gateway.open(Host(name="sol-01", bmc=endpoint), user="alice", via="web", web=True)
+            await asyncio.to_thread(wait_for, sol_lab.serial.connected, what="ipmi_sim on the serial port")
+            relay.hold_sol = True
+            writing = asyncio.ensure_future(session.write(b"typed\r"))
+            # Resumed only if the loop is free while the write waits for its ACK.
+            await asyncio.to_thread(wait_for, lambda: relay.delayed > 0, what="the keystroke's packet held")
+            waiting = not writing.done()
+            relay.release()
+            await asyncio.wait_for(writing, PATIENT)
+            seen = await _read_until(session, b"typed")
+            await session.close()
+            return waiting, seen
+
+        waiting, seen = asyncio.run(run())
+    assert waiting, "the write returned before the BMC acknowledged it"
+    assert b"typed" in seen
