@@ -20,35 +20,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dcops.bmc.redfish import oem
+
 SSH_PORT = 22
 
-# The command that attaches a BMC's SSH CLI session to the host's serial port, per vendor.
-# Sources (vendor manuals and field use; none verified on hardware here):
-# * Dell: DRAC 4/5 user guides name "connect com2" (their serial/telnet/SSH console); iDRAC7-9's
-#   racadm CLI calls it "console com2" (the iDRAC9 6.00 capture advertises no SerialConsole types
-#   at all, so auto never takes this path on it: SerialConsole.ServiceEnabled is false there).
-# * HPE iLO 2-6: "vsp" (Virtual Serial Port; "ESC (" returns to the iLO CLI), as iLO user guides
-#   describe; iLO 5 3.11 and iLO 6 1.66 captures list "SSH" in ConnectTypesSupported.
-# * Lenovo XCC: "console 1" (XCC CLI; the XCC 2.83 capture lists "SSH").
-# * Supermicro: the SMASH-CLP "start /system1/sol1" (the X13 capture's ConsoleEntryCommand says
-#   "cd system1/sol1; start", which wins when present).
-# * Huawei iBMC: "ipmcset -t sol -d activate -v 1 0" (iBMC CLI: SOL on the system serial port, shared
-#   mode), from iBMC CLI guides; the iBMC 3.12 capture lists only "IPMI", so auto keeps SOL there.
-# * OpenBMC: no command: its console has a port of its own (2200, GB200 capture).
-VENDOR_COMMANDS: dict[str, str] = {
-    "dell": "console com2",
-    "hpe": "vsp",
-    "lenovo": "console 1",
-    "supermicro": "start /system1/sol1",
-    "huawei": "ipmcset -t sol -d activate -v 1 0",
-}
-
-# Oem keys of the Manager document, and Manufacturer/Model words, that name the vendor.
-_OEM_VENDORS = {"dell": "dell", "hpe": "hpe", "hp": "hpe", "lenovo": "lenovo", "supermicro": "supermicro",
-                "huawei": "huawei", "openbmc": "openbmc"}
-_NAME_VENDORS = (("idrac", "dell"), ("dell", "dell"), ("ilo", "hpe"), ("hpe", "hpe"), ("hewlett", "hpe"),
-                 ("xclarity", "lenovo"), ("lenovo", "lenovo"), ("supermicro", "supermicro"),
-                 ("ibmc", "huawei"), ("huawei", "huawei"), ("openbmc", "openbmc"))
+# The command that attaches a BMC's SSH CLI session to the host's serial port is the vendor's
+# (``Quirks.serial_command`` in dcops.bmc.redfish.oem, with its source; none verified on hardware
+# here): iDRAC "console com2", iLO "vsp", XCC "console 1", Supermicro "start /system1/sol1", iBMC
+# "ipmcset -t sol -d activate -v 1 0"; OpenBMC has a console port of its own and no command.
+VENDOR_COMMANDS: dict[str, str] = {q.name: q.serial_command for q in oem.console_vendors() if q.serial_command}
 
 
 @dataclass(frozen=True)
@@ -61,16 +41,7 @@ class SshSerialPlan:
 
 def vendor_of(manager: dict[str, Any], system: dict[str, Any] | None = None) -> str:
     """The BMC's vendor from its Manager (Oem keys, Model, Manufacturer) or its system's maker."""
-    for key in (manager.get("Oem") or {}):
-        found = _OEM_VENDORS.get(str(key).lower())
-        if found:
-            return found
-    words = " ".join(str(doc.get(k) or "") for doc in (manager, system or {})
-                     for k in ("Model", "Manufacturer", "FirmwareVersion", "Name")).lower()
-    for needle, vendor in _NAME_VENDORS:
-        if needle in words:
-            return vendor
-    return "generic"
+    return oem.for_manager(manager, system).name
 
 
 def _port(value: Any, default: int) -> int:
@@ -85,7 +56,8 @@ def plan(manager: dict[str, Any], system: dict[str, Any] | None = None,
     if ssh_proto.get("ProtocolEnabled") is False:
         return None
     cli_port = _port(ssh_proto.get("Port"), SSH_PORT)
-    vendor = vendor_of(manager, system)
+    quirks = oem.for_manager(manager, system)
+    vendor = quirks.name
 
     host_ssh = ((system or {}).get("SerialConsole") or {}).get("SSH") or {}
     if host_ssh.get("ServiceEnabled") is True:
@@ -94,15 +66,15 @@ def plan(manager: dict[str, Any], system: dict[str, Any] | None = None,
         port = _port(host_ssh.get("Port"), cli_port)
         if command or entry:
             return SshSerialPlan(port, command or str(entry), vendor, "ComputerSystem.SerialConsole.SSH")
-        if shared is False or vendor == "openbmc" or port != cli_port:
+        if shared is False or quirks.console_port_is_console or port != cli_port:
             # A port of its own is the console (OpenBMC obmc-console on 2200, GB200 capture).
             return SshSerialPlan(port, None, vendor, "ComputerSystem.SerialConsole.SSH")
-        known = VENDOR_COMMANDS.get(vendor)
+        known = quirks.serial_command
         return SshSerialPlan(port, known, vendor, "ComputerSystem.SerialConsole.SSH") if known else None
 
     serial = manager.get("SerialConsole") or {}
     if serial.get("ServiceEnabled") is True and "SSH" in (serial.get("ConnectTypesSupported") or []):
-        known = command or VENDOR_COMMANDS.get(vendor)
+        known = command or quirks.serial_command
         if known:
             return SshSerialPlan(cli_port, known, vendor, "Manager.SerialConsole")
     return None

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from dcops.bmc.redfish.oem import dell, hpe, huawei, supermicro
 from dcops.console import graphical
 from tests.unit.bmc.mockups import _load
 
@@ -63,14 +64,15 @@ def test_java_only_and_refusals(doc: dict[str, Any], exc: type[Exception], reaso
 
 def test_urls() -> None:
     base = "https://192.0.2.10"
-    assert graphical.dell_url(base, "root", "kvm1", "t&p") == \
+    assert dell.kvm_console_url(base, "root", "kvm1", "t&p") == \
         "https://192.0.2.10/console?username=root&tempUsername=kvm1&tempPassword=t%26p"
-    assert graphical.hpe_url(base, "ab/c") == "https://192.0.2.10/irc.html?sessionkey=ab%2Fc"
-    assert graphical.supermicro_url(base, "/redfish/43B99TcSauuMgik.IKVM") == \
+    assert hpe.kvm_console_url(base, "ab/c") == "https://192.0.2.10/irc.html?sessionkey=ab%2Fc"
+    assert supermicro.kvm_console_url(base, "/redfish/43B99TcSauuMgik.IKVM") == \
         "https://192.0.2.10/redfish/43B99TcSauuMgik.IKVM"
-    assert graphical.huawei_key(7, "ff", encrypted=False) == "7"
-    assert graphical.huawei_key(7, "ff", encrypted=True) == "00000007ff"
-    assert graphical.huawei_url(base, "7") == "https://192.0.2.10/remote_access.asp?authParam=7&lp=en&openway=html5"
+    assert huawei.kvm_key(7, "ff", encrypted=False) == "7"
+    assert huawei.kvm_key(7, "ff", encrypted=True) == "00000007ff"
+    assert huawei.kvm_console_url(base, "7") == \
+        "https://192.0.2.10/remote_access.asp?authParam=7&lp=en&openway=html5"
 
 
 @pytest.mark.parametrize(("protocol", "vendor", "offered"), [

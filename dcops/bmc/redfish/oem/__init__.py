@@ -1,18 +1,56 @@
 """Vendor quirks: one module per vendor, nothing vendor-specific anywhere else.
 
 Each module defines a ``Quirks`` subclass overriding only the hooks its vendor needs; ``detect``
-picks one from the service root and the first system. A quirk carries a comment naming the vendor
+picks one from the service root and the first system, ``for_manager`` from a Manager document
+(the consoles: SSH serial command, graphical launch). A quirk carries a comment naming the vendor
 and the symptom, and arrives with a fixture and a test.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
+from dcops.errors import DcopsError
 from dcops.observation import ComponentKind, FirmwareItem, Identity, SensorKind
+from dcops.secrets import Secret
 
 Doc = dict[str, Any]
+
+# Where a Redfish session is created (a browser console of its own needs one on some vendors).
+SESSIONS = "/redfish/v1/SessionService/Sessions"
+
+
+class KvmRefused(DcopsError):
+    """No graphical console can be launched for this BMC from dcops (says why)."""
+
+
+class KvmJavaOnly(KvmRefused):
+    """The BMC offers only a Java (or ActiveX/.NET) console viewer."""
+
+
+@dataclass(frozen=True)
+class KvmPlan:
+    """A vendor's graphical-console launch: ``vendor`` and the Redfish path the one-time
+    credential comes from."""
+
+    vendor: str
+    source: str | None = None
+
+
+def manager_oem(doc: Doc, vendor: str) -> Doc:
+    """``doc.Oem.<vendor>`` as a dict ({} when absent)."""
+    oem = doc.get("Oem")
+    value = oem.get(vendor) if isinstance(oem, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def odata_link(value: Any) -> str | None:
+    """The ``@odata.id`` of a link object, None when ``value`` is not one."""
+    if isinstance(value, dict) and isinstance(value.get("@odata.id"), str):
+        return str(value["@odata.id"])
+    return None
 
 
 def oem_text(doc: Doc, vendor: str, key: str) -> str | None:
@@ -116,6 +154,27 @@ class Quirks:
         """The PATCH body that stages ``mode`` (applied at the next reset); None: cannot."""
         return None
 
+    # -- consoles
+    #: Oem keys of a Manager document (lower case) that name this vendor's BMC
+    manager_oem_keys: tuple[str, ...] = ()
+    #: words of a Manager's Model/Manufacturer/FirmwareVersion/Name (lower case) naming this vendor
+    manager_words: tuple[str, ...] = ()
+    #: the BMC CLI command that attaches an SSH session to the host's serial port (None: unknown)
+    serial_command: str | None = None
+    #: the SSH port itself is the serial console (no CLI in between)
+    console_port_is_console: bool = False
+
+    def kvm_plan(self, host: str, manager: Doc) -> KvmPlan | None:
+        """This vendor's graphical-console launch for the BMC whose Manager is ``manager``; None:
+        not this vendor's BMC. Raises KvmJavaOnly / KvmRefused with the reason when it is, and no
+        launch from dcops is possible."""
+        return None
+
+    def kvm_url(self, conn: Any, base: str, host: str, username: str, password: Secret, plan: KvmPlan) -> str:
+        """Obtain the one-time credential over ``conn`` (the Redfish connector) and return the
+        launch URL (it carries a session key or temporary credential, never the password)."""
+        raise KvmRefused(f"{host}: no launch for vendor {plan.vendor}")
+
     # -- assets
     def placement(self, location: Doc) -> Doc | None:
         """Rack placement from a chassis ``Location`` in a vendor's own form (keys site, room, row,
@@ -133,6 +192,7 @@ class Quirks:
 
 _REGISTRY: list[Quirks] = []
 _BOARD_ONLY: list[Quirks] = []  # vendors with no detection yet whose Oem fields are still read
+_CONSOLE_ONLY: list[Quirks] = []  # BMC firmware told apart only for its console (OpenBMC)
 
 
 def register(quirks: Quirks) -> Quirks:
@@ -146,11 +206,46 @@ GENERIC = Quirks()
 def _load() -> None:
     if _REGISTRY:
         return
-    from dcops.bmc.redfish.oem import dell, gigabyte, h3c, hpe, huawei, inspur, lenovo, supermicro
+    from dcops.bmc.redfish.oem import dell, gigabyte, h3c, hpe, huawei, inspur, lenovo, openbmc, supermicro
 
     for module in (dell, hpe, lenovo, supermicro, huawei, inspur, h3c):
         register(module.QUIRKS)
     _BOARD_ONLY.append(gigabyte.QUIRKS)
+    _CONSOLE_ONLY.append(openbmc.QUIRKS)
+
+
+def for_manager(manager: Doc, system: Doc | None = None) -> Quirks:
+    """The quirks of the BMC whose Manager document is ``manager``: its Oem keys first, then words
+    of its Model, Manufacturer, FirmwareVersion and Name (and its system's); generic when none."""
+    candidates = console_vendors()
+    oem = manager.get("Oem")
+    for key in oem if isinstance(oem, dict) else ():
+        found = next((q for q in candidates if str(key).lower() in q.manager_oem_keys), None)
+        if found is not None:
+            return found
+    words = " ".join(str(doc.get(k) or "") for doc in (manager, system or {})
+                     for k in ("Model", "Manufacturer", "FirmwareVersion", "Name")).lower()
+    for quirks in candidates:
+        if any(word in words for word in quirks.manager_words):
+            return quirks
+    return GENERIC
+
+
+def console_vendors() -> tuple[Quirks, ...]:
+    """Every vendor told apart by its Manager (``for_manager``)."""
+    _load()
+    return (*_REGISTRY, *_CONSOLE_ONLY)
+
+
+def kvm_plan(host: str, manager: Doc) -> tuple[Quirks, KvmPlan] | None:
+    """The vendor launch for this Manager, asked of every vendor in turn (each looks only at its
+    own Oem block and names); None when no vendor claims the BMC. Raises as ``Quirks.kvm_plan``."""
+    _load()
+    for quirks in _REGISTRY:
+        plan = quirks.kvm_plan(host, manager)
+        if plan is not None:
+            return quirks, plan
+    return None
 
 
 def detect(root: Doc | None, system: Doc | None) -> Quirks:

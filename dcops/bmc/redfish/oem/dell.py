@@ -6,11 +6,13 @@ import dataclasses
 import logging
 import time
 from typing import Any
+from urllib.parse import urlencode
 
-from dcops.bmc.redfish.oem import Quirks
+from dcops.bmc.redfish.oem import KvmJavaOnly, KvmPlan, KvmRefused, Quirks, manager_oem, odata_link
 from dcops.bmc.state import TaskOutcome
 from dcops.errors import ApplyError, UnreachableError
 from dcops.observation import ComponentKind, FirmwareItem, Identity
+from dcops.secrets import Secret
 
 Doc = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -115,6 +117,37 @@ class DellQuirks(Quirks):
     name = "dell"
     markers = ("dell",)
 
+    # -- consoles
+    manager_oem_keys = ("dell",)
+    manager_words = ("idrac", "dell")
+    # DRAC 4/5 user guides name "connect com2"; iDRAC7-9's racadm CLI calls it "console com2" (not
+    # verified on hardware: the iDRAC9 6.00 capture has SerialConsole.ServiceEnabled false).
+    serial_command = "console com2"
+
+    def kvm_plan(self, host: str, manager: Doc) -> KvmPlan | None:
+        dell = manager_oem(manager, "Dell")
+        found = manager.get("Links")
+        dell_links = manager_oem(found if isinstance(found, dict) else {}, "Dell")
+        if not (dell or dell_links or "iDRAC" in str(manager.get("@odata.id", ""))):
+            return None
+        # Quirk (Dell iDRAC9 6.00): the card service is linked from Links.Oem.Dell, not Oem.Dell.
+        service = odata_link(dell_links.get("DelliDRACCardService")) or odata_link(dell.get("DelliDRACCardService"))
+        if service is None:
+            # iDRAC 7/8 have no GetKVMSession: their console is Java/ActiveX (or HTML5 after a login).
+            raise KvmJavaOnly(f"{host}: this iDRAC has no GetKVMSession (iDRAC 8 and older): its virtual "
+                              "console needs the Java/ActiveX plug-in or a login on the iDRAC's own page")
+        return KvmPlan("dell", service)
+
+    def kvm_url(self, conn: Any, base: str, host: str, username: str, password: Secret, plan: KvmPlan) -> str:
+        service = conn.get(plan.source)
+        action = (service.get("Actions") or {}).get("#DelliDRACCardService.GetKVMSession") or {}
+        target = action.get("target") or f"{plan.source}/Actions/DelliDRACCardService.GetKVMSession"
+        resp = conn.act("POST", target, {"SessionTypeName": "HTML5"}, "GetKVMSession")
+        body = resp.body if isinstance(resp.body, dict) else {}
+        if not body.get("TempUsername") or not body.get("TempPassword"):
+            raise KvmRefused(f"{host}: GetKVMSession answered without temporary credentials")
+        return kvm_console_url(base, username, str(body["TempUsername"]), str(body["TempPassword"]))
+
     def identity(self, ident: Identity, root: Doc, system: Doc, chassis: list[Doc]) -> Identity:
         # Quirk (Dell iDRAC): the service tag support contracts and warranty are keyed on is the
         # SKU (and root Oem.Dell.ServiceTag); SerialNumber is the motherboard serial (CN...).
@@ -201,3 +234,9 @@ class DellQuirks(Quirks):
 
 
 QUIRKS = DellQuirks()
+
+
+def kvm_console_url(base: str, username: str, temp_user: str, temp_password: str) -> str:
+    """iDRAC9's HTML5 virtual console with one-time credentials (Dell's GetKVMSession scripts)."""
+    query = urlencode({"username": username, "tempUsername": temp_user, "tempPassword": temp_password})
+    return f"{base}/console?{query}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dcops.bmc.redfish.oem import Quirks, oem_text
+from dcops.bmc.redfish.oem import KvmJavaOnly, KvmPlan, KvmRefused, Quirks, manager_oem, oem_text
 from dcops.observation import SensorKind
 
 Doc = dict[str, Any]
@@ -13,6 +13,21 @@ Doc = dict[str, Any]
 class LenovoQuirks(Quirks):
     name = "lenovo"
     markers = ("lenovo",)
+
+    # -- consoles
+    manager_oem_keys = ("lenovo",)
+    manager_words = ("xclarity", "lenovo")
+    # XCC CLI "console 1" (the XCC 2.83 capture lists "SSH"; not verified on hardware).
+    serial_command = "console 1"
+
+    def kvm_plan(self, host: str, manager: Doc) -> KvmPlan | None:
+        model = str(manager.get("Model") or "")
+        if not (manager_oem(manager, "Lenovo") or "XClarity" in model or model.startswith("IMM")):
+            return None
+        if model.startswith("IMM"):
+            raise KvmJavaOnly(f"{host}: {model} has only the Java (Avocent) remote console")
+        raise KvmRefused(f"{host}: Lenovo XCC publishes no launch URL that takes a session; open the XCC "
+                         "page and use Remote Console there (the password is not handed to the browser)")
 
     def sensor_kind(self, doc: Doc) -> SensorKind | None:
         reading_type = str(doc.get("ReadingType") or "")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dcops.bmc.redfish.oem import Quirks, oem_text
+from dcops.bmc.redfish.oem import KvmJavaOnly, KvmPlan, KvmRefused, Quirks, manager_oem, odata_link, oem_text
+from dcops.secrets import Secret
 
 Doc = dict[str, Any]
 
@@ -12,6 +13,33 @@ Doc = dict[str, Any]
 class SupermicroQuirks(Quirks):
     name = "supermicro"
     markers = ("supermicro",)
+
+    # -- consoles
+    manager_oem_keys = ("supermicro",)
+    manager_words = ("supermicro",)
+    # SMASH-CLP "start /system1/sol1" (the X13 capture's SerialConsole.SSH.ConsoleEntryCommand,
+    # "cd system1/sol1; start", wins when present).
+    serial_command = "start /system1/sol1"
+
+    def kvm_plan(self, host: str, manager: Doc) -> KvmPlan | None:
+        smc = manager_oem(manager, "Supermicro")
+        if not smc:
+            return None
+        ikvm = odata_link(smc.get("IKVM"))
+        if ikvm is None:
+            raise KvmJavaOnly(f"{host}: this Supermicro BMC has no Redfish IKVM launch (X10 and older: Java iKVM)")
+        return KvmPlan("supermicro", ikvm)
+
+    def kvm_url(self, conn: Any, base: str, host: str, username: str, password: Secret, plan: KvmPlan) -> str:
+        ikvm = conn.get(plan.source)
+        interface = str(ikvm.get("Current interface") or "")
+        if "JAVA" in interface.upper():
+            raise KvmJavaOnly(f"{host}: the BMC's iKVM is set to {interface!r} (Java only); switch it to HTML 5 "
+                              "(PATCH Oem/Supermicro/IKVM) to open it from dcops")
+        uri = ikvm.get("URI")
+        if not isinstance(uri, str) or not uri:
+            raise KvmRefused(f"{host}: the IKVM resource gave no launch URI")
+        return kvm_console_url(base, uri)
 
     def insert_media_full(self) -> bool:
         # Quirk (Supermicro X12/X13): InsertMedia rejects Inserted/WriteProtected with 400
@@ -43,3 +71,8 @@ class SupermicroQuirks(Quirks):
 
 
 QUIRKS = SupermicroQuirks()
+
+
+def kvm_console_url(base: str, uri: str) -> str:
+    """The one-time launch URI the IKVM resource gives, on the BMC's address."""
+    return f"{base}{uri}" if uri.startswith("/") else f"{base}/{uri}"
