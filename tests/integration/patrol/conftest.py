@@ -42,14 +42,14 @@ class SimPatrol:
 
 
 def make_sim_patrol(tmp: Path, hosts: int, patrol: dict[str, Any] | None = None,
-                    profiles: tuple[str, ...] | None = None) -> SimPatrol:
+                    profiles: tuple[str, ...] | None = None, store_url: str | None = None) -> SimPatrol:
     sim = fleet(hosts, profiles, password=None)
     secret = tmp / "password"
     secret.write_text(sim.password + "\n")
     os.chmod(secret, 0o600)
     inventory = sim.fleet.write_inventory(tmp / "inventory.yaml", f"file:{secret}")
     book = list(load_inventory([inventory]).hosts)
-    store = open_store(f"sqlite:///{tmp / 'state.db'}")
+    store = open_store(store_url or f"sqlite:///{tmp / 'state.db'}")
     # Patient deadlines unless the test is about them: a busy machine makes rounds slower, not red.
     engine = Patrol(store, book, load_patrol_config({"interval": 60, "bmc_deadline": PATIENT,
                                                      "round_deadline": ROUND, **(patrol or {})}))
