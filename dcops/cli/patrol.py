@@ -1,4 +1,4 @@
-"""``dcops patrol run|watch|report``: the hardware patrol (docs/patrol.md)."""
+"""``dcops patrol run|watch|status|report``: the hardware patrol (docs/patrol.md)."""
 
 from __future__ import annotations
 
@@ -234,6 +234,60 @@ def report(since: str, fmt: str, path: str | None, stale_after: str) -> None:
     else:
         click.echo(text)
     raise SystemExit(int(ExitCode.OK))
+
+
+def _age(seconds: Any) -> str:
+    if seconds is None:
+        return "-"
+    seconds = float(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f}s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m ago"
+    return f"{seconds / 3600:.1f}h ago" if seconds < 172800 else f"{seconds / 86400:.0f}d ago"
+
+
+STATUS_COLUMNS = [Column("host", "HOST"), Column("rack", "RACK"), Column("bmc", "BMC"),
+                  Column("age_seconds", "READ", _age), Column("worker", "WORKER", lambda w: w or "-"),
+                  Column("power", "POWER"), Column("health", "HEALTH"), Column("open_incidents", "INCIDENTS"),
+                  Column("worst", "WORST", lambda w: w or "-"), Column("error", "ERROR")]
+
+
+@patrol.command()
+@click.argument("hosts", nargs=-1)
+@click.option("--stale-after", default="10m", show_default=True, metavar="DURATION",
+              help="A host not read for this long (or never) counts as stale: exit 4.")
+@global_options
+@honours_limit
+def status(hosts: tuple[str, ...], stale_after: str) -> None:
+    """What the patrol last knew of HOSTS (default: the whole inventory), from the state store
+    only (no BMC is contacted): when each was read and by which worker, BMC up/DOWN/never, power,
+    health, open incidents. Exit 1 with open incidents, 4 when a host is stale or never read."""
+    from dcops.patrol import store as pstore
+    from dcops.patrol.status import host_status
+    from dcops.timeparse import parse_duration
+
+    targets = patrol_hosts(hosts)
+    store = open_state()
+    names = [(h.name, h.location.rack) for h in targets]
+    wanted = {n for n, _ in names}
+    rows = pstore.host_rows(store, wanted)
+    incidents = [i for i in pstore.list_incidents(store, limit=100_000) if i.host in wanted]
+    now = dt.datetime.now(dt.UTC)
+    found = host_status(names, rows, incidents, now, parse_duration(stale_after).total_seconds())
+    report = Report("patrol.status", items=[s.item() for s in found], columns=STATUS_COLUMNS,
+                    title="Patrol status (from the state store)")
+    stale = [s.host for s in found if s.stale]
+    report.summary = {"hosts": len(found), "up": sum(s.bmc == "up" for s in found),
+                      "down": sum(s.bmc == "DOWN" for s in found), "never": sum(s.bmc == "never" for s in found),
+                      "stale": len(stale), "open_incidents": sum(s.open_incidents for s in found),
+                      "workers": sorted({s.worker for s in found if s.worker})}
+    if any(s.open_incidents for s in found):
+        report.note(ExitCode.FINDINGS)
+    if stale:
+        report.note(ExitCode.INCOMPLETE, f"{len(stale)} host(s) not read by the patrol within {stale_after}: "
+                    + ", ".join(stale[:10]) + (" ..." if len(stale) > 10 else ""))
+    emit(report)
 
 
 def drill_rows(store: Any, since: dt.datetime) -> list[dict[str, Any]]:

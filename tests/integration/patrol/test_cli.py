@@ -41,6 +41,14 @@ def test_patrol_and_alerts_commands(tmp_path: Path, capsys: pytest.CaptureFixtur
         assert set(by_host) == {"sim-0004", "sim-0009"}
         psu = by_host["sim-0004"]
         assert psu["severity"] == "critical" and psu["serial"] and psu["where"].endswith(f"U{sp.hosts['sim-0004'].location.u}")
+        code, out, err = _run(capsys, *base, "patrol", "status", "sim-0004", "sim-0009", "sim-0001", "-o", "json")
+        assert code == 1, err  # open incidents; every host read just now: not stale
+        status = {i["host"]: i for i in json.loads(out)["items"]}
+        assert status["sim-0004"]["open_incidents"] == 1 and status["sim-0004"]["worst"] == "critical"
+        assert status["sim-0009"]["bmc"] == "DOWN" and status["sim-0001"]["bmc"] == "up"
+        assert status["sim-0001"]["open_incidents"] == 0 and not status["sim-0001"]["stale"]
+        code, out, err = _run(capsys, *base, "patrol", "status", "sim-0001", "--stale-after", "0s")
+        assert code == 4 and "not read by the patrol within 0s" in err and "sim-0001" in out
         code, out, err = _run(capsys, *base, "alerts", "ack", str(psu["id"]), "-m", "spare on its way")
         assert code == 0, err
         code, out, err = _run(capsys, *base, "alerts", "show", str(psu["id"]))

@@ -24,7 +24,7 @@ from tests.integration.patrol.helpers import psu_incident
 HONOURING = {
     "alerts list", "assets collect", "console list", "assets reconcile", "assets search", "assets warranty", "audit list",
     "baseline apply", "baseline plan", "baseline verify", "bmc show", "boot", "inventory ansible", "inventory export",
-    "inventory list", "inventory search", "patrol report", "patrol run", "patrol watch", "power apply",
+    "inventory list", "inventory search", "patrol report", "patrol run", "patrol status", "patrol watch", "power apply",
     "power cycle", "power off", "power on", "power plan", "power reset", "power status", "provision abort",
     "provision plan", "provision resume", "provision retry", "provision run", "provision skip",
     "provision status", "serve", "vmedia eject", "vmedia insert", "vmedia status",
