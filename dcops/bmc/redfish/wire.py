@@ -523,10 +523,11 @@ class Client:
         self.keepalive = keepalive
         self.connect_timeout = connect_timeout
         self.closed = False
-        self._idle: dict[tuple[Origin, ssl.SSLContext | None], Connection] = {}
+        self._idle: dict[tuple[str, ssl.SSLContext | None], Connection] = {}  # (base URL, TLS)
         self._origins: dict[str, Origin] = {}
         self._buf = bytearray(READ_SIZE)
         self._next_sweep = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def origin(self, url: str) -> Origin:
         found = self._origins.get(url)
@@ -540,10 +541,16 @@ class Client:
         ``BadResponse``, ``BodyTooLarge``) or ``TimeoutError`` (connecting)."""
         if self.closed:
             raise WireError("the client is closed")
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # connections are watched by one loop: a new loop starts afresh
+            self._loop = loop
+            idle, self._idle = self._idle, {}
+            for old in idle.values():
+                old.close()
         origin = self.origin(url)
         if origin.tls and tls is None:
             raise WireError("https needs a TLS context")
-        key = (origin, tls if origin.tls else None)
+        key = (url, tls if origin.tls else None)
         data = request_bytes(method, request_target(origin.prefix + path), origin.host_header, headers, body)
         now = time.monotonic()
         if now >= self._next_sweep:
@@ -553,7 +560,7 @@ class Client:
             conn.close()
             conn = None
         if conn is None:
-            conn = await self._connect(origin, key[1])
+            conn = await self._connect(origin, tls if origin.tls else None)
         conn.busy = True
         try:
             resp = await self._exchange(conn, data, ResponseParser(method, self.max_body))
@@ -570,10 +577,7 @@ class Client:
 
     def drop(self, url: str) -> None:
         """Close the idle connections to ``url`` (a BMC no longer read)."""
-        origin = self._origins.pop(url, None)
-        if origin is None:
-            return
-        for key in [k for k in self._idle if k[0] == origin]:
+        for key in [k for k in self._idle if k[0] == url]:
             self._idle.pop(key).close()
 
     def close(self) -> None:
