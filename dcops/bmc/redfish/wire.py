@@ -207,27 +207,28 @@ class ResponseParser:
 
     def _start(self, head: bytes) -> None:
         """Parse a status line and headers; set the body's framing (or skip a 1xx)."""
-        lines = head.split(b"\n")
-        parts = lines[0].rstrip(b"\r").split(None, 2)
-        if len(parts) < 2 or parts[0] not in (b"HTTP/1.1", b"HTTP/1.0") or len(parts[1]) != 3 \
-                or not parts[1].isdigit() or parts[1][:1] == b"0":
+        lines = head.decode("latin-1").split("\n")  # one decode; header names and values are Latin-1
+        parts = lines[0].rstrip("\r").split(None, 2)
+        if len(parts) < 2 or parts[0] not in ("HTTP/1.1", "HTTP/1.0") or len(parts[1]) != 3 \
+                or not parts[1].isascii() or not parts[1].isdigit() or parts[1][0] == "0":
             raise BadResponse("not an HTTP answer (bad status line)")
         status = int(parts[1])
         headers: dict[str, str] = {}
         last = ""
-        for raw in lines[1:]:
-            line = raw.rstrip(b"\r")
-            if not line:
-                continue
-            if line[:1] in (b" ", b"\t") and last:  # obsolete line folding (RFC 9112 5.2)
-                headers[last] = f"{headers[last]} {line.strip().decode('latin-1')}"
-                continue
-            name, sep, value = line.partition(b":")
-            if not sep or not name or name != name.strip() or b" " in name:
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if not sep:
+                if line[:1] in (" ", "\t") and last:  # obsolete line folding (RFC 9112 5.2)
+                    headers[last] = f"{headers[last]} {line.strip()}"
+                    continue
+                if not line.strip():
+                    continue
                 raise BadResponse("not an HTTP answer (bad header line)")
-            key = name.decode("latin-1").lower()
-            text = value.strip().decode("latin-1")
-            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+            key = name.lower()
+            if not key or key[0] in " \t" or key[-1] in " \t" or " " in key:
+                raise BadResponse("not an HTTP answer (bad header line)")
+            value = value.strip()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
             last = key
         if status < 200:
             if status == 101:
@@ -235,7 +236,7 @@ class ResponseParser:
             return  # 100 Continue, 102, 103: an interim answer, the real one follows
         self._status, self._headers = status, headers
         conn = headers.get("connection", "").lower()
-        self._keep = "close" not in conn if parts[0] == b"HTTP/1.1" else "keep-alive" in conn
+        self._keep = "close" not in conn if parts[0] == "HTTP/1.1" else "keep-alive" in conn
         self._set_encoding(headers.get("content-encoding", ""))
         if self.head_only or status in _NO_BODY:
             self._state = _DONE
