@@ -65,7 +65,7 @@ def probe(book: list[Any], rounds: int, concurrency: int) -> None:
             before = rss_mb()
             http = reader._http  # noqa: SLF001 - a probe takes the reader apart on purpose
             if http is not None:
-                await http.connector.close()
+                http.close()  # the kept connections (wire.Client)
             await asyncio.sleep(0.5)  # transports finish closing on the loop
             after_conns = rss_mb()
             for bmc in reader.bmcs.values():

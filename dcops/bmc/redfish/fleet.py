@@ -5,9 +5,9 @@ driven by ``run_async``); this module is only the transport and what is worth ke
 between rounds. Patrol keeps one ``RedfishFleet`` for its whole life; ``aio.observe_many`` (assets,
 ``bmc`` commands, tests) makes one per call and closes it at the end.
 
-Shared by the whole fleet: one aiohttp session and TCP connector, one SSL context per (verify, CA
-bundle) -- building one costs ~20 ms of CPU --, orjson for decoding, and a semaphore capping the
-requests in flight. No per-request timer: the visit's deadline (``asyncio.timeout``) bounds every
+Shared by the whole fleet: one HTTP/1.1 client (``wire.Client``: a kept-alive connection per BMC,
+driven by the event loop's selector), one SSL context per (verify, CA bundle) -- building one costs
+~20 ms of CPU --, orjson for decoding, and a semaphore capping the requests in flight. No per-request timer: the visit's deadline (``asyncio.timeout``) bounds every
 request of a BMC, and one timer per request costs CPU at fleet scale (connecting has its own).
 
 Kept per BMC between visits (in memory; rebuilt after a restart):
@@ -39,16 +39,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
-import re
 import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import orjson
-import yarl
 
 from dcops.bmc.redfish.bodies import session_body
 from dcops.bmc.redfish.connector import retry_after
@@ -84,7 +81,7 @@ from dcops.bmc.redfish.keys import (
     STATIC_TYPES,
 )
 from dcops.bmc.redfish.read import read_health, read_observation
-from dcops.bmc.redfish.tlsbuffer import small_tls_read_buffers
+from dcops.bmc.redfish.wire import BodyTooLarge, Client, Disconnected, WireError, client_context
 from dcops.bmc.visit import LogPosition, Visit, record_order
 from dcops.errors import UnreachableError
 from dcops.models import Host
@@ -159,7 +156,6 @@ class RedfishFleet:
     def __init__(self, *, concurrency: int = 400, read_timeout: float = 15.0, retries: int = 1,
                  log_limit: int = 50, keepalive: float = 120.0, max_pause: float = 1.0,
                  max_body: int = MAX_BODY) -> None:
-        small_tls_read_buffers()  # a kept connection per BMC: 256 KiB each otherwise (tlsbuffer.py)
         self.concurrency = concurrency
         self.max_body = max_body
         self.read_timeout = read_timeout
@@ -168,37 +164,28 @@ class RedfishFleet:
         self.keepalive = keepalive
         self.max_pause = max_pause
         self.bmcs: dict[str, BmcState] = {}
-        self._http: aiohttp.ClientSession | None = None
+        self._http: Client | None = None
         self._cap: asyncio.Semaphore | None = None
-        self._ssl: dict[tuple[bool, str | None], ssl.SSLContext | bool] = {}
+        self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
         self._logins: set[asyncio.Task[None]] = set()
         self.trace: dict[str, list[str]] | None = None  # host -> paths GET in its last visit (benchmarks)
 
     # ------------------------------------------------------------------ lifecycle
-    def _session(self) -> aiohttp.ClientSession:
+    def _session(self) -> Client:
         if self._http is None or self._http.closed:
-            connector = aiohttp.TCPConnector(limit=self.concurrency, limit_per_host=0, ttl_dns_cache=3600,
-                                             keepalive_timeout=self.keepalive, enable_cleanup_closed=False)
-            # BMC traffic never goes through an environment proxy (trust_env=False).
-            self._http = aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",),
-                                               timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
-                                               trust_env=False)
+            # Connect timeout 10 s (TCP and TLS handshake); never a proxy (wire.py reads no environment).
+            self._http = Client(max_body=self.max_body, keepalive=self.keepalive)
             self._cap = asyncio.Semaphore(self.concurrency)
         return self._http
 
-    def ssl_for(self, target: Target) -> ssl.SSLContext | bool:
-        """One SSL context per (verify, CA bundle), never one per BMC."""
+    def ssl_for(self, target: Target) -> ssl.SSLContext | None:
+        """One SSL context per (verify, CA bundle), never one per BMC; None for plain http."""
         if not target.url.startswith("https"):
-            return False
+            return None
         key = (target.verify_tls, target.ca_bundle if target.verify_tls else None)
         ctx = self._ssl.get(key)
         if ctx is None:
-            if not target.verify_tls:
-                ctx = False
-            else:
-                ctx = ssl.create_default_context(cafile=target.ca_bundle) if target.ca_bundle \
-                    else ssl.create_default_context()
-            self._ssl[key] = ctx
+            ctx = self._ssl[key] = client_context(target.verify_tls, target.ca_bundle)
         return ctx
 
     def state(self, target: Target, log: LogPosition | None = None) -> BmcState:
@@ -241,7 +228,7 @@ class RedfishFleet:
             task.cancel()
         if self._logins:
             await asyncio.wait(set(self._logins), timeout=1.0)
-        await self._http.close()
+        self._http.close()
         self._http = None
 
     async def forget(self, hosts: Iterable[str]) -> None:
@@ -252,31 +239,33 @@ class RedfishFleet:
         ready = [b for b in gone if b.session_uri]
         if ready and self._http is not None:
             await asyncio.gather(*(self._logout(b) for b in ready), return_exceptions=True)
+        if self._http is not None:
+            for bmc in gone:  # and its kept connection (unless another host reads the same URL)
+                if not any(b.target.url == bmc.target.url for b in self.bmcs.values()):
+                    self._http.drop(bmc.target.url)
 
     # ------------------------------------------------------------------ transport
     async def _send(self, bmc: BmcState, method: str, path: str, body: Any = None) -> tuple[int, Any, Any, str | None]:
         """One request: (status, headers, decoded body, what is wrong with the body or None)."""
         http = self._session()
         assert self._cap is not None
-        url = _url(bmc.target.url + path)
+        target = bmc.target
         data = orjson.dumps(body) if body is not None else None
         headers = bmc.headers if data is None else dict(bmc.headers, **{"Content-Type": "application/json"})
         for attempt in range(self.retries + 1):
             async with self._cap:
                 try:
-                    async with http.request(method, url, data=data, headers=headers,
-                                            ssl=self.ssl_for(bmc.target)) as resp:
-                        raw = await _read_capped(resp, self.max_body)
-                        status, resp_headers = resp.status, resp.headers
+                    resp = await http.request(target.url, method, path, headers, data, self.ssl_for(target))
                 except BodyTooLarge:
-                    raise UnreachableError(f"{bmc.target.host}: {method} {path}: the answer is larger than "
+                    raise UnreachableError(f"{target.host}: {method} {path}: the answer is larger than "
                                            f"{self.max_body // (1024 * 1024)} MB (refused)") from None
-                except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                    # A dropped keep-alive connection looks like this too: retry once on a new one.
-                    if attempt < self.retries and isinstance(exc, aiohttp.ServerDisconnectedError):
+                except (WireError, TimeoutError, OSError) as exc:
+                    # A kept-alive connection the BMC dropped between rounds: retry once on a new one.
+                    if attempt < self.retries and isinstance(exc, Disconnected):
                         continue
-                    raise UnreachableError(f"{bmc.target.host}: {method} {path}: {_reason(exc)}") from None
-            parsed, problem = decode(raw)
+                    raise UnreachableError(f"{target.host}: {method} {path}: {_reason(exc)}") from None
+            status, resp_headers = resp.status, resp.headers
+            parsed, problem = decode(resp.body)
             # Busy: wait and ask again. Not out of sessions: the login falls back to basic auth.
             if status in BUSY and attempt < self.retries and SESSION_LIMIT not in str(parsed):
                 pause = retry_after(resp_headers.get("Retry-After"), 0.5 * 2 ** attempt)
@@ -334,12 +323,13 @@ class RedfishFleet:
         end = time.monotonic() + 5.0
         for attempt in range(4):
             try:
-                async with self._http.delete(bmc.target.url + uri, headers=bmc.headers,
-                                             ssl=self.ssl_for(bmc.target),
-                                             timeout=aiohttp.ClientTimeout(total=max(0.5, end - time.monotonic()))) \
-                        as resp:
-                    status, wait = resp.status, retry_after(resp.headers.get("Retry-After"), 0.2 * (attempt + 1))
-            except (aiohttp.ClientError, TimeoutError, OSError):
+                async with asyncio.timeout(max(0.5, end - time.monotonic())):
+                    resp = await self._http.request(bmc.target.url, "DELETE", uri, bmc.headers, None,
+                                                    self.ssl_for(bmc.target))
+                status, wait = resp.status, retry_after(resp.headers.get("Retry-After"), 0.2 * (attempt + 1))
+            except Disconnected:
+                continue  # a kept connection the BMC dropped while idle: again on a new one
+            except (WireError, TimeoutError, OSError):
                 return
             if status not in (429, 500, 502, 503, 504) or time.monotonic() >= end:
                 return
@@ -585,47 +575,13 @@ def _harvest(doc: Doc, memo: dict[str, Doc]) -> None:
         memo.setdefault(normalize(uri), value)
 
 
-class BodyTooLarge(Exception):
-    """A response body over the cap (counted after decompression)."""
-
-
-async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The body, refused past ``limit`` bytes: one BMC's endless or gzip-bomb answer must not
-    take the memory of the process that patrols the whole fleet. aiohttp hands the body over
-    decompressed in pieces, so the cap counts what would be kept."""
-    length = resp.content_length
-    if length is not None and not resp.headers.get("Content-Encoding"):
-        if length > limit:
-            raise BodyTooLarge
-        # Plain body of a stated length (every BMC answer of a steady round): aiohttp stops at
-        # that length, so one read is bounded too, without a chunk loop per answer.
-        return await resp.read()
-    buf = bytearray()
-    async for chunk in resp.content.iter_chunked(64 * 1024):
-        buf += chunk
-        if len(buf) > limit:
-            raise BodyTooLarge
-    return bytes(buf)
-
-
-# Characters yarl leaves as they are in a path and query (RFC 3986 unreserved plus the few
-# reserved ones Redfish URLs use: ``$expand=.($levels=1)``, ``$skip=N``, ``[::1]``): a URL made
-# only of these needs no quoting, so yarl is told so and skips its encoder (a measurable share of
-# a steady round's CPU per request). Anything else (a space, non-ASCII, '%', '+', '#') goes the
-# normal way and is quoted as before.
-_PLAIN_URL = re.compile(r"[A-Za-z0-9\-._~:/?\[\]@$&()=,]*")
-
-
-def _url(text: str) -> str | yarl.URL:
-    return yarl.URL(text, encoded=True) if _PLAIN_URL.fullmatch(text) else text
-
-
 def _reason(exc: BaseException) -> str:
-    """A short reason for a transport failure (aiohttp's own text repeats the whole address)."""
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        os_error = exc.os_error
-        return f"cannot connect: {os_error.strerror or type(os_error).__name__}"
-    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+    """A short reason for a transport failure (wire.py's texts name no address and no secret)."""
+    if isinstance(exc, TimeoutError):
         return "timed out"
+    if isinstance(exc, WireError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,6 +1,6 @@
 """Decode a BMC's response body strictly and say what is wrong with it (pure).
 
-Both transports (the ``redfish`` library on the synchronous path, aiohttp on patrol's) decode
+Both transports (the ``redfish`` library on the synchronous path, wire.py on patrol's) decode
 through here. Strict: ``NaN``/``Infinity`` (which Python's ``json`` accepts), numbers that overflow
 to infinity, trailing garbage and nesting deeper than 1,024 levels are refused (orjson), so a
 hostile or broken BMC cannot pass a document that is not JSON off as one. The problem is said in

@@ -155,3 +155,21 @@ def test_fleet_reads_only_new_entries_of_a_newest_first_log() -> None:
     assert first == ["1022", "1023", "1024"]
     assert second == ["1025"]
     assert all("$top" not in path for path in gets)
+
+
+def test_forget_logs_out_and_closes_the_kept_connection() -> None:
+    async def run(url: str) -> tuple[int, int]:
+        fleet = RedfishFleet(concurrency=4)
+        visit = await fleet.visit(target(url), sections=())
+        assert visit.observation is not None, visit.error
+        assert fleet._http is not None  # noqa: SLF001 - the kept connection is what is checked
+        kept = len(fleet._http)  # noqa: SLF001
+        await fleet.forget(["h1"])
+        left = len(fleet._http)  # noqa: SLF001
+        await fleet.close()
+        return kept, left
+
+    with serve(minimal_system()) as bmc:
+        kept, left = asyncio.run(run(bmc.url))
+        assert bmc.active_sessions() == 0
+    assert (kept, left) == (1, 0)
