@@ -68,8 +68,10 @@ CHECKS = {
     "store imports no capability": lambda i, imported: _only(i, imported, "dcops.store"),
     # Drivers know the hardware, not what dcops does with it.
     "bmc imports no capability": lambda i, imported: _only(i, imported, "dcops.bmc"),
-    # Rack PDU readers are drivers too.
-    "pdu imports no capability": lambda i, imported: _only(i, imported, "dcops.pdu"),
+    # Rack PDU readers are drivers too; they send through the BMC layer's HTTP client and JSON
+    # reader (one set of transport rules for every Redfish device), nothing else of it.
+    "pdu imports no capability": lambda i, imported: _only(i, imported, "dcops.pdu", "dcops.bmc.redfish.wire",
+                                                           "dcops.bmc.redfish.jsonbody"),
     # The book is read by everyone and reads no one.
     "inventory imports no capability": lambda i, imported: _only(i, imported, "dcops.inventory"),
     # Notify has its own Message and silence test: it imports no capability that notifies.

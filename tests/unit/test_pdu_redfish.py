@@ -89,5 +89,6 @@ async def _nonsense() -> list[PduReading]:
 
 def test_a_lying_or_dead_pdu_is_a_reading_with_its_reason() -> None:
     liar, gone = asyncio.run(_nonsense())
-    assert (liar.reachable, liar.error) == (False, "GET /redfish/v1/PowerEquipment/RackPDUs: malformed response")
+    assert (liar.reachable, liar.error) == (False, "GET /redfish/v1/PowerEquipment/RackPDUs: malformed response "
+                                                   "(truncated JSON (the body ends mid-document))")
     assert not gone.reachable and gone.error
