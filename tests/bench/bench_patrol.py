@@ -133,7 +133,8 @@ def sims_status(sims: list[dict[str, Any]]) -> dict[str, Any]:
             status = json.loads(resp.read())
         total["requests"] += int(status.get("requests") or 0)
         total["sessions"] += int(status.get("sessions") or 0)
-        total["rss_mb"] += round(int(status.get("rss_bytes") or 0) / 2**20, 1)
+        total["rss_mb"] += int(status.get("rss_bytes") or 0) / 2**20
+    total["rss_mb"] = round(total["rss_mb"], 1)
     return total
 
 
@@ -267,35 +268,59 @@ def verdicts(bmcs: int, rounds: list[dict[str, Any]], ratios: dict[str, float] |
     return out
 
 
-def cold_breakdown(bmcs: int, rounds: list[dict[str, Any]], probe: dict[str, Any] | None) -> list[str]:
-    """Where the cold round goes: client and simulator CPU, the TLS handshakes (one per BMC: the
-    connection is kept), and the requests beyond the steady ones (login, discovery) priced at the
-    steady cost per request. Estimates from measured parts; the lines say which is which."""
+def cold_breakdown(bmcs: int, rounds: list[dict[str, Any]], probe: dict[str, Any] | None,
+                   concurrency: int = 0, latency_ms: float = 0.0) -> list[str]:
+    """Where the cold round goes: client and simulator CPU (measured), the TLS handshakes (one per
+    BMC: the connection is kept; priced by ``tls_probe``), and what is left for the requests beyond
+    the steady ones (login, discovery): the cold round's CPU less a steady round's less the
+    handshakes. The lines say which figure is measured and which derived."""
     import os
 
     cold, steady = rounds[0], rounds[-1]
     cores = os.cpu_count() or 1
     lines = [f"cold round: {cold['wall_s']:.1f} s wall; patrol {cold['cpu_s']:.1f} s CPU "
              f"({cold['cpu_ms_per_bmc']:.2f} ms/BMC, measured)"]
-    sim_cpu = cold.get("sim_cpu_s")
+    sim_cpu, sim_steady = cold.get("sim_cpu_s"), steady.get("sim_cpu_s")
     if sim_cpu is not None:
         lines[0] += f", simulators {sim_cpu:.1f} s CPU ({cold['sim_cpu_ms_per_bmc']:.2f} ms/BMC, measured)"
         floor = max(cold["cpu_s"], (cold["cpu_s"] + sim_cpu) / cores)
-        lines.append(f"  CPU floor on this {cores}-core machine: {floor:.1f} s wall (patrol on one core; "
-                     f"patrol + simulators over {cores} cores), before any latency")
+        lines.append(f"  CPU floor on this {cores}-core machine: {floor:.1f} s wall (patrol on one core; patrol + "
+                     f"simulators over {cores} cores; other work on the machine comes on top); against real BMCs "
+                     f"the patrol's {cold['cpu_s']:.1f} s alone")
+    if concurrency and latency_ms:
+        waves = -(-bmcs // concurrency)
+        lines.append(f"  latency floor: {waves} wave(s) of {concurrency} BMCs x {cold['requests_per_bmc']} requests x "
+                     f"{latency_ms:.0f} ms mean = {waves * cold['requests_per_bmc'] * latency_ms / 1000:.1f} s if a "
+                     f"BMC's requests ran one after another")
+    hs_client = hs_server = 0.0
     if probe:
-        lines.append(f"  TLS handshakes: {probe['client_ms']:.2f} ms client + {probe['server_ms']:.2f} ms server "
-                     f"each (probe of {probe['handshakes']}) -> ~{probe['client_ms'] * bmcs / 1000:.1f} s patrol "
-                     f"+ ~{probe['server_ms'] * bmcs / 1000:.1f} s simulator CPU for one per BMC (estimate)")
+        hs_client, hs_server = probe["client_ms"] * bmcs / 1000, probe["server_ms"] * bmcs / 1000
+        lines.append(f"  TLS handshakes: {probe['client_ms']:.2f} ms client + {probe['server_ms']:.2f} ms server each "
+                     f"(probe of {probe['handshakes']}, measured) -> ~{hs_client:.1f} s patrol + ~{hs_server:.1f} s "
+                     f"simulator CPU for one per BMC (derived)")
     extra = cold["requests_per_bmc"] - steady["requests_per_bmc"]
-    per_req = steady["cpu_ms_per_bmc"] / max(steady["requests_per_bmc"], 1e-9)
-    lines.append(f"  logins + discovery: {extra:.1f} requests/BMC beyond the steady {steady['requests_per_bmc']}; "
-                 f"at the steady {per_req:.3f} ms patrol CPU per request -> ~{extra * per_req * bmcs / 1000:.1f} s "
-                 f"(estimate; parsing a first document costs more than a steady one)")
+    rest = cold["cpu_s"] - steady["cpu_s"] - hs_client
+    text = (f"  logins + discovery: {extra:.1f} requests/BMC beyond the steady {steady['requests_per_bmc']}: "
+            f"~{rest:.1f} s patrol CPU (cold - steady - handshakes, derived; "
+            f"{rest * 1000 / max(extra * bmcs, 1):.3f} ms per request)")
+    if sim_cpu is not None and sim_steady is not None:
+        sim_rest = sim_cpu - sim_steady - hs_server
+        text += f", ~{sim_rest:.1f} s simulator CPU ({sim_rest * 1000 / max(extra * bmcs, 1):.3f} ms per request)"
+    lines.append(text)
     if "sim_sessions" in cold:
         lines.append(f"  sessions open on the simulators after the cold round: {cold['sim_sessions']:,} "
                      f"(one login per BMC)")
     return lines
+
+
+def mean_latency_ms(latency: str) -> float:
+    """The mean of a ``--latency`` range such as "100-300ms" (0 when it is not one)."""
+    text = latency.strip().lower().removesuffix("ms")
+    try:
+        lo, _, hi = text.partition("-")
+        return (float(lo) + float(hi or lo)) / 2
+    except ValueError:
+        return 0.0
 
 
 def plain_redfish_walk(hosts: list[Any], trace: dict[str, list[str]], sample: int, threads: int) -> dict[str, Any]:
@@ -408,7 +433,9 @@ def main() -> None:
         report["plain_redfish"]["cpu_ms_per_bmc"] / max(steady["cpu_ms_per_bmc"], 1e-9), 1)
     report["verdicts"] = verdicts(args.hosts, report["patrol"],
                                   {"redfish_library": report["ratio_plain_cpu_over_dcops_cpu"]})
-    report["cold_breakdown"] = cold_breakdown(args.hosts, report["patrol"], report["tls_probe"])
+    report["cold_breakdown"] = cold_breakdown(args.hosts, report["patrol"], report["tls_probe"], args.concurrency,
+                                              mean_latency_ms(args.latency))
+    report["load_average"] = [round(x, 1) for x in os.getloadavg()]
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -428,6 +455,7 @@ def main() -> None:
                   f"{r['wall_s']} s wall, {r['cpu_ms_per_bmc']} ms CPU/BMC")
     for host, error in report["failures"].items():
         print(f"  unreachable in some round: {host}: {error}")
+    print(f"load average at the end (1, 5, 15 min; {os.cpu_count()} cores): {report['load_average']}")
     for line in report["cold_breakdown"] + report["verdicts"]:
         print(line)
 

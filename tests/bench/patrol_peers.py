@@ -144,7 +144,9 @@ def redfish_side(hosts: int, latency: str, rounds: int, concurrency: int, sample
     for peer in ("redfish_library", "sushy"):
         out[f"ratio_{peer}_cpu"] = round(out[peer]["cpu_ms_per_bmc"] / max(steady["cpu_ms_per_bmc"], 1e-9), 1)
     rounds = out["dcops"]["rounds"]
-    out["cold_breakdown"] = bench_patrol.cold_breakdown(hosts, rounds, out["dcops"]["tls_probe"])
+    out["cold_breakdown"] = bench_patrol.cold_breakdown(hosts, rounds, out["dcops"]["tls_probe"], concurrency,
+                                                        bench_patrol.mean_latency_ms(latency))
+    out["load_average"] = [round(x, 1) for x in os.getloadavg()]
     out["verdicts"] = bench_patrol.verdicts(hosts, rounds, {p: out[f"ratio_{p}_cpu"] for p in ("redfish_library", "sushy")})
     return out
 
@@ -260,6 +262,7 @@ def print_report(report: dict[str, Any]) -> None:
             print(f"  {peer} ({p['bmcs']} BMCs, {p['threads']} threads, {p['documents_per_bmc']} documents/BMC): "
                   f"{p['cpu_ms_per_bmc']:.2f} ms CPU/BMC, {p['wall_s']} s wall, {p['errors']} errors, "
                   f"peak RSS {p['peak_rss_mb']} MB -> {rf[f'ratio_{peer}_cpu']}x dcops's CPU/BMC")
+        print(f"  load average at the end (1, 5, 15 min; {os.cpu_count()} cores): {rf['load_average']}")
         for line in rf["cold_breakdown"] + rf["verdicts"]:
             print(f"  {line}")
     ip = report.get("ipmi")
