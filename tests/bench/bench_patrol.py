@@ -198,7 +198,10 @@ def patrol_rounds(hosts: list[Any], store_url: str, rounds: int, concurrency: in
     out: list[dict[str, Any]] = []
     failures: dict[str, str] = {}
 
+    served = sims_status(sims)["requests"] if sims else 0
+
     async def run() -> None:
+        nonlocal served
         for n in range(rounds):
             engine.config = cold if n == 0 else steady
             s0 = sims_cpu_s(sims)
@@ -213,12 +216,19 @@ def patrol_rounds(hosts: list[Any], store_url: str, rounds: int, concurrency: in
                    "reachable": summary.reachable, "unreachable": summary.unreachable,
                    "missed": summary.missed, "open_incidents": len(summary.open_incidents),
                    "rss_mb": rss, "rss_kb_per_bmc": round((rss - rss_before) * 1024 / len(hosts), 1)}
+            # The share of the machine this run had: other work on a shared machine shows here (a
+            # round that missed BMCs while patrol and simulators used a fraction of the cores was
+            # starved, not slow).
+            row["load_1min"] = round(os.getloadavg()[0], 1)
             if sims:
                 status = sims_status(sims)
+                # Requests the simulators served (those of BMCs the round gave up on included).
+                count, served = status["requests"] - served, status["requests"]
                 row.update({"sim_cpu_s": round(sim_cpu, 2),
                             "sim_cpu_ms_per_bmc": round(sim_cpu * 1000 / len(hosts), 3),
-                            "sim_cpu_ms_per_request": round(sim_cpu * 1000 / max(1, summary.requests), 3),
+                            "sim_requests": count, "sim_cpu_ms_per_request": round(sim_cpu * 1000 / max(1, count), 3),
                             "sim_sessions": status["sessions"], "sim_rss_mb": status["rss_mb"]})
+            row["machine_share"] = round((cpu + sim_cpu) / (wall * (os.cpu_count() or 1)), 2)
             out.append(row)
             for h in summary.hosts:
                 if h.reachable is False:
@@ -288,8 +298,8 @@ def cold_breakdown(bmcs: int, rounds: list[dict[str, Any]], probe: dict[str, Any
         lines[0] += f", simulators {sim_cpu:.1f} s CPU ({cold['sim_cpu_ms_per_bmc']:.2f} ms/BMC, measured)"
         floor = max(cold["cpu_s"], (cold["cpu_s"] + sim_cpu) / cores)
         lines.append(f"  CPU floor on this {cores}-core machine: {floor:.1f} s wall (patrol on one core; patrol + "
-                     f"simulators over {cores} cores; other work on the machine comes on top); against real BMCs "
-                     f"the patrol's {cold['cpu_s']:.1f} s alone")
+                     f"simulators over {cores} cores; other work on the machine comes on top); with real BMCs instead "
+                     f"of simulators, the patrol's {cold['cpu_s']:.1f} s")
     if concurrency and latency_ms:
         waves = -(-bmcs // concurrency)
         lines.append(f"  latency floor: {waves} wave(s) of {concurrency} BMCs x {cold['requests_per_bmc']} requests x "
@@ -301,13 +311,16 @@ def cold_breakdown(bmcs: int, rounds: list[dict[str, Any]], probe: dict[str, Any
         lines.append(f"  TLS handshakes: {probe['client_ms']:.2f} ms client + {probe['server_ms']:.2f} ms server each "
                      f"(probe of {probe['handshakes']}, measured) -> ~{hs_client:.1f} s patrol + ~{hs_server:.1f} s "
                      f"simulator CPU for one per BMC (derived)")
-    extra = cold["requests_per_bmc"] - steady["requests_per_bmc"]
-    rest = cold["cpu_s"] - steady["cpu_s"] - hs_client
-    text = (f"  logins + discovery: {extra:.1f} requests/BMC beyond the steady {steady['requests_per_bmc']}: "
+    # A steady round that missed BMCs (starved) read fewer: scaled up to the whole fleet.
+    read = max(1, steady.get("reachable", bmcs - steady["missed"] - steady["unreachable"]))
+    scale = bmcs / read
+    extra = cold["requests_per_bmc"] - steady["requests_per_bmc"] * scale
+    rest = cold["cpu_s"] - steady["cpu_s"] * scale - hs_client
+    text = (f"  logins + discovery: {extra:.1f} requests/BMC beyond the steady {steady['requests_per_bmc'] * scale:.2f}: "
             f"~{rest:.1f} s patrol CPU (cold - steady - handshakes, derived; "
             f"{rest * 1000 / max(extra * bmcs, 1):.3f} ms per request)")
     if sim_cpu is not None and sim_steady is not None:
-        sim_rest = sim_cpu - sim_steady - hs_server
+        sim_rest = sim_cpu - sim_steady * scale - hs_server
         text += f", ~{sim_rest:.1f} s simulator CPU ({sim_rest * 1000 / max(extra * bmcs, 1):.3f} ms per request)"
     lines.append(text)
     if "sim_sessions" in cold:
@@ -469,9 +482,14 @@ def round_line(r: dict[str, Any]) -> str:
             f"{r['cpu_s']:6.2f} s CPU = {r['cpu_ms_per_bmc']:.3f} ms CPU/BMC, {r['requests_per_bmc']} requests/BMC, "
             f"{r['unreachable']} unreachable, {r['missed']} missed, RSS {r['rss_mb']} MB "
             f"(+{r['rss_kb_per_bmc']:.0f} KB/BMC)")
+    if r["missed"]:
+        text += f" ({r['cpu_s'] * 1000 / max(1, r['reachable']):.3f} ms CPU per BMC read)"
     if "sim_cpu_s" in r:
         text += (f"; simulators {r['sim_cpu_s']:.2f} s CPU = {r['sim_cpu_ms_per_bmc']:.3f} ms/BMC, "
-                 f"{r['sim_cpu_ms_per_request']:.3f} ms/request, RSS {r['sim_rss_mb']} MB")
+                 f"{r['sim_cpu_ms_per_request']:.3f} ms/request served, RSS {r['sim_rss_mb']} MB")
+    if "machine_share" in r:
+        text += (f"; patrol + simulators used {r['machine_share']:.0%} of the machine's cores "
+                 f"(load average {r['load_1min']})")
     return text
 
 
