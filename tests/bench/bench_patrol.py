@@ -251,6 +251,14 @@ GOAL_KB_PER_BMC = 100.0
 GOAL_RATIOS = {"redfish_library": 12.0, "sushy": 15.0}
 
 
+def steady_cpu_ms(r: dict[str, Any]) -> float:
+    """CPU per BMC of a round, per BMC *read* when it missed some: a starved round that gave up on
+    BMCs spent part of its CPU on them, so dividing by the whole fleet would flatter it."""
+    if r["missed"]:
+        return round(r["cpu_s"] * 1000 / max(1, r.get("reachable", 0)), 3)
+    return float(r["cpu_ms_per_bmc"])
+
+
 def verdicts(bmcs: int, rounds: list[dict[str, Any]], ratios: dict[str, float] | None = None) -> list[str]:
     """One line per goal of issue 19: met / NOT met, with the figure it was judged on. Rounds as
     ``patrol_rounds`` makes them (the first cold, the last steady); ``ratios``: a peer's CPU per
@@ -269,8 +277,8 @@ def verdicts(bmcs: int, rounds: list[dict[str, Any]], ratios: dict[str, float] |
 
     out = [line(f"steady round < {GOAL_WALL_S:.0f} s", ok(steady), whole(steady)),
            line(f"cold round < {GOAL_WALL_S:.0f} s", ok(cold), whole(cold)),
-           line(f"steady CPU <= {GOAL_CPU_MS} ms/BMC", steady["cpu_ms_per_bmc"] <= GOAL_CPU_MS,
-                f"{steady['cpu_ms_per_bmc']:.3f} ms/BMC")]
+           line(f"steady CPU <= {GOAL_CPU_MS} ms/BMC", steady_cpu_ms(steady) <= GOAL_CPU_MS,
+                f"{steady_cpu_ms(steady):.3f} ms/BMC" + (f" read, {steady['missed']} missed" if steady["missed"] else ""))]
     if "rss_kb_per_bmc" in steady:
         out.append(line(f"memory <= {GOAL_KB_PER_BMC:.0f} KB/BMC", steady["rss_kb_per_bmc"] <= GOAL_KB_PER_BMC,
                         f"{steady['rss_kb_per_bmc']:.0f} KB/BMC of RSS grown since before the patrol"))
@@ -311,18 +319,20 @@ def cold_breakdown(bmcs: int, rounds: list[dict[str, Any]], probe: dict[str, Any
         lines.append(f"  TLS handshakes: {probe['client_ms']:.2f} ms client + {probe['server_ms']:.2f} ms server each "
                      f"(probe of {probe['handshakes']}, measured) -> ~{hs_client:.1f} s patrol + ~{hs_server:.1f} s "
                      f"simulator CPU for one per BMC (derived)")
-    # A steady round that missed BMCs (starved) read fewer: scaled up to the whole fleet.
-    read = max(1, steady.get("reachable", bmcs - steady["missed"] - steady["unreachable"]))
-    scale = bmcs / read
-    extra = cold["requests_per_bmc"] - steady["requests_per_bmc"] * scale
-    rest = cold["cpu_s"] - steady["cpu_s"] * scale - hs_client
-    text = (f"  logins + discovery: {extra:.1f} requests/BMC beyond the steady {steady['requests_per_bmc'] * scale:.2f}: "
-            f"~{rest:.1f} s patrol CPU (cold - steady - handshakes, derived; "
-            f"{rest * 1000 / max(extra * bmcs, 1):.3f} ms per request)")
-    if sim_cpu is not None and sim_steady is not None:
-        sim_rest = sim_cpu - sim_steady * scale - hs_server
-        text += f", ~{sim_rest:.1f} s simulator CPU ({sim_rest * 1000 / max(extra * bmcs, 1):.3f} ms per request)"
-    lines.append(text)
+    extra = cold["requests_per_bmc"] - steady["requests_per_bmc"]
+    if steady["missed"]:
+        # A starved steady round spent CPU on BMCs it then gave up on: no clean reference to subtract.
+        lines.append(f"  logins + discovery: not split out (the steady round missed {steady['missed']:,} BMCs, "
+                     f"so it is no reference)")
+    else:
+        rest = cold["cpu_s"] - steady["cpu_s"] - hs_client
+        text = (f"  logins + discovery: {extra:.1f} requests/BMC beyond the steady {steady['requests_per_bmc']}: "
+                f"~{rest:.1f} s patrol CPU (cold - steady - handshakes, derived; "
+                f"{rest * 1000 / max(extra * bmcs, 1):.3f} ms per request)")
+        if sim_cpu is not None and sim_steady is not None:
+            sim_rest = sim_cpu - sim_steady - hs_server
+            text += f", ~{sim_rest:.1f} s simulator CPU ({sim_rest * 1000 / max(extra * bmcs, 1):.3f} ms per request)"
+        lines.append(text)
     if "sim_sessions" in cold:
         lines.append(f"  sessions open on the simulators after the cold round: {cold['sim_sessions']:,} "
                      f"(one login per BMC)")
@@ -446,7 +456,7 @@ def main() -> None:
     report["ipmi"] = ipmi_round(args.ipmi, 3)
     steady = report["patrol"][-1]
     report["ratio_plain_cpu_over_dcops_cpu"] = round(
-        report["plain_redfish"]["cpu_ms_per_bmc"] / max(steady["cpu_ms_per_bmc"], 1e-9), 1)
+        report["plain_redfish"]["cpu_ms_per_bmc"] / max(steady_cpu_ms(steady), 1e-9), 1)
     report["verdicts"] = verdicts(args.hosts, report["patrol"],
                                   {"redfish_library": report["ratio_plain_cpu_over_dcops_cpu"]})
     report["cold_breakdown"] = cold_breakdown(args.hosts, report["patrol"], report["tls_probe"], args.concurrency,

@@ -142,7 +142,7 @@ def redfish_side(hosts: int, latency: str, rounds: int, concurrency: int, sample
         shutil.rmtree(sim_dir, ignore_errors=True)
     steady = out["dcops"]["rounds"][-1]
     for peer in ("redfish_library", "sushy"):
-        out[f"ratio_{peer}_cpu"] = round(out[peer]["cpu_ms_per_bmc"] / max(steady["cpu_ms_per_bmc"], 1e-9), 1)
+        out[f"ratio_{peer}_cpu"] = round(out[peer]["cpu_ms_per_bmc"] / max(bench_patrol.steady_cpu_ms(steady), 1e-9), 1)
     rounds = out["dcops"]["rounds"]
     out["cold_breakdown"] = bench_patrol.cold_breakdown(hosts, rounds, out["dcops"]["tls_probe"], concurrency,
                                                         bench_patrol.mean_latency_ms(latency))
