@@ -309,8 +309,8 @@ def cold_breakdown(bmcs: int, rounds: list[dict[str, Any]], probe: dict[str, Any
                      f"simulators over {cores} cores; other work on the machine comes on top); with real BMCs instead "
                      f"of simulators, the patrol's {cold['cpu_s']:.1f} s")
     if concurrency and latency_ms:
-        waves = -(-bmcs // concurrency)
-        lines.append(f"  latency floor: {waves} wave(s) of {concurrency} BMCs x {cold['requests_per_bmc']} requests x "
+        waves, width = -(-bmcs // concurrency), min(concurrency, bmcs)
+        lines.append(f"  latency floor: {waves} wave(s) of {width} BMCs x {cold['requests_per_bmc']} requests x "
                      f"{latency_ms:.0f} ms mean = {waves * cold['requests_per_bmc'] * latency_ms / 1000:.1f} s if a "
                      f"BMC's requests ran one after another")
     hs_client = hs_server = 0.0
