@@ -187,10 +187,26 @@ def r_power(c: Ctx) -> Doc:
 
 # ----------------------------------------------------------------------------- newer model
 
-def sensor_specs(c: Ctx) -> list[tuple[str, str, str, str, str, Any]]:
-    """(id, name, reading type, units, context, spec) of every sensor."""
-    p = c.p
-    out: list[tuple[str, str, str, str, str, Any]] = []
+SensorSpec = tuple[str, str, str, str, str, Any]
+_SPECS: dict[str, tuple[HardwareProfile, tuple[SensorSpec, ...], dict[str, SensorSpec]]] = {}
+
+
+def sensor_specs(c: Ctx) -> tuple[SensorSpec, ...]:
+    """(id, name, reading type, units, context, spec) of every sensor: a function of the profile
+    only, so built once per profile (looked up by name, checked by identity, as ``tree_for`` does)."""
+    return _specs(c.p)[0]
+
+
+def _specs(p: HardwareProfile) -> tuple[tuple[SensorSpec, ...], dict[str, SensorSpec]]:
+    hit = _SPECS.get(p.name)
+    if hit is None or hit[0] is not p:
+        specs = tuple(_build_specs(p))
+        hit = _SPECS[p.name] = (p, specs, {s[0]: s for s in reversed(specs)})  # first of a duplicate id wins
+    return hit[1], hit[2]
+
+
+def _build_specs(p: HardwareProfile) -> list[SensorSpec]:
+    out: list[SensorSpec] = []
     for temp in p.temps:
         out.append((sensor_id(temp.name), temp.name, "Temperature", "Cel", temp.context, temp))
     for n in range(1, p.fans + 1):
@@ -211,7 +227,7 @@ def r_sensors(c: Ctx) -> Doc:
 
 
 def r_sensor(c: Ctx, sid: str) -> Doc | None:
-    found = next((s for s in sensor_specs(c) if s[0] == sid), None)
+    found = _specs(c.p)[1].get(sid)
     if found is None:
         return None
     _, name, rtype, units, context, spec = found

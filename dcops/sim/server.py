@@ -287,8 +287,14 @@ def _get(bmc: Bmc, tree: Any, node: Node, ctx: Ctx, req: SimRequest, who: str, h
     body = orjson.dumps(doc)
     etag = etag_of(body)
     if bmc.flavour.odata_etag and "@odata.id" in doc:
-        doc["@odata.etag"] = etag
-        body = orjson.dumps(doc)
+        if "@odata.etag" in doc:
+            doc["@odata.etag"] = etag
+            body = orjson.dumps(doc)
+        else:
+            # The key goes last, as dumping the dict again would put it: the same bytes, one
+            # serialisation instead of two.
+            doc["@odata.etag"] = etag
+            body = body[:-1] + b',"@odata.etag":' + orjson.dumps(etag) + b"}"
     headers = {"Content-Type": JSON, "OData-Version": "4.0", "ETag": etag, "Allow": _allow(node),
                "Cache-Control": "no-cache"}
     described = _described_by(doc)
@@ -618,8 +624,21 @@ def _any_method_server(handler: Any) -> web.Server:
     return AnyMethodServer(handler, access_log=None, keepalive_timeout=75.0)
 
 
-def _log_path(request: web.BaseRequest) -> str:
-    import sys
+_LOG_PATHS: dict[str, str] = {}
 
-    path = request.path if not request.query_string else f"{request.path}?{request.query_string}"
-    return sys.intern(quote(path, safe="/$?=&.()*~:,-_"))
+
+def _log_path(request: web.BaseRequest) -> str:
+    """The path a request is logged under, interned (the log holds many copies of few paths).
+    Remembered by the raw target it is a function of: a fleet asks for the same few hundred
+    paths over and over (the memo is emptied when it grows past 65,536 of them)."""
+    raw = request.raw_path
+    found = _LOG_PATHS.get(raw)
+    if found is None:
+        import sys
+
+        path = request.path if not request.query_string else f"{request.path}?{request.query_string}"
+        found = sys.intern(quote(path, safe="/$?=&.()*~:,-_"))
+        if len(_LOG_PATHS) >= 65_536:
+            _LOG_PATHS.clear()
+        _LOG_PATHS[raw] = found
+    return found

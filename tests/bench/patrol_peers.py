@@ -73,11 +73,12 @@ def in_child(func: Any, *args: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------- Redfish
-def dcops_redfish(book: list[Any], rounds: int, concurrency: int) -> dict[str, Any]:
+def dcops_redfish(book: list[Any], rounds: int, concurrency: int, sims: list[dict[str, Any]]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        result = bench_patrol.patrol_rounds(book, f"sqlite:///{tmp}/bench.db", rounds, concurrency)
+        result = bench_patrol.patrol_rounds(book, f"sqlite:///{tmp}/bench.db", rounds, concurrency, sims)
+        probe = bench_patrol.tls_probe(book[0], sims)
     return {"rounds": result["rounds"], "trace": result["trace"], "failures": result["failures"],
-            "peak_rss_mb": vm_hwm_mb()}
+            "peak_rss_mb": vm_hwm_mb(), "rss_before_mb": result["rss_before_mb"], "tls_probe": probe}
 
 
 def redfish_library(book: list[Any], trace: dict[str, list[str]], sample: int, threads: int) -> dict[str, Any]:
@@ -130,7 +131,7 @@ def redfish_side(hosts: int, latency: str, rounds: int, concurrency: int, sample
         book = bench_patrol.start_sims(sim_dir, hosts, latency, sims)
         out: dict[str, Any] = {"bmcs": hosts, "latency": latency, "simulators": sims,
                                "sim_start_s": round(time.monotonic() - t0, 1)}
-        dcops = in_child(dcops_redfish, book, rounds, concurrency)
+        dcops = in_child(dcops_redfish, book, rounds, concurrency, bench_patrol.sim_handles(sim_dir, sims))
         trace = dcops.pop("trace")
         out["dcops"] = dcops
         out["redfish_library"] = in_child(redfish_library, book, trace, sample, threads)
@@ -141,7 +142,12 @@ def redfish_side(hosts: int, latency: str, rounds: int, concurrency: int, sample
         shutil.rmtree(sim_dir, ignore_errors=True)
     steady = out["dcops"]["rounds"][-1]
     for peer in ("redfish_library", "sushy"):
-        out[f"ratio_{peer}_cpu"] = round(out[peer]["cpu_ms_per_bmc"] / max(steady["cpu_ms_per_bmc"], 1e-9), 1)
+        out[f"ratio_{peer}_cpu"] = round(out[peer]["cpu_ms_per_bmc"] / max(bench_patrol.steady_cpu_ms(steady), 1e-9), 1)
+    rounds = out["dcops"]["rounds"]
+    out["cold_breakdown"] = bench_patrol.cold_breakdown(hosts, rounds, out["dcops"]["tls_probe"], concurrency,
+                                                        bench_patrol.mean_latency_ms(latency))
+    out["load_average"] = [round(x, 1) for x in os.getloadavg()]
+    out["verdicts"] = bench_patrol.verdicts(hosts, rounds, {p: out[f"ratio_{p}_cpu"] for p in ("redfish_library", "sushy")})
     return out
 
 
@@ -247,15 +253,18 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"Redfish: {rf['bmcs']} simulated BMCs, HTTPS, {rf['latency']} per request "
               f"({rf['simulators']} simulator process(es))")
         for r in rf["dcops"]["rounds"]:
-            print(f"  dcops round {r['round']}{' (cold)' if r['round'] == 1 else ''}: {r['wall_s']:.2f} s wall, "
-                  f"{r['cpu_ms_per_bmc']:.3f} ms CPU/BMC, {r['requests_per_bmc']} requests/BMC, "
-                  f"{r['unreachable']} unreachable, {r['missed']} missed")
-        print(f"  dcops peak RSS {rf['dcops']['peak_rss_mb']} MB")
+            print(f"  dcops {bench_patrol.round_line(r)}")
+        peak = rf["dcops"]["peak_rss_mb"]
+        print(f"  dcops peak RSS {peak} MB = {peak * 1024 / rf['bmcs']:.0f} KB/BMC "
+              f"({rf['dcops']['rss_before_mb']} MB before the patrol started: interpreter, libraries, the book)")
         for peer in ("redfish_library", "sushy"):
             p = rf[peer]
             print(f"  {peer} ({p['bmcs']} BMCs, {p['threads']} threads, {p['documents_per_bmc']} documents/BMC): "
                   f"{p['cpu_ms_per_bmc']:.2f} ms CPU/BMC, {p['wall_s']} s wall, {p['errors']} errors, "
                   f"peak RSS {p['peak_rss_mb']} MB -> {rf[f'ratio_{peer}_cpu']}x dcops's CPU/BMC")
+        print(f"  load average at the end (1, 5, 15 min; {os.cpu_count()} cores): {rf['load_average']}")
+        for line in rf["cold_breakdown"] + rf["verdicts"]:
+            print(f"  {line}")
     ip = report.get("ipmi")
     if ip:
         print(f"IPMI: {ip['bmcs']} ipmi_sim BMCs (loopback UDP)")
