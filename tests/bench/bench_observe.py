@@ -1,4 +1,4 @@
-"""Benchmark: CPU and wall time to observe 1 and N BMCs through the async path (aiohttp + orjson,
+"""Benchmark: CPU and wall time to observe 1 and N BMCs through the async path (wire.py + orjson,
 one request in flight per BMC, global cap, ``$expand`` where advertised), against the ``redfish``
 library used plainly (one thread per BMC: session login, the same GETs, logout), in the same run
 against the same BMCs.
