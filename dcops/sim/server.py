@@ -314,6 +314,8 @@ def apply_query(bmc: Bmc, tree: Any, ctx: Ctx, node: Node, doc: Doc, req: SimReq
     query = req.query
     if "$filter" in query and fl.reject_unsupported_query:
         raise RedfishError(501, "QueryNotSupported")
+    if "$select" in query and "$expand" in query and "select-no-expand" in bmc.profile.traits:
+        raise RedfishError(400, "QueryCombinationInvalid")  # trait select-no-expand (OpenBMC bmcweb)
     expand = query.get("$expand")
     if expand is not None:
         mode, levels = _parse_expand(expand)

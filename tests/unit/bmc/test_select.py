@@ -11,7 +11,14 @@ import pytest
 from dcops.bmc.redfish.docs import run_sync
 from dcops.bmc.redfish.keys import SELECT_MEMBERS
 from dcops.bmc.redfish.read import read_observation
-from dcops.bmc.redfish.select import first_inline, member_fields, mismatch, select_query, select_supported, usable
+from dcops.bmc.redfish.select import (
+    first_inline,
+    member_fields,
+    mismatch,
+    select_query,
+    select_supported,
+    usable,
+)
 from tests.unit.bmc.mockups import CAPTURES, fetcher, load
 
 A = "/redfish/v1/Systems/1/Memory/A1"
