@@ -1,0 +1,156 @@
+"""Benchmark: the inventory tier (parts, serials, firmware, logs) with and without ``$select``,
+and patrol rounds that carry it (``inventory_every``) against their deadline. N simulated BMCs
+(default mix: Dell, HPE, Lenovo, Supermicro; all advertise SelectQuery and $expand) served by
+``dcops sim`` in its own process over HTTPS with 100-300 ms per request.
+
+    .venv/bin/python -m tests.bench.bench_inventory --hosts 1000 --rounds 4 --json
+
+1. Per BMC, through the fleet reader (``RedfishFleet``, as patrol uses it): a minute visit first
+   (login, TLS, structure), then two inventory visits, each measured: requests, bytes of the
+   documents (as decoded, re-encoded), and this process's CPU per BMC. ``select`` off, then on, on
+   the same fleet (each with a reader of its own). The first inventory visit with ``$select``
+   carries the one-time check of the service's ``$select`` (one member read in full).
+2. Patrol rounds (``dcops.patrol.engine.Patrol``) with ``interval`` 60 s, ``inventory_every``
+   600 s and the 55 s round deadline: each round gives the inventory tier to its budget of hosts
+   (``max(INVENTORY_MIN, N * interval / inventory_every)``) and the minute tier to the rest. Per
+   round: wall, CPU, hosts in each tier, missed hosts. Round 1 is cold (logins, TLS, discovery)
+   and gets a long deadline, as ``dcops serve`` gives its first round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_sim(directory: Path, hosts: int, latency: str) -> list[Any]:
+    from dcops.inventory import load_inventory
+
+    argv = [sys.executable, "-m", "dcops", "sim", "up", "--hosts", str(hosts), "--tls", "--latency", latency,
+            "--timings", "fast", "--background", "--dir", str(directory), "--output", "json"]
+    result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        raise SystemExit(f"dcops sim up failed: {result.stderr[-2000:]}")
+    state = json.loads((directory / "state.json").read_text())
+    return list(load_inventory([Path(state["inventory"])]).hosts)
+
+
+def stop_sim(directory: Path) -> None:
+    subprocess.run([sys.executable, "-m", "dcops", "sim", "down", "--dir", str(directory)], cwd=REPO,
+                   capture_output=True, timeout=120)
+
+
+def tier_cost(hosts: list[Any], select: bool, concurrency: int) -> dict[str, Any]:
+    """A minute visit of every BMC, then two inventory visits, each measured."""
+    from dcops.bmc.redfish.fleet import RedfishFleet, Target, reserve_open_files
+    from dcops.patrol.engine import INVENTORY_SECTIONS as INVENTORY
+    from dcops.patrol.engine import MINUTE_SECTIONS
+
+    reserve_open_files(len(hosts))
+    targets = [Target.of(h) for h in hosts]
+    out: dict[str, Any] = {"select": select}
+
+    async def run() -> None:
+        reader = RedfishFleet(concurrency=concurrency, select=select)
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(target: Target, inventory: bool, sizes: list[int]) -> tuple[int, bool]:
+            async with gate:
+                visit = await reader.visit(
+                    target, sections=INVENTORY if inventory else MINUTE_SECTIONS, refresh=inventory,
+                    deadline=120.0, on_document=lambda _p, d: sizes.append(len(orjson.dumps(d))))
+            return visit.requests, visit.observation is not None
+
+        for label, inventory in (("minute", False), ("inventory_1", True), ("inventory_2", True)):
+            sizes: list[int] = []
+            c0, t0 = time.process_time(), time.monotonic()
+            results = await asyncio.gather(*(one(t, inventory, sizes) for t in targets))
+            cpu, wall = time.process_time() - c0, time.monotonic() - t0
+            ok = sum(1 for _, good in results if good)
+            out[label] = {"wall_s": round(wall, 2), "cpu_ms_per_bmc": round(cpu * 1000 / len(targets), 2),
+                          "requests_per_bmc": round(sum(r for r, _ in results) / len(targets), 2),
+                          "kb_per_bmc": round(sum(sizes) / 1024 / len(targets), 1), "read": ok}
+            print(json.dumps({label: out[label], "select": select}), file=sys.stderr, flush=True)
+        out["select_checked"], out["select_refused"] = len(reader.select_checked), len(reader.select_refused)
+        await reader.close()
+
+    asyncio.run(run())
+    return out
+
+
+def patrol_rounds(hosts: list[Any], store_url: str, rounds: int, concurrency: int, select: bool) -> list[Any]:
+    from dcops.patrol.config import load_patrol_config
+    from dcops.patrol.engine import INVENTORY_MIN, Patrol
+    from dcops.store import open_store
+
+    steady = load_patrol_config({"interval": 60, "concurrency": concurrency, "inventory_every": 600,
+                                 "bmc_deadline": "20s", "round_deadline": "55s"})
+    cold = load_patrol_config({"interval": 60, "concurrency": concurrency, "inventory_every": 600,
+                               "bmc_deadline": "300s", "round_deadline": "900s"})
+    engine = Patrol(open_store(store_url), hosts, cold)
+    engine.redfish.select = select
+    out: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        for n in range(rounds):
+            engine.config = cold if n == 0 else steady
+            c0, t0 = time.process_time(), time.monotonic()
+            summary = await engine.round()
+            cpu, wall = time.process_time() - c0, time.monotonic() - t0
+            tiers = [h.tier for h in summary.hosts]
+            out.append({"round": n + 1, "select": select, "wall_s": round(wall, 2),
+                        "deadline_s": engine.config.round_deadline, "cpu_ms_per_bmc": round(cpu * 1000 / len(hosts), 2),
+                        "inventory_hosts": tiers.count("inventory"), "minute_hosts": tiers.count("minute"),
+                        "budget": max(INVENTORY_MIN, -(-len(hosts) * 60 // 600)),
+                        "requests_per_bmc": round(summary.requests / len(hosts), 2), "missed": summary.missed,
+                        "unreachable": summary.unreachable})
+            print(json.dumps(out[-1]), file=sys.stderr, flush=True)
+        await engine.close()
+
+    asyncio.run(run())
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hosts", type=int, default=1000)
+    parser.add_argument("--latency", default="100-300ms")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=1000)
+    parser.add_argument("--skip-rounds", action="store_true", help="only the per-BMC tier cost")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="dcops-bench-inventory-"))
+    try:
+        hosts = start_sim(base / "sim", args.hosts, args.latency)
+        report: dict[str, Any] = {"hosts": len(hosts), "latency": args.latency,
+                                  "tier": [tier_cost(hosts, s, args.concurrency) for s in (False, True)]}
+        if not args.skip_rounds:
+            report["rounds"] = [r for s in (False, True) for r in patrol_rounds(
+                hosts, f"sqlite:///{base}/patrol-{int(s)}.db", args.rounds, args.concurrency, s)]
+    finally:
+        stop_sim(base / "sim")
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return
+    for tier in report["tier"]:
+        print(f"select={tier['select']}: " + "  ".join(
+            f"{k}: {v['requests_per_bmc']} req, {v['kb_per_bmc']} KB, {v['cpu_ms_per_bmc']} ms CPU/BMC"
+            for k, v in tier.items() if isinstance(v, dict)))
+    for r in report.get("rounds", []):
+        print(r)
+
+
+if __name__ == "__main__":
+    main()
