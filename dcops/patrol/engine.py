@@ -129,6 +129,26 @@ def tune_garbage_collector() -> None:
         gc.set_threshold(70_000, max(threshold[1], 20), max(threshold[2], 20))
 
 
+def inventory_budget(hosts: int, interval: float, every: float, share: float = 1.0) -> int:
+    """Hosts a round may give the inventory tier: the fleet spread over ``every`` (a fresh fleet is
+    inventoried over one period), times ``share`` (``inventory_share``), at least ``INVENTORY_MIN``."""
+    # share is a power of two: hosts * interval * share is exact, and so is the ceiling division.
+    return max(INVENTORY_MIN, int(-(-(hosts * int(interval) * share) // int(every))))
+
+
+def inventory_share(share: float, read_seconds: float, missed: int, deadline: float) -> float:
+    """The share of its spread the next round's inventory tier takes. An inventory visit costs
+    about five times a minute visit (tests/bench/bench_inventory.py): after a round whose reads
+    missed hosts or took over three quarters of the round deadline, half as many (down to 1/64);
+    after one that took under half, twice as many again (up to all). The hosts left out stay due
+    and come first later: the inventory waits, the minute tier's health reads do not."""
+    if missed or read_seconds > 0.75 * deadline:
+        return max(1 / 64, share / 2)
+    if read_seconds < 0.5 * deadline:
+        return min(1.0, share * 2)
+    return share
+
+
 def _spread(host: str, period: float) -> float:
     """A stable offset in [0, period) so inventory rounds of a fleet spread over the period."""
     digest = hashlib.blake2b(host.encode(), digest_size=4).digest()
@@ -167,6 +187,7 @@ class Patrol:
         self._rows: dict[str, dict[str, Any]] | None = None
         self.latest: RoundSummary | None = None
         self.rounds = 0
+        self.inventory_share = 1.0  # of the inventory spread, after the last round's pace (inventory_share)
         self._am_sent_at = 0.0
         self.listeners: list[Callable[[RoundSummary], None]] = []
         # Called with (host, read ok) as each host's read of a round ends: progress on a terminal.
@@ -251,7 +272,8 @@ class Patrol:
         tiers = {h.name: self._tier(h, rows.get(h.name), now) for h in hosts}
         due = [h.name for h in hosts if tiers[h.name] == "inventory"]
         if self.config.inventory_every > 0:
-            budget = max(INVENTORY_MIN, -(-len(hosts) * int(self.config.interval) // int(self.config.inventory_every)))
+            budget = inventory_budget(len(hosts), self.config.interval, self.config.inventory_every,
+                                      self.inventory_share)
             if len(due) > budget:
                 never = [n for n in due if (rows.get(n) or {}).get("last_inventory_at") is None]
                 keep = set(sorted(never, key=lambda n: _spread(n, 1.0))[:budget])
@@ -335,7 +357,10 @@ class Patrol:
         results: dict[str, tuple[Visit | None, str]] = {}
         if not tasks:
             return results
+        started = time.monotonic()
         done, pending = await asyncio.wait(tasks, timeout=self.config.round_deadline)
+        self.inventory_share = inventory_share(self.inventory_share, time.monotonic() - started, len(pending),
+                                               self.config.round_deadline)
         for task in pending:
             task.cancel()
         if pending:

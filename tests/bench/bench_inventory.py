@@ -15,6 +15,11 @@ and patrol rounds that carry it (``inventory_every``) against their deadline. N 
    (``max(INVENTORY_MIN, N * interval / inventory_every)``) and the minute tier to the rest. Per
    round: wall, CPU, hosts in each tier, missed hosts. Round 1 is cold (logins, TLS, discovery)
    and gets a long deadline, as ``dcops serve`` gives its first round.
+3. ``--captures``: the simulator's documents are lean; the real captures' part documents are not.
+   Per capture that advertises SelectQuery: bytes of its Memory/Processor/Drive/SoftwareInventory
+   documents whole and as ``$select`` leaves them (the simulator's ``_select`` applied to the
+   capture), and this process's CPU to decode (orjson) and parse (``read_observation``,
+   components + firmware) the capture both ways.
 """
 
 from __future__ import annotations
@@ -122,6 +127,43 @@ def patrol_rounds(hosts: list[Any], store_url: str, rounds: int, concurrency: in
     return out
 
 
+def captures(repeat: int) -> list[dict[str, Any]]:
+    """Bytes and decode+parse CPU of each advertising capture's inventory, whole and selected."""
+    from dcops.bmc.redfish.docs import run_sync
+    from dcops.bmc.redfish.keys import SELECT_MEMBERS
+    from dcops.bmc.redfish.read import read_observation
+    from dcops.bmc.redfish.select import select_supported
+    from dcops.sim.server import _select
+    from tests.unit.bmc.mockups import CAPTURES, fetcher, load
+
+    kinds = {"Memory": "MemoryCollection", "Processor": "ProcessorCollection", "Drive": "DriveCollection",
+             "SoftwareInventory": "SoftwareInventoryCollection"}
+    out = []
+    for name in CAPTURES:
+        docs = load(name)
+        if not select_supported(docs.get("/redfish/v1")):
+            continue
+        row: dict[str, Any] = {"capture": name}
+        for label, chosen in (("whole", False), ("selected", True)):
+            bodies: dict[str, bytes] = {}
+            part_bytes = 0
+            for path, doc in docs.items():
+                kind = str(doc.get("@odata.type") or "").lstrip("#").split(".", 1)[0]
+                if chosen and kind in kinds:
+                    doc = _select(doc, list(SELECT_MEMBERS[kinds[kind]]))
+                bodies[path] = orjson.dumps(doc)
+                part_bytes += len(bodies[path]) if kind in kinds else 0
+            c0 = time.process_time()
+            for _ in range(repeat):
+                decoded = {p: orjson.loads(b) for p, b in bodies.items()}
+                run_sync(read_observation("h", sections=("components", "firmware"), log_limit=0), fetcher(decoded))
+            row[label] = {"part_kb": round(part_bytes / 1024, 1),
+                          "cpu_ms": round((time.process_time() - c0) * 1000 / repeat, 2)}
+        out.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hosts", type=int, default=1000)
@@ -129,8 +171,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=1000)
     parser.add_argument("--skip-rounds", action="store_true", help="only the per-BMC tier cost")
+    parser.add_argument("--captures", action="store_true", help="only the real captures, whole vs selected")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.captures:
+        print(json.dumps(captures(50), indent=1))
+        return
     base = Path(tempfile.mkdtemp(prefix="dcops-bench-inventory-"))
     try:
         hosts = start_sim(base / "sim", args.hosts, args.latency)
