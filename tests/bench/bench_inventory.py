@@ -94,14 +94,15 @@ def tier_cost(hosts: list[Any], select: bool, concurrency: int) -> dict[str, Any
     return out
 
 
-def patrol_rounds(hosts: list[Any], store_url: str, rounds: int, concurrency: int, select: bool) -> list[Any]:
+def patrol_rounds(hosts: list[Any], store_url: str, rounds: int, concurrency: int, select: bool,
+                  every: int = 600) -> list[Any]:
     from dcops.patrol.config import load_patrol_config
-    from dcops.patrol.engine import INVENTORY_MIN, Patrol
+    from dcops.patrol.engine import Patrol, inventory_budget
     from dcops.store import open_store
 
-    steady = load_patrol_config({"interval": 60, "concurrency": concurrency, "inventory_every": 600,
+    steady = load_patrol_config({"interval": 60, "concurrency": concurrency, "inventory_every": every,
                                  "bmc_deadline": "20s", "round_deadline": "55s"})
-    cold = load_patrol_config({"interval": 60, "concurrency": concurrency, "inventory_every": 600,
+    cold = load_patrol_config({"interval": 60, "concurrency": concurrency, "inventory_every": every,
                                "bmc_deadline": "300s", "round_deadline": "900s"})
     engine = Patrol(open_store(store_url), hosts, cold)
     engine.redfish.select = select
@@ -114,10 +115,11 @@ def patrol_rounds(hosts: list[Any], store_url: str, rounds: int, concurrency: in
             summary = await engine.round()
             cpu, wall = time.process_time() - c0, time.monotonic() - t0
             tiers = [h.tier for h in summary.hosts]
-            out.append({"round": n + 1, "select": select, "wall_s": round(wall, 2),
+            out.append({"round": n + 1, "select": select, "inventory_every": every, "wall_s": round(wall, 2),
                         "deadline_s": engine.config.round_deadline, "cpu_ms_per_bmc": round(cpu * 1000 / len(hosts), 2),
                         "inventory_hosts": tiers.count("inventory"), "minute_hosts": tiers.count("minute"),
-                        "budget": max(INVENTORY_MIN, -(-len(hosts) * 60 // 600)),
+                        "budget_at_full_share": inventory_budget(len(hosts), 60, every),
+                        "share_next": engine.inventory_share,
                         "requests_per_bmc": round(summary.requests / len(hosts), 2), "missed": summary.missed,
                         "unreachable": summary.unreachable})
             print(json.dumps(out[-1]), file=sys.stderr, flush=True)
@@ -171,6 +173,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=1000)
     parser.add_argument("--skip-rounds", action="store_true", help="only the per-BMC tier cost")
+    parser.add_argument("--skip-tier", action="store_true", help="only the patrol rounds")
+    parser.add_argument("--inventory-every", type=int, default=600, help="seconds (60: every host due each round)")
+    parser.add_argument("--select", choices=("both", "on", "off"), default="both")
     parser.add_argument("--captures", action="store_true", help="only the real captures, whole vs selected")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -180,11 +185,13 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="dcops-bench-inventory-"))
     try:
         hosts = start_sim(base / "sim", args.hosts, args.latency)
-        report: dict[str, Any] = {"hosts": len(hosts), "latency": args.latency,
-                                  "tier": [tier_cost(hosts, s, args.concurrency) for s in (False, True)]}
+        modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.select]
+        report: dict[str, Any] = {"hosts": len(hosts), "latency": args.latency, "tier": [] if args.skip_tier else
+                                  [tier_cost(hosts, s, args.concurrency) for s in modes]}
         if not args.skip_rounds:
-            report["rounds"] = [r for s in (False, True) for r in patrol_rounds(
-                hosts, f"sqlite:///{base}/patrol-{int(s)}.db", args.rounds, args.concurrency, s)]
+            report["rounds"] = [r for s in modes for r in patrol_rounds(
+                hosts, f"sqlite:///{base}/patrol-{int(s)}.db", args.rounds, args.concurrency, s,
+                args.inventory_every)]
     finally:
         stop_sim(base / "sim")
     if args.json:

@@ -46,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import logging
 import re
 import ssl
 import time
@@ -108,6 +109,7 @@ from dcops.observation import Health, Observation
 from dcops.secrets import Secret, redact, remember, resolve
 
 ROOT_KEY = normalize(ROOT)
+log = logging.getLogger(__name__)
 # Retry a 503 once more when the visit allows it; what is read again after a busy answer.
 BUSY = (429, 503)
 
@@ -464,10 +466,11 @@ class RedfishFleet:
         except FetchError as exc:
             if exc.status not in REFUSED:
                 raise
-            self.select_refused.add(host)
+            self._no_select(host, f"{path}: refused ({exc.reason})")
             return None
-        if usable(doc) is not None:
-            self.select_refused.add(host)
+        problem = usable(doc)
+        if problem is not None:
+            self._no_select(host, f"{path}: unusable answer ({problem})")
             return None
         if host not in self.select_checked:
             member = first_inline(doc)
@@ -476,11 +479,16 @@ class RedfishFleet:
                     full = await self._get(bmc, str(member[ODATA_ID]), counter)
                 except FetchError:
                     full = None  # cannot be checked: not trusted either
-                if full is None or mismatch(member, full, fields) is not None:
-                    self.select_refused.add(host)
+                wrong = "unreadable" if full is None else mismatch(member, full, fields)
+                if wrong is not None:
+                    self._no_select(host, f"{member[ODATA_ID]}: {wrong} differs from the full document")
                     return None
                 self.select_checked.add(host)
         return doc
+
+    def _no_select(self, host: str, why: str) -> None:
+        self.select_refused.add(host)
+        log.info("%s: $select turned off for this BMC: %s", host, why)
 
     def _first_entries(self, bmc: BmcState, doc: Doc) -> Doc:
         """The first look at a log: learn its order and size. The parser reads the newest page

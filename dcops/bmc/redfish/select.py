@@ -37,7 +37,7 @@ from __future__ import annotations
 from typing import Any
 
 from dcops.bmc.redfish.docs import Doc
-from dcops.bmc.redfish.keys import ID, MEMBERS, MEMBERS_COUNT, NEXT_LINK, ODATA_ID, SELECT_MEMBERS
+from dcops.bmc.redfish.keys import ID, MEMBERS, MEMBERS_COUNT, NEXT_LINK, ODATA_ID, ODATA_TYPE, SELECT_MEMBERS
 
 # HTTP statuses of a BMC that refuses the query (not the resource): then the query without $select.
 REFUSED = frozenset({400, 403, 405, 406, 501})
@@ -62,11 +62,14 @@ def select_query(fields: tuple[str, ...]) -> str:
 
 def usable(doc: Any) -> str | None:
     """Why a selected answer cannot be used (None: it can): a collection must list its members
-    and say how many there are (Redfish requires ``Members@odata.count``); an inlined member
-    must carry its ``@odata.id`` and its ``Id`` (both required of every resource; ``Id`` is
-    asked for)."""
+    and say how many there are (Redfish requires ``Members@odata.count``), and keep its
+    ``@odata.id`` and ``@odata.type`` (DSP0266: kept whatever ``$select`` says); an inlined
+    member must carry its ``@odata.id``, ``@odata.type`` and ``Id`` (``Id`` is asked for)."""
     if not isinstance(doc, dict):
         return "not a JSON object"
+    for key in (ODATA_ID, ODATA_TYPE):  # the fleet reader learns the collection's type from it
+        if not isinstance(doc.get(key), str):
+            return f"no {key}"
     members = doc.get(MEMBERS)
     if not isinstance(members, list):
         return "no Members"
@@ -75,8 +78,8 @@ def usable(doc: Any) -> str | None:
     for member in members:
         if not isinstance(member, dict) or not isinstance(member.get(ODATA_ID), str):
             return "a member without @odata.id"
-        if len(member) > 1 and ID not in member:
-            return f"member {member[ODATA_ID]} without Id"
+        if len(member) > 1 and (ID not in member or not isinstance(member.get(ODATA_TYPE), str)):
+            return f"member {member[ODATA_ID]} without Id or @odata.type"
     return None
 
 

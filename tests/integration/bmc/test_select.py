@@ -91,3 +91,28 @@ def test_sushy_tools_advertises_no_select_and_is_not_sent_it(open_sushy: Sushy) 
     chosen, paths = _visits(target, select=True, times=1)
     assert paths and not any("$select" in p for p in paths)
     assert chosen[0][2].identity.uuid == "00000000-0000-0000-0000-000000000001"
+
+
+def test_a_select_that_drops_what_it_was_asked_for_is_caught_and_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service whose $select loses a complex property (here every member's Status: the health of
+    every DIMM, CPU, drive) must not make parts healthy by omission: the one-time check against a
+    member read in full catches it, and the BMC is read without $select from then on."""
+    from dcops.sim import server
+
+    faithful = server._select
+
+    def lossy(value: Any, paths: list[str], top: bool = False) -> Any:
+        out = faithful(value, paths, top)
+        for member in out.get("Members", []) if isinstance(out, dict) else []:
+            member.pop("Status", None)
+        return out
+
+    monkeypatch.setattr(server, "_select", lossy)
+    with fleet(1, ("dell-r750",)) as sim:
+        target = Target("h1", sim.url(0), sim.username, Secret(sim.password), verify_tls=False)
+        plain, _ = _visits(target, select=False)
+        chosen, paths = _visits(target, select=True)
+    for (_, _, a), (_, _, b) in zip(plain, chosen, strict=True):
+        _same(a, b)
+    assert sum("$select" in p for p in paths) == 0  # the second visit no longer asks
+    assert chosen[0][0] == plain[0][0] + 2  # the refused answer and the member read to check it

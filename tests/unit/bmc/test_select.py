@@ -46,19 +46,27 @@ def test_the_query_names_the_count_the_next_link_and_member_paths() -> None:
     assert member_fields(None) is None
 
 
+C = {"@odata.id": "/redfish/v1/Systems/1/Memory", "@odata.type": "#MemoryCollection.MemoryCollection"}
+M = {"@odata.id": A, "@odata.type": "#Memory.v1_17_0.Memory", "Id": "A1"}
+
+
 @pytest.mark.parametrize(("doc", "reason"), [
-    ({"Members": [{"@odata.id": A, "Id": "A1", "Status": {}}], "Members@odata.count": 1}, None),
-    ({"Members": [{"@odata.id": A}], "Members@odata.count": 1}, None),  # a link: read on its own
-    ({"Members": [], "Members@odata.count": 0}, None),
-    # A service that applies $select to the collection's own properties drops the members.
-    ({"@odata.id": "/x", "Members@odata.count": 2}, "no Members"),
+    ({**C, "Members": [{**M, "Status": {}}], "Members@odata.count": 1}, None),
+    ({**C, "Members": [{"@odata.id": A}], "Members@odata.count": 1}, None),  # a link: read on its own
+    ({**C, "Members": [], "Members@odata.count": 0}, None),
+    # A service that applies $select to the collection's own properties only drops the members.
+    ({**C, "Members@odata.count": 2}, "no Members"),
     # bmcweb keeps only @odata annotations unasked: a count not kept could hide more pages.
-    ({"Members": [{"@odata.id": A, "Id": "A1"}]}, "no Members@odata.count"),
-    ({"Members": [{"Id": "A1", "Status": {}}], "Members@odata.count": 1}, "a member without @odata.id"),
-    ({"Members": ["x"], "Members@odata.count": 1}, "a member without @odata.id"),
-    ({"Members": [{"@odata.id": A, "@odata.type": "#Memory.v1_0_0.Memory"}], "Members@odata.count": 1},
-     f"member {A} without Id"),
-    ({"Members": {"@odata.id": A}, "Members@odata.count": 1}, "no Members"),
+    ({**C, "Members": [M]}, "no Members@odata.count"),
+    ({"@odata.id": C["@odata.id"], "Members": [M], "Members@odata.count": 1}, "no @odata.type"),
+    ({"@odata.type": C["@odata.type"], "Members": [M], "Members@odata.count": 1}, "no @odata.id"),
+    ({**C, "Members": [{"Id": "A1", "Status": {}}], "Members@odata.count": 1}, "a member without @odata.id"),
+    ({**C, "Members": ["x"], "Members@odata.count": 1}, "a member without @odata.id"),
+    ({**C, "Members": [{"@odata.id": A, "@odata.type": M["@odata.type"]}], "Members@odata.count": 1},
+     f"member {A} without Id or @odata.type"),
+    ({**C, "Members": [{"@odata.id": A, "Id": "A1"}], "Members@odata.count": 1},
+     f"member {A} without Id or @odata.type"),
+    ({**C, "Members": {"@odata.id": A}, "Members@odata.count": 1}, "no Members"),
     ([], "not a JSON object"),
 ])
 def test_guard_refuses_answers_that_cannot_be_used(doc: Any, reason: str | None) -> None:
