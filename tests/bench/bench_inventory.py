@@ -104,12 +104,18 @@ def patrol_rounds(hosts: list[Any], store_url: str, rounds: int, concurrency: in
                                  "bmc_deadline": "20s", "round_deadline": "55s"})
     cold = load_patrol_config({"interval": 60, "concurrency": concurrency, "inventory_every": every,
                                "bmc_deadline": "300s", "round_deadline": "900s"})
-    engine = Patrol(open_store(store_url), hosts, cold)
+    # Patrol's clock moves a minute a round, as under ``dcops serve``: the bench runs rounds back
+    # to back, and hosts fall due for the inventory by that clock.
+    import datetime as dt
+
+    now = [dt.datetime.now(dt.UTC)]
+    engine = Patrol(open_store(store_url), hosts, cold, clock=lambda: now[0])
     engine.redfish.select = select
     out: list[dict[str, Any]] = []
 
     async def run() -> None:
         for n in range(rounds):
+            now[0] += dt.timedelta(seconds=60)
             engine.config = cold if n == 0 else steady
             c0, t0 = time.process_time(), time.monotonic()
             summary = await engine.round()
