@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -200,6 +201,7 @@ def main() -> None:
                 args.inventory_every)]
     finally:
         stop_sim(base / "sim")
+        shutil.rmtree(base, ignore_errors=True)
     if args.json:
         print(json.dumps(report, indent=1))
         return
