@@ -25,6 +25,7 @@ import datetime as dt
 import functools
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -129,6 +130,29 @@ def tune_garbage_collector() -> None:
         gc.set_threshold(70_000, max(threshold[1], 20), max(threshold[2], 20))
 
 
+def inventory_budget(hosts: int, interval: float, every: float, share: float = 1.0) -> int:
+    """Hosts a round may give the inventory tier: the fleet spread over ``every`` (a fresh fleet is
+    inventoried over one period), times ``share`` (``inventory_share``), at least ``INVENTORY_MIN``."""
+    exact = hosts * int(interval) * share / int(every)
+    return max(INVENTORY_MIN, math.ceil(exact - 1e-9))  # 100.00000000001 hosts is 100
+
+
+def inventory_share(share: float, read_seconds: float, missed: int, deadline: float) -> float:
+    """The share of its spread the next round's inventory tier takes. An inventory visit costs
+    about five times a minute visit (tests/bench/bench_inventory.py): after a round whose reads
+    missed hosts or took over three quarters of the round deadline, half as many (down to 1/64);
+    after one that took under half, a quarter more (up to all). Growing by less than the gap
+    between the two marks (x1.25 < 3/4 / 1/2) keeps a round that was on time from overshooting
+    into a late one; doubling did (2,000 BMCs: 500 and 1,000 inventory hosts in turn, every other
+    round past 3/4). The hosts left out stay due and come first later: the inventory waits, the
+    minute tier's health reads do not."""
+    if missed or read_seconds > 0.75 * deadline:
+        return max(1 / 64, share / 2)
+    if read_seconds < 0.5 * deadline:
+        return min(1.0, share * 1.25)
+    return share
+
+
 def _spread(host: str, period: float) -> float:
     """A stable offset in [0, period) so inventory rounds of a fleet spread over the period."""
     digest = hashlib.blake2b(host.encode(), digest_size=4).digest()
@@ -167,6 +191,7 @@ class Patrol:
         self._rows: dict[str, dict[str, Any]] | None = None
         self.latest: RoundSummary | None = None
         self.rounds = 0
+        self.inventory_share = 1.0  # of the inventory spread, after the last round's pace (inventory_share)
         self._am_sent_at = 0.0
         self.listeners: list[Callable[[RoundSummary], None]] = []
         # Called with (host, read ok) as each host's read of a round ends: progress on a terminal.
@@ -251,7 +276,8 @@ class Patrol:
         tiers = {h.name: self._tier(h, rows.get(h.name), now) for h in hosts}
         due = [h.name for h in hosts if tiers[h.name] == "inventory"]
         if self.config.inventory_every > 0:
-            budget = max(INVENTORY_MIN, -(-len(hosts) * int(self.config.interval) // int(self.config.inventory_every)))
+            budget = inventory_budget(len(hosts), self.config.interval, self.config.inventory_every,
+                                      self.inventory_share)
             if len(due) > budget:
                 never = [n for n in due if (rows.get(n) or {}).get("last_inventory_at") is None]
                 keep = set(sorted(never, key=lambda n: _spread(n, 1.0))[:budget])
@@ -335,7 +361,10 @@ class Patrol:
         results: dict[str, tuple[Visit | None, str]] = {}
         if not tasks:
             return results
+        started = time.monotonic()
         done, pending = await asyncio.wait(tasks, timeout=self.config.round_deadline)
+        self.inventory_share = inventory_share(self.inventory_share, time.monotonic() - started, len(pending),
+                                               self.config.round_deadline)
         for task in pending:
             task.cancel()
         if pending:

@@ -71,6 +71,8 @@ BASE: dict[str, tuple[str, str, str]] = {
                                       "Wait for the indicated retry duration and retry the operation."),
     "QueryNotSupported": ("Warning", "Querying is not supported by the implementation.",
                           "Remove the query parameters and resubmit the request if the operation failed."),
+    "QueryCombinationInvalid": ("Warning", "Two or more query parameters in the request cannot be used together.",
+                                "Remove one or more of the query parameters and resubmit the request if the operation failed."),
     "QueryParameterValueTypeError": ("Warning", "The value %1 for the query parameter %2 is of a different type than the parameter can accept.",
                                       "Correct the value for the query parameter in the request and resubmit the request if the operation failed."),
     "PropertyNotUpdated": ("Critical", "The property %1 was not updated due to an internal service error.  The service is still operational.",

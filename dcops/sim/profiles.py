@@ -51,6 +51,10 @@ class Flavour:
     expand_all: bool = True  # "*" and "~" as well as "."
     top_skip: bool = True
     reject_unsupported_query: bool = True  # 501 for $expand/$top when unsupported (else ignore)
+    # $select advertised (ProtocolFeaturesSupported.SelectQuery) and honoured, paths included:
+    # the Dell, HPE, Lenovo and Supermicro captures advertise it; Huawei iBMC 3.12 advertises no
+    # query option at all.
+    select_query: bool = True
     log_at: str = "manager"  # where the SEL LogService lives
     log_id: str = "Sel"
     bios_settings_id: str = "Settings"
@@ -310,7 +314,7 @@ HUAWEI = Flavour(
     redfish_version="1.0.2", base_registry="Base.1.0", system_id="1", chassis_id="1", manager_id="1",
     manager_model="iBMC", oem="Huawei", thermal_model="legacy", vmedia_at="manager",
     vmedia=(("CD", ("CD", "DVD")),), session_limit=8, session_timeout=300, expand_levels=0,
-    reject_unsupported_query=False, log_at="system", log_id="Log1", bios_settings_id="Settings",
+    reject_unsupported_query=False, select_query=False, log_at="system", log_id="Log1", bios_settings_id="Settings",
     storage_id="RAIDStorage0", drive_id="HDDPlaneDisk{bay}", volume_id="LogicalDrive{n}", dimm_id="mainboardDIMM{idx}",
     cpu_id="{sock}", psu_id="{n}", fan_id="{n}", nic_id="mainboardNIC{n}", eth_id="{n}", mac_oui="70:7B:E8",
 )

@@ -31,7 +31,7 @@ def r_root(c: Ctx) -> Doc:
         "ProtocolFeaturesSupported": {
             "ExpandQuery": expand if fl.expand_levels > 0 else {"ExpandAll": False, "Levels": False,
                                                                 "Links": False, "NoLinks": False},
-            "SelectQuery": True, "FilterQuery": False, "OnlyMemberQuery": False, "ExcerptQuery": False,
+            "SelectQuery": fl.select_query, "FilterQuery": False, "OnlyMemberQuery": False, "ExcerptQuery": False,
             "TopSkipQuery": fl.top_skip,
         },
         "Systems": link(P.systems), "Chassis": link(P.chassis_coll), "Managers": link(P.managers),

@@ -320,6 +320,8 @@ def apply_query(bmc: Bmc, tree: Any, ctx: Ctx, node: Node, doc: Doc, req: SimReq
     query = req.query
     if "$filter" in query and fl.reject_unsupported_query:
         raise RedfishError(501, "QueryNotSupported")
+    if "$select" in query and "$expand" in query and "select-no-expand" in bmc.profile.traits:
+        raise RedfishError(400, "QueryCombinationInvalid")  # trait select-no-expand (OpenBMC bmcweb)
     expand = query.get("$expand")
     if expand is not None:
         mode, levels = _parse_expand(expand)
@@ -337,9 +339,36 @@ def apply_query(bmc: Bmc, tree: Any, ctx: Ctx, node: Node, doc: Doc, req: SimReq
             doc = _page(doc, req, query)
     select = query.get("$select")
     if select:
-        keep = {s.strip() for s in select.split(",") if s.strip()}
-        doc = {k: v for k, v in doc.items() if k.startswith("@") or k in keep or k == "Id"}
+        if not fl.select_query:
+            if fl.reject_unsupported_query:
+                raise RedfishError(501, "QueryNotSupported")
+        else:
+            doc = _select(doc, [s.strip() for s in select.split(",") if s.strip()], top=True)
     return doc
+
+
+def _select(value: Any, paths: list[str], top: bool = False) -> Any:
+    """``$select`` as DSP0266 orders it, last (after ``$expand``): a path names a property of a
+    complex property (``Status/Health``) or of each element of an array (``Members/SerialNumber``:
+    the members of an expanded collection); annotations (``@odata.id``...) stay at every level,
+    ``Id`` at the top (as before); anything else not named goes."""
+    if isinstance(value, list):
+        return [_select(v, paths) for v in value]
+    if not isinstance(value, dict):
+        return value
+    whole = {p for p in paths if "/" not in p}
+    deeper: dict[str, list[str]] = {}
+    for p in paths:
+        if "/" in p:
+            head, rest = p.split("/", 1)
+            deeper.setdefault(head, []).append(rest)
+    out: Doc = {}
+    for k, v in value.items():
+        if k in whole or k.startswith("@") or (top and k == "Id"):
+            out[k] = v
+        elif k in deeper:
+            out[k] = _select(v, deeper[k])
+    return out
 
 
 def _parse_expand(value: str) -> tuple[str, int]:

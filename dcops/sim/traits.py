@@ -24,6 +24,8 @@ variant has its own URI tree). Each trait names the real service it copies:
 * ``single-vmedia-slot``: one virtual-media slot, ``Managers/<id>/VirtualMedia/CD1``, listing no
   ``MediaTypes`` (Gigabyte H262-Z63, AMI MegaRAC, VirtualMedia v1_3_1): no second slot for an
   answer volume, so dcops boots a per-host installer ISO that carries the answer file.
+* ``select-no-expand``: ``$select`` together with ``$expand`` answers 400
+  ``QueryCombinationInvalid`` (OpenBMC bmcweb, ``query_param.hpp``; NVIDIA GB200 advertises both).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ TRAITS: dict[str, str] = {
     "pcie-nic-health": "PCIeDevices for the NICs; fault pcie_nic warns on the PCIeFunction only",
     "error-body": "the chassis' Assembly link answers 200 with an error body (HPE Cray EX)",
     "single-vmedia-slot": "one virtual-media slot CD1 without MediaTypes (Gigabyte H262-Z63, AMI MegaRAC)",
+    "select-no-expand": "$select with $expand answers 400 QueryCombinationInvalid (OpenBMC bmcweb)",
 }
 BASEBOARD = "HGX_Baseboard_0"
 GPUS = 4

@@ -32,6 +32,13 @@ every session.
 
 Quirk (generic): some BMCs reject ``$expand`` (501/400) although their service root claims it:
 the first refusal turns it off for that BMC.
+
+``$select``: where the service root advertises SelectQuery, the expanded part collections of the
+inventory (memory, processors, drives, firmware inventory) are asked for with only the member
+properties the parser reads (``select.py``: the query, the guard, the vendors that refuse it).
+The first selected answer of a BMC is checked against one member read in full; a refusal or a
+failed check turns ``$select`` off for that BMC (kept in sets of host names, not per BMC state:
+nothing is kept for a BMC that never gets there).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import logging
 import ssl
 import time
 from collections.abc import Callable, Iterable
@@ -81,6 +89,15 @@ from dcops.bmc.redfish.keys import (
     STATIC_TYPES,
 )
 from dcops.bmc.redfish.read import read_health, read_observation
+from dcops.bmc.redfish.select import (
+    REFUSED,
+    first_inline,
+    member_fields,
+    mismatch,
+    select_query,
+    select_supported,
+    usable,
+)
 from dcops.bmc.redfish.wire import BodyTooLarge, Client, Disconnected, WireError, client_context
 from dcops.bmc.visit import LogPosition, Visit, record_order
 from dcops.errors import UnreachableError
@@ -89,6 +106,7 @@ from dcops.observation import Health, Observation
 from dcops.secrets import Secret, redact, remember, resolve
 
 ROOT_KEY = normalize(ROOT)
+log = logging.getLogger(__name__)
 # Retry a 503 once more when the visit allows it; what is read again after a busy answer.
 BUSY = (429, 503)
 
@@ -151,11 +169,12 @@ class RedfishFleet:
     ``concurrency``: requests in flight fleet-wide. ``read_timeout``: bounds a login and a logout
     (the GETs are bounded by the visit's deadline). ``retries``: re-sends of a request answered
     503/429 (after ``Retry-After``, at most ``max_pause`` seconds) or dropped on a kept-alive
-    connection. ``log_limit``: newest log entries read on a first look at a log."""
+    connection. ``log_limit``: newest log entries read on a first look at a log. ``select``: use
+    ``$select`` where the service advertises it (False: never; for comparisons)."""
 
     def __init__(self, *, concurrency: int = 400, read_timeout: float = 15.0, retries: int = 1,
                  log_limit: int = 50, keepalive: float = 120.0, max_pause: float = 1.0,
-                 max_body: int = MAX_BODY) -> None:
+                 max_body: int = MAX_BODY, select: bool = True) -> None:
         self.concurrency = concurrency
         self.max_body = max_body
         self.read_timeout = read_timeout
@@ -164,6 +183,9 @@ class RedfishFleet:
         self.keepalive = keepalive
         self.max_pause = max_pause
         self.bmcs: dict[str, BmcState] = {}
+        self.select = select
+        self.select_checked: set[str] = set()  # hosts whose $select was found faithful
+        self.select_refused: set[str] = set()  # hosts never to ask with $select again
         self._http: Client | None = None
         self._cap: asyncio.Semaphore | None = None
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
@@ -194,6 +216,8 @@ class RedfishFleet:
         if bmc is None or bmc.target.url != target.url or bmc.target.username != target.username:
             bmc = self.bmcs[target.host] = BmcState(target)
             bmc.log = (log or LogPosition()).of("redfish")
+            self.select_checked.discard(target.host)  # another BMC at this name: learn it afresh
+            self.select_refused.discard(target.host)
         else:
             bmc.target = target
         return bmc
@@ -236,6 +260,9 @@ class RedfishFleet:
         now (another patrol worker's shard). BMCs have few sessions (HPE iLO and some Supermicro 4,
         iDRAC 8): a session kept for a BMC we no longer read could cost its new reader a login."""
         gone = [b for b in (self.bmcs.pop(h, None) for h in hosts) if b is not None]
+        for bmc in gone:
+            self.select_checked.discard(bmc.target.host)
+            self.select_refused.discard(bmc.target.host)
         ready = [b for b in gone if b.session_uri]
         if ready and self._http is not None:
             await asyncio.gather(*(self._logout(b) for b in ready), return_exceptions=True)
@@ -386,13 +413,17 @@ class RedfishFleet:
         if kind == LOG_ENTRIES_TYPE:
             doc = await self._entries(bmc, path, counter)
         elif (kind in EXPAND_TYPES or kind in EXPAND_SELF_TYPES) and bmc.expand:
-            try:
-                doc = await self._get(bmc, f"{path}?{EXPAND_ONE_LEVEL}", counter)
-            except FetchError as exc:
-                if exc.status not in (400, 403, 405, 501):
-                    raise
-                bmc.expand = False
-                doc = await self._get(bmc, path, counter)
+            selected = await self._selected(bmc, path, kind, counter)
+            if selected is not None:
+                doc = selected
+            else:
+                try:
+                    doc = await self._get(bmc, f"{path}?{EXPAND_ONE_LEVEL}", counter)
+                except FetchError as exc:
+                    if exc.status not in (400, 403, 405, 501):
+                        raise
+                    bmc.expand = False
+                    doc = await self._get(bmc, path, counter)
             if key not in bmc.types:  # guessed from the name: remember what it really is
                 kind = bmc.types[key] = doc_type(doc)
         else:
@@ -408,6 +439,46 @@ class RedfishFleet:
         if kind in EXPAND_SELF_TYPES:
             _harvest(doc, memo)
         return doc
+
+    async def _selected(self, bmc: BmcState, path: str, kind: str | None, counter: list[int]) -> Doc | None:
+        """The collection expanded with only the member properties the parser reads, where the
+        service advertises ``$select`` and has not failed it; None: ask without ``$select``.
+        The first selected answer of a BMC is checked against one of its members read in full
+        (``select.mismatch``): a service that drops or alters what it was asked for is caught
+        before a part's health or serial goes missing, and is not asked with $select again."""
+        fields = member_fields(kind)
+        host = bmc.target.host
+        if not self.select or fields is None or host in self.select_refused \
+                or not select_supported(bmc.static.get(ROOT_KEY)):
+            return None
+        try:
+            doc = await self._get(bmc, f"{path}?{EXPAND_ONE_LEVEL}&{select_query(fields)}", counter)
+        except FetchError as exc:
+            if exc.status not in REFUSED:
+                raise
+            self._no_select(host, f"{path}: refused ({exc.reason})")
+            return None
+        problem = usable(doc)
+        if problem is not None:
+            self._no_select(host, f"{path}: unusable answer ({problem})")
+            return None
+        if host not in self.select_checked:
+            member = first_inline(doc)
+            if member is not None:
+                try:
+                    full = await self._get(bmc, str(member[ODATA_ID]), counter)
+                except FetchError:
+                    full = None  # cannot be checked: not trusted either
+                wrong = "unreadable" if full is None else mismatch(member, full, fields)
+                if wrong is not None:
+                    self._no_select(host, f"{member[ODATA_ID]}: {wrong} differs from the full document")
+                    return None
+                self.select_checked.add(host)
+        return doc
+
+    def _no_select(self, host: str, why: str) -> None:
+        self.select_refused.add(host)
+        log.info("%s: $select turned off for this BMC: %s", host, why)
 
     def _first_entries(self, bmc: BmcState, doc: Doc) -> Doc:
         """The first look at a log: learn its order and size. The parser reads the newest page

@@ -132,6 +132,22 @@ EXPAND_SEGMENTS = {
 # Resources read with $expand so that their live sub-resources come inline: a Chassis brings its
 # Thermal and Power (or ThermalSubsystem/PowerSubsystem) in the same answer, three GETs in one.
 EXPAND_SELF_TYPES = frozenset({"Chassis"})
+# $select on expanded part collections (dcops/bmc/redfish/select.py): what the parser
+# (read.py: _component, part_location, _system_parts, _drive, _firmware, _drives, memory_kind;
+# the quirks' location/firmware) reads of each member, nothing more. Oem is never asked for:
+# no inventory quirk reads a part's Oem block. A property added to the parser for one of these
+# types must be added here too (tests/unit/bmc/test_select.py checks the parser against it).
+_PART_FIELDS = ("Id", "Name", "MemberId", "SerialNumber", "Model", "Manufacturer", "PartNumber", "SparePartNumber",
+                "Status", "Location", "PhysicalLocation", "DeviceLocator", "Socket", "Links")
+SELECT_MEMBERS: dict[str, tuple[str, ...]] = {
+    "MemoryCollection": (*_PART_FIELDS, "FirmwareVersion", "CapacityMiB", "OperatingSpeedMhz", "MemoryDeviceType"),
+    "ProcessorCollection": (*_PART_FIELDS, "FirmwareVersion", "ProcessorType", "TotalCores", "MaxSpeedMHz",
+                            "Memory"),
+    "DriveCollection": (*_PART_FIELDS, "Revision", "CapacityBytes", "CapableSpeedGbs", "MediaType", "Protocol",
+                        "PredictedMediaLifeLeftPercent", "FailurePredicted"),
+    "SoftwareInventoryCollection": ("Id", "Name", "Version", "RelatedItem", "Updateable", "Status", "SoftwareId",
+                                    "ReleaseDate"),
+}
 LOG_ENTRIES_TYPE = "LogEntryCollection"
 SERVICE_ROOT_TYPE = "ServiceRoot"
 # Redundancy groups: Power.Redundancy (legacy) and PowerSubsystem.PowerSupplyRedundancy.
