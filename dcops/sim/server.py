@@ -164,6 +164,8 @@ def handle(bmc: Bmc, req: SimRequest) -> Reply:
             if key not in PUBLIC and not is_login:
                 raise
             auth = None  # the service root answers whoever asks; a login may replace a stale token
+        if is_login and auth is None and "basic-only" in bmc.profile.traits:
+            raise RedfishError(401, "NoValidSession")  # trait basic-only (sushy-tools with an htpasswd)
         who = auth or "-"
         node = tree.resolve(bmc, req.path)
         if auth is None and key not in PUBLIC and not is_login:

@@ -26,6 +26,9 @@ variant has its own URI tree). Each trait names the real service it copies:
   answer volume, so dcops boots a per-host installer ISO that carries the answer file.
 * ``select-no-expand``: ``$select`` together with ``$expand`` answers 400
   ``QueryCombinationInvalid`` (OpenBMC bmcweb, ``query_param.hpp``; NVIDIA GB200 advertises both).
+* ``basic-only``: the whole service behind basic auth, the session POST included: without an
+  ``Authorization`` header it answers 401 with a Basic challenge (sushy-tools 2.x with
+  ``SUSHY_EMULATOR_AUTH_FILE``, the emulator Ironic's CI uses).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ TRAITS: dict[str, str] = {
     "error-body": "the chassis' Assembly link answers 200 with an error body (HPE Cray EX)",
     "single-vmedia-slot": "one virtual-media slot CD1 without MediaTypes (Gigabyte H262-Z63, AMI MegaRAC)",
     "select-no-expand": "$select with $expand answers 400 QueryCombinationInvalid (OpenBMC bmcweb)",
+    "basic-only": "the session POST too needs basic auth: 401 with a Basic challenge (sushy-tools + htpasswd)",
 }
 BASEBOARD = "HGX_Baseboard_0"
 GPUS = 4
