@@ -146,8 +146,6 @@ def check_sensor(host: str, sensor: Sensor, policy: Policy) -> Event | None:
     t = sensor.thresholds
     reading = sensor.reading
     units = sensor.units or ""
-    info = sensor_info(sensor)
-    part = sensor_part(sensor)
 
     def event(condition: Condition, severity: Severity, limit_name: str | None, limit: float | None) -> Event:
         if limit is not None:
@@ -160,7 +158,9 @@ def check_sensor(host: str, sensor: Sensor, policy: Policy) -> Event | None:
         diagnosis = {"sensor": sensor.name, "sensor_kind": sensor.kind.value, "reading": reading,
                      "units": sensor.units, "threshold": limit, "threshold_name": limit_name,
                      "bmc_health": sensor.health.value}
-        return Event(host, part, condition, _severity(policy, condition, severity), summary, info, diagnosis)
+        # The part and its description only for an event: most sensors of a round raise none.
+        return Event(host, sensor_part(sensor), condition, _severity(policy, condition, severity), summary,
+                     sensor_info(sensor), diagnosis)
 
     crossed = crossing(sensor)
     if crossed is not None:
@@ -313,9 +313,10 @@ def check_host(
         comp_of_part.setdefault(component_part(comp), comp)
         if comp.source:
             part_of_source.setdefault(_source_key(comp.source), component_part(comp))
-    for sensor in obs.sensors:
+    sensor_parts = [sensor_part(sensor) for sensor in obs.sensors]  # once each: used twice below
+    for sensor, part in zip(obs.sensors, sensor_parts):
         if sensor.source:
-            part_of_source.setdefault(_source_key(sensor.source), sensor_part(sensor))
+            part_of_source.setdefault(_source_key(sensor.source), part)
     origins = {_source_key(c.origin) for c in obs.conditions if c.origin and c.severity in _HEALTH_SEVERITY}
     for comp in obs.components:
         if comp.health is Health.UNKNOWN and not comp.extra.get("FailurePredicted"):
@@ -364,12 +365,13 @@ def check_host(
     # ---- sensors
     if "sensors" in wanted and not any(w in failed_reads for w in ("thermal", "power", "sensors")):
         scopes.add(Scope.SENSORS)
-    for sensor in obs.sensors:
-        if any(fnmatch.fnmatchcase(sensor.name, pattern) for pattern in policy.ignore_sensors):
+    ignored = policy.ignore_sensors
+    for sensor, part in zip(obs.sensors, sensor_parts):
+        if ignored and any(fnmatch.fnmatchcase(sensor.name, pattern) for pattern in ignored):
             continue
         if sensor.reading is None and sensor.health is Health.UNKNOWN:
             continue
-        seen.add(sensor_part(sensor))
+        seen.add(part)
         found = check_sensor(host, sensor, policy)
         if found is not None:
             same = part_of_source.get(_source_key(sensor.source)) if sensor.source else None

@@ -29,6 +29,7 @@ from typing import Any
 from dcops.bmc.redfish import systems
 from dcops.bmc.redfish.docs import (
     Doc,
+    as_number,
     FetchError,
     Reader,
     Step,
@@ -887,14 +888,21 @@ def _storage_rollups(components: list[Component]) -> list[Component]:
     return result
 
 
+# The threshold keys in ``Thresholds``' field order, so that a sensor's limits are built in one
+# pass without a dict per sensor (a steady patrol round reads a dozen of these per BMC).
+_LEGACY_LIMIT_KEYS = tuple(LEGACY_THRESHOLDS[f.name] for f in dataclasses.fields(Thresholds))
+_SENSOR_LIMIT_KEYS = tuple(SENSOR_THRESHOLDS[f.name] for f in dataclasses.fields(Thresholds))
+
+
 def _legacy_sensor(kind: SensorKind, doc: Doc, chassis: str, reading_key: str, units: str,
                    name_key: str = "Name") -> Sensor:
-    values = {k: number(doc, v) for k, v in LEGACY_THRESHOLDS.items()}
-    reading, health = number(doc, reading_key), health_of(doc)
-    limits, note = _judged(Thresholds(**values), reading, kind, units, health)
+    get = doc.get
+    reading, health = as_number(get(reading_key)), health_of(doc)
+    limits, note = _judged(Thresholds(*[as_number(get(key)) for key in _LEGACY_LIMIT_KEYS]), reading, kind, units,
+                           health)
     return Sensor(
         kind=kind,
-        name=text(doc, "Name") or text(doc, name_key) or text(doc, "MemberId") or "?",
+        name=text(doc, "Name") or (name_key != "Name" and text(doc, name_key)) or text(doc, "MemberId") or "?",
         chassis=chassis,
         reading=reading,
         units=units,
@@ -934,13 +942,13 @@ def sensor_kind(doc: Doc) -> SensorKind:
 def _sensor(doc: Doc, chassis: str, quirks: Any) -> Sensor:
     kind: SensorKind = quirks.sensor_kind(doc) or sensor_kind(doc)
     raw_limits = doc.get("Thresholds")
-    limits: Doc = raw_limits if isinstance(raw_limits, dict) else {}
-    values = {k: number(limits.get(v), "Reading") for k, v in SENSOR_THRESHOLDS.items()}
+    values = Thresholds(*[number(raw_limits.get(key), "Reading") for key in _SENSOR_LIMIT_KEYS]) \
+        if isinstance(raw_limits, dict) and raw_limits else Thresholds()
     # SensorResetTime: the reading counts from a reset (a cumulative counter, Sensor.v1_x).
     counter = "SensorResetTime" in doc or str(doc.get("ReadingType") or "").lower().startswith("energy")
     reading, health = number(doc, "Reading"), health_of(doc)
     units = quirks.sensor_units(doc) or text(doc, "ReadingUnits")
-    bounds, note = _judged(Thresholds(**values), reading, kind, units, health, counter)
+    bounds, note = _judged(values, reading, kind, units, health, counter)
     return Sensor(
         kind=kind,
         name=text(doc, "Name") or text(doc, "Id") or "?",
