@@ -16,7 +16,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from operator import attrgetter
 from typing import Any
 
 
@@ -158,7 +157,7 @@ class Sensor:
     @property
     def key(self) -> str:
         # ``{self.kind}`` is the kind's value (a StrEnum formats as its value) without the cost of
-        # enum's ``.value`` descriptor: this runs several times per sensor per patrol visit.
+        # enum's ``.value`` descriptor: this runs for every sensor of every patrol visit.
         return f"{self.chassis}:{self.kind}:{self.name}"
 
 
@@ -171,12 +170,6 @@ PLACEHOLDER_LIMITS = frozenset({-1.0, 255.0, 65535.0, 4294967295.0, 184467440737
                                 32767.0, -32768.0, 2147483647.0, -2147483648.0})
 # Units of cumulative counters: thresholds on them are meaningless (a counter only grows).
 COUNTER_UNITS = frozenset({"j", "kj", "mj", "wh", "kwh", "kw.h", "mwh", "kw·h"})
-# The limits of a ``Thresholds`` in one call each, in the orders above: these run for every
-# sensor of every patrol visit, twice (reader and checks), and one getattr per name showed.
-_UPPER_OF = attrgetter(*UPPER)
-_LOWER_OF = attrgetter(*LOWER)
-_LIMIT_NAMES = (*LOWER, *UPPER)
-_LIMITS_OF = attrgetter(*_LIMIT_NAMES)
 
 
 def placeholder_limits(thresholds: Thresholds, reading: float | None, kind: SensorKind, units: str | None,
@@ -188,18 +181,17 @@ def placeholder_limits(thresholds: Thresholds, reading: float | None, kind: Sens
     counter (energy in J/kWh, ``counter``: the BMC marks it with ``SensorResetTime``); every
     threshold of a sensor that reads exactly 0 while the BMC says OK (an unpopulated sensor
     whose thresholds are zero-filled)."""
-    values = _LIMITS_OF(thresholds)
-    if values.count(None) == len(values):  # thresholds.is_empty()
+    if thresholds.is_empty():
         return thresholds, None
     if kind is SensorKind.ENERGY or counter or (units or "").strip().lower() in COUNTER_UNITS:
         return Thresholds(), "thresholds ignored: a cumulative counter (energy) only grows"
     if reading == 0 and health is Health.OK:
         return Thresholds(), "thresholds ignored: reads 0 and the BMC reports OK (unpopulated)"
-    bad = [(name, value) for name, value in zip(_LIMIT_NAMES, values) if value is not None
+    bad = [(name, value) for name in (*LOWER, *UPPER) if (value := getattr(thresholds, name)) is not None
            and (value in PLACEHOLDER_LIMITS or (value <= 0 and name in UPPER))]
     if not bad:
         return thresholds, None
-    kept = {name: None if any(name == b for b, _ in bad) else getattr(thresholds, name) for name in _LIMIT_NAMES}
+    kept = {name: None if any(name == b for b, _ in bad) else getattr(thresholds, name) for name in (*LOWER, *UPPER)}
     why = ", ".join(f"{name.replace('_', ' ')} {value:g}" for name, value in bad)
     return Thresholds(**kept), f"placeholder thresholds ignored: {why}"
 
@@ -216,10 +208,12 @@ def crossing_of(t: Thresholds, reading: float | None, kind: SensorKind,
     """``crossing`` from the parts of a sensor, before it is built."""
     if reading is None:
         return None
-    for name, limit in zip(UPPER, _UPPER_OF(t)):
+    for name in UPPER:
+        limit = getattr(t, name)
         if limit is not None and reading >= limit:
             return name, limit
-    for name, limit in zip(LOWER, _LOWER_OF(t)):
+    for name in LOWER:
+        limit = getattr(t, name)
         if limit is not None and (reading < limit or (reading == limit and limit > 0)
                                   or (reading == 0 and kind is SensorKind.FAN and limit == 0
                                       and health is not Health.OK)):
@@ -438,7 +432,7 @@ def clean_serial(value: object, field: str = "SerialNumber") -> str | None:
     digits = lowered[2:] if lowered.startswith("0x") else lowered
     if not digits or set(digits) <= {"0"} or set(digits) <= {"f"}:
         return None
-    squashed = "".join(ch for ch in lowered if ch.isalnum())
-    if squashed in {"".join(ch for ch in field.lower() if ch.isalnum()), "serialnumber", "serial", "sn"}:
+    squashed = "".join(filter(str.isalnum, lowered))
+    if squashed in {"".join(filter(str.isalnum, field.lower())), "serialnumber", "serial", "sn"}:
         return None
     return text

@@ -129,6 +129,17 @@ def state_of(doc: Doc | None) -> str | None:
     return state if isinstance(state, str) else None
 
 
+def health_and_state(doc: Doc | None) -> tuple[Health, str | None]:
+    """``health_of(doc)`` and ``state_of(doc)`` from one look at ``Status`` (every sensor of a
+    patrol visit needs both)."""
+    status = doc.get("Status") if isinstance(doc, dict) else None
+    if not isinstance(status, dict):
+        return Health.UNKNOWN, None
+    value, state = status.get("Health"), status.get("State")
+    return (HEALTH.get(str(value).lower(), Health.UNKNOWN) if value else Health.UNKNOWN,
+            state if isinstance(state, str) else None)
+
+
 def is_absent(doc: Doc) -> bool:
     return state_of(doc) == "Absent"
 

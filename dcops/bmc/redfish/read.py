@@ -29,11 +29,12 @@ from typing import Any
 from dcops.bmc.redfish import systems
 from dcops.bmc.redfish.docs import (
     Doc,
-    as_number,
     FetchError,
     Reader,
     Step,
+    as_number,
     expand_supported,
+    health_and_state,
     health_of,
     is_absent,
     last_segment,
@@ -896,10 +897,10 @@ _SENSOR_LIMIT_KEYS = tuple(SENSOR_THRESHOLDS[f.name] for f in dataclasses.fields
 
 def _legacy_sensor(kind: SensorKind, doc: Doc, chassis: str, reading_key: str, units: str,
                    name_key: str = "Name") -> Sensor:
-    get = doc.get
-    reading, health = as_number(get(reading_key)), health_of(doc)
-    limits, note = _judged(Thresholds(*[as_number(get(key)) for key in _LEGACY_LIMIT_KEYS]), reading, kind, units,
-                           health)
+    reading, (health, state) = as_number(doc.get(reading_key)), health_and_state(doc)
+    # A key the sensor does not have is no threshold (as_number(None)): most have two of the six.
+    limits, note = _judged(Thresholds(*[as_number(doc[key]) if key in doc else None for key in _LEGACY_LIMIT_KEYS]),
+                           reading, kind, units, health)
     return Sensor(
         kind=kind,
         name=text(doc, "Name") or (name_key != "Name" and text(doc, name_key)) or text(doc, "MemberId") or "?",
@@ -908,7 +909,7 @@ def _legacy_sensor(kind: SensorKind, doc: Doc, chassis: str, reading_key: str, u
         units=units,
         thresholds=limits,
         health=health,
-        state=state_of(doc),
+        state=state,
         component=text(doc, "PhysicalContext"),
         source=text(doc, ODATA_ID),
         note=note,
@@ -946,7 +947,7 @@ def _sensor(doc: Doc, chassis: str, quirks: Any) -> Sensor:
         if isinstance(raw_limits, dict) and raw_limits else Thresholds()
     # SensorResetTime: the reading counts from a reset (a cumulative counter, Sensor.v1_x).
     counter = "SensorResetTime" in doc or str(doc.get("ReadingType") or "").lower().startswith("energy")
-    reading, health = number(doc, "Reading"), health_of(doc)
+    reading, (health, state) = number(doc, "Reading"), health_and_state(doc)
     units = quirks.sensor_units(doc) or text(doc, "ReadingUnits")
     bounds, note = _judged(values, reading, kind, units, health, counter)
     return Sensor(
@@ -957,7 +958,7 @@ def _sensor(doc: Doc, chassis: str, quirks: Any) -> Sensor:
         units=units,
         thresholds=bounds,
         health=health,
-        state=state_of(doc),
+        state=state,
         component=text(doc, "PhysicalContext"),
         source=text(doc, ODATA_ID),
         note=note,
