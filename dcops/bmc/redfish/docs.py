@@ -255,6 +255,8 @@ class Reader:
         asked for with ``$skip`` (what sushy and gofish do); a page seen before ends the walk
         (a BMC whose next link points back at itself), as does ``MAX_PAGES``. The caller's visit
         deadline bounds the whole walk."""
+        if not uri:
+            return []  # a link the document does not have (asked for on every visit: no Sensors link)
         result: list[Doc] = []
         seen_members: set[str] = set()
         seen_pages: set[str] = set()

@@ -921,6 +921,8 @@ def _judged(limits: Thresholds, reading: float | None, kind: SensorKind, units: 
     """A sensor's thresholds with the placeholders set aside (``observation.placeholder_limits``),
     and its note: what was set aside, and whether the reading is past a threshold the BMC itself
     does not call a problem (patrol does not page on its own verdict against the BMC's OK)."""
+    if limits.is_empty():
+        return limits, None  # nothing to set aside, nothing to be past
     limits, note = placeholder_limits(limits, reading, kind, units, health, counter)
     if health is Health.OK and reading is not None:
         crossed = crossing_of(limits, reading, kind, health)
@@ -943,8 +945,8 @@ def sensor_kind(doc: Doc) -> SensorKind:
 def _sensor(doc: Doc, chassis: str, quirks: Any) -> Sensor:
     kind: SensorKind = quirks.sensor_kind(doc) or sensor_kind(doc)
     raw_limits = doc.get("Thresholds")
-    values = Thresholds(*[number(raw_limits.get(key), "Reading") for key in _SENSOR_LIMIT_KEYS]) \
-        if isinstance(raw_limits, dict) and raw_limits else Thresholds()
+    values = Thresholds(*[number(raw_limits[key], "Reading") if key in raw_limits else None
+                          for key in _SENSOR_LIMIT_KEYS]) if isinstance(raw_limits, dict) and raw_limits else Thresholds()
     # SensorResetTime: the reading counts from a reset (a cumulative counter, Sensor.v1_x).
     counter = "SensorResetTime" in doc or str(doc.get("ReadingType") or "").lower().startswith("energy")
     reading, (health, state) = number(doc, "Reading"), health_and_state(doc)
