@@ -261,12 +261,14 @@ class Reader:
         seen_members: set[str] = set()
         seen_pages: set[str] = set()
         listed = 0  # distinct members listed so far, readable or not
-        page_uri = uri
+        page_uri: str | None = uri
         total: int | None = None
         guessed = False  # this page was asked for with $skip because the count said more
         for number_ in range(MAX_PAGES):
-            page_key = cache_key(page_uri) if page_uri else None
-            if page_key is None or page_key in seen_pages:
+            if not page_uri:
+                break
+            page_key = cache_key(page_uri)
+            if page_key in seen_pages:
                 break
             seen_pages.add(page_key)
             page = None
