@@ -156,7 +156,9 @@ class Sensor:
 
     @property
     def key(self) -> str:
-        return f"{self.chassis}:{self.kind.value}:{self.name}"
+        # ``{self.kind}`` is the kind's value (a StrEnum formats as its value) without the cost of
+        # enum's ``.value`` descriptor: this runs for every sensor of every patrol visit.
+        return f"{self.chassis}:{self.kind}:{self.name}"
 
 
 # Threshold names from the most to the least severe, per direction.
@@ -430,7 +432,7 @@ def clean_serial(value: object, field: str = "SerialNumber") -> str | None:
     digits = lowered[2:] if lowered.startswith("0x") else lowered
     if not digits or set(digits) <= {"0"} or set(digits) <= {"f"}:
         return None
-    squashed = "".join(ch for ch in lowered if ch.isalnum())
-    if squashed in {"".join(ch for ch in field.lower() if ch.isalnum()), "serialnumber", "serial", "sn"}:
+    squashed = "".join(filter(str.isalnum, lowered))
+    if squashed in {"".join(filter(str.isalnum, field.lower())), "serialnumber", "serial", "sn"}:
         return None
     return text

@@ -143,41 +143,45 @@ def check_sensor(host: str, sensor: Sensor, policy: Policy) -> Event | None:
     warning); without a usable threshold, the BMC's own verdict on the sensor. None when fine or
     unknown (no reading and no verdict), and when the BMC calls the sensor OK although the
     reading is past a threshold: dcops never pages on its own verdict against the BMC's."""
-    t = sensor.thresholds
-    reading = sensor.reading
-    units = sensor.units or ""
-    info = sensor_info(sensor)
-    part = sensor_part(sensor)
-
-    def event(condition: Condition, severity: Severity, limit_name: str | None, limit: float | None) -> Event:
-        if limit is not None:
-            relation = ">=" if condition is Condition.SENSOR_HIGH else "<="
-            summary = (f"{sensor.name} {_fmt(reading)} {units} {relation} {limit_name.replace('_', ' ')} "  # type: ignore[union-attr]
-                       f"threshold {_fmt(limit)} {units}").replace("  ", " ")
-        else:
-            summary = f"{sensor.name}: the BMC reports {sensor.health.value}" + (
-                f" (reading {_fmt(reading)} {units})".replace("  ", " ") if reading is not None else "")
-        diagnosis = {"sensor": sensor.name, "sensor_kind": sensor.kind.value, "reading": reading,
-                     "units": sensor.units, "threshold": limit, "threshold_name": limit_name,
-                     "bmc_health": sensor.health.value}
-        return Event(host, part, condition, _severity(policy, condition, severity), summary, info, diagnosis)
-
+    health = sensor.health
+    if health is Health.OK:
+        # The BMC's own verdict is OK: our reading of its thresholds alone never pages (the reader
+        # puts why in ``sensor.note``), and OK is no problem of its own. Most sensors: no more work.
+        return None
     crossed = crossing(sensor)
     if crossed is not None:
-        if sensor.health is Health.OK:
-            # The BMC's own verdict is OK: our reading of its thresholds alone never pages (the
-            # reader puts why in ``sensor.note``). Placeholder thresholds were set aside already.
-            return None
         name, limit = crossed
         high = name.startswith("upper")
-        severity = {"fatal": Severity.EMERGENCY, "critical": Severity.CRITICAL}.get(name.split("_", 1)[1],
-                                                                                   Severity.WARNING)
-        return event(Condition.SENSOR_HIGH if high else Condition.SENSOR_LOW, severity, name, limit)
-    if reading is not None and not t.is_empty() and sensor.health is Health.OK:
-        return None
-    if sensor.health in _HEALTH_SEVERITY:
-        return event(Condition.SENSOR_HEALTH, _HEALTH_SEVERITY[sensor.health], None, None)
+        severity = _LIMIT_SEVERITY.get(name.split("_", 1)[1], Severity.WARNING)
+        return _sensor_event(host, sensor, policy, Condition.SENSOR_HIGH if high else Condition.SENSOR_LOW,
+                             severity, name, limit)
+    if health in _HEALTH_SEVERITY:
+        return _sensor_event(host, sensor, policy, Condition.SENSOR_HEALTH, _HEALTH_SEVERITY[health], None, None)
     return None
+
+
+# Severity of a crossed threshold by its level (``upper_fatal`` -> fatal); caution is a warning.
+_LIMIT_SEVERITY = {"fatal": Severity.EMERGENCY, "critical": Severity.CRITICAL}
+
+
+def _sensor_event(host: str, sensor: Sensor, policy: Policy, condition: Condition, severity: Severity,
+                  limit_name: str | None, limit: float | None) -> Event:
+    """The event of a sensor ``check_sensor`` found wrong (built only then: most sensors of a
+    round raise none)."""
+    reading = sensor.reading
+    units = sensor.units or ""
+    if limit is not None:
+        relation = ">=" if condition is Condition.SENSOR_HIGH else "<="
+        summary = (f"{sensor.name} {_fmt(reading)} {units} {relation} {limit_name.replace('_', ' ')} "  # type: ignore[union-attr]
+                   f"threshold {_fmt(limit)} {units}").replace("  ", " ")
+    else:
+        summary = f"{sensor.name}: the BMC reports {sensor.health.value}" + (
+            f" (reading {_fmt(reading)} {units})".replace("  ", " ") if reading is not None else "")
+    diagnosis = {"sensor": sensor.name, "sensor_kind": sensor.kind.value, "reading": reading,
+                 "units": sensor.units, "threshold": limit, "threshold_name": limit_name,
+                 "bmc_health": sensor.health.value}
+    return Event(host, sensor_part(sensor), condition, _severity(policy, condition, severity), summary,
+                 sensor_info(sensor), diagnosis)
 
 
 def _source_key(uri: str) -> str:
@@ -307,15 +311,25 @@ def check_host(
     # One fault, one incident: a condition, a sensor or a part the BMC reports twice (a chassis
     # condition naming a sensor as its origin; a legacy Thermal fan that is a part and a
     # reading) lands on the part it is about, so converge makes one incident of it.
-    part_of_source: dict[str, str] = {}
     comp_of_part: dict[str, Component] = {}
     for comp in obs.components:
         comp_of_part.setdefault(component_part(comp), comp)
-        if comp.source:
-            part_of_source.setdefault(_source_key(comp.source), component_part(comp))
-    for sensor in obs.sensors:
-        if sensor.source:
-            part_of_source.setdefault(_source_key(sensor.source), sensor_part(sensor))
+    sensor_parts = [sensor_part(sensor) for sensor in obs.sensors]  # once each
+    by_source: dict[str, str] | None = None
+
+    def part_at(uri: str) -> str | None:
+        """The part (component, else sensor) a Redfish URI names. The table is built on first
+        need: most visits have no condition or sensor event to place."""
+        nonlocal by_source
+        if by_source is None:
+            by_source = {}
+            for comp in obs.components:
+                if comp.source:
+                    by_source.setdefault(_source_key(comp.source), component_part(comp))
+            for sensor, part in zip(obs.sensors, sensor_parts, strict=True):
+                if sensor.source:
+                    by_source.setdefault(_source_key(sensor.source), part)
+        return by_source.get(_source_key(uri))
     origins = {_source_key(c.origin) for c in obs.conditions if c.origin and c.severity in _HEALTH_SEVERITY}
     for comp in obs.components:
         if comp.health is Health.UNKNOWN and not comp.extra.get("FailurePredicted"):
@@ -352,7 +366,7 @@ def check_host(
     for cond in obs.conditions:
         if cond.severity in _HEALTH_SEVERITY:
             ident = cond.message_id or cond.message[:60]
-            where = part_of_source.get(_source_key(cond.origin)) if cond.origin else None
+            where = part_at(cond.origin) if cond.origin else None
             if where is None and cond.origin:
                 where = f"condition:{_source_key(cond.origin)}:{ident}"
             events.append(Event(host, where or f"condition:{ident}", Condition.ROLLUP,
@@ -364,15 +378,16 @@ def check_host(
     # ---- sensors
     if "sensors" in wanted and not any(w in failed_reads for w in ("thermal", "power", "sensors")):
         scopes.add(Scope.SENSORS)
-    for sensor in obs.sensors:
-        if any(fnmatch.fnmatchcase(sensor.name, pattern) for pattern in policy.ignore_sensors):
+    ignored = policy.ignore_sensors
+    for sensor, part in zip(obs.sensors, sensor_parts, strict=True):
+        if ignored and any(fnmatch.fnmatchcase(sensor.name, pattern) for pattern in ignored):
             continue
         if sensor.reading is None and sensor.health is Health.UNKNOWN:
             continue
-        seen.add(sensor_part(sensor))
+        seen.add(part)
         found = check_sensor(host, sensor, policy)
         if found is not None:
-            same = part_of_source.get(_source_key(sensor.source)) if sensor.source else None
+            same = part_at(sensor.source) if sensor.source else None
             if same is not None and same != found.part:
                 # The part's own reading: one incident, naming the part (an IPMI PSU's serial and
                 # model come from its FRU, the sensor itself has none).

@@ -129,24 +129,41 @@ def state_of(doc: Doc | None) -> str | None:
     return state if isinstance(state, str) else None
 
 
+def health_and_state(doc: Doc | None) -> tuple[Health, str | None]:
+    """``health_of(doc)`` and ``state_of(doc)`` from one look at ``Status`` (every sensor of a
+    patrol visit needs both)."""
+    status = doc.get("Status") if isinstance(doc, dict) else None
+    if not isinstance(status, dict):
+        return Health.UNKNOWN, None
+    value, state = status.get("Health"), status.get("State")
+    return (HEALTH.get(str(value).lower(), Health.UNKNOWN) if value else Health.UNKNOWN,
+            state if isinstance(state, str) else None)
+
+
 def is_absent(doc: Doc) -> bool:
     return state_of(doc) == "Absent"
 
 
 def text(doc: Doc | None, key: str) -> str | None:
     value = doc.get(key) if isinstance(doc, dict) else None
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
+    # A string first: nearly every value read is one (this runs for every field of every part and
+    # sensor of every patrol visit). A number is given as text; anything else is no text.
     if isinstance(value, str):
         value = value.strip()
         return value or None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
     return None
 
 
 def number(doc: Doc | None, key: str) -> float | None:
-    value = doc.get(key) if isinstance(doc, dict) else None
+    return as_number(doc.get(key) if isinstance(doc, dict) else None)
+
+
+def as_number(value: object) -> float | None:
+    """``value`` as a float when it is a JSON number (a boolean is none), else None."""
+    if type(value) is float:  # the common case (a reading, a threshold), float() of it would be itself
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
@@ -238,17 +255,22 @@ class Reader:
         asked for with ``$skip`` (what sushy and gofish do); a page seen before ends the walk
         (a BMC whose next link points back at itself), as does ``MAX_PAGES``. The caller's visit
         deadline bounds the whole walk."""
+        if not uri:
+            return []  # a link the document does not have (asked for on every visit: no Sensors link)
         result: list[Doc] = []
         seen_members: set[str] = set()
         seen_pages: set[str] = set()
         listed = 0  # distinct members listed so far, readable or not
-        page_uri = uri
+        page_uri: str | None = uri
         total: int | None = None
         guessed = False  # this page was asked for with $skip because the count said more
         for number_ in range(MAX_PAGES):
-            if not page_uri or cache_key(page_uri) in seen_pages:
+            if not page_uri:
                 break
-            seen_pages.add(cache_key(page_uri))
+            page_key = cache_key(page_uri)
+            if page_key in seen_pages:
+                break
+            seen_pages.add(page_key)
             page = None
             if number_ == 0 and self.expand and "?" not in page_uri \
                     and normalize(page_uri) not in self.cache:
@@ -265,15 +287,17 @@ class Reader:
                 if not isinstance(member, dict):
                     continue
                 target = member.get(ODATA_ID)
-                if isinstance(target, str) and "#" not in target:
+                key = normalize(target) if isinstance(target, str) and "#" not in target else None
+                if key is not None:
                     # A collection that lists the same link twice (or pages that overlap) is one read.
-                    if normalize(target) in seen_members:
+                    if key in seen_members:
                         continue
-                    seen_members.add(normalize(target))
+                    seen_members.add(key)
                 new += 1
                 if len(member) > 1 or not isinstance(target, str):
                     # Inlined member ($expand, or a BMC that never links): use it as it is.
-                    self.remember(member)
+                    if key is not None:
+                        self.cache.setdefault(key, member)  # self.remember(member), its key at hand
                     result.append(member)
                     continue
                 doc = yield from self.get(target)

@@ -32,7 +32,9 @@ from dcops.bmc.redfish.docs import (
     FetchError,
     Reader,
     Step,
+    as_number,
     expand_supported,
+    health_and_state,
     health_of,
     is_absent,
     last_segment,
@@ -887,20 +889,27 @@ def _storage_rollups(components: list[Component]) -> list[Component]:
     return result
 
 
+# The threshold keys in ``Thresholds``' field order, so that a sensor's limits are built in one
+# pass without a dict per sensor (a steady patrol round reads a dozen of these per BMC).
+_LEGACY_LIMIT_KEYS = tuple(LEGACY_THRESHOLDS[f.name] for f in dataclasses.fields(Thresholds))
+_SENSOR_LIMIT_KEYS = tuple(SENSOR_THRESHOLDS[f.name] for f in dataclasses.fields(Thresholds))
+
+
 def _legacy_sensor(kind: SensorKind, doc: Doc, chassis: str, reading_key: str, units: str,
                    name_key: str = "Name") -> Sensor:
-    values = {k: number(doc, v) for k, v in LEGACY_THRESHOLDS.items()}
-    reading, health = number(doc, reading_key), health_of(doc)
-    limits, note = _judged(Thresholds(**values), reading, kind, units, health)
+    reading, (health, state) = as_number(doc.get(reading_key)), health_and_state(doc)
+    # A key the sensor does not have is no threshold (as_number(None)): most have two of the six.
+    limits, note = _judged(Thresholds(*[as_number(doc[key]) if key in doc else None for key in _LEGACY_LIMIT_KEYS]),
+                           reading, kind, units, health)
     return Sensor(
         kind=kind,
-        name=text(doc, "Name") or text(doc, name_key) or text(doc, "MemberId") or "?",
+        name=text(doc, "Name") or (name_key != "Name" and text(doc, name_key)) or text(doc, "MemberId") or "?",
         chassis=chassis,
         reading=reading,
         units=units,
         thresholds=limits,
         health=health,
-        state=state_of(doc),
+        state=state,
         component=text(doc, "PhysicalContext"),
         source=text(doc, ODATA_ID),
         note=note,
@@ -912,6 +921,8 @@ def _judged(limits: Thresholds, reading: float | None, kind: SensorKind, units: 
     """A sensor's thresholds with the placeholders set aside (``observation.placeholder_limits``),
     and its note: what was set aside, and whether the reading is past a threshold the BMC itself
     does not call a problem (patrol does not page on its own verdict against the BMC's OK)."""
+    if limits.is_empty():
+        return limits, None  # nothing to set aside, nothing to be past
     limits, note = placeholder_limits(limits, reading, kind, units, health, counter)
     if health is Health.OK and reading is not None:
         crossed = crossing_of(limits, reading, kind, health)
@@ -934,13 +945,13 @@ def sensor_kind(doc: Doc) -> SensorKind:
 def _sensor(doc: Doc, chassis: str, quirks: Any) -> Sensor:
     kind: SensorKind = quirks.sensor_kind(doc) or sensor_kind(doc)
     raw_limits = doc.get("Thresholds")
-    limits: Doc = raw_limits if isinstance(raw_limits, dict) else {}
-    values = {k: number(limits.get(v), "Reading") for k, v in SENSOR_THRESHOLDS.items()}
+    values = Thresholds(*[number(raw_limits[key], "Reading") if key in raw_limits else None
+                          for key in _SENSOR_LIMIT_KEYS]) if isinstance(raw_limits, dict) and raw_limits else Thresholds()
     # SensorResetTime: the reading counts from a reset (a cumulative counter, Sensor.v1_x).
     counter = "SensorResetTime" in doc or str(doc.get("ReadingType") or "").lower().startswith("energy")
-    reading, health = number(doc, "Reading"), health_of(doc)
+    reading, (health, state) = number(doc, "Reading"), health_and_state(doc)
     units = quirks.sensor_units(doc) or text(doc, "ReadingUnits")
-    bounds, note = _judged(Thresholds(**values), reading, kind, units, health, counter)
+    bounds, note = _judged(values, reading, kind, units, health, counter)
     return Sensor(
         kind=kind,
         name=text(doc, "Name") or text(doc, "Id") or "?",
@@ -949,7 +960,7 @@ def _sensor(doc: Doc, chassis: str, quirks: Any) -> Sensor:
         units=units,
         thresholds=bounds,
         health=health,
-        state=state_of(doc),
+        state=state,
         component=text(doc, "PhysicalContext"),
         source=text(doc, ODATA_ID),
         note=note,
