@@ -28,11 +28,13 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 from dcops.bmc.ipmi.fleet import IpmiFleet
 from dcops.bmc.redfish.fleet import RedfishFleet, Target, reserve_open_files
 from dcops.bmc.visit import LogPosition, Visit
+from dcops.heap import give_back_free_heap
 from dcops.models import Host, Protocol
 from dcops.notify import outbox
 from dcops.notify.config import NotifyConfig
@@ -56,9 +58,10 @@ INVENTORY_MIN = 50  # hosts a round that may get the inventory tier, whatever th
 AUTO_REPROBE = 600.0
 
 
-@dataclass
+@dataclass(slots=True)
 class HostResult:
-    """One host's line in a round: what the BMC said and what the checks made of it."""
+    """One host's line in a round: what the BMC said and what the checks made of it (kept until the
+    next round for the exporter and the web UI: slots, one per host)."""
 
     host: str
     reachable: bool | None  # None: missed (not read before the round deadline)
@@ -127,6 +130,10 @@ def tune_garbage_collector() -> None:
     threshold = gc.get_threshold()
     if threshold[0] < 70_000:
         gc.set_threshold(70_000, max(threshold[1], 20), max(threshold[2], 20))
+
+
+def _interned(text: Any) -> Any:
+    return intern(text) if type(text) is str else text  # sys.intern takes exact str only
 
 
 def _spread(host: str, period: float) -> float:
@@ -458,7 +465,9 @@ class Patrol:
             if obs is not None and row.get("reachable") is False:
                 changes.append({"at": now, "host": host.name, "part": "bmc", "old": "unreachable",
                                 "new": "reachable", "detail": None})
-            sensors = tuple((s.name, s.kind.value, s.reading, s.units, s.health.value)
+            # Kept until the next round (``latest``): the names and units are the same on every
+            # host of a model, so one string each (interned) instead of one per host.
+            sensors = tuple((_interned(s.name), s.kind.value, s.reading, _interned(s.units), s.health.value)
                             for s in obs.sensors) if obs else ()
             results.append(HostResult(host.name, obs is not None, power, health, visit.error, visit.seconds,
                                       visit.requests, tier, len(check.events),
@@ -494,6 +503,7 @@ class Patrol:
                 listener(summary)
             except Exception:  # noqa: BLE001 - a listener (the exporter) must not stop patrol
                 log.exception("patrol: round listener failed")
+        give_back_free_heap()
         return summary
 
     def _converge_and_save(self, targets: Sequence[Host], started_at: dt.datetime, now: dt.datetime,
