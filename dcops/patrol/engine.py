@@ -171,6 +171,7 @@ class Patrol:
         self.ipmi: IpmiFleet | None = None
         self._redfish_down: dict[str, float] = {}  # auto hosts read over IPMI: since when (monotonic)
         self._passwords: dict[str, Secret] = {}
+        self._targets: dict[str, tuple[Host, Secret, Target]] = {}
         self._rows: dict[str, dict[str, Any]] | None = None
         self.latest: RoundSummary | None = None
         self.rounds = 0
@@ -212,6 +213,17 @@ class Patrol:
             secret = self._passwords[ref] = resolve(ref, what=f"{host.name}: BMC password")
         return secret
 
+    def _target(self, host: Host, password: Secret) -> Target:
+        """The reader's target of ``host``, made again only when the book's host or its password
+        changed: the same one every round otherwise (a Target costs ~3 us to make, and the reader
+        keeps it per BMC anyway, so the cache holds nothing more than a reference)."""
+        cached = self._targets.get(host.name)
+        if cached is not None and cached[0] is host and cached[1] is password:
+            return cached[2]
+        target = Target.of(host, password)
+        self._targets[host.name] = (host, password, target)
+        return target
+
     def _host_rows(self) -> dict[str, dict[str, Any]]:
         if self._rows is None:
             from dcops.patrol import store as pstore
@@ -237,6 +249,8 @@ class Patrol:
     async def release(self, names: Sequence[str]) -> None:
         """Hosts another worker reads from now on: log out of their BMCs (sessions are scarce)."""
         if names:
+            for name in names:
+                self._targets.pop(name, None)
             await self.redfish.forget(names)
 
     # ------------------------------------------------------------------ reading
@@ -289,7 +303,7 @@ class Patrol:
         protocol = Protocol(host.bmc.protocol)
         if protocol is Protocol.IPMI:
             return await self._ipmi_visit(host, password, sections, deadline, position, tier)
-        target = Target.of(host, password)
+        target = self._target(host, password)
         if protocol is Protocol.AUTO:
             return await self._auto_visit(host, target, password, sections, deadline, position, tier)
         return await self.redfish.visit(target, sections=sections, deadline=deadline,

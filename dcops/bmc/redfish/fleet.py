@@ -509,13 +509,16 @@ class RedfishFleet:
                 absent = root_status[0] in (None, 404, 405, 501) and exc.path == ROOT
                 return Visit(target.host, None, redact(f"{target.host}: {exc}"), time.monotonic() - started,
                              counter[0], no_redfish=absent)
+        cursor: dict[str, Any] = {}
         if reads_log:
             if obs.log_entries:
                 bmc.log.cursor = max([e.id for e in obs.log_entries] + [bmc.log.cursor or "0"], key=record_order)
             elif bmc.log.cursor is None:
                 bmc.log.cursor = "0"
-            obs = dataclasses.replace(obs, log_cursor=bmc.log.cursor)
-        obs = dataclasses.replace(obs, requests=counter[1], duration_seconds=round(time.monotonic() - started, 6))
+            cursor["log_cursor"] = bmc.log.cursor
+        # One replace, not two: ~11 us each on an Observation, a visit's biggest fixed cost here.
+        obs = dataclasses.replace(obs, requests=counter[1], duration_seconds=round(time.monotonic() - started, 6),
+                                  **cursor)
         return Visit(target.host, obs, None, time.monotonic() - started, counter[0], drilled,
                      bmc.log.copy() if reads_log else None, baseline)
 
