@@ -211,6 +211,9 @@ def probe(book: list[Any], rounds: int, concurrency: int, trace: bool = False) -
                 for bmc in reader.bmcs.values():
                     bmc.static.clear()
                     bmc.types.clear()
+                pool = getattr(reader, "_docs", None)  # the parts shared between BMCs (share.py)
+                if pool is not None:
+                    pool.prune()
 
             async def drop_reader_state() -> None:
                 reader.bmcs.clear()
