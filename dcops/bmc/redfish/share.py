@@ -22,6 +22,9 @@ from typing import Any
 
 # Stand-ins for True, False and None in a content key (True == 1 in Python; these do not).
 _TRUE, _FALSE, _NONE = object(), object(), object()
+# Deeper parts are kept as they came (a hostile BMC may nest 1,024 levels, orjson's limit: more
+# than Python's recursion limit); Redfish documents are a few levels deep.
+MAX_DEPTH = 32
 
 
 class DocPool:
@@ -36,22 +39,24 @@ class DocPool:
         return len(self._parts)
 
     def share(self, doc: Any) -> Any:
-        shared = self._share(doc)[0]
+        shared = self._share(doc, 0)[0]
         if self._added >= self._prune_at:
             self.prune()
         return shared
 
-    def _share(self, value: Any) -> tuple[Any, Any]:
+    def _share(self, value: Any, depth: int) -> tuple[Any, Any]:
         """(the shared value, what stands for it in its parent's content key)."""
         kind = type(value)
         if kind is str:
             value = sys.intern(value)
             return value, value
+        if depth > MAX_DEPTH:
+            return value, (4, id(value))
         if kind is dict:
             items: list[Any] = []
             out: dict[str, Any] = {}
             for key, item in value.items():
-                shared, token = self._share(item)
+                shared, token = self._share(item, depth + 1)
                 if type(key) is str:
                     key = sys.intern(key)
                 out[key] = shared
@@ -62,7 +67,7 @@ class DocPool:
             tokens: list[Any] = []
             members: list[Any] = []
             for item in value:
-                shared, token = self._share(item)
+                shared, token = self._share(item, depth + 1)
                 members.append(shared)
                 tokens.append(token)
             return self._pooled((1, *tokens), members)

@@ -82,3 +82,16 @@ def test_prune_runs_by_itself_as_the_pool_grows() -> None:
     for k in range(2000):
         pool.share(service_root(f"u-{k}"))
     assert len(pool) < 2000  # unique roots nobody keeps are forgotten along the way
+
+
+def test_a_hostile_depth_is_kept_as_it_came() -> None:
+    import orjson
+
+    raw = b'{"a":' * 1000 + b"1" + b"}" * 1000  # orjson's limit is 1,024 levels; Python recurses ~1,000
+    doc = orjson.loads(raw)
+    shared = DocPool().share(doc)
+    levels = 0
+    while isinstance(shared, dict):  # walked by hand: comparing 1,000 levels recurses too deep
+        assert list(shared) == ["a"]
+        shared, levels = shared["a"], levels + 1
+    assert (levels, shared) == (1000, 1)
