@@ -6,8 +6,9 @@ list the same members, links and capabilities; only a few values (UUID, serial, 
 Decoded apart they cost ~19 KB of Python objects per BMC; ``DocPool.share`` returns a document equal
 to the one given whose dicts, lists and strings are the ones an earlier document already had
 wherever they are equal, so the fleet keeps one copy of each. Strings are interned
-(``sys.intern``: they die with their last user); dicts and lists are looked up by their content
-(key order included, and values told apart by type: ``1``, ``1.0`` and ``True`` stay distinct).
+(``sys.intern``: they die with their last user); dicts and lists are looked up by the hash of
+their content (key order included, values told apart by type: ``1``, ``1.0`` and ``True`` stay
+distinct), and a hit is checked part by part before it is shared.
 
 Shared documents must never be changed in place: nothing on the read path does (the parser only
 reads; ``_only_new`` builds a new document). The pool forgets a part no document uses any more
@@ -31,7 +32,7 @@ class DocPool:
     """One pool per reader; ``share(doc)`` on every document to keep."""
 
     def __init__(self, prune_every: int = 4096) -> None:
-        self._parts: dict[tuple[Any, ...], Any] = {}
+        self._parts: dict[int, Any] = {}  # hash of a part's content key -> the part
         self._added = 0
         self._prune_at = prune_every
 
@@ -62,7 +63,7 @@ class DocPool:
                 out[key] = shared
                 items.append(key)
                 items.append(token)
-            return self._pooled((0, *items), out)
+            return self._pooled(hash((0, *items)), out)
         if kind is list:
             tokens: list[Any] = []
             members: list[Any] = []
@@ -70,7 +71,7 @@ class DocPool:
                 shared, token = self._share(item, depth + 1)
                 members.append(shared)
                 tokens.append(token)
-            return self._pooled((1, *tokens), members)
+            return self._pooled(hash((1, *tokens)), members)
         if value is True:
             return value, _TRUE
         if value is False:
@@ -83,15 +84,19 @@ class DocPool:
             return value, (3, value.hex())  # -0.0 and 0.0 stay apart
         return value, (4, id(value))  # anything else (JSON has nothing else): equal to nothing else
 
-    def _pooled(self, key: tuple[Any, ...], built: Any) -> tuple[Any, Any]:
-        # A part stands for itself in its parent's key by its id, a bare int (no scalar's token is
-        # one): the pool holds the part, and so keeps the id from being reused, as long as a key
-        # naming it is in the pool (the parent holds its children).
+    def _pooled(self, key: int, built: Any) -> tuple[Any, Any]:
+        # Parts are pooled by the hash of their content key only (the keys themselves would cost
+        # more than the parts on a document seen once, ~1.4 KB per BMC): a hit is checked part by
+        # part (``_same``), a collision keeps the new part to itself. A part stands for itself in
+        # its parent's key by its id, a bare int (no scalar's token is one).
         known = self._parts.get(key)
         if known is None:
-            known = self._parts[key] = built
+            self._parts[key] = built
             self._added += 1
-        return known, id(known)
+            return built, id(built)
+        if _same(known, built):
+            return known, id(known)
+        return built, id(built)
 
     def prune(self) -> None:
         """Forget the parts nothing but the pool holds. Newest first: a part is added after its
@@ -102,3 +107,25 @@ class DocPool:
                 del self._parts[key]
         self._added = 0
         self._prune_at = max(self._prune_at, len(self._parts))
+
+
+def _same(known: Any, built: Any) -> bool:
+    """Whether two parts are the same, their own parts being shared already (so equal containers
+    inside are one object): keys and order, and values by identity, or by type and value."""
+    if type(known) is not type(built) or len(known) != len(built):
+        return False
+    if type(known) is dict:
+        return all(ka == kb and _same_value(va, vb)
+                   for (ka, va), (kb, vb) in zip(known.items(), built.items(), strict=True))
+    return all(_same_value(a, b) for a, b in zip(known, built, strict=True))
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b) or kind is dict or kind is list:
+        return False
+    if kind is float:
+        return bool(a.hex() == b.hex())  # -0.0 and 0.0 apart
+    return bool(a == b)

@@ -95,3 +95,16 @@ def test_a_hostile_depth_is_kept_as_it_came() -> None:
         assert list(shared) == ["a"]
         shared, levels = shared["a"], levels + 1
     assert (levels, shared) == (1000, 1)
+
+
+def test_colliding_hashes_never_merge_different_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dcops.bmc.redfish import share
+
+    monkeypatch.setattr(share, "hash", lambda _key: 0, raising=False)  # every part collides
+    pool = DocPool()
+    docs = [first for _, first, _, _ in CASES] + [second for _, _, second, _ in CASES]
+    got = [pool.share(copy.deepcopy(doc)) for doc in docs]
+    assert [json.dumps(g) for g in got] == [json.dumps(d) for d in docs]
+    # Equal parts still meet: the pool keeps the first part of hash 0 and checks a hit for real.
+    fresh = DocPool()
+    assert fresh.share({"a": 1}) is fresh.share({"a": 1})
