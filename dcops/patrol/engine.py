@@ -29,11 +29,13 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 from dcops.bmc.ipmi.fleet import IpmiFleet
 from dcops.bmc.redfish.fleet import RedfishFleet, Target, reserve_open_files
 from dcops.bmc.visit import LogPosition, Visit
+from dcops.heap import give_back_free_heap
 from dcops.models import Host, Protocol
 from dcops.notify import outbox
 from dcops.notify.config import NotifyConfig
@@ -57,9 +59,10 @@ INVENTORY_MIN = 50  # hosts a round that may get the inventory tier, whatever th
 AUTO_REPROBE = 600.0
 
 
-@dataclass
+@dataclass(slots=True)
 class HostResult:
-    """One host's line in a round: what the BMC said and what the checks made of it."""
+    """One host's line in a round: what the BMC said and what the checks made of it (kept until the
+    next round for the exporter and the web UI: slots, one per host)."""
 
     host: str
     reachable: bool | None  # None: missed (not read before the round deadline)
@@ -151,6 +154,8 @@ def inventory_share(share: float, read_seconds: float, missed: int, deadline: fl
     if read_seconds < 0.5 * deadline:
         return min(1.0, share * 1.25)
     return share
+def _interned(text: Any) -> Any:
+    return intern(text) if type(text) is str else text  # sys.intern takes exact str only
 
 
 def _spread(host: str, period: float) -> float:
@@ -188,6 +193,7 @@ class Patrol:
         self.ipmi: IpmiFleet | None = None
         self._redfish_down: dict[str, float] = {}  # auto hosts read over IPMI: since when (monotonic)
         self._passwords: dict[str, Secret] = {}
+        self._targets: dict[str, tuple[Host, Secret, Target]] = {}
         self._rows: dict[str, dict[str, Any]] | None = None
         self.latest: RoundSummary | None = None
         self.rounds = 0
@@ -230,6 +236,17 @@ class Patrol:
             secret = self._passwords[ref] = resolve(ref, what=f"{host.name}: BMC password")
         return secret
 
+    def _target(self, host: Host, password: Secret) -> Target:
+        """The reader's target of ``host``, made again only when the book's host or its password
+        changed: the same one every round otherwise (a Target costs ~3 us to make, and the reader
+        keeps it per BMC anyway, so the cache holds nothing more than a reference)."""
+        cached = self._targets.get(host.name)
+        if cached is not None and cached[0] is host and cached[1] is password:
+            return cached[2]
+        target = Target.of(host, password)
+        self._targets[host.name] = (host, password, target)
+        return target
+
     def _host_rows(self) -> dict[str, dict[str, Any]]:
         if self._rows is None:
             from dcops.patrol import store as pstore
@@ -255,6 +272,8 @@ class Patrol:
     async def release(self, names: Sequence[str]) -> None:
         """Hosts another worker reads from now on: log out of their BMCs (sessions are scarce)."""
         if names:
+            for name in names:
+                self._targets.pop(name, None)
             await self.redfish.forget(names)
 
     # ------------------------------------------------------------------ reading
@@ -308,7 +327,7 @@ class Patrol:
         protocol = Protocol(host.bmc.protocol)
         if protocol is Protocol.IPMI:
             return await self._ipmi_visit(host, password, sections, deadline, position, tier)
-        target = Target.of(host, password)
+        target = self._target(host, password)
         if protocol is Protocol.AUTO:
             return await self._auto_visit(host, target, password, sections, deadline, position, tier)
         return await self.redfish.visit(target, sections=sections, deadline=deadline,
@@ -487,7 +506,9 @@ class Patrol:
             if obs is not None and row.get("reachable") is False:
                 changes.append({"at": now, "host": host.name, "part": "bmc", "old": "unreachable",
                                 "new": "reachable", "detail": None})
-            sensors = tuple((s.name, s.kind.value, s.reading, s.units, s.health.value)
+            # Kept until the next round (``latest``): the names and units are the same on every
+            # host of a model, so one string each (interned) instead of one per host.
+            sensors = tuple((_interned(s.name), s.kind.value, s.reading, _interned(s.units), s.health.value)
                             for s in obs.sensors) if obs else ()
             results.append(HostResult(host.name, obs is not None, power, health, visit.error, visit.seconds,
                                       visit.requests, tier, len(check.events),
@@ -523,6 +544,7 @@ class Patrol:
                 listener(summary)
             except Exception:  # noqa: BLE001 - a listener (the exporter) must not stop patrol
                 log.exception("patrol: round listener failed")
+        give_back_free_heap()
         return summary
 
     def _converge_and_save(self, targets: Sequence[Host], started_at: dt.datetime, now: dt.datetime,

@@ -48,6 +48,7 @@ import base64
 import dataclasses
 import logging
 import ssl
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -98,6 +99,7 @@ from dcops.bmc.redfish.select import (
     select_supported,
     usable,
 )
+from dcops.bmc.redfish.share import DocPool
 from dcops.bmc.redfish.wire import BodyTooLarge, Client, Disconnected, WireError, client_context
 from dcops.bmc.visit import LogPosition, Visit, record_order
 from dcops.errors import UnreachableError
@@ -111,7 +113,7 @@ log = logging.getLogger(__name__)
 BUSY = (429, 503)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Target:
     """One BMC to read: name, base URL, credentials, TLS settings."""
 
@@ -136,16 +138,16 @@ class LoginRefused(UnreachableError):
     """The BMC answered the login and said no (bad credentials, locked account)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class BmcState:
-    """What the reader keeps about one BMC between visits."""
+    """What the reader keeps about one BMC between visits (slots: one per BMC of the fleet)."""
 
     target: Target
     headers: dict[str, str] = field(default_factory=lambda: {"Accept": "application/json"})
     session_uri: str | None = None
     logged_in: bool = False
-    login: asyncio.Task[None] | None = None  # the login in flight (it may outlive a visit)
-    static: dict[str, Doc] = field(default_factory=dict)
+    login: asyncio.Task[None] | None = None  # the login in flight (it may outlive a visit); None once done
+    static: dict[str, Doc] = field(default_factory=dict)  # shared with other BMCs' where equal (share.py)
     types: dict[str, str] = field(default_factory=dict)
     expand: bool | None = None  # None: not known yet (service root not read)
     log: LogPosition = field(default_factory=LogPosition)
@@ -155,7 +157,7 @@ class BmcState:
 def doc_type(doc: Doc) -> str:
     """``#Chassis.v1_25_0.Chassis`` -> ``Chassis``; ``#ChassisCollection.ChassisCollection`` -> the same."""
     raw = str(doc.get(ODATA_TYPE) or "")
-    return raw.lstrip("#").split(".", 1)[0]
+    return sys.intern(raw.lstrip("#").split(".", 1)[0])  # kept per path and BMC: one string per type
 
 
 def entry_id(member: Doc) -> str:
@@ -190,6 +192,7 @@ class RedfishFleet:
         self._cap: asyncio.Semaphore | None = None
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
         self._logins: set[asyncio.Task[None]] = set()
+        self._docs = DocPool()  # the kept structural documents, identical parts shared between BMCs
         self.trace: dict[str, list[str]] | None = None  # host -> paths GET in its last visit (benchmarks)
 
     # ------------------------------------------------------------------ lifecycle
@@ -311,7 +314,7 @@ class RedfishFleet:
             counter[0] += 2 if bmc.session_uri else 1
             task = bmc.login = asyncio.ensure_future(self._login(bmc))
             self._logins.add(task)
-            task.add_done_callback(_forget(self._logins))
+            task.add_done_callback(_forget(self._logins, bmc))
         await asyncio.shield(task)
 
     async def _login(self, bmc: BmcState) -> None:
@@ -442,16 +445,16 @@ class RedfishFleet:
                     bmc.expand = False
                     doc = await self._get(bmc, path, counter)
             if key not in bmc.types:  # guessed from the name: remember what it really is
-                kind = bmc.types[key] = doc_type(doc)
+                kind = bmc.types[sys.intern(key)] = doc_type(doc)
         else:
             doc = await self._get(bmc, path, counter)
-            kind = bmc.types[key] = doc_type(doc)
+            kind = bmc.types[sys.intern(key)] = doc_type(doc)
             if kind == SERVICE_ROOT_TYPE:
                 bmc.expand = expand_supported(doc)
             if kind == LOG_ENTRIES_TYPE:
                 doc = self._first_entries(bmc, doc)
         if kind in STATIC_TYPES:
-            bmc.static[key] = doc
+            doc = bmc.static[key] = self._docs.share(doc)
         memo[key] = doc
         if kind in EXPAND_SELF_TYPES:
             _harvest(doc, memo)
@@ -584,13 +587,16 @@ class RedfishFleet:
                 absent = root_status[0] in (None, 404, 405, 501) and exc.path == ROOT
                 return Visit(target.host, None, redact(f"{target.host}: {exc}"), time.monotonic() - started,
                              counter[0], no_redfish=absent)
+        cursor: dict[str, Any] = {}
         if reads_log:
             if obs.log_entries:
                 bmc.log.cursor = max([e.id for e in obs.log_entries] + [bmc.log.cursor or "0"], key=record_order)
             elif bmc.log.cursor is None:
                 bmc.log.cursor = "0"
-            obs = dataclasses.replace(obs, log_cursor=bmc.log.cursor)
-        obs = dataclasses.replace(obs, requests=counter[1], duration_seconds=round(time.monotonic() - started, 6))
+            cursor["log_cursor"] = bmc.log.cursor
+        # One replace, not two: ~11 us each on an Observation, a visit's biggest fixed cost here.
+        obs = dataclasses.replace(obs, requests=counter[1], duration_seconds=round(time.monotonic() - started, 6),
+                                  **cursor)
         return Visit(target.host, obs, None, time.monotonic() - started, counter[0], drilled,
                      bmc.log.copy() if reads_log else None, baseline)
 
@@ -630,9 +636,11 @@ def reserve_open_files(bmcs: int, spare: int = 1024) -> tuple[int, int]:
     return (needed if soft == resource.RLIM_INFINITY else soft), needed
 
 
-def _forget(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+def _forget(tasks: set[asyncio.Task[None]], bmc: BmcState) -> Callable[[asyncio.Task[None]], None]:
     def done(task: asyncio.Task[None]) -> None:
         tasks.discard(task)
+        if bmc.login is task:  # a finished task (its coroutine, context) is ~1 KB a BMC kept for nothing
+            bmc.login = None
         if not task.cancelled():
             task.exception()  # retrieved: a failed login is reported by the visit that awaited it
 
