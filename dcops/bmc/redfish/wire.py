@@ -538,8 +538,9 @@ class Client:
 
     async def request(self, url: str, method: str, path: str, headers: Mapping[str, str],
                       body: bytes | None = None, tls: ssl.SSLContext | None = None) -> Response:
-        """``method`` ``url + path``. Raises ``WireError`` (``ConnectError``, ``Disconnected``,
-        ``BadResponse``, ``BodyTooLarge``) or ``TimeoutError`` (connecting)."""
+        """``method`` ``url + path``. Raises ``WireError`` (``ConnectError``, ``BadResponse``,
+        ``BodyTooLarge``; ``Disconnected`` only on a reused kept-alive connection) or
+        ``TimeoutError`` (connecting)."""
         if self.closed:
             raise WireError("the client is closed")
         loop = asyncio.get_running_loop()
@@ -560,11 +561,20 @@ class Client:
         if conn is not None and (conn.dead or now - conn.idle_since > self.keepalive):
             conn.close()
             conn = None
+        reused = conn is not None
         if conn is None:
             conn = await self._connect(origin, tls if origin.tls else None)
         conn.busy = True
         try:
             resp = await self._exchange(conn, data, ResponseParser(method, self.max_body))
+        except Disconnected:
+            conn.close()
+            if reused:
+                raise  # a kept connection the BMC dropped while idle: the caller sends again
+            # A fresh connection closed unanswered is the BMC's answer, not a stale pool entry:
+            # sending again would repeat a POST (a login) and connect once more to a BMC that
+            # refuses to talk (seen with a listener that accepts and closes).
+            raise WireError("the BMC closed the connection without answering") from None
         except BaseException:
             conn.close()  # mid-answer (a deadline, an error): the connection's state is unknown
             raise

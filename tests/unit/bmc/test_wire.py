@@ -263,3 +263,29 @@ def test_certificate_checks_name_the_problem_and_a_refusal_is_short(tmp_path: Pa
     untrusted, refused, body = asyncio.run(run())
     assert untrusted.startswith("TLS certificate not trusted") and body == DOC
     assert refused == "cannot connect: Connection refused"
+
+
+def test_a_fresh_connection_closed_unanswered_is_not_a_stale_one() -> None:
+    """A BMC that accepts and closes without a byte: a ``WireError`` (the fleet does not send
+    again), not ``Disconnected`` (kept only for a reused connection dropped while idle). Sending
+    again would repeat a login POST and connect once more to a BMC that refuses to talk."""
+
+    async def run() -> tuple[type[Exception], int]:
+        connections: list[int] = []
+
+        async def hang_up(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connections.append(1)
+            writer.close()
+
+        server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = Client()
+        async with server:
+            with pytest.raises(WireError) as raised:
+                await asyncio.wait_for(client.request(f"http://127.0.0.1:{port}", "POST", "/s", {}, b"{}", None),
+                                       PATIENT)
+            client.close()
+        return type(raised.value), len(connections)
+
+    kind, opened = asyncio.run(run())
+    assert kind is WireError and opened == 1
