@@ -88,3 +88,29 @@ def test_one_serve_names_no_worker(capsys: pytest.CaptureFixture[str], tmp_path:
     assert json.loads(out)["items"][0]["worker"] is None
     _, out, _ = run(capsys, "alerts", "list")
     assert "WORKER" not in out
+
+
+def test_a_rack_incident_names_the_worker_of_its_hosts(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rack incident's host is its rack path (no row of its own); one worker patrols a whole
+    rack, so the worker of the hosts its symptoms name is the rack's."""
+    import dataclasses
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    monkeypatch.setenv("DCOPS_STATE", url)
+    store = open_store(url)
+    now = dt.datetime.now(dt.UTC)
+    host_incident = psu_incident(now, host="trade-db-01")
+    rack = dataclasses.replace(host_incident, id=host_incident.id + 100, host="sh1/r3/C04", key="rack:sh1/r3/C04",
+                               children=[{"host": "trade-db-07"}, {"host": "trade-db-08"}])
+    pstore.save_incident(store, rack)
+    pstore.save_round(store, round_row={"started_at": now, "finished_at": now, "hosts": 2, "reachable": 0,
+                                        "unreachable": 2, "missed": 0, "events": 2, "opened": 1, "resolved": 0,
+                                        "duration_seconds": 1.5, "worker": "dc2-patrol-1", "epoch": 7},
+                      host_rows=[{"host": "trade-db-07", "observed_at": now, "reachable": False, "worker": None},
+                                 {"host": "trade-db-08", "observed_at": now, "reachable": False,
+                                  "worker": "dc2-patrol-1"}])
+    store.close()
+    _, out, _ = run(capsys, "alerts", "list", "-o", "json")
+    [item] = json.loads(out)["items"]
+    assert item["host"] == "sh1/r3/C04" and item["worker"] == "dc2-patrol-1"
