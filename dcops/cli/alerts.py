@@ -97,7 +97,7 @@ def list_(show_all: bool, since: str | None, host: str | None, severity: str | N
     # rack incident's host is its rack path, which has no row of its own: its symptoms name the
     # rack's hosts, and one worker patrols a whole rack (workers/ring.py hashes racks), so the
     # worker of the first symptom's host is the rack's.
-    hosts = {i.host for i in found} | {c.get("host") for i in found for c in i.children if c.get("host")}
+    hosts = {i.host for i in found} | {str(c["host"]) for i in found for c in i.children if c.get("host")}
     workers = {n: r.get("worker") for n, r in pstore.host_rows(store, hosts).items()}
 
     def worker_of(incident: Any) -> str | None:
