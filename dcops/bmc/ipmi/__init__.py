@@ -29,7 +29,7 @@ from pyghmi.ipmi import fru as ipmi_fru
 from pyghmi.ipmi.private import session as ipmi_private_session
 
 from dcops.bmc import base
-from dcops.bmc.ipmi import wakeup
+from dcops.bmc.ipmi import locks, wakeup
 from dcops.errors import ApplyError, UnreachableError
 from dcops.models import BmcEndpoint
 from dcops.observation import (
@@ -50,6 +50,7 @@ from dcops.secrets import Secret, redact
 
 log = logging.getLogger(__name__)
 wakeup.install()  # pyghmi's lost wake-up: each request could wait for its retry timer (see wakeup.py)
+locks.install()  # pyghmi's two session-table locks taken in opposite orders: a deadlock (see locks.py)
 DEFAULT_PORT = 623
 # Completion codes that mean "ask for less": 0xC8 request/response length, 0xC9 parameter out of
 # range, 0xCA cannot return that many bytes.

@@ -85,7 +85,11 @@ class IpmiFleet:
         try:
             obs, baseline = await asyncio.wait_for(future, deadline)
         except TimeoutError:
-            st.session.close()  # a stuck session: start clean next round
+            # A stuck session: start clean next round. Closed in a thread of its own, never on
+            # the event loop: close() waits for the session's lock, which the worker still
+            # reading holds for as long as pyghmi keeps it (a whole round's patrol, every
+            # console and page stopped behind one BMC otherwise).
+            threading.Thread(target=st.session.close, name=f"dcops-ipmi-close-{host}", daemon=True).start()
             return Visit(host, None, f"{host}: no complete IPMI answer within {deadline:g}s",
                          time.monotonic() - started)
         except DcopsError as exc:
