@@ -9,7 +9,7 @@ Redfish says whether a BMC offers its serial console over SSH in two places:
   console itself.
 * ``Manager.SerialConsole.ConnectTypesSupported`` containing ``"SSH"`` (iLO 5 3.11, iLO 6 1.66,
   XCC 2.83, GB200): the console is reached through the BMC's own SSH CLI (port from
-  ``ManagerNetworkProtocol.SSH``) with the vendor's command (``VENDOR_COMMANDS``).
+  ``ManagerNetworkProtocol.SSH``) with the vendor's command (``Quirks.serial_command``).
 
 ``plan`` prefers the system's explicit entry, then the manager's, and returns ``None`` (use IPMI
 SOL) when neither offers SSH, SSH is switched off, or no command is known for the vendor.
@@ -28,7 +28,6 @@ SSH_PORT = 22
 # (``Quirks.serial_command`` in dcops.bmc.redfish.oem, with its source; none verified on hardware
 # here): iDRAC "console com2", iLO "vsp", XCC "console 1", Supermicro "start /system1/sol1", iBMC
 # "ipmcset -t sol -d activate -v 1 0"; OpenBMC has a console port of its own and no command.
-VENDOR_COMMANDS: dict[str, str] = {q.name: q.serial_command for q in oem.console_vendors() if q.serial_command}
 
 
 @dataclass(frozen=True)
@@ -37,11 +36,6 @@ class SshSerialPlan:
     command: str | None  # None: the port itself is the console (no CLI in between)
     vendor: str
     source: str  # which Redfish property decided it (shown in logs and the docs' examples)
-
-
-def vendor_of(manager: dict[str, Any], system: dict[str, Any] | None = None) -> str:
-    """The BMC's vendor from its Manager (Oem keys, Model, Manufacturer) or its system's maker."""
-    return oem.for_manager(manager, system).name
 
 
 def _port(value: Any, default: int) -> int:

@@ -88,7 +88,8 @@ def tier_cost(hosts: list[Any], select: bool, concurrency: int) -> dict[str, Any
                           "requests_per_bmc": round(sum(r for r, _ in results) / len(targets), 2),
                           "kb_per_bmc": round(sum(sizes) / 1024 / len(targets), 1), "read": ok}
             print(json.dumps({label: out[label], "select": select}), file=sys.stderr, flush=True)
-        out["select_checked"], out["select_refused"] = len(reader.select_checked), len(reader.select_refused)
+        kept = [b.select for b in reader.bmcs.values()]
+        out["select_checked"], out["select_refused"] = kept.count(True), kept.count(False)
         await reader.close()
 
     asyncio.run(run())

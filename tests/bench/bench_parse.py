@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from dcops.bmc.redfish.docs import FetchError, cache_key, normalize, run_sync
+from dcops.bmc.redfish.docs import run_sync
 from dcops.bmc.redfish.read import read_observation
 from dcops.patrol.checks import check_host
 from dcops.patrol.model import HostMemory, Policy
-from tests.unit.bmc.golden_reads import sim_docs
+from tests.unit.bmc.golden_reads import replay, sim_docs
 from tests.unit.bmc.mockups import load
 
 MINUTE = ("sensors", "logs")
@@ -33,26 +33,9 @@ CAPTURES = ("dell-poweredge-r750-idrac9-6.00", "hpe-proliant-dl380a-gen11-ilo6-1
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
-def fetcher(docs: dict[str, Any]) -> Callable[[str], Any]:
-    """An in-memory ``fetch``: the document for a path (exact, then by cache key, then without
-    the query: a capture holds no ``$expand`` answers). No copy: the parser reads, never writes."""
-    by_key = {cache_key(p): d for p, d in docs.items()}
-    plain = {normalize(p): d for p, d in docs.items()}
-
-    def fetch(path: str) -> Any:
-        doc = docs.get(path) or by_key.get(cache_key(path))
-        if doc is None and "?" in path and "$skip" not in path:
-            doc = plain.get(normalize(path))
-        if doc is None:
-            raise FetchError(path, "404 Not Found", 404)
-        return doc
-
-    return fetch
-
-
 def visits() -> dict[str, list[tuple[str, Callable[[str], Any]]]]:
-    sim = [(host, fetcher({p: d for p, d in pairs})) for host, pairs in sorted(sim_docs().items())]
-    captures = [(name, fetcher(load(name))) for name in CAPTURES]
+    sim = [(host, replay(pairs, copied=False)) for host, pairs in sorted(sim_docs().items())]
+    captures = [(name, replay(list(load(name).items()), copied=False)) for name in CAPTURES]
     return {"sim minute visits": sim, "captures, minute sections": captures}
 
 

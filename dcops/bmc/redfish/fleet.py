@@ -7,8 +7,9 @@ between rounds. Patrol keeps one ``RedfishFleet`` for its whole life; ``aio.obse
 
 Shared by the whole fleet: one HTTP/1.1 client (``wire.Client``: a kept-alive connection per BMC,
 driven by the event loop's selector), one SSL context per (verify, CA bundle) -- building one costs
-~20 ms of CPU --, orjson for decoding, and a semaphore capping the requests in flight. No per-request timer: the visit's deadline (``asyncio.timeout``) bounds every
-request of a BMC, and one timer per request costs CPU at fleet scale (connecting has its own).
+~20 ms of CPU --, orjson for decoding, and a semaphore capping the requests in flight. No
+per-request timer: the visit's deadline (``asyncio.timeout``) bounds every request of a BMC, and
+one timer per request costs CPU at fleet scale (connecting has its own).
 
 Kept per BMC between visits (in memory; rebuilt after a restart):
 
@@ -37,8 +38,7 @@ the first refusal turns it off for that BMC.
 inventory (memory, processors, drives, firmware inventory) are asked for with only the member
 properties the parser reads (``select.py``: the query, the guard, the vendors that refuse it).
 The first selected answer of a BMC is checked against one member read in full; a refusal or a
-failed check turns ``$select`` off for that BMC (kept in sets of host names, not per BMC state:
-nothing is kept for a BMC that never gets there).
+failed check turns ``$select`` off for that BMC (``BmcState.select``, as ``expand`` is kept).
 """
 
 from __future__ import annotations
@@ -150,6 +150,7 @@ class BmcState:
     static: dict[str, Doc] = field(default_factory=dict)  # shared with other BMCs' where equal (share.py)
     types: dict[str, str] = field(default_factory=dict)
     expand: bool | None = None  # None: not known yet (service root not read)
+    select: bool | None = None  # $select: None not checked yet, True found faithful, False never again
     log: LogPosition = field(default_factory=LogPosition)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -186,8 +187,6 @@ class RedfishFleet:
         self.max_pause = max_pause
         self.bmcs: dict[str, BmcState] = {}
         self.select = select
-        self.select_checked: set[str] = set()  # hosts whose $select was found faithful
-        self.select_refused: set[str] = set()  # hosts never to ask with $select again
         self._http: Client | None = None
         self._cap: asyncio.Semaphore | None = None
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
@@ -219,8 +218,6 @@ class RedfishFleet:
         if bmc is None or bmc.target.url != target.url or bmc.target.username != target.username:
             bmc = self.bmcs[target.host] = BmcState(target)
             bmc.log = (log or LogPosition()).of("redfish")
-            self.select_checked.discard(target.host)  # another BMC at this name: learn it afresh
-            self.select_refused.discard(target.host)
         else:
             bmc.target = target
         return bmc
@@ -263,9 +260,6 @@ class RedfishFleet:
         now (another patrol worker's shard). BMCs have few sessions (HPE iLO and some Supermicro 4,
         iDRAC 8): a session kept for a BMC we no longer read could cost its new reader a login."""
         gone = [b for b in (self.bmcs.pop(h, None) for h in hosts) if b is not None]
-        for bmc in gone:
-            self.select_checked.discard(bmc.target.host)
-            self.select_refused.discard(bmc.target.host)
         ready = [b for b in gone if b.session_uri]
         if ready and self._http is not None:
             await asyncio.gather(*(self._logout(b) for b in ready), return_exceptions=True)
@@ -467,8 +461,7 @@ class RedfishFleet:
         (``select.mismatch``): a service that drops or alters what it was asked for is caught
         before a part's health or serial goes missing, and is not asked with $select again."""
         fields = member_fields(kind)
-        host = bmc.target.host
-        if not self.select or fields is None or host in self.select_refused \
+        if not self.select or fields is None or bmc.select is False \
                 or not select_supported(bmc.static.get(ROOT_KEY)):
             return None
         try:
@@ -476,13 +469,13 @@ class RedfishFleet:
         except FetchError as exc:
             if exc.status not in REFUSED:
                 raise
-            self._no_select(host, f"{path}: refused ({exc.reason})")
+            self._no_select(bmc, f"{path}: refused ({exc.reason})")
             return None
         problem = usable(doc)
         if problem is not None:
-            self._no_select(host, f"{path}: unusable answer ({problem})")
+            self._no_select(bmc, f"{path}: unusable answer ({problem})")
             return None
-        if host not in self.select_checked:
+        if bmc.select is None:
             member = first_inline(doc)
             if member is not None:
                 try:
@@ -491,14 +484,14 @@ class RedfishFleet:
                     full = None  # cannot be checked: not trusted either
                 wrong = "unreadable" if full is None else mismatch(member, full, fields)
                 if wrong is not None:
-                    self._no_select(host, f"{member[ODATA_ID]}: {wrong} differs from the full document")
+                    self._no_select(bmc, f"{member[ODATA_ID]}: {wrong} differs from the full document")
                     return None
-                self.select_checked.add(host)
+                bmc.select = True
         return doc
 
-    def _no_select(self, host: str, why: str) -> None:
-        self.select_refused.add(host)
-        log.info("%s: $select turned off for this BMC: %s", host, why)
+    def _no_select(self, bmc: BmcState, why: str) -> None:
+        bmc.select = False
+        log.info("%s: $select turned off for this BMC: %s", bmc.target.host, why)
 
     def _first_entries(self, bmc: BmcState, doc: Doc) -> Doc:
         """The first look at a log: learn its order and size. The parser reads the newest page

@@ -173,8 +173,11 @@ def sim_docs() -> dict[str, list[list[Any]]]:
     return data
 
 
-def replay(pairs: list[list[Any]]) -> Callable[[str], Any]:
-    """A ``fetch`` that answers each path as the sim did (exact path and query first, then by key)."""
+def replay(pairs: list[list[Any]] | list[tuple[str, Any]], *, copied: bool = True) -> Callable[[str], Any]:
+    """A ``fetch`` that answers each path as the sim did (exact path and query first, then by key;
+    a query the documents do not hold, as a capture holds no ``$expand`` answers, without it).
+    ``copied``: a deep copy each time (a reader that wrote into it could not change the next
+    read); the parsing benchmark passes False, as the parser never writes."""
     exact = {path: doc for path, doc in pairs}
     keyed = {cache_key(path): doc for path, doc in pairs}
     plain = {normalize(path): doc for path, doc in pairs}
@@ -185,7 +188,7 @@ def replay(pairs: list[list[Any]]) -> Callable[[str], Any]:
             doc = plain.get(normalize(path))
         if doc is None:
             raise FetchError(path, "404 Not Found", 404)
-        return copy.deepcopy(doc)
+        return copy.deepcopy(doc) if copied else doc
 
     return fetch
 
