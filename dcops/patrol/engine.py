@@ -25,7 +25,6 @@ import datetime as dt
 import functools
 import hashlib
 import logging
-import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,13 +46,13 @@ from dcops.patrol.enrich import host_context, host_location
 from dcops.patrol.escalate import escalate, hold, release
 from dcops.patrol.maintenance import scheduled_silences
 from dcops.patrol.model import HostCheck, HostMemory, Incident
+from dcops.patrol.pace import inventory_budget, inventory_share
 from dcops.secrets import Secret, resolve
 
 log = logging.getLogger(__name__)
 MINUTE_SECTIONS = ("sensors", "logs")
 INVENTORY_SECTIONS = ("components", "sensors", "firmware", "logs")
 OPERATOR_ACTIONS = ("power", "provision", "baseline")
-INVENTORY_MIN = 50  # hosts a round that may get the inventory tier, whatever the spread says
 # An ``auto`` host whose Redfish is absent or silent is read over IPMI; Redfish is tried again
 # after this long (and on the host's inventory rounds).
 AUTO_REPROBE = 600.0
@@ -133,27 +132,6 @@ def tune_garbage_collector() -> None:
         gc.set_threshold(70_000, max(threshold[1], 20), max(threshold[2], 20))
 
 
-def inventory_budget(hosts: int, interval: float, every: float, share: float = 1.0) -> int:
-    """Hosts a round may give the inventory tier: the fleet spread over ``every`` (a fresh fleet is
-    inventoried over one period), times ``share`` (``inventory_share``), at least ``INVENTORY_MIN``."""
-    exact = hosts * int(interval) * share / int(every)
-    return max(INVENTORY_MIN, math.ceil(exact - 1e-9))  # 100.00000000001 hosts is 100
-
-
-def inventory_share(share: float, read_seconds: float, missed: int, deadline: float) -> float:
-    """The share of its spread the next round's inventory tier takes. An inventory visit costs
-    about five times a minute visit (tests/bench/bench_inventory.py): after a round whose reads
-    missed hosts or took over three quarters of the round deadline, half as many (down to 1/64);
-    after one that took under half, a quarter more (up to all). Growing by less than the gap
-    between the two marks (x1.25 < 3/4 / 1/2) keeps a round that was on time from overshooting
-    into a late one; doubling did (2,000 BMCs: 500 and 1,000 inventory hosts in turn, every other
-    round past 3/4). The hosts left out stay due and come first later: the inventory waits, the
-    minute tier's health reads do not."""
-    if missed or read_seconds > 0.75 * deadline:
-        return max(1 / 64, share / 2)
-    if read_seconds < 0.5 * deadline:
-        return min(1.0, share * 1.25)
-    return share
 def _interned(text: Any) -> Any:
     return intern(text) if type(text) is str else text  # sys.intern takes exact str only
 

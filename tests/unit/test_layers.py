@@ -20,8 +20,8 @@ CORE = frozenset({"dcops", "dcops.config", "dcops.errors", "dcops.fileio", "dcop
                   "dcops.processes", "dcops.report", "dcops.secrets", "dcops.terminal", "dcops.timeparse"})
 
 # Modules ARCHITECTURE.md names as pure: no I/O, so they import nothing that does any.
-PURE = ("dcops.baseline.diff", "dcops.patrol.checks", "dcops.patrol.converge", "dcops.patrol.pdu", "dcops.assets.reconcile",
-        "dcops.capacity.math")
+PURE = ("dcops.baseline.diff", "dcops.patrol.checks", "dcops.patrol.converge", "dcops.patrol.pdu", "dcops.patrol.pace",
+        "dcops.assets.reconcile", "dcops.capacity.math")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""How many hosts a round gives the inventory tier (dcops/patrol/engine.py ``inventory_budget``)
+"""How many hosts a round gives the inventory tier (dcops/patrol/pace.py ``inventory_budget``)
 and how that share follows the last round's pace (``inventory_share``): the inventory waits when
 rounds run late, the minute tier's reads do not miss their deadline for it."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from dcops.patrol.engine import INVENTORY_MIN, inventory_budget, inventory_share
+from dcops.patrol.pace import INVENTORY_MIN, inventory_budget, inventory_share
 
 
 @pytest.mark.parametrize(("hosts", "interval", "every", "share", "budget"), [
