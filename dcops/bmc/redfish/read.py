@@ -64,6 +64,7 @@ from dcops.bmc.redfish.keys import (
     SEVERITY,
     UNITS,
 )
+from dcops.bmc.redfish.memo import Memo
 from dcops.bmc.visit import record_order
 from dcops.observation import (
     Component,
@@ -895,8 +896,41 @@ _LEGACY_LIMIT_KEYS = tuple(LEGACY_THRESHOLDS[f.name] for f in dataclasses.fields
 _SENSOR_LIMIT_KEYS = tuple(SENSOR_THRESHOLDS[f.name] for f in dataclasses.fields(Thresholds))
 
 
+# Sensors already built (``memo.Memo``): a Sensor is a frozen value and a pure function of the
+# fields its parse reads, so the same sensor of the same model with the same reading -- on many BMCs,
+# minute after minute -- is built once. The keys below name *every* input of the parse next to it
+# (change one, change the other: tests/unit/bmc/test_sensor_memo.py flips each input). Values are
+# keyed with their types (1, 1.0 and True are equal keys in Python but parse differently), and a
+# key holding a float zero is no key (0.0 and -0.0 are equal keys but print differently in a note).
+SENSORS: Memo[Sensor] = Memo()
+_LEGACY_INPUTS = ("Name", "MemberId", "PhysicalContext", ODATA_ID, *_LEGACY_LIMIT_KEYS)
+_SENSOR_INPUTS = ("Reading", "ReadingType", "ReadingUnits", "Name", "Id", "PhysicalContext", ODATA_ID)
+
+
+def _status_inputs(doc: Doc) -> tuple[Any, Any]:
+    status = doc.get("Status")
+    return (status.get("Health"), status.get("State")) if type(status) is dict else (None, None)
+
+
+def _memo_key(head: tuple[Any, ...], values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    if 0 in values and any(type(v) is float and v == 0 for v in values):
+        return None
+    return head, values, tuple(map(type, values))
+
+
 def _legacy_sensor(kind: SensorKind, doc: Doc, chassis: str, reading_key: str, units: str,
                    name_key: str = "Name") -> Sensor:
+    key = _memo_key((kind, chassis, reading_key, units, name_key),
+                    (doc.get(reading_key), doc.get(name_key), *_status_inputs(doc), *map(doc.get, _LEGACY_INPUTS)))
+    found = SENSORS.lookup(key) if key is not None else None
+    if found is not None:
+        return found
+    sensor = _build_legacy_sensor(kind, doc, chassis, reading_key, units, name_key)
+    return SENSORS.store(key, sensor) if key is not None else sensor
+
+
+def _build_legacy_sensor(kind: SensorKind, doc: Doc, chassis: str, reading_key: str, units: str,
+                         name_key: str) -> Sensor:
     reading, (health, state) = as_number(doc.get(reading_key)), health_and_state(doc)
     # A key the sensor does not have is no threshold (as_number(None)): most have two of the six.
     limits, note = _judged(Thresholds(*[as_number(doc[key]) if key in doc else None for key in _LEGACY_LIMIT_KEYS]),
@@ -943,6 +977,19 @@ def sensor_kind(doc: Doc) -> SensorKind:
 
 
 def _sensor(doc: Doc, chassis: str, quirks: Any) -> Sensor:
+    raw_limits = doc.get("Thresholds")
+    limits = tuple(v.get("Reading") if type(v) is dict else None for v in map(raw_limits.get, _SENSOR_LIMIT_KEYS)) \
+        if type(raw_limits) is dict else ()
+    key = _memo_key((quirks, chassis, "SensorResetTime" in doc),
+                    (*map(doc.get, _SENSOR_INPUTS), *_status_inputs(doc), *limits, *quirks.sensor_inputs(doc)))
+    found = SENSORS.lookup(key) if key is not None else None
+    if found is not None:
+        return found
+    sensor = _build_sensor(doc, chassis, quirks)
+    return SENSORS.store(key, sensor) if key is not None else sensor
+
+
+def _build_sensor(doc: Doc, chassis: str, quirks: Any) -> Sensor:
     kind: SensorKind = quirks.sensor_kind(doc) or sensor_kind(doc)
     raw_limits = doc.get("Thresholds")
     values = Thresholds(*[number(raw_limits[key], "Reading") if key in raw_limits else None

@@ -45,11 +45,12 @@ class HpeQuirks(Quirks):
     def sensor_kind(self, doc: Doc) -> SensorKind | None:
         # Quirk (HPE iLO 6): Chassis/1/Sensors members carry neither ReadingType nor ReadingUnits;
         # they are the "sea of sensors" temperatures (Oem.Hpe HpeSeaOfSensors), in Celsius.
-        hpe = (doc.get("Oem") or {}).get("Hpe") or {}
-        if not doc.get("ReadingType") and not doc.get("ReadingUnits") and "SeaOfSensors" in str(
-                hpe.get("@odata.type", "")):
+        if not doc.get("ReadingType") and not doc.get("ReadingUnits") and _sea_of_sensors(doc):
             return SensorKind.TEMPERATURE
         return None
+
+    def sensor_inputs(self, doc: Doc) -> tuple[Any, ...]:
+        return (_sea_of_sensors(doc),)
 
     def sensor_units(self, doc: Doc) -> str | None:
         return "Cel" if self.sensor_kind(doc) is SensorKind.TEMPERATURE else None
@@ -126,3 +127,10 @@ def kvm_console_url(base: str, session_token: str) -> str:
     """iLO 5's integrated remote console with a session key (an X-Auth-Token). Field reports say
     iLO 6 1.76 stopped honouring ``sessionkey`` in the URL; not verified here."""
     return f"{base}/irc.html?sessionkey={quote(session_token, safe='')}"
+
+
+def _sea_of_sensors(doc: Doc) -> bool:
+    """Whether ``Oem.Hpe`` calls the sensor one of iLO 6's "sea of sensors" (a malformed Oem is not)."""
+    oem = doc.get("Oem")
+    hpe = oem.get("Hpe") if isinstance(oem, dict) else None
+    return isinstance(hpe, dict) and "SeaOfSensors" in str(hpe.get("@odata.type", ""))
