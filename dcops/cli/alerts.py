@@ -82,6 +82,7 @@ def alerts() -> None:
 @honours_limit
 def list_(show_all: bool, since: str | None, host: str | None, severity: str | None) -> None:
     """Open incidents, most recent first."""
+    from dcops.patrol import status
     from dcops.patrol import store as pstore
     from dcops.patrol.model import Severity
     from dcops.timeparse import parse_duration
@@ -93,21 +94,10 @@ def list_(show_all: bool, since: str | None, host: str | None, severity: str | N
         found = [i for i in found if i.severity.rank >= Severity(severity).rank]
     keep = record_matcher()
     found = [i for i in found if keep(i.host, i.location)]
-    # Who patrols each incident's host (patrol_hosts.worker, set by `dcops serve --worker`). A
-    # rack incident's host is its rack path, which has no row of its own: its symptoms name the
-    # rack's hosts, and one worker patrols a whole rack (workers/ring.py hashes racks), so the
-    # worker of the first symptom's host is the rack's.
-    hosts = {i.host for i in found} | {str(c["host"]) for i in found for c in i.children if c.get("host")}
-    workers = {n: r.get("worker") for n, r in pstore.host_rows(store, hosts).items()}
-
-    def worker_of(incident: Any) -> str | None:
-        found_worker = workers.get(incident.host)
-        if found_worker is None:
-            found_worker = next((workers[c["host"]] for c in incident.children
-                                 if workers.get(c.get("host") or "")), None)
-        return found_worker
-
-    items = [{**_item(i), "worker": worker_of(i)} for i in found]
+    # Who patrols each incident's host (the rack's worker for a rack incident: status.incident_workers).
+    workers = status.incident_workers(found, {n: r.get("worker") for n, r in
+                                              pstore.host_rows(store, status.hosts_named(found)).items()})
+    items = [{**_item(i), "worker": workers.get(i.id)} for i in found]
     columns = COLUMNS + [Column("worker", "WORKER")] if any(x["worker"] for x in items) else COLUMNS
     report = Report("alerts.list", items=items, columns=columns, title="Incidents")
     report.summary = {"incidents": len(found), "open": sum(1 for i in found if i.is_open)}

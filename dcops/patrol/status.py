@@ -70,3 +70,25 @@ def host_status(names: Sequence[tuple[str, str | None]], rows: Mapping[str, Mapp
 
 def _rank(severity: str | None) -> int:
     return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else -1
+
+
+def incident_workers(incidents: Iterable[Any], workers: Mapping[str, str | None]) -> dict[int, str | None]:
+    """Who patrols each incident's host (``patrol_hosts.worker``, set by ``dcops serve --worker``),
+    by incident id; None where no worker is recorded (a single patrol).
+
+    A rack incident's host is its rack path, which has no row of its own: its symptoms name the
+    rack's hosts, and one worker patrols a whole rack (``workers/ring.py`` hashes racks), so the
+    worker of the first symptom host that has one is the rack's."""
+    found: dict[int, str | None] = {}
+    for incident in incidents:
+        worker = workers.get(incident.host)
+        if worker is None:
+            worker = next((workers[str(c["host"])] for c in incident.children
+                           if c.get("host") and workers.get(str(c["host"]))), None)
+        found[incident.id] = worker
+    return found
+
+
+def hosts_named(incidents: Iterable[Any]) -> set[str]:
+    """Every host an incident names: its own and its symptoms' (the rows ``incident_workers`` needs)."""
+    return {name for i in incidents for name in (i.host, *(str(c["host"]) for c in i.children if c.get("host")))}

@@ -40,3 +40,26 @@ def test_host_status(row: dict[str, Any] | None, incidents: list[Any], expect: d
     assert item["host"] == "h1" and item["rack"] == "A01"
     for key, value in expect.items():
         assert item[key] == value, key
+
+
+# (incident host, symptom hosts, worker rows) -> worker named
+WORKER_CASES = [
+    ("h1", [], {"h1": "w1"}, "w1"),
+    ("h1", [], {"h1": None}, None),  # one dcops serve: no worker
+    ("h1", [], {}, None),  # never patrolled
+    ("sh1/r3/C04", ["h7", "h8"], {"h7": None, "h8": "w2"}, "w2"),  # a rack: its hosts' worker
+    ("sh1/r3/C04", ["h7"], {"h7": "w3", "sh1/r3/C04": None}, "w3"),
+    ("sh1/r3/C04", [], {"h7": "w3"}, None),
+    ("h1", ["h2"], {"h1": "w1", "h2": "w2"}, "w1"),  # its own row first
+]
+
+
+@pytest.mark.parametrize(("host", "symptoms", "rows", "want"), WORKER_CASES)
+def test_incident_workers(host: str, symptoms: list[str], rows: dict[str, str | None], want: str | None) -> None:
+    import types
+
+    from dcops.patrol.status import hosts_named, incident_workers
+
+    incident = types.SimpleNamespace(id=5, host=host, children=[{"host": h} for h in symptoms] + [{"part": "x"}])
+    assert incident_workers([incident], rows) == {5: want}
+    assert hosts_named([incident]) == {host, *symptoms}

@@ -203,3 +203,29 @@ def test_the_host_page_names_the_worker_that_patrols_it(tmp_path: Path) -> None:
         assert "patrolled by" not in h1  # one dcops serve: no worker to name
 
     _run(tmp_path, body, proxy_header="X-Remote-User")
+
+
+def test_incident_pages_name_the_worker_that_patrols_the_host(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from dcops.patrol import store as pstore
+    from tests.integration.patrol.helpers import psu_incident
+
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    now = dt.datetime.now(dt.UTC)
+    row = {"started_at": now, "finished_at": now, "hosts": 1, "reachable": 1, "unreachable": 0, "missed": 0,
+           "events": 1, "opened": 1, "resolved": 0}
+    incident = psu_incident(now, host="h0")
+    pstore.save_incident(store, incident)
+    pstore.save_round(store, round_row=row, host_rows=[
+        {"host": "h0", "observed_at": now, "reachable": True, "worker": "dc1-patrol-1"}])
+    store.close()
+
+    async def body(client: TestClient) -> None:
+        head = {"X-Remote-User": "victor"}
+        page = await (await client.get(f"/incident/{incident.id}", headers=head)).text()
+        listing = await (await client.get("/incidents", headers=head)).text()
+        assert re.search(r'id="worker">worker dc1-patrol-1<', page)
+        assert "worker dc1-patrol-1" in listing
+
+    _run(tmp_path, body, proxy_header="X-Remote-User")
