@@ -22,7 +22,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,12 +33,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _serve(cfg: Path, name: str, log: Path) -> subprocess.Popen[bytes]:
-    from tests.helpers.ipmi_sim import free_port
+    from tests.helpers.workers import spawn_worker
 
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "dcops", "--config", str(cfg), "serve", "--listen",
-                                 f"127.0.0.1:{free_port()}", "--worker", name], cwd=REPO,
-                                env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=out, stderr=subprocess.STDOUT)
+    return spawn_worker(cfg, name, log)[0]
 
 
 def _rounds(store: Any) -> list[dict[str, Any]]:

@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,9 @@ from dcops.notify import store as outbox_store
 from dcops.patrol import store as pstore
 from dcops.store import open_store
 from dcops.workers import lease, ring
-from tests.helpers.ipmi_sim import free_port
 from tests.helpers.receivers import webhook
 from tests.helpers.simfleet import fleet, sessions, wait_for
+from tests.helpers.workers import spawn_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(400)]
 REPO = Path(__file__).resolve().parents[3]
@@ -43,11 +42,8 @@ PORTS: dict[str, int] = {}
 
 
 def _serve(cfg: Path, name: str, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    PORTS[name] = free_port()
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "dcops", "--config", str(cfg), "-v", "serve",
-                                 "--listen", f"127.0.0.1:{PORTS[name]}", "--worker", name], cwd=REPO, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+    proc, PORTS[name] = spawn_worker(cfg, name, log, env=env, verbose=True)
+    return proc
 
 
 def _metrics(name: str) -> dict[str, list[tuple[str, float]]]:
