@@ -560,6 +560,10 @@ class RedfishFleet:
         reads_log = "logs" in wanted and self.log_limit > 0 and not health
         baseline = bmc.log.cursor is None and reads_log
         async with bmc.lock:  # one visit (and one request) at a time per BMC
+            # The log position moves while the log is read (its count, its order); a visit that
+            # fails after that returns no entries, so it must not move: the next visit would
+            # $skip past entries nobody saw (a fault lost to a visit cut short by its deadline).
+            before = bmc.log.copy()
             try:
                 async with asyncio.timeout(deadline):
                     fetch = self._fetcher(bmc, counter, {}, root_status, by_name=expand is not False)
@@ -567,16 +571,23 @@ class RedfishFleet:
                         fetch = _tapped(fetch, on_document)
                     obs, drilled = await self._read(target.host, fetch, wanted, health, drill, bool(expand),
                                                     target.system)
+            except asyncio.CancelledError:
+                bmc.log = before  # the round's deadline: missed, and its log read again next round
+                raise
             except TimeoutError:
+                bmc.log = before
                 return Visit(target.host, None, f"{target.host}: no complete answer within {deadline:g}s",
-                             time.monotonic() - started, counter[0], no_redfish=True)
+                             time.monotonic() - started, counter[0], no_redfish=True, timed_out=True)
             except LoginRefused as exc:
+                bmc.log = before
                 return Visit(target.host, None, redact(str(exc)), time.monotonic() - started, counter[0])
             except UnreachableError as exc:
+                bmc.log = before
                 bmc.logged_in = False  # a BMC that dropped off may have rebooted: log in afresh
                 return Visit(target.host, None, redact(str(exc)), time.monotonic() - started, counter[0],
                              no_redfish=True)
             except FetchError as exc:
+                bmc.log = before
                 absent = root_status[0] in (None, 404, 405, 501) and exc.path == ROOT
                 return Visit(target.host, None, redact(f"{target.host}: {exc}"), time.monotonic() - started,
                              counter[0], no_redfish=absent)
