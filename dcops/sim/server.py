@@ -331,7 +331,7 @@ def apply_query(bmc: Bmc, tree: Any, ctx: Ctx, node: Node, doc: Doc, req: SimReq
         if not supported:
             if fl.reject_unsupported_query:
                 raise RedfishError(501, "QueryNotSupported")
-        else:
+        elif node.collection or "expand-collections-only" not in bmc.profile.traits:
             doc = _expand(bmc, tree, ctx, doc, mode, min(levels, fl.expand_levels))
     if ("$top" in query or "$skip" in query) and node.collection:
         if not fl.top_skip:

@@ -67,6 +67,7 @@ from dcops.bmc.redfish.docs import (
     normalize,
     run_async,
 )
+from dcops.bmc.redfish.inline import InlineDrives
 from dcops.bmc.redfish.jsonbody import MAX_BODY, decode
 from dcops.bmc.redfish.keys import (
     AUTH_TOKEN,
@@ -151,6 +152,7 @@ class BmcState:
     types: dict[str, str] = field(default_factory=dict)
     expand: bool | None = None  # None: not known yet (service root not read)
     select: bool | None = None  # $select: None not checked yet, True found faithful, False never again
+    drives: InlineDrives = field(default_factory=InlineDrives)  # a Storage's drives inline ($expand), inline.py
     log: LogPosition = field(default_factory=LogPosition)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -216,7 +218,7 @@ class RedfishFleet:
         """The kept state of ``target`` (new when its URL or user changed)."""
         bmc = self.bmcs.get(target.host)
         if bmc is None or bmc.target.url != target.url or bmc.target.username != target.username:
-            bmc = self.bmcs[target.host] = BmcState(target)
+            bmc = self.bmcs[target.host] = BmcState(target, drives=InlineDrives(target.host))
             bmc.log = (log or LogPosition()).of("redfish")
         else:
             bmc.target = target
@@ -570,7 +572,7 @@ class RedfishFleet:
                     if on_document is not None:
                         fetch = _tapped(fetch, on_document)
                     obs, drilled = await self._read(target.host, fetch, wanted, health, drill, bool(expand),
-                                                    target.system)
+                                                    target.system, bmc.drives if bmc.expand is not False else None)
             except asyncio.CancelledError:
                 bmc.log = before  # the round's deadline: missed, and its log read again next round
                 raise
@@ -605,14 +607,15 @@ class RedfishFleet:
                      bmc.log.copy() if reads_log else None, baseline)
 
     async def _read(self, host: str, fetch: Callable[[str], Any], wanted: tuple[str, ...], health: bool,
-                    drill: bool, expand: bool, system: str | None = None) -> tuple[Observation, bool]:
+                    drill: bool, expand: bool, system: str | None = None,
+                    inline: InlineDrives | None = None) -> tuple[Observation, bool]:
         if health:
             return await run_async(read_health(host, expand=expand, drill=drill, system=system), fetch), False
         obs = await run_async(read_observation(host, sections=wanted, log_limit=self.log_limit, expand=expand,
-                                               system=system), fetch)
+                                               system=system, inline=inline), fetch)
         if drill and "components" not in wanted and obs.identity.health in (Health.WARNING, Health.CRITICAL):
             parts = await run_async(read_observation(host, sections=("components",), log_limit=0, expand=expand,
-                                                     system=system), fetch)
+                                                     system=system, inline=inline), fetch)
             obs = dataclasses.replace(obs, components=parts.components,
                                       conditions=tuple(dict.fromkeys(obs.conditions + parts.conditions)),
                                       redundancy=obs.redundancy or parts.redundancy,
