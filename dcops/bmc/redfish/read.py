@@ -104,16 +104,16 @@ def read_observation(
     it (ProtocolFeaturesSupported.ExpandQuery), falling back to member GETs at the first refusal.
     ``system``: the book's pin of the host system (``bmc.system``), else it is chosen by evidence
     (``systems.choose``). ``inline``: what is known of the BMC's ``$expand`` on a Storage (its
-    drives inline, ``inline.py``; the fleet reader keeps one per BMC); None: with ``expand``, a
-    fresh one for this read, else the drives are read one by one."""
+    drives inline, ``inline.py``; the fleet reader keeps one per BMC and passes it); None: the
+    drives are read one by one (the synchronous connector: one host, no memory between reads)."""
     wanted = set(sections)
     started = time.monotonic()
     taken_at = dt.datetime.now(dt.UTC)
     reader = Reader()
     scene = yield from _open(reader, expand, system, managers=True)
     root, managers, chassis_docs, quirks = scene.root, scene.managers, scene.chassis, scene.quirks
-    if (inline is not None or reader.expand) and expand_supported(root):
-        reader.inline = inline if inline is not None else InlineDrives(host)
+    if inline is not None and expand_supported(root):
+        reader.inline = inline
     system_doc = scene.choice.host or {}
     manager = systems.manager_of(system_doc, managers)
     first_chassis = systems.chassis_of(system_doc, chassis_docs)
