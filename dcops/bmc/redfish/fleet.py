@@ -39,6 +39,10 @@ inventory (memory, processors, drives, firmware inventory) are asked for with on
 properties the parser reads (``select.py``: the query, the guard, the vendors that refuse it).
 The first selected answer of a BMC is checked against one member read in full; a refusal or a
 failed check turns ``$select`` off for that BMC (``BmcState.select``, as ``expand`` is kept).
+
+A Storage's drives: read inline with the Storage (``$expand``) where the service advertises it,
+one GET for all of them instead of one each (``inline.py``; ``BmcState.drives`` keeps whether the
+BMC does it faithfully: a refusal, an answer without them inline or a failed check turns it off).
 """
 
 from __future__ import annotations
@@ -175,11 +179,13 @@ class RedfishFleet:
     (the GETs are bounded by the visit's deadline). ``retries``: re-sends of a request answered
     503/429 (after ``Retry-After``, at most ``max_pause`` seconds) or dropped on a kept-alive
     connection. ``log_limit``: newest log entries read on a first look at a log. ``select``: use
-    ``$select`` where the service advertises it (False: never; for comparisons)."""
+    ``$select`` where the service advertises it (False: never; for comparisons). ``inline``: read a
+    Storage's drives inline with ``$expand`` where the service advertises it (inline.py; False:
+    one by one; for comparisons)."""
 
     def __init__(self, *, concurrency: int = 400, read_timeout: float = 15.0, retries: int = 1,
                  log_limit: int = 50, keepalive: float = 120.0, max_pause: float = 1.0,
-                 max_body: int = MAX_BODY, select: bool = True) -> None:
+                 max_body: int = MAX_BODY, select: bool = True, inline: bool = True) -> None:
         self.concurrency = concurrency
         self.max_body = max_body
         self.read_timeout = read_timeout
@@ -189,6 +195,7 @@ class RedfishFleet:
         self.max_pause = max_pause
         self.bmcs: dict[str, BmcState] = {}
         self.select = select
+        self.inline = inline
         self._http: Client | None = None
         self._cap: asyncio.Semaphore | None = None
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
@@ -572,7 +579,8 @@ class RedfishFleet:
                     if on_document is not None:
                         fetch = _tapped(fetch, on_document)
                     obs, drilled = await self._read(target.host, fetch, wanted, health, drill, bool(expand),
-                                                    target.system, bmc.drives if bmc.expand is not False else None)
+                                                    target.system,
+                                                    bmc.drives if self.inline and bmc.expand is not False else None)
             except asyncio.CancelledError:
                 bmc.log = before  # the round's deadline: missed, and its log read again next round
                 raise

@@ -30,10 +30,8 @@ def _visits(target: Target, inline: bool, times: int = 2) -> tuple[list[tuple[in
     and what the reader learnt of the BMC's Storage $expand."""
 
     async def run() -> tuple[list[tuple[int, Observation]], list[str], Any]:
-        reader = RedfishFleet(concurrency=4)
+        reader = RedfishFleet(concurrency=4, inline=inline)
         reader.trace = {}
-        if not inline:
-            reader.state(target).drives.state = False
         out = []
         for _ in range(times):
             visit = await reader.visit(target, sections=INVENTORY, refresh=True)
