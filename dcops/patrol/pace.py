@@ -37,12 +37,13 @@ def inventory_cap(left: float, reserve: float) -> float | None:
     """How long an inventory visit may take when ``left`` seconds of the round's read deadline
     remain: all of it but ``reserve`` (the minute visit's own deadline), so that a visit cut short
     still leaves time to read the host's minute facts (power, health, sensors, new log entries)
-    before the round ends. None: less than a quarter of ``reserve`` would be left for the
-    inventory, too little to be worth starting (a minute visit instead; the inventory waits for
-    the next round). The engine takes the smaller of this and the tier's own deadline
-    (3 x ``bmc_deadline``): with the defaults (55 s round, 20 s BMC deadline) an inventory visit
-    that starts with the round gets 35 s, not 60 s past the round's end."""
-    room = left - reserve
+    before the round ends; when the minute deadline is over half of what is left (a patient
+    ``bmc_deadline`` of 60 s in a 55 s round), the two share it. None: less than a quarter of
+    ``reserve`` would be left for the inventory, too little to be worth starting (a minute visit
+    instead; the inventory waits for the next round). The engine takes the smaller of this and
+    the tier's own deadline (3 x ``bmc_deadline``): with the defaults (55 s round, 20 s BMC
+    deadline) an inventory visit that starts with the round gets 35 s, not 60 s past its end."""
+    room = left - min(reserve, left / 2)
     if room < reserve / 4:
         return None
     return math.floor(room * 10) / 10  # "within 34.9s" in the error, not 34.99987

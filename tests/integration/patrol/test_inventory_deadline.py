@@ -16,8 +16,9 @@ from tests.integration.patrol.conftest import SimPatrol, make_sim_patrol
 
 # A test about the deadline: short ones (docs/testing.md), asserting what the deadline did. A
 # minute visit of a simulated BMC over loopback takes well under a second; 10 s is its deadline.
-# The inventory visit that starts with the round gets 15 - 10 = 5 s, and the slow BMC's firmware
-# inventory takes 60 s a request: it cannot finish, on any machine.
+# The inventory visit that starts with the round gets 7.5 s (what is left, shared with the minute
+# visit: pace.inventory_cap), and the slow BMC's firmware inventory takes 60 s a request: it
+# cannot finish, on any machine.
 BMC_DEADLINE = 10
 ROUND_DEADLINE = 15
 

@@ -72,15 +72,19 @@ def test_growing_back_never_overshoots_into_a_late_round() -> None:
 
 @pytest.mark.parametrize(("left", "reserve", "cap"), [
     (55.0, 20.0, 35.0),  # the defaults, a visit that starts with the round: 35 s, not 60 s past its end
-    (40.0, 20.0, 20.0),  # started 15 s into the round
-    (25.0, 20.0, 5.0),  # exactly a quarter of the reserve: still worth starting
-    (24.9, 20.0, None),  # less: a minute visit instead, the inventory waits
-    (10.0, 20.0, None),  # less than a minute visit's own deadline left
+    (40.0, 20.0, 20.0),  # started 15 s into the round: the minute visit's 20 s kept
+    (30.0, 20.0, 15.0),  # less than twice a minute deadline left: the two share it
+    (25.0, 20.0, 12.5),
+    (10.0, 20.0, 5.0),  # exactly a quarter of the minute deadline each: still worth starting
+    (9.9, 20.0, None),  # less: a minute visit instead, the inventory waits
     (-1.0, 20.0, None),  # past the round's end already
-    (55.0, 60.0, None),  # ipmi_deadline 60 s: a minute visit needs all of a 55 s round
+    (0.0, 20.0, None),
+    (55.0, 60.0, 27.5),  # a patient 60 s minute deadline in a 55 s round: shared, not never
+    (20.0, 60.0, None),  # 10 s each: under a quarter of 60 s
     (300.0, 120.0, 180.0),
-    (15.0, 10.0, 5.0),
-    (14.99987, 10.0, 4.9),  # floored to a tenth: never past the round, a readable deadline
+    (15.0, 10.0, 7.5),
+    (40.0, 10.0, 30.0),
+    (14.99987, 10.0, 7.4),  # floored to a tenth: never past the round, a readable deadline
 ])
 def test_cap(left: float, reserve: float, cap: float | None) -> None:
     assert inventory_cap(left, reserve) == cap
