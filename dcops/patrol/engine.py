@@ -325,14 +325,16 @@ class Patrol:
         assert self._round_end is not None
         reserve = self._minute_deadline(host)
         cap = inventory_cap(self._round_end - time.monotonic(), reserve)
+        # The minute visit keeps its own deadline: one that cannot finish before the round's end
+        # is cancelled by the round (missed: unknown), never cut to fit and called unreachable.
         if cap is None:
             self._cut[host.name] = "too little of the round left to start it"
-            return await self._visit_now(host, row, "minute", max(0.0, self._round_end - time.monotonic()))
+            return await self._visit_now(host, row, "minute")
         visit = await self._visit_now(host, row, "inventory", cap)
         if visit.observation is not None or not visit.timed_out:
             return visit
         self._cut[host.name] = visit.error or "no complete answer in time"
-        minute = await self._visit_now(host, row, "minute", max(0.0, self._round_end - time.monotonic()))
+        minute = await self._visit_now(host, row, "minute")
         minute.seconds += visit.seconds
         minute.requests += visit.requests
         return minute
