@@ -71,3 +71,6 @@ class Visit:
     # The failure is one the ``auto`` protocol falls back to IPMI on: no Redfish service (404 on
     # the service root), no connection, or no answer within the deadline.
     no_redfish: bool = False
+    # No complete answer within the deadline (the visit was cut, not refused): patrol reads an
+    # inventory visit cut short this way again as a minute visit with the time left.
+    timed_out: bool = False

@@ -59,7 +59,7 @@ def round_report(summary: Any, hosts: dict[str, Host], *, show_all: bool = False
                     if not show_all else "Fleet health")
     report.summary = {"round": summary.id, "hosts": len(summary.hosts), "reachable": summary.reachable,
                       "unreachable": summary.unreachable, "missed": summary.missed,
-                      "open_incidents": len(summary.open_incidents), "opened": len(summary.result.opened),
+                      "inventory_cut": summary.inventory_cut, "open_incidents": len(summary.open_incidents), "opened": len(summary.result.opened),
                       "resolved": len(summary.result.resolved), "seconds": round(summary.duration, 2),
                       "requests": summary.requests}
     if summary.open_incidents:
@@ -168,7 +168,9 @@ def watch(hosts: tuple[str, ...], interval: str | None, rounds: int | None) -> N
     def show(summary: Any) -> None:
         stamp = summary.finished_at.astimezone().strftime("%H:%M:%S")
         click.echo(f"{stamp} round {summary.id}: {len(summary.hosts)} hosts, {summary.unreachable} unreachable, "
-                   f"{summary.missed} missed, {len(summary.open_incidents)} open incident(s), "
+                   f"{summary.missed} missed, "
+                   + (f"{summary.inventory_cut} inventory cut short, " if summary.inventory_cut else "")
+                   + f"{len(summary.open_incidents)} open incident(s), "
                    f"+{len(summary.result.opened)} -{len(summary.result.resolved)}, {summary.duration:.1f}s")
         for incident in summary.result.opened:
             click.echo(f"  NEW  #{incident.id} {incident.severity.value} {incident.host}: {incident.summary}")

@@ -25,6 +25,7 @@ import datetime as dt
 import functools
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ from dcops.patrol.enrich import host_context, host_location
 from dcops.patrol.escalate import escalate, hold, release
 from dcops.patrol.maintenance import scheduled_silences
 from dcops.patrol.model import HostCheck, HostMemory, Incident
-from dcops.patrol.pace import inventory_budget, inventory_share
+from dcops.patrol.pace import inventory_budget, inventory_cap, inventory_pick, inventory_share
 from dcops.secrets import Secret, resolve
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,9 @@ class HostResult:
     events: int = 0
     observation: Observation | None = None
     sensors: tuple[tuple[str, str, float | None, str | None, str], ...] = ()
+    # Due for the inventory, read as a minute visit instead: the inventory visit ran out of the
+    # round's time (or there was too little left to start it). Retried next round.
+    inventory_cut: bool = False
 
 
 @dataclass
@@ -101,6 +105,12 @@ class RoundSummary:
     @property
     def missed(self) -> int:
         return sum(1 for h in self.hosts if h.reachable is None)
+
+    @property
+    def inventory_cut(self) -> int:
+        """Hosts whose inventory visit was cut short (their minute reading kept, the inventory
+        retried next round)."""
+        return sum(1 for h in self.hosts if h.inventory_cut)
 
 
 class _Context(Mapping[str, Mapping[str, Any]]):
@@ -164,6 +174,12 @@ class Patrol:
         self.latest: RoundSummary | None = None
         self.rounds = 0
         self.inventory_share = 1.0  # of the inventory spread, after the last round's pace (inventory_share)
+        # The round's read deadline (monotonic) while it reads: an inventory visit never runs past
+        # it (_inventory_visit). Hosts whose inventory this round cut short -> why; the last
+        # round's go first among the due hosts of the next (pace.inventory_pick).
+        self._round_end: float | None = None
+        self._cut: dict[str, str] = {}
+        self._cut_last: set[str] = set()
         self._am_sent_at = 0.0
         self.listeners: list[Callable[[RoundSummary], None]] = []
         # Called with (host, read ok) as each host's read of a round ends: progress on a terminal.
@@ -264,10 +280,9 @@ class Patrol:
             budget = inventory_budget(len(hosts), self.config.interval, self.config.inventory_every,
                                       self.inventory_share)
             if len(due) > budget:
-                never = [n for n in due if (rows.get(n) or {}).get("last_inventory_at") is None]
-                keep = set(sorted(never, key=lambda n: _spread(n, 1.0))[:budget])
-                if len(keep) < budget:
-                    keep |= set(sorted(set(due) - keep, key=lambda n: _spread(n, 1.0))[:budget - len(keep)])
+                never = {n for n in due if (rows.get(n) or {}).get("last_inventory_at") is None}
+                keep = inventory_pick(due, budget, never=never, retry=self._cut_last,
+                                      order=lambda n: _spread(n, 1.0))
                 for name in due:
                     if name not in keep:
                         tiers[name] = "minute"
@@ -279,20 +294,53 @@ class Patrol:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.config.concurrency)
         async with self._slots:
+            if tier == "inventory" and self._round_end is not None:
+                return await self._inventory_visit(host, row)
             return await self._visit_now(host, row, tier)
 
-    async def _visit_now(self, host: Host, row: Mapping[str, Any] | None, tier: str) -> Visit:
+    def _minute_deadline(self, host: Host) -> float:
+        if Protocol(host.bmc.protocol) is Protocol.IPMI and self.config.ipmi_deadline is not None:
+            return self.config.ipmi_deadline
+        return self.config.bmc_deadline
+
+    async def _inventory_visit(self, host: Host, row: Mapping[str, Any] | None) -> Visit:
+        """An inventory visit that never runs past the round's read deadline. It gets what the
+        round has left less a minute visit's deadline (pace.inventory_cap); when it runs out of
+        that, the host is read again as a minute visit with the time kept for it, so the round
+        still has its power, health, sensors and new log entries (a cut-short inventory read keeps
+        nothing: its sensors and logs come last, and a part list read half is no inventory). Its
+        inventory stays due and goes first next round. The time and requests of both count."""
+        assert self._round_end is not None
+        reserve = self._minute_deadline(host)
+        cap = inventory_cap(self._round_end - time.monotonic(), reserve)
+        # The minute visit keeps its own deadline: one that cannot finish before the round's end
+        # is cancelled by the round (missed: unknown), never cut to fit and called unreachable.
+        if cap is None:
+            self._cut[host.name] = "too little of the round left to start it"
+            return await self._visit_now(host, row, "minute")
+        visit = await self._visit_now(host, row, "inventory", cap)
+        if visit.observation is not None or not visit.timed_out:
+            return visit
+        self._cut[host.name] = visit.error or "no complete answer in time"
+        minute = await self._visit_now(host, row, "minute")
+        minute.seconds += visit.seconds
+        minute.requests += visit.requests
+        return minute
+
+    async def _visit_now(self, host: Host, row: Mapping[str, Any] | None, tier: str,
+                         cap: float = math.inf) -> Visit:
         sections = INVENTORY_SECTIONS if tier == "inventory" else MINUTE_SECTIONS
         position = LogPosition.from_text((row or {}).get("log_cursor"))
-        # An inventory visit reads ten times the documents: it gets three times the time.
-        deadline = self.config.bmc_deadline * (3 if tier == "inventory" else 1)
+        # An inventory visit reads ten times the documents: it gets three times the time, never
+        # past ``cap`` (what the round has left for it: _inventory_visit).
+        deadline = min(cap, self.config.bmc_deadline * (3 if tier == "inventory" else 1))
         try:
             password = self._password(host)
         except Exception as exc:  # noqa: BLE001 - a bad credential reference is this host's problem only
             return Visit(host.name, None, f"credentials: {exc}", 0.0)
         protocol = Protocol(host.bmc.protocol)
         if protocol is Protocol.IPMI:
-            return await self._ipmi_visit(host, password, sections, deadline, position, tier)
+            return await self._ipmi_visit(host, password, sections, deadline, position, tier, cap)
         target = self._target(host, password)
         if protocol is Protocol.AUTO:
             return await self._auto_visit(host, target, password, sections, deadline, position, tier)
@@ -300,11 +348,11 @@ class Patrol:
                                         log=position, refresh=tier == "inventory")
 
     async def _ipmi_visit(self, host: Host, password: Secret, sections: Sequence[str], deadline: float,
-                          position: LogPosition, tier: str) -> Visit:
+                          position: LogPosition, tier: str, cap: float = math.inf) -> Visit:
         if self.ipmi is None:
             self.ipmi = IpmiFleet(workers=self.config.ipmi_workers, timeout=self.config.read_timeout)
         if self.config.ipmi_deadline is not None:
-            deadline = self.config.ipmi_deadline * (3 if tier == "inventory" else 1)
+            deadline = min(cap, self.config.ipmi_deadline * (3 if tier == "inventory" else 1))
         return await self.ipmi.visit(host.name, host.bmc, password, sections=sections, deadline=deadline,
                                      log=position, refresh=tier == "inventory")
 
@@ -340,14 +388,19 @@ class Patrol:
         # one, so an overloaded round never starves the same hosts twice.
         epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
         order = sorted(hosts, key=lambda h: _aware((rows.get(h.name) or {}).get("observed_at")) or epoch)
+        started = time.monotonic()
+        self._round_end, self._cut = started + self.config.round_deadline, {}
         tasks = {asyncio.ensure_future(self._visit(h, rows.get(h.name), tiers[h.name])): h.name for h in order}
         for task, name in tasks.items():
             task.add_done_callback(functools.partial(self._visited, name))
         results: dict[str, tuple[Visit | None, str]] = {}
         if not tasks:
+            self._round_end = None
             return results
-        started = time.monotonic()
-        done, pending = await asyncio.wait(tasks, timeout=self.config.round_deadline)
+        try:
+            done, pending = await asyncio.wait(tasks, timeout=max(0.0, self._round_end - time.monotonic()))
+        finally:
+            self._round_end = None
         self.inventory_share = inventory_share(self.inventory_share, time.monotonic() - started, len(pending),
                                                self.config.round_deadline)
         for task in pending:
@@ -364,6 +417,15 @@ class Patrol:
                 results[name] = (Visit(name, None, f"internal error: {task.exception()}", 0.0), tiers[name])
             else:
                 results[name] = (None, tiers[name])
+        if self._cut:
+            # Read as minute visits: checked as such, and their inventory is not taken as fresh.
+            for name in self._cut:
+                visit = results.get(name, (None, "minute"))[0]
+                results[name] = (visit, "minute")
+            log.warning("patrol: %d inventory visit(s) cut short by the round deadline of %gs (minute reading "
+                        "kept, inventory retried next round): %s", len(self._cut), self.config.round_deadline,
+                        ", ".join(f"{n} ({why})" for n, why in sorted(self._cut.items())[:10]))
+        self._cut_last = set(self._cut)
         return results
 
     def _visited(self, name: str, task: asyncio.Future[Visit]) -> None:
@@ -436,8 +498,10 @@ class Patrol:
             stored = dict(row.get("memory") or {})
             memory = HostMemory.from_json(stored.get("checks"))
             loc = host_location(host)
+            cut = host.name in self._cut
             if visit is None:
-                results.append(HostResult(host.name, None, tier=tier, error="missed the round deadline"))
+                results.append(HostResult(host.name, None, tier=tier, error="missed the round deadline",
+                                          inventory_cut=cut))
                 continue
             requests += visit.requests
             obs = visit.observation
@@ -478,7 +542,7 @@ class Patrol:
                             for s in obs.sensors) if obs else ()
             results.append(HostResult(host.name, obs is not None, power, health, visit.error, visit.seconds,
                                       visit.requests, tier, len(check.events),
-                                      obs if check.events or tier == "inventory" else None, sensors))
+                                      obs if check.events or tier == "inventory" else None, sensors, cut))
             new_row: dict[str, Any] = {
                 "host": host.name, "observed_at": now, "reachable": obs is not None, "error": visit.error,
                 "protocol": obs.protocol if obs else row.get("protocol"), "power": power or row.get("power"),
@@ -659,9 +723,9 @@ class Patrol:
             started = time.monotonic()
             try:
                 summary = await self.round()
-                log.info("patrol round %d: %d hosts, %d unreachable, %d missed, %d open incidents, %.1fs",
-                         summary.id, len(summary.hosts), summary.unreachable, summary.missed,
-                         len(summary.open_incidents), summary.duration)
+                log.info("patrol round %d: %d hosts, %d unreachable, %d missed, %d inventory cut short, "
+                         "%d open incidents, %.1fs", summary.id, len(summary.hosts), summary.unreachable,
+                         summary.missed, summary.inventory_cut, len(summary.open_incidents), summary.duration)
             except Exception:  # noqa: BLE001 - one failed round (store down) must not end the watch
                 log.exception("patrol: round failed; retrying next interval")
             done += 1

@@ -290,11 +290,17 @@ def _network_down_clear(bmc: Bmc, fault: Fault) -> None:
 
 def _slow(bmc: Bmc, args: dict[str, str]) -> str:
     bmc.net.extra_latency = parse_latency(args.get("latency", "2s"))
+    # ``paths=Memory,Storage``: only requests with one of these path segments are slow. Real BMCs
+    # answer their part documents far slower than the rest: an iDRAC's Memory members 3-6 s each
+    # (mrlhansen/idrac_exporter#133, 2025), so the inventory tier runs long while a minute read
+    # (system, chassis, sensors, log) stays quick.
+    bmc.net.slow_paths = tuple(p.strip().lower() for p in args.get("paths", "").split(",") if p.strip())
     return ""
 
 
 def _slow_clear(bmc: Bmc, fault: Fault) -> None:
     bmc.net.extra_latency = (0.0, 0.0)
+    bmc.net.slow_paths = ()
 
 
 def _errors(bmc: Bmc, args: dict[str, str]) -> str:
@@ -465,7 +471,8 @@ FAULT_KINDS: dict[str, FaultKind] = {k.name: k for k in (
               _unreachable_clear),
     FaultKind("network_down", "the host's switch/VLAN on one network dies (its address there refuses "
               "connections); on mgmt the BMC goes dark too", "network=NAME", _network_down, _network_down_clear),
-    FaultKind("bmc_slow", "the BMC answers slowly", "latency=2s|1-3s|500ms", _slow, _slow_clear),
+    FaultKind("bmc_slow", "the BMC answers slowly (paths=: only those path segments)",
+              "latency=2s|1-3s|500ms paths=Memory,Storage", _slow, _slow_clear),
     FaultKind("bmc_errors", "a share of requests fail with a 5xx", "rate=0.5 status=500|503", _errors,
               _errors_clear),
     # The BMC carries out the next ComputerSystem.Reset, answers it, then fails every request: what

@@ -124,6 +124,8 @@ class NetBehaviour:
 
     latency: tuple[float, float] = (0.0, 0.0)
     extra_latency: tuple[float, float] = (0.0, 0.0)
+    # Path segments (lower case) the extra latency is limited to; empty: every request (bmc_slow paths=).
+    slow_paths: tuple[str, ...] = ()
     error_rate: float = 0.0
     error_status: int = 500
     malformed_rate: float = 0.0

@@ -331,7 +331,7 @@ def apply_query(bmc: Bmc, tree: Any, ctx: Ctx, node: Node, doc: Doc, req: SimReq
         if not supported:
             if fl.reject_unsupported_query:
                 raise RedfishError(501, "QueryNotSupported")
-        else:
+        elif node.collection or "expand-collections-only" not in bmc.profile.traits:
             doc = _expand(bmc, tree, ctx, doc, mode, min(levels, fl.expand_levels))
     if ("$top" in query or "$skip" in query) and node.collection:
         if not fl.top_skip:
@@ -472,13 +472,14 @@ def degrade(bmc: Bmc | ReplayBmc, reply: Reply) -> Reply:
     return reply
 
 
-def delay_for(bmc: Bmc | ReplayBmc) -> float:
+def delay_for(bmc: Bmc | ReplayBmc, path: str = "") -> float:
     lo, hi = bmc.net.latency
     xlo, xhi = bmc.net.extra_latency
     delay = 0.0
     if hi > 0:
         delay += lo if hi <= lo else bmc.rng.uniform(lo, hi)
-    if xhi > 0:
+    slow = bmc.net.slow_paths
+    if xhi > 0 and (not slow or any(seg in slow for seg in path.lower().split("/"))):
         delay += xlo if xhi <= xlo else bmc.rng.uniform(xlo, xhi)
     return delay
 
@@ -600,7 +601,7 @@ class SharedServer:
             if transport is not None:
                 transport.abort()
             raise asyncio.CancelledError()
-        delay = delay_for(bmc)
+        delay = delay_for(bmc, request.path)
         if delay > 0:
             await asyncio.sleep(delay)
             if not bmc.net.reachable:

@@ -26,6 +26,10 @@ variant has its own URI tree). Each trait names the real service it copies:
   answer volume, so dcops boots a per-host installer ISO that carries the answer file.
 * ``select-no-expand``: ``$select`` together with ``$expand`` answers 400
   ``QueryCombinationInvalid`` (OpenBMC bmcweb, ``query_param.hpp``; NVIDIA GB200 advertises both).
+* ``expand-collections-only``: ``$expand`` expands a collection's members only; asked of any other
+  resource (a Storage, for its ``Drives``), it answers the resource with its links as they are
+  (DMTF Redfish-Mockup-Server, DMTF/Redfish-Mockup-Server#78: "the current $expand support has a
+  limitation to only work on collections").
 * ``basic-only``: the whole service behind basic auth, the session POST included: without an
   ``Authorization`` header it answers 401 with a Basic challenge (sushy-tools 2.x with
   ``SUSHY_EMULATOR_AUTH_FILE``, the emulator Ironic's CI uses).
@@ -57,6 +61,7 @@ TRAITS: dict[str, str] = {
     "single-vmedia-slot": "one virtual-media slot CD1 without MediaTypes (Gigabyte H262-Z63, AMI MegaRAC)",
     "select-no-expand": "$select with $expand answers 400 QueryCombinationInvalid (OpenBMC bmcweb)",
     "basic-only": "the session POST too needs basic auth: 401 with a Basic challenge (sushy-tools + htpasswd)",
+    "expand-collections-only": "$expand ignored on resources that are not collections (DMTF Redfish-Mockup-Server)",
 }
 BASEBOARD = "HGX_Baseboard_0"
 GPUS = 4

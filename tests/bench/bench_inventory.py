@@ -57,7 +57,7 @@ def stop_sim(directory: Path) -> None:
                    capture_output=True, timeout=120)
 
 
-def tier_cost(hosts: list[Any], select: bool, concurrency: int) -> dict[str, Any]:
+def tier_cost(hosts: list[Any], select: bool, concurrency: int, inline: bool = True) -> dict[str, Any]:
     """A minute visit of every BMC, then two inventory visits, each measured."""
     from dcops.bmc.redfish.fleet import RedfishFleet, Target, reserve_open_files
     from dcops.patrol.engine import INVENTORY_SECTIONS as INVENTORY
@@ -65,10 +65,10 @@ def tier_cost(hosts: list[Any], select: bool, concurrency: int) -> dict[str, Any
 
     reserve_open_files(len(hosts))
     targets = [Target.of(h) for h in hosts]
-    out: dict[str, Any] = {"select": select}
+    out: dict[str, Any] = {"select": select, "inline": inline}
 
     async def run() -> None:
-        reader = RedfishFleet(concurrency=concurrency, select=select)
+        reader = RedfishFleet(concurrency=concurrency, select=select, inline=inline)
         gate = asyncio.Semaphore(concurrency)
 
         async def one(target: Target, inventory: bool, sizes: list[int]) -> tuple[int, bool]:
@@ -87,7 +87,7 @@ def tier_cost(hosts: list[Any], select: bool, concurrency: int) -> dict[str, Any
             out[label] = {"wall_s": round(wall, 2), "cpu_ms_per_bmc": round(cpu * 1000 / len(targets), 2),
                           "requests_per_bmc": round(sum(r for r, _ in results) / len(targets), 2),
                           "kb_per_bmc": round(sum(sizes) / 1024 / len(targets), 1), "read": ok}
-            print(json.dumps({label: out[label], "select": select}), file=sys.stderr, flush=True)
+            print(json.dumps({label: out[label], "select": select, "inline": inline}), file=sys.stderr, flush=True)
         kept = [b.select for b in reader.bmcs.values()]
         out["select_checked"], out["select_refused"] = kept.count(True), kept.count(False)
         await reader.close()
@@ -97,7 +97,7 @@ def tier_cost(hosts: list[Any], select: bool, concurrency: int) -> dict[str, Any
 
 
 def patrol_rounds(hosts: list[Any], store_url: str, rounds: int, concurrency: int, select: bool,
-                  every: int = 600) -> list[Any]:
+                  every: int = 600, inline: bool = True) -> list[Any]:
     from dcops.patrol.config import load_patrol_config
     from dcops.patrol.engine import Patrol, inventory_budget
     from dcops.store import open_store
@@ -113,6 +113,7 @@ def patrol_rounds(hosts: list[Any], store_url: str, rounds: int, concurrency: in
     now = [dt.datetime.now(dt.UTC)]
     engine = Patrol(open_store(store_url), hosts, cold, clock=lambda: now[0])
     engine.redfish.select = select
+    engine.redfish.inline = inline
     out: list[dict[str, Any]] = []
 
     async def run() -> None:
@@ -123,12 +124,13 @@ def patrol_rounds(hosts: list[Any], store_url: str, rounds: int, concurrency: in
             summary = await engine.round()
             cpu, wall = time.process_time() - c0, time.monotonic() - t0
             tiers = [h.tier for h in summary.hosts]
-            out.append({"round": n + 1, "select": select, "inventory_every": every, "wall_s": round(wall, 2),
+            out.append({"round": n + 1, "select": select, "inline": inline, "inventory_every": every, "wall_s": round(wall, 2),
                         "deadline_s": engine.config.round_deadline, "cpu_ms_per_bmc": round(cpu * 1000 / len(hosts), 2),
                         "inventory_hosts": tiers.count("inventory"), "minute_hosts": tiers.count("minute"),
                         "budget_at_full_share": inventory_budget(len(hosts), 60, every),
                         "share_next": engine.inventory_share,
                         "requests_per_bmc": round(summary.requests / len(hosts), 2), "missed": summary.missed,
+                        "inventory_cut": summary.inventory_cut,
                         "unreachable": summary.unreachable})
             print(json.dumps(out[-1]), file=sys.stderr, flush=True)
         await engine.close()
@@ -184,6 +186,8 @@ def main() -> None:
     parser.add_argument("--skip-tier", action="store_true", help="only the patrol rounds")
     parser.add_argument("--inventory-every", type=int, default=600, help="seconds (60: every host due each round)")
     parser.add_argument("--select", choices=("both", "on", "off"), default="both")
+    parser.add_argument("--inline", choices=("both", "on", "off"), default="on",
+                        help="a Storage's drives inline with $expand (with --select on: off, then on)")
     parser.add_argument("--captures", action="store_true", help="only the real captures, whole vs selected")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -193,13 +197,14 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="dcops-bench-inventory-"))
     try:
         hosts = start_sim(base / "sim", args.hosts, args.latency)
-        modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.select]
+        choice = {"both": (False, True), "on": (True,), "off": (False,)}
+        modes = [(s, i) for s in choice[args.select] for i in choice[args.inline]]
         report: dict[str, Any] = {"hosts": len(hosts), "latency": args.latency, "tier": [] if args.skip_tier else
-                                  [tier_cost(hosts, s, args.concurrency) for s in modes]}
+                                  [tier_cost(hosts, s, args.concurrency, i) for s, i in modes]}
         if not args.skip_rounds:
-            report["rounds"] = [r for s in modes for r in patrol_rounds(
-                hosts, f"sqlite:///{base}/patrol-{int(s)}.db", args.rounds, args.concurrency, s,
-                args.inventory_every)]
+            report["rounds"] = [r for s, i in modes for r in patrol_rounds(
+                hosts, f"sqlite:///{base}/patrol-{int(s)}{int(i)}.db", args.rounds, args.concurrency, s,
+                args.inventory_every, i)]
     finally:
         stop_sim(base / "sim")
         shutil.rmtree(base, ignore_errors=True)
@@ -207,7 +212,7 @@ def main() -> None:
         print(json.dumps(report, indent=1))
         return
     for tier in report["tier"]:
-        print(f"select={tier['select']}: " + "  ".join(
+        print(f"select={tier['select']} inline={tier['inline']}: " + "  ".join(
             f"{k}: {v['requests_per_bmc']} req, {v['kb_per_bmc']} KB, {v['cpu_ms_per_bmc']} ms CPU/BMC"
             for k, v in tier.items() if isinstance(v, dict)))
     for r in report.get("rounds", []):

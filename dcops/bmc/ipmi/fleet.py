@@ -91,7 +91,7 @@ class IpmiFleet:
             # console and page stopped behind one BMC otherwise).
             threading.Thread(target=st.session.close, name=f"dcops-ipmi-close-{host}", daemon=True).start()
             return Visit(host, None, f"{host}: no complete IPMI answer within {deadline:g}s",
-                         time.monotonic() - started)
+                         time.monotonic() - started, timed_out=True)
         except DcopsError as exc:
             return Visit(host, None, redact(str(exc)), time.monotonic() - started)
         return Visit(host, obs, None, time.monotonic() - started, obs.requests, False, st.log.copy(), baseline)

@@ -209,6 +209,9 @@ class Reader:
     expand: bool = False
     # Errors reading the documents the health rests on (systems, chassis); set by the read's start.
     essential: list[str] = field(default_factory=list)
+    # Read a Storage's drives inline with $expand (inline.InlineDrives: what is known of the BMC);
+    # None: one by one. Set by read_observation where the service root advertises $expand.
+    inline: Any = None
 
     def remember(self, doc: Doc) -> None:
         uri = doc.get(ODATA_ID)

@@ -39,6 +39,10 @@ inventory (memory, processors, drives, firmware inventory) are asked for with on
 properties the parser reads (``select.py``: the query, the guard, the vendors that refuse it).
 The first selected answer of a BMC is checked against one member read in full; a refusal or a
 failed check turns ``$select`` off for that BMC (``BmcState.select``, as ``expand`` is kept).
+
+A Storage's drives: read inline with the Storage (``$expand``) where the service advertises it,
+one GET for all of them instead of one each (``inline.py``; ``BmcState.drives`` keeps whether the
+BMC does it faithfully: a refusal, an answer without them inline or a failed check turns it off).
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ from dcops.bmc.redfish.docs import (
     normalize,
     run_async,
 )
+from dcops.bmc.redfish.inline import InlineDrives
 from dcops.bmc.redfish.jsonbody import MAX_BODY, decode
 from dcops.bmc.redfish.keys import (
     AUTH_TOKEN,
@@ -151,6 +156,7 @@ class BmcState:
     types: dict[str, str] = field(default_factory=dict)
     expand: bool | None = None  # None: not known yet (service root not read)
     select: bool | None = None  # $select: None not checked yet, True found faithful, False never again
+    drives: InlineDrives = field(default_factory=InlineDrives)  # a Storage's drives inline ($expand), inline.py
     log: LogPosition = field(default_factory=LogPosition)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -173,11 +179,13 @@ class RedfishFleet:
     (the GETs are bounded by the visit's deadline). ``retries``: re-sends of a request answered
     503/429 (after ``Retry-After``, at most ``max_pause`` seconds) or dropped on a kept-alive
     connection. ``log_limit``: newest log entries read on a first look at a log. ``select``: use
-    ``$select`` where the service advertises it (False: never; for comparisons)."""
+    ``$select`` where the service advertises it (False: never; for comparisons). ``inline``: read a
+    Storage's drives inline with ``$expand`` where the service advertises it (inline.py; False:
+    one by one; for comparisons)."""
 
     def __init__(self, *, concurrency: int = 400, read_timeout: float = 15.0, retries: int = 1,
                  log_limit: int = 50, keepalive: float = 120.0, max_pause: float = 1.0,
-                 max_body: int = MAX_BODY, select: bool = True) -> None:
+                 max_body: int = MAX_BODY, select: bool = True, inline: bool = True) -> None:
         self.concurrency = concurrency
         self.max_body = max_body
         self.read_timeout = read_timeout
@@ -187,6 +195,7 @@ class RedfishFleet:
         self.max_pause = max_pause
         self.bmcs: dict[str, BmcState] = {}
         self.select = select
+        self.inline = inline
         self._http: Client | None = None
         self._cap: asyncio.Semaphore | None = None
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
@@ -216,7 +225,7 @@ class RedfishFleet:
         """The kept state of ``target`` (new when its URL or user changed)."""
         bmc = self.bmcs.get(target.host)
         if bmc is None or bmc.target.url != target.url or bmc.target.username != target.username:
-            bmc = self.bmcs[target.host] = BmcState(target)
+            bmc = self.bmcs[target.host] = BmcState(target, drives=InlineDrives(target.host))
             bmc.log = (log or LogPosition()).of("redfish")
         else:
             bmc.target = target
@@ -560,23 +569,35 @@ class RedfishFleet:
         reads_log = "logs" in wanted and self.log_limit > 0 and not health
         baseline = bmc.log.cursor is None and reads_log
         async with bmc.lock:  # one visit (and one request) at a time per BMC
+            # The log position moves while the log is read (its count, its order); a visit that
+            # fails after that returns no entries, so it must not move: the next visit would
+            # $skip past entries nobody saw (a fault lost to a visit cut short by its deadline).
+            before = bmc.log.copy()
             try:
                 async with asyncio.timeout(deadline):
                     fetch = self._fetcher(bmc, counter, {}, root_status, by_name=expand is not False)
                     if on_document is not None:
                         fetch = _tapped(fetch, on_document)
                     obs, drilled = await self._read(target.host, fetch, wanted, health, drill, bool(expand),
-                                                    target.system)
+                                                    target.system,
+                                                    bmc.drives if self.inline and bmc.expand is not False else None)
+            except asyncio.CancelledError:
+                bmc.log = before  # the round's deadline: missed, and its log read again next round
+                raise
             except TimeoutError:
+                bmc.log = before
                 return Visit(target.host, None, f"{target.host}: no complete answer within {deadline:g}s",
-                             time.monotonic() - started, counter[0], no_redfish=True)
+                             time.monotonic() - started, counter[0], no_redfish=True, timed_out=True)
             except LoginRefused as exc:
+                bmc.log = before
                 return Visit(target.host, None, redact(str(exc)), time.monotonic() - started, counter[0])
             except UnreachableError as exc:
+                bmc.log = before
                 bmc.logged_in = False  # a BMC that dropped off may have rebooted: log in afresh
                 return Visit(target.host, None, redact(str(exc)), time.monotonic() - started, counter[0],
                              no_redfish=True)
             except FetchError as exc:
+                bmc.log = before
                 absent = root_status[0] in (None, 404, 405, 501) and exc.path == ROOT
                 return Visit(target.host, None, redact(f"{target.host}: {exc}"), time.monotonic() - started,
                              counter[0], no_redfish=absent)
@@ -594,14 +615,15 @@ class RedfishFleet:
                      bmc.log.copy() if reads_log else None, baseline)
 
     async def _read(self, host: str, fetch: Callable[[str], Any], wanted: tuple[str, ...], health: bool,
-                    drill: bool, expand: bool, system: str | None = None) -> tuple[Observation, bool]:
+                    drill: bool, expand: bool, system: str | None = None,
+                    inline: InlineDrives | None = None) -> tuple[Observation, bool]:
         if health:
             return await run_async(read_health(host, expand=expand, drill=drill, system=system), fetch), False
         obs = await run_async(read_observation(host, sections=wanted, log_limit=self.log_limit, expand=expand,
-                                               system=system), fetch)
+                                               system=system, inline=inline), fetch)
         if drill and "components" not in wanted and obs.identity.health in (Health.WARNING, Health.CRITICAL):
             parts = await run_async(read_observation(host, sections=("components",), log_limit=0, expand=expand,
-                                                     system=system), fetch)
+                                                     system=system, inline=inline), fetch)
             obs = dataclasses.replace(obs, components=parts.components,
                                       conditions=tuple(dict.fromkeys(obs.conditions + parts.conditions)),
                                       redundancy=obs.redundancy or parts.redundancy,

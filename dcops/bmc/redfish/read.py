@@ -37,6 +37,7 @@ from dcops.bmc.redfish.docs import (
     health_and_state,
     health_of,
     is_absent,
+    is_error_body,
     last_segment,
     link,
     links_of,
@@ -46,7 +47,10 @@ from dcops.bmc.redfish.docs import (
     state_of,
     text,
 )
+from dcops.bmc.redfish.inline import REFUSED as INLINE_REFUSED
+from dcops.bmc.redfish.inline import InlineDrives, inlined, mismatch, unread
 from dcops.bmc.redfish.keys import (
+    EXPAND_ONE_LEVEL,
     HEALTH,
     LEGACY_REDUNDANCY,
     LEGACY_REDUNDANCY_SET,
@@ -93,20 +97,24 @@ _CLIENT_ERROR = re.compile(r"^(HTTP )?4\d\d\b")
 
 def read_observation(
     host: str, *, sections: Iterable[str] = SECTIONS, log_limit: int = 20, expand: bool = False,
-    system: str | None = None,
+    system: str | None = None, inline: InlineDrives | None = None,
 ) -> Step[Observation]:
     """Read a server into an ``Observation``. Only an unreadable service root is fatal (FetchError).
 
     ``expand``: read collections with ``$expand=.($levels=1)`` when the service root advertises
     it (ProtocolFeaturesSupported.ExpandQuery), falling back to member GETs at the first refusal.
     ``system``: the book's pin of the host system (``bmc.system``), else it is chosen by evidence
-    (``systems.choose``)."""
+    (``systems.choose``). ``inline``: what is known of the BMC's ``$expand`` on a Storage (its
+    drives inline, ``inline.py``; the fleet reader keeps one per BMC and passes it); None: the
+    drives are read one by one (the synchronous connector: one host, no memory between reads)."""
     wanted = set(sections)
     started = time.monotonic()
     taken_at = dt.datetime.now(dt.UTC)
     reader = Reader()
     scene = yield from _open(reader, expand, system, managers=True)
     root, managers, chassis_docs, quirks = scene.root, scene.managers, scene.chassis, scene.quirks
+    if inline is not None and expand_supported(root):
+        reader.inline = inline
     system_doc = scene.choice.host or {}
     manager = systems.manager_of(system_doc, managers)
     first_chassis = systems.chassis_of(system_doc, chassis_docs)
@@ -673,6 +681,7 @@ def _storage(reader: Reader, storage: Doc, chassis: str, quirks: Any,
         controllers = yield from reader.members(link(storage, "Controllers"), "storage controllers")
     storage_id = text(storage, "Id") or last_segment(str(storage.get(ODATA_ID, "")))
     drive_uris = list(dict.fromkeys(normalize(u) for u in links_of(storage, "Drives")))
+    yield from _inline_drives(reader, storage)
     for index, ctrl in enumerate(controllers):
         if is_absent(ctrl):
             continue
@@ -692,6 +701,46 @@ def _storage(reader: Reader, storage: Doc, chassis: str, quirks: Any,
                                     capacity_bytes=_int(vol.get("CapacityBytes")),
                                     extra=_pick(vol, "RAIDType", "VolumeType")))
     return parts
+
+
+def _inline_drives(reader: Reader, storage: Doc) -> Step[None]:
+    """Put a Storage's drives in the reader's cache from one read of the Storage with ``$expand``
+    (inline.py: when, what an answer is worth, the first answer checked against a drive read in
+    full); the drives it does not bring are then read one by one, as without it. Drives the
+    Storage document already carries inline are taken as they are."""
+    for drive in storage.get("Drives") or []:
+        if isinstance(drive, dict) and len(drive) > 1 and not is_error_body(drive):
+            reader.remember(drive)
+    memory = reader.inline
+    uri = storage.get(ODATA_ID)
+    if memory is None or not memory.wanted or not isinstance(uri, str) or "#" in uri:
+        return
+    missing = unread(links_of(storage, "Drives"), reader.cache)
+    if len(missing) < 2:  # one drive: its own GET costs what the expanded Storage would
+        return
+    reader.requests += 1
+    try:
+        answer = yield f"{uri.split('?', 1)[0]}?{EXPAND_ONE_LEVEL}"
+    except FetchError as exc:
+        if exc.status in INLINE_REFUSED:
+            memory.off(f"refused ({exc.reason})")
+        return  # a 5xx or a dropped answer: one by one this time, $expand again next time
+    found = inlined(answer) if not is_error_body(answer) else {}
+    if not any(key in found for key in missing):
+        memory.off("answered without the drives inline")
+        return
+    if memory.state is None:
+        key = next(k for k in missing if k in found)
+        full = yield from reader.get(str(found[key][ODATA_ID]), quiet=True)
+        if not full:
+            return  # cannot be checked: not trusted either (one by one, checked next time)
+        wrong = mismatch(found[key], full)
+        if wrong is not None:
+            memory.off(f"{found[key][ODATA_ID]}: {wrong} differs from the drive read on its own")
+            return
+        memory.state = True
+    for key, drive in found.items():
+        reader.cache.setdefault(key, drive)
 
 
 def _int(value: object) -> int | None:

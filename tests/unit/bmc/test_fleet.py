@@ -173,3 +173,44 @@ def test_forget_logs_out_and_closes_the_kept_connection() -> None:
         kept, left = asyncio.run(run(bmc.url))
         assert bmc.active_sessions() == 0
     assert (kept, left) == (1, 0)
+
+
+@pytest.mark.parametrize("how", ["deadline", "cancelled"])
+def test_a_visit_that_fails_after_reading_the_log_leaves_the_log_position(how: str) -> None:
+    # The log position moves while the log is read (its count); a visit cut short after that
+    # returns no entries. Were the position kept, the next visit would $skip past entries nobody
+    # saw: a fault lost to a deadline (an inventory visit cut by the round's end, issue 19).
+    async def run(url: str) -> tuple[LogPosition, LogPosition, LogPosition]:
+        fleet = RedfishFleet(concurrency=4)
+        first = await fleet.visit(target(url), sections=("logs",))
+        assert first.observation is not None
+        before = fleet.bmcs["h1"].log.copy()
+        real = fleet._read
+
+        async def read_then_hang(*args: object, **kwargs: object) -> object:
+            await real(*args, **kwargs)  # type: ignore[arg-type]
+            fleet.bmcs["h1"].log.count = (before.count or 0) + 7  # as _entries does with a longer log
+            if how == "deadline":
+                raise TimeoutError  # what the visit's asyncio.timeout raises when it runs out
+            await asyncio.Event().wait()  # until the round's deadline cancels the visit
+            raise AssertionError("unreachable")
+
+        fleet._read = read_then_hang  # type: ignore[method-assign]
+        if how == "deadline":
+            cut = await fleet.visit(target(url), sections=("logs",))
+            assert cut.observation is None and cut.timed_out
+        else:
+            task = asyncio.ensure_future(fleet.visit(target(url), sections=("logs",)))
+            while fleet.bmcs["h1"].log.count == before.count:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        after = fleet.bmcs["h1"].log.copy()
+        fleet._read = real  # type: ignore[method-assign]
+        await fleet.close()
+        return before, after, LogPosition(before.cursor, (before.count or 0) + 7, before.order, before.source)
+
+    with serve(load("dmtf-public-rackmount1")) as bmc:
+        before, after, moved = asyncio.run(run(bmc.url))
+    assert after == before and after != moved

@@ -1,12 +1,14 @@
 """How many hosts a round gives the inventory tier (dcops/patrol/pace.py ``inventory_budget``)
 and how that share follows the last round's pace (``inventory_share``): the inventory waits when
-rounds run late, the minute tier's reads do not miss their deadline for it."""
+rounds run late, the minute tier's reads do not miss their deadline for it. How long one
+inventory visit may take (``inventory_cap``: never past the round, a minute visit's time kept) and
+which due hosts go first (``inventory_pick``: never inventoried, then cut short last round)."""
 
 from __future__ import annotations
 
 import pytest
 
-from dcops.patrol.pace import INVENTORY_MIN, inventory_budget, inventory_share
+from dcops.patrol.pace import INVENTORY_MIN, inventory_budget, inventory_cap, inventory_pick, inventory_share
 
 
 @pytest.mark.parametrize(("hosts", "interval", "every", "share", "budget"), [
@@ -66,3 +68,41 @@ def test_growing_back_never_overshoots_into_a_late_round() -> None:
         share = inventory_share(share, seconds, 0, 55.0)
     assert max(walls) < 0.75 * 55.0, max(walls)
     assert walls[-1] >= 0.5 * 55.0 and 0.25 < share < 0.4, (walls[-1], share)
+
+
+@pytest.mark.parametrize(("left", "reserve", "cap"), [
+    (55.0, 20.0, 35.0),  # the defaults, a visit that starts with the round: 35 s, not 60 s past its end
+    (40.0, 20.0, 20.0),  # started 15 s into the round: the minute visit's 20 s kept
+    (30.0, 20.0, 15.0),  # less than twice a minute deadline left: the two share it
+    (25.0, 20.0, 12.5),
+    (10.0, 20.0, 5.0),  # exactly a quarter of the minute deadline each: still worth starting
+    (9.9, 20.0, None),  # less: a minute visit instead, the inventory waits
+    (-1.0, 20.0, None),  # past the round's end already
+    (0.0, 20.0, None),
+    (55.0, 60.0, 27.5),  # a patient 60 s minute deadline in a 55 s round: shared, not never
+    (20.0, 60.0, None),  # 10 s each: under a quarter of 60 s
+    (300.0, 120.0, 180.0),
+    (15.0, 10.0, 7.5),
+    (40.0, 10.0, 30.0),
+    (14.99987, 10.0, 7.4),  # floored to a tenth: never past the round, a readable deadline
+])
+def test_cap(left: float, reserve: float, cap: float | None) -> None:
+    assert inventory_cap(left, reserve) == cap
+
+
+@pytest.mark.parametrize(("due", "budget", "never", "retry", "picked"), [
+    (["a", "b", "c"], 5, set(), set(), {"a", "b", "c"}),  # all fit
+    (["a", "b", "c", "d"], 2, {"d"}, {"c"}, {"d", "c"}),  # never inventoried, then cut short last round
+    (["a", "b", "c", "d"], 2, {"c", "d", "b"}, {"a"}, {"b", "c"}),  # never first, even before a retry
+    (["a", "b", "c", "d"], 3, set(), {"d"}, {"d", "a", "b"}),  # the retry, then the spread's order
+    (["a", "b", "c", "d"], 2, set(), {"x"}, {"a", "b"}),  # a retry no longer due changes nothing
+    ([], 2, set(), set(), set()),
+])
+def test_pick(due: list[str], budget: int, never: set[str], retry: set[str], picked: set[str]) -> None:
+    assert inventory_pick(due, budget, never=never, retry=retry) == picked
+
+
+def test_pick_follows_the_order_among_equals() -> None:
+    rank = {"a": 0.9, "b": 0.1, "c": 0.5, "d": 0.3}
+    assert inventory_pick(list(rank), 2, order=rank.__getitem__) == {"b", "d"}
+    assert inventory_pick(list(rank), 2, never={"a"}, order=rank.__getitem__) == {"a", "b"}
