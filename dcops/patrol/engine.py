@@ -602,6 +602,7 @@ class Patrol:
                      "reachable": sum(1 for r in results if r.reachable),
                      "unreachable": sum(1 for r in results if r.reachable is False),
                      "missed": sum(1 for r in results if r.reachable is None),
+                     "inventory_cut": sum(1 for r in results if r.inventory_cut),
                      "events": sum(len(c.events) for c in checks), "opened": len(result.opened),
                      "resolved": len(result.resolved), "duration_seconds": round(duration, 3),
                      "cpu_seconds": round(time.process_time() - c0, 3), "requests": requests,

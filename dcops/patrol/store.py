@@ -87,6 +87,7 @@ rounds = Table(
     Column("tier", String(40)),
     Column("worker", String(100)),  # m0021: the worker that ran it, and for which epoch
     Column("epoch", BigInteger),
+    Column("inventory_cut", Integer),  # m0024: inventory visits cut short by the round's time
 )
 state = Table(
     "patrol_state", metadata,

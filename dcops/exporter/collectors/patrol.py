@@ -177,6 +177,10 @@ def render(rows: Mapping[str, Mapping[str, Any]], hosts: Mapping[str, Mapping[st
         for state in ("reachable", "unreachable", "missed"):
             hosts_family.add((state,), float(last_round.get(state) or 0))
         families.append(hosts_family)
+        cut = _Family("dcops_patrol_round_inventory_cut", "Hosts of the last patrol round whose inventory visit "
+                      "was cut short by the round's time (read as a minute visit; the inventory retried next round)")
+        cut.add((), float(last_round.get("inventory_cut") or 0))
+        families.append(cut)
     totals: tuple[tuple[str, str, float, str], ...] = (
         ("dcops_patrol_rounds", "Patrol rounds completed", float(rounds_total), "counter"),
         ("dcops_notify_outbox_pending", "Notifications waiting for delivery (retried)",

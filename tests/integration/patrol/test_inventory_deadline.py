@@ -51,6 +51,9 @@ def test_a_slow_inventory_is_cut_short_not_missed_and_retried(patrol: SimPatrol)
     assert line.events >= 1  # the over-temperature fault, seen the round the inventory was cut
     row = patrol.engine._host_rows()[slow]
     assert row.get("last_inventory_at") is None  # the inventory is not taken as fresh
+    from dcops.patrol import store as pstore
+
+    assert pstore.last_round(patrol.engine.store)["inventory_cut"] == first.inventory_cut  # kept with the round
 
     second = patrol.round()  # still due, first among the due: tried (and cut) again
     again = {h.host: h for h in second.hosts}[slow]

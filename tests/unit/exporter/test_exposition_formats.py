@@ -105,3 +105,20 @@ def test_a_host_publishes_what_is_wrong_not_its_whole_inventory_every_minute() -
     sick = render({"h1": _row("h1", parts)}, labels, None, 0, {}, {}).decode()
     assert 'dcops_part_health{host="h1",component="dimm",part_id="1:DIMM4"} 2.0' in sick
     assert 'dcops_part_info{host="h1",component="dimm",part_id="1:DIMM4",serial="S-dimm-4"' in sick
+
+
+def test_the_last_round_says_how_many_inventories_were_cut_short(tmp_path: Path) -> None:
+    from dcops.exporter.collectors.patrol import PatrolCollector
+    from dcops.patrol import store as pstore
+
+    store = open_store(f"sqlite:///{tmp_path}/s.db")
+    now = dt.datetime.now(dt.UTC)
+    pstore.save_round(store, round_row={"started_at": now, "finished_at": now, "hosts": 9, "reachable": 9,
+                                        "unreachable": 0, "missed": 0, "events": 0, "opened": 0, "resolved": 0,
+                                        "inventory_cut": 3})
+    collector = PatrolCollector(store)
+    collector.refresh(force=True)
+    families = {f.name: f for f in parse_text(collector.exposition().decode())}
+    [sample] = families["dcops_patrol_round_inventory_cut"].samples
+    assert sample.value == 3
+    store.close()
