@@ -343,7 +343,7 @@ class Patrol:
             return await self._ipmi_visit(host, password, sections, deadline, position, tier, cap)
         target = self._target(host, password)
         if protocol is Protocol.AUTO:
-            return await self._auto_visit(host, target, password, sections, deadline, position, tier)
+            return await self._auto_visit(host, target, password, sections, deadline, position, tier, cap)
         return await self.redfish.visit(target, sections=sections, deadline=deadline,
                                         log=position, refresh=tier == "inventory")
 
@@ -357,7 +357,7 @@ class Patrol:
                                      log=position, refresh=tier == "inventory")
 
     async def _auto_visit(self, host: Host, target: Target, password: Secret, sections: Sequence[str],
-                          deadline: float, position: LogPosition, tier: str) -> Visit:
+                          deadline: float, position: LogPosition, tier: str, cap: float = math.inf) -> Visit:
         """``auto``: Redfish; IPMI for power, health, sensors and the SEL when the BMC has no
         Redfish service (the service root answers 404) or it does not answer within the deadline.
         Such a host stays on IPMI for ``AUTO_REPROBE`` seconds (Redfish is tried again then, and on
@@ -374,7 +374,17 @@ class Patrol:
             log.info("%s: Redfish did not answer (%s); reading power, health and sensors over IPMI",
                      host.name, visit.error)
         self._redfish_down[host.name] = time.monotonic()
-        fallback = await self._ipmi_visit(host, password, sections, deadline, position, tier)
+        if math.isfinite(cap):
+            # An inventory visit with the round's time capped (_inventory_visit): IPMI gets what
+            # Redfish left of it, never the whole deadline again (that overran the round). Too
+            # little left: said timed out, so the minute visit reads the host -- over IPMI at once,
+            # Redfish being marked down -- with the time kept for it.
+            left = cap - visit.seconds
+            if left < self._minute_deadline(host) / 4:
+                visit.timed_out = True
+                return visit
+            deadline, cap = min(deadline, left), left
+        fallback = await self._ipmi_visit(host, password, sections, deadline, position, tier, cap)
         if fallback.observation is None:
             fallback.error = f"{visit.error}; IPMI: {fallback.error}"
         fallback.seconds += visit.seconds
