@@ -44,7 +44,7 @@ def _psu_watts(c: Ctx, n: int) -> tuple[int, int]:
 
 
 def _volt(c: Ctx, key: str, reading: float) -> float:
-    return c.bmc.reading(f"volt:{key}", reading, 0.02, c.now)
+    return c.bmc.reading(f"volt:{key}", reading, 0.02, c.now, digits=3)
 
 
 def chassis_members(c: Ctx) -> list[str]:

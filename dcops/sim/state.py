@@ -831,14 +831,21 @@ class Bmc:
     def component_health(self, key: str) -> str:
         return self.health.get(key, "OK")
 
-    def reading(self, key: str, base: float, spread: float, now: float | None = None) -> float:
-        """A sensor reading: an override when a fault set one, else ``base`` with a slow wobble."""
+    def reading(self, key: str, base: float, spread: float, now: float | None = None, digits: int = 1) -> float:
+        """A sensor reading: an override when a fault set one, else ``base`` moved by this BMC's own
+        offset (stable, within +-``spread``: servers of one model do not read alike -- the inlet
+        depends on where the server sits, a rail on its regulator) and a slow wobble (+-``spread``,
+        seven steps over 70 s), rounded to ``digits`` as BMCs report (a tenth of a degree, a
+        millivolt). Without the offset every server of a model read the same seven values: a
+        reader that reuses what it parsed (``read.SENSORS``) looked better than on real fleets."""
         if key in self.readings:
             return self.readings[key]
         now = self.clock() if now is None else now
-        phase = (self.index * 7 + zlib.crc32(key.encode()) % 13) % 60
+        crc = zlib.crc32(key.encode())
+        phase = (self.index * 7 + crc % 13) % 60
         wobble = ((int(now / 10) + phase) % 7 - 3) / 3.0
-        return round(base + spread * wobble, 1)
+        offset = ((crc ^ (self.index * 2654435761)) % 2001 - 1000) / 1000.0
+        return round(base + spread * (wobble + offset), digits)
 
     def power_watts(self) -> int:
         if self.power == "On":

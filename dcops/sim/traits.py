@@ -30,6 +30,11 @@ variant has its own URI tree). Each trait names the real service it copies:
   resource (a Storage, for its ``Drives``), it answers the resource with its links as they are
   (DMTF Redfish-Mockup-Server, DMTF/Redfish-Mockup-Server#78: "the current $expand support has a
   limitation to only work on collections").
+* ``capture-sensor-counts``: as many temperature and voltage sensors (legacy Thermal/Power and the
+  Sensors collection alike) as the real capture of the flavour's vendor lists (``CAPTURE_SENSORS``):
+  a Dell R750 has 49 voltage rails, an HPE DL360 48 temperatures, where a profile has a dozen
+  sensors in all. The simulator is otherwise lean: this is what a benchmark needs to cost a real
+  BMC's minute visit (``patrol_peers.py --trait capture-sensor-counts``).
 * ``basic-only``: the whole service behind basic auth, the session POST included: without an
   ``Authorization`` header it answers 401 with a Basic challenge (sushy-tools 2.x with
   ``SUSHY_EMULATOR_AUTH_FILE``, the emulator Ironic's CI uses).
@@ -62,6 +67,18 @@ TRAITS: dict[str, str] = {
     "select-no-expand": "$select with $expand answers 400 QueryCombinationInvalid (OpenBMC bmcweb)",
     "basic-only": "the session POST too needs basic auth: 401 with a Basic challenge (sushy-tools + htpasswd)",
     "expand-collections-only": "$expand ignored on resources that are not collections (DMTF Redfish-Mockup-Server)",
+    "capture-sensor-counts": "as many temperature and voltage sensors as the vendor's real capture (49 rails on a Dell R750)",
+}
+# (temperatures, voltages) in the real captures (../shared/mockups/vendors, legacy Thermal/Power):
+# dell-poweredge-r750-idrac9-6.00 5/49, hpe-proliant-dl360-gen10plus-ilo5-3.11 48/0,
+# supermicro-sys-821ge-tnhr-x13 38/12, gigabyte-h262-z63-ami 20/28 (AMI MegaRAC: used for the
+# generic flavour and for Huawei, whose capture holds no Thermal/Power). Lenovo, which the
+# simulator serves through the Sensors collection only: lenovo-thinksystem-sr670v2-xcc-2.83 lists
+# 236 sensors, 39 of them temperatures and 9 voltages (its 144 discrete state sensors, no
+# ReadingType or units, are not simulated).
+CAPTURE_SENSORS: dict[str, tuple[int, int]] = {
+    "dell": (5, 49), "hpe": (48, 0), "lenovo": (39, 9), "supermicro": (38, 12), "generic": (20, 28),
+    "huawei": (20, 28),
 }
 BASEBOARD = "HGX_Baseboard_0"
 GPUS = 4
@@ -85,8 +102,28 @@ def with_traits(profile: HardwareProfile, traits: Iterable[str] = (), page_size:
     if "single-vmedia-slot" in wanted:
         # Gigabyte H262-Z63 (AMI MegaRAC): VirtualMedia lists CD1 only, without MediaTypes.
         flavour = dataclasses.replace(flavour, vmedia=(("CD1", ()),))
+    sensors: dict[str, Any] = {}
+    if "capture-sensor-counts" in wanted:
+        sensors = _capture_sensor_counts(profile)
     return dataclasses.replace(profile, name=f"{profile.name}+{suffix}", traits=wanted, page_size=page_size,
-                               flavour=flavour)
+                               flavour=flavour, **sensors)
+
+
+def _capture_sensor_counts(profile: HardwareProfile) -> dict[str, Any]:
+    """``temps`` and ``volts`` grown to the capture's counts (never shrunk), the added ones well
+    within their thresholds (their keys ``xtemp<n>``/``xvolt<n>``: no fault names them)."""
+    from dcops.sim.profiles import TempSpec, VoltSpec
+
+    temps_wanted, volts_wanted = CAPTURE_SENSORS.get(profile.flavour.name, CAPTURE_SENSORS["generic"])
+    temps = list(profile.temps)
+    for n in range(len(temps) + 1, temps_wanted + 1):
+        temps.append(TempSpec(f"xtemp{n}", f"Board Temp {n}", "SystemBoard", 30.0 + n % 15, 80.0, 90.0))
+    volts = list(profile.volts)
+    for n in range(len(volts) + 1, volts_wanted + 1):
+        nominal = (12.0, 5.0, 3.3, 1.8, 1.2, 1.05)[n % 6]
+        volts.append(VoltSpec(f"xvolt{n}", f"Rail {n} {nominal:g}V", nominal, round(nominal * 0.9, 3),
+                              round(nominal * 1.1, 3)))
+    return {"temps": tuple(temps), "volts": tuple(volts)}
 
 
 def has(c: Ctx, trait: str) -> bool:

@@ -223,11 +223,19 @@ def probe(book: list[Any], rounds: int, concurrency: int, trace: bool = False) -
             async def drop_latest() -> None:
                 engine.latest = None
 
+            async def drop_sensor_memo() -> None:
+                from dcops.bmc.redfish import read
+
+                print(f"  (the sensor memo held {len(read.SENSORS):,} sensors, {read.SENSORS.hits:,} reused, "
+                      f"{read.SENSORS.misses:,} built)")
+                read.SENSORS.clear()
+
             steps = [("kept TLS connections", close_connections),
                      ("cached structural documents and types", drop_documents),
                      ("rest of the reader's per-BMC state", drop_reader_state),
                      ("engine's cached host rows", drop_rows),
-                     ("latest round summary (results, sensors)", drop_latest)]
+                     ("latest round summary (results, sensors)", drop_latest),
+                     ("sensors built once (read.SENSORS)", drop_sensor_memo)]
             print("freed by taking the kept state apart (KB per BMC: RSS | Python objects | C heap in use):")
             before = steady_heap
             for label, step in steps:

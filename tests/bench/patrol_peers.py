@@ -123,13 +123,15 @@ def sushy_kept(book: list[Any], trace: dict[str, list[str]], sample: int, thread
             "errors": errors, "peak_rss_mb": vm_hwm_mb()}
 
 
-def redfish_side(hosts: int, latency: str, rounds: int, concurrency: int, sample: int, threads: int) -> dict[str, Any]:
+def redfish_side(hosts: int, latency: str, rounds: int, concurrency: int, sample: int, threads: int,
+                 traits: tuple[str, ...] = ()) -> dict[str, Any]:
     sim_dir = Path(tempfile.mkdtemp(prefix="dcops-peers-sim-"))
     sims = bench_patrol.sims_needed(hosts)
     try:
         t0 = time.monotonic()
-        book = bench_patrol.start_sims(sim_dir, hosts, latency, sims)
-        out: dict[str, Any] = {"bmcs": hosts, "latency": latency, "simulators": sims,
+        book = bench_patrol.start_sims(sim_dir, hosts, latency, sims,
+                                       extra=tuple(arg for t in traits for arg in ("--trait", t)))
+        out: dict[str, Any] = {"bmcs": hosts, "latency": latency, "simulators": sims, "traits": list(traits),
                                "sim_start_s": round(time.monotonic() - t0, 1)}
         dcops = in_child(dcops_redfish, book, rounds, concurrency, bench_patrol.sim_handles(sim_dir, sims))
         trace = dcops.pop("trace")
@@ -251,7 +253,8 @@ def print_report(report: dict[str, Any]) -> None:
     rf = report.get("redfish")
     if rf:
         print(f"Redfish: {rf['bmcs']} simulated BMCs, HTTPS, {rf['latency']} per request "
-              f"({rf['simulators']} simulator process(es))")
+              f"({rf['simulators']} simulator process(es))"
+              + (f", traits: {', '.join(rf['traits'])}" if rf.get("traits") else ""))
         for r in rf["dcops"]["rounds"]:
             print(f"  dcops {bench_patrol.round_line(r)}")
         peak = rf["dcops"]["peak_rss_mb"]
@@ -296,12 +299,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=50, help="threads of the redfish library and sushy")
     parser.add_argument("--ipmi", type=int, default=200, help="ipmi_sim BMCs (0: skip)")
     parser.add_argument("--ipmi-workers", type=int, default=32)
+    parser.add_argument("--trait", action="append", default=[],
+                        help="a `dcops sim` trait for every simulated BMC (repeatable): capture-sensor-counts "
+                             "gives them as many sensors as the vendors' real captures")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     report: dict[str, Any] = {}
     if args.hosts > 0:
         report["redfish"] = redfish_side(args.hosts, args.latency, args.rounds, args.concurrency, args.sample,
-                                         args.threads)
+                                         args.threads, tuple(args.trait))
         if not args.json:
             print_report(report)  # now: the IPMI side takes minutes more
             sys.stdout.flush()

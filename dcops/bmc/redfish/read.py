@@ -951,7 +951,7 @@ _SENSOR_LIMIT_KEYS = tuple(SENSOR_THRESHOLDS[f.name] for f in dataclasses.fields
 # (change one, change the other: tests/unit/bmc/test_sensor_memo.py flips each input). Values are
 # keyed with their types (1, 1.0 and True are equal keys in Python but parse differently), and a
 # key holding a float zero is no key (0.0 and -0.0 are equal keys but print differently in a note).
-SENSORS: Memo[Sensor] = Memo()
+SENSORS: Memo[Sensor] = Memo(limit=16_384)  # ~1.4 KB an entry: at most ~23 MB, whatever the fleet
 _LEGACY_INPUTS = ("Name", "MemberId", "PhysicalContext", ODATA_ID, *_LEGACY_LIMIT_KEYS)
 _SENSOR_INPUTS = ("Reading", "ReadingType", "ReadingUnits", "Name", "Id", "PhysicalContext", ODATA_ID)
 
