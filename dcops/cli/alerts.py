@@ -82,7 +82,6 @@ def alerts() -> None:
 @honours_limit
 def list_(show_all: bool, since: str | None, host: str | None, severity: str | None) -> None:
     """Open incidents, most recent first."""
-    from dcops.patrol import status
     from dcops.patrol import store as pstore
     from dcops.patrol.model import Severity
     from dcops.timeparse import parse_duration
@@ -94,9 +93,7 @@ def list_(show_all: bool, since: str | None, host: str | None, severity: str | N
         found = [i for i in found if i.severity.rank >= Severity(severity).rank]
     keep = record_matcher()
     found = [i for i in found if keep(i.host, i.location)]
-    # Who patrols each incident's host (the rack's worker for a rack incident: status.incident_workers).
-    workers = status.incident_workers(found, {n: r.get("worker") for n, r in
-                                              pstore.host_rows(store, status.hosts_named(found)).items()})
+    workers = pstore.workers_of(store, found)  # the rack's worker for a rack incident
     items = [{**_item(i), "worker": workers.get(i.id)} for i in found]
     columns = COLUMNS + [Column("worker", "WORKER")] if any(x["worker"] for x in items) else COLUMNS
     report = Report("alerts.list", items=items, columns=columns, title="Incidents")

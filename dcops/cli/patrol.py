@@ -59,7 +59,8 @@ def round_report(summary: Any, hosts: dict[str, Host], *, show_all: bool = False
                     if not show_all else "Fleet health")
     report.summary = {"round": summary.id, "hosts": len(summary.hosts), "reachable": summary.reachable,
                       "unreachable": summary.unreachable, "missed": summary.missed,
-                      "inventory_cut": summary.inventory_cut, "open_incidents": len(summary.open_incidents), "opened": len(summary.result.opened),
+                      "inventory_cut": summary.inventory_cut, "open_incidents": len(summary.open_incidents),
+                      "opened": len(summary.result.opened),
                       "resolved": len(summary.result.resolved), "seconds": round(summary.duration, 2),
                       "requests": summary.requests}
     if summary.open_incidents:

@@ -47,7 +47,7 @@ from dcops.patrol.enrich import host_context, host_location
 from dcops.patrol.escalate import escalate, hold, release
 from dcops.patrol.maintenance import scheduled_silences
 from dcops.patrol.model import HostCheck, HostMemory, Incident
-from dcops.patrol.pace import inventory_budget, inventory_cap, inventory_pick, inventory_share
+from dcops.patrol.pace import inventory_budget, inventory_cap, inventory_pick, inventory_share, too_little
 from dcops.secrets import Secret, resolve
 
 log = logging.getLogger(__name__)
@@ -380,7 +380,7 @@ class Patrol:
             # little left: said timed out, so the minute visit reads the host -- over IPMI at once,
             # Redfish being marked down -- with the time kept for it.
             left = cap - visit.seconds
-            if left < self._minute_deadline(host) / 4:
+            if too_little(left, self._minute_deadline(host)):
                 visit.timed_out = True
                 return visit
             deadline, cap = min(deadline, left), left

@@ -44,9 +44,15 @@ def inventory_cap(left: float, reserve: float) -> float | None:
     the tier's own deadline (3 x ``bmc_deadline``): with the defaults (55 s round, 20 s BMC
     deadline) an inventory visit that starts with the round gets 35 s, not 60 s past its end."""
     room = left - min(reserve, left / 2)
-    if room < reserve / 4:
+    if too_little(room, reserve):
         return None
     return math.floor(room * 10) / 10  # "within 34.9s" in the error, not 34.99987
+
+
+def too_little(room: float, reserve: float) -> bool:
+    """Whether ``room`` seconds are too little for (the rest of) an inventory visit: under a
+    quarter of the minute visit's deadline ``reserve``. The host is then read as a minute visit."""
+    return room < reserve / 4
 
 
 def inventory_pick(due: Sequence[str], budget: int, *, never: Collection[str] = (),

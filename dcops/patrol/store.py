@@ -33,6 +33,7 @@ from sqlalchemy import (
 from dcops.notify.store import aware, outbox
 from dcops.patrol.escalate import Silence, silence_from_row
 from dcops.patrol.model import Incident
+from dcops.patrol.status import hosts_named, incident_workers
 from dcops.store.db import Store
 
 metadata = MetaData()
@@ -210,6 +211,13 @@ def host_rows(store: Store, names: Iterable[str] | None = None) -> dict[str, dic
                     data[key] = aware(data[key])
                 result[row.host] = data
     return result
+
+
+def workers_of(store: Store, incidents: Sequence[Incident]) -> dict[int, str | None]:
+    """Who patrols each incident's host, by incident id (``status.incident_workers`` over the
+    stored host rows its host and symptoms name): for ``dcops alerts list`` and the web pages."""
+    rows = host_rows(store, hosts_named(incidents))
+    return incident_workers(incidents, {name: row.get("worker") for name, row in rows.items()})
 
 
 def observations(store: Store, names: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:

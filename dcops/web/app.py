@@ -268,7 +268,7 @@ class Pages:
                                           since=since if show_all else None, limit=2000)
             silences = pstore.active_silences(self.store, dt.datetime.now(dt.UTC))
             return {"incidents": found, "show_all": show_all, "silences": silences,
-                    "silenced": _silenced_ids(found, silences), "workers": _workers(self.store, found)}
+                    "silenced": _silenced_ids(found, silences), "workers": pstore.workers_of(self.store, found)}
 
         return await self.page(request, "incidents.html", work)
 
@@ -290,7 +290,7 @@ class Pages:
             scheduled = [s for s in silences if s.starts is not None and s.starts > now
                          and s.matches({**incident.routing_keys(), "ref": incident.id}, s.starts)]
             return {"i": incident, "silenced": _silenced_ids([incident], silences), "scheduled": scheduled,
-                    "worker": _workers(self.store, [incident]).get(incident.id),
+                    "worker": pstore.workers_of(self.store, [incident]).get(incident.id),
                     "outbox": outbox_store.outbox_items(self.store, incident_id), "trail": trail,
                     "message": request.query.get("done", "")}
 
@@ -570,12 +570,3 @@ def mount(parent: web.Application, store: Any, hosts: Callable[[], Sequence[Host
     """Serve the UI under ``/ui/`` of ``parent`` (``dcops serve``'s app; ``/metrics`` stays as is)."""
     config = WebConfig.from_section(section, source)
     parent.add_subapp(PREFIX, make_app(store, hosts, config=config, notify_config=notify_config, extend=extend))
-
-
-def _workers(store: Any, incidents: list[Any]) -> dict[int, str | None]:
-    """Who patrols each incident's host (``patrol.status.incident_workers``), for the pages."""
-    from dcops.patrol import status
-    from dcops.patrol import store as pstore
-
-    rows = pstore.host_rows(store, status.hosts_named(incidents))
-    return status.incident_workers(incidents, {name: row.get("worker") for name, row in rows.items()})

@@ -574,30 +574,29 @@ class RedfishFleet:
             # $skip past entries nobody saw (a fault lost to a visit cut short by its deadline).
             before = bmc.log.copy()
             try:
-                async with asyncio.timeout(deadline):
-                    fetch = self._fetcher(bmc, counter, {}, root_status, by_name=expand is not False)
-                    if on_document is not None:
-                        fetch = _tapped(fetch, on_document)
-                    obs, drilled = await self._read(target.host, fetch, wanted, health, drill, bool(expand),
-                                                    target.system,
-                                                    bmc.drives if self.inline and bmc.expand is not False else None)
-            except asyncio.CancelledError:
-                bmc.log = before  # the round's deadline: missed, and its log read again next round
-                raise
+                try:
+                    async with asyncio.timeout(deadline):
+                        fetch = self._fetcher(bmc, counter, {}, root_status, by_name=expand is not False)
+                        if on_document is not None:
+                            fetch = _tapped(fetch, on_document)
+                        obs, drilled = await self._read(target.host, fetch, wanted, health, drill, bool(expand),
+                                                        target.system,
+                                                        bmc.drives if self.inline and bmc.expand is not False else None)
+                except BaseException:
+                    # Any failure, the round's cancellation included (missed: its log is read
+                    # again next round): the position stays where it was.
+                    bmc.log = before
+                    raise
             except TimeoutError:
-                bmc.log = before
                 return Visit(target.host, None, f"{target.host}: no complete answer within {deadline:g}s",
                              time.monotonic() - started, counter[0], no_redfish=True, timed_out=True)
             except LoginRefused as exc:
-                bmc.log = before
                 return Visit(target.host, None, redact(str(exc)), time.monotonic() - started, counter[0])
             except UnreachableError as exc:
-                bmc.log = before
                 bmc.logged_in = False  # a BMC that dropped off may have rebooted: log in afresh
                 return Visit(target.host, None, redact(str(exc)), time.monotonic() - started, counter[0],
                              no_redfish=True)
             except FetchError as exc:
-                bmc.log = before
                 absent = root_status[0] in (None, 404, 405, 501) and exc.path == ROOT
                 return Visit(target.host, None, redact(f"{target.host}: {exc}"), time.monotonic() - started,
                              counter[0], no_redfish=absent)

@@ -35,12 +35,14 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dcops.bmc.redfish import select
 from dcops.bmc.redfish.docs import Doc, is_error_body, normalize
 from dcops.bmc.redfish.keys import ODATA_ID, SELECT_MEMBERS
 
 log = logging.getLogger(__name__)
-# HTTP statuses of a service that refuses the query on this resource (not the resource itself).
-REFUSED = frozenset({400, 403, 405, 406, 501})
+# HTTP statuses of a service that refuses a query option on this resource (not the resource
+# itself): the same for $expand here as for $select.
+REFUSED = select.REFUSED
 # What the parser reads of a drive (read._drive, part_location, _component): the check's fields.
 DRIVE_FIELDS = SELECT_MEMBERS["DriveCollection"]
 
@@ -88,8 +90,5 @@ def inlined(answer: object) -> dict[str, Doc]:
 
 def mismatch(inline: Doc, full: Doc) -> str | None:
     """The first property the parser reads that the full drive has and the inlined one lacks or
-    gives otherwise (None: faithful)."""
-    for name in DRIVE_FIELDS:
-        if name in full and inline.get(name) != full[name]:
-            return name
-    return None
+    gives otherwise (None: faithful): ``select.mismatch`` over the drive's fields."""
+    return select.mismatch(inline, full, DRIVE_FIELDS)
