@@ -28,6 +28,18 @@ def decode(raw: bytes | None) -> tuple[Any, str | None]:
         return None, describe(raw, str(exc))
 
 
+def fingerprint(doc: Any) -> bytes | None:
+    """The document's exact JSON text, to key what was built from it (``read.SENSORS``); None when
+    it has no JSON text (an integer past 64 bits, a value JSON cannot hold). Exact: ``1``, ``1.0``
+    and ``true`` differ, as do ``0.0`` and ``-0.0``, though Python calls each pair equal; every
+    member and nested value counts, so a key made from it cannot forget an input of the parse.
+    Members in another order make another text: a memo miss, never a wrong hit."""
+    try:
+        return orjson.dumps(doc)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return None
+
+
 def describe(raw: bytes, message: str) -> str:
     head = raw.lstrip()[:1]
     if head == b"<":

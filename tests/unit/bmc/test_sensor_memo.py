@@ -102,27 +102,31 @@ def test_a_sensor_is_reused_only_when_every_input_is_the_same(quirks: Quirks, pa
     assert read._sensor(doc, "1", Quirks()) == read._build_sensor(doc, "1", Quirks())  # vendor is in the key
 
 
-def test_unhashable_input_is_parsed_not_guessed() -> None:
-    doc = _flipped(LEGACY, ("Name",), ["CPU1", "Temp"])
+def test_a_document_without_json_text_is_parsed_not_kept() -> None:
+    doc = _flipped(LEGACY, ("UpperThresholdFatal",), 2 ** 70)  # past orjson's 64 bits: no fingerprint
     assert repr(_memo_legacy(doc)) == repr(_fresh_legacy(doc))
     assert len(read.SENSORS) == 0
 
 
-def test_only_hpe_and_lenovo_hooks_read_sensors_and_they_declare_their_inputs() -> None:
-    """A vendor hook that reads more of a sensor than ReadingType/ReadingUnits must say so in
-    ``sensor_inputs``: this lists who overrides the hooks, so a new one is looked at."""
-    from dcops.bmc.redfish import oem
+@pytest.mark.parametrize("quirks", [Quirks(), HPE, LENOVO], ids=["generic", "hpe", "lenovo"])
+@pytest.mark.parametrize(("member", "value"), [("Oem", {"Hpe": {"@odata.type": "#HpeSeaOfSensors.v1_0_0.X"}}),
+                                               ("Oem", {"Vendor": {"Note": "x"}}), ("RelatedItem", []),
+                                               ("Description", "inlet"), ("SensingInterval", "PT1S")])
+def test_any_member_a_vendor_hook_may_read_is_in_the_key(quirks: Quirks, member: str, value: Any) -> None:
+    """The key is the whole document: a member no built-in input names (what a vendor hook reads,
+    HPE's Oem.Hpe sea of sensors) still makes a different key, never another document's sensor."""
+    base = {k: v for k, v in MODERN.items() if k not in ("ReadingType", "ReadingUnits")}
+    warm = read._sensor(base, "1", quirks)
+    doc = {**copy.deepcopy(base), member: value}
+    assert repr(read._sensor(doc, "1", quirks)) == repr(read._build_sensor(doc, "1", quirks))
+    assert read._sensor(copy.deepcopy(base), "1", quirks) is warm
 
-    oem.console_vendors()  # loads every vendor module
 
-    def subclasses(cls: type[Quirks]) -> list[type[Quirks]]:
-        return [c for sub in cls.__subclasses__() for c in (sub, *subclasses(sub))]
-
-    overriding = sorted(c.__name__ for c in subclasses(Quirks)
-                        if c.sensor_kind is not Quirks.sensor_kind or c.sensor_units is not Quirks.sensor_units)
-    assert overriding == ["HpeQuirks", "LenovoQuirks"]
-    assert type(HPE).sensor_inputs is not Quirks.sensor_inputs  # reads Oem.Hpe
-    # Lenovo's hooks read ReadingType and ReadingUnits only: already in the key.
+def test_members_in_another_order_are_a_miss_not_a_wrong_hit() -> None:
+    warm = _memo_legacy(LEGACY)
+    reordered = dict(reversed(list(copy.deepcopy(LEGACY).items())))
+    assert repr(_memo_legacy(reordered)) == repr(warm)
+    assert len(read.SENSORS) == 2
 
 
 def test_the_memo_is_bounded() -> None:

@@ -82,12 +82,6 @@ class Quirks:
     def sensor_units(self, doc: Doc) -> str | None:
         return None
 
-    def sensor_inputs(self, doc: Doc) -> tuple[Any, ...]:
-        """What ``sensor_kind``/``sensor_units`` read beyond ``ReadingType`` and ``ReadingUnits``
-        (hashable): part of the key under which a built sensor is reused (``read.SENSORS``). A
-        vendor whose hooks read more must say it here, or its sensors would be reused wrongly."""
-        return ()
-
     def firmware(self, item: FirmwareItem, doc: Doc) -> FirmwareItem:
         return item
 

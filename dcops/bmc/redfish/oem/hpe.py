@@ -49,9 +49,6 @@ class HpeQuirks(Quirks):
             return SensorKind.TEMPERATURE
         return None
 
-    def sensor_inputs(self, doc: Doc) -> tuple[Any, ...]:
-        return (_sea_of_sensors(doc),)
-
     def sensor_units(self, doc: Doc) -> str | None:
         return "Cel" if self.sensor_kind(doc) is SensorKind.TEMPERATURE else None
 
