@@ -325,6 +325,18 @@ def apply_query(bmc: Bmc, tree: Any, ctx: Ctx, node: Node, doc: Doc, req: SimReq
     if "$select" in query and "$expand" in query and "select-no-expand" in bmc.profile.traits:
         raise RedfishError(400, "QueryCombinationInvalid")  # trait select-no-expand (OpenBMC bmcweb)
     expand = query.get("$expand")
+    if expand is not None and not node.collection:
+        traits = bmc.profile.traits
+        if "expand-license-error" in traits:
+            # Dell iDRAC9 (Redfish API Guide 4.20, "Query parameters"): a sub-resource whose
+            # license or privilege is missing fails the entire expanded output; iDRAC8 2.63+
+            # answers a Manager's $expand with "No sufficient LICENSE" (bb-Ricardo/check_redfish#151).
+            raise RedfishError(500, "InternalError", vendor=(
+                "Base.1.0.InternalError", "failed, No sufficient LICENSE for user to perform requested  operation."))
+        if "expand-not-found" in traits:
+            # Dell iDRAC9 (same guide): "$expand on unsupported URI, you may receive 400/404/405
+            # status code instead of 501"; a 404 reads as if the resource were not there.
+            raise RedfishError(404, "ResourceMissingAtURI", (req.path,))
     if expand is not None:
         mode, levels = _parse_expand(expand)
         supported = fl.expand_levels > 0 and (fl.expand_all or mode == ".")

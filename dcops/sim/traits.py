@@ -30,6 +30,12 @@ variant has its own URI tree). Each trait names the real service it copies:
   resource (a Storage, for its ``Drives``), it answers the resource with its links as they are
   (DMTF Redfish-Mockup-Server, DMTF/Redfish-Mockup-Server#78: "the current $expand support has a
   limitation to only work on collections").
+* ``expand-license-error``: ``$expand`` on any resource that is not a collection (a Chassis, a
+  Storage) answers 500 InternalError "No sufficient LICENSE" (Dell iDRAC9 Redfish API Guide 4.20,
+  "Query parameters": a sub-resource whose license or privilege is missing fails the entire
+  expanded output; iDRAC8 2.63+ on a Manager, bb-Ricardo/check_redfish#151).
+* ``expand-not-found``: ``$expand`` on any resource that is not a collection answers 404 (the same
+  guide: "$expand on unsupported URI, you may receive 400/404/405 status code instead of 501").
 * ``capture-sensor-counts``: as many temperature and voltage sensors (legacy Thermal/Power and the
   Sensors collection alike) as the real capture of the flavour's vendor lists (``CAPTURE_SENSORS``):
   a Dell R750 has 49 voltage rails, an HPE DL360 48 temperatures, where a profile has a dozen
@@ -67,6 +73,8 @@ TRAITS: dict[str, str] = {
     "select-no-expand": "$select with $expand answers 400 QueryCombinationInvalid (OpenBMC bmcweb)",
     "basic-only": "the session POST too needs basic auth: 401 with a Basic challenge (sushy-tools + htpasswd)",
     "expand-collections-only": "$expand ignored on resources that are not collections (DMTF Redfish-Mockup-Server)",
+    "expand-license-error": "$expand on a non-collection answers 500 'No sufficient LICENSE' (Dell iDRAC9/iDRAC8)",
+    "expand-not-found": "$expand on a non-collection answers 404 (Dell iDRAC9: 400/404/405 instead of 501)",
     "capture-sensor-counts": "as many temperature and voltage sensors as the vendor's real capture (49 rails on a Dell R750)",
 }
 # (temperatures, voltages) in the real captures (../shared/mockups/vendors, legacy Thermal/Power):

@@ -26,6 +26,7 @@ from dcops.bmc.redfish.keys import (
     ODATA_TYPE,
     POWER,
 )
+from dcops.bmc.redfish.options import may_blame_option
 from dcops.errors import DcopsError, ExitCode
 from dcops.observation import Health, PowerState, ReadError
 
@@ -322,8 +323,9 @@ class Reader:
             self.requests += 1
             doc = yield f"{uri}?{EXPAND_ONE_LEVEL}"
         except FetchError as exc:
-            if exc.status in (400, 403, 405, 406, 500, 501):
-                # Quirk (various): a root that claims $expand and a collection that refuses it.
+            if may_blame_option(exc.status):
+                # A root that claims $expand and a collection that fails it (options.py): the
+                # plain read that follows decides whether the collection can be read at all.
                 self.expand = False
                 return None
             self.errors.append(ReadError(uri, exc.reason))

@@ -65,7 +65,9 @@ from dcops.bmc.redfish.connector import retry_after
 from dcops.bmc.redfish.docs import (
     Doc,
     FetchError,
+    error_reason,
     expand_supported,
+    is_error_body,
     last_segment,
     most_severe_message,
     normalize,
@@ -94,9 +96,9 @@ from dcops.bmc.redfish.keys import (
     SESSIONS,
     STATIC_TYPES,
 )
+from dcops.bmc.redfish.options import may_blame_option
 from dcops.bmc.redfish.read import read_health, read_observation
 from dcops.bmc.redfish.select import (
-    REFUSED,
     first_inline,
     member_fields,
     mismatch,
@@ -155,6 +157,10 @@ class BmcState:
     static: dict[str, Doc] = field(default_factory=dict)  # shared with other BMCs' where equal (share.py)
     types: dict[str, str] = field(default_factory=dict)
     expand: bool | None = None  # None: not known yet (service root not read)
+    # $expand on a resource (a Chassis, for its Thermal and Power inline) apart from collections:
+    # Dell iDRAC9 fails a Chassis' $expand (404, or 500 for a sub-resource's license) and serves a
+    # collection's (options.py); one failing must not cost the other.
+    expand_resources: bool = True
     select: bool | None = None  # $select: None not checked yet, True found faithful, False never again
     drives: InlineDrives = field(default_factory=InlineDrives)  # a Storage's drives inline ($expand), inline.py
     log: LogPosition = field(default_factory=LogPosition)
@@ -435,18 +441,10 @@ class RedfishFleet:
             kind = EXPAND_SEGMENTS.get(key.rsplit("/", 1)[-1])  # a first visit: expand by the link's name
         if kind == LOG_ENTRIES_TYPE:
             doc = await self._entries(bmc, path, counter)
-        elif (kind in EXPAND_TYPES or kind in EXPAND_SELF_TYPES) and bmc.expand:
+        elif bmc.expand and (kind in EXPAND_TYPES or (kind in EXPAND_SELF_TYPES and bmc.expand_resources)):
             selected = await self._selected(bmc, path, kind, counter)
-            if selected is not None:
-                doc = selected
-            else:
-                try:
-                    doc = await self._get(bmc, f"{path}?{EXPAND_ONE_LEVEL}", counter)
-                except FetchError as exc:
-                    if exc.status not in (400, 403, 405, 501):
-                        raise
-                    bmc.expand = False
-                    doc = await self._get(bmc, path, counter)
+            doc = selected if selected is not None \
+                else await self._expanded(bmc, path, counter, resource=kind in EXPAND_SELF_TYPES)
             if key not in bmc.types:  # guessed from the name: remember what it really is
                 kind = bmc.types[sys.intern(key)] = doc_type(doc)
         else:
@@ -463,6 +461,32 @@ class RedfishFleet:
             _harvest(doc, memo)
         return doc
 
+    async def _expanded(self, bmc: BmcState, path: str, counter: list[int], *, resource: bool) -> Doc:
+        """``path`` with ``$expand=.($levels=1)``; when that fails in a way the option may be to
+        blame (options.py), ``path`` asked plainly decides: a document convicts ``$expand``, which
+        this BMC is not asked again -- of resources (``resource``: Dell iDRAC9 fails a Chassis'
+        with a 404 or a license 500) or of collections -- and a failure is the resource's, and
+        ``$expand`` stays."""
+        try:
+            doc = await self._get(bmc, f"{path}?{EXPAND_ONE_LEVEL}", counter)
+        except FetchError as exc:
+            if not may_blame_option(exc.status):
+                raise
+            why = exc.reason
+        else:
+            if not is_error_body(doc):
+                return doc
+            why = f"an error body ({error_reason(doc)})"
+        doc = await self._get(bmc, path, counter)  # fails as the resource fails: reported as such
+        if not is_error_body(doc):
+            if resource:
+                bmc.expand_resources = False
+            else:
+                bmc.expand = False
+            log.info("%s: $expand of %s turned off for this BMC: %s answered %s with it and a document without it",
+                     bmc.target.host, "resources" if resource else "collections", path, why)
+        return doc
+
     async def _selected(self, bmc: BmcState, path: str, kind: str | None, counter: list[int]) -> Doc | None:
         """The collection expanded with only the member properties the parser reads, where the
         service advertises ``$select`` and has not failed it; None: ask without ``$select``.
@@ -476,8 +500,9 @@ class RedfishFleet:
         try:
             doc = await self._get(bmc, f"{path}?{EXPAND_ONE_LEVEL}&{select_query(fields)}", counter)
         except FetchError as exc:
-            if exc.status not in REFUSED:
+            if not may_blame_option(exc.status):
                 raise
+            # Then asked with $expand alone (_expanded), and plainly if that fails too.
             self._no_select(bmc, f"{path}: refused ({exc.reason})")
             return None
         problem = usable(doc)

@@ -40,9 +40,6 @@ from dcops.bmc.redfish.docs import Doc, is_error_body, normalize
 from dcops.bmc.redfish.keys import ODATA_ID, SELECT_MEMBERS
 
 log = logging.getLogger(__name__)
-# HTTP statuses of a service that refuses a query option on this resource (not the resource
-# itself): the same for $expand here as for $select.
-REFUSED = select.REFUSED
 # What the parser reads of a drive (read._drive, part_location, _component): the check's fields.
 DRIVE_FIELDS = SELECT_MEMBERS["DriveCollection"]
 

@@ -47,7 +47,6 @@ from dcops.bmc.redfish.docs import (
     state_of,
     text,
 )
-from dcops.bmc.redfish.inline import REFUSED as INLINE_REFUSED
 from dcops.bmc.redfish.inline import InlineDrives, inlined, mismatch, unread
 from dcops.bmc.redfish.jsonbody import fingerprint
 from dcops.bmc.redfish.keys import (
@@ -70,6 +69,7 @@ from dcops.bmc.redfish.keys import (
     UNITS,
 )
 from dcops.bmc.redfish.memo import Memo
+from dcops.bmc.redfish.options import may_blame_option
 from dcops.bmc.visit import record_order
 from dcops.observation import (
     Component,
@@ -723,9 +723,11 @@ def _inline_drives(reader: Reader, storage: Doc) -> Step[None]:
     try:
         answer = yield f"{uri.split('?', 1)[0]}?{EXPAND_ONE_LEVEL}"
     except FetchError as exc:
-        if exc.status in INLINE_REFUSED:
+        # The Storage itself was just read: a failed expanded read of it is the option's doing
+        # (options.py: Dell iDRAC9 answers 400/404/405, or 500 for a sub-resource's license).
+        if may_blame_option(exc.status):
             memory.off(f"refused ({exc.reason})")
-        return  # a 5xx or a dropped answer: one by one this time, $expand again next time
+        return  # no answer (a timeout, a dropped connection): one by one now, $expand next time
     found = inlined(answer) if not is_error_body(answer) else {}
     if not any(key in found for key in missing):
         memory.off("answered without the drives inline")

@@ -39,9 +39,6 @@ from typing import Any
 from dcops.bmc.redfish.docs import Doc
 from dcops.bmc.redfish.keys import ID, MEMBERS, MEMBERS_COUNT, NEXT_LINK, ODATA_ID, ODATA_TYPE, SELECT_MEMBERS
 
-# HTTP statuses of a BMC that refuses the query (not the resource): then the query without $select.
-REFUSED = frozenset({400, 403, 405, 406, 501})
-
 
 def select_supported(root: Doc | None) -> bool:
     """Whether the service root says ``$select`` works (``ProtocolFeaturesSupported.SelectQuery``)."""
