@@ -92,10 +92,10 @@ class IpmiFleet:
     A visit that gives up on its read (deadline, round cancelled) halts it: the read stops before
     its next IPMI command, leaving the session sound, and keeps nothing; the BMC's next visit
     waits for the one command in flight, then reads with the same session (``busy`` says why).
-    Not a second session instead: pyghmi hands a new ``Command`` for the same BMC and user the
-    session already logged in (``Session.__new__``), so it would be two reads on one session at
-    once, which pyghmi does not support; and a real BMC has few session slots (often 4 to 16),
-    which a login per stuck read would use up while the old ones wait for their timeout."""
+    Not a second session instead: pyghmi (1.6.19) hands a new ``Command`` for the same BMC and
+    user the session already logged in (``Session.__new__``), so it would be two reads on one
+    session at once, which pyghmi does not support; and a real BMC has few session slots (often
+    4 to 16), which a login per stuck read would use up while the old ones wait for their timeout."""
 
     def __init__(self, *, workers: int = 32, timeout: float = 10.0, log_limit: int = 200) -> None:
         self.timeout = timeout
