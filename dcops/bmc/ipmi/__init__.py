@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 import types
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +67,13 @@ POWER_MAP = {"on": PowerState.ON, "off": PowerState.OFF}
 BOOT_DEVICES = {"cd": "cd", "pxe": "network", "hdd": "hd", "bios": "setup", "usb": "usb", "none": "default"}
 
 
+class ReadCut(Exception):  # noqa: N818 - what happened to the read, not a failure of the BMC's
+    """The caller gave up on this read (its visit's deadline ran out, or its round was cancelled):
+    raised before the read's next IPMI command, so the session is left between two commands, ready
+    for the next read. Not a DcopsError: the readers that carry on past a BMC's refusal (a sensor
+    sweep that fails, an unreadable FRU) must not carry on past this."""
+
+
 class IpmiSession:
     """One RMCP+ session to one BMC, opened on first use, logged out on ``close``."""
 
@@ -77,6 +84,9 @@ class IpmiSession:
         self._password = password
         self._cmd: Any = None
         self._lock = threading.RLock()
+        # Set by whoever gave up on the read in progress (IpmiFleet: its visit's deadline, or the
+        # round's cancellation): the read stops at ``checkpoint``, before its next command.
+        self.halt: threading.Event | None = None
 
     @property
     def port(self) -> int:
@@ -98,6 +108,13 @@ class IpmiSession:
         if stale is not None and not getattr(stale, "logged", 0) and not getattr(stale, "logging", False):
             registry.pop(key, None)
 
+    def checkpoint(self) -> None:
+        """Raise ReadCut when the read in progress was given up on (``halt``): called before each
+        pyghmi call and between the requests of a sweep (sensors), never inside one."""
+        halt = self.halt
+        if halt is not None and halt.is_set():
+            raise ReadCut(f"{self.host}: IPMI read stopped before its next command: its visit gave up on it")
+
     def cmd(self) -> Any:
         with self._lock:
             if self._cmd is None:
@@ -112,14 +129,18 @@ class IpmiSession:
             return self._cmd
 
     def call(self, what: str, func: str, *args: Any, **kwargs: Any) -> Any:
-        """Run one pyghmi call, translating its errors (UnreachableError when the BMC is gone)."""
+        """Run one pyghmi call, translating its errors (UnreachableError when the BMC is gone).
+        Raises ReadCut, sending nothing, when the read was given up on (``checkpoint``)."""
+        self.checkpoint()
         try:
             with self._lock:
                 result = getattr(self.cmd(), func)(*args, **kwargs)
                 # Some pyghmi calls (get_sensor_data, get_event_log) are generators: their requests
                 # go out while they are iterated, which must happen here, under the session's lock
                 # and inside this error translation (else a lost BMC escapes as IpmiException).
-                return list(result) if isinstance(result, types.GeneratorType) else result
+                return self._drain(result) if isinstance(result, types.GeneratorType) else result
+        except ReadCut:
+            raise
         except ipmi_exc.IpmiException as exc:
             text = redact(str(exc) or "no answer")
             if "timeout" in text.lower() or "no answer" in text or "Session no longer connected" in text:
@@ -131,6 +152,20 @@ class IpmiSession:
         except Exception as exc:  # noqa: BLE001 - pyghmi's own failures (socket, decoding) are not IpmiException
             self.close()
             raise UnreachableError(f"{self.host}: IPMI {what}: {type(exc).__name__} in the IPMI client") from None
+
+    def _drain(self, items: Generator[Any, None, None]) -> list[Any]:
+        """A generator call's items, one request each (after pyghmi's SDR read on the first): a read
+        given up on stops between two of them (a sensor sweep of hundreds of sensors on a slow BMC
+        is no longer one long wait for the next read). Closing the generator there is safe: pyghmi
+        yields after a request's answer came, never with one in flight."""
+        out = []
+        try:
+            for item in items:
+                out.append(item)
+                self.checkpoint()
+        finally:
+            items.close()
+        return out
 
     def raw(self, netfn: int, command: int, data: Iterable[int] = ()) -> dict[str, Any]:
         result: dict[str, Any] = self.call("raw command", "raw_command", netfn=netfn, command=command,
@@ -282,6 +317,7 @@ def _decode_sel(session: IpmiSession, raw_records: list[bytes]) -> list[dict[str
         ipmi_events._fix_sel_time(records, cmd)
         return records
 
+    session.checkpoint()  # decoding may read the SDR (pyghmi's, once per session)
     try:
         with session._lock:
             return decode(session.cmd())
@@ -348,7 +384,7 @@ def fru_locators(session: IpmiSession) -> dict[int, str]:
             # with fru_name); it has no public call that gives the ids with the names.
             sdr = getattr(session.cmd(), "_sdr", None)
             found = dict(getattr(sdr, "fru", None) or {})
-    except (ApplyError, UnreachableError):
+    except (ApplyError, UnreachableError, ReadCut):
         raise
     except Exception as exc:  # noqa: BLE001 - pyghmi's own failures while it reads the SDR
         raise ApplyError(f"{session.host}: IPMI fru list: {type(exc).__name__} in the IPMI client") from None

@@ -4,24 +4,30 @@ rounds, in a thread pool (pyghmi is blocking), one visit at a time per BMC.
 A minute visit reads the power state and the SDR sensors. The SEL is read only when ``Get SEL
 Info`` (one small request) says records were added or erased since the last visit, and then only
 the records after the cursor (``sel_entries_since``: Get SEL Entry from the cursor on). FRU
-identity is read on the inventory tier (``refresh``) and kept.
+identity is read on the inventory tier (``refresh``) and kept (``busy.reads_fru``: also on a first
+visit, unless the FRU read was cut). A visit that gives up on its read (deadline, round cancelled)
+stops it before its next command and keeps nothing of it; the next visit waits for the command in
+flight only (``busy``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from dcops.bmc.ipmi import (
     IpmiInventory,
     IpmiPower,
     IpmiSession,
+    ReadCut,
+    busy,
     link_psu_sensors,
     read_sensors,
     sel_entries_since,
@@ -45,17 +51,51 @@ from dcops.secrets import Secret, redact
 
 
 @dataclass
+class Read:
+    """What one read of a BMC found; the state takes it only when its visit does (``busy``)."""
+
+    observation: Observation
+    baseline: bool
+    log: LogPosition
+    sel_stamp: tuple[int, int] | None
+    identity: Identity | None  # read from the FRU on this visit; None: not read (the kept one used)
+    components: tuple[Component, ...]
+
+
+@dataclass
+class Reading:
+    """A read handed to a worker thread: ``halt`` stops it before its next IPMI command."""
+
+    future: Future[Read]
+    halt: threading.Event
+    fru: bool  # it reads the FRU (identity, parts)
+
+
+@dataclass
 class IpmiState:
     session: IpmiSession
     log: LogPosition = field(default_factory=LogPosition)
     sel_stamp: tuple[int, int] | None = None  # (last addition, last erase) from Get SEL Info
     identity: Identity | None = None
     components: tuple[Component, ...] = ()
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    fru_cut: bool = False  # the last FRU read was cut: minute visits leave it to the inventory tier
+    # The last read handed to a thread: one given up on may still be finishing its last command,
+    # and the next read of this BMC waits for that (on the event loop, within its own deadline).
+    reading: Reading | None = None
+    visiting: asyncio.Lock = field(default_factory=asyncio.Lock)  # one visit at a time (event loop)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one reader of the session (threads)
 
 
 class IpmiFleet:
-    """Reads many IPMI BMCs with kept sessions (``workers`` threads at most)."""
+    """Reads many IPMI BMCs with kept sessions (``workers`` threads at most).
+
+    A visit that gives up on its read (deadline, round cancelled) halts it: the read stops before
+    its next IPMI command, leaving the session sound, and keeps nothing; the BMC's next visit
+    waits for the one command in flight, then reads with the same session (``busy`` says why).
+    Not a second session instead: pyghmi (1.6.19) hands a new ``Command`` for the same BMC and
+    user the session already logged in (``Session.__new__``), so it would be two reads on one
+    session at once, which pyghmi does not support; and a real BMC has few session slots (often
+    4 to 16), which a login per stuck read would use up while the old ones wait for their timeout."""
 
     def __init__(self, *, workers: int = 32, timeout: float = 10.0, log_limit: int = 200) -> None:
         self.timeout = timeout
@@ -66,12 +106,20 @@ class IpmiFleet:
     def state(self, host: str, endpoint: BmcEndpoint, password: Secret, log: LogPosition | None) -> IpmiState:
         st = self.bmcs.get(host)
         if st is None or st.session.endpoint != endpoint:
+            old = st
             st = self.bmcs[host] = IpmiState(IpmiSession(host, endpoint, password, timeout=self.timeout))
             st.log = (log or LogPosition()).of("ipmi")
+            if old is not None and old.reading is not None:
+                # pyghmi may hand the new session the old one's (same BMC and user): the first
+                # read waits for the old one's last command like any read after a cut one.
+                old.reading.halt.set()
+                st.reading = old.reading
         return st
 
     def close(self) -> None:
         for st in self.bmcs.values():
+            if st.reading is not None:
+                st.reading.halt.set()  # logged out after its command in flight, not after its read
             st.session.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
@@ -80,79 +128,120 @@ class IpmiFleet:
         """Read one BMC within ``deadline``; never raises for a BMC's failure."""
         st = self.state(host, endpoint, password, log)
         started = time.monotonic()
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.pool, self._read, st, host, tuple(sections), refresh)
+        reading: Reading | None = None
+        end, error = busy.End.FAILED, None
+        read: Read | None = None
         try:
-            obs, baseline = await asyncio.wait_for(future, deadline)
+            async with asyncio.timeout(deadline), st.visiting:
+                before = st.reading
+                if before is not None and not before.future.done():
+                    # The read before was given up on and stops before its next command: wait for
+                    # the one in flight (a new command now would be a second on one session).
+                    with contextlib.suppress(Exception):  # its failure was its own visit's
+                        await asyncio.wrap_future(before.future)
+                fru = busy.reads_fru(refresh, st.identity is not None, st.fru_cut)
+                halt = threading.Event()
+                reading = st.reading = Reading(
+                    self.pool.submit(self._read, st, halt, host, tuple(sections), refresh, fru), halt, fru)
+                read = await asyncio.wrap_future(reading.future)
+            end = busy.End.ANSWERED
         except TimeoutError:
-            # A stuck session: start clean next round. Closed in a thread of its own, never on
-            # the event loop: close() waits for the session's lock, which the worker still
-            # reading holds for as long as pyghmi keeps it (a whole round's patrol, every
-            # console and page stopped behind one BMC otherwise).
-            threading.Thread(target=st.session.close, name=f"dcops-ipmi-close-{host}", daemon=True).start()
-            return Visit(host, None, f"{host}: no complete IPMI answer within {deadline:g}s",
-                         time.monotonic() - started, timed_out=True)
-        except DcopsError as exc:
-            return Visit(host, None, redact(str(exc)), time.monotonic() - started)
-        return Visit(host, obs, None, time.monotonic() - started, obs.requests, False, st.log.copy(), baseline)
+            end = busy.End.WAITED_OUT if reading is None else busy.End.TIMED_OUT
+            error = busy.timeout_error(host, deadline, end)
+        except (DcopsError, ReadCut) as exc:
+            error = redact(str(exc))  # ReadCut: the fleet closed while this visit waited
+        except asyncio.CancelledError:
+            end = busy.End.CANCELLED  # the round's cancellation: missed, its log read again next round
+            raise
+        finally:
+            self._settle(st, reading, end, read)
+        seconds = time.monotonic() - started
+        if read is None:
+            return Visit(host, None, error, seconds, timed_out=end in (busy.End.TIMED_OUT, busy.End.WAITED_OUT))
+        obs = read.observation
+        return Visit(host, obs, None, seconds, obs.requests, False, st.log.copy(), read.baseline)
 
-    def _read(self, st: IpmiState, host: str, sections: tuple[str, ...], refresh: bool) -> tuple[Observation, bool]:
+    @staticmethod
+    def _settle(st: IpmiState, reading: Reading | None, end: busy.End, read: Read | None) -> None:
+        """Do what ``busy.settle`` says with the read of a visit that ended (on the event loop: the
+        threads never change the state, so a read given up on cannot move the log position)."""
+        todo = busy.settle(end, reading.fru if reading is not None else False)
+        if todo.halt and reading is not None:
+            reading.halt.set()
+        if todo.fru_cut is not None:
+            st.fru_cut = todo.fru_cut
+        if todo.keep and read is not None:
+            st.log, st.sel_stamp = read.log, read.sel_stamp
+            if read.identity is not None:
+                st.identity, st.components = read.identity, read.components
+
+    def _read(self, st: IpmiState, halt: threading.Event, host: str, sections: tuple[str, ...], refresh: bool,
+              fru: bool) -> Read:
         with st.lock:
-            started = time.monotonic()
-            taken = dt.datetime.now(dt.UTC)
-            requests = 0
-            if refresh or st.identity is None:
-                full = IpmiInventory(st.session, host).observe(sections={"components", "firmware"})
-                st.identity, st.components = full.identity, full.components
-                requests += 4
-            errors: list[ReadError] = []
-            power = IpmiPower(st.session).status()
-            requests += 1
-            sensors: list[Sensor] = []
+            st.session.halt = halt
             try:
-                sensors = read_sensors(st.session)
-                requests += len(sensors) + 1
-            except ApplyError as exc:
-                errors.append(ReadError("sdr", str(exc)))
-            # A PSU's sensors point at its FRU part (read on the inventory tier, kept): its fault
-            # names the PSU's serial and model every minute, not only on inventory rounds.
-            sensors = link_psu_sensors(sensors, st.components)
-            entries: list[LogEntry] = []
-            baseline = False
-            if "logs" in sections:
-                entries, baseline, n = self._new_entries(st, errors)
-                requests += n
-            health = worst_health(s.health for s in sensors) if sensors else Health.UNKNOWN
-            identity = dataclasses.replace(st.identity or Identity(), power_state=power, health=health)
-            psus = tuple(c for c in st.components if c.kind is ComponentKind.PSU)
-            obs = Observation(host=host, taken_at=taken, protocol="ipmi", identity=identity,
-                              components=st.components if "components" in sections or refresh else psus,
-                              sensors=tuple(sensors), log_entries=tuple(entries), log_cursor=st.log.cursor,
-                              errors=tuple(errors), duration_seconds=round(time.monotonic() - started, 6),
-                              requests=requests)
-            return obs, baseline
+                return self._read_now(st, host, sections, refresh, fru)
+            finally:
+                st.session.halt = None
 
-    def _new_entries(self, st: IpmiState, errors: list[ReadError]) -> tuple[list[LogEntry], bool, int]:
+    def _read_now(self, st: IpmiState, host: str, sections: tuple[str, ...], refresh: bool, fru: bool) -> Read:
+        started = time.monotonic()
+        taken = dt.datetime.now(dt.UTC)
+        requests = 0
+        identity, components = st.identity, st.components
+        if fru:
+            full = IpmiInventory(st.session, host).observe(sections={"components", "firmware"})
+            identity, components = full.identity, full.components
+            requests += 4
+        errors: list[ReadError] = []
+        power = IpmiPower(st.session).status()
+        requests += 1
+        sensors: list[Sensor] = []
+        try:
+            sensors = read_sensors(st.session)
+            requests += len(sensors) + 1
+        except ApplyError as exc:
+            errors.append(ReadError("sdr", str(exc)))
+        # A PSU's sensors point at its FRU part (read on the inventory tier, kept): its fault
+        # names the PSU's serial and model every minute, not only on inventory rounds.
+        sensors = link_psu_sensors(sensors, components)
+        entries: list[LogEntry] = []
+        baseline = False
+        position, stamp = st.log, st.sel_stamp
+        if "logs" in sections:
+            entries, baseline, n, position, stamp = self._new_entries(st, errors)
+            requests += n
+        health = worst_health(s.health for s in sensors) if sensors else Health.UNKNOWN
+        ident = dataclasses.replace(identity or Identity(), power_state=power, health=health)
+        psus = tuple(c for c in components if c.kind is ComponentKind.PSU)
+        obs = Observation(host=host, taken_at=taken, protocol="ipmi", identity=ident,
+                          components=components if "components" in sections or refresh else psus,
+                          sensors=tuple(sensors), log_entries=tuple(entries), log_cursor=position.cursor,
+                          errors=tuple(errors), duration_seconds=round(time.monotonic() - started, 6),
+                          requests=requests)
+        return Read(obs, baseline, position, stamp, identity if fru else None, components)
+
+    def _new_entries(self, st: IpmiState, errors: list[ReadError]
+                     ) -> tuple[list[LogEntry], bool, int, LogPosition, tuple[int, int] | None]:
         """New SEL records: none when Get SEL Info shows no change; else those after the cursor
-        (all of the SEL after it was erased), read incrementally."""
+        (all of the SEL after it was erased), read incrementally. Also where the log stands after
+        them and the SEL's change stamp (the state's, unchanged, when the SEL was not read)."""
         try:
             info = sel_info(st.session)
         except ApplyError as exc:
             errors.append(ReadError("sel", str(exc)))
-            return [], False, 1
+            return [], False, 1, st.log, st.sel_stamp
         stamp = (info.added, info.erased)
         baseline = st.log.cursor is None
         if st.sel_stamp == stamp and not baseline:
-            return [], False, 1  # nothing added or erased: the SEL is not read at all
+            return [], False, 1, st.log, st.sel_stamp  # nothing added or erased: the SEL is not read at all
         cleared = st.sel_stamp is not None and info.erased != st.sel_stamp[1]
         since = None if cleared or baseline else st.log.cursor
         try:
             entries = sel_entries_since(st.session, since, limit=self.log_limit)
         except (ApplyError, UnreachableError) as exc:
             errors.append(ReadError("sel", str(exc)))
-            return [], False, 2
-        st.sel_stamp = stamp
+            return [], False, 2, st.log, st.sel_stamp
         newest = max([e.id for e in entries] + ([since] if since else []), key=record_order, default="0")
-        st.log = LogPosition(newest, info.count, "asc", "ipmi")
-        return entries, baseline, 2 + len(entries) + (1 if since else 0)
-
+        position = LogPosition(newest, info.count, "asc", "ipmi")
+        return entries, baseline, 2 + len(entries) + (1 if since else 0), position, stamp
