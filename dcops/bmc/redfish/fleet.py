@@ -451,7 +451,9 @@ class RedfishFleet:
             doc = await self._get(bmc, path, counter)
             kind = bmc.types[sys.intern(key)] = doc_type(doc)
             if kind == SERVICE_ROOT_TYPE:
-                bmc.expand = expand_supported(doc)
+                # Read again on each inventory visit (refresh): a $expand turned off after a
+                # failure that was passing (a busy BMC's 500) is tried again then, not never.
+                bmc.expand, bmc.expand_resources = expand_supported(doc), True
             if kind == LOG_ENTRIES_TYPE:
                 doc = self._first_entries(bmc, doc)
         if kind in STATIC_TYPES:

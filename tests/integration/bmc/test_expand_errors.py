@@ -64,3 +64,29 @@ def test_a_failed_expand_is_blamed_only_once_the_plain_read_works(profile: str, 
     # The price: the chassis' sub-resources (Thermal and Power, or their subsystems) one GET each.
     assert bad[-1][0] <= ok[-1][0] + 3, (bad[-1][0], ok[-1][0])
     print(profile, trait, "minute requests", [n for n, _ in ok], "plain,", [n for n, _ in bad], "failing $expand")
+
+
+def test_expand_is_tried_again_on_the_inventory_tier() -> None:
+    """Turned off after a failure, ``$expand`` of resources is tried again when an inventory visit
+    reads the service root again: a failure that was passing (a busy BMC's 500) does not cost the
+    BMC its expanded chassis for the life of the process; one that lasts costs a request then."""
+
+    def chassis_expands(paths: list[str]) -> int:
+        return sum("$expand" in p and len(p.split("?")[0].strip("/").split("/")) == 4 and "/chassis/" in p.lower()
+                   for p in paths)
+
+    async def run(target: Target) -> list[int]:
+        reader = RedfishFleet(concurrency=4)
+        counts = []
+        for sections in (MINUTE, MINUTE, MINUTE, INVENTORY, MINUTE):
+            reader.trace = {}
+            visit = await reader.visit(target, sections=sections, refresh=sections == INVENTORY)
+            assert visit.observation is not None and not visit.observation.errors, visit.error
+            counts.append(chassis_expands(reader.trace[target.host]))
+        await reader.close()
+        return counts
+
+    with fleet(1, ("dell-r750+expand-license-error",)) as sim:
+        counts = asyncio.run(run(Target("h0", sim.url(0), sim.username, Secret(sim.password), verify_tls=False)))
+    # cold (chassis read plainly to learn its type), the first try, then none until the inventory
+    assert counts == [0, 1, 0, 1, 0], counts
