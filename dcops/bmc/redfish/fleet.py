@@ -60,6 +60,7 @@ from typing import Any
 
 import orjson
 
+from dcops.bmc.redfish import newest
 from dcops.bmc.redfish.bodies import session_body
 from dcops.bmc.redfish.connector import retry_after
 from dcops.bmc.redfish.docs import (
@@ -68,7 +69,6 @@ from dcops.bmc.redfish.docs import (
     error_reason,
     expand_supported,
     is_error_body,
-    last_segment,
     most_severe_message,
     normalize,
     run_async,
@@ -81,7 +81,6 @@ from dcops.bmc.redfish.keys import (
     EXPAND_SEGMENTS,
     EXPAND_SELF_TYPES,
     EXPAND_TYPES,
-    ID,
     LINKS,
     LOG_ENTRIES_TYPE,
     MEMBERS,
@@ -96,6 +95,7 @@ from dcops.bmc.redfish.keys import (
     SESSIONS,
     STATIC_TYPES,
 )
+from dcops.bmc.redfish.newest import entry_id
 from dcops.bmc.redfish.options import may_blame_option
 from dcops.bmc.redfish.read import read_health, read_observation
 from dcops.bmc.redfish.select import (
@@ -163,6 +163,9 @@ class BmcState:
     expand_resources: bool = True
     select: bool | None = None  # $select: None not checked yet, True found faithful, False never again
     drives: InlineDrives = field(default_factory=InlineDrives)  # a Storage's drives inline ($expand), inline.py
+    # A newest-first log looked at with $top=1 (_entries): None not checked yet, True found to
+    # give the first page's first entry, False never again (refused, ignored, or another entry).
+    top: bool | None = None
     log: LogPosition = field(default_factory=LogPosition)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -172,10 +175,6 @@ def doc_type(doc: Doc) -> str:
     raw = str(doc.get(ODATA_TYPE) or "")
     return sys.intern(raw.lstrip("#").split(".", 1)[0])  # kept per path and BMC: one string per type
 
-
-def entry_id(member: Doc) -> str:
-    """A log entry's id: its ``Id``, else the last segment of its URI (a linked member)."""
-    return str(member.get(ID) or last_segment(str(member.get(ODATA_ID, ""))))
 
 
 class RedfishFleet:
@@ -541,12 +540,20 @@ class RedfishFleet:
 
     async def _entries(self, bmc: BmcState, path: str, counter: list[int]) -> Doc:
         """The entries added since the last visit: ``$skip`` past the count seen when the log
-        lists oldest first, the first page (the newest entries) when it lists newest first."""
+        lists oldest first, the first page (the newest entries) when it lists newest first --
+        after a look at its newest entry alone (``_newest``) says there is something new."""
         pos = bmc.log
         if pos.order == "asc" and pos.count is not None:
             doc = await self._get(bmc, f"{path}?$skip={pos.count}", counter)
         else:
+            quiet = unchecked = None
+            if pos.order == "desc" and pos.count is not None and pos.cursor is not None and bmc.top is not False:
+                quiet, unchecked = await self._newest(bmc, path, counter)
+                if quiet is not None:
+                    return quiet
             doc = await self._get(bmc, path, counter)
+            if unchecked is not None:
+                self._check_top(bmc, unchecked, doc)
         count = doc.get(MEMBERS_COUNT)
         if isinstance(count, int) and pos.count is not None and count < pos.count:
             # The log was cleared: ids start again. Read its newest page, all of it new.
@@ -556,6 +563,37 @@ class RedfishFleet:
         if isinstance(count, int):
             bmc.log.count = count
         return self._only_new(bmc, doc, keep_count=False)
+
+    async def _newest(self, bmc: BmcState, path: str, counter: list[int]) -> tuple[Doc | None, Doc | None]:
+        """A newest-first log looked at with ``$top=1`` (newest.py): the answer for "nothing new"
+        when its newest entry and count say so, else None and the first page is read. Until one
+        answer of this BMC has matched that page's first entry it is returned second, to be
+        checked against the page read anyway (``newest.mismatch``)."""
+        try:
+            head = await self._get(bmc, f"{path}?$top=1", counter)
+        except FetchError as exc:
+            if not may_blame_option(exc.status):
+                raise
+            self._no_top(bmc, f"refused ({exc.reason})")
+            return None, None
+        if bmc.top is None:
+            return None, head
+        why = newest.unusable(head)
+        if why is not None:
+            self._no_top(bmc, why)
+            return None, None
+        return newest.nothing_new(head, bmc.log), None
+
+    def _check_top(self, bmc: BmcState, head: Doc, page: Doc) -> None:
+        why = newest.mismatch(head, page)
+        if why is None:
+            bmc.top = True
+        elif why:
+            self._no_top(bmc, why)
+
+    def _no_top(self, bmc: BmcState, why: str) -> None:
+        bmc.top = False
+        log.info("%s: $top=1 on the newest-first log turned off for this BMC: %s", bmc.target.host, why)
 
     def _only_new(self, bmc: BmcState, doc: Doc, *, keep_count: bool) -> Doc:
         """Entries after the cursor only (all of them before the first cursor)."""
