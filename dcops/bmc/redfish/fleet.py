@@ -468,16 +468,11 @@ class RedfishFleet:
         this BMC is not asked again -- of resources (``resource``: Dell iDRAC9 fails a Chassis'
         with a 404 or a license 500) or of collections -- and a failure is the resource's, and
         ``$expand`` stays."""
-        try:
-            doc = await self._get(bmc, f"{path}?{EXPAND_ONE_LEVEL}", counter)
-        except FetchError as exc:
-            if not may_blame_option(exc.status):
-                raise
-            why = exc.reason
-        else:
-            if not is_error_body(doc):
-                return doc
-            why = f"an error body ({error_reason(doc)})"
+        expanded, why = await self._with_option(bmc, f"{path}?{EXPAND_ONE_LEVEL}", counter)
+        if expanded is not None:
+            if not is_error_body(expanded):
+                return expanded
+            why = f"an error body ({error_reason(expanded)})"
         doc = await self._get(bmc, path, counter)  # fails as the resource fails: reported as such
         if not is_error_body(doc):
             if resource:
@@ -487,6 +482,16 @@ class RedfishFleet:
             log.info("%s: $expand of %s turned off for this BMC: %s answered %s with it and a document without it",
                      bmc.target.host, "resources" if resource else "collections", path, why)
         return doc
+
+    async def _with_option(self, bmc: BmcState, path: str, counter: list[int]) -> tuple[Doc | None, str]:
+        """GET ``path``, which carries a query option: (document, ""), or (None, why) when it failed
+        in a way the option may be to blame (options.py); any other failure raises."""
+        try:
+            return await self._get(bmc, path, counter), ""
+        except FetchError as exc:
+            if not may_blame_option(exc.status):
+                raise
+            return None, exc.reason
 
     async def _selected(self, bmc: BmcState, path: str, kind: str | None, counter: list[int]) -> Doc | None:
         """The collection expanded with only the member properties the parser reads, where the
@@ -498,13 +503,10 @@ class RedfishFleet:
         if not self.select or fields is None or bmc.select is False \
                 or not select_supported(bmc.static.get(ROOT_KEY)):
             return None
-        try:
-            doc = await self._get(bmc, f"{path}?{EXPAND_ONE_LEVEL}&{select_query(fields)}", counter)
-        except FetchError as exc:
-            if not may_blame_option(exc.status):
-                raise
+        doc, why = await self._with_option(bmc, f"{path}?{EXPAND_ONE_LEVEL}&{select_query(fields)}", counter)
+        if doc is None:
             # Then asked with $expand alone (_expanded), and plainly if that fails too.
-            self._no_select(bmc, f"{path}: refused ({exc.reason})")
+            self._no_select(bmc, f"{path}: refused ({why})")
             return None
         problem = usable(doc)
         if problem is not None:
@@ -569,18 +571,15 @@ class RedfishFleet:
         when its newest entry and count say so, else None and the first page is read. Until one
         answer of this BMC has matched that page's first entry it is returned second, to be
         checked against the page read anyway (``newest.mismatch``)."""
-        try:
-            head = await self._get(bmc, f"{path}?$top=1", counter)
-        except FetchError as exc:
-            if not may_blame_option(exc.status):
-                raise
-            self._no_top(bmc, f"refused ({exc.reason})")
+        head, why = await self._with_option(bmc, f"{path}?$top=1", counter)
+        if head is None:
+            self._no_top(bmc, f"refused ({why})")
             return None, None
         if bmc.top is None:
             return None, head
-        why = newest.unusable(head)
-        if why is not None:
-            self._no_top(bmc, why)
+        useless = newest.unusable(head)
+        if useless is not None:
+            self._no_top(bmc, useless)
             return None, None
         return newest.nothing_new(head, bmc.log), None
 
