@@ -101,8 +101,9 @@ class VirtualMediaInterface(Concern):
 
 class InventoryInterface(Concern):
     @abstractmethod
-    def observe(self, sections: Iterable[str] | None = None) -> Observation:
-        """Read the server into an Observation (what failed to read is in ``errors``)."""
+    def observe(self, sections: Iterable[str] | None = None, *, log_limit: int = 20) -> Observation:
+        """Read the server into an Observation (what failed to read is in ``errors``), with its
+        ``log_limit`` newest log entries."""
 
     def identity(self) -> Identity:
         """What the server is (manufacturer, model, vendor key), read as cheaply as the protocol allows."""

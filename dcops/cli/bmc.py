@@ -65,7 +65,7 @@ def show(hosts: tuple[str, ...], sections: tuple[str, ...], log_limit: int, **ad
 
     def observe(host: Host) -> Observation:
         with open_bmc(host) as dev:
-            return dev.inventory.observe(wanted)
+            return dev.inventory.observe(wanted, log_limit=log_limit)
 
     outcomes = run_on_hosts(targets, observe, "observing", frontend())
     report = Report(kind="bmc.show")
