@@ -7,6 +7,7 @@ wire, with the real BMC answering.
         ...                                   # the client talks to 127.0.0.1, port relay.port
         relay.delayed                         # requests held back so far
         relay.seen                            # (netfn, command) of each request the relay read
+        relay.commands                        # IPMI commands the client sent, retransmits once
         relay.sessions                        # sessions the BMC accepted (logins)
 
 RMCP+ encrypts the IPMI messages (AES-CBC-128, IPMI v2.0 section 13.29), so the relay reads them
@@ -84,6 +85,10 @@ class SlowCommandRelay:
         self.delayed = 0
         self.sessions = 0  # RMCP+ sessions the BMC accepted (RAKP 2 without error): logins
         self.seen: Counter[tuple[int, int]] = Counter()
+        # IPMI commands, a client's retransmits of one not counted again: a retransmit carries the
+        # same rqSeq, netFn and command as the request before it on its session (one in flight).
+        self.commands = 0
+        self._last: dict[bytes, bytes] = {}  # RMCP+ session id -> rqSeq/netFn/command of its last request
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rmcp-relay", daemon=True)
         self._thread.start()
@@ -142,6 +147,11 @@ class SlowCommandRelay:
             if found is not None:
                 keys.insert(0, keys.pop(n))  # the session's hash: tried first from now on
                 self.seen[found] += 1
+                assert message is not None
+                ident = bytes((message[1], message[4], message[5]))
+                if self._last.get(session) != ident:
+                    self._last[session] = ident
+                    self.commands += 1
                 return found
         return None
 

@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 import types
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +87,19 @@ class IpmiSession:
         # Set by whoever gave up on the read in progress (IpmiFleet: its visit's deadline, or the
         # round's cancellation): the read stops at ``checkpoint``, before its next command.
         self.halt: threading.Event | None = None
+        self._sent = 0  # IPMI commands sent on this session (``sent``)
+        self._sent_lock = threading.Lock()
+
+    @property
+    def sent(self) -> int:
+        """IPMI commands sent so far on this session, counted where pyghmi sends them
+        (``_count_commands``): a read's requests are the difference, even for a read cut short,
+        and pyghmi's own (SDR and FRU reads inside one call, its keepalives) are in it."""
+        return self._sent
+
+    def _one_more(self) -> None:
+        with self._sent_lock:  # pyghmi's keepalive timer sends from its own thread
+            self._sent += 1
 
     @property
     def port(self) -> int:
@@ -125,6 +138,7 @@ class IpmiSession:
                 except ipmi_exc.IpmiException as exc:
                     raise UnreachableError(f"{self.host}: IPMI login failed: {redact(str(exc) or 'no answer')}") \
                         from None
+                _count_commands(self._cmd, self._one_more)
                 _settle_oem(self._cmd)
             return self._cmd
 
@@ -180,6 +194,23 @@ class IpmiSession:
                 cmd.ipmi_session.logout()
             except Exception as exc:  # noqa: BLE001 - logout is best effort
                 log.info("%s: IPMI logout failed: %s", self.host, type(exc).__name__)
+
+
+def _count_commands(cmd: Any, count: Callable[[], None]) -> None:
+    """Call ``count`` for every IPMI command pyghmi sends on ``cmd``'s session. Every command goes
+    through ``Session.raw_command`` (pyghmi 1.6: ``Command.raw_command``/``xraw_command``, the SDR,
+    FRU and SEL readers, the keepalive), one request each (its retransmits are not counted). A
+    count by call site guessed them: "4" for a FRU read that takes 13 Read FRU Data of a 256-byte
+    FRU, and nothing at all for a read given up on midway. Wrapped on the session object, not its
+    class: pyghmi hands every Command of one BMC and user the same session, and this one is ours."""
+    session = cmd.ipmi_session
+    send = type(session).raw_command
+
+    def raw_command(*args: Any, **kwargs: Any) -> Any:
+        count()
+        return send(session, *args, **kwargs)
+
+    session.raw_command = raw_command
 
 
 def _settle_oem(cmd: Any) -> None:
@@ -465,10 +496,11 @@ class IpmiInventory(base.InventoryInterface, base.HealthInterface, base.LogsInte
         self.s = session
         self.host = host
 
-    def observe(self, sections: Iterable[str] | None = None) -> Observation:
+    def observe(self, sections: Iterable[str] | None = None, *, log_limit: int = 20) -> Observation:
         wanted = set(sections) if sections is not None else {"components", "sensors", "firmware", "logs"}
         started = time.monotonic()
         taken = dt.datetime.now(dt.UTC)
+        sent = self.s.sent
         errors: list[ReadError] = []
         power = PowerState.UNKNOWN
         try:
@@ -502,7 +534,7 @@ class IpmiInventory(base.InventoryInterface, base.HealthInterface, base.LogsInte
             except ApplyError as exc:
                 errors.append(ReadError("fru", str(exc)))
         sensors = link_psu_sensors(sensors, psus)
-        entries = self.entries(errors=errors) if "logs" in wanted else []
+        entries = self.entries(log_limit, errors=errors) if "logs" in wanted and log_limit > 0 else []
         raw_serial = _fru_text(fru, "Serial Number", "Product Serial", "Board Serial")
         health = _health_of(sensors)
         identity = Identity(
@@ -535,7 +567,7 @@ class IpmiInventory(base.InventoryInterface, base.HealthInterface, base.LogsInte
             components=tuple(components), sensors=tuple(sensors) if "sensors" in wanted else (),
             firmware=tuple(firmware), log_entries=tuple(entries),
             log_cursor=max((e.id for e in entries), key=lambda i: int(i) if i.isdigit() else 0, default=None),
-            errors=tuple(errors), duration_seconds=round(time.monotonic() - started, 6),
+            errors=tuple(errors), duration_seconds=round(time.monotonic() - started, 6), requests=self.s.sent - sent,
         )
 
     def health(self) -> Observation:

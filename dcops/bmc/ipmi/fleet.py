@@ -69,6 +69,7 @@ class Reading:
     future: Future[Read]
     halt: threading.Event
     fru: bool  # it reads the FRU (identity, parts)
+    sent: int  # the session's command count when it was handed over (``IpmiSession.sent``)
 
 
 @dataclass
@@ -142,7 +143,8 @@ class IpmiFleet:
                 fru = busy.reads_fru(refresh, st.identity is not None, st.fru_cut)
                 halt = threading.Event()
                 reading = st.reading = Reading(
-                    self.pool.submit(self._read, st, halt, host, tuple(sections), refresh, fru), halt, fru)
+                    self.pool.submit(self._read, st, halt, host, tuple(sections), refresh, fru), halt, fru,
+                    st.session.sent)
                 read = await asyncio.wrap_future(reading.future)
             end = busy.End.ANSWERED
         except TimeoutError:
@@ -157,7 +159,10 @@ class IpmiFleet:
             self._settle(st, reading, end, read)
         seconds = time.monotonic() - started
         if read is None:
-            return Visit(host, None, error, seconds, timed_out=end in (busy.End.TIMED_OUT, busy.End.WAITED_OUT))
+            # What a read given up on (or failed) sent still counts: the BMC answered it.
+            sent = st.session.sent - reading.sent if reading is not None else 0
+            return Visit(host, None, error, seconds, sent,
+                         timed_out=end in (busy.End.TIMED_OUT, busy.End.WAITED_OUT))
         obs = read.observation
         return Visit(host, obs, None, seconds, obs.requests, False, st.log.copy(), read.baseline)
 
@@ -187,19 +192,16 @@ class IpmiFleet:
     def _read_now(self, st: IpmiState, host: str, sections: tuple[str, ...], refresh: bool, fru: bool) -> Read:
         started = time.monotonic()
         taken = dt.datetime.now(dt.UTC)
-        requests = 0
+        sent = st.session.sent
         identity, components = st.identity, st.components
         if fru:
             full = IpmiInventory(st.session, host).observe(sections={"components", "firmware"})
             identity, components = full.identity, full.components
-            requests += 4
         errors: list[ReadError] = []
         power = IpmiPower(st.session).status()
-        requests += 1
         sensors: list[Sensor] = []
         try:
             sensors = read_sensors(st.session)
-            requests += len(sensors) + 1
         except ApplyError as exc:
             errors.append(ReadError("sdr", str(exc)))
         # A PSU's sensors point at its FRU part (read on the inventory tier, kept): its fault
@@ -209,8 +211,7 @@ class IpmiFleet:
         baseline = False
         position, stamp = st.log, st.sel_stamp
         if "logs" in sections:
-            entries, baseline, n, position, stamp = self._new_entries(st, errors)
-            requests += n
+            entries, baseline, position, stamp = self._new_entries(st, errors)
         health = worst_health(s.health for s in sensors) if sensors else Health.UNKNOWN
         ident = dataclasses.replace(identity or Identity(), power_state=power, health=health)
         psus = tuple(c for c in components if c.kind is ComponentKind.PSU)
@@ -218,11 +219,11 @@ class IpmiFleet:
                           components=components if "components" in sections or refresh else psus,
                           sensors=tuple(sensors), log_entries=tuple(entries), log_cursor=position.cursor,
                           errors=tuple(errors), duration_seconds=round(time.monotonic() - started, 6),
-                          requests=requests)
+                          requests=st.session.sent - sent)
         return Read(obs, baseline, position, stamp, identity if fru else None, components)
 
     def _new_entries(self, st: IpmiState, errors: list[ReadError]
-                     ) -> tuple[list[LogEntry], bool, int, LogPosition, tuple[int, int] | None]:
+                     ) -> tuple[list[LogEntry], bool, LogPosition, tuple[int, int] | None]:
         """New SEL records: none when Get SEL Info shows no change; else those after the cursor
         (all of the SEL after it was erased), read incrementally. Also where the log stands after
         them and the SEL's change stamp (the state's, unchanged, when the SEL was not read)."""
@@ -230,18 +231,18 @@ class IpmiFleet:
             info = sel_info(st.session)
         except ApplyError as exc:
             errors.append(ReadError("sel", str(exc)))
-            return [], False, 1, st.log, st.sel_stamp
+            return [], False, st.log, st.sel_stamp
         stamp = (info.added, info.erased)
         baseline = st.log.cursor is None
         if st.sel_stamp == stamp and not baseline:
-            return [], False, 1, st.log, st.sel_stamp  # nothing added or erased: the SEL is not read at all
+            return [], False, st.log, st.sel_stamp  # nothing added or erased: the SEL is not read at all
         cleared = st.sel_stamp is not None and info.erased != st.sel_stamp[1]
         since = None if cleared or baseline else st.log.cursor
         try:
             entries = sel_entries_since(st.session, since, limit=self.log_limit)
         except (ApplyError, UnreachableError) as exc:
             errors.append(ReadError("sel", str(exc)))
-            return [], False, 2, st.log, st.sel_stamp
+            return [], False, st.log, st.sel_stamp
         newest = max([e.id for e in entries] + ([since] if since else []), key=record_order, default="0")
         position = LogPosition(newest, info.count, "asc", "ipmi")
-        return entries, baseline, 2 + len(entries) + (1 if since else 0), position, stamp
+        return entries, baseline, position, stamp
