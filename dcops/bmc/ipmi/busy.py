@@ -65,6 +65,20 @@ def reads_fru(refresh: bool, known: bool, cut: bool) -> bool:
     return not known and not cut
 
 
+FRU_RETRY = 900.0  # seconds after a cut FRU read before a minute visit tries it again (retry_fru)
+
+
+def retry_fru(refresh: bool, known: bool, cut: bool, since_cut: float, every: float = FRU_RETRY) -> bool:
+    """Whether a minute visit, its minute facts read and kept, tries the FRU again in the time its
+    deadline has left: the identity is still unknown and the last FRU read, cut ``since_cut``
+    seconds ago, was at least ``every`` ago. The inventory tier retries a cut FRU on its own; in a
+    patrol without it (``inventory_every: 0``) nothing else ever did, and a host whose first FRU
+    read was cut went without identity for the life of the process: its PSU faults named no
+    serial or model. Tried after the minute facts and apart from them, so a FRU cut again costs
+    the visit nothing it read (``IpmiFleet._retry_fru``)."""
+    return not refresh and not known and cut and since_cut >= every
+
+
 def timeout_error(host: str, deadline: float, end: End) -> str:
     """The error of a visit that ran out of time (TIMED_OUT, CANCELLED never reaches the caller)."""
     said = f"{host}: no complete IPMI answer within {deadline:g}s"

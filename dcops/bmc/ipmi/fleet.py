@@ -16,11 +16,13 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from dcops.bmc.ipmi import (
     IpmiInventory,
@@ -49,6 +51,8 @@ from dcops.observation import (
 )
 from dcops.secrets import Secret, redact
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Read:
@@ -66,7 +70,7 @@ class Read:
 class Reading:
     """A read handed to a worker thread: ``halt`` stops it before its next IPMI command."""
 
-    future: Future[Read]
+    future: Future[Any]  # a Read, or a FRU retry's (identity, parts)
     halt: threading.Event
     fru: bool  # it reads the FRU (identity, parts)
     sent: int  # the session's command count when it was handed over (``IpmiSession.sent``)
@@ -79,7 +83,8 @@ class IpmiState:
     sel_stamp: tuple[int, int] | None = None  # (last addition, last erase) from Get SEL Info
     identity: Identity | None = None
     components: tuple[Component, ...] = ()
-    fru_cut: bool = False  # the last FRU read was cut: minute visits leave it to the inventory tier
+    fru_cut: bool = False  # the last FRU read was cut: minute visits leave it to the inventory tier...
+    fru_cut_at: float = 0.0  # ...or try it after their minute facts, FRU_RETRY after (busy.retry_fru)
     # The last read handed to a thread: one given up on may still be finishing its last command,
     # and the next read of this BMC waits for that (on the event loop, within its own deadline).
     reading: Reading | None = None
@@ -98,9 +103,11 @@ class IpmiFleet:
     session at once, which pyghmi does not support; and a real BMC has few session slots (often
     4 to 16), which a login per stuck read would use up while the old ones wait for their timeout."""
 
-    def __init__(self, *, workers: int = 32, timeout: float = 10.0, log_limit: int = 200) -> None:
+    def __init__(self, *, workers: int = 32, timeout: float = 10.0, log_limit: int = 200,
+                 fru_retry: float = busy.FRU_RETRY) -> None:
         self.timeout = timeout
         self.log_limit = log_limit
+        self.fru_retry = fru_retry
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dcops-ipmi")
         self.bmcs: dict[str, IpmiState] = {}
 
@@ -142,9 +149,9 @@ class IpmiFleet:
                         await asyncio.wrap_future(before.future)
                 fru = busy.reads_fru(refresh, st.identity is not None, st.fru_cut)
                 halt = threading.Event()
+                sent = st.session.sent  # before the thread starts sending
                 reading = st.reading = Reading(
-                    self.pool.submit(self._read, st, halt, host, tuple(sections), refresh, fru), halt, fru,
-                    st.session.sent)
+                    self.pool.submit(self._read, st, halt, host, tuple(sections), refresh, fru), halt, fru, sent)
                 read = await asyncio.wrap_future(reading.future)
             end = busy.End.ANSWERED
         except TimeoutError:
@@ -157,14 +164,63 @@ class IpmiFleet:
             raise
         finally:
             self._settle(st, reading, end, read)
-        seconds = time.monotonic() - started
         if read is None:
             # What a read given up on (or failed) sent still counts: the BMC answered it.
             sent = st.session.sent - reading.sent if reading is not None else 0
-            return Visit(host, None, error, seconds, sent,
+            return Visit(host, None, error, time.monotonic() - started, sent,
                          timed_out=end in (busy.End.TIMED_OUT, busy.End.WAITED_OUT))
         obs = read.observation
-        return Visit(host, obs, None, seconds, obs.requests, False, st.log.copy(), read.baseline)
+        extra = 0
+        if busy.retry_fru(refresh, st.identity is not None, st.fru_cut, time.monotonic() - st.fru_cut_at,
+                          self.fru_retry):
+            extra = await self._retry_fru(st, host, deadline - (time.monotonic() - started))
+        return Visit(host, obs, None, time.monotonic() - started, obs.requests + extra, False, st.log.copy(),
+                     read.baseline)
+
+    async def _retry_fru(self, st: IpmiState, host: str, left: float) -> int:
+        """Read the FRU (identity, parts) within ``left`` seconds, after a minute visit's read
+        (``busy.retry_fru``); kept for the next visits when it answers, given up on (halted,
+        retried FRU_RETRY later) when it does not. Never raises for the BMC's failure; the
+        commands it sent."""
+        halt = threading.Event()
+        reading: Reading | None = None
+        end = busy.End.FAILED
+        found: tuple[Identity, tuple[Component, ...]] | None = None
+        try:
+            async with asyncio.timeout(max(0.0, left)), st.visiting:
+                sent = st.session.sent  # before the thread starts sending
+                reading = st.reading = Reading(self.pool.submit(self._read_fru, st, halt, host), halt, True, sent)
+                found = await asyncio.wrap_future(reading.future)
+            end = busy.End.ANSWERED
+        except TimeoutError:
+            end = busy.End.TIMED_OUT if reading is not None else busy.End.WAITED_OUT
+        except (DcopsError, ReadCut) as exc:
+            log.info("%s: FRU read again: %s", host, redact(str(exc)))
+        except asyncio.CancelledError:
+            end = busy.End.CANCELLED
+            raise
+        finally:
+            todo = busy.settle(end, True)
+            if todo.halt and reading is not None:
+                reading.halt.set()
+            if found is not None:
+                st.identity, st.components = found
+                st.fru_cut = False
+            else:
+                st.fru_cut_at = time.monotonic()  # cut, failed or never started: FRU_RETRY from now
+        if end is not busy.End.ANSWERED:
+            log.info("%s: FRU read again, %s: identity still unknown, tried again in %gs", host, end.value,
+                     self.fru_retry)
+        return st.session.sent - reading.sent if reading is not None else 0
+
+    def _read_fru(self, st: IpmiState, halt: threading.Event, host: str) -> tuple[Identity, tuple[Component, ...]]:
+        with st.lock:
+            st.session.halt = halt
+            try:
+                full = IpmiInventory(st.session, host).observe(sections={"components", "firmware"})
+            finally:
+                st.session.halt = None
+        return full.identity, full.components
 
     @staticmethod
     def _settle(st: IpmiState, reading: Reading | None, end: busy.End, read: Read | None) -> None:
@@ -175,6 +231,8 @@ class IpmiFleet:
             reading.halt.set()
         if todo.fru_cut is not None:
             st.fru_cut = todo.fru_cut
+            if todo.fru_cut:
+                st.fru_cut_at = time.monotonic()
         if todo.keep and read is not None:
             st.log, st.sel_stamp = read.log, read.sel_stamp
             if read.identity is not None:

@@ -47,12 +47,43 @@ def test_a_visit_counts_the_commands_the_bmc_was_sent_even_when_cut(tmp_path: Pa
                 # FRU reads held back from now on: the inventory visit runs out of its deadline in
                 # them (26 reads of a quarter second each need 6 s) and is given up on midway.
                 relay.delay = 0.25
-                before = relay.commands
+                before, seen = relay.commands, relay.seen.copy()
                 cut = await fleet.visit("h1", endpoint, Secret(PASSWORD), sections=INVENTORY, deadline=1.5,
                                         refresh=True)
                 assert cut.observation is None and cut.timed_out, cut
                 # The read stops before its next command; what it sent (the one in flight too) counts.
-                assert cut.requests == relay.commands - before > 0, (cut.requests, relay.commands - before)
+                assert cut.requests == relay.commands - before > 0, (cut.requests, relay.commands - before,
+                                                                     relay.seen - seen)
+            finally:
+                fleet.close()
+
+        asyncio.run(visits())
+
+
+def test_a_cut_fru_is_read_again_by_a_minute_visit_without_inventory_rounds(tmp_path: Path) -> None:
+    """ipmi_sim whose FRU reads are slow, read by minute visits only (a patrol with
+    ``inventory_every: 0``): the first visit's FRU read is cut; later visits read the minute facts
+    and then, ``fru_retry`` after the cut, the FRU in the time left; once it answers, the identity
+    is the FRU's. Before, a cut FRU was never read again by a minute visit."""
+    with ipmi_sims(tmp_path, 1) as [bmc], \
+            SlowCommandRelay(bmc.port, PASSWORD.encode(), slow={READ_FRU_DATA}, delay=0.25) as relay:
+        endpoint = BmcEndpoint(address="127.0.0.1", port=relay.port, protocol=Protocol.IPMI, username=USER)
+
+        async def visits() -> None:
+            fleet = IpmiFleet(workers=2, fru_retry=0.0)
+            try:
+                first = await fleet.visit("h1", endpoint, Secret(PASSWORD), sections=MINUTE, deadline=1.5)
+                assert first.observation is None and first.timed_out  # its FRU read (first visit) was cut
+                # Still slow: the minute facts come back all the same, the FRU is cut again.
+                second = await fleet.visit("h1", endpoint, Secret(PASSWORD), sections=MINUTE, deadline=1.5)
+                assert second.observation is not None and second.error is None, second.error
+                assert second.observation.sensors and not second.observation.identity.serial
+                relay.delay = 0.0  # the FRU answers now
+                third = await fleet.visit("h1", endpoint, Secret(PASSWORD), sections=MINUTE, deadline=PATIENT)
+                assert third.observation is not None, third.error
+                fourth = await fleet.visit("h1", endpoint, Secret(PASSWORD), sections=MINUTE, deadline=PATIENT)
+                assert fourth.observation is not None, fourth.error
+                assert fourth.observation.identity.serial, fourth.observation.identity
             finally:
                 fleet.close()
 

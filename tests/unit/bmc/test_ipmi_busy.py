@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -313,6 +314,78 @@ def test_a_visit_that_runs_out_waiting_for_the_read_before_sends_nothing() -> No
             assert visit.timed_out and visit.observation is None
             assert "had not answered the last command of the read before" in (visit.error or "")
             assert len(bmc.sent) == held and not bmc.overlap
+        finally:
+            bmc.answer()
+            fleet.close()
+
+    asyncio.run(rounds())
+
+
+# ------------------------------------------------------------- a cut FRU read, tried again later
+
+@pytest.mark.parametrize(("refresh", "known", "cut", "since", "expected"), [
+    (False, False, True, 900.0, True),  # identity unknown, cut 15 min ago: tried after the minute facts
+    (False, False, True, 899.0, False),  # cut too recently: not yet
+    (False, True, True, 10_000.0, False),  # identity known (an inventory round read it since)
+    (False, False, False, 10_000.0, False),  # not cut: the minute visit reads it in its read (reads_fru)
+    (True, False, True, 10_000.0, False),  # the inventory tier reads the FRU in its own read
+])
+def test_retry_fru(refresh: bool, known: bool, cut: bool, since: float, expected: bool) -> None:
+    assert busy.retry_fru(refresh, known, cut, since) is expected
+
+
+def _cut_long_ago(fleet: IpmiFleet) -> Any:
+    st = fleet.bmcs[HOST]
+    st.fru_cut, st.fru_cut_at = True, time.monotonic() - 2 * busy.FRU_RETRY
+    return st
+
+
+def test_a_fru_cut_long_ago_is_read_after_the_minute_facts_and_kept() -> None:
+    """Without inventory rounds (``inventory_every: 0``) nothing read a cut FRU again: the host
+    went without identity for the life of the process. Now a minute visit reads it after its
+    minute facts, and the next visits have it."""
+    bmc = HeldBmc("nothing is held")
+
+    async def rounds() -> None:
+        fleet = fleet_over(bmc, known=False)
+        st = _cut_long_ago(fleet)
+        try:
+            visit = await fleet.visit(HOST, ENDPOINT, PASSWORD, sections=MINUTE, deadline=PATIENT)
+            assert visit.observation is not None and visit.error is None, visit.error
+            assert bmc.sent.index("fru info") > bmc.sent.index("sel info")  # after the minute facts
+            assert st.identity is not None and not st.fru_cut
+            minute = len(bmc.sent)
+            again = await fleet.visit(HOST, ENDPOINT, PASSWORD, sections=MINUTE, deadline=PATIENT)
+            assert again.observation is not None and "fru info" not in bmc.sent[minute:]
+        finally:
+            fleet.close()
+
+    asyncio.run(rounds())
+
+
+def test_a_fru_cut_again_costs_the_minute_visit_nothing_it_read() -> None:
+    """The FRU retried after the minute facts gets no answer before the deadline: the visit still
+    has its power, sensors and log; the FRU read is stopped and tried again FRU_RETRY later, and
+    the next visit waits only for its command in flight."""
+    bmc = HeldBmc("fru data")
+
+    async def rounds() -> None:
+        fleet = fleet_over(bmc, known=False)
+        st = _cut_long_ago(fleet)
+        try:
+            visit = await fleet.visit(HOST, ENDPOINT, PASSWORD, sections=MINUTE, deadline=2.0)
+            assert visit.observation is not None and visit.error is None and not visit.timed_out, visit
+            assert [s.name for s in visit.observation.sensors] == ["Inlet Temp", "CPU1 Temp", "Fan1 Speed"]
+            assert visit.log is not None and st.sel_stamp == (1000, 500)  # its log read is kept
+            assert bmc.holding.is_set() and st.identity is None
+            assert st.fru_cut and time.monotonic() - st.fru_cut_at < busy.FRU_RETRY  # not again next minute
+            held = len(bmc.sent)
+            bmc.answer()
+            again = await fleet.visit(HOST, ENDPOINT, PASSWORD, sections=MINUTE, deadline=PATIENT)
+            assert again.observation is not None, again.error
+            # The stopped FRU read sent nothing after its command in flight; no FRU this minute.
+            assert bmc.sent[held:] == ["power", "sensor", "sensor", "sensor", "sel info"], bmc.sent[held:]
+            assert not bmc.overlap
         finally:
             bmc.answer()
             fleet.close()
