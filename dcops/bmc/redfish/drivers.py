@@ -15,7 +15,6 @@ from dcops.bmc.redfish.bios import RedfishBios
 from dcops.bmc.redfish.connector import RedfishConnector
 from dcops.bmc.redfish.docs import link, links_of
 from dcops.bmc.redfish.firmware import RedfishFirmware, RedfishTasks
-from dcops.bmc.redfish.inline import InlineDrives
 from dcops.bmc.redfish.keys import BOOT_PROGRESS, LAST_RESET_TIME, OS_RUNNING, POST_DONE, POWER_STATE
 from dcops.bmc.redfish.ports import LldpNeighbour, neighbour
 from dcops.bmc.redfish.raid import RedfishRaid
@@ -261,14 +260,7 @@ class RedfishInventory(base.InventoryInterface):
         self.host = host
 
     def observe(self, sections: Iterable[str] | None = None, *, log_limit: int = 20) -> Observation:
-        """One host's whole read, as the fleet reader's inventory tier reads it: collections with
-        their members inlined (``$expand=.($levels=1)``) and a Storage's drives inline where the
-        service root advertises it, else member by member. A sim Dell R750 took 70 requests one
-        by one; at a real iDRAC's 0.3-1 s a request, ``bmc show`` waited 20-70 s for it."""
-        step = resources.read_observation(self.host, sections=resources.SECTIONS if sections is None else sections,
-                                          log_limit=log_limit, system=self.s.pin(), expand=self.s.expand(),
-                                          inline=InlineDrives(self.host))
-        return run_sync(step, self.s.fetch)
+        return self.s.observe(resources.SECTIONS if sections is None else sections, log_limit=log_limit)
 
     def identity(self) -> Identity:
         """From the service root and the first system only (two GETs)."""

@@ -15,9 +15,8 @@ from typing import Any
 
 from dcops.bmc import base
 from dcops.bmc.redfish.bodies import simple_update_body, simple_update_target
-from dcops.bmc.redfish.docs import Doc, FetchError, link, normalize, run_sync
+from dcops.bmc.redfish.docs import Doc, FetchError, link, normalize
 from dcops.bmc.redfish.keys import MEMBERS, ODATA_ID, ROOT, TASK_RUNNING, TASK_STATE
-from dcops.bmc.redfish.read import read_observation
 from dcops.bmc.redfish.shared import Shared
 from dcops.bmc.redfish.tasks import Clock, Pacing, monitor_of, wait_task
 from dcops.bmc.state import FirmwareEntry, TaskOutcome, UpdateOutcome
@@ -60,8 +59,7 @@ class RedfishFirmware(base.FirmwareInterface):
         self.clock = clock or Clock()
 
     def inventory(self) -> list[FirmwareItem]:
-        obs = run_sync(read_observation(self.host, sections={"firmware"}, log_limit=0, system=self.s.pin()), self.s.fetch)
-        return list(obs.firmware)
+        return list(self.s.observe({"firmware"}).firmware)
 
     def _service(self) -> Doc:
         return self.s.conn.get(link(self.s.root(), "UpdateService") or f"{ROOT}/UpdateService")

@@ -19,9 +19,8 @@ from dcops.bmc import base
 from dcops.bmc.redfish import oem
 from dcops.bmc.redfish.bodies import hotspare_body, volume_body, volume_patch_body
 from dcops.bmc.redfish.connector import Response
-from dcops.bmc.redfish.docs import Doc, FetchError, link, links_of, normalize, run_sync, state_of
+from dcops.bmc.redfish.docs import Doc, FetchError, link, links_of, normalize, state_of
 from dcops.bmc.redfish.keys import EXPAND_ONE_LEVEL, HOTSPARE_TYPES, ODATA_ID, READ_POLICY, WRITE_POLICY
-from dcops.bmc.redfish.read import read_observation
 from dcops.bmc.redfish.shared import BUSY_WORDS, Shared
 from dcops.bmc.redfish.tasks import Clock, Pacing, monitor_of, wait_task
 from dcops.bmc.state import ControllerState, DriveState, TaskOutcome, VolumeState
@@ -149,7 +148,7 @@ class RedfishRaid(base.RaidInterface):
 
     # ------------------------------------------------------------------ reading
     def volumes(self) -> list[Mapping[str, Any]]:
-        obs = run_sync(read_observation(self.host, sections={"components"}, log_limit=0, system=self.s.pin()), self.s.fetch)
+        obs = self.s.observe({"components"})
         return [{"location": c.location, "capacity_bytes": c.capacity_bytes, **c.extra}
                 for c in obs.components if c.kind.value == "volume"]
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from dcops.bmc.redfish import oem, systems
 from dcops.bmc.redfish.connector import RedfishConnector, Response
@@ -15,6 +16,9 @@ from dcops.bmc.redfish.docs import Doc, FetchError, Reader, expand_supported, li
 from dcops.bmc.redfish.keys import ODATA_ID, ROOT
 from dcops.bmc.redfish.tasks import Clock, Pacing
 from dcops.errors import ApplyError
+
+if TYPE_CHECKING:
+    from dcops.observation import Observation
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +110,21 @@ class Shared:
 
     def fetch(self, path: str) -> Doc:
         return self.conn.get(path)
+
+    def observe(self, sections: Iterable[str], *, log_limit: int = 0) -> Observation:
+        """This host read into an Observation (``read_observation``): the one-host read of
+        ``bmc show``, provisioning's accept and verify, the firmware and RAID plans. It reads as
+        the fleet's inventory tier does: collections with their members inlined and a Storage's
+        drives inline where the service root advertises ``$expand`` (``expand``; what a BMC does
+        with it is learnt afresh on each read: ``inline.py``), else member by member. Member by
+        member, a sim Dell R750 took 70 requests, a 40-entry firmware inventory 40: at a real
+        iDRAC's 0.3-1 s a request, 20-70 s before a plan could be shown."""
+        from dcops.bmc.redfish.inline import InlineDrives
+        from dcops.bmc.redfish.read import read_observation
+
+        step = read_observation(self.conn.host, sections=sections, log_limit=log_limit, system=self.pin(),
+                                expand=self.expand(), inline=InlineDrives(self.conn.host))
+        return run_sync(step, self.fetch)
 
     def forget(self) -> None:
         """Drop cached documents (after the BMC rebooted they may have changed)."""

@@ -65,3 +65,26 @@ def test_bmc_show_reads_as_many_log_entries_as_asked() -> None:
         one = dev.inventory.observe({"logs"}, log_limit=1)
     assert len(everything.log_entries) >= 2, everything.log_entries
     assert len(one.log_entries) == 1 and one.log_entries[0].id in {e.id for e in everything.log_entries}
+
+
+@pytest.mark.parametrize("profile", ["dell-r750", "hpe-dl360-gen10p", "lenovo-sr650v2+expand-not-found"])
+def test_firmware_and_raid_plans_read_the_same_in_fewer_requests(profile: str) -> None:
+    """The firmware baseline's and the RAID template's one-host reads (``Shared.observe``, as
+    ``bmc show``): the same firmware inventory and volumes as read member by member."""
+    with fleet(1, (profile,)) as sim, device(sim, 0) as dev:
+        shared = dev.inventory.s  # type: ignore[attr-defined]
+        by_one = run_sync(read_observation(shared.conn.host, sections={"firmware", "components"}, expand=False),
+                          shared.fetch)
+        before = _gets(sim, 0)
+        firmware = dev.firmware.inventory()
+        firmware_gets = _gets(sim, 0) - before
+        before = _gets(sim, 0)
+        volumes = dev.raid.volumes()
+        raid_gets = _gets(sim, 0) - before
+    assert sorted((f.name, f.version) for f in firmware) == sorted((f.name, f.version) for f in by_one.firmware)
+    assert firmware
+    expected = sorted(c.location for c in by_one.components if c.kind.value == "volume")
+    assert expected and sorted(v["location"] for v in volumes) == expected
+    print(profile, "firmware inventory GETs:", firmware_gets, "RAID volumes GETs:", raid_gets,
+          "one by one, both:", by_one.requests)
+    assert firmware_gets + raid_gets < by_one.requests
