@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -177,9 +178,13 @@ def start_sims(base: Path, hosts: int, latency: str, count: int, extra: tuple[st
 
 
 def patrol_rounds(hosts: list[Any], store_url: str, rounds: int, concurrency: int,
-                  sims: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                  sims: list[dict[str, Any]] | None = None,
+                  after: Callable[[dict[str, Any], dict[str, list[str]]], None] | None = None) -> dict[str, Any]:
     """``rounds`` patrol rounds (the first cold); per round the patrol's CPU and memory and, given
-    ``sims`` (``sim_handles``), the simulators' CPU and counts over the same round."""
+    ``sims`` (``sim_handles``), the simulators' CPU and counts over the same round. ``after(row,
+    trace)``: called after each steady round (in a thread: the patrol's connections stay watched)
+    before the next one starts -- a peer measured there ran on the machine as it was for that
+    round (patrol_peers pairs them)."""
     from dcops.patrol.config import load_patrol_config
     from dcops.patrol.engine import Patrol
     from dcops.store import open_store
@@ -234,6 +239,8 @@ def patrol_rounds(hosts: list[Any], store_url: str, rounds: int, concurrency: in
                 if h.reachable is False:
                     failures[h.host] = h.error or "?"
             print(json.dumps(out[-1]), file=sys.stderr, flush=True)
+            if after is not None and n > 0:
+                await asyncio.to_thread(after, row, dict(engine.redfish.trace or {}))
         await engine.close()
 
     asyncio.run(run())
