@@ -166,8 +166,8 @@ class IpmiFleet:
             self._settle(st, reading, end, read)
         if read is None:
             # What a read given up on (or failed) sent still counts: the BMC answered it.
-            sent = st.session.sent - reading.sent if reading is not None else 0
-            return Visit(host, None, error, time.monotonic() - started, sent,
+            commands = st.session.sent - reading.sent if reading is not None else 0
+            return Visit(host, None, error, time.monotonic() - started, commands,
                          timed_out=end in (busy.End.TIMED_OUT, busy.End.WAITED_OUT))
         obs = read.observation
         extra = 0
