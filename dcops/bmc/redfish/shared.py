@@ -113,7 +113,7 @@ class Shared:
 
     def observe(self, sections: Iterable[str], *, log_limit: int = 0) -> Observation:
         """This host read into an Observation (``read_observation``): the one-host read of
-        ``bmc show``, provisioning's accept and verify, the firmware and RAID plans. It reads as
+        ``bmc show``, provisioning's discover and accept, the firmware and RAID plans. It reads as
         the fleet's inventory tier does: collections with their members inlined and a Storage's
         drives inline where the service root advertises ``$expand`` (``expand``; what a BMC does
         with it is learnt afresh on each read: ``inline.py``), else member by member. Member by
