@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -214,12 +214,8 @@ class IpmiFleet:
         return st.session.sent - reading.sent if reading is not None else 0
 
     def _read_fru(self, st: IpmiState, halt: threading.Event, host: str) -> tuple[Identity, tuple[Component, ...]]:
-        with st.lock:
-            st.session.halt = halt
-            try:
-                full = IpmiInventory(st.session, host).observe(sections={"components", "firmware"})
-            finally:
-                st.session.halt = None
+        with self._halting(st, halt):
+            full = IpmiInventory(st.session, host).observe(sections={"components", "firmware"})
         return full.identity, full.components
 
     @staticmethod
@@ -240,10 +236,18 @@ class IpmiFleet:
 
     def _read(self, st: IpmiState, halt: threading.Event, host: str, sections: tuple[str, ...], refresh: bool,
               fru: bool) -> Read:
+        with self._halting(st, halt):
+            return self._read_now(st, host, sections, refresh, fru)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _halting(st: IpmiState, halt: threading.Event) -> Iterator[None]:
+        """The session to oneself (in a worker thread), stopped before its next command once
+        ``halt`` is set (``IpmiSession.checkpoint``)."""
         with st.lock:
             st.session.halt = halt
             try:
-                return self._read_now(st, host, sections, refresh, fru)
+                yield
             finally:
                 st.session.halt = None
 

@@ -95,7 +95,6 @@ from dcops.bmc.redfish.keys import (
     SESSIONS,
     STATIC_TYPES,
 )
-from dcops.bmc.redfish.newest import entry_id
 from dcops.bmc.redfish.options import may_blame_option
 from dcops.bmc.redfish.read import read_health, read_observation
 from dcops.bmc.redfish.select import (
@@ -534,7 +533,7 @@ class RedfishFleet:
         """The first look at a log: learn its order and size. The parser reads the newest page
         itself when the first one is not it (``read._logs``), so the count stays."""
         members = [m for m in doc.get(MEMBERS) or [] if isinstance(m, dict)]
-        ids = [entry_id(m) for m in members]
+        ids = [newest.entry_id(m) for m in members]
         count = doc.get(MEMBERS_COUNT)
         order = "desc" if len(ids) > 1 and record_order(ids[0]) > record_order(ids[-1]) else "asc"
         bmc.log = LogPosition(bmc.log.cursor, count if isinstance(count, int) else None, order, "redfish")
@@ -600,7 +599,7 @@ class RedfishFleet:
         cursor = bmc.log.cursor
         if cursor is not None:
             floor = record_order(cursor)
-            members = [m for m in members if record_order(entry_id(m)) > floor]
+            members = [m for m in members if record_order(newest.entry_id(m)) > floor]
         out = {k: v for k, v in doc.items() if k != NEXT_LINK and (keep_count or k != MEMBERS_COUNT)}
         out[MEMBERS] = members
         return out

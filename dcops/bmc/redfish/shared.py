@@ -8,17 +8,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dcops.bmc.redfish import oem, systems
 from dcops.bmc.redfish.connector import RedfishConnector, Response
 from dcops.bmc.redfish.docs import Doc, FetchError, Reader, expand_supported, link, run_sync
+from dcops.bmc.redfish.inline import InlineDrives
 from dcops.bmc.redfish.keys import ODATA_ID, ROOT
+from dcops.bmc.redfish.read import read_observation
 from dcops.bmc.redfish.tasks import Clock, Pacing
 from dcops.errors import ApplyError
-
-if TYPE_CHECKING:
-    from dcops.observation import Observation
+from dcops.observation import Observation
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +119,6 @@ class Shared:
         with it is learnt afresh on each read: ``inline.py``), else member by member. Member by
         member, a sim Dell R750 took 70 requests, a 40-entry firmware inventory 40: at a real
         iDRAC's 0.3-1 s a request, 20-70 s before a plan could be shown."""
-        from dcops.bmc.redfish.inline import InlineDrives
-        from dcops.bmc.redfish.read import read_observation
-
         step = read_observation(self.conn.host, sections=sections, log_limit=log_limit, system=self.pin(),
                                 expand=self.expand(), inline=InlineDrives(self.conn.host))
         return run_sync(step, self.fetch)
